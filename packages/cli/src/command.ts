@@ -1,0 +1,2 @@
+/** A subcommand: receives the arguments after its name, resolves to the process exit status. */
+export type Command = (args: string[]) => Promise<number>;

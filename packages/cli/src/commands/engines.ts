@@ -1,0 +1,78 @@
+import { parseArgs } from 'node:util';
+import { LocalEngines, loadEnginesConfig, probeEndpoints, resolveEndpoints, startContainers, type EnginesStatus } from '@pullwatch/engines';
+import type { Command } from '../command.ts';
+
+const USAGE = 'usage: pullwatch engines up|down|status [--json]';
+
+const engines: Command = async (args) => {
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
+  const action = positionals[0];
+  const cfg = loadEnginesConfig();
+  const progress = (line: string) => process.stderr.write(`${line}\n`);
+
+  if (action === 'status') {
+    const status = cfg.mode === 'local' ? await new LocalEngines(cfg).status() : await externalStatus(cfg.mode);
+    process.stdout.write(values.json ? `${JSON.stringify(status)}\n` : describe(status));
+    return status.kafka.up && status.clickhouse.up ? 0 : 3;
+  }
+
+  if (action === 'up') {
+    if (cfg.mode === 'external') {
+      const status = await probeEndpoints(cfg.mode, resolveEndpoints(cfg));
+      process.stdout.write(describe(status));
+      return status.kafka.up && status.clickhouse.up ? 0 : 1;
+    }
+    if (cfg.mode === 'containers') {
+      const running = await startContainers(cfg, progress);
+      process.stdout.write(`kafka ${running.endpoints.kafka.brokers.join(',')}\nclickhouse ${running.endpoints.clickhouse.url}\n`);
+      progress('containers live as long as this command: press Ctrl-C to stop them');
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await running.stop();
+      return 0;
+    }
+    const local = new LocalEngines(cfg);
+    const report = await local.up(progress);
+    const status = await local.status();
+    for (const name of ['kafka', 'clickhouse'] as const) {
+      const r = report[name];
+      progress(`${name}: ${r.reused ? 'already running' : 'started'}, ready in ${(r.readyMs / 1000).toFixed(1)} s`);
+    }
+    process.stdout.write(values.json ? `${JSON.stringify(status)}\n` : describe(status));
+    return 0;
+  }
+
+  if (action === 'down') {
+    if (cfg.mode !== 'local') {
+      process.stderr.write(`PULLWATCH_ENGINES=${cfg.mode}: pullwatch does not manage these engines; nothing stopped\n`);
+      return 0;
+    }
+    const stopped = await new LocalEngines(cfg).down();
+    for (const name of ['kafka', 'clickhouse'] as const) progress(`${name}: ${stopped[name] ? 'stopped' : 'was not running'}`);
+    return 0;
+  }
+
+  process.stderr.write(`${USAGE}\n`);
+  return 2;
+};
+
+async function externalStatus(mode: string): Promise<EnginesStatus> {
+  try {
+    return await probeEndpoints(mode, resolveEndpoints(loadEnginesConfig()));
+  } catch {
+    return { mode, kafka: { up: false, brokers: [] }, clickhouse: { up: false, url: '' } };
+  }
+}
+
+function describe(s: EnginesStatus): string {
+  const mb = (b: number | null | undefined) => (b ? ` rss=${Math.round(b / 2 ** 20)}MB` : '');
+  return [
+    `kafka       ${s.kafka.up ? 'up  ' : 'down'}  ${s.kafka.brokers.join(',')}${s.kafka.pid ? ` pid=${s.kafka.pid}` : ''}${mb(s.kafka.rssBytes)}`,
+    `clickhouse  ${s.clickhouse.up ? 'up  ' : 'down'}  ${s.clickhouse.url}${s.clickhouse.pid ? ` pid=${s.clickhouse.pid}` : ''}${mb(s.clickhouse.rssBytes)}`,
+    '',
+  ].join('\n');
+}
+
+export default engines;

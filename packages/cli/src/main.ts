@@ -1,0 +1,32 @@
+import type { Command } from './command.ts';
+
+// Subcommands load lazily: `pullwatch classify` must not pay for Kafka or Kubernetes clients.
+const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  engines: { summary: 'engines up|down|status [--json]: the local Kafka and ClickHouse', load: async () => (await import('./commands/engines.ts')).default },
+  classify: { summary: 'classify [--text]: JSON Lines of pull failure messages on stdin → causes on stdout', load: async () => (await import('./commands/classify.ts')).default },
+};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return `usage: pullwatch <command> [options]\n\ncommands:\n${lines.join('\n')}\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  const entry = commands[name];
+  if (!entry) {
+    process.stderr.write(`pullwatch: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    const command = await entry.load();
+    return await command(rest);
+  } catch (err) {
+    process.stderr.write(`pullwatch ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}

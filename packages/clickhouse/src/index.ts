@@ -1,0 +1,3 @@
+export { createClickHouse, type ClickHouseConfig } from './client.ts';
+export { migrate, loadMigrations, MIGRATIONS_DIR, type Migration, type MigrationOptions, type MigrateResult } from './migrations.ts';
+export type { ClickHouseClient } from '@clickhouse/client';

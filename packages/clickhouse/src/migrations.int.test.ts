@@ -1,0 +1,34 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
+import { createClickHouse } from './client.ts';
+import { loadMigrations, migrate } from './migrations.ts';
+
+describe('migrate', () => {
+  const database = uniqueName('migrate_it');
+  const client = createClickHouse({ ...testEndpoints().clickhouse });
+  afterAll(async () => {
+    await client.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+    await client.close();
+  });
+
+  it('applies every migration once and is idempotent', async () => {
+    const all = loadMigrations({ database, ttlDays: 90 }).map((m) => m.version);
+    const first = await migrate(client, { database, ttlDays: 90 });
+    expect(first.applied).toEqual(all);
+    const second = await migrate(client, { database, ttlDays: 90 });
+    expect(second).toEqual({ applied: [], alreadyApplied: all });
+    const rs = await client.query({ query: 'SELECT name FROM system.tables WHERE database = {db:String} ORDER BY name', query_params: { db: database }, format: 'JSONEachRow' });
+    const tables = (await rs.json<{ name: string }>()).map((r) => r.name);
+    expect(tables).toEqual(expect.arrayContaining(['raw_events', 'pull_events', 'pull_failures', 'pull_successes', 'pull_stats_1m', 'pod_pull_state', 'incidents', 'schema_migrations']));
+  });
+
+  it('renders Replicated engines ON CLUSTER for a cluster', () => {
+    const [m] = loadMigrations({ database: 'pw', ttlDays: 30, cluster: 'fleet' });
+    const sql = m!.statements.join('\n');
+    expect(sql).toContain('CREATE TABLE IF NOT EXISTS pw.pull_events ON CLUSTER fleet');
+    expect(sql).toContain("ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')");
+    expect(sql).toContain("ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', updated_at)");
+    expect(sql).toContain('INTERVAL 30 DAY');
+    expect(() => loadMigrations({ database: 'x; DROP', ttlDays: 30 })).toThrow(/invalid database/);
+  });
+});

@@ -1,0 +1,63 @@
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** The repository root: engine files and the default state folder live relative to it. */
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+const port = z.coerce.number().int().min(1).max(65535);
+
+const EnvSchema = z.object({
+  PULLWATCH_ENGINES: z.enum(['local', 'containers', 'external']).default('local'),
+  PULLWATCH_HOME: z.string().min(1).optional(),
+  PULLWATCH_KAFKA_PORT: port.default(19092),
+  PULLWATCH_KAFKA_CONTROLLER_PORT: port.default(19093),
+  PULLWATCH_CLICKHOUSE_PORT: port.default(18123),
+  PULLWATCH_KAFKA_HEAP: z.string().regex(/^\d+[mg]$/, 'like 512m or 1g').default('512m'),
+  PULLWATCH_KAFKA_BROKERS: z.string().optional(),
+  PULLWATCH_CLICKHOUSE_URL: z.url().optional(),
+  PULLWATCH_CLICKHOUSE_USER: z.string().default('default'),
+  PULLWATCH_CLICKHOUSE_PASSWORD: z.string().default(''),
+  JAVA_HOME: z.string().optional(),
+});
+
+export type EngineMode = z.infer<typeof EnvSchema>['PULLWATCH_ENGINES'];
+
+export interface EnginesConfig {
+  mode: EngineMode;
+  /** Where local engines keep jars, data, logs and pid files. */
+  home: string;
+  kafka: { port: number; controllerPort: number; heap: string; brokers?: string[]; java: string };
+  clickhouse: { port: number; url?: string; user: string; password: string };
+}
+
+/** Parses the engine settings from the environment once, with messages that name the variable. */
+export function loadEnginesConfig(env: NodeJS.ProcessEnv = process.env): EnginesConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid engine settings: ${issues}`);
+  }
+  const e = parsed.data;
+  const brokers = e.PULLWATCH_KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean);
+  if (e.PULLWATCH_ENGINES === 'external' && (!brokers?.length || !e.PULLWATCH_CLICKHOUSE_URL)) {
+    throw new Error('PULLWATCH_ENGINES=external needs PULLWATCH_KAFKA_BROKERS (host:port[,host:port]) and PULLWATCH_CLICKHOUSE_URL');
+  }
+  return {
+    mode: e.PULLWATCH_ENGINES,
+    home: e.PULLWATCH_HOME ? resolve(e.PULLWATCH_HOME) : join(repoRoot, '.pullwatch'),
+    kafka: {
+      port: e.PULLWATCH_KAFKA_PORT,
+      controllerPort: e.PULLWATCH_KAFKA_CONTROLLER_PORT,
+      heap: e.PULLWATCH_KAFKA_HEAP,
+      java: e.JAVA_HOME ? join(e.JAVA_HOME, 'bin/java') : 'java',
+      ...(brokers ? { brokers } : {}),
+    },
+    clickhouse: {
+      port: e.PULLWATCH_CLICKHOUSE_PORT,
+      user: e.PULLWATCH_CLICKHOUSE_USER,
+      password: e.PULLWATCH_CLICKHOUSE_PASSWORD,
+      ...(e.PULLWATCH_CLICKHOUSE_URL ? { url: e.PULLWATCH_CLICKHOUSE_URL } : {}),
+    },
+  };
+}

@@ -1,0 +1,156 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { repoRoot, type EnginesConfig } from './config.ts';
+import { Daemon, waitUntil } from './daemon.ts';
+import type { EngineState, Progress } from './types.ts';
+
+const pom = join(repoRoot, 'infra/kafka/pom.xml');
+const log4jConfig = join(repoRoot, 'infra/kafka/log4j2.yaml');
+
+/** Apache Kafka's own broker, from Maven Central, as a single-node KRaft broker on 127.0.0.1. */
+export class LocalKafka {
+  private readonly dir: string;
+  private readonly daemon: Daemon;
+
+  constructor(private readonly cfg: EnginesConfig) {
+    this.dir = join(cfg.home, 'kafka');
+    this.daemon = new Daemon('kafka', join(this.dir, 'kafka.pid'), join(this.dir, 'kafka.log'), `kafka.Kafka ${join(this.dir, 'server.properties')}`);
+  }
+
+  get brokers(): string[] {
+    return [`127.0.0.1:${this.cfg.kafka.port}`];
+  }
+
+  async status(): Promise<EngineState> {
+    const pid = this.daemon.pid();
+    const up = pid !== null && (await this.ready(3000));
+    return { up, pid, rssBytes: up ? this.daemon.rssBytes() : null };
+  }
+
+  async up(progress: Progress): Promise<{ reused: boolean; readyMs: number }> {
+    if (this.daemon.pid() !== null) {
+      const t0 = Date.now();
+      const r = await waitUntil(() => this.ready(3000), 60_000, () => this.daemon.pid() === null);
+      if (r.ok) return { reused: true, readyMs: Date.now() - t0 };
+      throw new Error(`a Kafka process is running but not answering on ${this.brokers[0]}: ${describe(r.lastError)}\n${this.daemon.tail()}`);
+    }
+    this.checkJava();
+    const libs = this.ensureJars(progress);
+    mkdirSync(this.dir, { recursive: true });
+    const properties = this.writeServerProperties();
+    const classpath = `${libs}/*`;
+    const dataDir = join(this.dir, 'data');
+    if (!existsSync(join(dataDir, 'meta.properties'))) {
+      progress('kafka: formatting KRaft storage');
+      const clusterId = createHash('sha256').update(this.dir).digest('base64url').slice(0, 22);
+      const r = spawnSync(this.cfg.kafka.java, ['-cp', classpath, `-Dlog4j2.configurationFile=${log4jConfig}`, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId, '-c', properties], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`kafka storage format failed: ${r.stderr || r.stdout}`);
+    }
+    progress(`kafka: starting broker on ${this.brokers[0]}`);
+    const t0 = Date.now();
+    this.daemon.start(
+      this.cfg.kafka.java,
+      [
+        `-Xms128m`, `-Xmx${this.cfg.kafka.heap}`, '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true',
+        `-Dlog4j2.configurationFile=${log4jConfig}`, '-cp', classpath, 'kafka.Kafka', properties,
+      ],
+      this.dir,
+    );
+    const r = await waitUntil(() => this.ready(3000), 90_000, () => this.daemon.pid() === null);
+    if (!r.ok) {
+      const tail = this.daemon.tail();
+      await this.daemon.stop(5000);
+      throw new Error(`kafka did not become ready: ${describe(r.lastError)}\n--- ${join(this.dir, 'kafka.log')} ---\n${tail}`);
+    }
+    return { reused: false, readyMs: Date.now() - t0 };
+  }
+
+  async down(): Promise<boolean> {
+    // A controlled shutdown flushes the log and moves leadership; give it time before SIGKILL.
+    return this.daemon.stop(30_000);
+  }
+
+  /** Deletes the broker's data (topics, offsets); the jars stay. */
+  reset(): void {
+    rmSync(join(this.dir, 'data'), { recursive: true, force: true });
+  }
+
+  private async ready(timeoutMs: number): Promise<boolean> {
+    const kafka = new Kafka({ brokers: this.brokers, logLevel: logLevel.NOTHING, connectionTimeout: timeoutMs, retry: { retries: 0 } });
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      const cluster = await admin.describeCluster();
+      return cluster.brokers.length > 0 && cluster.controller !== null;
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  private checkJava(): void {
+    const r = spawnSync(this.cfg.kafka.java, ['-version'], { encoding: 'utf8' });
+    if (r.error || r.status !== 0) {
+      throw new Error(`Java (17 or newer) is needed to run the local Kafka broker and '${this.cfg.kafka.java}' did not run (${r.error?.message ?? r.stderr}). Install a JRE (e.g. apt-get install openjdk-17-jre-headless) or set JAVA_HOME; or use PULLWATCH_ENGINES=external|containers.`);
+    }
+    const m = /version "(\d+)/.exec(r.stderr);
+    if (m && Number(m[1]) < 17) throw new Error(`Java ${m[1]} found; the Kafka 4 broker needs Java 17 or newer (set JAVA_HOME).`);
+  }
+
+  /** Fetches the broker jars with Maven once; a changed pom.xml fetches them again. */
+  private ensureJars(progress: Progress): string {
+    const libs = join(this.dir, 'libs');
+    const stamp = join(libs, '.pom-sha256');
+    const want = createHash('sha256').update(readFileSync(pom)).digest('hex');
+    if (existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === want) return libs;
+    const mvn = spawnSync('mvn', ['-v'], { encoding: 'utf8' });
+    if (mvn.error || mvn.status !== 0) {
+      throw new Error('Maven is needed once to fetch the Kafka jars from Maven Central and `mvn` did not run. Install it (apt-get install maven), or use PULLWATCH_ENGINES=external|containers.');
+    }
+    progress('kafka: fetching Apache Kafka jars from Maven Central (first run only)');
+    rmSync(libs, { recursive: true, force: true });
+    const r = spawnSync('mvn', ['-B', '-q', '-Dstyle.color=never', '-f', pom, 'dependency:copy-dependencies', `-DoutputDirectory=${libs}`], { stdio: ['ignore', 'inherit', 'inherit'] });
+    if (r.status !== 0) throw new Error(`mvn could not fetch the Kafka jars (exit ${r.status}); see its output above`);
+    writeFileSync(stamp, `${want}\n`);
+    return libs;
+  }
+
+  private writeServerProperties(): string {
+    const { port, controllerPort } = this.cfg.kafka;
+    const file = join(this.dir, 'server.properties');
+    writeFileSync(
+      file,
+      [
+        '# Written by pullwatch on every start; edit PULLWATCH_KAFKA_* settings instead.',
+        'process.roles=broker,controller',
+        'node.id=1',
+        `controller.quorum.bootstrap.servers=127.0.0.1:${controllerPort}`,
+        `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+        `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+        'controller.listener.names=CONTROLLER',
+        'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+        'inter.broker.listener.name=PLAINTEXT',
+        `log.dirs=${join(this.dir, 'data')}`,
+        'num.partitions=1',
+        'offsets.topic.replication.factor=1',
+        'offsets.topic.num.partitions=8',
+        'transaction.state.log.replication.factor=1',
+        'transaction.state.log.min.isr=1',
+        'share.coordinator.state.topic.replication.factor=1',
+        'share.coordinator.state.topic.min.isr=1',
+        // Tests and the local pipeline join groups often; the 3 s default delay only slows them.
+        'group.initial.rebalance.delay.ms=0',
+        'auto.create.topics.enable=false',
+        'message.max.bytes=16777216',
+        '',
+      ].join('\n'),
+    );
+    return file;
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : err === undefined ? 'timed out' : String(err);
+}

@@ -1,0 +1,1 @@
+export { createKafka, ensureTopics, type KafkaClientConfig } from './client.ts';

@@ -1,0 +1,41 @@
+import { LocalEngines, loadEnginesConfig, probeEndpoints, resolveEndpoints, startContainers } from '@pullwatch/engines';
+
+/**
+ * Brings up the real engines once for the integration project, then hands their addresses to the
+ * test workers as `external` endpoints, so every test connects the same way whatever the mode.
+ * Engines that were already running are reused and left running; engines this run started are stopped.
+ */
+export default async function setup(): Promise<() => Promise<void>> {
+  const cfg = loadEnginesConfig();
+  const log = (line: string) => process.stderr.write(`[engines] ${line}\n`);
+  let teardown = async () => {};
+
+  if (cfg.mode === 'local') {
+    const engines = new LocalEngines(cfg);
+    const report = await engines.up(log);
+    log(`kafka ${report.kafka.reused ? 'reused' : `ready in ${report.kafka.readyMs} ms`}, clickhouse ${report.clickhouse.reused ? 'reused' : `ready in ${report.clickhouse.readyMs} ms`}`);
+    exportEndpoints(engines.endpoints());
+    if (!report.kafka.reused || !report.clickhouse.reused) {
+      teardown = async () => {
+        if (!report.kafka.reused) await engines.kafka.down();
+        if (!report.clickhouse.reused) await engines.clickhouse.down();
+      };
+    }
+  } else if (cfg.mode === 'containers') {
+    const running = await startContainers(cfg, log);
+    exportEndpoints(running.endpoints);
+    teardown = () => running.stop();
+  } else {
+    const status = await probeEndpoints('external', resolveEndpoints(cfg));
+    if (!status.kafka.up || !status.clickhouse.up) throw new Error(`external engines not reachable: ${JSON.stringify(status)}`);
+  }
+  return teardown;
+}
+
+function exportEndpoints(e: { kafka: { brokers: string[] }; clickhouse: { url: string; user: string; password: string } }): void {
+  process.env.PULLWATCH_ENGINES = 'external';
+  process.env.PULLWATCH_KAFKA_BROKERS = e.kafka.brokers.join(',');
+  process.env.PULLWATCH_CLICKHOUSE_URL = e.clickhouse.url;
+  process.env.PULLWATCH_CLICKHOUSE_USER = e.clickhouse.user;
+  process.env.PULLWATCH_CLICKHOUSE_PASSWORD = e.clickhouse.password;
+}

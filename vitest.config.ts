@@ -1,0 +1,29 @@
+import { defineConfig } from 'vitest/config';
+
+// `x.test.ts` is pure and fast; `x.int.test.ts` talks to the real Kafka and ClickHouse,
+// which the integration project's global setup starts (or reuses) once for the whole run.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['packages/**/*.test.ts', 'services/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: ['**/node_modules/**', '**/*.int.test.ts', '**/*.e2e.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['packages/**/*.int.test.ts', 'services/**/*.int.test.ts', 'test/**/*.int.test.ts'],
+          exclude: ['**/node_modules/**'],
+          globalSetup: ['test/setup/engines.global.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          // Two cores: files run one after another so timing-sensitive stream tests stay stable.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
