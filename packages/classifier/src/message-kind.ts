@@ -1,0 +1,56 @@
+// What a kubelet image event says happened, independent of why.
+
+export const MESSAGE_KINDS = ['failed_pull', 'inspect_failed', 'never_pull', 'status', 'backoff', 'pulling', 'pulled', 'already_present', 'other'] as const;
+export type MessageKind = (typeof MESSAGE_KINDS)[number];
+
+const STATUS_RE = /^\s*Error: (?:ErrImagePull|ImagePullBackOff|InvalidImageName|ErrImageNeverPull)\s*$/;
+
+export function messageKind(message: string): MessageKind {
+  if (message.includes('is not present with pull policy of Never')) return 'never_pull';
+  if (message.includes('Failed to pull image "')) return 'failed_pull';
+  if (message.includes('Failed to apply default image tag') || message.includes('Failed to inspect image "')) return 'inspect_failed';
+  if (message.length < 40 && STATUS_RE.test(message)) return 'status';
+  if (message.includes('Back-off pulling image "')) return 'backoff';
+  if (message.includes('Successfully pulled image "')) return 'pulled';
+  if (message.includes('Pulling image "')) return 'pulling';
+  if (message.includes('already present on machine')) return 'already_present';
+  return 'other';
+}
+
+export interface PulledImage {
+  image: string;
+  /** Time the pull took, without waiting in the kubelet's queue; null when the message omits it. */
+  durationMs: number | null;
+  /** Time including the wait for earlier pulls (kubelet ≥ 1.28). */
+  durationIncludingWaitingMs: number | null;
+  sizeBytes: number | null;
+}
+
+const PULLED_RE = /Successfully pulled image "([^"]*)"(?: in ([0-9.]+[a-zµμ]+(?:[0-9.]+[a-zµμ]+)*))?(?: \(([0-9.]+[a-zµμ]+(?:[0-9.]+[a-zµμ]+)*) including waiting\))?(?:\. Image size: (\d+) bytes)?/;
+const DURATION_PART_RE = /([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)/g;
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A Go `time.Duration` string (`1m2.5s`, `850ms`) in milliseconds; null when it is not one. */
+export function parseGoDuration(text: string): number | null {
+  let total = 0;
+  let consumed = 0;
+  DURATION_PART_RE.lastIndex = 0;
+  for (let m = DURATION_PART_RE.exec(text); m; m = DURATION_PART_RE.exec(text)) {
+    if (m.index !== consumed) return null;
+    total += Number(m[1]) * (UNIT_MS[m[2] ?? ''] ?? NaN);
+    consumed = m.index + m[0].length;
+  }
+  return consumed === text.length && consumed > 0 && Number.isFinite(total) ? total : null;
+}
+
+/** Parses `Successfully pulled image "…" in 1.2s (1.2s including waiting). Image size: 123 bytes.` and older forms. */
+export function parsePulled(message: string): PulledImage | null {
+  const m = PULLED_RE.exec(message);
+  if (!m) return null;
+  return {
+    image: m[1] ?? '',
+    durationMs: m[2] ? parseGoDuration(m[2]) : null,
+    durationIncludingWaitingMs: m[3] ? parseGoDuration(m[3]) : null,
+    sizeBytes: m[4] ? Number(m[4]) : null,
+  };
+}
