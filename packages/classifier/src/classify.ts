@@ -34,10 +34,11 @@ function matchRules(lower: string, credentialsRequired: boolean): Verdict {
 // In the kubelet's `[err1, err2]` list (one attempt per pull secret, then anonymous) an attempt that
 // got past authentication tells more than the ones that were refused.
 const AGGREGATE_WEAKNESS: Partial<Record<Cause, number>> = { unknown: 3, no_cause: 3, unauthorized: 2, not_found_or_unauthorized: 1 };
-const AGGREGATE_SPLIT_RE = /,\s*(?=rpc error:)/;
+const AGGREGATE_SPLIT_RE = /,\s*(?=rpc error:|failed to pull and unpack image|error response from daemon)/;
+const AGGREGATE_OPEN_RE = /\[(?:rpc error|failed to pull and unpack image|error response from daemon)/;
 
 function matchAggregate(lower: string, credentialsRequired: boolean): Verdict {
-  const open = lower.indexOf('[rpc error');
+  const open = AGGREGATE_OPEN_RE.exec(lower)?.index ?? -1;
   const parts = lower.slice(open + 1).split(AGGREGATE_SPLIT_RE);
   let best: Verdict = UNKNOWN;
   let bestWeakness = Infinity;
@@ -84,7 +85,8 @@ export function classify(input: ClassifyInput): Classification {
     verdict = UNKNOWN; // not a failure: nothing in it is evidence
   } else {
     const credentialsRequired = requiresCredentials(provider);
-    verdict = lower.indexOf('[rpc error') !== -1 ? matchAggregate(lower, credentialsRequired) : matchRules(lower, credentialsRequired);
+    const aggregate = lower.indexOf('[') !== -1 && AGGREGATE_OPEN_RE.test(lower);
+    verdict = aggregate ? matchAggregate(lower, credentialsRequired) : matchRules(lower, credentialsRequired);
   }
   if (verdict.cause === 'unknown') verdict = fromReason(input.reason, verdict);
 

@@ -41,6 +41,8 @@ export const RULES: readonly Rule[] = [
     'name_invalid',
     'tag_invalid',
     'invalid tag format',
+    // CRI-O: a short name and no unqualified-search registries to expand it with.
+    'did not resolve to an alias',
   ]),
 
   // Errors that are not about pulling at all: do not let their words pass for registry evidence.
@@ -67,6 +69,8 @@ export const RULES: readonly Rule[] = [
   ]),
 
   rule('disk-full', 'node_storage', null, ['no space left on device', 'disk quota exceeded', 'not enough space on the disk', 'insufficient disk space']),
+  // The node's own image store failed after the download; the registry is not involved.
+  rule('runtime-store', 'unknown', null, ['content store', 'failed to extract layer', 'extraction snapshot', 'failed commit on ref', 'unexpected commit digest', 'expected at /var/lib']),
 
   rule('platform', 'platform_mismatch', null, [
     'no match for platform',
@@ -74,6 +78,7 @@ export const RULES: readonly Rule[] = [
     'cannot be used on this platform',
     'does not match the specified platform',
     'no image found in manifest list for architecture',
+    'no supported platform found in manifest list',
     'does not match the host operating system',
     'image operating system',
   ]),
