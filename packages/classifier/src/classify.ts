@@ -3,6 +3,7 @@ import { messageKind } from './message-kind.ts';
 import { providerOf, requiresCredentials } from './provider.ts';
 import { parseReference, type ImageReference } from './reference.ts';
 import { hintFor, RETRYABLE_CAUSES } from './remedy.ts';
+import { LiteralMatcher } from './literal-matcher.ts';
 import { RULES, type Rule } from './rules.ts';
 import type { Cause, Classification, ClassifyInput, Provider, Subcause } from './taxonomy.ts';
 
@@ -14,18 +15,20 @@ interface Verdict {
 const UNKNOWN: Verdict = { cause: 'unknown', subcause: null };
 const NO_CAUSE: Verdict = { cause: 'no_cause', subcause: null };
 
+// All the rules' literal gates, compiled once: one scan of the message tells which rules to try.
+const GATES = new LiteralMatcher(
+  RULES.flatMap((r) => r.anyOf),
+  RULES.flatMap((r, i) => r.anyOf.map(() => i)),
+  RULES.length,
+);
+
 function matchRules(lower: string, credentialsRequired: boolean): Verdict {
+  GATES.scan(lower);
   for (let i = 0; i < RULES.length; i++) {
+    if (!GATES.has(i)) continue;
     const r = RULES[i] as Rule;
     if (r.onlyWhenCredentialsRequired && !credentialsRequired) continue;
-    let seen = false;
-    for (let j = 0; j < r.anyOf.length; j++) {
-      if (lower.indexOf(r.anyOf[j] as string) !== -1) {
-        seen = true;
-        break;
-      }
-    }
-    if (!seen || (r.pattern && !r.pattern.test(lower))) continue;
+    if (r.pattern && !r.pattern.test(lower)) continue;
     return { cause: r.cause, subcause: r.subcause };
   }
   return UNKNOWN;
