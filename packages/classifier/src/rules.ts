@@ -157,5 +157,5 @@ export const RULES: readonly Rule[] = [
   ], /\b5\d\d [a-z(]|(?:status|code|error|http)\W{1,4}(?:code\W{1,3})?5\d\d\b|internal server error|bad gateway|service unavailable|gateway time-?out|server error|remote auto blocked|\bunavailable\b/),
 
   // A state without its cause; the analyzer attributes it to the Pod's last concrete cause.
-  rule('state-only', 'no_cause', null, ['back-off pulling image', 'imagepullbackoff', 'errimagepull']),
+  rule('state-only', 'no_cause', null, ['back-off pulling image', 'imagepullbackoff', 'errimagepull', 'trying and failing to pull image', "image can't be pulled"]),
 ];
