@@ -1,0 +1,57 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import os from 'node:os';
+import type { BenchContext, BenchSection } from './types.ts';
+
+/** Every bench suite, in the order they run. Each measures its figures beside a same-run baseline. */
+const suites: Record<string, () => Promise<{ run: (ctx: BenchContext) => Promise<BenchSection> }>> = {
+  classifier: () => import('./classifier.ts'),
+};
+
+export interface BenchOptions {
+  only?: string[];
+  scale: BenchContext['scale'];
+  log: (line: string) => void;
+}
+
+export async function runBenchmarks(opts: BenchOptions): Promise<{ sections: BenchSection[]; jsonPath: string; markdownPath: string }> {
+  const sections: BenchSection[] = [];
+  for (const [name, load] of Object.entries(suites)) {
+    if (opts.only?.length && !opts.only.includes(name)) continue;
+    opts.log(`bench: ${name} …`);
+    const t0 = Date.now();
+    const suite = await load();
+    sections.push(await suite.run({ scale: opts.scale, log: (l) => opts.log(`  ${name}: ${l}`) }));
+    opts.log(`bench: ${name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
+  const result = { at: new Date().toISOString(), machine, scale: opts.scale, sections };
+  const jsonPath = join(resultsDir, 'latest.json');
+  const markdownPath = join(resultsDir, 'latest.md');
+  writeFileSync(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(markdownPath, toMarkdown(result));
+  return { sections, jsonPath, markdownPath };
+}
+
+function fmt(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  if (Math.abs(n) >= 1000) return Math.round(n).toLocaleString('en-US');
+  return Number(n.toPrecision(3)).toString();
+}
+
+export function toMarkdown(r: { at: string; machine: Record<string, unknown>; scale: BenchContext['scale']; sections: BenchSection[] }): string {
+  const lines = [`# pullwatch benchmarks`, '', `Run ${r.at} on ${JSON.stringify(r.machine)}; scale ${JSON.stringify(r.scale)}.`, ''];
+  for (const s of r.sections) {
+    lines.push(`## ${s.name}`, '', '| metric | value | baseline | ratio | target |', '| --- | --- | --- | --- | --- |');
+    for (const f of s.figures) {
+      const baseline = f.baseline ? `${fmt(f.baseline.value)} ${f.unit} (${f.baseline.name})` : '';
+      lines.push(`| ${f.metric} | ${fmt(f.value)} ${f.unit} | ${baseline} | ${f.ratio === undefined ? '' : `${fmt(f.ratio)}×`} | ${f.target ?? ''} |`);
+    }
+    if (s.notes?.length) lines.push('', ...s.notes.map((n) => `- ${n}`));
+    lines.push('');
+  }
+  return `${lines.join('\n')}\n`;
+}
