@@ -1,0 +1,86 @@
+import type { ScenarioIncident } from './scenario.ts';
+
+export type Runtime = 'containerd' | 'cri-o';
+
+/** Docker's normalisation, enough for the simulator's own images: host, repository path, tag. */
+export function splitImage(image: string): { host: string; path: string; tag: string; full: string } {
+  const at = image.lastIndexOf(':');
+  const slash = image.indexOf('/');
+  const hasTag = at > image.lastIndexOf('/');
+  const name = hasTag ? image.slice(0, at) : image;
+  const tag = hasTag ? image.slice(at + 1) : 'latest';
+  const first = slash === -1 ? '' : name.slice(0, slash);
+  const hasHost = first.includes('.') || first.includes(':') || first === 'localhost';
+  const host = hasHost ? first : 'docker.io';
+  let path = hasHost ? name.slice(slash + 1) : name;
+  if (host === 'docker.io' && !path.includes('/')) path = `library/${path}`;
+  return { host, path, tag, full: `${host}/${path}:${tag}` };
+}
+
+const apiHost = (host: string) => (host === 'docker.io' ? 'registry-1.docker.io' : host);
+const digest = (seed: string) => {
+  let h = 2166136261;
+  for (const c of seed) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
+  return h.toString(16).padStart(8, '0').repeat(8);
+};
+
+/**
+ * What kubelet prints after `Failed to pull image "X": ` for each kind of incident, per runtime —
+ * modelled on the messages real runtimes print (see the shared corpus).
+ */
+export function pullErrorDetail(kind: ScenarioIncident['kind'], image: string, runtime: Runtime): string {
+  const r = splitImage(image);
+  const ref = r.full;
+  const manifestUrl = `https://${apiHost(r.host)}/v2/${r.path}/manifests/${r.tag}`;
+  if (runtime === 'cri-o') {
+    switch (kind) {
+      case 'typo':
+        return `rpc error: code = Unknown desc = initializing source docker://${ref}: reading manifest ${r.tag} in ${r.host}/${r.path}: requested access to the resource is denied`;
+      case 'tag_removed':
+        return `rpc error: code = Unknown desc = reading manifest ${r.tag} in ${r.host}/${r.path}: manifest unknown: manifest unknown`;
+      case 'missing_pull_secret':
+        return `rpc error: code = Unknown desc = reading manifest ${r.tag} in ${r.host}/${r.path}: unauthorized: authentication required`;
+      case 'dockerhub_rate_limit':
+        return `rpc error: code = Unknown desc = initializing source docker://${ref}: reading manifest ${r.tag} in ${r.host}/${r.path}: toomanyrequests: You have reached your pull rate limit. You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit`;
+      case 'registry_outage':
+        return `rpc error: code = Unknown desc = initializing source docker://${ref}: pinging container registry ${r.host}: received unexpected HTTP status: 503 Service Unavailable`;
+      case 'dns_failure':
+        return `rpc error: code = Unknown desc = pinging container registry ${r.host}: Get "https://${apiHost(r.host)}/v2/": dial tcp: lookup ${apiHost(r.host)}: no such host`;
+      case 'arch_mismatch':
+        return `rpc error: code = Unknown desc = choosing image instance: no image found in manifest list for architecture arm64, variant "v8", OS linux`;
+      case 'disk_full':
+        return `rpc error: code = Unknown desc = writing blob: storing blob to file "/var/tmp/storage${digest(ref).slice(0, 9)}/1": write /var/tmp/storage${digest(ref).slice(0, 9)}/1: no space left on device`;
+    }
+  }
+  const resolve = `failed to pull and unpack image "${ref}": failed to resolve reference "${ref}"`;
+  switch (kind) {
+    case 'typo':
+      return `rpc error: code = Unknown desc = ${resolve}: pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed`;
+    case 'tag_removed':
+      return `rpc error: code = NotFound desc = ${resolve}: ${ref}: not found`;
+    case 'missing_pull_secret':
+      return `rpc error: code = Unknown desc = ${resolve}: failed to authorize: failed to fetch anonymous token: unexpected status from GET request to https://${r.host}/service/token?scope=repository%3A${encodeURIComponent(r.path)}%3Apull&service=${r.host}: 401 Unauthorized`;
+    case 'dockerhub_rate_limit':
+      return `rpc error: code = Unknown desc = failed to pull and unpack image "${ref}": failed to copy: httpReadSeeker: failed open: unexpected status code ${manifestUrl}: 429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit. You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit`;
+    case 'registry_outage':
+      return `rpc error: code = Unknown desc = ${resolve}: unexpected status from HEAD request to ${manifestUrl}: 503 Service Unavailable`;
+    case 'dns_failure':
+      return `rpc error: code = Unknown desc = ${resolve}: failed to do request: Head "${manifestUrl}": dial tcp: lookup ${apiHost(r.host)} on 10.96.0.10:53: no such host`;
+    case 'arch_mismatch':
+      return `rpc error: code = NotFound desc = failed to pull and unpack image "${ref}": no match for platform in manifest: not found`;
+    case 'disk_full':
+      return `rpc error: code = Unknown desc = failed to pull and unpack image "${ref}": failed to extract layer sha256:${digest(ref)}: write /var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/412/fs/usr/lib/libLLVM.so: no space left on device: unknown`;
+  }
+}
+
+export const kubeletMessages = {
+  pulling: (image: string) => `Pulling image "${image}"`,
+  failed: (image: string, detail: string) => `Failed to pull image "${image}": ${detail}`,
+  errImagePull: () => 'Error: ErrImagePull',
+  backOff: (image: string) => `Back-off pulling image "${image}"`,
+  imagePullBackOff: () => 'Error: ImagePullBackOff',
+  pulled: (image: string, seconds: number, bytes: number) => `Successfully pulled image "${image}" in ${seconds.toFixed(3)}s (${seconds.toFixed(3)}s including waiting). Image size: ${bytes} bytes.`,
+  alreadyPresent: (image: string) => `Container image "${image}" already present on machine`,
+  created: (container: string) => `Created container ${container}`,
+  started: (container: string) => `Started container ${container}`,
+};
