@@ -1,8 +1,25 @@
+import { parseArgs } from 'node:util';
+import { createCollector, loadCollectorConfig } from '@pullwatch/collector';
+import { loadEnginesConfig, resolveEndpoints } from '@pullwatch/engines';
+import { createKafka } from '@pullwatch/kafka';
+import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import type { Command } from '../command.ts';
 
-const notYet: Command = async () => {
-  process.stderr.write('pullwatch collector: not available yet (issue 4)\n');
-  return 1;
+const collectorCommand: Command = async (args) => {
+  const { values } = parseArgs({ args, options: { port: { type: 'string' }, 'all-events': { type: 'boolean', default: false } } });
+  const env: NodeJS.ProcessEnv = { ...process.env, ...(values.port ? { PULLWATCH_INGEST_PORT: values.port } : {}), ...(values['all-events'] ? { PULLWATCH_ALL_EVENTS: 'true' } : {}) };
+  const config = loadCollectorConfig(env);
+  const endpoints = resolveEndpoints(loadEnginesConfig(env));
+  const logger = createLogger('collector', (env.PULLWATCH_LOG_LEVEL as 'info' | undefined) ?? 'info');
+  const collector = createCollector(config, { logger, metrics: createMetricsRegistry('collector'), kafka: createKafka({ brokers: endpoints.kafka.brokers, clientId: 'pullwatch-collector', logger }) });
+  await collector.start();
+  process.stderr.write(`collector: ingest on ${collector.ingestUrl} → kafka ${endpoints.kafka.brokers.join(',')} topic ${config.topic}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await collector.stop();
+  return 0;
 };
 
-export default notYet;
+export default collectorCommand;

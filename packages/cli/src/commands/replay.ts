@@ -1,8 +1,96 @@
+import { createReadStream, existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { open, readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
 import type { Command } from '../command.ts';
 
-const notYet: Command = async () => {
-  process.stderr.write('pullwatch replay: not available yet (issue 4)\n');
-  return 1;
+const CHUNK = 5000;
+
+/** Reads a kubectl dump / JSON array (one document) or NDJSON (streamed) into chunks of Events. */
+async function* chunks(path: string): AsyncGenerator<unknown[]> {
+  const fd = await open(path);
+  const { buffer, bytesRead } = await fd.read(Buffer.alloc(256), 0, 256, 0);
+  await fd.close();
+  const head = buffer.subarray(0, bytesRead).toString('utf8').trimStart().slice(0, 1);
+  // One JSON document: parse it whole (kubectl dumps are one document by nature).
+  if (head === '[' || head === '{') {
+    const text = await readFile(path, 'utf8');
+    let doc: unknown = null;
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      doc = null; // maybe NDJSON starting with '{': fall through
+    }
+    if (doc !== null) {
+      const items = Array.isArray(doc) ? doc : Array.isArray((doc as { items?: unknown }).items) ? (doc as { items: unknown[] }).items : [doc];
+      for (let i = 0; i < items.length; i += CHUNK) yield items.slice(i, i + CHUNK);
+      return;
+    }
+  }
+  let batch: unknown[] = [];
+  let n = 0;
+  for await (const line of createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity })) {
+    n += 1;
+    if (!line.trim()) continue;
+    try {
+      batch.push(JSON.parse(line));
+    } catch (err) {
+      throw new Error(`${path}:${n}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+    }
+    if (batch.length >= CHUNK) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length) yield batch;
+}
+
+async function post(url: string, items: unknown[]): Promise<number> {
+  const body = JSON.stringify(items);
+  for (let attempt = 0; ; attempt++) {
+    let res: Response;
+    try {
+      res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    } catch (err) {
+      if (attempt >= 5) throw new Error(`collector unreachable at ${url}: ${err instanceof Error ? (err.cause as Error | undefined)?.message ?? err.message : String(err)}`);
+      await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+      continue;
+    }
+    const text = await res.text();
+    if (res.ok) return (JSON.parse(text) as { accepted: number }).accepted;
+    if (res.status === 503 && attempt < 30) {
+      const after = Number(res.headers.get('retry-after')) || 2;
+      process.stderr.write(`collector busy, retrying in ${after} s\n`);
+      await new Promise((r) => setTimeout(r, after * 1000));
+      continue;
+    }
+    let message = text;
+    try {
+      message = (JSON.parse(text) as { error: { message: string } }).error.message;
+    } catch {
+      // plain text error
+    }
+    throw new Error(`collector rejected the events (${res.status}): ${message}`);
+  }
+}
+
+const replay: Command = async (args) => {
+  const { values } = parseArgs({ args, options: { cluster: { type: 'string' }, file: { type: 'string' }, endpoint: { type: 'string', default: 'http://127.0.0.1:4318' } } });
+  if (!values.cluster || !values.file) {
+    process.stderr.write('usage: pullwatch replay --cluster NAME --file PATH [--endpoint URL]\n');
+    return 2;
+  }
+  if (!existsSync(values.file)) throw new Error(`no such file: ${values.file}`);
+  const url = `${values.endpoint.replace(/\/$/, '')}/v1/k8s-events?cluster=${encodeURIComponent(values.cluster)}&source=replay`;
+  let sent = 0;
+  let accepted = 0;
+  for await (const items of chunks(values.file)) {
+    accepted += await post(url, items);
+    sent += items.length;
+    if (sent > CHUNK) process.stderr.write(`sent ${sent} events…\n`);
+  }
+  process.stdout.write(`accepted ${accepted} events (${sent - accepted} not image-related, filtered)\n`);
+  return 0;
 };
 
-export default notYet;
+export default replay;

@@ -1,0 +1,53 @@
+import { BodyError } from './parse-body.ts';
+
+type AnyValue = { stringValue?: string; boolValue?: boolean; intValue?: string | number; doubleValue?: number; arrayValue?: { values?: AnyValue[] }; kvlistValue?: { values?: { key: string; value?: AnyValue }[] }; bytesValue?: string };
+
+/** OTLP's AnyValue (as OTLP/JSON encodes it) to a plain JS value. */
+export function fromAnyValue(v: AnyValue | undefined): unknown {
+  if (!v) return null;
+  if (v.stringValue !== undefined) return v.stringValue;
+  if (v.boolValue !== undefined) return v.boolValue;
+  if (v.intValue !== undefined) return Number(v.intValue);
+  if (v.doubleValue !== undefined) return v.doubleValue;
+  if (v.arrayValue) return (v.arrayValue.values ?? []).map(fromAnyValue);
+  if (v.kvlistValue) return Object.fromEntries((v.kvlistValue.values ?? []).map((kv) => [kv.key, fromAnyValue(kv.value)]));
+  if (v.bytesValue !== undefined) return v.bytesValue;
+  return null;
+}
+
+export interface OtlpRecord {
+  cluster: string | null;
+  /** The log body: an Event, a watch event `{type, object}`, or its JSON text. */
+  body: unknown;
+  where: string;
+}
+
+/**
+ * The log records of an OTLP/JSON ExportLogsServiceRequest, as the OpenTelemetry Collector's
+ * `k8sobjects` receiver ships Kubernetes Events; the cluster comes from `k8s.cluster.name`.
+ */
+export function otlpLogRecords(request: unknown): OtlpRecord[] {
+  if (!request || typeof request !== 'object' || !Array.isArray((request as { resourceLogs?: unknown }).resourceLogs)) {
+    throw new BodyError('not an OTLP ExportLogsServiceRequest: resourceLogs is missing');
+  }
+  const out: OtlpRecord[] = [];
+  const resourceLogs = (request as { resourceLogs: { resource?: { attributes?: { key: string; value?: AnyValue }[] }; scopeLogs?: { logRecords?: { body?: AnyValue }[] }[] }[] }).resourceLogs;
+  resourceLogs.forEach((rl, i) => {
+    const attr = rl.resource?.attributes?.find((a) => a.key === 'k8s.cluster.name');
+    const cluster = attr ? String(fromAnyValue(attr.value)) : null;
+    (rl.scopeLogs ?? []).forEach((sl, j) =>
+      (sl.logRecords ?? []).forEach((lr, k) => {
+        let body = fromAnyValue(lr.body);
+        if (typeof body === 'string') {
+          try {
+            body = JSON.parse(body);
+          } catch {
+            throw new BodyError(`resourceLogs[${i}].scopeLogs[${j}].logRecords[${k}]: body is text but not JSON`);
+          }
+        }
+        out.push({ cluster, body, where: `resourceLogs[${i}].scopeLogs[${j}].logRecords[${k}]` });
+      }),
+    );
+  });
+  return out;
+}

@@ -1,0 +1,142 @@
+import type { Server } from 'node:http';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { eventEnvelope, isImageEvent, normalizeEvent, type Source } from '@pullwatch/event-schema';
+import type { Logger } from '@pullwatch/telemetry';
+import type { CollectorConfig } from './config.ts';
+import { BodyError, parseEventsBody, type ParsedEvent } from './ingest/parse-body.ts';
+import { otlpLogRecords } from './ingest/otlp-logs.ts';
+import { BackPressureError, type EnvelopeProducer, type Outgoing } from './producer.ts';
+
+export interface IngestStats {
+  received: number;
+  forwarded: number;
+  filtered: number;
+  rejected: number;
+}
+
+const CLUSTER = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+function sendError(res: Response, status: number, code: string, message: string, retryAfter?: number): void {
+  if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
+  res.status(status).json({ error: { code, message } });
+}
+
+export function createIngestApp(cfg: CollectorConfig, deps: { producer: EnvelopeProducer; logger: Logger; metrics: Registry }) {
+  const stats: IngestStats = { received: 0, forwarded: 0, filtered: 0, rejected: 0 };
+  const events = new Counter({ name: 'pullwatch_collector_events_total', help: 'Events by outcome', labelNames: ['source', 'cluster', 'outcome'], registers: [deps.metrics] });
+  const requests = new Counter({ name: 'pullwatch_collector_requests_total', help: 'Ingest requests by route and status', labelNames: ['route', 'status'], registers: [deps.metrics] });
+  new Gauge({ name: 'pullwatch_collector_buffered_events', help: 'Events accepted and waiting for Kafka', registers: [deps.metrics], collect() { this.set(deps.producer.pending); } });
+
+  /** Filters, wraps and produces one request's events, all or nothing. */
+  const forward = async (items: { cluster: string; parsed: ParsedEvent }[], source: Source) => {
+    const out: Outgoing[] = [];
+    let filtered = 0;
+    for (const { cluster, parsed } of items) {
+      if (!cfg.allEvents && !isImageEvent(normalizeEvent(parsed.event))) {
+        filtered += 1;
+        events.inc({ source, cluster, outcome: 'filtered' });
+        continue;
+      }
+      out.push(eventEnvelope({ cluster, source, event: parsed.event }));
+    }
+    await deps.producer.send(out);
+    for (const o of out) events.inc({ source, cluster: o.envelope.cluster, outcome: 'forwarded' });
+    stats.forwarded += out.length;
+    stats.filtered += filtered;
+    return { accepted: out.length, filtered };
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  const body = express.text({ type: () => true, limit: cfg.maxBodyBytes });
+
+  app.post('/v1/k8s-events', body, async (req: Request, res: Response) => {
+    const cluster = typeof req.query.cluster === 'string' ? req.query.cluster : '';
+    if (!CLUSTER.test(cluster)) {
+      requests.inc({ route: 'k8s-events', status: 400 });
+      return sendError(res, 400, 'bad_parameter', 'cluster: required, letters, digits, ".", "_" or "-" (e.g. ?cluster=prod-eu-1)');
+    }
+    const source: Source = req.query.source === 'replay' ? 'replay' : req.query.source === 'simulator' ? 'simulator' : 'http';
+    try {
+      const parsed = parseEventsBody(typeof req.body === 'string' ? req.body : '');
+      stats.received += parsed.length;
+      const result = await forward(parsed.map((p) => ({ cluster, parsed: p })), source);
+      requests.inc({ route: 'k8s-events', status: 200 });
+      res.status(200).json({ accepted: result.accepted, filtered: result.filtered, received: parsed.length });
+    } catch (err) {
+      handleError(err, res, 'k8s-events');
+    }
+  });
+
+  app.post('/v1/logs', body, async (req: Request, res: Response) => {
+    const type = String(req.headers['content-type'] ?? '');
+    if (type.includes('protobuf')) {
+      requests.inc({ route: 'logs', status: 415 });
+      return sendError(res, 415, 'unsupported_media_type', 'OTLP/HTTP protobuf is not supported yet; configure the exporter with encoding: json');
+    }
+    try {
+      let request: unknown;
+      try {
+        request = JSON.parse(typeof req.body === 'string' ? req.body : '');
+      } catch (err) {
+        throw new BodyError(`not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+      }
+      const fallback = typeof req.query.cluster === 'string' && CLUSTER.test(req.query.cluster) ? req.query.cluster : null;
+      const items: { cluster: string; parsed: ParsedEvent }[] = [];
+      for (const rec of otlpLogRecords(request)) {
+        const cluster = rec.cluster ?? fallback;
+        if (!cluster || !CLUSTER.test(cluster)) throw new BodyError(`${rec.where}: no k8s.cluster.name resource attribute and no ?cluster=`);
+        for (const parsed of parseEventsBody(JSON.stringify(rec.body))) items.push({ cluster, parsed: { ...parsed, where: rec.where } });
+      }
+      stats.received += items.length;
+      await forward(items, 'otlp');
+      requests.inc({ route: 'logs', status: 200 });
+      // OTLP/HTTP: an empty ExportLogsServiceResponse means everything was accepted.
+      res.status(200).json({});
+    } catch (err) {
+      handleError(err, res, 'logs');
+    }
+  });
+
+  app.get('/healthz', (_req, res) => res.json({ status: 'ok' }));
+  app.get('/readyz', (_req, res) => (deps.producer.ready ? res.json({ status: 'ready' }) : sendError(res, 503, 'not_ready', 'not connected to Kafka yet')));
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', deps.metrics.contentType);
+    res.send(await deps.metrics.metrics());
+  });
+  app.use((_req: Request, res: Response) => sendError(res, 404, 'not_found', 'no such route; ingest is POST /v1/k8s-events?cluster=NAME or POST /v1/logs'));
+  // Body-parser errors (too large, bad encoding) arrive here.
+  app.use((err: { status?: number; type?: string; message?: string }, _req: Request, res: Response, _next: NextFunction) => {
+    stats.rejected += 1;
+    if (err.status === 413) return sendError(res, 413, 'payload_too_large', `request body over the limit of ${cfg.maxBodyBytes} bytes`);
+    if (err.status && err.status < 500) return sendError(res, err.status, 'bad_request', err.message ?? 'bad request');
+    deps.logger.error({ err }, 'ingest failed');
+    return sendError(res, 500, 'internal', 'internal error');
+  });
+
+  function handleError(err: unknown, res: Response, route: string) {
+    if (err instanceof BodyError) {
+      stats.rejected += 1;
+      requests.inc({ route, status: 400 });
+      return sendError(res, 400, 'bad_request', `${err.message}; nothing of this request was accepted`);
+    }
+    if (err instanceof BackPressureError) {
+      requests.inc({ route, status: 503 });
+      deps.logger.warn({ err: err.message }, 'pushing back on ingest');
+      return sendError(res, 503, 'unavailable', `${err.message}; nothing of this request was accepted, retry later`, err.retryAfterSeconds);
+    }
+    requests.inc({ route, status: 500 });
+    deps.logger.error({ err }, 'ingest failed');
+    return sendError(res, 500, 'internal', 'internal error');
+  }
+
+  return { app, stats };
+}
+
+export function listen(app: express.Express, host: string, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host, () => resolve(server));
+    server.once('error', reject);
+  });
+}
