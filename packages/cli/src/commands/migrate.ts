@@ -1,8 +1,19 @@
+import { loadAnalyzerConfig } from '@pullwatch/analyzer';
+import { createClickHouse, migrate } from '@pullwatch/clickhouse';
+import { loadEnginesConfig, resolveEndpoints } from '@pullwatch/engines';
 import type { Command } from '../command.ts';
 
-const notYet: Command = async () => {
-  process.stderr.write('pullwatch migrate: not available yet (issue 5)\n');
-  return 1;
+const migrateCommand: Command = async () => {
+  const cfg = loadAnalyzerConfig();
+  const endpoints = resolveEndpoints(loadEnginesConfig());
+  const client = createClickHouse({ ...endpoints.clickhouse });
+  try {
+    const r = await migrate(client, { database: cfg.database, ttlDays: cfg.ttlDays, cluster: cfg.clickhouseCluster });
+    process.stdout.write(`${cfg.database} at ${endpoints.clickhouse.url}: ${r.applied.length ? `applied ${r.applied.join(', ')}` : 'up to date'}${r.alreadyApplied.length ? ` (already applied: ${r.alreadyApplied.join(', ')})` : ''}\n`);
+    return 0;
+  } finally {
+    await client.close();
+  }
 };
 
-export default notYet;
+export default migrateCommand;

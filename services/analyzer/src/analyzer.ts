@@ -1,0 +1,186 @@
+import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { EnvelopeSchema } from '@pullwatch/event-schema';
+import type { ClickHouseClient } from '@pullwatch/clickhouse';
+import { ensureTopics } from '@pullwatch/kafka';
+import type { Logger } from '@pullwatch/telemetry';
+import type { AnalyzerConfig } from './config.ts';
+import { AnalyzerState, processEnvelope } from './core/process.ts';
+import { formIncidents } from './core/incidents.ts';
+import type { PodStateRow, PullEventRow, RawEventRow } from './core/rows.ts';
+import { AnalyzerStore } from './store.ts';
+
+export interface AnalyzerDeps {
+  logger: Logger;
+  metrics: Registry;
+  kafka: Kafka;
+  clickhouse: ClickHouseClient;
+}
+
+export interface AnalyzerStats {
+  consumed: number;
+  failures: number;
+  successes: number;
+  deadLettered: number;
+  skippedAlreadyStored: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
+  const log = deps.logger;
+  const store = new AnalyzerStore(deps.clickhouse, cfg.database);
+  const state = new AnalyzerState();
+  const stats: AnalyzerStats = { consumed: 0, failures: 0, successes: 0, deadLettered: 0, skippedAlreadyStored: 0 };
+  /** Per partition: offsets at or below this are already in ClickHouse (from before a crash). */
+  const storedUpTo = new Map<number, number>();
+  const consumedTotal = new Counter({ name: 'pullwatch_analyzer_messages_total', help: 'Messages consumed by outcome', labelNames: ['outcome'], registers: [deps.metrics] });
+  const failuresByCause = new Counter({ name: 'pullwatch_analyzer_failures_total', help: 'Failed pull attempts by cause', labelNames: ['cause'], registers: [deps.metrics] });
+  const insertSeconds = new Histogram({ name: 'pullwatch_analyzer_insert_seconds', help: 'ClickHouse batch insert latency', registers: [deps.metrics], buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5] });
+
+  let consumer: Consumer | null = null;
+  let dlq: Producer | null = null;
+  let stopping = false;
+  let incidentTimer: NodeJS.Timeout | null = null;
+  let correlating: Promise<void> = Promise.resolve();
+
+  async function restore(partitions: number[]) {
+    const [offsets, counts, pods] = await Promise.all([store.storedOffsets(partitions), store.lastCounts(partitions), store.openPodStates()]);
+    for (const p of partitions) storedUpTo.set(p, offsets.get(p) ?? -1);
+    for (const c of counts) {
+      const key = `${c.cluster}/${c.uid}`;
+      state.lastCount.set(key, Math.max(state.lastCount.get(key) ?? 0, c.count));
+    }
+    for (const s of pods) {
+      const key = `${s.cluster}/${s.namespace}/${s.pod}/${s.container}/${s.image}`;
+      state.pods.set(key, { ...s, attempts: Number(s.attempts) });
+      if (s.cause && s.cause !== 'no_cause' && s.cause !== 'unknown') state.lastCause.set(key, { cause: s.cause, subcause: s.subcause, hint: s.hint });
+      state.imageOf.set(`${s.cluster}/${s.namespace}/${s.pod}/${s.container}`, s.image);
+    }
+    log.info({ partitions, storedUpTo: Object.fromEntries(storedUpTo) }, 'analyzer: state restored from ClickHouse');
+  }
+
+  async function eachBatch({ batch, heartbeat, isRunning, isStale, pause }: EachBatchPayload) {
+    const partition = batch.partition;
+    if (!storedUpTo.has(partition)) await restore([partition]);
+    const pulls: PullEventRow[] = [];
+    const raws: RawEventRow[] = [];
+    const states = new Map<string, PodStateRow>();
+    const dead: { value: Buffer | null; error: string; offset: string }[] = [];
+    const skipBelow = storedUpTo.get(partition) ?? -1;
+    for (const m of batch.messages) {
+      const offset = Number(m.offset);
+      if (offset <= skipBelow) {
+        stats.skippedAlreadyStored += 1;
+        continue;
+      }
+      let envelope;
+      try {
+        envelope = EnvelopeSchema.parse(JSON.parse(m.value?.toString('utf8') ?? ''));
+      } catch (err) {
+        dead.push({ value: m.value, error: err instanceof Error ? err.message.slice(0, 2000) : String(err), offset: m.offset });
+        continue;
+      }
+      try {
+        const r = processEnvelope(envelope, { partition, offset }, state, { stuckAfterMs: cfg.stuckAfterMs });
+        raws.push(r.raw);
+        if (r.pull) {
+          pulls.push(r.pull);
+          if (r.pull.outcome === 'failure') {
+            stats.failures += r.pull.occurrences;
+            failuresByCause.inc({ cause: r.pull.cause }, r.pull.occurrences);
+          } else if (r.pull.outcome === 'success') stats.successes += r.pull.occurrences;
+        }
+        if (r.podState) states.set(`${r.podState.cluster}/${r.podState.namespace}/${r.podState.pod}/${r.podState.container}/${r.podState.image}`, r.podState);
+      } catch (err) {
+        dead.push({ value: m.value, error: `processing failed: ${err instanceof Error ? err.message : String(err)}`, offset: m.offset });
+      }
+    }
+    const first = batch.messages[0]?.offset;
+    const last = batch.messages[batch.messages.length - 1]?.offset;
+    if (first === undefined || last === undefined) return;
+
+    // Poison messages go to the dead-letter topic first: never lost, never blocking the partition.
+    if (dead.length) {
+      await dlq!.send({
+        topic: cfg.deadLetterTopic,
+        acks: -1,
+        messages: dead.map((d) => ({
+          key: `${batch.topic}:${partition}:${d.offset}`,
+          value: d.value,
+          headers: { 'pullwatch-error': d.error, 'pullwatch-topic': batch.topic, 'pullwatch-partition': String(partition), 'pullwatch-offset': d.offset },
+        })),
+      });
+      stats.deadLettered += dead.length;
+      consumedTotal.inc({ outcome: 'dead_lettered' }, dead.length);
+      log.warn({ count: dead.length, partition }, 'analyzer: messages sent to the dead-letter topic');
+    }
+
+    // ClickHouse down: keep this batch, stop fetching, retry with back-off, keep the group session.
+    const token = `${batch.topic}:${partition}:${first}-${last}`;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const end = insertSeconds.startTimer();
+        await store.writeBatch(token, pulls, raws, [...states.values()]);
+        end();
+        break;
+      } catch (err) {
+        if (stopping || !isRunning() || isStale()) throw err;
+        if (attempt === 0) {
+          pause();
+          log.warn({ err: err instanceof Error ? err.message : String(err), partition }, 'analyzer: ClickHouse write failed; paused, retrying');
+        }
+        await sleep(Math.min(10_000, 200 * 2 ** attempt));
+        await heartbeat();
+      }
+    }
+    await consumer!.commitOffsets([{ topic: batch.topic, partition, offset: String(Number(last) + 1) }]);
+    storedUpTo.set(partition, Number(last));
+    stats.consumed += batch.messages.length;
+    consumedTotal.inc({ outcome: 'stored' }, raws.length);
+    if (consumer && consumer.paused().length) consumer.resume([{ topic: batch.topic }]);
+    await heartbeat();
+  }
+
+  async function correlate() {
+    const buckets = await store.failureBuckets(cfg.incidents.lookbackHours);
+    const marks = await store.successMarks(cfg.incidents.lookbackHours);
+    await store.writeIncidents(formIncidents(buckets, marks, cfg.incidents, Date.now()));
+  }
+
+  return {
+    metricsRegistry: deps.metrics,
+    async start(): Promise<void> {
+      await ensureTopics(deps.kafka, [{ topic: cfg.topic, numPartitions: 6 }, { topic: cfg.deadLetterTopic, numPartitions: 1 }]);
+      dlq = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await dlq.connect();
+      consumer = deps.kafka.consumer({ groupId: cfg.groupId, maxBytesPerPartition: 4 * 1024 * 1024, sessionTimeout: 45_000, heartbeatInterval: 3000 });
+      // A rebalance can hand this instance partitions another instance wrote: reload their state.
+      consumer.on(consumer.events.GROUP_JOIN, (e) => {
+        const parts = (e.payload.memberAssignment[cfg.topic] ?? []) as number[];
+        for (const p of [...storedUpTo.keys()]) if (!parts.includes(p)) storedUpTo.delete(p);
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topic: cfg.topic, fromBeginning: true });
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
+      incidentTimer = setInterval(() => {
+        correlating = correlating.then(correlate).catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'analyzer: incident correlation failed; will retry'));
+      }, cfg.incidents.intervalMs);
+      log.info({ topic: cfg.topic, group: cfg.groupId, database: cfg.database }, 'analyzer consuming');
+    },
+    /** Runs one correlation now (tests, and `start` after a backfill). */
+    correlateNow: () => (correlating = correlating.then(correlate)),
+    async stop(): Promise<void> {
+      stopping = true;
+      if (incidentTimer) clearInterval(incidentTimer);
+      await correlating.catch(() => undefined);
+      // disconnect waits for the batch in progress: it is written and committed, or left uncommitted.
+      await consumer?.disconnect();
+      await dlq?.disconnect();
+      await deps.clickhouse.close();
+    },
+    stats: (): AnalyzerStats => ({ ...stats }),
+  };
+}
+
+export type Analyzer = ReturnType<typeof createAnalyzer>;

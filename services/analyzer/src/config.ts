@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { DEFAULT_DEAD_LETTER_TOPIC, DEFAULT_TOPIC } from '@pullwatch/event-schema';
+
+const topic = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic name');
+const int = (min: number) => z.coerce.number().int().min(min);
+
+const EnvSchema = z.object({
+  PULLWATCH_TOPIC: topic.default(DEFAULT_TOPIC),
+  PULLWATCH_DLQ_TOPIC: topic.default(DEFAULT_DEAD_LETTER_TOPIC),
+  PULLWATCH_ANALYZER_GROUP: z.string().min(1).default('pullwatch-analyzer'),
+  PULLWATCH_CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a ClickHouse identifier').default('pullwatch'),
+  PULLWATCH_CLICKHOUSE_CLUSTER: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
+  PULLWATCH_TTL_DAYS: int(1).default(90),
+  PULLWATCH_STUCK_AFTER_SECONDS: int(1).default(600),
+  PULLWATCH_INCIDENT_FLEET_MIN_CLUSTERS: int(2).default(2),
+  PULLWATCH_INCIDENT_FLEET_WINDOW_SECONDS: int(1).default(600),
+  PULLWATCH_INCIDENT_QUIET_SECONDS: int(1).default(900),
+  PULLWATCH_INCIDENT_INTERVAL_SECONDS: int(1).default(15),
+  PULLWATCH_INCIDENT_LOOKBACK_HOURS: int(1).default(24),
+});
+
+export interface AnalyzerConfig {
+  topic: string;
+  deadLetterTopic: string;
+  groupId: string;
+  database: string;
+  clickhouseCluster: string | undefined;
+  ttlDays: number;
+  stuckAfterMs: number;
+  incidents: { fleetMinClusters: number; fleetWindowMs: number; quietMs: number; intervalMs: number; lookbackHours: number };
+}
+
+export function loadAnalyzerConfig(env: NodeJS.ProcessEnv = process.env): AnalyzerConfig {
+  const r = EnvSchema.safeParse(env);
+  if (!r.success) throw new Error(`invalid analyzer settings: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const e = r.data;
+  return {
+    topic: e.PULLWATCH_TOPIC,
+    deadLetterTopic: e.PULLWATCH_DLQ_TOPIC,
+    groupId: e.PULLWATCH_ANALYZER_GROUP,
+    database: e.PULLWATCH_CLICKHOUSE_DATABASE,
+    clickhouseCluster: e.PULLWATCH_CLICKHOUSE_CLUSTER,
+    ttlDays: e.PULLWATCH_TTL_DAYS,
+    stuckAfterMs: e.PULLWATCH_STUCK_AFTER_SECONDS * 1000,
+    incidents: {
+      fleetMinClusters: e.PULLWATCH_INCIDENT_FLEET_MIN_CLUSTERS,
+      fleetWindowMs: e.PULLWATCH_INCIDENT_FLEET_WINDOW_SECONDS * 1000,
+      quietMs: e.PULLWATCH_INCIDENT_QUIET_SECONDS * 1000,
+      intervalMs: e.PULLWATCH_INCIDENT_INTERVAL_SECONDS * 1000,
+      lookbackHours: e.PULLWATCH_INCIDENT_LOOKBACK_HOURS,
+    },
+  };
+}

@@ -1,0 +1,93 @@
+import type { ClickHouseClient } from '@pullwatch/clickhouse';
+import type { PodStateRow, PullEventRow, RawEventRow } from './core/rows.ts';
+import { chTime } from './core/rows.ts';
+import type { FailureBucket, Incident, SuccessMarks } from './core/incidents.ts';
+
+/** The analyzer's ClickHouse reads and writes. */
+export class AnalyzerStore {
+  constructor(
+    private readonly ch: ClickHouseClient,
+    private readonly db: string,
+  ) {}
+
+  /**
+   * One Kafka batch, written idempotently: the same offsets always form the same block with the
+   * same deduplication token, so a retried insert (or a redelivery with the same boundaries) is
+   * dropped by ClickHouse, materialized views included.
+   */
+  async writeBatch(token: string, pulls: PullEventRow[], raws: RawEventRow[], states: PodStateRow[]): Promise<void> {
+    const settings = { async_insert: 0 as const, insert_deduplicate: 1 as const, deduplicate_blocks_in_dependent_materialized_views: 1 as const };
+    if (raws.length) await this.ch.insert({ table: `${this.db}.raw_events`, values: raws, format: 'JSONEachRow', clickhouse_settings: { ...settings, insert_deduplication_token: `${token}:raw` } });
+    if (pulls.length) await this.ch.insert({ table: `${this.db}.pull_events`, values: pulls, format: 'JSONEachRow', clickhouse_settings: { ...settings, insert_deduplication_token: `${token}:pull` } });
+    if (states.length) await this.ch.insert({ table: `${this.db}.pod_pull_state`, values: states, format: 'JSONEachRow', clickhouse_settings: { async_insert: 0 } });
+  }
+
+  /** The highest offset already stored per partition: what a restart must not process again. */
+  async storedOffsets(partitions: number[]): Promise<Map<number, number>> {
+    if (!partitions.length) return new Map();
+    const rs = await this.ch.query({
+      query: `SELECT kafka_partition AS p, max(kafka_offset) AS o FROM ${this.db}.raw_events WHERE kafka_partition IN {parts:Array(UInt32)} GROUP BY p`,
+      query_params: { parts: partitions },
+      format: 'JSONEachRow',
+    });
+    return new Map((await rs.json<{ p: number; o: number | string }>()).map((r) => [Number(r.p), Number(r.o)]));
+  }
+
+  /** The last count seen per Event of these partitions (recent ones: Events live about an hour). */
+  async lastCounts(partitions: number[]): Promise<{ cluster: string; uid: string; count: number }[]> {
+    if (!partitions.length) return [];
+    const rs = await this.ch.query({
+      query: `SELECT cluster, event_uid AS uid, max(event_count) AS count FROM ${this.db}.raw_events WHERE kafka_partition IN {parts:Array(UInt32)} AND kind = 'event' AND received_at >= now() - INTERVAL 2 DAY GROUP BY cluster, uid`,
+      query_params: { parts: partitions },
+      format: 'JSONEachRow',
+    });
+    return (await rs.json<{ cluster: string; uid: string; count: number | string }>()).map((r) => ({ ...r, count: Number(r.count) }));
+  }
+
+  async openPodStates(): Promise<PodStateRow[]> {
+    const rs = await this.ch.query({ query: `SELECT * FROM ${this.db}.pod_pull_state FINAL WHERE status != 'recovered'`, format: 'JSONEachRow' });
+    return rs.json<PodStateRow>();
+  }
+
+  async failureBuckets(lookbackHours: number): Promise<FailureBucket[]> {
+    const rs = await this.ch.query({
+      query: `SELECT registry, cause, cluster, image, toUnixTimestamp(toStartOfMinute(event_time)) * 1000 AS minuteMs, toUnixTimestamp64Milli(max(event_time)) AS lastMs, sum(occurrences) AS failures
+              FROM ${this.db}.pull_failures WHERE event_time >= now() - INTERVAL {h:UInt32} HOUR
+              GROUP BY registry, cause, cluster, image, minuteMs ORDER BY minuteMs`,
+      query_params: { h: lookbackHours },
+      format: 'JSONEachRow',
+    });
+    return (await rs.json<Record<string, string | number>>()).map((r) => ({ registry: String(r.registry), cause: String(r.cause), cluster: String(r.cluster), image: String(r.image), minuteMs: Number(r.minuteMs), lastMs: Number(r.lastMs), failures: Number(r.failures) }));
+  }
+
+  async successMarks(lookbackHours: number): Promise<SuccessMarks> {
+    const rs = await this.ch.query({
+      query: `SELECT registry, cluster, image, toUnixTimestamp64Milli(max(event_time)) AS last FROM ${this.db}.pull_successes WHERE event_time >= now() - INTERVAL {h:UInt32} HOUR GROUP BY registry, cluster, image`,
+      query_params: { h: lookbackHours },
+      format: 'JSONEachRow',
+    });
+    const marks: SuccessMarks = { byRegistryCluster: new Map(), byImage: new Map() };
+    for (const r of await rs.json<{ registry: string; cluster: string; image: string; last: number | string }>()) {
+      const last = Number(r.last);
+      const k = `${r.registry}\u0000${r.cluster}`;
+      marks.byRegistryCluster.set(k, Math.max(marks.byRegistryCluster.get(k) ?? 0, last));
+      marks.byImage.set(r.image, Math.max(marks.byImage.get(r.image) ?? 0, last));
+    }
+    return marks;
+  }
+
+  async writeIncidents(incidents: Incident[]): Promise<void> {
+    if (!incidents.length) return;
+    await this.ch.insert({
+      table: `${this.db}.incidents`,
+      format: 'JSONEachRow',
+      clickhouse_settings: { async_insert: 0 },
+      values: incidents.map((i) => ({
+        id: i.id, registry: i.registry, cause: i.cause, scope: i.scope, clusters: i.clusters, images: i.images, failures: i.failures,
+        start: chTime(i.startMs), last_seen: chTime(i.lastSeenMs), end: i.endMs === null ? null : chTime(i.endMs), status: i.status,
+        // The version is the data, not the clock: concurrent analyzers write identical rows.
+        updated_at: chTime(Math.max(i.lastSeenMs, i.endMs ?? 0)),
+      })),
+    });
+  }
+}
