@@ -1,8 +1,23 @@
+import { createClickHouse } from '@pullwatch/clickhouse';
+import { loadEnginesConfig, resolveEndpoints } from '@pullwatch/engines';
+import { createQueryApi, loadQueryApiConfig } from '@pullwatch/query-api';
+import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import type { Command } from '../command.ts';
 
-const notYet: Command = async () => {
-  process.stderr.write('pullwatch query-api: not available yet (issue 6)\n');
-  return 1;
+const queryApiCommand: Command = async () => {
+  const cfg = loadQueryApiConfig();
+  const endpoints = resolveEndpoints(loadEnginesConfig());
+  const user = process.env.PULLWATCH_CLICKHOUSE_RO_USER;
+  const clickhouse = createClickHouse({ ...endpoints.clickhouse, ...(user ? { user, password: process.env.PULLWATCH_CLICKHOUSE_RO_PASSWORD ?? '' } : {}) });
+  const api = createQueryApi(cfg, { logger: createLogger('query-api', (process.env.PULLWATCH_LOG_LEVEL as 'info' | undefined) ?? 'info'), metrics: createMetricsRegistry('query-api'), clickhouse });
+  await api.start();
+  process.stderr.write(`query API on ${api.url} (database ${cfg.database})\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await api.stop();
+  return 0;
 };
 
-export default notYet;
+export default queryApiCommand;

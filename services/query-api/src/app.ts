@@ -1,0 +1,130 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { Counter, type Registry } from 'prom-client';
+import { dashboardRoutes } from '@pullwatch/dashboard';
+import type { Logger } from '@pullwatch/telemetry';
+import type { QueryApiConfig } from './config.ts';
+import { FailuresQuery, HotspotsQuery, IncidentsQuery, parseQuery, ParamError, RegistriesQuery, RisksQuery, StuckQuery, TrendsQuery, window } from './params.ts';
+import type { Queries } from './queries.ts';
+
+interface Route {
+  path: string;
+  summary: string;
+  query: z.ZodObject;
+  handle: (q: never, now: Date) => Promise<unknown>;
+}
+
+function fail(res: Response, status: number, code: string, message: string) {
+  res.status(status).json({ error: { code, message } });
+}
+
+const UNAVAILABLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|socket hang up|Timeout error|timed out/i;
+
+export function buildApp(cfg: QueryApiConfig, deps: { queries: Queries; logger: Logger; metrics: Registry; now: () => Date }) {
+  const { queries } = deps;
+  const digests = cfg.tokens.map((t) => createHash('sha256').update(t).digest());
+  const authorized = (header: string | undefined) => {
+    const m = /^Bearer (.+)$/.exec(header ?? '');
+    if (!m) return false;
+    const d = createHash('sha256').update(m[1]!).digest();
+    // Compare against every token in constant time.
+    return digests.reduce((ok, t) => timingSafeEqual(t, d) || ok, false);
+  };
+  const requests = new Counter({ name: 'pullwatch_api_requests_total', help: 'API requests by route and status', labelNames: ['route', 'status'], registers: [deps.metrics] });
+
+  const routes: Route[] = [
+    { path: '/v1/registries', summary: 'Per-registry failures, successes and failure rate', query: RegistriesQuery, handle: async (q: z.infer<typeof RegistriesQuery>, now) => { const w = window(q, now, cfg.maxRangeDays); return { from: w.from.toISOString(), to: w.to.toISOString(), registries: await queries.registries({ ...q, ...w }) }; } },
+    { path: '/v1/hotspots/rate-limit', summary: 'Rate-limited failures by registry and cluster (groupBy=node adds the node)', query: HotspotsQuery, handle: async (q: z.infer<typeof HotspotsQuery>, now) => { const w = window(q, now, cfg.maxRangeDays); return { from: w.from.toISOString(), to: w.to.toISOString(), hotspots: await queries.hotspots({ ...q, ...w }) }; } },
+    { path: '/v1/incidents', summary: 'Incidents across clusters', query: IncidentsQuery, handle: async (q: z.infer<typeof IncidentsQuery>, now) => { const w = window(q, now, cfg.maxRangeDays); return { from: w.from.toISOString(), to: w.to.toISOString(), incidents: await queries.incidents({ ...q, ...w }) }; } },
+    { path: '/v1/trends', summary: 'Failures and successes over time, empty buckets filled', query: TrendsQuery, handle: async (q: z.infer<typeof TrendsQuery>, now) => { const w = window(q, now, cfg.maxRangeDays); return { interval: q.interval, from: w.from.toISOString(), to: w.to.toISOString(), series: await queries.trends({ ...q, ...w }) }; } },
+    { path: '/v1/failures', summary: 'Failure observations, newest first, with keyset pagination', query: FailuresQuery, handle: async (q: z.infer<typeof FailuresQuery>, now) => queries.failures({ ...q, ...window(q, now, cfg.maxRangeDays) }) },
+    { path: '/v1/pods/stuck', summary: 'Pods still failing to pull, with cause, since when, attempts and hint', query: StuckQuery, handle: async (q: z.infer<typeof StuckQuery>, now) => ({ pods: await queries.stuck(q, now) }) },
+    { path: '/v1/risks', summary: 'Preventive flags: mutable tags, Always-pull against rate-limited registries, private registries without pull secrets', query: RisksQuery, handle: async (q: z.infer<typeof RisksQuery>, now) => { const w = window(q, now, cfg.maxRangeDays); return { from: w.from.toISOString(), to: w.to.toISOString(), ...(await queries.risks({ ...q, ...w })) }; } },
+  ];
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', (_req, res) => res.json({ status: 'ok' }));
+  app.get('/readyz', async (_req, res) => {
+    try {
+      return (await queries.ping()) ? res.json({ status: 'ready' }) : fail(res, 503, 'unavailable', 'ClickHouse did not answer');
+    } catch {
+      return fail(res, 503, 'unavailable', 'ClickHouse is unavailable');
+    }
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', deps.metrics.contentType);
+    res.send(await deps.metrics.metrics());
+  });
+  app.get('/openapi.json', (_req, res) => res.json(openApi(routes)));
+
+  app.use('/v1', (req, res, next) => {
+    if (authorized(req.headers.authorization)) return next();
+    res.setHeader('WWW-Authenticate', 'Bearer realm="pullwatch"');
+    requests.inc({ route: req.path, status: 401 });
+    return fail(res, 401, 'unauthorized', 'a valid "Authorization: Bearer <token>" header is required');
+  });
+  for (const r of routes) {
+    app.get(r.path, async (req: Request, res: Response) => {
+      try {
+        const q = parseQuery(r.query, req.query);
+        const body = await r.handle(q as never, deps.now());
+        requests.inc({ route: r.path, status: 200 });
+        res.json(body);
+      } catch (err) {
+        handleError(err, res, r.path);
+      }
+    });
+  }
+  for (const { path, dir } of dashboardRoutes) app.use(path, express.static(dir));
+  app.use((req: Request, res: Response) => fail(res, 404, 'not_found', `no route ${req.method} ${req.path}`));
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => handleError(err, res, 'unknown'));
+
+  function handleError(err: unknown, res: Response, route: string) {
+    if (err instanceof ParamError) {
+      requests.inc({ route, status: 400 });
+      return fail(res, 400, 'bad_parameter', err.message);
+    }
+    const message = err instanceof Error ? `${err.message} ${String((err as { cause?: unknown }).cause ?? '')} ${(err as { code?: string }).code ?? ''}` : String(err);
+    if (UNAVAILABLE.test(message)) {
+      requests.inc({ route, status: 503 });
+      return fail(res, 503, 'unavailable', 'ClickHouse is unavailable; try again shortly');
+    }
+    requests.inc({ route, status: 500 });
+    deps.logger.error({ err, route }, 'query failed');
+    return fail(res, 500, 'internal', 'the query failed; see the server log');
+  }
+
+  return app;
+}
+
+/** OpenAPI 3.1 from the same zod schemas that validate the requests. */
+function openApi(routes: Route[]) {
+  const paths: Record<string, unknown> = {};
+  for (const r of routes) {
+    const schema = z.toJSONSchema(r.query, { io: 'input' }) as { properties?: Record<string, unknown>; required?: string[] };
+    paths[r.path] = {
+      get: {
+        summary: r.summary,
+        security: [{ bearer: [] }],
+        parameters: Object.entries(schema.properties ?? {}).map(([name, s]) => ({ name, in: 'query', required: schema.required?.includes(name) ?? false, schema: s })),
+        responses: {
+          '200': { description: 'OK', content: { 'application/json': { schema: { type: 'object' } } } },
+          '400': { $ref: '#/components/responses/Error' },
+          '401': { $ref: '#/components/responses/Error' },
+          '503': { $ref: '#/components/responses/Error' },
+        },
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'pullwatch query API', version: '1' },
+    paths,
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      responses: { Error: { description: 'Error', content: { 'application/json': { schema: { type: 'object', properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } }, required: ['code', 'message'] } }, required: ['error'] } } } } },
+    },
+  };
+}

@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+const EnvSchema = z.object({
+  PULLWATCH_API_HOST: z.string().min(1).default('127.0.0.1'),
+  PULLWATCH_API_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  PULLWATCH_API_TOKENS: z.string().optional(),
+  PULLWATCH_API_TOKENS_FILE: z.string().optional(),
+  PULLWATCH_CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a ClickHouse identifier').default('pullwatch'),
+  PULLWATCH_API_MAX_RANGE_DAYS: z.coerce.number().int().min(1).default(90),
+});
+
+export interface QueryApiConfig {
+  host: string;
+  port: number;
+  tokens: string[];
+  database: string;
+  maxRangeDays: number;
+}
+
+export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env): QueryApiConfig {
+  const r = EnvSchema.safeParse(env);
+  if (!r.success) throw new Error(`invalid query API settings: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const e = r.data;
+  const tokens = [...(e.PULLWATCH_API_TOKENS?.split(',') ?? [])];
+  if (e.PULLWATCH_API_TOKENS_FILE) {
+    try {
+      tokens.push(...readFileSync(e.PULLWATCH_API_TOKENS_FILE, 'utf8').split('\n'));
+    } catch (err) {
+      throw new Error(`PULLWATCH_API_TOKENS_FILE: cannot read ${e.PULLWATCH_API_TOKENS_FILE}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  const clean = tokens.map((t) => t.trim()).filter(Boolean);
+  if (!clean.length) throw new Error('the query API needs at least one token: set PULLWATCH_API_TOKENS (comma list) or PULLWATCH_API_TOKENS_FILE');
+  return { host: e.PULLWATCH_API_HOST, port: e.PULLWATCH_API_PORT, tokens: clean, database: e.PULLWATCH_CLICKHOUSE_DATABASE, maxRangeDays: e.PULLWATCH_API_MAX_RANGE_DAYS };
+}

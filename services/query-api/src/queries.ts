@@ -1,0 +1,181 @@
+import type { ClickHouseClient } from '@pullwatch/clickhouse';
+import { chTime, isoOf, ParamError } from './params.ts';
+
+type Params = Record<string, unknown>;
+
+/** Builds WHERE clauses from fixed fragments; values only ever travel as query parameters. */
+class Where {
+  readonly parts: string[] = [];
+  readonly params: Params = {};
+  add(fragment: string, name: string, value: unknown): this {
+    if (value !== undefined && value !== null) {
+      this.parts.push(fragment);
+      this.params[name] = value;
+    }
+    return this;
+  }
+  raw(fragment: string): this {
+    this.parts.push(fragment);
+    return this;
+  }
+  sql(): string {
+    return this.parts.length ? `WHERE ${this.parts.join(' AND ')}` : '';
+  }
+}
+
+const n = (v: unknown) => Number(v ?? 0);
+
+export class Queries {
+  constructor(
+    private readonly ch: ClickHouseClient,
+    private readonly db: string,
+  ) {}
+
+  private async rows<T>(query: string, params: Params): Promise<T[]> {
+    // readonly=1 on every request: the API can never write, whatever user it connects as.
+    const rs = await this.ch.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: { readonly: '1' } });
+    return rs.json<T>();
+  }
+
+  async registries(q: { from: Date; to: Date; cluster?: string | undefined; namespace?: string | undefined; cause?: string | undefined }) {
+    const w = new Where().add('minute >= {from:DateTime}', 'from', chTime(q.from).slice(0, 19)).add('minute < {to:DateTime}', 'to', chTime(q.to).slice(0, 19)).add('cluster = {cluster:String}', 'cluster', q.cluster).add('namespace = {namespace:String}', 'namespace', q.namespace);
+    if (q.cause) w.add("(cause = {cause:String} OR cause = '')", 'cause', q.cause);
+    const rows = await this.rows<Record<string, unknown>>(
+      `SELECT registry, any(provider) AS provider, sum(failures) AS failures, sum(successes) AS successes,
+              uniqExactIf(cluster, cause != '') AS clusters, uniqCombinedMergeIf(pods, cause != '') AS pods
+       FROM ${this.db}.pull_stats_1m ${w.sql()} GROUP BY registry ORDER BY failures DESC, registry LIMIT 1000`,
+      w.params,
+    );
+    const causes = await this.rows<{ registry: string; cause: string; failures: number }>(
+      `SELECT registry, cause, sum(failures) AS failures FROM ${this.db}.pull_stats_1m ${w.sql()}${w.parts.length ? ' AND' : ' WHERE'} cause != '' GROUP BY registry, cause`,
+      w.params,
+    );
+    const byCause = new Map<string, Record<string, number>>();
+    for (const c of causes) {
+      const m = byCause.get(c.registry) ?? {};
+      m[c.cause] = n(c.failures);
+      byCause.set(c.registry, m);
+    }
+    return rows
+      .filter((r) => n(r.failures) + n(r.successes) > 0)
+      .map((r) => {
+        const failures = n(r.failures);
+        const successes = n(r.successes);
+        return { registry: String(r.registry), provider: String(r.provider), failures, successes, failureRate: failures + successes ? failures / (failures + successes) : 0, clusters: n(r.clusters), pods: n(r.pods), byCause: byCause.get(String(r.registry)) ?? {} };
+      });
+  }
+
+  async hotspots(q: { from: Date; to: Date; groupBy?: string | undefined; registry?: string | undefined; cluster?: string | undefined }) {
+    const byNode = q.groupBy === 'node';
+    const w = new Where().raw("cause = 'rate_limited'").add('event_time >= {from:DateTime64(3)}', 'from', chTime(q.from)).add('event_time < {to:DateTime64(3)}', 'to', chTime(q.to)).add('registry = {registry:String}', 'registry', q.registry).add('cluster = {cluster:String}', 'cluster', q.cluster);
+    const rows = await this.rows<Record<string, unknown>>(
+      `SELECT registry, cluster, ${byNode ? 'node' : "'' AS node"}, sum(occurrences) AS failures, min(first_time) AS firstSeen, max(event_time) AS lastSeen
+       FROM ${this.db}.pull_failures ${w.sql()} GROUP BY registry, cluster${byNode ? ', node' : ''} ORDER BY failures DESC, registry, cluster LIMIT 1000`,
+      w.params,
+    );
+    return rows.map((r) => ({ registry: String(r.registry), cluster: String(r.cluster), node: byNode ? String(r.node) : null, failures: n(r.failures), firstSeen: isoOf(String(r.firstSeen)), lastSeen: isoOf(String(r.lastSeen)) }));
+  }
+
+  async incidents(q: { from: Date; to: Date; status: string }) {
+    const w = new Where().add('last_seen >= {from:DateTime64(3)}', 'from', chTime(q.from)).add('start < {to:DateTime64(3)}', 'to', chTime(q.to));
+    if (q.status !== 'all') w.add('status = {status:String}', 'status', q.status);
+    const rows = await this.rows<Record<string, unknown>>(`SELECT id, registry, cause, scope, clusters, images, failures, start, last_seen, end, status FROM ${this.db}.incidents FINAL ${w.sql()} ORDER BY start DESC, id LIMIT 1000`, w.params);
+    return rows.map((r) => ({ id: String(r.id), registry: String(r.registry), cause: String(r.cause), scope: String(r.scope), clusters: r.clusters as string[], images: r.images as string[], failures: n(r.failures), start: isoOf(String(r.start)), lastSeen: isoOf(String(r.last_seen)), end: r.end === null ? null : isoOf(String(r.end)), status: String(r.status) }));
+  }
+
+  async trends(q: { from: Date; to: Date; interval: '1m' | '5m' | '1h' | '1d'; registry?: string | undefined; cluster?: string | undefined; cause?: string | undefined }) {
+    const seconds = { '1m': 60, '5m': 300, '1h': 3600, '1d': 86400 }[q.interval];
+    const start = Math.floor(q.from.getTime() / 1000 / seconds) * seconds * 1000;
+    const buckets = Math.ceil((q.to.getTime() - start) / (seconds * 1000));
+    if (buckets > 10_000) throw new ParamError('interval', `${q.interval} makes ${buckets} buckets over this window; at most 10000 — pick a coarser interval or a shorter window`);
+    const w = new Where().add('minute >= {from:DateTime}', 'from', chTime(new Date(start)).slice(0, 19)).add('minute < {to:DateTime}', 'to', chTime(q.to).slice(0, 19)).add('registry = {registry:String}', 'registry', q.registry).add('cluster = {cluster:String}', 'cluster', q.cluster);
+    if (q.cause) w.add("(cause = {cause:String} OR cause = '')", 'cause', q.cause);
+    const rows = await this.rows<{ ts: number; cause: string; failures: number; successes: number }>(
+      `SELECT toUnixTimestamp(toStartOfInterval(minute, INTERVAL {seconds:UInt32} SECOND)) AS ts, cause, sum(failures) AS failures, sum(successes) AS successes
+       FROM ${this.db}.pull_stats_1m ${w.sql()} GROUP BY ts, cause`,
+      { ...w.params, seconds },
+    );
+    const series = Array.from({ length: buckets }, (_, i) => ({ ts: new Date(start + i * seconds * 1000).toISOString(), failures: 0, successes: 0, byCause: {} as Record<string, number> }));
+    for (const r of rows) {
+      const b = series[Math.floor((n(r.ts) * 1000 - start) / (seconds * 1000))];
+      if (!b) continue;
+      b.failures += n(r.failures);
+      b.successes += n(r.successes);
+      if (r.cause) b.byCause[r.cause] = (b.byCause[r.cause] ?? 0) + n(r.failures);
+    }
+    return series;
+  }
+
+  async failures(q: { from: Date; to: Date; limit: number; cursor?: string | undefined; cluster?: string | undefined; namespace?: string | undefined; registry?: string | undefined; cause?: string | undefined; image?: string | undefined }) {
+    const w = new Where()
+      .add('event_time >= {from:DateTime64(3)}', 'from', chTime(q.from))
+      .add('event_time < {to:DateTime64(3)}', 'to', chTime(q.to))
+      .add('cluster = {cluster:String}', 'cluster', q.cluster)
+      .add('namespace = {namespace:String}', 'namespace', q.namespace)
+      .add('registry = {registry:String}', 'registry', q.registry)
+      .add('cause = {cause:String}', 'cause', q.cause)
+      .add('image = {image:String}', 'image', q.image);
+    if (q.cursor) {
+      let c: [string, string, number];
+      try {
+        c = JSON.parse(Buffer.from(q.cursor, 'base64url').toString('utf8')) as [string, string, number];
+        if (!Array.isArray(c) || c.length !== 3 || typeof c[0] !== 'string' || typeof c[1] !== 'string' || typeof c[2] !== 'number') throw new Error('shape');
+      } catch {
+        throw new ParamError('cursor', 'not a cursor this API returned');
+      }
+      w.parts.push('(event_time, event_uid, event_count) < ({ct:DateTime64(3)}, {cu:String}, {cc:UInt32})');
+      Object.assign(w.params, { ct: c[0], cu: c[1], cc: c[2] });
+    }
+    const rows = await this.rows<Record<string, unknown>>(
+      `SELECT event_time, first_time, cluster, namespace, pod, container, node, image, registry, provider, cause, subcause, occurrences, attributed, hint, message, event_uid, event_count
+       FROM ${this.db}.pull_failures ${w.sql()} ORDER BY event_time DESC, event_uid DESC, event_count DESC LIMIT {limit:UInt32}`,
+      { ...w.params, limit: q.limit + 1 },
+    );
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    const nextCursor = rows.length > q.limit && last ? Buffer.from(JSON.stringify([String(last.event_time), String(last.event_uid), n(last.event_count)])).toString('base64url') : null;
+    return {
+      failures: page.map((r) => ({ time: isoOf(String(r.event_time)), firstTime: isoOf(String(r.first_time)), cluster: r.cluster, namespace: r.namespace, pod: r.pod, container: r.container, node: r.node, image: r.image, registry: r.registry, provider: r.provider, cause: r.cause, subcause: r.subcause || null, occurrences: n(r.occurrences), attributed: n(r.attributed) === 1, hint: r.hint, message: r.message })),
+      nextCursor,
+    };
+  }
+
+  async stuck(q: { cluster?: string | undefined; minutes: number }, now: Date) {
+    const w = new Where().raw("status IN ('failing', 'stuck')").add('first_failure <= {before:DateTime64(3)}', 'before', chTime(new Date(now.getTime() - q.minutes * 60_000))).add('cluster = {cluster:String}', 'cluster', q.cluster);
+    const rows = await this.rows<Record<string, unknown>>(`SELECT * FROM ${this.db}.pod_pull_state FINAL ${w.sql()} ORDER BY first_failure LIMIT 1000`, w.params);
+    return rows.map((r) => ({ cluster: r.cluster, namespace: r.namespace, pod: r.pod, container: r.container, image: r.image, registry: r.registry, node: r.node, cause: r.cause, subcause: r.subcause || null, since: isoOf(String(r.first_failure)), lastFailure: isoOf(String(r.last_failure)), attempts: n(r.attempts), backoffSeconds: n(r.backoff_seconds), status: r.status, hint: r.hint }));
+  }
+
+  async risks(q: { from: Date; to: Date; cluster?: string | undefined }) {
+    const w = new Where().add('event_time >= {from:DateTime64(3)}', 'from', chTime(q.from)).add('event_time < {to:DateTime64(3)}', 'to', chTime(q.to)).add('cluster = {cluster:String}', 'cluster', q.cluster);
+    const and = w.parts.length ? 'AND' : 'WHERE';
+    const mutableTags = await this.rows<Record<string, unknown>>(
+      `SELECT image, tag_kind, uniqExact(cluster) AS clusters, uniqExact(concat(cluster, '/', namespace, '/', pod)) AS pods
+       FROM ${this.db}.pull_events ${w.sql()} ${and} tag_kind IN ('latest', 'missing') AND outcome IN ('success', 'failure', 'present') GROUP BY image, tag_kind ORDER BY pods DESC, image LIMIT 200`,
+      w.params,
+    );
+    const alwaysVsRateLimited = await this.rows<Record<string, unknown>>(
+      `SELECT image, registry, uniqExact(concat(cluster, '/', namespace, '/', pod)) AS pods
+       FROM ${this.db}.pull_events ${w.sql()} ${and} image_pull_policy = 'Always'
+         AND registry IN (SELECT DISTINCT registry FROM ${this.db}.pull_failures ${w.sql()} ${and} cause = 'rate_limited')
+       GROUP BY image, registry ORDER BY pods DESC, image LIMIT 200`,
+      w.params,
+    );
+    const noSecrets = await this.rows<Record<string, unknown>>(
+      `SELECT registry, image, has_pull_secrets, sum(occurrences) AS failures, uniqExact(concat(cluster, '/', namespace, '/', pod)) AS pods
+       FROM ${this.db}.pull_failures ${w.sql()} ${and} cause IN ('unauthorized', 'not_found_or_unauthorized') AND has_pull_secrets != 1
+       GROUP BY registry, image, has_pull_secrets ORDER BY failures DESC, image LIMIT 200`,
+      w.params,
+    );
+    return {
+      mutableTags: mutableTags.map((r) => ({ image: r.image, tag: r.tag_kind === 'missing' ? 'none (implicit latest)' : 'latest', clusters: n(r.clusters), pods: n(r.pods) })),
+      alwaysPullFromRateLimitedRegistries: alwaysVsRateLimited.map((r) => ({ image: r.image, registry: r.registry, pods: n(r.pods) })),
+      privateWithoutPullSecrets: noSecrets.map((r) => ({ registry: r.registry, image: r.image, pullSecrets: n(r.has_pull_secrets) === 0 ? 'none' : 'unknown', failures: n(r.failures), pods: n(r.pods) })),
+    };
+  }
+
+  async ping(): Promise<boolean> {
+    const r = await this.rows<{ ok: number }>('SELECT 1 AS ok', {});
+    return n(r[0]?.ok) === 1;
+  }
+}

@@ -1,0 +1,47 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { ClickHouseClient } from '@pullwatch/clickhouse';
+import type { Logger } from '@pullwatch/telemetry';
+import type { QueryApiConfig } from './config.ts';
+import { buildApp } from './app.ts';
+import { Queries } from './queries.ts';
+
+export interface QueryApiDeps {
+  logger: Logger;
+  metrics: Registry;
+  clickhouse: ClickHouseClient;
+  now?: () => Date;
+}
+
+export function createQueryApi(cfg: QueryApiConfig, deps: QueryApiDeps) {
+  const app = buildApp(cfg, { queries: new Queries(deps.clickhouse, cfg.database), logger: deps.logger, metrics: deps.metrics, now: deps.now ?? (() => new Date()) });
+  let server: Server | null = null;
+  let url = `http://${cfg.host}:${cfg.port}`;
+  return {
+    app,
+    get url() {
+      return url;
+    },
+    async start(): Promise<void> {
+      server = await new Promise<Server>((resolve, reject) => {
+        const s = app.listen(cfg.port, cfg.host, () => resolve(s));
+        s.once('error', reject);
+      });
+      url = `http://${cfg.host}:${(server.address() as AddressInfo).port}`;
+      deps.logger.info({ url }, 'query API listening');
+    },
+    async stop(): Promise<void> {
+      if (server) {
+        const s = server;
+        const closed = new Promise<void>((resolve) => s.close(() => resolve()));
+        s.closeIdleConnections();
+        await closed;
+        server = null;
+      }
+      await deps.clickhouse.close();
+    },
+  };
+}
+
+export type QueryApi = ReturnType<typeof createQueryApi>;
