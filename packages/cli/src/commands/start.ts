@@ -1,14 +1,35 @@
-import { LocalEngines, loadEnginesConfig } from '@pullwatch/engines';
+import { parseArgs } from 'node:util';
 import type { Command } from '../command.ts';
+import { runStack } from '../start/run-stack.ts';
 
-// Until the services land, the main job brings the engines up and reports what is running.
-const start: Command = async () => {
-  const cfg = loadEnginesConfig();
-  if (cfg.mode !== 'local') throw new Error(`PULLWATCH_ENGINES=${cfg.mode}: nothing to start yet`);
-  const engines = new LocalEngines(cfg);
-  await engines.up((line) => process.stderr.write(`${line}\n`));
-  const status = await engines.status();
-  process.stdout.write(`kafka       ${status.kafka.brokers.join(',')}\nclickhouse  ${status.clickhouse.url}\n`);
+const start: Command = async (args) => {
+  const { values } = parseArgs({
+    args,
+    options: {
+      'no-simulate': { type: 'boolean', default: false },
+      kubeconfig: { type: 'string' },
+      context: { type: 'string', multiple: true },
+      scenario: { type: 'string' },
+      'all-events': { type: 'boolean', default: false },
+    },
+  });
+  if (values.context?.length && !values.kubeconfig) throw new Error('--context needs --kubeconfig PATH');
+  const stack = await runStack({
+    simulate: !values['no-simulate'] && !values.kubeconfig,
+    kubeconfig: values.kubeconfig ?? null,
+    contexts: values.context ?? [],
+    scenario: values.scenario ?? null,
+    allEvents: values['all-events'],
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+  });
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  process.stdout.write('\nstopping: simulator, ingest, analyzer (last batch committed), API, engines…\n');
+  await stack.stop();
+  process.stdout.write('stopped.\n');
   return 0;
 };
 

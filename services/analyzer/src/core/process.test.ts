@@ -41,6 +41,9 @@ describe('processEnvelope', () => {
     expect(st).toMatchObject({ status: 'stuck', attempts: 9, backoff_seconds: 300 });
     const ok = processEnvelope(ev('u9', 'Pulled', 'Successfully pulled image "ghcr.io/acme/web:1.2" in 2.5s (2.5s including waiting). Image size: 1000 bytes.', 1, 1000), pos, s, opts);
     expect(ok.pull).toMatchObject({ outcome: 'success', occurrences: 1, pull_duration_ms: 2500, image_size_bytes: 1000 });
+    // Durations like 2.345s parse to fractional ms; the UInt32 column takes whole ones.
+    const odd = processEnvelope(ev('u10', 'Pulled', 'Successfully pulled image "ghcr.io/acme/web:1.2" in 2.345000000000001s (2.4s including waiting). Image size: 1000 bytes.', 1, 1001), pos, s, opts);
+    expect(Number.isInteger(odd.pull!.pull_duration_ms)).toBe(true);
     expect(ok.podState).toMatchObject({ status: 'recovered', time_to_recover_ms: 1_000_000 });
   });
 
