@@ -1,12 +1,14 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Kafka } from 'kafkajs';
+import { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import { ensureTopics } from '@pullwatch/kafka';
 import type { Logger } from '@pullwatch/telemetry';
 import type { CollectorConfig } from './config.ts';
 import { EnvelopeProducer } from './producer.ts';
 import { createIngestApp, listen, type IngestStats } from './server.ts';
+import { ClusterWatcher, type ClusterWatcherStats } from './kube/cluster-watcher.ts';
 
 export interface CollectorDeps {
   logger: Logger;
@@ -19,13 +21,34 @@ export interface Collector {
   stop(): Promise<void>;
   /** Base URL of the ingest server (known after start). */
   readonly ingestUrl: string;
-  stats(): IngestStats;
+  stats(): IngestStats & { watch: ClusterWatcherStats[] };
+}
+
+/** One KubeConfig per watched cluster: in-cluster, or each requested kubeconfig context (default: the current one). */
+export function kubeConfigs(cfg: CollectorConfig): { cluster: string; kc: KubeConfig }[] {
+  if (cfg.kube.kind === 'none') return [];
+  if (cfg.kube.kind === 'in-cluster') {
+    const kc = new KubeConfig();
+    kc.loadFromCluster();
+    return [{ cluster: cfg.kube.cluster, kc }];
+  }
+  const base = new KubeConfig();
+  base.loadFromFile(cfg.kube.path);
+  const wanted = cfg.kube.contexts.length ? cfg.kube.contexts : [{ context: base.getCurrentContext(), cluster: base.getCurrentContext() }];
+  return wanted.map(({ context, cluster }) => {
+    if (!base.getContextObject(context)) throw new Error(`context '${context}' is not in ${cfg.kube.kind === 'kubeconfig' ? cfg.kube.path : 'the kubeconfig'} (it has: ${base.getContexts().map((c) => c.name).join(', ')})`);
+    const kc = new KubeConfig();
+    kc.loadFromFile(cfg.kube.kind === 'kubeconfig' ? cfg.kube.path : '');
+    kc.setCurrentContext(context);
+    return { cluster, kc };
+  });
 }
 
 export function createCollector(cfg: CollectorConfig, deps: CollectorDeps): Collector {
   const producer = new EnvelopeProducer(deps.kafka, cfg.topic, cfg.bufferMaxEvents, cfg.produceTimeoutMs);
   const { app, stats } = createIngestApp(cfg, { producer, logger: deps.logger, metrics: deps.metrics });
   let server: Server | null = null;
+  const watchers = kubeConfigs(cfg).map(({ cluster, kc }) => new ClusterWatcher(cluster, kc, producer, deps.logger.child({ cluster }), { allEvents: cfg.allEvents }));
   let url = `http://${cfg.host}:${cfg.port}`;
   return {
     get ingestUrl() {
@@ -37,8 +60,10 @@ export function createCollector(cfg: CollectorConfig, deps: CollectorDeps): Coll
       server = await listen(app, cfg.host, cfg.port);
       url = `http://${cfg.host}:${(server.address() as AddressInfo).port}`;
       deps.logger.info({ url, topic: cfg.topic }, 'collector ingest listening');
+      for (const w of watchers) w.start();
     },
     async stop() {
+      await Promise.all(watchers.map((w) => w.stop()));
       // Stop taking requests, let the ones in progress get their acks, then close the producer.
       if (server) {
         const s = server;
@@ -49,6 +74,6 @@ export function createCollector(cfg: CollectorConfig, deps: CollectorDeps): Coll
       }
       await producer.disconnect();
     },
-    stats: () => ({ ...stats }),
+    stats: () => ({ ...stats, forwarded: stats.forwarded + watchers.reduce((n, w) => n + w.stats().forwarded, 0), watch: watchers.map((w) => w.stats()) }),
   };
 }

@@ -6,8 +6,14 @@ import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import type { Command } from '../command.ts';
 
 const collectorCommand: Command = async (args) => {
-  const { values } = parseArgs({ args, options: { port: { type: 'string' }, 'all-events': { type: 'boolean', default: false } } });
-  const env: NodeJS.ProcessEnv = { ...process.env, ...(values.port ? { PULLWATCH_INGEST_PORT: values.port } : {}), ...(values['all-events'] ? { PULLWATCH_ALL_EVENTS: 'true' } : {}) };
+  const { values } = parseArgs({ args, options: { port: { type: 'string' }, 'all-events': { type: 'boolean', default: false }, kubeconfig: { type: 'string' }, context: { type: 'string', multiple: true } } });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...(values.port ? { PULLWATCH_INGEST_PORT: values.port } : {}),
+    ...(values['all-events'] ? { PULLWATCH_ALL_EVENTS: 'true' } : {}),
+    ...(values.kubeconfig ? { PULLWATCH_KUBECONFIG: values.kubeconfig } : {}),
+    ...(values.context?.length ? { PULLWATCH_KUBE_CONTEXTS: values.context.join(',') } : {}),
+  };
   const config = loadCollectorConfig(env);
   const endpoints = resolveEndpoints(loadEnginesConfig(env));
   const logger = createLogger('collector', (env.PULLWATCH_LOG_LEVEL as 'info' | undefined) ?? 'info');

@@ -58,9 +58,6 @@ export async function runStack(opts: StackOptions): Promise<RunningStack> {
   };
 
   try {
-    if (opts.kubeconfig) {
-      throw new Error('watching clusters through a kubeconfig is not built yet (issue 4); feed events with `npm start -- --no-simulate` and `pullwatch replay`, or the OTLP/HTTP logs endpoint');
-    }
     opts.out('pullwatch: starting engines…');
     const enginesConfig = loadEnginesConfig(env);
     let endpoints: EngineEndpoints;
@@ -114,7 +111,12 @@ export async function runStack(opts: StackOptions): Promise<RunningStack> {
     await analyzer.start();
     started.push({ name: 'analyzer', stop: () => analyzer.stop() });
 
-    const collectorConfig = loadCollectorConfig({ ...env, ...(opts.allEvents ? { PULLWATCH_ALL_EVENTS: 'true' } : {}) });
+    const collectorConfig = loadCollectorConfig({
+      ...env,
+      ...(opts.kubeconfig ? { PULLWATCH_KUBECONFIG: opts.kubeconfig } : {}),
+      ...(opts.contexts.length ? { PULLWATCH_KUBE_CONTEXTS: opts.contexts.join(',') } : {}),
+      ...(opts.allEvents ? { PULLWATCH_ALL_EVENTS: 'true' } : {}),
+    });
     const collector = createCollector(collectorConfig, {
       logger: createLogger('collector', level),
       metrics: createMetricsRegistry('collector'),

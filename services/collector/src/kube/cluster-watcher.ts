@@ -1,0 +1,106 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import { containerOf, eventEnvelope, isImageEvent, K8sEventSchema, normalizeEvent, podWaitingEnvelope } from '@pullwatch/event-schema';
+import type { Logger } from '@pullwatch/telemetry';
+import { BackPressureError, type EnvelopeProducer, type Outgoing } from '../producer.ts';
+import { ListWatch, type KubeObject } from './list-watch.ts';
+import { podContext, waitingContainers, type KubePod } from './pod-waiting.ts';
+import { SentIdentities } from './sent-identities.ts';
+
+export interface ClusterWatcherStats {
+  cluster: string;
+  forwarded: number;
+  skippedAlreadySent: number;
+  filtered: number;
+  events: ListWatch['stats'];
+  pods: ListWatch['stats'];
+}
+
+/**
+ * One cluster's Events and Pods, watched and produced to Kafka. What was produced is remembered by
+ * identity, so relists after reconnects or 410 Gone add only what is new. A full producer buffer
+ * is waited out: the watch stops reading meanwhile, and nothing is dropped.
+ */
+export class ClusterWatcher {
+  private readonly sent = new SentIdentities();
+  private readonly pods = new Map<string, KubePod>();
+  private readonly events: ListWatch;
+  private readonly podWatch: ListWatch;
+  private stopped = false;
+  private counts = { forwarded: 0, skippedAlreadySent: 0, filtered: 0 };
+
+  constructor(
+    readonly cluster: string,
+    kc: KubeConfig,
+    private readonly producer: EnvelopeProducer,
+    private readonly log: Logger,
+    private readonly opts: { allEvents: boolean },
+  ) {
+    this.podWatch = new ListWatch(kc, '/api/v1/pods', { onList: (items) => this.onPods(items), onObject: (o) => this.onPods([o]) }, log);
+    this.events = new ListWatch(kc, '/api/v1/events', { onList: (items) => this.onEvents(items), onObject: (o) => this.onEvents([o]) }, log);
+  }
+
+  start(): void {
+    this.podWatch.start();
+    this.events.start();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([this.events.stop(), this.podWatch.stop()]);
+  }
+
+  stats(): ClusterWatcherStats {
+    return { cluster: this.cluster, ...this.counts, events: { ...this.events.stats }, pods: { ...this.podWatch.stats } };
+  }
+
+  private async onEvents(items: KubeObject[]): Promise<void> {
+    const out: Outgoing[] = [];
+    for (const item of items) {
+      const parsed = K8sEventSchema.safeParse({ kind: 'Event', ...item });
+      if (!parsed.success) continue;
+      const n = normalizeEvent(parsed.data);
+      if (!this.opts.allEvents && !isImageEvent(n)) {
+        this.counts.filtered += 1;
+        continue;
+      }
+      const pod = this.pods.get(`${n.object.namespace}/${n.object.name}`);
+      const o = eventEnvelope({ cluster: this.cluster, source: 'watch', event: parsed.data, pod: pod ? podContext(pod, containerOf(n.object.fieldPath)) : null });
+      if (this.sent.has(o.envelope.identity.key)) {
+        this.counts.skippedAlreadySent += 1;
+        continue;
+      }
+      out.push(o);
+    }
+    await this.produce(out);
+  }
+
+  private async onPods(items: KubeObject[]): Promise<void> {
+    const out: Outgoing[] = [];
+    const now = new Date();
+    for (const item of items) {
+      const pod = item as KubePod;
+      this.pods.set(`${pod.metadata?.namespace}/${pod.metadata?.name}`, pod);
+      for (const w of waitingContainers(pod, now)) {
+        const o = podWaitingEnvelope({ cluster: this.cluster, source: 'watch', podWaiting: w });
+        if (this.sent.has(o.envelope.identity.key)) continue;
+        out.push(o);
+      }
+    }
+    await this.produce(out);
+  }
+
+  private async produce(out: Outgoing[]): Promise<void> {
+    for (let attempt = 0; out.length && !this.stopped; attempt++) {
+      try {
+        await this.producer.send(out);
+        for (const o of out) this.sent.add(o.envelope.identity.key);
+        this.counts.forwarded += out.length;
+        return;
+      } catch (err) {
+        if (!(err instanceof BackPressureError)) throw err;
+        if (attempt === 0) this.log.warn({ cluster: this.cluster, err: err.message }, 'watch: Kafka pushing back; pausing the watch');
+        await new Promise((r) => setTimeout(r, Math.min(10_000, 250 * 2 ** attempt)));
+      }
+    }
+  }
+}

@@ -1,0 +1,104 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { writeFileSync } from 'node:fs';
+
+type Obj = { metadata: { resourceVersion?: string; uid: string; name: string; namespace: string }; [k: string]: unknown };
+interface Change {
+  rv: number;
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: Obj;
+}
+
+/**
+ * A Kubernetes API server for tests that speaks the real list/watch protocol for core/v1 events and
+ * pods: paged lists with a resourceVersion, chunked newline-delimited watch streams from a version,
+ * bookmarks, 410 Gone (as a watch ERROR Status) for versions older than the compaction point, and
+ * connections that can be dropped mid-stream.
+ */
+export class FakeApiServer {
+  private rv = 100;
+  private compactedBelow = 0;
+  private readonly objects = { events: new Map<string, Obj>(), pods: new Map<string, Obj>() };
+  private readonly history = { events: [] as Change[], pods: [] as Change[] };
+  private readonly live = new Set<{ res: 'events' | 'pods'; from: number; out: ServerResponse }>();
+  private server: Server | null = null;
+  readonly requests: { path: string; watch: boolean; resourceVersion: string | null }[] = [];
+  url = '';
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => this.handle(req, res));
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.dropConnections();
+    await new Promise<void>((r) => this.server?.close(() => r()));
+  }
+
+  /** A kubeconfig whose contexts all point here. */
+  writeKubeconfig(path: string, contexts: string[]): void {
+    const ctx = contexts.map((c) => `- name: ${c}\n  context: { cluster: fake, user: tester }`).join('\n');
+    writeFileSync(path, `apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: { server: "${this.url}", insecure-skip-tls-verify: true }\nusers:\n- name: tester\n  user: { token: test-token }\ncontexts:\n${ctx}\ncurrent-context: ${contexts[0]}\n`);
+  }
+
+  put(res: 'events' | 'pods', object: Obj): void {
+    const key = `${object.metadata.namespace}/${object.metadata.name}`;
+    const type = this.objects[res].has(key) ? 'MODIFIED' : 'ADDED';
+    this.rv += 1;
+    const stored = { ...object, metadata: { ...object.metadata, resourceVersion: String(this.rv) } };
+    this.objects[res].set(key, stored);
+    const change: Change = { rv: this.rv, type, object: stored };
+    this.history[res].push(change);
+    for (const w of this.live) if (w.res === res) w.out.write(`${JSON.stringify({ type, object: stored })}\n`);
+  }
+
+  /** Forget history: watches from older versions now get 410 Gone. */
+  compact(): void {
+    this.compactedBelow = this.rv;
+  }
+
+  dropConnections(): void {
+    for (const w of this.live) w.out.socket?.destroy();
+    this.live.clear();
+  }
+
+  bookmark(): void {
+    for (const w of this.live) w.out.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: w.res === 'events' ? 'Event' : 'Pod', metadata: { resourceVersion: String(this.rv) } } })}\n`);
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const u = new URL(req.url ?? '/', 'http://x');
+    const m = /^\/api\/v1\/(events|pods)$/.exec(u.pathname);
+    if (req.headers.authorization !== 'Bearer test-token') {
+      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', code: 401 }));
+      return;
+    }
+    if (!m) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', code: 404 }));
+      return;
+    }
+    const resource = m[1] as 'events' | 'pods';
+    const watch = u.searchParams.get('watch') === 'true' || u.searchParams.get('watch') === '1';
+    this.requests.push({ path: u.pathname, watch, resourceVersion: u.searchParams.get('resourceVersion') });
+    if (!watch) {
+      const all = [...this.objects[resource].values()];
+      const limit = Number(u.searchParams.get('limit') ?? all.length) || all.length;
+      const start = Number(u.searchParams.get('continue') ?? 0);
+      const page = all.slice(start, start + limit);
+      const next = start + limit < all.length ? String(start + limit) : undefined;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: resource === 'events' ? 'EventList' : 'PodList', apiVersion: 'v1', metadata: { resourceVersion: String(this.rv), ...(next ? { continue: next } : {}) }, items: page }));
+      return;
+    }
+    const from = Number(u.searchParams.get('resourceVersion') ?? 0);
+    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    if (from < this.compactedBelow) {
+      res.end(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: `too old resource version: ${from} (${this.compactedBelow})`, reason: 'Expired', code: 410 } })}\n`);
+      return;
+    }
+    for (const c of this.history[resource]) if (c.rv > from) res.write(`${JSON.stringify({ type: c.type, object: c.object })}\n`);
+    const entry = { res: resource, from, out: res };
+    this.live.add(entry);
+    req.on('close', () => this.live.delete(entry));
+  }
+}
