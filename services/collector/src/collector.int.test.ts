@@ -5,6 +5,7 @@ import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
 import { loadCollectorConfig } from './config.ts';
 import { createCollector, type Collector } from './collector.ts';
+import { encodeOtlpLogsProtobuf } from './ingest/otlp-protobuf.ts';
 
 const logger = createLogger('collector-test', 'silent');
 const kafka = createKafka({ brokers: testEndpoints().kafka.brokers, clientId: 'collector-test', logger });
@@ -114,6 +115,12 @@ describe('collector HTTP ingest into the real Kafka', () => {
       };
       const r = await fetch(`${c3.ingestUrl}/v1/logs`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
       expect(r.status).toBe(200);
+      // The same request in protobuf, as the OpenTelemetry Collector's otlphttp exporter sends it by default.
+      const proto = await fetch(`${c3.ingestUrl}/v1/logs`, { method: 'POST', body: Buffer.from(encodeOtlpLogsProtobuf(body)), headers: { 'content-type': 'application/x-protobuf' } });
+      expect(proto.status).toBe(200);
+      expect(proto.headers.get('content-type')).toMatch(/protobuf/);
+      const garbage = await fetch(`${c3.ingestUrl}/v1/logs`, { method: 'POST', body: Buffer.from([0xff, 0xff, 0xff, 0x01]), headers: { 'content-type': 'application/x-protobuf' } });
+      expect(garbage.status).toBe(400);
       const missing = await fetch(`${c3.ingestUrl}/v1/logs`, { method: 'POST', body: JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: JSON.stringify(event('x', 1)) } }] }] }] }), headers: { 'content-type': 'application/json' } });
       expect(missing.status).toBe(400);
       const original = kafka;
@@ -125,12 +132,12 @@ describe('collector HTTP ingest into the real Kafka', () => {
         void consumer.run({
           eachMessage: async ({ message }) => {
             clusters.push((JSON.parse(message.value!.toString()) as Envelope).cluster);
-            if (clusters.length === 2) resolve();
+            if (clusters.length === 4) resolve();
           },
         });
       });
       await consumer.disconnect();
-      expect(clusters).toEqual(['us-2', 'us-2']);
+      expect(clusters).toEqual(['us-2', 'us-2', 'us-2', 'us-2']);
     } finally {
       await c3.stop();
     }

@@ -6,6 +6,7 @@ import type { Logger } from '@pullwatch/telemetry';
 import type { CollectorConfig } from './config.ts';
 import { BodyError, parseEventsBody, type ParsedEvent } from './ingest/parse-body.ts';
 import { otlpLogRecords } from './ingest/otlp-logs.ts';
+import { decodeOtlpLogsProtobuf, EMPTY_LOGS_RESPONSE } from './ingest/otlp-protobuf.ts';
 import { BackPressureError, type EnvelopeProducer, type Outgoing } from './producer.ts';
 
 export interface IngestStats {
@@ -69,18 +70,20 @@ export function createIngestApp(cfg: CollectorConfig, deps: { producer: Envelope
     }
   });
 
-  app.post('/v1/logs', body, async (req: Request, res: Response) => {
-    const type = String(req.headers['content-type'] ?? '');
-    if (type.includes('protobuf')) {
-      requests.inc({ route: 'logs', status: 415 });
-      return sendError(res, 415, 'unsupported_media_type', 'OTLP/HTTP protobuf is not supported yet; configure the exporter with encoding: json');
-    }
+  const rawBody = express.raw({ type: () => true, limit: cfg.maxBodyBytes });
+  app.post('/v1/logs', rawBody, async (req: Request, res: Response) => {
+    const protobufBody = String(req.headers['content-type'] ?? '').includes('protobuf');
     try {
+      const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       let request: unknown;
-      try {
-        request = JSON.parse(typeof req.body === 'string' ? req.body : '');
-      } catch (err) {
-        throw new BodyError(`not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+      if (protobufBody) {
+        request = decodeOtlpLogsProtobuf(bytes);
+      } else {
+        try {
+          request = JSON.parse(bytes.toString('utf8'));
+        } catch (err) {
+          throw new BodyError(`not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+        }
       }
       const fallback = typeof req.query.cluster === 'string' && CLUSTER.test(req.query.cluster) ? req.query.cluster : null;
       const items: { cluster: string; parsed: ParsedEvent }[] = [];
@@ -92,8 +95,9 @@ export function createIngestApp(cfg: CollectorConfig, deps: { producer: Envelope
       stats.received += items.length;
       await forward(items, 'otlp');
       requests.inc({ route: 'logs', status: 200 });
-      // OTLP/HTTP: an empty ExportLogsServiceResponse means everything was accepted.
-      res.status(200).json({});
+      // OTLP/HTTP: an empty ExportLogsServiceResponse, in the request's encoding, means all accepted.
+      if (protobufBody) res.status(200).type('application/x-protobuf').send(EMPTY_LOGS_RESPONSE);
+      else res.status(200).json({});
     } catch (err) {
       handleError(err, res, 'logs');
     }
