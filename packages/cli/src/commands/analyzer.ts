@@ -3,7 +3,22 @@ import { createClickHouse, migrate } from '@pullwatch/clickhouse';
 import { loadEnginesConfig, resolveEndpoints } from '@pullwatch/engines';
 import { createKafka } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
+import { createServer, type Server } from 'node:http';
+import type { Registry } from 'prom-client';
 import type { Command } from '../command.ts';
+
+/** `/metrics` and `/healthz` on PULLWATCH_ANALYZER_METRICS_PORT, for Prometheus and health checks. */
+function serveMetrics(registry: Registry, port: number): Server {
+  return createServer((req, res) => {
+    if (req.url === '/metrics') {
+      registry.metrics().then((text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text), () => res.writeHead(500).end());
+    } else if (req.url === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    } else {
+      res.writeHead(404).end();
+    }
+  }).listen(port, process.env.PULLWATCH_ANALYZER_METRICS_HOST ?? '0.0.0.0');
+}
 
 const analyzerCommand: Command = async () => {
   const cfg = loadAnalyzerConfig();
@@ -12,13 +27,18 @@ const analyzerCommand: Command = async () => {
   const admin = createClickHouse({ ...endpoints.clickhouse });
   await migrate(admin, { database: cfg.database, ttlDays: cfg.ttlDays, cluster: cfg.clickhouseCluster });
   await admin.close();
-  const analyzer = createAnalyzer(cfg, { logger, metrics: createMetricsRegistry('analyzer'), kafka: createKafka({ brokers: endpoints.kafka.brokers, clientId: 'pullwatch-analyzer', logger }), clickhouse: createClickHouse({ ...endpoints.clickhouse }) });
+  const metrics = createMetricsRegistry('analyzer');
+  const metricsPort = process.env.PULLWATCH_ANALYZER_METRICS_PORT ? Number(process.env.PULLWATCH_ANALYZER_METRICS_PORT) : null;
+  if (metricsPort !== null && !(Number.isInteger(metricsPort) && metricsPort > 0 && metricsPort < 65536)) throw new Error(`PULLWATCH_ANALYZER_METRICS_PORT: not a port number: ${process.env.PULLWATCH_ANALYZER_METRICS_PORT}`);
+  const analyzer = createAnalyzer(cfg, { logger, metrics, kafka: createKafka({ brokers: endpoints.kafka.brokers, clientId: 'pullwatch-analyzer', logger }), clickhouse: createClickHouse({ ...endpoints.clickhouse }) });
   await analyzer.start();
+  const metricsServer = metricsPort === null ? null : serveMetrics(metrics, metricsPort);
   process.stderr.write(`analyzer: ${cfg.topic} → ${endpoints.clickhouse.url} database ${cfg.database}\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  metricsServer?.close();
   await analyzer.stop();
   return 0;
 };
