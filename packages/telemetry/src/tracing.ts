@@ -1,5 +1,6 @@
 import { context, propagation, trace, type Context, type Tracer } from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 
 export interface TracingConfig {
@@ -14,11 +15,15 @@ export interface Tracing {
 }
 
 /**
- * Starts the OpenTelemetry SDK when an exporter endpoint is configured. Without one the API's no-op
- * tracer is used, but W3C trace context is still propagated through Kafka headers.
+ * Starts the OpenTelemetry SDK, exporting over OTLP/HTTP when an endpoint is configured. Without one
+ * spans are still made (and their W3C trace context rides in Kafka headers) but nothing is exported.
  */
 export function startTracing(cfg: TracingConfig): Tracing {
-  if (!cfg.otlpEndpoint) return { tracer: trace.getTracer(cfg.serviceName), shutdown: async () => {} };
+  if (!cfg.otlpEndpoint) {
+    const provider = new NodeTracerProvider();
+    provider.register();
+    return { tracer: trace.getTracer(cfg.serviceName), shutdown: () => provider.shutdown() };
+  }
   const sdk = new NodeSDK({ serviceName: cfg.serviceName, traceExporter: new OTLPTraceExporter({ url: cfg.otlpEndpoint }), instrumentations: [] });
   sdk.start();
   return { tracer: trace.getTracer(cfg.serviceName), shutdown: () => sdk.shutdown() };

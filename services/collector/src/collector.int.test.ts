@@ -1,29 +1,31 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnvelopeSchema, normalizeEvent, type Envelope } from '@pullwatch/event-schema';
 import { createKafka } from '@pullwatch/kafka';
-import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
+import { createLogger, createMetricsRegistry, startTracing } from '@pullwatch/telemetry';
 import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
 import { loadCollectorConfig } from './config.ts';
 import { createCollector, type Collector } from './collector.ts';
 import { encodeOtlpLogsProtobuf } from './ingest/otlp-protobuf.ts';
 
 const logger = createLogger('collector-test', 'silent');
+// Spans without an exporter: their W3C context must still reach Kafka.
+startTracing({ serviceName: 'collector-test' });
 const kafka = createKafka({ brokers: testEndpoints().kafka.brokers, clientId: 'collector-test', logger });
 
 function event(pod: string, i: number, reason = 'Failed', message = `Failed to pull image "nginx:1.${i}": rpc error: code = NotFound desc = not found`) {
   return { apiVersion: 'v1', kind: 'Event', metadata: { name: `${pod}.${i}`, namespace: 'shop', uid: `uid-${pod}-${i}`, resourceVersion: String(100 + i), managedFields: [{ manager: 'x' }] }, involvedObject: { kind: 'Pod', name: pod, namespace: 'shop', fieldPath: 'spec.containers{app}' }, reason, message, type: 'Warning', count: 1, lastTimestamp: new Date(Date.UTC(2026, 10, 24, 10, 0, i)).toISOString() };
 }
 
-async function consumeAll(topic: string, expected: number): Promise<{ partition: number; envelope: Envelope }[]> {
+async function consumeAll(topic: string, expected: number): Promise<{ partition: number; envelope: Envelope; traceparent: string | null }[]> {
   const consumer = kafka.consumer({ groupId: uniqueName('g') });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
-  const got: { partition: number; envelope: Envelope }[] = [];
+  const got: { partition: number; envelope: Envelope; traceparent: string | null }[] = [];
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`consumed ${got.length} of ${expected}`)), 30_000);
     void consumer.run({
       eachMessage: async ({ partition, message }) => {
-        got.push({ partition, envelope: EnvelopeSchema.parse(JSON.parse(message.value!.toString())) });
+        got.push({ partition, envelope: EnvelopeSchema.parse(JSON.parse(message.value!.toString())), traceparent: message.headers?.traceparent?.toString() ?? null });
         if (got.length >= expected) {
           clearTimeout(timer);
           // Linger briefly: anything past `expected` would be a duplicate.
@@ -68,6 +70,7 @@ describe('collector HTTP ingest into the real Kafka', () => {
     expect(web1.map((g) => g.envelope.identity.uid)).toEqual(['uid-web-1-1', 'uid-web-1-2', 'uid-web-1-5', 'uid-web-1-7']);
     expect(new Set(web1.map((g) => g.partition)).size).toBe(1);
     for (const g of got) {
+      expect(g.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
       expect(g.envelope.cluster).toBe('eu-1');
       expect(g.envelope.kind === 'event' && 'managedFields' in g.envelope.event.metadata).toBe(false);
     }

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { eventEnvelope, isImageEvent, normalizeEvent, type Source } from '@pullwatch/event-schema';
 import type { Logger } from '@pullwatch/telemetry';
 import type { CollectorConfig } from './config.ts';
@@ -29,8 +30,22 @@ export function createIngestApp(cfg: CollectorConfig, deps: { producer: Envelope
   const requests = new Counter({ name: 'pullwatch_collector_requests_total', help: 'Ingest requests by route and status', labelNames: ['route', 'status'], registers: [deps.metrics] });
   new Gauge({ name: 'pullwatch_collector_buffered_events', help: 'Events accepted and waiting for Kafka', registers: [deps.metrics], collect() { this.set(deps.producer.pending); } });
 
-  /** Filters, wraps and produces one request's events, all or nothing. */
-  const forward = async (items: { cluster: string; parsed: ParsedEvent }[], source: Source) => {
+  const tracer = trace.getTracer('pullwatch-collector');
+
+  /** Filters, wraps and produces one request's events, all or nothing, in a span whose context rides in the Kafka headers. */
+  const forward = (items: { cluster: string; parsed: ParsedEvent }[], source: Source) =>
+    tracer.startActiveSpan('collector.forward', { attributes: { 'pullwatch.source': source, 'pullwatch.events': items.length } }, async (span) => {
+      try {
+        return await forwardInSpan(items, source);
+      } catch (err) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+        throw err;
+      } finally {
+        span.end();
+      }
+    });
+
+  const forwardInSpan = async (items: { cluster: string; parsed: ParsedEvent }[], source: Source) => {
     const out: Outgoing[] = [];
     let filtered = 0;
     for (const { cluster, parsed } of items) {

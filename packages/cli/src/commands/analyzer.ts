@@ -2,7 +2,7 @@ import { createAnalyzer, loadAnalyzerConfig } from '@pullwatch/analyzer';
 import { createClickHouse, migrate } from '@pullwatch/clickhouse';
 import { loadEnginesConfig, resolveEndpoints } from '@pullwatch/engines';
 import { createKafka } from '@pullwatch/kafka';
-import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
+import { createLogger, createMetricsRegistry, startTracing } from '@pullwatch/telemetry';
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Command } from '../command.ts';
@@ -21,6 +21,8 @@ function serveMetrics(registry: Registry, port: number): Server {
 }
 
 const analyzerCommand: Command = async () => {
+  // Traces are exported only when an OTLP endpoint is configured.
+  const tracing = startTracing({ serviceName: 'pullwatch-analyzer', otlpEndpoint: process.env.PULLWATCH_OTLP_TRACES_ENDPOINT });
   const cfg = loadAnalyzerConfig();
   const endpoints = resolveEndpoints(loadEnginesConfig());
   const logger = createLogger('analyzer', (process.env.PULLWATCH_LOG_LEVEL as 'info' | undefined) ?? 'info');
@@ -40,6 +42,7 @@ const analyzerCommand: Command = async () => {
   });
   metricsServer?.close();
   await analyzer.stop();
+  await tracing.shutdown();
   return 0;
 };
 

@@ -2,10 +2,12 @@ import { parseArgs } from 'node:util';
 import { createCollector, loadCollectorConfig } from '@pullwatch/collector';
 import { loadEnginesConfig, resolveEndpoints } from '@pullwatch/engines';
 import { createKafka } from '@pullwatch/kafka';
-import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
+import { createLogger, createMetricsRegistry, startTracing } from '@pullwatch/telemetry';
 import type { Command } from '../command.ts';
 
 const collectorCommand: Command = async (args) => {
+  // Traces are exported only when an OTLP endpoint is configured.
+  const tracing = startTracing({ serviceName: 'pullwatch-collector', otlpEndpoint: process.env.PULLWATCH_OTLP_TRACES_ENDPOINT });
   const { values } = parseArgs({ args, options: { port: { type: 'string' }, 'all-events': { type: 'boolean', default: false }, kubeconfig: { type: 'string' }, context: { type: 'string', multiple: true } } });
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -25,6 +27,7 @@ const collectorCommand: Command = async (args) => {
     process.once('SIGTERM', resolve);
   });
   await collector.stop();
+  await tracing.shutdown();
   return 0;
 };
 

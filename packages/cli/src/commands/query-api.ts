@@ -1,10 +1,12 @@
 import { createClickHouse } from '@pullwatch/clickhouse';
 import { loadEnginesConfig, resolveEndpoints } from '@pullwatch/engines';
 import { createQueryApi, loadQueryApiConfig } from '@pullwatch/query-api';
-import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
+import { createLogger, createMetricsRegistry, startTracing } from '@pullwatch/telemetry';
 import type { Command } from '../command.ts';
 
 const queryApiCommand: Command = async () => {
+  // Traces are exported only when an OTLP endpoint is configured.
+  const tracing = startTracing({ serviceName: 'pullwatch-query-api', otlpEndpoint: process.env.PULLWATCH_OTLP_TRACES_ENDPOINT });
   const cfg = loadQueryApiConfig();
   const endpoints = resolveEndpoints(loadEnginesConfig());
   const user = process.env.PULLWATCH_CLICKHOUSE_RO_USER;
@@ -17,6 +19,7 @@ const queryApiCommand: Command = async () => {
     process.once('SIGTERM', resolve);
   });
   await api.stop();
+  await tracing.shutdown();
   return 0;
 };
 

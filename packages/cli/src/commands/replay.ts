@@ -52,7 +52,7 @@ async function post(url: string, items: unknown[]): Promise<number> {
     try {
       res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
     } catch (err) {
-      if (attempt >= 5) throw new Error(`collector unreachable at ${url}: ${err instanceof Error ? (err.cause as Error | undefined)?.message ?? err.message : String(err)}`);
+      if (attempt >= 3) throw new Error(`collector unreachable at ${url}: ${err instanceof Error ? (err.cause as Error | undefined)?.message ?? err.message : String(err)}`);
       await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
       continue;
     }

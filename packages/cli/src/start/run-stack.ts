@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { LocalEngines, loadEnginesConfig, probeEndpoints, resolveEndpoints, startContainers, type EngineEndpoints } from '@pullwatch/engines';
 import { createClickHouse, migrate } from '@pullwatch/clickhouse';
 import { createKafka } from '@pullwatch/kafka';
-import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
+import { createLogger, createMetricsRegistry, startTracing } from '@pullwatch/telemetry';
 import { createCollector, loadCollectorConfig } from '@pullwatch/collector';
 import { createAnalyzer, loadAnalyzerConfig } from '@pullwatch/analyzer';
 import { createQueryApi, loadQueryApiConfig } from '@pullwatch/query-api';
@@ -100,6 +100,8 @@ export async function runStack(opts: StackOptions): Promise<RunningStack> {
     progress(`migrations: ${applied.applied.length ? `applied ${applied.applied.join(', ')}` : 'up to date'}`);
 
     const level = (env.PULLWATCH_LOG_LEVEL as 'info' | undefined) ?? 'warn';
+    const tracing = startTracing({ serviceName: 'pullwatch', otlpEndpoint: env.PULLWATCH_OTLP_TRACES_ENDPOINT });
+    started.push({ name: 'tracing', stop: () => tracing.shutdown() });
     const kafkaFor = (service: string) => createKafka({ brokers: endpoints.kafka.brokers, clientId: `pullwatch-${service}`, logger: createLogger(service, level) });
 
     const analyzer = createAnalyzer(analyzerConfig, {
