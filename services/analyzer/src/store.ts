@@ -17,9 +17,11 @@ export class AnalyzerStore {
    */
   async writeBatch(token: string, pulls: PullEventRow[], raws: RawEventRow[], states: PodStateRow[]): Promise<void> {
     const settings = { async_insert: 0 as const, insert_deduplicate: 1 as const, deduplicate_blocks_in_dependent_materialized_views: 1 as const };
-    if (raws.length) await this.ch.insert({ table: `${this.db}.raw_events`, values: raws, format: 'JSONEachRow', clickhouse_settings: { ...settings, insert_deduplication_token: `${token}:raw` } });
+    // Order matters: raw_events last, so a stored raw row means the whole batch is stored (restarts
+    // skip up to the highest raw offset, and re-derive counts from pull_events).
     if (pulls.length) await this.ch.insert({ table: `${this.db}.pull_events`, values: pulls, format: 'JSONEachRow', clickhouse_settings: { ...settings, insert_deduplication_token: `${token}:pull` } });
     if (states.length) await this.ch.insert({ table: `${this.db}.pod_pull_state`, values: states, format: 'JSONEachRow', clickhouse_settings: { async_insert: 0 } });
+    if (raws.length) await this.ch.insert({ table: `${this.db}.raw_events`, values: raws, format: 'JSONEachRow', clickhouse_settings: { ...settings, insert_deduplication_token: `${token}:raw` } });
   }
 
   /** The highest offset already stored per partition: what a restart must not process again. */
@@ -37,7 +39,9 @@ export class AnalyzerStore {
   async lastCounts(partitions: number[]): Promise<{ cluster: string; uid: string; count: number }[]> {
     if (!partitions.length) return [];
     const rs = await this.ch.query({
-      query: `SELECT cluster, event_uid AS uid, max(event_count) AS count FROM ${this.db}.raw_events WHERE kafka_partition IN {parts:Array(UInt32)} AND kind = 'event' AND received_at >= now() - INTERVAL 2 DAY GROUP BY cluster, uid`,
+      // From pull_events, written before raw_events: a batch whose pull rows were stored but whose raw
+      // rows were not is processed again, and its counts then add nothing.
+      query: `SELECT cluster, event_uid AS uid, max(event_count) AS count FROM ${this.db}.pull_events WHERE kafka_partition IN {parts:Array(UInt32)} AND received_at >= now() - INTERVAL 2 DAY GROUP BY cluster, uid`,
       query_params: { parts: partitions },
       format: 'JSONEachRow',
     });
