@@ -5,8 +5,9 @@ import { Counter, type Registry } from 'prom-client';
 import { dashboardRoutes } from '@pullwatch/dashboard';
 import type { Logger } from '@pullwatch/telemetry';
 import type { QueryApiConfig } from './config.ts';
-import { FailuresQuery, HotspotsQuery, IncidentsQuery, parseQuery, ParamError, RegistriesQuery, RisksQuery, StuckQuery, TrendsQuery, window } from './params.ts';
+import { AlertsQuery, FailuresQuery, HotspotsQuery, IncidentsQuery, parseQuery, ParamError, RegistriesQuery, RisksQuery, StuckQuery, TrendsQuery, window } from './params.ts';
 import type { Queries } from './queries.ts';
+import type { Alerter } from './alerts/alerter.ts';
 
 interface Route {
   path: string;
@@ -21,7 +22,7 @@ function fail(res: Response, status: number, code: string, message: string) {
 
 const UNAVAILABLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|socket hang up|Timeout error|timed out/i;
 
-export function buildApp(cfg: QueryApiConfig, deps: { queries: Queries; logger: Logger; metrics: Registry; now: () => Date }) {
+export function buildApp(cfg: QueryApiConfig, deps: { queries: Queries; alerter: Alerter; logger: Logger; metrics: Registry; now: () => Date }) {
   const { queries } = deps;
   const digests = cfg.tokens.map((t) => createHash('sha256').update(t).digest());
   const authorized = (header: string | undefined) => {
@@ -41,6 +42,7 @@ export function buildApp(cfg: QueryApiConfig, deps: { queries: Queries; logger: 
     { path: '/v1/failures', summary: 'Failure observations, newest first, with keyset pagination', query: FailuresQuery, handle: async (q: z.infer<typeof FailuresQuery>, now) => queries.failures({ ...q, ...window(q, now, cfg.maxRangeDays) }) },
     { path: '/v1/pods/stuck', summary: 'Pods still failing to pull, with cause, since when, attempts and hint', query: StuckQuery, handle: async (q: z.infer<typeof StuckQuery>, now) => ({ pods: await queries.stuck(q, now) }) },
     { path: '/v1/risks', summary: 'Preventive flags: mutable tags, Always-pull against rate-limited registries, private registries without pull secrets', query: RisksQuery, handle: async (q: z.infer<typeof RisksQuery>, now) => { const w = window(q, now, cfg.maxRangeDays); return { from: w.from.toISOString(), to: w.to.toISOString(), ...(await queries.risks({ ...q, ...w })) }; } },
+    { path: '/v1/alerts', summary: 'Firing and recently resolved alerts', query: AlertsQuery, handle: async (q: z.infer<typeof AlertsQuery>) => ({ alerts: deps.alerter.list().filter((a) => q.status === 'all' || a.status === q.status) }) },
   ];
 
   const app = express();

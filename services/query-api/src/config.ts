@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { defaultRulesPath, loadRules, type Rule } from './alerts/rules.ts';
+import { parseWebhooks, type Webhook } from './alerts/notify.ts';
 
 const EnvSchema = z.object({
   PULLWATCH_API_HOST: z.string().min(1).default('127.0.0.1'),
@@ -8,6 +10,9 @@ const EnvSchema = z.object({
   PULLWATCH_API_TOKENS_FILE: z.string().optional(),
   PULLWATCH_CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a ClickHouse identifier').default('pullwatch'),
   PULLWATCH_API_MAX_RANGE_DAYS: z.coerce.number().int().min(1).default(90),
+  PULLWATCH_ALERT_RULES: z.string().min(1).optional(),
+  PULLWATCH_ALERT_WEBHOOKS: z.string().optional(),
+  PULLWATCH_ALERT_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(30),
 });
 
 export interface QueryApiConfig {
@@ -16,6 +21,7 @@ export interface QueryApiConfig {
   tokens: string[];
   database: string;
   maxRangeDays: number;
+  alerts: { rules: Rule[]; webhooks: Webhook[]; intervalMs: number };
 }
 
 export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env): QueryApiConfig {
@@ -32,5 +38,12 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env): QueryA
   }
   const clean = tokens.map((t) => t.trim()).filter(Boolean);
   if (!clean.length) throw new Error('the query API needs at least one token: set PULLWATCH_API_TOKENS (comma list) or PULLWATCH_API_TOKENS_FILE');
-  return { host: e.PULLWATCH_API_HOST, port: e.PULLWATCH_API_PORT, tokens: clean, database: e.PULLWATCH_CLICKHOUSE_DATABASE, maxRangeDays: e.PULLWATCH_API_MAX_RANGE_DAYS };
+  return {
+    host: e.PULLWATCH_API_HOST,
+    port: e.PULLWATCH_API_PORT,
+    tokens: clean,
+    database: e.PULLWATCH_CLICKHOUSE_DATABASE,
+    maxRangeDays: e.PULLWATCH_API_MAX_RANGE_DAYS,
+    alerts: { rules: loadRules(e.PULLWATCH_ALERT_RULES ?? defaultRulesPath), webhooks: parseWebhooks(e.PULLWATCH_ALERT_WEBHOOKS), intervalMs: e.PULLWATCH_ALERT_INTERVAL_SECONDS * 1000 },
+  };
 }

@@ -23,6 +23,7 @@ export const IncidentsQuery = Window.extend({ status: z.enum(['open', 'resolved'
 export const TrendsQuery = Window.extend({ interval: z.enum(['1m', '5m', '1h', '1d']).default('1h'), registry: name.optional(), cluster: name.optional(), cause: z.enum(CAUSES).optional() }).strict();
 export const FailuresQuery = Window.extend(Filters.shape).extend({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(200).optional() }).strict();
 export const StuckQuery = z.object({ cluster: name.optional(), minutes: z.coerce.number().int().min(0).max(100_000).default(5) }).strict();
+export const AlertsQuery = z.object({ status: z.enum(['firing', 'resolved', 'all']).default('all') }).strict();
 export const RisksQuery = Window.extend({ cluster: name.optional() }).strict();
 
 /** Parses query parameters with a schema; the first problem becomes a ParamError naming its parameter. */

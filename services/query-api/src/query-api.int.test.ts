@@ -58,7 +58,7 @@ afterAll(async () => {
   await admin.close();
 });
 
-const ROUTES = ['/v1/registries', '/v1/hotspots/rate-limit', '/v1/incidents', '/v1/trends', '/v1/failures', '/v1/pods/stuck', '/v1/risks'];
+const ROUTES = ['/v1/registries', '/v1/hotspots/rate-limit', '/v1/incidents', '/v1/trends', '/v1/failures', '/v1/pods/stuck', '/v1/risks', '/v1/alerts'];
 
 describe('query API on the real ClickHouse', () => {
   it('reports per-registry failures, successes and rates from the aggregates', async () => {

@@ -6,6 +6,7 @@ import type { Logger } from '@pullwatch/telemetry';
 import type { QueryApiConfig } from './config.ts';
 import { buildApp } from './app.ts';
 import { Queries } from './queries.ts';
+import { createAlerter } from './alerts/alerter.ts';
 
 export interface QueryApiDeps {
   logger: Logger;
@@ -15,11 +16,14 @@ export interface QueryApiDeps {
 }
 
 export function createQueryApi(cfg: QueryApiConfig, deps: QueryApiDeps) {
-  const app = buildApp(cfg, { queries: new Queries(deps.clickhouse, cfg.database), logger: deps.logger, metrics: deps.metrics, now: deps.now ?? (() => new Date()) });
+  const now = deps.now ?? (() => new Date());
   let server: Server | null = null;
   let url = `http://${cfg.host}:${cfg.port}`;
+  const alerter = createAlerter({ clickhouse: deps.clickhouse, database: cfg.database, rules: cfg.alerts.rules, webhooks: cfg.alerts.webhooks, logger: deps.logger, metrics: deps.metrics, now, externalUrl: () => url });
+  const app = buildApp(cfg, { queries: new Queries(deps.clickhouse, cfg.database), alerter, logger: deps.logger, metrics: deps.metrics, now });
   return {
     app,
+    alerter,
     get url() {
       return url;
     },
@@ -30,8 +34,10 @@ export function createQueryApi(cfg: QueryApiConfig, deps: QueryApiDeps) {
       });
       url = `http://${cfg.host}:${(server.address() as AddressInfo).port}`;
       deps.logger.info({ url }, 'query API listening');
+      alerter.start(cfg.alerts.intervalMs);
     },
     async stop(): Promise<void> {
+      await alerter.stop();
       if (server) {
         const s = server;
         const closed = new Promise<void>((resolve) => s.close(() => resolve()));
