@@ -7,6 +7,8 @@ import type { BenchContext, BenchSection } from './types.ts';
 /** Every bench suite, in the order they run. Each measures its figures beside a same-run baseline. */
 const suites: Record<string, () => Promise<{ run: (ctx: BenchContext) => Promise<BenchSection> }>> = {
   classifier: () => import('./classifier.ts'),
+  'end-to-end': () => import('./end-to-end.ts'),
+  'query-api': () => import('./query-api.ts'),
 };
 
 export interface BenchOptions {

@@ -60,7 +60,7 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
     log.info({ partitions, storedUpTo: Object.fromEntries(storedUpTo) }, 'analyzer: state restored from ClickHouse');
   }
 
-  async function eachBatch({ batch, heartbeat, isRunning, isStale, pause }: EachBatchPayload) {
+  async function eachBatch({ batch, heartbeat, isRunning, isStale, pause, resolveOffset }: EachBatchPayload) {
     const partition = batch.partition;
     if (!storedUpTo.has(partition)) await restore([partition]);
     const pulls: PullEventRow[] = [];
@@ -75,14 +75,15 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
         continue;
       }
       let envelope;
+      const text = m.value?.toString('utf8') ?? '';
       try {
-        envelope = EnvelopeSchema.parse(JSON.parse(m.value?.toString('utf8') ?? ''));
+        envelope = EnvelopeSchema.parse(JSON.parse(text));
       } catch (err) {
         dead.push({ value: m.value, error: err instanceof Error ? err.message.slice(0, 2000) : String(err), offset: m.offset });
         continue;
       }
       try {
-        const r = processEnvelope(envelope, { partition, offset }, state, { stuckAfterMs: cfg.stuckAfterMs });
+        const r = processEnvelope(envelope, { partition, offset }, state, { stuckAfterMs: cfg.stuckAfterMs, payload: text });
         raws.push(r.raw);
         if (r.pull) {
           pulls.push(r.pull);
@@ -134,6 +135,8 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
         await heartbeat();
       }
     }
+    // Resolve (the fetch position moves on) and commit (a restart resumes here), only now that ClickHouse has it all.
+    resolveOffset(last);
     await consumer!.commitOffsets([{ topic: batch.topic, partition, offset: String(Number(last) + 1) }]);
     storedUpTo.set(partition, Number(last));
     stats.consumed += batch.messages.length;
@@ -162,7 +165,7 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
       });
       await consumer.connect();
       await consumer.subscribe({ topic: cfg.topic, fromBeginning: true });
-      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 3, eachBatch });
       incidentTimer = setInterval(() => {
         correlating = correlating.then(correlate).catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'analyzer: incident correlation failed; will retry'));
       }, cfg.incidents.intervalMs);

@@ -19,8 +19,10 @@ export class AnalyzerStore {
     const settings = { async_insert: 0 as const, insert_deduplicate: 1 as const, deduplicate_blocks_in_dependent_materialized_views: 1 as const };
     // Order matters: raw_events last, so a stored raw row means the whole batch is stored (restarts
     // skip up to the highest raw offset, and re-derive counts from pull_events).
-    if (pulls.length) await this.ch.insert({ table: `${this.db}.pull_events`, values: pulls, format: 'JSONEachRow', clickhouse_settings: { ...settings, insert_deduplication_token: `${token}:pull` } });
-    if (states.length) await this.ch.insert({ table: `${this.db}.pod_pull_state`, values: states, format: 'JSONEachRow', clickhouse_settings: { async_insert: 0 } });
+    await Promise.all([
+      pulls.length ? this.ch.insert({ table: `${this.db}.pull_events`, values: pulls, format: 'JSONEachRow', clickhouse_settings: { ...settings, insert_deduplication_token: `${token}:pull` } }) : null,
+      states.length ? this.ch.insert({ table: `${this.db}.pod_pull_state`, values: states, format: 'JSONEachRow', clickhouse_settings: { async_insert: 0 } }) : null,
+    ]);
     if (raws.length) await this.ch.insert({ table: `${this.db}.raw_events`, values: raws, format: 'JSONEachRow', clickhouse_settings: { ...settings, insert_deduplication_token: `${token}:raw` } });
   }
 

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { LocalEngines, loadEnginesConfig } from '@pullwatch/engines';
 import type { Command } from '../command.ts';
 
 const positiveInt = (name: string, v: string | undefined, fallback: number): number => {
@@ -18,6 +19,9 @@ const bench: Command = async (args) => {
       only: { type: 'string', multiple: true },
     },
   });
+  // The benches measure the real engines: bring the local ones up (or reuse them) first.
+  const cfg = loadEnginesConfig();
+  if (cfg.mode === 'local') await new LocalEngines(cfg).up((l) => process.stderr.write(`${l}\n`));
   // The bench suites live at the repository root (bench/), beside their results.
   const { runBenchmarks } = await import('../../../../bench/run.ts');
   const scale = {

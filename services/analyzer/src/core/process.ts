@@ -30,6 +30,8 @@ export interface ProcessOptions {
   /** A Pod failing for longer than this is `stuck`. */
   stuckAfterMs: number;
   receivedAt?: number;
+  /** The envelope as received (JSON text), kept in raw_events; serialised again only when absent. */
+  payload?: string;
 }
 
 export interface Processed {
@@ -176,7 +178,7 @@ export function processEnvelope(env: Envelope, pos: Position, state: AnalyzerSta
   const raw: RawEventRow = {
     event_time: chTime(timeMs), received_at: chTime(receivedMs), cluster: env.cluster, source: env.source, kind: env.kind,
     namespace: n.namespace, object_kind: n.object.kind, object_name: n.object.name, reason: n.reason, type: n.type, message: n.message,
-    event_uid: n.uid, event_count: n.count, resource_version: n.resourceVersion ?? '', identity: env.identity.key, payload: JSON.stringify(env),
+    event_uid: n.uid, event_count: n.count, resource_version: n.resourceVersion ?? '', identity: env.identity.key, payload: opts.payload ?? JSON.stringify(env),
     kafka_partition: pos.partition, kafka_offset: pos.offset,
   };
   return { raw, pull, podState };
@@ -210,7 +212,7 @@ function processWaiting(env: Extract<Envelope, { kind: 'pod-waiting' }>, pos: Po
   const raw: RawEventRow = {
     event_time: chTime(timeMs), received_at: chTime(receivedMs), cluster: env.cluster, source: env.source, kind: env.kind,
     namespace: w.namespace, object_kind: 'Pod', object_name: w.pod, reason: w.reason, type: 'Warning', message: w.message ?? '',
-    event_uid: w.podUid, event_count: 0, resource_version: '', identity: env.identity.key, payload: JSON.stringify(env),
+    event_uid: w.podUid, event_count: 0, resource_version: '', identity: env.identity.key, payload: opts.payload ?? JSON.stringify(env),
     kafka_partition: pos.partition, kafka_offset: pos.offset,
   };
   return { raw, pull: null, podState };

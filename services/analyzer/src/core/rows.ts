@@ -85,5 +85,7 @@ export interface PodStateRow {
 
 /** ClickHouse DateTime64(3) text: `2026-11-24 10:00:00.000`. */
 export function chTime(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+  // Slices, not regex replaces: this runs several times per message on the analyzer's hot path.
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
 }

@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import { createClickHouse, migrate } from '@pullwatch/clickhouse';
+import { loadEnginesConfig, resolveEndpoints } from '@pullwatch/engines';
+import { createQueryApi, loadQueryApiConfig } from '@pullwatch/query-api';
+import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
+import type { BenchContext, BenchFigure, BenchSection } from './types.ts';
+import { quantile } from './support.ts';
+
+const ROUTES: { path: string; aggregate: boolean }[] = [
+  { path: '/v1/registries', aggregate: true },
+  { path: '/v1/registries?cluster=c7&cause=rate_limited', aggregate: true },
+  { path: '/v1/trends?interval=1h', aggregate: true },
+  { path: '/v1/trends?interval=1d&from=FROM30', aggregate: true },
+  { path: '/v1/hotspots/rate-limit', aggregate: true },
+  { path: '/v1/hotspots/rate-limit?groupBy=node', aggregate: true },
+  { path: '/v1/incidents?status=all', aggregate: true },
+  { path: '/v1/pods/stuck', aggregate: true },
+  { path: '/v1/risks', aggregate: false },
+  { path: '/v1/failures?limit=100', aggregate: false },
+  { path: '/v1/failures?limit=100&registry=ghcr.io&cause=not_found', aggregate: false },
+  { path: '/v1/alerts', aggregate: false },
+];
+
+/** Per-route latency with `--rows` failure rows and a tenth as many successes over 30 days across `--clusters` clusters. */
+export async function run(ctx: BenchContext): Promise<BenchSection> {
+  const e = resolveEndpoints(loadEnginesConfig());
+  const admin = createClickHouse({ ...e.clickhouse, requestTimeoutMs: 1_800_000 });
+  const database = `bench_api_${randomUUID().replaceAll('-', '').slice(0, 10)}`;
+  const rows = ctx.scale.rows;
+  const clusters = ctx.scale.clusters;
+  const figures: BenchFigure[] = [];
+  try {
+    await migrate(admin, { database, ttlDays: 90 });
+    const t0 = Date.now();
+    // Generated inside ClickHouse, through the landing table, so the materialized views fill the
+    // aggregate tables exactly as the analyzer's inserts do.
+    const insert = (from: number, count: number, outcome: 'failure' | 'success') => admin.command({
+      query: `INSERT INTO ${database}.pull_events
+        SELECT now64(3) - toIntervalSecond(number * 7919 % (30 * 86400)) AS event_time, event_time AS first_time, event_time AS received_at,
+          concat('c', toString(number % ${clusters})) AS cluster, concat('ns-', toString(number % 20)) AS namespace, concat('pod-', toString(number % 100000)) AS pod, 'app' AS container,
+          concat('node-', toString(number % 2000)) AS node, '${outcome}' AS outcome, '${outcome === 'failure' ? 'failed_pull' : 'pulled'}' AS event_kind, 1 + number % 3 AS occurrences,
+          concat(registry, '/team/app-', toString(number % 500), ':1') AS image,
+          ['docker.io', 'ghcr.io', 'quay.io', 'registry.k8s.io', 'gcr.io', 'mcr.microsoft.com', 'registry.corp:5000', '1234.dkr.ecr.eu-west-1.amazonaws.com'][number % 8 + 1] AS registry,
+          'self_hosted' AS provider, 'team/app' AS repository, '1' AS tag, '' AS digest, if(number % 10 = 0, 'latest', 'pinned') AS tag_kind,
+          ${outcome === 'failure' ? "['rate_limited', 'not_found', 'registry_unavailable', 'unauthorized', 'tls_error'][number % 5 + 1]" : "''"} AS cause, '' AS subcause, 0, 1, '' AS hint, '' AS message, 0, 0,
+          if(number % 4 = 0, 'Always', 'IfNotPresent') AS image_pull_policy, toInt8(number % 3) - 1 AS has_pull_secrets, toString(number) AS event_uid, 1, '' AS identity, 0, number
+        FROM numbers(${from}, ${count})`,
+      clickhouse_settings: { async_insert: 0, max_insert_threads: '2' },
+    });
+    const chunk = 2_000_000;
+    for (let i = 0; i < rows; i += chunk) {
+      await insert(i, Math.min(chunk, rows - i), 'failure');
+      ctx.log(`inserted ${Math.min(rows, i + chunk)} of ${rows} failure rows`);
+    }
+    for (let i = 0; i < Math.ceil(rows / 10); i += chunk) await insert(rows + i, Math.min(chunk, Math.ceil(rows / 10) - i), 'success');
+    await admin.command({ query: `INSERT INTO ${database}.pod_pull_state SELECT concat('c', toString(number % ${clusters})), 'ns', concat('pod-', toString(number)), 'app', 'img', '', 'ghcr.io', 'ghcr', if(number % 3 = 0, 'recovered', 'stuck'), 'not_found', '', 'check the tag', '', now64(3) - toIntervalMinute(30 + number % 600), now64(3), 5, 4, 80, NULL, NULL, '', -1, 'pinned', now64(3) FROM numbers(20000)` });
+    await admin.command({ query: `INSERT INTO ${database}.incidents SELECT toString(number), 'quay.io', 'registry_unavailable', 'fleet', ['c1', 'c2'], ['quay.io/a:1'], 100, now64(3) - toIntervalHour(number % 700), now64(3) - toIntervalHour(number % 700), NULL, 'resolved', now64(3) FROM numbers(2000)` });
+    await admin.command({ query: `OPTIMIZE TABLE ${database}.pull_stats_1m FINAL` });
+    ctx.log(`data ready in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+
+    const api = createQueryApi(loadQueryApiConfig({ PULLWATCH_API_PORT: '0', PULLWATCH_API_TOKENS: 'bench', PULLWATCH_CLICKHOUSE_DATABASE: database, PULLWATCH_ALERT_INTERVAL_SECONDS: '3600' }), { logger: createLogger('bench-api', 'warn'), metrics: createMetricsRegistry('bench-api'), clickhouse: createClickHouse({ ...e.clickhouse }) });
+    await api.start();
+    const from30 = new Date(Date.now() - 30 * 86_400_000).toISOString();
+    const time = async (path: string, n: number) => {
+      const ms: number[] = [];
+      for (let i = 0; i < n + 3; i++) {
+        const t = performance.now();
+        const res = await fetch(`${api.url}${path.replace('FROM30', from30)}`, { headers: { authorization: 'Bearer bench' } });
+        await res.arrayBuffer();
+        if (res.status !== 200) throw new Error(`${path}: HTTP ${res.status}`);
+        if (i >= 3) ms.push(performance.now() - t);
+      }
+      return ms.sort((a, b) => a - b);
+    };
+    // Baseline: the same HTTP + auth + ClickHouse round trip doing no work (readiness runs SELECT 1).
+    const baseline = await time('/readyz', 50);
+    const b99 = quantile(baseline, 0.99);
+    for (const r of ROUTES) {
+      const ms = await time(r.path, 30);
+      figures.push({ metric: `${r.path.replace('FROM30', '<30 days ago>')} p50`, value: quantile(ms, 0.5), unit: 'ms', baseline: { name: 'SELECT 1 through the API (p50)', value: quantile(baseline, 0.5) }, ratio: quantile(ms, 0.5) / quantile(baseline, 0.5) });
+      figures.push({ metric: `${r.path.replace('FROM30', '<30 days ago>')} p99`, value: quantile(ms, 0.99), unit: 'ms', baseline: { name: 'SELECT 1 through the API (p99)', value: b99 }, ratio: quantile(ms, 0.99) / b99, ...(r.aggregate ? { target: 'p99 < 100 ms' } : {}) });
+      ctx.log(`${r.path}: p50 ${quantile(ms, 0.5).toFixed(1)} ms, p99 ${quantile(ms, 0.99).toFixed(1)} ms`);
+    }
+    await api.stop();
+  } finally {
+    await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` }).catch(() => undefined);
+    await admin.close();
+  }
+  return { name: 'query API', figures, notes: [`${rows} failure rows and ${Math.ceil(rows / 10)} successes over 30 days across ${clusters} clusters, 8 registries, 2000 nodes; 30 timed requests per route after 3 warm-ups, one at a time.`] };
+}
