@@ -46,7 +46,7 @@ export class LocalKafka {
     if (!existsSync(join(dataDir, 'meta.properties'))) {
       progress('kafka: formatting KRaft storage');
       const clusterId = createHash('sha256').update(this.dir).digest('base64url').slice(0, 22);
-      const r = spawnSync(this.cfg.kafka.java, ['-cp', classpath, `-Dlog4j2.configurationFile=${log4jConfig}`, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId, '-c', properties], { encoding: 'utf8' });
+      const r = spawnSync(this.cfg.kafka.java, ['-cp', classpath, `-Dlog4j2.configurationFile=${log4jConfig}`, 'kafka.tools.StorageTool', 'format', '--standalone', `--cluster-id=${clusterId}`, '-c', properties], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`kafka storage format failed: ${r.stderr || r.stdout}`);
     }
     progress(`kafka: starting broker on ${this.brokers[0]}`);

@@ -32,11 +32,16 @@ export function otlpLogRecords(request: unknown): OtlpRecord[] {
   }
   const out: OtlpRecord[] = [];
   const resourceLogs = (request as { resourceLogs: { resource?: { attributes?: { key: string; value?: AnyValue }[] }; scopeLogs?: { logRecords?: { body?: AnyValue }[] }[] }[] }).resourceLogs;
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
   resourceLogs.forEach((rl, i) => {
+    if (!isObject(rl)) throw new BodyError(`resourceLogs[${i}]: not a ResourceLogs object`);
+    if (rl.scopeLogs !== undefined && !Array.isArray(rl.scopeLogs)) throw new BodyError(`resourceLogs[${i}].scopeLogs: not an array`);
     const attr = rl.resource?.attributes?.find((a) => a.key === 'k8s.cluster.name');
     const cluster = attr ? String(fromAnyValue(attr.value)) : null;
-    (rl.scopeLogs ?? []).forEach((sl, j) =>
+    (rl.scopeLogs ?? []).forEach((sl, j) => {
+      if (!isObject(sl) || (sl.logRecords !== undefined && !Array.isArray(sl.logRecords))) throw new BodyError(`resourceLogs[${i}].scopeLogs[${j}]: not a ScopeLogs object`);
       (sl.logRecords ?? []).forEach((lr, k) => {
+        if (!isObject(lr)) throw new BodyError(`resourceLogs[${i}].scopeLogs[${j}].logRecords[${k}]: not a LogRecord object`);
         let body = fromAnyValue(lr.body);
         if (typeof body === 'string') {
           try {
@@ -46,8 +51,8 @@ export function otlpLogRecords(request: unknown): OtlpRecord[] {
           }
         }
         out.push({ cluster, body, where: `resourceLogs[${i}].scopeLogs[${j}].logRecords[${k}]` });
-      }),
-    );
+      });
+    });
   });
   return out;
 }

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCollector, loadCollectorConfig, type Collector } from '@pullwatch/collector';
+import { createKafka } from '@pullwatch/kafka';
+import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
+import { testEndpoints, uniqueName } from '../support/endpoints.ts';
+import { report } from './report.ts';
+
+const logger = createLogger('flood', 'silent');
+const kafka = createKafka({ brokers: testEndpoints().kafka.brokers, clientId: 'flood', logger });
+const topic = uniqueName('flood');
+let collector: Collector;
+
+const good = (i: number) => ({ apiVersion: 'v1', kind: 'Event', metadata: { name: `g${i}`, namespace: 'shop', uid: `good-${i}` }, involvedObject: { kind: 'Pod', name: 'web', namespace: 'shop' }, reason: 'Failed', message: `Failed to pull image "nginx:${i}": not found`, count: 1 });
+
+function nested(depth: number): string {
+  return `${'['.repeat(depth)}${']'.repeat(depth)}`;
+}
+
+/** Bodies no ingest path may accept, and no ingest path may answer with a 5xx. */
+function badBodies(seed: number): { path: string; body: Buffer | string; type: string }[] {
+  const rnd = (n: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7919 + seed * 104729) % 256));
+  return [
+    { path: '/v1/k8s-events?cluster=c', body: '{"kind":', type: 'application/json' },
+    { path: '/v1/k8s-events?cluster=c', body: nested(50_000), type: 'application/json' },
+    { path: '/v1/k8s-events?cluster=c', body: rnd(4096), type: 'application/json' },
+    { path: '/v1/k8s-events?cluster=c', body: Buffer.concat([Buffer.from('[{"kind":"Event","metadata":{"name":"'), Buffer.from([0xff, 0xfe, 0xc3, 0x28]), Buffer.from('"}}]')]), type: 'application/json' },
+    { path: '/v1/k8s-events?cluster=c', body: JSON.stringify([{ kind: 'Event', metadata: {} }]), type: 'application/json' },
+    { path: '/v1/k8s-events?cluster=c', body: 'x'.repeat(3 * 1024 * 1024), type: 'application/json' },
+    { path: '/v1/k8s-events?cluster=%00', body: '[]', type: 'application/json' },
+    { path: '/v1/k8s-events', body: JSON.stringify([good(0)]), type: 'application/json' },
+    { path: '/v1/logs', body: rnd(2048), type: 'application/x-protobuf' },
+    { path: '/v1/logs', body: '{"resourceLogs": 5}', type: 'application/json' },
+    { path: '/v1/logs', body: `{"resourceLogs":${nested(20_000)}}`, type: 'application/json' },
+    { path: '/v1/logs', body: JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: 'not json' } }] }] }] }), type: 'application/json' },
+    { path: '/v1/nope', body: 'x', type: 'text/plain' },
+  ];
+}
+
+beforeAll(async () => {
+  collector = createCollector(loadCollectorConfig({ PULLWATCH_INGEST_PORT: '0', PULLWATCH_TOPIC: topic, PULLWATCH_TOPIC_PARTITIONS: '2', PULLWATCH_MAX_BODY_BYTES: String(2 * 1024 * 1024) }), { logger, metrics: createMetricsRegistry('flood'), kafka });
+  await collector.start();
+});
+afterAll(async () => {
+  await collector.stop();
+});
+
+describe('a flood of malformed, oversized, deeply nested and non-UTF-8 input', () => {
+  it('gets clear 4xx answers on every ingest path while valid traffic alongside is accepted in full', async () => {
+    const statuses = new Map<number, number>();
+    let tried = 0;
+    let goodAccepted = 0;
+    const rounds = 20;
+    const flood = async () => {
+      for (let r = 0; r < rounds; r++) {
+        for (const b of badBodies(r)) {
+          const res = await fetch(`${collector.ingestUrl}${b.path}`, { method: 'POST', body: b.body, headers: { 'content-type': b.type } });
+          const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
+          tried += 1;
+          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+          expect(res.status, `${b.path} ${String(b.body).slice(0, 40)}`).toBeGreaterThanOrEqual(400);
+          expect(res.status).toBeLessThan(500);
+          expect(body?.error?.message, b.path).toBeTruthy();
+        }
+      }
+    };
+    const valid = async () => {
+      for (let i = 0; i < 100; i++) {
+        const res = await fetch(`${collector.ingestUrl}/v1/k8s-events?cluster=eu`, { method: 'POST', body: JSON.stringify([good(i * 2), good(i * 2 + 1)]) });
+        expect(res.status).toBe(200);
+        goodAccepted += ((await res.json()) as { accepted: number }).accepted;
+      }
+    };
+    await Promise.all([flood(), flood(), valid()]);
+    const admin = kafka.admin();
+    await admin.connect();
+    const offsets = await admin.fetchTopicOffsets(topic);
+    await admin.disconnect();
+    const produced = offsets.reduce((n, o) => n + Number(o.high), 0);
+    expect(goodAccepted).toBe(200);
+    expect(produced).toBe(200);
+    expect((await fetch(`${collector.ingestUrl}/healthz`)).status).toBe(200);
+    report('ingest flood', { inputsTried: tried, ...Object.fromEntries([...statuses].map(([s, n]) => [`http${s}`, n])), fiveHundreds: [...statuses].filter(([s]) => s >= 500).length, validSent: 200, validStored: produced });
+  });
+});
