@@ -157,7 +157,7 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
       await ensureTopics(deps.kafka, [{ topic: cfg.topic, numPartitions: 6 }, { topic: cfg.deadLetterTopic, numPartitions: 1 }]);
       dlq = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
       await dlq.connect();
-      consumer = deps.kafka.consumer({ groupId: cfg.groupId, maxBytesPerPartition: 4 * 1024 * 1024, sessionTimeout: 45_000, heartbeatInterval: 3000 });
+      consumer = deps.kafka.consumer({ groupId: cfg.groupId, maxBytesPerPartition: 4 * 1024 * 1024, sessionTimeout: cfg.sessionTimeoutMs, rebalanceTimeout: Math.max(cfg.sessionTimeoutMs, 10_000), heartbeatInterval: Math.min(3000, Math.floor(cfg.sessionTimeoutMs / 3)) });
       // A rebalance can hand this instance partitions another instance wrote: reload their state.
       consumer.on(consumer.events.GROUP_JOIN, (e) => {
         const parts = (e.payload.memberAssignment[cfg.topic] ?? []) as number[];

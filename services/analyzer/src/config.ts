@@ -17,6 +17,8 @@ const EnvSchema = z.object({
   PULLWATCH_INCIDENT_QUIET_SECONDS: int(1).default(900),
   PULLWATCH_INCIDENT_INTERVAL_SECONDS: int(1).default(15),
   PULLWATCH_INCIDENT_LOOKBACK_HOURS: int(1).default(24),
+  // A crashed instance holds its partitions until its session expires; shorter means faster takeover.
+  PULLWATCH_ANALYZER_SESSION_TIMEOUT_MS: int(6000).default(30_000),
 });
 
 export interface AnalyzerConfig {
@@ -27,6 +29,7 @@ export interface AnalyzerConfig {
   clickhouseCluster: string | undefined;
   ttlDays: number;
   stuckAfterMs: number;
+  sessionTimeoutMs: number;
   incidents: { fleetMinClusters: number; fleetWindowMs: number; quietMs: number; intervalMs: number; lookbackHours: number };
 }
 
@@ -42,6 +45,7 @@ export function loadAnalyzerConfig(env: NodeJS.ProcessEnv = process.env): Analyz
     clickhouseCluster: e.PULLWATCH_CLICKHOUSE_CLUSTER,
     ttlDays: e.PULLWATCH_TTL_DAYS,
     stuckAfterMs: e.PULLWATCH_STUCK_AFTER_SECONDS * 1000,
+    sessionTimeoutMs: e.PULLWATCH_ANALYZER_SESSION_TIMEOUT_MS,
     incidents: {
       fleetMinClusters: e.PULLWATCH_INCIDENT_FLEET_MIN_CLUSTERS,
       fleetWindowMs: e.PULLWATCH_INCIDENT_FLEET_WINDOW_SECONDS * 1000,

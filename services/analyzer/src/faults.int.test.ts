@@ -57,7 +57,7 @@ async function scalar(sql: string): Promise<number> {
   return Number(Object.values(row ?? { n: 0 })[0]);
 }
 
-async function until(check: () => Promise<boolean>, what: string, ms = 120_000) {
+async function until(check: () => Promise<boolean>, what: string, ms = 180_000) {
   const end = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out: ${what}`);
@@ -75,7 +75,7 @@ describe('analyzer faults', () => {
     const { database, topic } = await setup(3);
     const messages = workload(400, 5); // 4000 messages, 2000 occurrences (400 Pods × count 5)
     await produce(topic, messages);
-    const env = { ...process.env, PULLWATCH_TOPIC: topic, PULLWATCH_DLQ_TOPIC: `${topic}_dlq`, PULLWATCH_ANALYZER_GROUP: `${topic}_g`, PULLWATCH_CLICKHOUSE_DATABASE: database, PULLWATCH_LOG_LEVEL: 'warn' };
+    const env = { ...process.env, PULLWATCH_TOPIC: topic, PULLWATCH_DLQ_TOPIC: `${topic}_dlq`, PULLWATCH_ANALYZER_GROUP: `${topic}_g`, PULLWATCH_CLICKHOUSE_DATABASE: database, PULLWATCH_LOG_LEVEL: 'warn', PULLWATCH_ANALYZER_SESSION_TIMEOUT_MS: '8000' };
     const run = (): ChildProcess => spawn(process.execPath, [join(repoRoot, 'packages/cli/bin/pullwatch.js'), 'analyzer'], { env, stdio: 'ignore' });
     let kills = 0;
     // Kill it as soon as it has written something, twice, then let it finish.
@@ -98,7 +98,7 @@ describe('analyzer faults', () => {
       last.kill('SIGTERM');
       await new Promise((r) => last.once('exit', r));
     }
-  }, 240_000);
+  }, 480_000);
 
   it('ClickHouse unreachable mid-stream: pauses, retries and resumes with nothing lost', async () => {
     const { database, topic } = await setup(2);

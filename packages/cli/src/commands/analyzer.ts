@@ -6,6 +6,7 @@ import { createLogger, createMetricsRegistry, startTracing } from '@pullwatch/te
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Command } from '../command.ts';
+import { stopSignal } from '../stop-signal.ts';
 
 /** `/metrics` and `/healthz` on PULLWATCH_ANALYZER_METRICS_PORT, for Prometheus and health checks. */
 function serveMetrics(registry: Registry, port: number): Server {
@@ -36,10 +37,7 @@ const analyzerCommand: Command = async () => {
   await analyzer.start();
   const metricsServer = metricsPort === null ? null : serveMetrics(metrics, metricsPort);
   process.stderr.write(`analyzer: ${cfg.topic} → ${endpoints.clickhouse.url} database ${cfg.database}\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await stopSignal();
   metricsServer?.close();
   await analyzer.stop();
   await tracing.shutdown();

@@ -4,6 +4,7 @@ import { loadEnginesConfig, resolveEndpoints } from '@pullwatch/engines';
 import { createKafka } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry, startTracing } from '@pullwatch/telemetry';
 import type { Command } from '../command.ts';
+import { stopSignal } from '../stop-signal.ts';
 
 const collectorCommand: Command = async (args) => {
   // Traces are exported only when an OTLP endpoint is configured.
@@ -22,10 +23,7 @@ const collectorCommand: Command = async (args) => {
   const collector = createCollector(config, { logger, metrics: createMetricsRegistry('collector'), kafka: createKafka({ brokers: endpoints.kafka.brokers, clientId: 'pullwatch-collector', logger }) });
   await collector.start();
   process.stderr.write(`collector: ingest on ${collector.ingestUrl} → kafka ${endpoints.kafka.brokers.join(',')} topic ${config.topic}\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await stopSignal();
   await collector.stop();
   await tracing.shutdown();
   return 0;

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { LocalEngines, loadEnginesConfig, probeEndpoints, resolveEndpoints, startContainers, type EnginesStatus } from '@pullwatch/engines';
 import type { Command } from '../command.ts';
+import { stopSignal } from '../stop-signal.ts';
 
 const USAGE = 'usage: pullwatch engines up|down|status [--json]';
 
@@ -26,10 +27,7 @@ const engines: Command = async (args) => {
       const running = await startContainers(cfg, progress);
       process.stdout.write(`kafka ${running.endpoints.kafka.brokers.join(',')}\nclickhouse ${running.endpoints.clickhouse.url}\n`);
       progress('containers live as long as this command: press Ctrl-C to stop them');
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await stopSignal();
       await running.stop();
       return 0;
     }

@@ -3,6 +3,7 @@ import { loadEnginesConfig, resolveEndpoints } from '@pullwatch/engines';
 import { createQueryApi, loadQueryApiConfig } from '@pullwatch/query-api';
 import { createLogger, createMetricsRegistry, startTracing } from '@pullwatch/telemetry';
 import type { Command } from '../command.ts';
+import { stopSignal } from '../stop-signal.ts';
 
 const queryApiCommand: Command = async () => {
   // Traces are exported only when an OTLP endpoint is configured.
@@ -14,10 +15,7 @@ const queryApiCommand: Command = async () => {
   const api = createQueryApi(cfg, { logger: createLogger('query-api', (process.env.PULLWATCH_LOG_LEVEL as 'info' | undefined) ?? 'info'), metrics: createMetricsRegistry('query-api'), clickhouse });
   await api.start();
   process.stderr.write(`query API on ${api.url} (database ${cfg.database})\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await stopSignal();
   await api.stop();
   await tracing.shutdown();
   return 0;

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createSimulator, defaultScenarioPath, loadScenario } from '@pullwatch/simulator';
 import type { Command } from '../command.ts';
+import { stopSignal } from '../stop-signal.ts';
 
 const simulate: Command = async (args) => {
   const { values } = parseArgs({
@@ -33,11 +34,7 @@ const simulate: Command = async (args) => {
     process.stderr.write(`sent ${s.sent} events (${((s.sent - last) / 10).toFixed(1)}/s)${s.errors ? `, ${s.errors} failed sends` : ''}\n`);
     last = s.sent;
   }, 10_000);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-    if (duration !== undefined) setTimeout(resolve, duration * 1000).unref();
-  });
+  await stopSignal(duration === undefined ? undefined : duration * 1000);
   clearInterval(progress);
   await sim.stop();
   const s = sim.stats();

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.ts';
 import { runStack } from '../start/run-stack.ts';
+import { stopSignal } from '../stop-signal.ts';
 
 const start: Command = async (args) => {
   const { values } = parseArgs({
@@ -23,10 +24,7 @@ const start: Command = async (args) => {
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
   });
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await stopSignal();
   process.stdout.write('\nstopping: simulator, ingest, analyzer (last batch committed), API, engines…\n');
   await stack.stop();
   process.stdout.write('stopped.\n');
