@@ -76,6 +76,15 @@ describe('FleetSimulation', () => {
     expect(events.some((e) => e.event.reason === 'Pulled' && e.event.message.startsWith('Successfully pulled image'))).toBe(true);
   });
 
+  it('makes new objects on every run (uids and Pod names), as a real cluster would', () => {
+    const a = new FleetSimulation(scenario, origin).advance(origin);
+    const b = new FleetSimulation(scenario, origin + 3600_000).advance(origin + 3600_000);
+    const uids = new Set(a.map((e) => e.event.metadata.uid));
+    expect(b.some((e) => uids.has(e.event.metadata.uid))).toBe(false);
+    const pods = new Set(a.map((e) => e.event.involvedObject.name));
+    expect(b.filter((e) => pods.has(e.event.involvedObject.name))).toEqual([]);
+  });
+
   it('continues live from where the backfill stopped', () => {
     const sim = new FleetSimulation(scenario, origin);
     const backfill = sim.advance(origin);

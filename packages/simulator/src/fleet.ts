@@ -70,6 +70,8 @@ export class FleetSimulation {
   private resourceVersion = 1000;
   private out: Emitted[] = [];
   private now: number;
+  /** Mixed into uids and Pod names: each run of the simulator is a new set of objects, as in a real cluster. */
+  private readonly run: string;
   readonly podsStarted = new Map<string, number>();
 
   /** `originMs` is "time zero" of the scenario (incident starts are relative to it). */
@@ -79,6 +81,7 @@ export class FleetSimulation {
     seed = scenario.seed,
   ) {
     this.random = rng(seed);
+    this.run = Math.floor(originMs / 1000).toString(16).padStart(8, '0').slice(-8);
     const from = originMs - scenario.backfill * 1000;
     this.now = from;
     for (const cluster of scenario.clusters) {
@@ -125,13 +128,13 @@ export class FleetSimulation {
 
   private newPod(cluster: ScenarioCluster, image: string, incident: ScenarioIncident | null, node?: string): Pod {
     const app = splitImage(image).path.split('/').pop()!.replace(/[^a-z0-9-]/g, '-');
-    const suffix = `${this.id(9)}-${this.id(5)}`.replace(/[0-9a-f]/g, (c) => 'bcdfghjklmnpqrstvwxz'[parseInt(c, 16)]!);
+    const suffix = `${this.run.slice(-4)}${this.id(5)}-${this.id(5)}`.replace(/[0-9a-f]/g, (c) => 'bcdfghjklmnpqrstvwxz'[parseInt(c, 16)]!);
     this.podsStarted.set(cluster.name, (this.podsStarted.get(cluster.name) ?? 0) + 1);
     return {
       cluster,
       namespace: incident?.namespace ?? this.pick(cluster.namespaces),
       name: `${app}-${suffix}`,
-      uid: `${this.id(8)}-${this.id(4)}-${this.id(4)}-${this.id(4)}-${this.id(12)}`,
+      uid: `${this.run}-${this.id(4)}-${this.id(4)}-${this.id(4)}-${this.id(12)}`,
       node: node ?? this.pick(cluster.nodes).name,
       container: app,
       image,
@@ -220,7 +223,7 @@ export class FleetSimulation {
       event = {
         apiVersion: 'v1',
         kind: 'Event',
-        metadata: { name: `${pod.name}.${this.id(16)}`, namespace: pod.namespace, uid: `${this.id(8)}-${this.id(4)}-${this.id(4)}-${this.id(4)}-${this.id(12)}`, resourceVersion: String(++this.resourceVersion), creationTimestamp: at },
+        metadata: { name: `${pod.name}.${this.id(16)}`, namespace: pod.namespace, uid: `${this.run}-${this.id(4)}-${this.id(4)}-${this.id(4)}-${this.id(12)}`, resourceVersion: String(++this.resourceVersion), creationTimestamp: at },
         involvedObject: { apiVersion: 'v1', kind: 'Pod', name: pod.name, namespace: pod.namespace, uid: pod.uid, fieldPath: `spec.containers{${pod.container}}` },
         reason,
         message,
