@@ -141,7 +141,13 @@ export class Queries {
   }
 
   async stuck(q: { cluster?: string | undefined; minutes: number }, now: Date) {
-    const w = new Where().raw("status IN ('failing', 'stuck')").add('first_failure <= {before:DateTime64(3)}', 'before', chTime(new Date(now.getTime() - q.minutes * 60_000))).add('cluster = {cluster:String}', 'cluster', q.cluster);
+    // Still failing = failed recently: kubelet retries at least every 5 minutes, so a Pod with no failure
+    // for 15 minutes has been fixed or deleted (its state row would otherwise stay "stuck" forever).
+    const w = new Where()
+      .raw("status IN ('failing', 'stuck')")
+      .add('first_failure <= {before:DateTime64(3)}', 'before', chTime(new Date(now.getTime() - q.minutes * 60_000)))
+      .add('last_failure >= {recent:DateTime64(3)}', 'recent', chTime(new Date(now.getTime() - 15 * 60_000)))
+      .add('cluster = {cluster:String}', 'cluster', q.cluster);
     const rows = await this.rows<Record<string, unknown>>(`SELECT * FROM ${this.db}.pod_pull_state FINAL ${w.sql()} ORDER BY first_failure LIMIT 1000`, w.params);
     return rows.map((r) => ({ cluster: r.cluster, namespace: r.namespace, pod: r.pod, container: r.container, image: r.image, registry: r.registry, node: r.node, cause: r.cause, subcause: r.subcause || null, since: isoOf(String(r.first_failure)), lastFailure: isoOf(String(r.last_failure)), attempts: n(r.attempts), backoffSeconds: n(r.backoff_seconds), status: r.status, hint: r.hint }));
   }

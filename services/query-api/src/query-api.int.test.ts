@@ -46,7 +46,9 @@ beforeAll(async () => {
   });
   await admin.insert({
     table: `${database}.pod_pull_state`, format: 'JSONEachRow', clickhouse_settings: { async_insert: 0 },
-    values: [{ cluster: 'eu', namespace: 'shop', pod: 'web-9', container: 'web', image: 'ghcr.io/acme/web:9', node: 'n1', registry: 'ghcr.io', provider: 'ghcr', status: 'stuck', cause: 'not_found', subcause: '', hint: 'check the tag', message: 'm', first_failure: at(40), last_failure: at(1), attempts: 12, backoff_stage: 6, backoff_seconds: 300, recovered_at: null, time_to_recover_ms: null, image_pull_policy: '', has_pull_secrets: -1, tag_kind: 'pinned', updated_at: at(1) }],
+    values: [{ cluster: 'eu', namespace: 'shop', pod: 'web-9', container: 'web', image: 'ghcr.io/acme/web:9', node: 'n1', registry: 'ghcr.io', provider: 'ghcr', status: 'stuck', cause: 'not_found', subcause: '', hint: 'check the tag', message: 'm', first_failure: at(40), last_failure: at(1), attempts: 12, backoff_stage: 6, backoff_seconds: 300, recovered_at: null, time_to_recover_ms: null, image_pull_policy: '', has_pull_secrets: -1, tag_kind: 'pinned', updated_at: at(1) },
+      // Failed for hours, then nothing for two: fixed or deleted, no longer stuck.
+      { cluster: 'eu', namespace: 'shop', pod: 'gone-1', container: 'web', image: 'ghcr.io/acme/web:9', node: 'n1', registry: 'ghcr.io', provider: 'ghcr', status: 'stuck', cause: 'not_found', subcause: '', hint: '', message: 'm', first_failure: at(600), last_failure: at(120), attempts: 40, backoff_stage: 6, backoff_seconds: 300, recovered_at: null, time_to_recover_ms: null, image_pull_policy: '', has_pull_secrets: -1, tag_kind: 'pinned', updated_at: at(120) }],
   });
   api = createQueryApi(loadQueryApiConfig({ PULLWATCH_API_PORT: '0', PULLWATCH_API_TOKENS: `${TOKEN},other`, PULLWATCH_CLICKHOUSE_DATABASE: database }), { logger: createLogger('api-test', 'silent'), metrics: createMetricsRegistry('api-test'), clickhouse: createClickHouse({ ...endpoints.clickhouse }), now: () => NOW });
   await api.start();

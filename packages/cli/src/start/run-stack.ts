@@ -194,7 +194,7 @@ async function sample(client: ReturnType<typeof createClickHouse>, collector: { 
     format: 'JSONEachRow',
   });
   const incidents = await client.query({ query: "SELECT count() AS n FROM incidents FINAL WHERE status = 'open'", format: 'JSONEachRow' });
-  const stuck = await client.query({ query: "SELECT count() AS n FROM pod_pull_state FINAL WHERE status = 'stuck'", format: 'JSONEachRow' });
+  const stuck = await client.query({ query: "SELECT count() AS n FROM pod_pull_state FINAL WHERE status = 'stuck' AND last_failure >= now() - INTERVAL 15 MINUTE", format: 'JSONEachRow' });
   const failuresByCause: Record<string, number> = {};
   for (const r of await causes.json<{ cause: string; n: number | string }>()) failuresByCause[r.cause] = Number(r.n);
   return {

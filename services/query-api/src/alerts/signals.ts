@@ -26,7 +26,7 @@ export async function readSignals(ch: ClickHouseClient, db: string, rules: Rule[
     } else if (r.kind === 'fleet_incident' && !s.openFleetIncidents.length) {
       s.openFleetIncidents = await rows(`SELECT id, registry, cause, clusters FROM ${db}.incidents FINAL WHERE scope = 'fleet' AND status = 'open' ORDER BY id`, {});
     } else if (r.kind === 'stuck_pods' && !s.stuckPods.has(r.stuckFor)) {
-      const [got] = await rows<{ n: number }>(`SELECT count() AS n FROM ${db}.pod_pull_state FINAL WHERE status IN ('failing', 'stuck') AND first_failure <= {before:DateTime64(3)}`, { before: chTime(now - r.stuckFor) });
+      const [got] = await rows<{ n: number }>(`SELECT count() AS n FROM ${db}.pod_pull_state FINAL WHERE status IN ('failing', 'stuck') AND first_failure <= {before:DateTime64(3)} AND last_failure >= {recent:DateTime64(3)}`, { before: chTime(now - r.stuckFor), recent: chTime(now - 15 * 60_000) });
       s.stuckPods.set(r.stuckFor, Number(got?.n ?? 0));
     }
   }
