@@ -47,7 +47,9 @@ async function until(check: () => Promise<boolean>, what: string, ms = 60_000) {
 }
 
 function analyzer(): Analyzer {
-  const cfg = loadAnalyzerConfig({ PULLWATCH_TOPIC: topic, PULLWATCH_DLQ_TOPIC: dlqTopic, PULLWATCH_ANALYZER_GROUP: `${topic}_g`, PULLWATCH_CLICKHOUSE_DATABASE: database, PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600' });
+  const cfg = loadAnalyzerConfig({ PULLWATCH_TOPIC: topic, PULLWATCH_DLQ_TOPIC: dlqTopic, PULLWATCH_ANALYZER_GROUP: `${topic}_g`, PULLWATCH_CLICKHOUSE_DATABASE: database, PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600',
+    // Small slices: one fetch becomes several inserts and commits, and the counts must still be exact.
+    PULLWATCH_ANALYZER_BATCH_MAX_ROWS: '4' });
   return createAnalyzer(cfg, { logger, metrics: createMetricsRegistry('analyzer-test'), kafka, clickhouse: createClickHouse({ ...endpoints.clickhouse }) });
 }
 

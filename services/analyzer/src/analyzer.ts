@@ -1,5 +1,5 @@
-import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { EnvelopeSchema } from '@pullwatch/event-schema';
 import type { ClickHouseClient } from '@pullwatch/clickhouse';
 import { ensureTopics } from '@pullwatch/kafka';
@@ -37,6 +37,7 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
   const consumedTotal = new Counter({ name: 'pullwatch_analyzer_messages_total', help: 'Messages consumed by outcome', labelNames: ['outcome'], registers: [deps.metrics] });
   const failuresByCause = new Counter({ name: 'pullwatch_analyzer_failures_total', help: 'Failed pull attempts by cause', labelNames: ['cause'], registers: [deps.metrics] });
   const insertSeconds = new Histogram({ name: 'pullwatch_analyzer_insert_seconds', help: 'ClickHouse batch insert latency', registers: [deps.metrics], buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5] });
+  const lag = new Gauge({ name: 'pullwatch_analyzer_lag_messages', help: 'Messages behind the partition end after the last stored slice', labelNames: ['partition'], registers: [deps.metrics] });
 
   let consumer: Consumer | null = null;
   let dlq: Producer | null = null;
@@ -63,12 +64,30 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
   async function eachBatch({ batch, heartbeat, isRunning, isStale, pause, resolveOffset }: EachBatchPayload) {
     const partition = batch.partition;
     if (!storedUpTo.has(partition)) await restore([partition]);
+    // A fetch can hold more than one insert should: store and commit it in bounded slices, in order.
+    for (let i = 0; i < batch.messages.length; i += cfg.batch.maxRows) {
+      if (!isRunning() || isStale()) return;
+      await storeSlice(batch.topic, partition, batch.messages.slice(i, i + cfg.batch.maxRows), { heartbeat, isRunning, isStale, pause });
+      const last = batch.messages[Math.min(i + cfg.batch.maxRows, batch.messages.length) - 1]!.offset;
+      // Resolve (the fetch position moves on) and commit (a restart resumes here), only now that ClickHouse has it all.
+      resolveOffset(last);
+      await consumer!.commitOffsets([{ topic: batch.topic, partition, offset: String(Number(last) + 1) }]);
+      storedUpTo.set(partition, Number(last));
+      lag.set({ partition: String(partition) }, Math.max(0, Number(batch.highWatermark) - Number(last) - 1));
+      await heartbeat();
+    }
+    if (consumer && consumer.paused().length) consumer.resume([{ topic: batch.topic }]);
+  }
+
+  type SliceControl = Pick<EachBatchPayload, 'heartbeat' | 'isRunning' | 'isStale' | 'pause'>;
+
+  async function storeSlice(topic: string, partition: number, messages: KafkaMessage[], { heartbeat, isRunning, isStale, pause }: SliceControl) {
     const pulls: PullEventRow[] = [];
     const raws: RawEventRow[] = [];
     const states = new Map<string, PodStateRow>();
     const dead: { value: Buffer | null; error: string; offset: string }[] = [];
     const skipBelow = storedUpTo.get(partition) ?? -1;
-    for (const m of batch.messages) {
+    for (const m of messages) {
       const offset = Number(m.offset);
       if (offset <= skipBelow) {
         stats.skippedAlreadyStored += 1;
@@ -97,8 +116,8 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
         dead.push({ value: m.value, error: `processing failed: ${err instanceof Error ? err.message : String(err)}`, offset: m.offset });
       }
     }
-    const first = batch.messages[0]?.offset;
-    const last = batch.messages[batch.messages.length - 1]?.offset;
+    const first = messages[0]?.offset;
+    const last = messages[messages.length - 1]?.offset;
     if (first === undefined || last === undefined) return;
 
     // Poison messages go to the dead-letter topic first: never lost, never blocking the partition.
@@ -107,9 +126,9 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
         topic: cfg.deadLetterTopic,
         acks: -1,
         messages: dead.map((d) => ({
-          key: `${batch.topic}:${partition}:${d.offset}`,
+          key: `${topic}:${partition}:${d.offset}`,
           value: d.value,
-          headers: { 'pullwatch-error': d.error, 'pullwatch-topic': batch.topic, 'pullwatch-partition': String(partition), 'pullwatch-offset': d.offset },
+          headers: { 'pullwatch-error': d.error, 'pullwatch-topic': topic, 'pullwatch-partition': String(partition), 'pullwatch-offset': d.offset },
         })),
       });
       stats.deadLettered += dead.length;
@@ -117,8 +136,8 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
       log.warn({ count: dead.length, partition }, 'analyzer: messages sent to the dead-letter topic');
     }
 
-    // ClickHouse down: keep this batch, stop fetching, retry with back-off, keep the group session.
-    const token = `${batch.topic}:${partition}:${first}-${last}`;
+    // ClickHouse down: keep this slice, stop fetching, retry with back-off, keep the group session.
+    const token = `${topic}:${partition}:${first}-${last}`;
     for (let attempt = 0; ; attempt++) {
       try {
         const end = insertSeconds.startTimer();
@@ -135,14 +154,8 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
         await heartbeat();
       }
     }
-    // Resolve (the fetch position moves on) and commit (a restart resumes here), only now that ClickHouse has it all.
-    resolveOffset(last);
-    await consumer!.commitOffsets([{ topic: batch.topic, partition, offset: String(Number(last) + 1) }]);
-    storedUpTo.set(partition, Number(last));
-    stats.consumed += batch.messages.length;
+    stats.consumed += messages.length;
     consumedTotal.inc({ outcome: 'stored' }, raws.length);
-    if (consumer && consumer.paused().length) consumer.resume([{ topic: batch.topic }]);
-    await heartbeat();
   }
 
   async function correlate() {
@@ -157,7 +170,7 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
       await ensureTopics(deps.kafka, [{ topic: cfg.topic, numPartitions: 6 }, { topic: cfg.deadLetterTopic, numPartitions: 1 }]);
       dlq = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
       await dlq.connect();
-      consumer = deps.kafka.consumer({ groupId: cfg.groupId, maxBytesPerPartition: 4 * 1024 * 1024, sessionTimeout: cfg.sessionTimeoutMs, rebalanceTimeout: Math.max(cfg.sessionTimeoutMs, 10_000), heartbeatInterval: Math.min(3000, Math.floor(cfg.sessionTimeoutMs / 3)) });
+      consumer = deps.kafka.consumer({ groupId: cfg.groupId, maxBytesPerPartition: cfg.batch.maxBytes, maxWaitTimeInMs: cfg.batch.maxWaitMs, sessionTimeout: cfg.sessionTimeoutMs, rebalanceTimeout: Math.max(cfg.sessionTimeoutMs, 10_000), heartbeatInterval: Math.min(3000, Math.floor(cfg.sessionTimeoutMs / 3)) });
       // A rebalance can hand this instance partitions another instance wrote: reload their state.
       consumer.on(consumer.events.GROUP_JOIN, (e) => {
         const parts = (e.payload.memberAssignment[cfg.topic] ?? []) as number[];

@@ -19,6 +19,12 @@ const EnvSchema = z.object({
   PULLWATCH_INCIDENT_LOOKBACK_HOURS: int(1).default(24),
   // A crashed instance holds its partitions until its session expires; shorter means faster takeover.
   PULLWATCH_ANALYZER_SESSION_TIMEOUT_MS: int(6000).default(30_000),
+  // One ClickHouse insert (and one offset commit) per at most this many messages of a partition…
+  PULLWATCH_ANALYZER_BATCH_MAX_ROWS: int(1).default(5000),
+  // …fetched at most this many bytes per partition at a time…
+  PULLWATCH_ANALYZER_BATCH_MAX_BYTES: int(1024).default(4 * 1024 * 1024),
+  // …waiting at most this long for a fetch to fill up (the bound in time).
+  PULLWATCH_ANALYZER_BATCH_MAX_WAIT_MS: int(10).default(1000),
 });
 
 export interface AnalyzerConfig {
@@ -30,6 +36,7 @@ export interface AnalyzerConfig {
   ttlDays: number;
   stuckAfterMs: number;
   sessionTimeoutMs: number;
+  batch: { maxRows: number; maxBytes: number; maxWaitMs: number };
   incidents: { fleetMinClusters: number; fleetWindowMs: number; quietMs: number; intervalMs: number; lookbackHours: number };
 }
 
@@ -46,6 +53,7 @@ export function loadAnalyzerConfig(env: NodeJS.ProcessEnv = process.env): Analyz
     ttlDays: e.PULLWATCH_TTL_DAYS,
     stuckAfterMs: e.PULLWATCH_STUCK_AFTER_SECONDS * 1000,
     sessionTimeoutMs: e.PULLWATCH_ANALYZER_SESSION_TIMEOUT_MS,
+    batch: { maxRows: e.PULLWATCH_ANALYZER_BATCH_MAX_ROWS, maxBytes: e.PULLWATCH_ANALYZER_BATCH_MAX_BYTES, maxWaitMs: e.PULLWATCH_ANALYZER_BATCH_MAX_WAIT_MS },
     incidents: {
       fleetMinClusters: e.PULLWATCH_INCIDENT_FLEET_MIN_CLUSTERS,
       fleetWindowMs: e.PULLWATCH_INCIDENT_FLEET_WINDOW_SECONDS * 1000,
