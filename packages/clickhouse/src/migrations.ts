@@ -32,7 +32,7 @@ export function loadMigrations(opts: MigrationOptions, dir = MIGRATIONS_DIR): Mi
     .map((file) => ({
       version: Number(file.slice(0, 4)),
       name: file.slice(5, -4),
-      statements: splitStatements(render(readFileSync(join(dir, file), 'utf8'), opts)),
+      statements: splitStatements(render(readFileSync(join(dir, file), 'utf8'), opts)).flatMap((s) => clusterOnly(s, opts)),
     }));
 }
 
@@ -46,7 +46,16 @@ function render(sql: string, o: MigrationOptions): string {
     .replaceAll('{ttl_days}', String(o.ttlDays))
     .replaceAll('{MergeTree}', replicated('MergeTree'))
     .replaceAll('{AggregatingMergeTree}', replicated('AggregatingMergeTree'))
-    .replace(/\{ReplacingMergeTree\((\w*)\)\}/g, (_m, v: string) => replicated('ReplacingMergeTree', v));
+    .replace(/\{ReplacingMergeTree\((\w*)\)\}/g, (_m, v: string) => replicated('ReplacingMergeTree', v))
+    .replaceAll('{cluster}', o.cluster ?? '');
+}
+
+const CLUSTER_ONLY = '{cluster_only}';
+
+/** Statements marked `{cluster_only}` (the Distributed tables) exist only on a cluster. */
+function clusterOnly(statement: string, o: MigrationOptions): string[] {
+  if (!statement.startsWith(CLUSTER_ONLY)) return [statement];
+  return o.cluster ? [statement.slice(CLUSTER_ONLY.length).trim()] : [];
 }
 
 function splitStatements(sql: string): string[] {

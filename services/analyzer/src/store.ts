@@ -3,12 +3,24 @@ import type { PodStateRow, PullEventRow, RawEventRow } from './core/rows.ts';
 import { chTime } from './core/rows.ts';
 import type { FailureBucket, Incident, SuccessMarks } from './core/incidents.ts';
 
-/** The analyzer's ClickHouse reads and writes. */
+/**
+ * The analyzer's ClickHouse reads and writes. On a ClickHouse cluster, reads that must see the whole
+ * fleet go through the `<table>_all` Distributed tables, event rows go to the local replicated tables
+ * of the connected shard, Pod states and incidents through their `_all` tables (sharded by Pod and by
+ * id, so ReplacingMergeTree collapses each on one shard); see
+ * docs/clickhouse-cluster.md.
+ */
 export class AnalyzerStore {
   constructor(
     private readonly ch: ClickHouseClient,
     private readonly db: string,
+    private readonly cluster?: string | undefined,
   ) {}
+
+  /** The table to read the whole fleet from. */
+  private fleet(table: string): string {
+    return this.cluster ? `${this.db}.${table}_all` : `${this.db}.${table}`;
+  }
 
   /**
    * One Kafka batch, written idempotently: the same offsets always form the same block with the
@@ -21,7 +33,7 @@ export class AnalyzerStore {
     // skip up to the highest raw offset, and re-derive counts from pull_events).
     await Promise.all([
       pulls.length ? this.ch.insert({ table: `${this.db}.pull_events`, values: pulls, format: 'JSONEachRow', clickhouse_settings: { ...settings, insert_deduplication_token: `${token}:pull` } }) : null,
-      states.length ? this.ch.insert({ table: `${this.db}.pod_pull_state`, values: states, format: 'JSONEachRow', clickhouse_settings: { async_insert: 0 } }) : null,
+      states.length ? this.ch.insert({ table: this.fleet('pod_pull_state'), values: states, format: 'JSONEachRow', clickhouse_settings: { async_insert: 0 } }) : null,
     ]);
     if (raws.length) await this.ch.insert({ table: `${this.db}.raw_events`, values: raws, format: 'JSONEachRow', clickhouse_settings: { ...settings, insert_deduplication_token: `${token}:raw` } });
   }
@@ -30,7 +42,7 @@ export class AnalyzerStore {
   async storedOffsets(partitions: number[]): Promise<Map<number, number>> {
     if (!partitions.length) return new Map();
     const rs = await this.ch.query({
-      query: `SELECT kafka_partition AS p, max(kafka_offset) AS o FROM ${this.db}.raw_events WHERE kafka_partition IN {parts:Array(UInt32)} GROUP BY p`,
+      query: `SELECT kafka_partition AS p, max(kafka_offset) AS o FROM ${this.fleet('raw_events')} WHERE kafka_partition IN {parts:Array(UInt32)} GROUP BY p`,
       query_params: { parts: partitions },
       format: 'JSONEachRow',
     });
@@ -43,7 +55,7 @@ export class AnalyzerStore {
     const rs = await this.ch.query({
       // From pull_events, written before raw_events: a batch whose pull rows were stored but whose raw
       // rows were not is processed again, and its counts then add nothing.
-      query: `SELECT cluster, event_uid AS uid, max(event_count) AS count FROM ${this.db}.pull_events WHERE kafka_partition IN {parts:Array(UInt32)} AND received_at >= now() - INTERVAL 2 DAY GROUP BY cluster, uid`,
+      query: `SELECT cluster, event_uid AS uid, max(event_count) AS count FROM ${this.fleet('pull_events')} WHERE kafka_partition IN {parts:Array(UInt32)} AND received_at >= now() - INTERVAL 2 DAY GROUP BY cluster, uid`,
       query_params: { parts: partitions },
       format: 'JSONEachRow',
     });
@@ -51,14 +63,14 @@ export class AnalyzerStore {
   }
 
   async openPodStates(): Promise<PodStateRow[]> {
-    const rs = await this.ch.query({ query: `SELECT * FROM ${this.db}.pod_pull_state FINAL WHERE status != 'recovered'`, format: 'JSONEachRow' });
+    const rs = await this.ch.query({ query: `SELECT * FROM ${this.fleet('pod_pull_state')} FINAL WHERE status != 'recovered'`, format: 'JSONEachRow' });
     return rs.json<PodStateRow>();
   }
 
   async failureBuckets(lookbackHours: number): Promise<FailureBucket[]> {
     const rs = await this.ch.query({
       query: `SELECT registry, cause, cluster, image, toUnixTimestamp(toStartOfMinute(event_time)) * 1000 AS minuteMs, toUnixTimestamp64Milli(max(event_time)) AS lastMs, sum(occurrences) AS failures
-              FROM ${this.db}.pull_failures WHERE event_time >= now() - INTERVAL {h:UInt32} HOUR
+              FROM ${this.fleet('pull_failures')} WHERE event_time >= now() - INTERVAL {h:UInt32} HOUR
               GROUP BY registry, cause, cluster, image, minuteMs ORDER BY minuteMs`,
       query_params: { h: lookbackHours },
       format: 'JSONEachRow',
@@ -68,7 +80,7 @@ export class AnalyzerStore {
 
   async successMarks(lookbackHours: number): Promise<SuccessMarks> {
     const rs = await this.ch.query({
-      query: `SELECT registry, cluster, image, toUnixTimestamp64Milli(max(event_time)) AS last FROM ${this.db}.pull_successes WHERE event_time >= now() - INTERVAL {h:UInt32} HOUR GROUP BY registry, cluster, image`,
+      query: `SELECT registry, cluster, image, toUnixTimestamp64Milli(max(event_time)) AS last FROM ${this.fleet('pull_successes')} WHERE event_time >= now() - INTERVAL {h:UInt32} HOUR GROUP BY registry, cluster, image`,
       query_params: { h: lookbackHours },
       format: 'JSONEachRow',
     });
@@ -85,7 +97,7 @@ export class AnalyzerStore {
   async writeIncidents(incidents: Incident[]): Promise<void> {
     if (!incidents.length) return;
     await this.ch.insert({
-      table: `${this.db}.incidents`,
+      table: this.fleet('incidents'),
       format: 'JSONEachRow',
       clickhouse_settings: { async_insert: 0 },
       values: incidents.map((i) => ({

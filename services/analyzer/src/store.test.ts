@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import type { ClickHouseClient } from '@pullwatch/clickhouse';
+import { AnalyzerStore } from './store.ts';
+import type { PodStateRow, PullEventRow, RawEventRow } from './core/rows.ts';
+
+// A ClickHouse cluster cannot run here (one embedded server, no Keeper): record which tables the store
+// names. The single-server path runs against the real ClickHouse in the integration tests.
+function recording() {
+  const queries: string[] = [];
+  const inserts: string[] = [];
+  const client = {
+    query: async ({ query }: { query: string }) => (queries.push(query), { json: async () => [] }),
+    insert: async ({ table }: { table: string }) => void inserts.push(table),
+  } as unknown as ClickHouseClient;
+  return { client, queries, inserts };
+}
+
+async function exercise(store: AnalyzerStore) {
+  await store.storedOffsets([0]);
+  await store.lastCounts([0]);
+  await store.openPodStates();
+  await store.failureBuckets(24);
+  await store.successMarks(24);
+  await store.writeBatch('t:0:1-2', [{} as PullEventRow], [{} as RawEventRow], [{} as PodStateRow]);
+  await store.writeIncidents([{ id: 'i', registry: 'r', cause: 'c', scope: 'fleet', clusters: [], images: [], failures: 1, startMs: 0, lastSeenMs: 0, endMs: null, status: 'open' }]);
+}
+
+describe('AnalyzerStore tables', () => {
+  it('reads the whole fleet through the _all tables on a cluster, and writes event rows locally', async () => {
+    const r = recording();
+    await exercise(new AnalyzerStore(r.client, 'pw', 'fleet'));
+    const read = r.queries.map((q) => /FROM (\S+)/.exec(q)![1]);
+    expect(read).toEqual(['pw.raw_events_all', 'pw.pull_events_all', 'pw.pod_pull_state_all', 'pw.pull_failures_all', 'pw.pull_successes_all']);
+    expect(r.inserts).toEqual(['pw.pull_events', 'pw.pod_pull_state_all', 'pw.raw_events', 'pw.incidents_all']);
+  });
+
+  it('uses the tables themselves on one server', async () => {
+    const r = recording();
+    await exercise(new AnalyzerStore(r.client, 'pw'));
+    expect(r.queries.map((q) => /FROM (\S+)/.exec(q)![1])).toEqual(['pw.raw_events', 'pw.pull_events', 'pw.pod_pull_state', 'pw.pull_failures', 'pw.pull_successes']);
+    expect(r.inserts).toEqual(['pw.pull_events', 'pw.pod_pull_state', 'pw.raw_events', 'pw.incidents']);
+  });
+});
