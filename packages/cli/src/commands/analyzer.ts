@@ -6,7 +6,7 @@ import { createLogger, createMetricsRegistry, startTracing } from '@pullwatch/te
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Command } from '../command.ts';
-import { stopSignal } from '../stop-signal.ts';
+import { stopSignal, stopWithin } from '../stop-signal.ts';
 
 /** `/metrics` and `/healthz` on PULLWATCH_ANALYZER_METRICS_PORT, for Prometheus and health checks. */
 function serveMetrics(registry: Registry, port: number): Server {
@@ -39,7 +39,7 @@ const analyzerCommand: Command = async () => {
   process.stderr.write(`analyzer: ${cfg.topic} → ${endpoints.clickhouse.url} database ${cfg.database}\n`);
   await stopSignal();
   metricsServer?.close();
-  await analyzer.stop();
+  await stopWithin('the analyzer', () => analyzer.stop());
   await tracing.shutdown();
   return 0;
 };

@@ -4,7 +4,7 @@ import { loadEnginesConfig, resolveEndpoints } from '@pullwatch/engines';
 import { createKafka } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry, startTracing } from '@pullwatch/telemetry';
 import type { Command } from '../command.ts';
-import { stopSignal } from '../stop-signal.ts';
+import { stopSignal, stopWithin } from '../stop-signal.ts';
 
 const collectorCommand: Command = async (args) => {
   // Traces are exported only when an OTLP endpoint is configured.
@@ -24,7 +24,7 @@ const collectorCommand: Command = async (args) => {
   await collector.start();
   process.stderr.write(`collector: ingest on ${collector.ingestUrl} → kafka ${endpoints.kafka.brokers.join(',')} topic ${config.topic}\n`);
   await stopSignal();
-  await collector.stop();
+  await stopWithin('the collector', () => collector.stop());
   await tracing.shutdown();
   return 0;
 };

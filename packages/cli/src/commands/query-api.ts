@@ -3,7 +3,7 @@ import { loadEnginesConfig, resolveEndpoints } from '@pullwatch/engines';
 import { createQueryApi, loadQueryApiConfig } from '@pullwatch/query-api';
 import { createLogger, createMetricsRegistry, startTracing } from '@pullwatch/telemetry';
 import type { Command } from '../command.ts';
-import { stopSignal } from '../stop-signal.ts';
+import { stopSignal, stopWithin } from '../stop-signal.ts';
 
 const queryApiCommand: Command = async () => {
   // Traces are exported only when an OTLP endpoint is configured.
@@ -16,7 +16,7 @@ const queryApiCommand: Command = async () => {
   await api.start();
   process.stderr.write(`query API on ${api.url} (database ${cfg.database})\n`);
   await stopSignal();
-  await api.stop();
+  await stopWithin('the query API', () => api.stop());
   await tracing.shutdown();
   return 0;
 };

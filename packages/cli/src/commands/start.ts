@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.ts';
 import { runStack } from '../start/run-stack.ts';
-import { stopSignal } from '../stop-signal.ts';
+import { stopSignal, stopWithin } from '../stop-signal.ts';
 
 const start: Command = async (args) => {
   const { values } = parseArgs({
@@ -26,7 +26,7 @@ const start: Command = async (args) => {
   });
   await stopSignal();
   process.stdout.write('\nstopping: simulator, ingest, analyzer (last batch committed), API, engines…\n');
-  await stack.stop();
+  await stopWithin('the pipeline', () => stack.stop());
   process.stdout.write('stopped.\n');
   return 0;
 };
