@@ -57,11 +57,11 @@ async function scalar(sql: string): Promise<number> {
   return Number(Object.values(row ?? { n: 0 })[0]);
 }
 
-async function until(check: () => Promise<boolean>, what: string, ms = 180_000) {
+async function until(check: () => Promise<boolean>, what: string, ms = 180_000, everyMs = 300) {
   const end = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
@@ -76,7 +76,9 @@ describe('analyzer faults', () => {
     const messages = workload(400, 5); // 4000 messages, 2000 occurrences (400 Pods × count 5)
     // The stream keeps coming while analyzers die: a third of it before each of the three runs.
     const third = Math.ceil(messages.length / 3);
-    const env = { ...process.env, PULLWATCH_TOPIC: topic, PULLWATCH_DLQ_TOPIC: `${topic}_dlq`, PULLWATCH_ANALYZER_GROUP: `${topic}_g`, PULLWATCH_CLICKHOUSE_DATABASE: database, PULLWATCH_LOG_LEVEL: 'warn', PULLWATCH_ANALYZER_SESSION_TIMEOUT_MS: '8000' };
+    const env = { ...process.env, PULLWATCH_TOPIC: topic, PULLWATCH_DLQ_TOPIC: `${topic}_dlq`, PULLWATCH_ANALYZER_GROUP: `${topic}_g`, PULLWATCH_CLICKHOUSE_DATABASE: database, PULLWATCH_LOG_LEVEL: 'warn', PULLWATCH_ANALYZER_SESSION_TIMEOUT_MS: '8000',
+      // Small slices (one insert and one commit each): a kill lands between and inside them, mid-stream.
+      PULLWATCH_ANALYZER_BATCH_MAX_ROWS: '25' };
     const children: ChildProcess[] = [];
     const run = (): ChildProcess => {
       const child = spawn(process.execPath, [join(repoRoot, 'packages/cli/bin/pullwatch.js'), 'analyzer'], { env, stdio: 'ignore' });
@@ -84,15 +86,17 @@ describe('analyzer faults', () => {
       return child;
     };
     let kills = 0;
+    let midStream = 0;
     try {
       // Kill it as soon as it has written something, twice, then let it finish.
       for (; kills < 2; kills++) {
         const before = await scalar(`SELECT count() FROM ${database}.raw_events`);
         await produce(topic, messages.slice(kills * third, (kills + 1) * third));
         const child = run();
-        await until(async () => (await scalar(`SELECT count() FROM ${database}.raw_events`)) > before, 'progress before the kill');
+        await until(async () => (await scalar(`SELECT count() FROM ${database}.raw_events`)) > before, 'progress before the kill', 180_000, 50);
         child.kill('SIGKILL');
         await new Promise((r) => child.once('exit', r));
+        if ((await scalar(`SELECT count() FROM ${database}.raw_events`)) < Math.min(messages.length, (kills + 1) * third)) midStream += 1;
       }
       await produce(topic, messages.slice(2 * third));
       run();
@@ -102,6 +106,8 @@ describe('analyzer faults', () => {
       expect(await scalar(`SELECT sum(occurrences) FROM ${database}.pull_failures`)).toBe(2000);
       expect(await scalar(`SELECT sum(failures) FROM ${database}.pull_stats_1m`)).toBe(2000);
       expect(kills).toBe(2);
+      // At least one analyzer died with part of what it had been given not yet stored.
+      expect(midStream).toBeGreaterThanOrEqual(1);
     } finally {
       // Whatever happened, no analyzer outlives the test.
       for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
