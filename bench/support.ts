@@ -22,7 +22,10 @@ export async function freePort(): Promise<number> {
 
 /** A pullwatch service as its own process (as deployed), so its memory can be measured alone. */
 export function spawnService(name: 'collector' | 'analyzer', endpoints: EngineEndpoints, env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [join(repoRoot, 'packages/cli/bin/pullwatch.js'), name], {
+  // PULLWATCH_BENCH_PROFILE_DIR: each service writes a V8 CPU profile there when it stops.
+  const profileDir = process.env.PULLWATCH_BENCH_PROFILE_DIR;
+  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+  return spawn(process.execPath, [...nodeArgs, join(repoRoot, 'packages/cli/bin/pullwatch.js'), name], {
     env: {
       ...process.env,
       PULLWATCH_ENGINES: 'external',

@@ -54,7 +54,7 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
     }
     for (const s of pods) {
       const key = `${s.cluster}/${s.namespace}/${s.pod}/${s.container}/${s.image}`;
-      state.pods.set(key, { ...s, attempts: Number(s.attempts) });
+      state.pods.set(key, s);
       if (s.cause && s.cause !== 'no_cause' && s.cause !== 'unknown') state.lastCause.set(key, { cause: s.cause, subcause: s.subcause, hint: s.hint });
       state.imageOf.set(`${s.cluster}/${s.namespace}/${s.pod}/${s.container}`, s.image);
     }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@pullwatch/clickhouse';
 import { AnalyzerStore } from './store.ts';
-import type { PodStateRow, PullEventRow, RawEventRow } from './core/rows.ts';
+import { POD_STATE_FORMAT, PULL_EVENT_FORMAT, RAW_EVENT_FORMAT } from './core/rows.ts';
 
 // A ClickHouse cluster cannot run here (one embedded server, no Keeper): record which tables the store
 // names. The single-server path runs against the real ClickHouse in the integration tests.
@@ -11,9 +11,14 @@ function recording() {
   const client = {
     query: async ({ query }: { query: string }) => (queries.push(query), { json: async () => [] }),
     insert: async ({ table }: { table: string }) => void inserts.push(table),
+    exec: async ({ query }: { query: string }) => (inserts.push(/^INSERT INTO (\S+)/.exec(query)![1]!), { stream: [] }),
   } as unknown as ClickHouseClient;
   return { client, queries, inserts };
 }
+
+/** A row of zeros and empty strings with every column of the format. */
+const blank = <T>(format: { columns: readonly (readonly [keyof T & string, string])[] }): T =>
+  Object.fromEntries(format.columns.map(([name, type]) => [name, type.includes('String') ? '' : 0])) as T;
 
 async function exercise(store: AnalyzerStore) {
   await store.storedOffsets([0]);
@@ -21,7 +26,7 @@ async function exercise(store: AnalyzerStore) {
   await store.openPodStates();
   await store.failureBuckets(24);
   await store.successMarks(24);
-  await store.writeBatch('t:0:1-2', [{} as PullEventRow], [{} as RawEventRow], [{} as PodStateRow]);
+  await store.writeBatch('t:0:1-2', [blank(PULL_EVENT_FORMAT)], [blank(RAW_EVENT_FORMAT)], [blank(POD_STATE_FORMAT)]);
   await store.writeIncidents([{ id: 'i', registry: 'r', cause: 'c', scope: 'fleet', clusters: [], images: [], failures: 1, startMs: 0, lastSeenMs: 0, endMs: null, status: 'open' }]);
 }
 

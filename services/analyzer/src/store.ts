@@ -1,6 +1,5 @@
-import type { ClickHouseClient } from '@pullwatch/clickhouse';
-import type { PodStateRow, PullEventRow, RawEventRow } from './core/rows.ts';
-import { chTime } from './core/rows.ts';
+import { insertRowBinary, type ClickHouseClient } from '@pullwatch/clickhouse';
+import { chTime, POD_STATE_FORMAT, PULL_EVENT_FORMAT, RAW_EVENT_FORMAT, type PodStateRow, type PullEventRow, type RawEventRow } from './core/rows.ts';
 import type { FailureBucket, Incident, SuccessMarks } from './core/incidents.ts';
 
 /**
@@ -32,10 +31,10 @@ export class AnalyzerStore {
     // Order matters: raw_events last, so a stored raw row means the whole batch is stored (restarts
     // skip up to the highest raw offset, and re-derive counts from pull_events).
     await Promise.all([
-      pulls.length ? this.ch.insert({ table: `${this.db}.pull_events`, values: pulls, format: 'JSONEachRow', clickhouse_settings: { ...settings, insert_deduplication_token: `${token}:pull` } }) : null,
-      states.length ? this.ch.insert({ table: this.fleet('pod_pull_state'), values: states, format: 'JSONEachRow', clickhouse_settings: { async_insert: 0 } }) : null,
+      insertRowBinary(this.ch, { table: `${this.db}.pull_events`, format: PULL_EVENT_FORMAT, rows: pulls, clickhouse_settings: { ...settings, insert_deduplication_token: `${token}:pull` } }),
+      insertRowBinary(this.ch, { table: this.fleet('pod_pull_state'), format: POD_STATE_FORMAT, rows: states, clickhouse_settings: { async_insert: 0 } }),
     ]);
-    if (raws.length) await this.ch.insert({ table: `${this.db}.raw_events`, values: raws, format: 'JSONEachRow', clickhouse_settings: { ...settings, insert_deduplication_token: `${token}:raw` } });
+    await insertRowBinary(this.ch, { table: `${this.db}.raw_events`, format: RAW_EVENT_FORMAT, rows: raws, clickhouse_settings: { ...settings, insert_deduplication_token: `${token}:raw` } });
   }
 
   /** The highest offset already stored per partition: what a restart must not process again. */
@@ -63,8 +62,19 @@ export class AnalyzerStore {
   }
 
   async openPodStates(): Promise<PodStateRow[]> {
-    const rs = await this.ch.query({ query: `SELECT * FROM ${this.fleet('pod_pull_state')} FINAL WHERE status != 'recovered'`, format: 'JSONEachRow' });
-    return rs.json<PodStateRow>();
+    const ms = (c: string) => `toUnixTimestamp64Milli(${c}) AS ${c}`;
+    const rs = await this.ch.query({
+      query: `SELECT * REPLACE (${['first_failure', 'last_failure', 'recovered_at', 'updated_at'].map(ms).join(', ')}) FROM ${this.fleet('pod_pull_state')} FINAL WHERE status != 'recovered'`,
+      format: 'JSONEachRow',
+    });
+    // 64-bit integers may come back as JSON strings, depending on the server's settings.
+    return (await rs.json<PodStateRow>()).map((r) => ({
+      ...r,
+      first_failure: Number(r.first_failure), last_failure: Number(r.last_failure), updated_at: Number(r.updated_at),
+      recovered_at: r.recovered_at === null ? null : Number(r.recovered_at),
+      time_to_recover_ms: r.time_to_recover_ms === null ? null : Number(r.time_to_recover_ms),
+      attempts: Number(r.attempts),
+    }));
   }
 
   async failureBuckets(lookbackHours: number): Promise<FailureBucket[]> {

@@ -1,6 +1,6 @@
 import { classify, messageKind, parsePulled, parseReference, type Classification } from '@pullwatch/classifier';
 import { containerOf, normalizeEvent, type Envelope } from '@pullwatch/event-schema';
-import { chTime, type PodStateRow, type PullEventRow, type RawEventRow } from './rows.ts';
+import type { PodStateRow, PullEventRow, RawEventRow } from './rows.ts';
 
 export interface Position {
   partition: number;
@@ -114,9 +114,9 @@ export function processEnvelope(env: Envelope, pos: Position, state: AnalyzerSta
 
   const pull: PullEventRow | null = isPullEvent
     ? {
-        event_time: chTime(timeMs),
-        first_time: chTime(Math.min(firstMs, timeMs)),
-        received_at: chTime(receivedMs),
+        event_time: timeMs,
+        first_time: Math.min(firstMs, timeMs),
+        received_at: receivedMs,
         cluster: env.cluster,
         namespace: n.object.namespace,
         pod: n.object.name,
@@ -155,28 +155,27 @@ export function processEnvelope(env: Envelope, pos: Position, state: AnalyzerSta
   const st = state.pods.get(podKey);
   if (outcome === 'failure' && delta > 0) {
     const attempts = (st && st.status !== 'recovered' ? st.attempts : 0) + delta;
-    const firstFailure = st && st.status !== 'recovered' ? st.first_failure : chTime(firstMs);
+    const firstFailure = st && st.status !== 'recovered' ? st.first_failure : firstMs;
     const { stage, seconds } = backoffFor(attempts);
-    const failingFor = timeMs - Date.parse(`${firstFailure.replace(' ', 'T')}Z`);
+    const failingFor = timeMs - firstFailure;
     podState = {
       cluster: env.cluster, namespace: n.object.namespace, pod: n.object.name, container, image, node,
       registry: c.registry ?? '', provider: c.provider ?? '',
       status: failingFor >= opts.stuckAfterMs ? 'stuck' : 'failing',
       cause, subcause, hint, message: n.message,
-      first_failure: firstFailure, last_failure: chTime(timeMs), attempts, backoff_stage: stage, backoff_seconds: seconds,
+      first_failure: firstFailure, last_failure: timeMs, attempts, backoff_stage: stage, backoff_seconds: seconds,
       recovered_at: null, time_to_recover_ms: null, image_pull_policy: policy, has_pull_secrets: secrets, tag_kind: tk,
-      updated_at: chTime(timeMs),
+      updated_at: timeMs,
     };
   } else if (st && st.status !== 'recovered' && (outcome === 'success' || outcome === 'present' || n.reason === 'Started')) {
-    const first = Date.parse(`${st.first_failure.replace(' ', 'T')}Z`);
-    podState = { ...st, status: 'recovered', recovered_at: chTime(timeMs), time_to_recover_ms: Math.max(0, timeMs - first), updated_at: chTime(timeMs) };
-  } else if (st && st.status === 'failing' && (kind === 'status' || kind === 'backoff') && timeMs - Date.parse(`${st.first_failure.replace(' ', 'T')}Z`) >= opts.stuckAfterMs) {
-    podState = { ...st, status: 'stuck', updated_at: chTime(Math.max(timeMs, Date.parse(`${st.updated_at.replace(' ', 'T')}Z`))) };
+    podState = { ...st, status: 'recovered', recovered_at: timeMs, time_to_recover_ms: Math.max(0, timeMs - st.first_failure), updated_at: timeMs };
+  } else if (st && st.status === 'failing' && (kind === 'status' || kind === 'backoff') && timeMs - st.first_failure >= opts.stuckAfterMs) {
+    podState = { ...st, status: 'stuck', updated_at: Math.max(timeMs, st.updated_at) };
   }
   if (podState) state.pods.set(podKey, podState);
 
   const raw: RawEventRow = {
-    event_time: chTime(timeMs), received_at: chTime(receivedMs), cluster: env.cluster, source: env.source, kind: env.kind,
+    event_time: timeMs, received_at: receivedMs, cluster: env.cluster, source: env.source, kind: env.kind,
     namespace: n.namespace, object_kind: n.object.kind, object_name: n.object.name, reason: n.reason, type: n.type, message: n.message,
     event_uid: n.uid, event_count: n.count, resource_version: n.resourceVersion ?? '', identity: env.identity.key, payload: opts.payload ?? JSON.stringify(env),
     kafka_partition: pos.partition, kafka_offset: pos.offset,
@@ -201,16 +200,16 @@ function processWaiting(env: Extract<Envelope, { kind: 'pod-waiting' }>, pos: Po
     podState = {
       cluster: env.cluster, namespace: w.namespace, pod: w.pod, container: w.container, image: w.image, node: w.node ?? '',
       registry: c.registry ?? '', provider: c.provider ?? '', status: 'failing', cause, subcause: c.subcause ?? known?.subcause ?? '', hint: known?.hint ?? c.hint,
-      message: w.message ?? w.reason, first_failure: chTime(timeMs), last_failure: chTime(timeMs), attempts: 0, backoff_stage: 0, backoff_seconds: 0,
+      message: w.message ?? w.reason, first_failure: timeMs, last_failure: timeMs, attempts: 0, backoff_stage: 0, backoff_seconds: 0,
       recovered_at: null, time_to_recover_ms: null, image_pull_policy: w.imagePullPolicy ?? '', has_pull_secrets: w.hasPullSecrets ? 1 : 0,
-      tag_kind: tagKind(w.image), updated_at: chTime(timeMs),
+      tag_kind: tagKind(w.image), updated_at: timeMs,
     };
-  } else if (Date.parse(`${st.first_failure.replace(' ', 'T')}Z`) + opts.stuckAfterMs <= timeMs && st.status === 'failing') {
-    podState = { ...st, status: 'stuck', image_pull_policy: w.imagePullPolicy ?? st.image_pull_policy, has_pull_secrets: w.hasPullSecrets ? 1 : 0, updated_at: chTime(timeMs) };
+  } else if (st.first_failure + opts.stuckAfterMs <= timeMs && st.status === 'failing') {
+    podState = { ...st, status: 'stuck', image_pull_policy: w.imagePullPolicy ?? st.image_pull_policy, has_pull_secrets: w.hasPullSecrets ? 1 : 0, updated_at: timeMs };
   }
   if (podState) state.pods.set(podKey, podState);
   const raw: RawEventRow = {
-    event_time: chTime(timeMs), received_at: chTime(receivedMs), cluster: env.cluster, source: env.source, kind: env.kind,
+    event_time: timeMs, received_at: receivedMs, cluster: env.cluster, source: env.source, kind: env.kind,
     namespace: w.namespace, object_kind: 'Pod', object_name: w.pod, reason: w.reason, type: 'Warning', message: w.message ?? '',
     event_uid: w.podUid, event_count: 0, resource_version: '', identity: env.identity.key, payload: opts.payload ?? JSON.stringify(env),
     kafka_partition: pos.partition, kafka_offset: pos.offset,

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { RowBinaryFormat } from './row-binary.ts';
+
+const FORMAT = new RowBinaryFormat<{ s: string; n: number; t: number; nt: number | null }>([
+  ['s', 'String'],
+  ['n', 'Int8'],
+  ['t', "DateTime64(3, 'UTC')"],
+  ['nt', "Nullable(DateTime64(3, 'UTC'))"],
+]);
+
+describe('RowBinaryFormat', () => {
+  it('writes the names-and-types header, then each row as length-prefixed UTF-8, two\'s complement and little-endian 64-bit', () => {
+    const bytes = FORMAT.encode([{ s: 'é', n: -2, t: 2 ** 32 + 5, nt: null }]);
+    const header = Buffer.concat([Buffer.from([4]), ...['s', 'n', 't', 'nt', 'String', 'Int8', "DateTime64(3, 'UTC')", "Nullable(DateTime64(3, 'UTC'))"].map((x) => Buffer.concat([Buffer.from([x.length]), Buffer.from(x)]))]);
+    expect(bytes.subarray(0, header.length)).toEqual(header);
+    expect([...bytes.subarray(header.length)]).toEqual([2, 0xc3, 0xa9, 0xfe, 5, 0, 0, 0, 1, 0, 0, 0, 1]);
+  });
+
+  it('writes lengths of 128 and more as LEB128 and grows its buffer for large rows', () => {
+    const rows = Array.from({ length: 50 }, (_, i) => ({ s: 'a'.repeat(300 + i), n: 0, t: 0, nt: 7 }));
+    const bytes = FORMAT.encode(rows);
+    const headerLength = FORMAT.encode([]).length;
+    expect([...bytes.subarray(headerLength, headerLength + 2)]).toEqual([0xac, 0x02]); // 300
+    expect(bytes.length).toBe(headerLength + rows.reduce((n, r) => n + 2 + r.s.length + 1 + 8 + 1 + 8, 0));
+  });
+
+  it('names the column of a value that does not fit its type, before anything is sent', () => {
+    expect(() => FORMAT.encode([{ s: 'a', n: 1, t: Number.NaN, nt: null }])).toThrow(/column t: .*DateTime64/);
+    expect(() => FORMAT.encode([{ s: 1 as unknown as string, n: 1, t: 1, nt: null }])).toThrow(/column s: 1 is not a valid String/);
+  });
+});
