@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import { createClickHouse, migrate, type ClickHouseClient } from '@pullwatch/clickhouse';
-import { loadEnginesConfig, resolveEndpoints, type EngineEndpoints } from '@pullwatch/engines';
+import { LocalEngines, loadEnginesConfig, resolveEndpoints, type EngineEndpoints } from '@pullwatch/engines';
 import { eventEnvelope, K8sEventSchema } from '@pullwatch/event-schema';
 import { createKafka, ensureTopics } from '@pullwatch/kafka';
 import { createLogger } from '@pullwatch/telemetry';
 import type { BenchContext, BenchFigure, BenchSection } from './types.ts';
-import { freePort, peakRss, quantile, sleep, spawnService, stop } from './support.ts';
+import { cpuSeconds, freePort, peakRss, quantile, sleep, spawnService, stop } from './support.ts';
 
 const REGISTRIES = ['docker.io', 'ghcr.io', 'quay.io', 'registry.k8s.io', '123456789012.dkr.ecr.eu-west-1.amazonaws.com'];
 const FAILURES = [
@@ -54,12 +55,20 @@ interface PipelineRun {
   p99Ms: number;
   collectorPeakRss: number;
   analyzerPeakRss: number;
+  /** CPU time per event of each process over the run (µs), and the wall time it took. */
+  cpuMicrosPerEvent: Record<'collector' | 'analyzer' | 'kafka' | 'clickhouse' | 'bench client', number>;
+  wallSeconds: number;
   topic: string;
   database: string;
 }
 
 /** HTTP ingest → collector → Kafka → analyzer → ClickHouse, as separate processes, until all rows are queryable. */
-async function pipeline(e: EngineEndpoints, admin: ClickHouseClient, events: ReturnType<typeof makeEvents>, partitions: number, log: (l: string) => void): Promise<PipelineRun> {
+interface EnginePids {
+  kafka: number | null;
+  clickhouse: number | null;
+}
+
+async function pipeline(e: EngineEndpoints, admin: ClickHouseClient, events: ReturnType<typeof makeEvents>, partitions: number, pids: EnginePids, log: (l: string) => void): Promise<PipelineRun> {
   const id = randomUUID().replaceAll('-', '').slice(0, 10);
   const topic = `bench_e2e_${id}`;
   const database = `bench_e2e_${id}`;
@@ -80,6 +89,7 @@ async function pipeline(e: EngineEndpoints, admin: ClickHouseClient, events: Ret
     for (const ev of events) (byCluster.get(ev.cluster) ?? byCluster.set(ev.cluster, []).get(ev.cluster)!).push(ev.event);
     const batches: { cluster: string; body: string }[] = [];
     for (const [cluster, list] of byCluster) for (let i = 0; i < list.length; i += 2000) batches.push({ cluster, body: JSON.stringify(list.slice(i, i + 2000)) });
+    const cpu0 = { kafka: cpuSeconds(pids.kafka), clickhouse: cpuSeconds(pids.clickhouse), collector: cpuSeconds(collector.pid), analyzer: cpuSeconds(analyzer.pid), client: process.cpuUsage() };
     const t0 = Date.now();
     let next = 0;
     const worker = async () => {
@@ -96,9 +106,18 @@ async function pipeline(e: EngineEndpoints, admin: ClickHouseClient, events: Ret
     const ingested = Date.now();
     log(`${partitions} partition(s): ${events.length} events ingested in ${((ingested - t0) / 1000).toFixed(1)} s`);
     const done = await waitFor(admin, `SELECT count() FROM ${database}.raw_events`, events.length, 600_000);
+    const client = process.cpuUsage(cpu0.client);
+    const perEvent = (seconds: number) => (seconds * 1e6) / events.length;
+    const cpuMicrosPerEvent = {
+      collector: perEvent(cpuSeconds(collector.pid) - cpu0.collector),
+      analyzer: perEvent(cpuSeconds(analyzer.pid) - cpu0.analyzer),
+      kafka: perEvent(cpuSeconds(pids.kafka) - cpu0.kafka),
+      clickhouse: perEvent(cpuSeconds(pids.clickhouse) - cpu0.clickhouse),
+      'bench client': perEvent((client.user + client.system) / 1e6),
+    };
     const rs = await admin.query({ query: `SELECT quantiles(0.5, 0.99)(toUnixTimestamp64Milli(stored_at) - toUnixTimestamp64Milli(received_at)) AS q FROM ${database}.raw_events`, format: 'JSONEachRow' });
     const q = ((await rs.json<{ q: number[] }>())[0]?.q ?? [NaN, NaN]).map(Number);
-    return { eventsPerSecond: events.length / ((done - t0) / 1000), ingestPerSecond: events.length / ((ingested - t0) / 1000), p50Ms: q[0]!, p99Ms: q[1]!, collectorPeakRss: peakRss(collector.pid), analyzerPeakRss: peakRss(analyzer.pid), topic, database };
+    return { eventsPerSecond: events.length / ((done - t0) / 1000), ingestPerSecond: events.length / ((ingested - t0) / 1000), p50Ms: q[0]!, p99Ms: q[1]!, collectorPeakRss: peakRss(collector.pid), analyzerPeakRss: peakRss(analyzer.pid), cpuMicrosPerEvent, wallSeconds: (done - t0) / 1000, topic, database };
   } finally {
     await stop(collector);
     await stop(analyzer);
@@ -111,13 +130,17 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
   const logger = createLogger('bench', 'warn');
   const kafka = createKafka({ brokers: e.kafka.brokers, clientId: 'bench', logger });
   const n = ctx.scale.events;
+  // The local engines' processes, to count their CPU time too (not known for external engines).
+  const engines = loadEnginesConfig();
+  const status = engines.mode === 'local' ? await new LocalEngines(engines).status() : null;
+  const pids: EnginePids = { kafka: status?.kafka.pid ?? null, clickhouse: status?.clickhouse.pid ?? null };
   const events = makeEvents(n, Math.min(ctx.scale.clusters, 50));
   const figures: BenchFigure[] = [];
   const notes: string[] = [];
   const databases: string[] = [];
   try {
     ctx.log(`end to end with ${n} events, 6 partitions`);
-    const main = await pipeline(e, admin, events, 6, ctx.log);
+    const main = await pipeline(e, admin, events, 6, pids, ctx.log);
     databases.push(main.database);
 
     // Baseline 1: the same messages copied from Kafka into ClickHouse with no processing.
@@ -127,6 +150,7 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     await consumer.connect();
     await consumer.subscribe({ topic: main.topic, fromBeginning: true });
     let copied = 0;
+    const copyCpu0 = { kafka: cpuSeconds(pids.kafka), clickhouse: cpuSeconds(pids.clickhouse), client: process.cpuUsage() };
     const tCopy = Date.now();
     await new Promise<void>((resolve) => {
       void consumer.run({
@@ -138,6 +162,8 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
       });
     });
     const rawCopyRate = n / ((Date.now() - tCopy) / 1000);
+    const copyClient = process.cpuUsage(copyCpu0.client);
+    const rawCopyCpu = (((copyClient.user + copyClient.system) / 1e6 + cpuSeconds(pids.kafka) - copyCpu0.kafka + cpuSeconds(pids.clickhouse) - copyCpu0.clickhouse) * 1e6) / n;
     await consumer.disconnect();
 
     // Baseline 2: ClickHouse's own Kafka table engine reading the same topic.
@@ -175,16 +201,19 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
       { metric: 'latency ingest → queryable, p99', value: main.p99Ms, unit: 'ms' },
       { metric: 'collector: HTTP ingest acknowledged by Kafka', value: main.ingestPerSecond, unit: 'events/s', baseline: { name: 'kafkajs produce of the same envelopes (acks=all, batches of 2000)', value: rawProduceRate }, ratio: main.ingestPerSecond / rawProduceRate },
       { metric: 'analyzer: consume, classify, insert (end to end rate)', value: main.eventsPerSecond, unit: 'events/s', baseline: { name: 'kafkajs consume alone, same envelopes', value: rawConsumeRate }, ratio: main.eventsPerSecond / rawConsumeRate },
+      ...Object.entries(main.cpuMicrosPerEvent).map(([name, us]) => ({ metric: `CPU per event: ${name}`, value: us, unit: 'µs' })),
+      { metric: 'CPU per event: all of the above', value: Object.values(main.cpuMicrosPerEvent).reduce((a, b) => a + b, 0), unit: 'µs', baseline: { name: `what ${os.cpus().length} cores give per event at the end-to-end rate`, value: (os.cpus().length * 1e6) / main.eventsPerSecond }, ratio: Object.values(main.cpuMicrosPerEvent).reduce((a, b) => a + b, 0) / ((os.cpus().length * 1e6) / main.eventsPerSecond) },
+      { metric: 'CPU per event: raw copy (its client, Kafka, ClickHouse)', value: rawCopyCpu, unit: 'µs' },
       { metric: 'collector peak RSS at the end-to-end rate', value: main.collectorPeakRss / 2 ** 20, unit: 'MiB' },
       { metric: 'analyzer peak RSS at the end-to-end rate', value: main.analyzerPeakRss / 2 ** 20, unit: 'MiB' },
     );
 
     // Scale-out shape: the same pipeline with 1, 2 and 4 partitions (one analyzer process).
     const small = events.slice(0, Math.min(n, 50_000));
-    const base = await pipeline(e, admin, small, 1, ctx.log);
+    const base = await pipeline(e, admin, small, 1, pids, ctx.log);
     databases.push(base.database);
     for (const p of [2, 4]) {
-      const r = await pipeline(e, admin, small, p, ctx.log);
+      const r = await pipeline(e, admin, small, p, pids, ctx.log);
       databases.push(r.database);
       figures.push({ metric: `end to end with ${p} partitions, ${small.length} events`, value: r.eventsPerSecond, unit: 'events/s', baseline: { name: '1 partition, same events', value: base.eventsPerSecond }, ratio: r.eventsPerSecond / base.eventsPerSecond });
     }

@@ -47,6 +47,18 @@ export function peakRss(pid: number | undefined): number {
   return m ? Number(m[1]) * 1024 : NaN;
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc; NaN when it cannot be read. */
+export function cpuSeconds(pid: number | null | undefined): number {
+  if (!pid) return NaN;
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 export async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));

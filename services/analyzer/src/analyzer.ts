@@ -9,6 +9,7 @@ import { AnalyzerState, processEnvelope } from './core/process.ts';
 import { formIncidents } from './core/incidents.ts';
 import type { PodStateRow, PullEventRow, RawEventRow } from './core/rows.ts';
 import { AnalyzerStore } from './store.ts';
+import { BlockAbandoned, InsertCoalescer, type SliceControl } from './insert-coalescer.ts';
 
 export interface AnalyzerDeps {
   logger: Logger;
@@ -24,8 +25,6 @@ export interface AnalyzerStats {
   deadLettered: number;
   skippedAlreadyStored: number;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
   const log = deps.logger;
@@ -61,27 +60,59 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
     log.info({ partitions, storedUpTo: Object.fromEntries(storedUpTo) }, 'analyzer: state restored from ClickHouse');
   }
 
-  async function eachBatch({ batch, heartbeat, isRunning, isStale, pause, resolveOffset }: EachBatchPayload) {
-    const partition = batch.partition;
-    if (!storedUpTo.has(partition)) await restore([partition]);
-    // A fetch can hold more than one insert should: store and commit it in bounded slices, in order.
-    for (let i = 0; i < batch.messages.length; i += cfg.batch.maxRows) {
-      if (!isRunning() || isStale()) return;
-      await storeSlice(batch.topic, partition, batch.messages.slice(i, i + cfg.batch.maxRows), { heartbeat, isRunning, isStale, pause });
-      const last = batch.messages[Math.min(i + cfg.batch.maxRows, batch.messages.length) - 1]!.offset;
-      // Resolve (the fetch position moves on) and commit (a restart resumes here), only now that ClickHouse has it all.
-      resolveOffset(last);
-      await consumer!.commitOffsets([{ topic: batch.topic, partition, offset: String(Number(last) + 1) }]);
-      storedUpTo.set(partition, Number(last));
-      lag.set({ partition: String(partition) }, Math.max(0, Number(batch.highWatermark) - Number(last) - 1));
-      await heartbeat();
-    }
-    if (consumer && consumer.paused().length) consumer.resume([{ topic: batch.topic }]);
+  interface SliceRows {
+    pulls: PullEventRow[];
+    raws: RawEventRow[];
+    states: PodStateRow[];
   }
 
-  type SliceControl = Pick<EachBatchPayload, 'heartbeat' | 'isRunning' | 'isStale' | 'pause'>;
+  const coalescer = new InsertCoalescer<SliceRows>(cfg.topic, {
+    maxRows: cfg.batch.maxRows,
+    lingerMs: cfg.batch.maxWaitMs,
+    stopping: () => stopping,
+    async write(token, slices) {
+      if (log.isLevelEnabled('debug')) log.debug({ partitions: slices.map((s) => s.partition), events: slices.reduce((n, s) => n + s.rows.raws.length, 0) }, 'analyzer: writing a block');
+      const end = insertSeconds.startTimer();
+      await store.writeBatch(token, slices.flatMap((s) => s.rows.pulls), slices.flatMap((s) => s.rows.raws), slices.flatMap((s) => s.rows.states));
+      end();
+    },
+    onRetry(err, attempt, slices) {
+      if (attempt === 0) log.warn({ err: err instanceof Error ? err.message : String(err), slices }, 'analyzer: ClickHouse write failed; paused, retrying');
+    },
+  });
 
-  async function storeSlice(topic: string, partition: number, messages: KafkaMessage[], { heartbeat, isRunning, isStale, pause }: SliceControl) {
+  async function eachBatch({ batch, heartbeat, isRunning, isStale, pause, resolveOffset }: EachBatchPayload) {
+    const partition = batch.partition;
+    coalescer.enter();
+    try {
+      if (!storedUpTo.has(partition)) await restore([partition]);
+      // A fetch can hold more than one insert should: store and commit it in bounded slices, in order.
+      for (let i = 0; i < batch.messages.length; i += cfg.batch.maxRows) {
+        if (!isRunning() || isStale()) return;
+        await storeSlice(batch.topic, partition, batch.messages.slice(i, i + cfg.batch.maxRows), { heartbeat, isRunning, isStale, pause });
+        const last = batch.messages[Math.min(i + cfg.batch.maxRows, batch.messages.length) - 1]!.offset;
+        // Resolve (the fetch position moves on) and commit (a restart resumes here), only now that ClickHouse has it all.
+        resolveOffset(last);
+        await consumer!.commitOffsets([{ topic: batch.topic, partition, offset: String(Number(last) + 1) }]);
+        storedUpTo.set(partition, Number(last));
+        lag.set({ partition: String(partition) }, Math.max(0, Number(batch.highWatermark) - Number(last) - 1));
+        await heartbeat();
+      }
+      if (consumer && consumer.paused().length) consumer.resume([{ topic: batch.topic }]);
+    } catch (err) {
+      // What was processed but not stored has already moved the counts in memory: forget them and
+      // restore every partition from ClickHouse before its next batch.
+      if (err instanceof BlockAbandoned) {
+        state.clear();
+        storedUpTo.clear();
+      }
+      throw err;
+    } finally {
+      coalescer.leave();
+    }
+  }
+
+  async function storeSlice(topic: string, partition: number, messages: KafkaMessage[], control: SliceControl) {
     const pulls: PullEventRow[] = [];
     const raws: RawEventRow[] = [];
     const states = new Map<string, PodStateRow>();
@@ -136,24 +167,10 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
       log.warn({ count: dead.length, partition }, 'analyzer: messages sent to the dead-letter topic');
     }
 
-    // ClickHouse down: keep this slice, stop fetching, retry with back-off, keep the group session.
-    const token = `${topic}:${partition}:${first}-${last}`;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const end = insertSeconds.startTimer();
-        await store.writeBatch(token, pulls, raws, [...states.values()]);
-        end();
-        break;
-      } catch (err) {
-        if (stopping || !isRunning() || isStale()) throw err;
-        if (attempt === 0) {
-          pause();
-          log.warn({ err: err instanceof Error ? err.message : String(err), partition }, 'analyzer: ClickHouse write failed; paused, retrying');
-        }
-        await sleep(Math.min(10_000, 200 * 2 ** attempt));
-        await heartbeat();
-      }
-    }
+    // Stored together with the slices of the other partitions in progress; ClickHouse down: paused
+    // and retried (inside the coalescer) with the group session kept.
+    const rows = { pulls, raws, states: [...states.values()] };
+    await coalescer.submit({ partition, firstOffset: first, lastOffset: last, rowCount: pulls.length + raws.length, rows, control });
     stats.consumed += messages.length;
     consumedTotal.inc({ outcome: 'stored' }, raws.length);
   }
@@ -170,7 +187,7 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
       await ensureTopics(deps.kafka, [{ topic: cfg.topic, numPartitions: 6 }, { topic: cfg.deadLetterTopic, numPartitions: 1 }]);
       dlq = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
       await dlq.connect();
-      consumer = deps.kafka.consumer({ groupId: cfg.groupId, maxBytesPerPartition: cfg.batch.maxBytes, maxWaitTimeInMs: cfg.batch.maxWaitMs, sessionTimeout: cfg.sessionTimeoutMs, rebalanceTimeout: Math.max(cfg.sessionTimeoutMs, 10_000), heartbeatInterval: Math.min(3000, Math.floor(cfg.sessionTimeoutMs / 3)) });
+      consumer = deps.kafka.consumer({ groupId: cfg.groupId, minBytes: cfg.batch.minBytes, maxBytesPerPartition: cfg.batch.maxBytes, maxWaitTimeInMs: cfg.batch.maxWaitMs, sessionTimeout: cfg.sessionTimeoutMs, rebalanceTimeout: Math.max(cfg.sessionTimeoutMs, 10_000), heartbeatInterval: Math.min(3000, Math.floor(cfg.sessionTimeoutMs / 3)) });
       // A rebalance can hand this instance partitions another instance wrote: reload their state.
       consumer.on(consumer.events.GROUP_JOIN, (e) => {
         const parts = (e.payload.memberAssignment[cfg.topic] ?? []) as number[];
@@ -178,7 +195,7 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
       });
       await consumer.connect();
       await consumer.subscribe({ topic: cfg.topic, fromBeginning: true });
-      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 3, eachBatch });
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: cfg.batch.partitionsConcurrently, eachBatch });
       incidentTimer = setInterval(() => {
         correlating = correlating.then(correlate).catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'analyzer: incident correlation failed; will retry'));
       }, cfg.incidents.intervalMs);

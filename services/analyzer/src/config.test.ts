@@ -5,7 +5,7 @@ describe('loadAnalyzerConfig', () => {
   it('has the documented defaults', () => {
     const c = loadAnalyzerConfig({});
     expect(c).toMatchObject({ topic: 'k8s.events.v1', deadLetterTopic: 'k8s.events.dlq.v1', groupId: 'pullwatch-analyzer', database: 'pullwatch', clickhouseCluster: undefined, ttlDays: 90, stuckAfterMs: 600_000 });
-    expect(c.batch).toEqual({ maxRows: 5000, maxBytes: 4 * 1024 * 1024, maxWaitMs: 1000 });
+    expect(c.batch).toEqual({ maxRows: 20_000, maxBytes: 4 * 1024 * 1024, minBytes: 1024 * 1024, maxWaitMs: 1000, partitionsConcurrently: 12 });
     expect(c.incidents).toMatchObject({ fleetMinClusters: 2, fleetWindowMs: 600_000 });
   });
 

@@ -19,12 +19,17 @@ const EnvSchema = z.object({
   PULLWATCH_INCIDENT_LOOKBACK_HOURS: int(1).default(24),
   // A crashed instance holds its partitions until its session expires; shorter means faster takeover.
   PULLWATCH_ANALYZER_SESSION_TIMEOUT_MS: int(6000).default(30_000),
-  // One ClickHouse insert (and one offset commit) per at most this many messages of a partition…
-  PULLWATCH_ANALYZER_BATCH_MAX_ROWS: int(1).default(5000),
+  // One ClickHouse insert holds at most this many rows, from the partitions consumed at the same
+  // time (bigger inserts cost ClickHouse far less per row); a partition's slice is one offset commit…
+  PULLWATCH_ANALYZER_BATCH_MAX_ROWS: int(1).default(20_000),
   // …fetched at most this many bytes per partition at a time…
   PULLWATCH_ANALYZER_BATCH_MAX_BYTES: int(1024).default(4 * 1024 * 1024),
-  // …waiting at most this long for a fetch to fill up (the bound in time).
+  // …a fetch waiting for at least this many bytes…
+  PULLWATCH_ANALYZER_BATCH_MIN_BYTES: int(1).default(1024 * 1024),
+  // …or at most this long (the bound in time, also for a slice waiting to join an insert).
   PULLWATCH_ANALYZER_BATCH_MAX_WAIT_MS: int(10).default(1000),
+  // Partitions whose batches are processed, and written together, at the same time.
+  PULLWATCH_ANALYZER_PARTITIONS_CONCURRENTLY: int(1).default(12),
 });
 
 export interface AnalyzerConfig {
@@ -36,7 +41,7 @@ export interface AnalyzerConfig {
   ttlDays: number;
   stuckAfterMs: number;
   sessionTimeoutMs: number;
-  batch: { maxRows: number; maxBytes: number; maxWaitMs: number };
+  batch: { maxRows: number; maxBytes: number; minBytes: number; maxWaitMs: number; partitionsConcurrently: number };
   incidents: { fleetMinClusters: number; fleetWindowMs: number; quietMs: number; intervalMs: number; lookbackHours: number };
 }
 
@@ -53,7 +58,13 @@ export function loadAnalyzerConfig(env: NodeJS.ProcessEnv = process.env): Analyz
     ttlDays: e.PULLWATCH_TTL_DAYS,
     stuckAfterMs: e.PULLWATCH_STUCK_AFTER_SECONDS * 1000,
     sessionTimeoutMs: e.PULLWATCH_ANALYZER_SESSION_TIMEOUT_MS,
-    batch: { maxRows: e.PULLWATCH_ANALYZER_BATCH_MAX_ROWS, maxBytes: e.PULLWATCH_ANALYZER_BATCH_MAX_BYTES, maxWaitMs: e.PULLWATCH_ANALYZER_BATCH_MAX_WAIT_MS },
+    batch: {
+      maxRows: e.PULLWATCH_ANALYZER_BATCH_MAX_ROWS,
+      maxBytes: e.PULLWATCH_ANALYZER_BATCH_MAX_BYTES,
+      minBytes: e.PULLWATCH_ANALYZER_BATCH_MIN_BYTES,
+      maxWaitMs: e.PULLWATCH_ANALYZER_BATCH_MAX_WAIT_MS,
+      partitionsConcurrently: e.PULLWATCH_ANALYZER_PARTITIONS_CONCURRENTLY,
+    },
     incidents: {
       fleetMinClusters: e.PULLWATCH_INCIDENT_FLEET_MIN_CLUSTERS,
       fleetWindowMs: e.PULLWATCH_INCIDENT_FLEET_WINDOW_SECONDS * 1000,

@@ -24,6 +24,13 @@ export class AnalyzerState {
   readonly lastCause = new Map<string, CauseMemory>();
   readonly pods = new Map<string, PodStateRow>();
   readonly imageOf = new Map<string, string>();
+
+  clear(): void {
+    this.lastCount.clear();
+    this.lastCause.clear();
+    this.pods.clear();
+    this.imageOf.clear();
+  }
 }
 
 export interface ProcessOptions {
