@@ -26,6 +26,8 @@ export interface AnalyzerStats {
   skippedAlreadyStored: number;
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
   const log = deps.logger;
   const store = new AnalyzerStore(deps.clickhouse, cfg.database, cfg.clickhouseCluster);
@@ -85,7 +87,17 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
     const partition = batch.partition;
     coalescer.enter();
     try {
-      if (!storedUpTo.has(partition)) await restore([partition]);
+      // ClickHouse down at a (re)assignment: wait for it like a failed write does, keeping the session.
+      for (let attempt = 0; !storedUpTo.has(partition); attempt++) {
+        try {
+          await restore([partition]);
+        } catch (err) {
+          if (stopping || !isRunning() || isStale()) throw err;
+          if (attempt === 0) log.warn({ err: err instanceof Error ? err.message : String(err), partition }, 'analyzer: could not read the stored state from ClickHouse; retrying');
+          await sleep(Math.min(10_000, 200 * 2 ** attempt));
+          await heartbeat();
+        }
+      }
       // A fetch can hold more than one insert should: store and commit it in bounded slices, in order.
       for (let i = 0; i < batch.messages.length; i += cfg.batch.maxRows) {
         if (!isRunning() || isStale()) return;

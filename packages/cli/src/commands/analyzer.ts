@@ -1,5 +1,5 @@
 import { createAnalyzer, loadAnalyzerConfig } from '@pullwatch/analyzer';
-import { createClickHouse, migrate } from '@pullwatch/clickhouse';
+import { createClickHouse, migrate, waitForClickHouse } from '@pullwatch/clickhouse';
 import { loadEnginesConfig, resolveEndpoints } from '@pullwatch/engines';
 import { createKafka } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry, startTracing } from '@pullwatch/telemetry';
@@ -28,6 +28,7 @@ const analyzerCommand: Command = async () => {
   const endpoints = resolveEndpoints(loadEnginesConfig());
   const logger = createLogger('analyzer', (process.env.PULLWATCH_LOG_LEVEL as 'info' | undefined) ?? 'info');
   const admin = createClickHouse({ ...endpoints.clickhouse });
+  await waitForClickHouse(admin, { onRetry: (err, attempt) => attempt % 5 === 0 && logger.warn({ err: err instanceof Error ? err.message : String(err), url: endpoints.clickhouse.url }, 'analyzer: waiting for ClickHouse') });
   await migrate(admin, { database: cfg.database, ttlDays: cfg.ttlDays, cluster: cfg.clickhouseCluster });
   await admin.close();
   const metrics = createMetricsRegistry('analyzer');
