@@ -1,5 +1,5 @@
 import { ENVELOPE_SCHEMA, partitionKey, type EventEnvelope, type PodContext, type PodWaiting, type PodWaitingEnvelope, type Source } from './envelope.ts';
-import { normalizeEvent, type K8sEvent } from './k8s-event.ts';
+import { normalizeEvent, type K8sEvent, type NormalizedEvent } from './k8s-event.ts';
 
 /** Drops what downstream never reads and is often most of an object's size. */
 export function trimEvent(event: K8sEvent): K8sEvent {
@@ -7,8 +7,8 @@ export function trimEvent(event: K8sEvent): K8sEvent {
   return { ...event, metadata };
 }
 
-export function eventEnvelope(args: { cluster: string; source: Source; event: K8sEvent; pod?: PodContext | null; receivedAt?: Date }): { key: string; envelope: EventEnvelope } {
-  const n = normalizeEvent(args.event);
+export function eventEnvelope(args: { cluster: string; source: Source; event: K8sEvent; pod?: PodContext | null; receivedAt?: Date; normalized?: NormalizedEvent }): { key: string; envelope: EventEnvelope } {
+  const n = args.normalized ?? normalizeEvent(args.event);
   const envelope: EventEnvelope = {
     schema: ENVELOPE_SCHEMA,
     kind: 'event',

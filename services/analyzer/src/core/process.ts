@@ -1,4 +1,4 @@
-import { classify, messageKind, parsePulled, parseReference, type Classification } from '@pullwatch/classifier';
+import { classify, messageKind, parsePulled, parseReference, type Classification, type ImageReference } from '@pullwatch/classifier';
 import { containerOf, normalizeEvent, type Envelope } from '@pullwatch/event-schema';
 import type { PodStateRow, PullEventRow, RawEventRow } from './rows.ts';
 
@@ -51,11 +51,16 @@ const FAILURE_KINDS = new Set(['failed_pull', 'inspect_failed', 'never_pull']);
 
 export function tagKind(image: string): string {
   const r = parseReference(image);
-  if (!r.ok) return 'invalid';
-  if (r.reference.digest) return 'digest';
+  return tagKindOf(r.ok ? r.reference : null);
+}
+
+/** The tag kind of an already parsed reference (null: the image did not parse). */
+function tagKindOf(ref: ImageReference | null): string {
+  if (!ref) return 'invalid';
+  if (ref.digest) return 'digest';
   // parseReference keeps the tag as written; no tag means Docker's implicit `latest`.
-  if (!r.reference.tag) return 'missing';
-  return r.reference.tag === 'latest' ? 'latest' : 'pinned';
+  if (!ref.tag) return 'missing';
+  return ref.tag === 'latest' ? 'latest' : 'pinned';
 }
 
 const toMs = (t: string | null | undefined, fallback: number) => {
@@ -117,7 +122,8 @@ export function processEnvelope(env: Envelope, pos: Position, state: AnalyzerSta
   const policy = env.pod?.imagePullPolicy ?? '';
   const secrets = env.pod?.hasPullSecrets === true ? 1 : env.pod?.hasPullSecrets === false ? 0 : -1;
   const node = n.node ?? env.pod?.node ?? '';
-  const tk = image ? tagKind(image) : '';
+  // classify() parsed c.image already: its reference, or null when it did not parse.
+  const tk = image ? tagKindOf(ref) : '';
 
   const pull: PullEventRow | null = isPullEvent
     ? {
