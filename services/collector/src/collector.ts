@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Kafka } from 'kafkajs';
 import { KubeConfig } from '@kubernetes/client-node';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import { ensureTopics } from '@pullwatch/kafka';
 import type { Logger } from '@pullwatch/telemetry';
 import type { CollectorConfig } from './config.ts';
@@ -50,6 +50,37 @@ export function createCollector(cfg: CollectorConfig, deps: CollectorDeps): Coll
   let server: Server | null = null;
   const watchers = kubeConfigs(cfg).map(({ cluster, kc }) => new ClusterWatcher(cluster, kc, producer, deps.logger.child({ cluster }), { allEvents: cfg.allEvents }));
   let url = `http://${cfg.host}:${cfg.port}`;
+  // The watchers keep plain counts; Prometheus reads them at scrape time.
+  new Counter({
+    name: 'pullwatch_collector_watch_activity_total',
+    help: 'Kubernetes list/watch activity per cluster and resource: lists, relists after 410 Gone, reconnects, bookmarks',
+    labelNames: ['cluster', 'resource', 'activity'],
+    registers: [deps.metrics],
+    collect() {
+      this.reset();
+      for (const w of watchers) {
+        const s = w.stats();
+        for (const [resource, counts] of [['events', s.events], ['pods', s.pods]] as const) {
+          for (const [activity, n] of Object.entries(counts)) this.inc({ cluster: s.cluster, resource, activity }, n);
+        }
+      }
+    },
+  });
+  new Counter({
+    name: 'pullwatch_collector_watch_objects_total',
+    help: 'Watched objects per cluster by outcome: forwarded to Kafka, skipped as already sent (relists), filtered (not about images)',
+    labelNames: ['cluster', 'outcome'],
+    registers: [deps.metrics],
+    collect() {
+      this.reset();
+      for (const w of watchers) {
+        const s = w.stats();
+        this.inc({ cluster: s.cluster, outcome: 'forwarded' }, s.forwarded);
+        this.inc({ cluster: s.cluster, outcome: 'skipped_already_sent' }, s.skippedAlreadySent);
+        this.inc({ cluster: s.cluster, outcome: 'filtered' }, s.filtered);
+      }
+    },
+  });
   return {
     get ingestUrl() {
       return url;

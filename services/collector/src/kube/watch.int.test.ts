@@ -11,6 +11,7 @@ import { loadCollectorConfig } from '../config.ts';
 import { createCollector, type Collector } from '../collector.ts';
 
 const logger = createLogger('watch-test', (process.env.TEST_LOG_LEVEL as 'warn' | undefined) ?? 'silent');
+const metrics = createMetricsRegistry('watch-test');
 const kafka = createKafka({ brokers: testEndpoints().kafka.brokers, clientId: 'watch-test', logger });
 const topic = uniqueName('watch_it');
 const api = new FakeApiServer();
@@ -43,7 +44,7 @@ beforeAll(async () => {
   api.put('events', event('e0', 'web-2', 'Scheduled', 'Successfully assigned shop/web-2 to node-a'));
   const kubeconfig = join(mkdtempSync(join(tmpdir(), 'pw-kube-')), 'config');
   api.writeKubeconfig(kubeconfig, ['ctx-a']);
-  collector = createCollector(loadCollectorConfig({ PULLWATCH_INGEST_PORT: '0', PULLWATCH_TOPIC: topic, PULLWATCH_TOPIC_PARTITIONS: '2', PULLWATCH_KUBECONFIG: kubeconfig, PULLWATCH_KUBE_CONTEXTS: 'ctx-a=prod-a' }), { logger, metrics: createMetricsRegistry('watch-test'), kafka });
+  collector = createCollector(loadCollectorConfig({ PULLWATCH_INGEST_PORT: '0', PULLWATCH_TOPIC: topic, PULLWATCH_TOPIC_PARTITIONS: '2', PULLWATCH_KUBECONFIG: kubeconfig, PULLWATCH_KUBE_CONTEXTS: 'ctx-a=prod-a' }), { logger, metrics, kafka });
   await collector.start();
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
@@ -89,5 +90,11 @@ describe('Kubernetes watch (fake API server speaking the real protocol)', () => 
     expect(watch.events.relistsAfterGone).toBeGreaterThanOrEqual(1);
     expect(watch.skippedAlreadySent).toBeGreaterThanOrEqual(4);
     expect(api.requests.some((r) => r.watch && r.resourceVersion !== null)).toBe(true);
+    // The same counts, as Prometheus scrapes them from /metrics.
+    const scraped = await (await fetch(`${collector.ingestUrl}/metrics`)).text();
+    const sample = (labels: string) => Number(new RegExp(`^pullwatch_collector_watch_activity_total\\{${labels},service="watch-test"\\} (\\d+)$`, 'm').exec(scraped)?.[1] ?? NaN);
+    expect(sample('cluster="prod-a",resource="events",activity="relistsAfterGone"')).toBe(watch.events.relistsAfterGone);
+    expect(sample('cluster="prod-a",resource="events",activity="reconnects"')).toBeGreaterThanOrEqual(1);
+    expect(scraped).toMatch(new RegExp(`^pullwatch_collector_watch_objects_total\\{cluster="prod-a",outcome="skipped_already_sent",service="watch-test"\\} ${collector.stats().watch[0]!.skippedAlreadySent}$`, 'm'));
   });
 });
