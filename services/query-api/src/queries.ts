@@ -31,6 +31,22 @@ export class Queries {
     private readonly db: string,
   ) {}
 
+  private since: number | null = null;
+
+  /**
+   * From when pull_stats_1h holds every count (epoch ms); fixed once migrated, so read once. Null
+   * (minutes only) on a database without it, not yet migrated to 0005.
+   */
+  private async hourlySince(): Promise<number | null> {
+    if (this.since === null) {
+      const exists = await this.rows<{ n: number }>('SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = {t:String}', { db: this.db, t: 'pull_stats_1h_since' });
+      if (!Number(exists[0]?.n)) return null;
+      const [row] = await this.rows<{ since: number | string }>(`SELECT toUnixTimestamp(min(since)) * 1000 AS since FROM ${this.db}.pull_stats_1h_since`, {});
+      this.since = Number(row?.since ?? 0);
+    }
+    return this.since;
+  }
+
   private async rows<T>(query: string, params: Params): Promise<T[]> {
     // readonly=1 on every request: the API can never write, whatever user it connects as.
     const rs = await this.ch.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: { readonly: '1' } });
@@ -88,12 +104,27 @@ export class Queries {
     const start = Math.floor(q.from.getTime() / 1000 / seconds) * seconds * 1000;
     const buckets = Math.ceil((q.to.getTime() - start) / (seconds * 1000));
     if (buckets > 10_000) throw new ParamError('interval', `${q.interval} makes ${buckets} buckets over this window; at most 10000 — pick a coarser interval or a shorter window`);
-    const w = new Where().add('minute >= {from:DateTime}', 'from', chTime(new Date(start)).slice(0, 19)).add('minute < {to:DateTime}', 'to', chTime(q.to).slice(0, 19)).add('registry = {registry:String}', 'registry', q.registry).add('cluster = {cluster:String}', 'cluster', q.cluster);
-    if (q.cause) w.add("(cause = {cause:String} OR cause = '')", 'cause', q.cause);
+    const filters = new Where().add('registry = {registry:String}', 'registry', q.registry).add('cluster = {cluster:String}', 'cluster', q.cluster);
+    if (q.cause) filters.add("(cause = {cause:String} OR cause = '')", 'cause', q.cause);
+    const and = filters.parts.map((p) => ` AND ${p}`).join('');
+    const bucket = (column: string) => `toUnixTimestamp(toStartOfInterval(${column}, INTERVAL {seconds:UInt32} SECOND)) AS ts, cause, failures, successes`;
+    const sec = (ms: number) => chTime(new Date(ms)).slice(0, 19);
+    // Whole hours from the hourly table where it is complete (see migration 0005); minutes around them.
+    const HOUR = 3_600_000;
+    const since = seconds >= 3600 ? await this.hourlySince() : null;
+    const hourFrom = since === null ? 0 : Math.max(start, Math.ceil(since / HOUR) * HOUR);
+    const hourTo = Math.floor(q.to.getTime() / HOUR) * HOUR;
+    const hourly = since !== null && hourFrom < hourTo;
+    const params = { ...filters.params, seconds, from: sec(start), to: sec(q.to.getTime()), ...(hourly ? { hourFrom: sec(hourFrom), hourTo: sec(hourTo) } : {}) };
+    const sql = hourly
+        ? `SELECT ${bucket('hour')} FROM ${this.db}.pull_stats_1h WHERE hour >= {hourFrom:DateTime} AND hour < {hourTo:DateTime}${and}
+           UNION ALL
+           SELECT ${bucket('minute')} FROM ${this.db}.pull_stats_1m
+           WHERE ((minute >= {from:DateTime} AND minute < {hourFrom:DateTime}) OR (minute >= {hourTo:DateTime} AND minute < {to:DateTime}))${and}`
+        : `SELECT ${bucket('minute')} FROM ${this.db}.pull_stats_1m WHERE minute >= {from:DateTime} AND minute < {to:DateTime}${and}`;
     const rows = await this.rows<{ ts: number; cause: string; failures: number; successes: number }>(
-      `SELECT toUnixTimestamp(toStartOfInterval(minute, INTERVAL {seconds:UInt32} SECOND)) AS ts, cause, sum(failures) AS failures, sum(successes) AS successes
-       FROM ${this.db}.pull_stats_1m ${w.sql()} GROUP BY ts, cause`,
-      { ...w.params, seconds },
+      `SELECT ts, cause, sum(failures) AS failures, sum(successes) AS successes FROM (${sql}) GROUP BY ts, cause`,
+      params,
     );
     const series = Array.from({ length: buckets }, (_, i) => ({ ts: new Date(start + i * seconds * 1000).toISOString(), failures: 0, successes: 0, byCause: {} as Record<string, number> }));
     for (const r of rows) {
