@@ -186,24 +186,27 @@ export class Queries {
   async risks(q: { from: Date; to: Date; cluster?: string | undefined }) {
     const w = new Where().add('event_time >= {from:DateTime64(3)}', 'from', chTime(q.from)).add('event_time < {to:DateTime64(3)}', 'to', chTime(q.to)).add('cluster = {cluster:String}', 'cluster', q.cluster);
     const and = w.parts.length ? 'AND' : 'WHERE';
-    const mutableTags = await this.rows<Record<string, unknown>>(
-      `SELECT image, tag_kind, uniqExact(cluster) AS clusters, uniqExact(concat(cluster, '/', namespace, '/', pod)) AS pods
-       FROM ${this.db}.pull_events ${w.sql()} ${and} tag_kind IN ('latest', 'missing') AND outcome IN ('success', 'failure', 'present') GROUP BY image, tag_kind ORDER BY pods DESC, image LIMIT 200`,
-      w.params,
-    );
-    const alwaysVsRateLimited = await this.rows<Record<string, unknown>>(
-      `SELECT image, registry, uniqExact(concat(cluster, '/', namespace, '/', pod)) AS pods
-       FROM ${this.db}.pull_events ${w.sql()} ${and} image_pull_policy = 'Always'
-         AND registry IN (SELECT DISTINCT registry FROM ${this.db}.pull_failures ${w.sql()} ${and} cause = 'rate_limited')
-       GROUP BY image, registry ORDER BY pods DESC, image LIMIT 200`,
-      w.params,
-    );
-    const noSecrets = await this.rows<Record<string, unknown>>(
-      `SELECT registry, image, has_pull_secrets, sum(occurrences) AS failures, uniqExact(concat(cluster, '/', namespace, '/', pod)) AS pods
-       FROM ${this.db}.pull_failures ${w.sql()} ${and} cause IN ('unauthorized', 'not_found_or_unauthorized') AND has_pull_secrets != 1
-       GROUP BY registry, image, has_pull_secrets ORDER BY failures DESC, image LIMIT 200`,
-      w.params,
-    );
+    // Three independent scans: run them at once.
+    const [mutableTags, alwaysVsRateLimited, noSecrets] = await Promise.all([
+      this.rows<Record<string, unknown>>(
+        `SELECT image, tag_kind, uniqExact(cluster) AS clusters, uniqExact(concat(cluster, '/', namespace, '/', pod)) AS pods
+         FROM ${this.db}.pull_events ${w.sql()} ${and} tag_kind IN ('latest', 'missing') AND outcome IN ('success', 'failure', 'present') GROUP BY image, tag_kind ORDER BY pods DESC, image LIMIT 200`,
+        w.params,
+      ),
+      this.rows<Record<string, unknown>>(
+        `SELECT image, registry, uniqExact(concat(cluster, '/', namespace, '/', pod)) AS pods
+         FROM ${this.db}.pull_events ${w.sql()} ${and} image_pull_policy = 'Always'
+           AND registry IN (SELECT DISTINCT registry FROM ${this.db}.pull_failures ${w.sql()} ${and} cause = 'rate_limited')
+         GROUP BY image, registry ORDER BY pods DESC, image LIMIT 200`,
+        w.params,
+      ),
+      this.rows<Record<string, unknown>>(
+        `SELECT registry, image, has_pull_secrets, sum(occurrences) AS failures, uniqExact(concat(cluster, '/', namespace, '/', pod)) AS pods
+         FROM ${this.db}.pull_failures ${w.sql()} ${and} cause IN ('unauthorized', 'not_found_or_unauthorized') AND has_pull_secrets != 1
+         GROUP BY registry, image, has_pull_secrets ORDER BY failures DESC, image LIMIT 200`,
+        w.params,
+      ),
+    ]);
     return {
       mutableTags: mutableTags.map((r) => ({ image: r.image, tag: r.tag_kind === 'missing' ? 'none (implicit latest)' : 'latest', clusters: n(r.clusters), pods: n(r.pods) })),
       alwaysPullFromRateLimitedRegistries: alwaysVsRateLimited.map((r) => ({ image: r.image, registry: r.registry, pods: n(r.pods) })),
