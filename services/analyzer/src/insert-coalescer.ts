@@ -121,7 +121,14 @@ export class InsertCoalescer<R> {
     this.flushing = true;
     void this.writeBlock(block.map((w) => w.slice)).then(
       () => block.forEach((w) => w.resolve()),
-      (err: unknown) => block.forEach((w) => w.reject(err)),
+      (err: unknown) => {
+        // Those waiting behind a given-up block are given up too: the analyzer then restores every
+        // partition from ClickHouse, which must not happen while a processed slice is still to be
+        // written (its counts would be read back too low and counted again).
+        const behind = this.waiting.splice(0);
+        this.waitingRows = 0;
+        for (const w of [...block, ...behind]) w.reject(err);
+      },
     ).finally(() => {
       this.flushing = false;
       this.consider();
