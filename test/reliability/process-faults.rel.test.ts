@@ -13,6 +13,7 @@ const ch = dedicatedClickHouse(39423);
 const topic = uniqueName('process_faults');
 const database = uniqueName('process_faults');
 const ingestPort = 39431;
+const analyzerMetricsPort = 39432;
 const children: ChildProcess[] = [];
 
 /** The collector and the analyzer as their own processes (as deployed), against the shared Kafka and this test's ClickHouse. */
@@ -32,6 +33,7 @@ function service(name: 'collector' | 'analyzer'): ChildProcess {
       PULLWATCH_ANALYZER_BATCH_MAX_WAIT_MS: '200',
       PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600',
       PULLWATCH_INGEST_PORT: String(ingestPort),
+      PULLWATCH_ANALYZER_METRICS_PORT: String(analyzerMetricsPort),
       PULLWATCH_LOG_LEVEL: 'error',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -138,5 +140,9 @@ describe('collector, analyzer and ClickHouse killed mid-stream', () => {
     expect(storedPods).toBe(pods);
     // Resent requests may repeat observations in Kafka; the stored observations still cover every one sent.
     expect(observations).toBeGreaterThanOrEqual(expected);
+    // The restarted analyzer reports what it stored to Prometheus.
+    const scraped = await (await fetch(`http://127.0.0.1:${analyzerMetricsPort}/metrics`)).text();
+    expect(Number(/^pullwatch_analyzer_messages_total\{outcome="stored",service="analyzer"\} (\d+)$/m.exec(scraped)?.[1])).toBeGreaterThan(0);
+    expect(await (await fetch(`http://127.0.0.1:${analyzerMetricsPort}/healthz`)).json()).toEqual({ status: 'ok' });
   }, 420_000);
 });

@@ -1,13 +1,12 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Kafka } from 'kafkajs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Counter, type Registry } from 'prom-client';
+import { startListener, type Listener } from '@pullwatch/http-listener';
 import { ensureTopics } from '@pullwatch/kafka';
 import type { Logger } from '@pullwatch/telemetry';
 import type { CollectorConfig } from './config.ts';
 import { EnvelopeProducer } from './producer.ts';
-import { createIngestApp, listen, type IngestStats } from './server.ts';
+import { createIngestApp, type IngestStats } from './server.ts';
 import { ClusterWatcher, type ClusterWatcherStats } from './kube/cluster-watcher.ts';
 
 export interface CollectorDeps {
@@ -47,7 +46,7 @@ export function kubeConfigs(cfg: CollectorConfig): { cluster: string; kc: KubeCo
 export function createCollector(cfg: CollectorConfig, deps: CollectorDeps): Collector {
   const producer = new EnvelopeProducer(deps.kafka, cfg.topic, cfg.bufferMaxEvents, cfg.produceTimeoutMs);
   const { app, stats } = createIngestApp(cfg, { producer, logger: deps.logger, metrics: deps.metrics });
-  let server: Server | null = null;
+  let listener: Listener | null = null;
   const watchers = kubeConfigs(cfg).map(({ cluster, kc }) => new ClusterWatcher(cluster, kc, producer, deps.logger.child({ cluster }), { allEvents: cfg.allEvents }));
   let url = `http://${cfg.host}:${cfg.port}`;
   // The watchers keep plain counts; Prometheus reads them at scrape time.
@@ -88,21 +87,16 @@ export function createCollector(cfg: CollectorConfig, deps: CollectorDeps): Coll
     async start() {
       await ensureTopics(deps.kafka, [{ topic: cfg.topic, numPartitions: cfg.topicPartitions }]);
       await producer.connect();
-      server = await listen(app, cfg.host, cfg.port);
-      url = `http://${cfg.host}:${(server.address() as AddressInfo).port}`;
+      listener = await startListener(app, cfg.host, cfg.port);
+      url = listener.url;
       deps.logger.info({ url, topic: cfg.topic }, 'collector ingest listening');
       for (const w of watchers) w.start();
     },
     async stop() {
       await Promise.all(watchers.map((w) => w.stop()));
       // Stop taking requests, let the ones in progress get their acks, then close the producer.
-      if (server) {
-        const s = server;
-        const closed = new Promise<void>((resolve) => s.close(() => resolve()));
-        s.closeIdleConnections();
-        await closed;
-        server = null;
-      }
+      await listener?.close();
+      listener = null;
       await producer.disconnect();
     },
     stats: () => ({ ...stats, forwarded: stats.forwarded + watchers.reduce((n, w) => n + w.stats().forwarded, 0), watch: watchers.map((w) => w.stats()) }),

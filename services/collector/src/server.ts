@@ -1,4 +1,3 @@
-import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
@@ -159,11 +158,4 @@ export function createIngestApp(cfg: CollectorConfig, deps: { producer: Envelope
   }
 
   return { app, stats };
-}
-
-export function listen(app: express.Express, host: string, port: number): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = app.listen(port, host, () => resolve(server));
-    server.once('error', reject);
-  });
 }

@@ -1,7 +1,6 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { ClickHouseClient } from '@pullwatch/clickhouse';
+import { startListener, type Listener } from '@pullwatch/http-listener';
 import type { Logger } from '@pullwatch/telemetry';
 import type { QueryApiConfig } from './config.ts';
 import { buildApp } from './app.ts';
@@ -17,7 +16,7 @@ export interface QueryApiDeps {
 
 export function createQueryApi(cfg: QueryApiConfig, deps: QueryApiDeps) {
   const now = deps.now ?? (() => new Date());
-  let server: Server | null = null;
+  let listener: Listener | null = null;
   let url = `http://${cfg.host}:${cfg.port}`;
   const alerter = createAlerter({ clickhouse: deps.clickhouse, database: cfg.database, rules: cfg.alerts.rules, webhooks: cfg.alerts.webhooks, logger: deps.logger, metrics: deps.metrics, now, externalUrl: () => url });
   const app = buildApp(cfg, { queries: new Queries(deps.clickhouse, cfg.database), alerter, logger: deps.logger, metrics: deps.metrics, now });
@@ -28,23 +27,15 @@ export function createQueryApi(cfg: QueryApiConfig, deps: QueryApiDeps) {
       return url;
     },
     async start(): Promise<void> {
-      server = await new Promise<Server>((resolve, reject) => {
-        const s = app.listen(cfg.port, cfg.host, () => resolve(s));
-        s.once('error', reject);
-      });
-      url = `http://${cfg.host}:${(server.address() as AddressInfo).port}`;
+      listener = await startListener(app, cfg.host, cfg.port);
+      url = listener.url;
       deps.logger.info({ url }, 'query API listening');
       alerter.start(cfg.alerts.intervalMs);
     },
     async stop(): Promise<void> {
       await alerter.stop();
-      if (server) {
-        const s = server;
-        const closed = new Promise<void>((resolve) => s.close(() => resolve()));
-        s.closeIdleConnections();
-        await closed;
-        server = null;
-      }
+      await listener?.close();
+      listener = null;
       await deps.clickhouse.close();
     },
   };

@@ -3,14 +3,15 @@ import { createClickHouse, migrate, waitForClickHouse } from '@pullwatch/clickho
 import { loadEnginesConfig, resolveEndpoints } from '@pullwatch/engines';
 import { createKafka } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry, startTracing } from '@pullwatch/telemetry';
-import { createServer, type Server } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
+import { startListener } from '@pullwatch/http-listener';
 import type { Command } from '../command.ts';
 import { stopSignal, stopWithin } from '../stop-signal.ts';
 
 /** `/metrics` and `/healthz` on PULLWATCH_ANALYZER_METRICS_PORT, for Prometheus and health checks. */
-function serveMetrics(registry: Registry, port: number): Server {
-  return createServer((req, res) => {
+function metricsHandler(registry: Registry) {
+  return (req: IncomingMessage, res: ServerResponse) => {
     if (req.url === '/metrics') {
       registry.metrics().then((text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text), () => res.writeHead(500).end());
     } else if (req.url === '/healthz') {
@@ -18,7 +19,7 @@ function serveMetrics(registry: Registry, port: number): Server {
     } else {
       res.writeHead(404).end();
     }
-  }).listen(port, process.env.PULLWATCH_ANALYZER_METRICS_HOST ?? '0.0.0.0');
+  };
 }
 
 const analyzerCommand: Command = async () => {
@@ -35,11 +36,12 @@ const analyzerCommand: Command = async () => {
   const metricsPort = process.env.PULLWATCH_ANALYZER_METRICS_PORT ? Number(process.env.PULLWATCH_ANALYZER_METRICS_PORT) : null;
   if (metricsPort !== null && !(Number.isInteger(metricsPort) && metricsPort > 0 && metricsPort < 65536)) throw new Error(`PULLWATCH_ANALYZER_METRICS_PORT: not a port number: ${process.env.PULLWATCH_ANALYZER_METRICS_PORT}`);
   const analyzer = createAnalyzer(cfg, { logger, metrics, kafka: createKafka({ brokers: endpoints.kafka.brokers, clientId: 'pullwatch-analyzer', logger }), clickhouse: createClickHouse({ ...endpoints.clickhouse }) });
+  // Bound before consuming starts: a taken port fails the command before anything is read.
+  const metricsServer = metricsPort === null ? null : await startListener(metricsHandler(metrics), process.env.PULLWATCH_ANALYZER_METRICS_HOST ?? '0.0.0.0', metricsPort);
   await analyzer.start();
-  const metricsServer = metricsPort === null ? null : serveMetrics(metrics, metricsPort);
   process.stderr.write(`analyzer: ${cfg.topic} → ${endpoints.clickhouse.url} database ${cfg.database}\n`);
   await stopSignal();
-  metricsServer?.close();
+  await metricsServer?.close();
   await stopWithin('the analyzer', () => analyzer.stop());
   await tracing.shutdown();
   return 0;

@@ -1,0 +1,1 @@
+export { startListener, type Listener } from './listener.ts';
