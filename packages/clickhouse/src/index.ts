@@ -3,3 +3,4 @@ export { migrate, loadMigrations, MIGRATIONS_DIR, type Migration, type Migration
 export type { ClickHouseClient } from '@clickhouse/client';
 export { RowBinaryFormat, insertRowBinary, type RowBinaryColumns, type RowBinaryType } from './row-binary.ts';
 export { waitForClickHouse } from './reachable.ts';
+export { FleetTables } from './fleet-tables.ts';

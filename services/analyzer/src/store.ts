@@ -1,4 +1,4 @@
-import { insertRowBinary, type ClickHouseClient } from '@pullwatch/clickhouse';
+import { FleetTables, insertRowBinary, type ClickHouseClient } from '@pullwatch/clickhouse';
 import { chTime, POD_STATE_FORMAT, PULL_EVENT_FORMAT, RAW_EVENT_FORMAT, type PodStateRow, type PullEventRow, type RawEventRow } from './core/rows.ts';
 import type { FailureBucket, Incident, SuccessMarks } from './core/incidents.ts';
 
@@ -10,15 +10,21 @@ import type { FailureBucket, Incident, SuccessMarks } from './core/incidents.ts'
  * docs/clickhouse-cluster.md.
  */
 export class AnalyzerStore {
+  private readonly tables: FleetTables;
+  private readonly db: string;
+
   constructor(
     private readonly ch: ClickHouseClient,
-    private readonly db: string,
-    private readonly cluster?: string | undefined,
-  ) {}
+    db: string,
+    cluster?: string | undefined,
+  ) {
+    this.db = db;
+    this.tables = new FleetTables(db, cluster);
+  }
 
   /** The table to read the whole fleet from. */
   private fleet(table: string): string {
-    return this.cluster ? `${this.db}.${table}_all` : `${this.db}.${table}`;
+    return this.tables.read(table);
   }
 
   /**

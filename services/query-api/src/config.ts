@@ -9,6 +9,8 @@ const EnvSchema = z.object({
   PULLWATCH_API_TOKENS: z.string().optional(),
   PULLWATCH_API_TOKENS_FILE: z.string().optional(),
   PULLWATCH_CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a ClickHouse identifier').default('pullwatch'),
+  // Set when ClickHouse is a cluster: the API then reads the `_all` Distributed tables (migration 0004).
+  PULLWATCH_CLICKHOUSE_CLUSTER: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a ClickHouse identifier').optional(),
   PULLWATCH_API_MAX_RANGE_DAYS: z.coerce.number().int().min(1).default(90),
   PULLWATCH_ALERT_RULES: z.string().min(1).optional(),
   PULLWATCH_ALERT_WEBHOOKS: z.string().optional(),
@@ -20,6 +22,7 @@ export interface QueryApiConfig {
   port: number;
   tokens: string[];
   database: string;
+  clickhouseCluster: string | undefined;
   maxRangeDays: number;
   alerts: { rules: Rule[]; webhooks: Webhook[]; intervalMs: number };
 }
@@ -43,6 +46,7 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env): QueryA
     port: e.PULLWATCH_API_PORT,
     tokens: clean,
     database: e.PULLWATCH_CLICKHOUSE_DATABASE,
+    clickhouseCluster: e.PULLWATCH_CLICKHOUSE_CLUSTER,
     maxRangeDays: e.PULLWATCH_API_MAX_RANGE_DAYS,
     alerts: { rules: loadRules(e.PULLWATCH_ALERT_RULES ?? defaultRulesPath), webhooks: parseWebhooks(e.PULLWATCH_ALERT_WEBHOOKS), intervalMs: e.PULLWATCH_ALERT_INTERVAL_SECONDS * 1000 },
   };

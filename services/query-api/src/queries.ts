@@ -1,4 +1,4 @@
-import type { ClickHouseClient } from '@pullwatch/clickhouse';
+import { FleetTables, type ClickHouseClient } from '@pullwatch/clickhouse';
 import { chTime, isoOf, ParamError } from './params.ts';
 
 type Params = Record<string, unknown>;
@@ -26,10 +26,16 @@ class Where {
 const n = (v: unknown) => Number(v ?? 0);
 
 export class Queries {
+  /** Tables to read the whole fleet from (`_all` on a ClickHouse cluster). */
+  private readonly t: FleetTables;
+
   constructor(
     private readonly ch: ClickHouseClient,
     private readonly db: string,
-  ) {}
+    private readonly cluster?: string | undefined,
+  ) {
+    this.t = new FleetTables(db, cluster);
+  }
 
   private since: number | null = null;
 
@@ -41,7 +47,9 @@ export class Queries {
     if (this.since === null) {
       const exists = await this.rows<{ n: number }>('SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = {t:String}', { db: this.db, t: 'pull_stats_1h_since' });
       if (!Number(exists[0]?.n)) return null;
-      const [row] = await this.rows<{ since: number | string }>(`SELECT toUnixTimestamp(min(since)) * 1000 AS since FROM ${this.db}.pull_stats_1h_since`, {});
+      // On a cluster each shard recorded its own; the hourly table is complete everywhere from the latest.
+      const from = this.cluster ? `cluster('${this.cluster}', ${this.db}, pull_stats_1h_since)` : `${this.db}.pull_stats_1h_since`;
+      const [row] = await this.rows<{ since: number | string }>(`SELECT toUnixTimestamp(max(since)) * 1000 AS since FROM ${from}`, {});
       this.since = Number(row?.since ?? 0);
     }
     return this.since;
@@ -59,11 +67,11 @@ export class Queries {
     const rows = await this.rows<Record<string, unknown>>(
       `SELECT registry, any(provider) AS provider, sum(failures) AS failures, sum(successes) AS successes,
               uniqExactIf(cluster, cause != '') AS clusters, uniqCombinedMergeIf(pods, cause != '') AS pods
-       FROM ${this.db}.pull_stats_1m ${w.sql()} GROUP BY registry ORDER BY failures DESC, registry LIMIT 1000`,
+       FROM ${this.t.read('pull_stats_1m')} ${w.sql()} GROUP BY registry ORDER BY failures DESC, registry LIMIT 1000`,
       w.params,
     );
     const causes = await this.rows<{ registry: string; cause: string; failures: number }>(
-      `SELECT registry, cause, sum(failures) AS failures FROM ${this.db}.pull_stats_1m ${w.sql()}${w.parts.length ? ' AND' : ' WHERE'} cause != '' GROUP BY registry, cause`,
+      `SELECT registry, cause, sum(failures) AS failures FROM ${this.t.read('pull_stats_1m')} ${w.sql()}${w.parts.length ? ' AND' : ' WHERE'} cause != '' GROUP BY registry, cause`,
       w.params,
     );
     const byCause = new Map<string, Record<string, number>>();
@@ -86,7 +94,7 @@ export class Queries {
     const w = new Where().raw("cause = 'rate_limited'").add('event_time >= {from:DateTime64(3)}', 'from', chTime(q.from)).add('event_time < {to:DateTime64(3)}', 'to', chTime(q.to)).add('registry = {registry:String}', 'registry', q.registry).add('cluster = {cluster:String}', 'cluster', q.cluster);
     const rows = await this.rows<Record<string, unknown>>(
       `SELECT registry, cluster, ${byNode ? 'node' : "'' AS node"}, sum(occurrences) AS failures, min(first_time) AS firstSeen, max(event_time) AS lastSeen
-       FROM ${this.db}.pull_failures ${w.sql()} GROUP BY registry, cluster${byNode ? ', node' : ''} ORDER BY failures DESC, registry, cluster LIMIT 1000`,
+       FROM ${this.t.read('pull_failures')} ${w.sql()} GROUP BY registry, cluster${byNode ? ', node' : ''} ORDER BY failures DESC, registry, cluster LIMIT 1000`,
       w.params,
     );
     return rows.map((r) => ({ registry: String(r.registry), cluster: String(r.cluster), node: byNode ? String(r.node) : null, failures: n(r.failures), firstSeen: isoOf(String(r.firstSeen)), lastSeen: isoOf(String(r.lastSeen)) }));
@@ -95,7 +103,7 @@ export class Queries {
   async incidents(q: { from: Date; to: Date; status: string }) {
     const w = new Where().add('last_seen >= {from:DateTime64(3)}', 'from', chTime(q.from)).add('start < {to:DateTime64(3)}', 'to', chTime(q.to));
     if (q.status !== 'all') w.add('status = {status:String}', 'status', q.status);
-    const rows = await this.rows<Record<string, unknown>>(`SELECT id, registry, cause, scope, clusters, images, failures, start, last_seen, end, status FROM ${this.db}.incidents FINAL ${w.sql()} ORDER BY start DESC, id LIMIT 1000`, w.params);
+    const rows = await this.rows<Record<string, unknown>>(`SELECT id, registry, cause, scope, clusters, images, failures, start, last_seen, end, status FROM ${this.t.read('incidents')} FINAL ${w.sql()} ORDER BY start DESC, id LIMIT 1000`, w.params);
     return rows.map((r) => ({ id: String(r.id), registry: String(r.registry), cause: String(r.cause), scope: String(r.scope), clusters: r.clusters as string[], images: r.images as string[], failures: n(r.failures), start: isoOf(String(r.start)), lastSeen: isoOf(String(r.last_seen)), end: r.end === null ? null : isoOf(String(r.end)), status: String(r.status) }));
   }
 
@@ -117,11 +125,11 @@ export class Queries {
     const hourly = since !== null && hourFrom < hourTo;
     const params = { ...filters.params, seconds, from: sec(start), to: sec(q.to.getTime()), ...(hourly ? { hourFrom: sec(hourFrom), hourTo: sec(hourTo) } : {}) };
     const sql = hourly
-        ? `SELECT ${bucket('hour')} FROM ${this.db}.pull_stats_1h WHERE hour >= {hourFrom:DateTime} AND hour < {hourTo:DateTime}${and}
+        ? `SELECT ${bucket('hour')} FROM ${this.t.read('pull_stats_1h')} WHERE hour >= {hourFrom:DateTime} AND hour < {hourTo:DateTime}${and}
            UNION ALL
-           SELECT ${bucket('minute')} FROM ${this.db}.pull_stats_1m
+           SELECT ${bucket('minute')} FROM ${this.t.read('pull_stats_1m')}
            WHERE ((minute >= {from:DateTime} AND minute < {hourFrom:DateTime}) OR (minute >= {hourTo:DateTime} AND minute < {to:DateTime}))${and}`
-        : `SELECT ${bucket('minute')} FROM ${this.db}.pull_stats_1m WHERE minute >= {from:DateTime} AND minute < {to:DateTime}${and}`;
+        : `SELECT ${bucket('minute')} FROM ${this.t.read('pull_stats_1m')} WHERE minute >= {from:DateTime} AND minute < {to:DateTime}${and}`;
     const rows = await this.rows<{ ts: number; cause: string; failures: number; successes: number }>(
       `SELECT ts, cause, sum(failures) AS failures, sum(successes) AS successes FROM (${sql}) GROUP BY ts, cause`,
       params,
@@ -159,7 +167,7 @@ export class Queries {
     }
     const rows = await this.rows<Record<string, unknown>>(
       `SELECT event_time, first_time, cluster, namespace, pod, container, node, image, registry, provider, cause, subcause, occurrences, attributed, hint, message, event_uid, event_count
-       FROM ${this.db}.pull_failures ${w.sql()} ORDER BY event_time DESC, event_uid DESC, event_count DESC LIMIT {limit:UInt32}`,
+       FROM ${this.t.read('pull_failures')} ${w.sql()} ORDER BY event_time DESC, event_uid DESC, event_count DESC LIMIT {limit:UInt32}`,
       { ...w.params, limit: q.limit + 1 },
     );
     const page = rows.slice(0, q.limit);
@@ -179,7 +187,7 @@ export class Queries {
       .add('first_failure <= {before:DateTime64(3)}', 'before', chTime(new Date(now.getTime() - q.minutes * 60_000)))
       .add('last_failure >= {recent:DateTime64(3)}', 'recent', chTime(new Date(now.getTime() - 15 * 60_000)))
       .add('cluster = {cluster:String}', 'cluster', q.cluster);
-    const rows = await this.rows<Record<string, unknown>>(`SELECT * FROM ${this.db}.pod_pull_state FINAL ${w.sql()} ORDER BY first_failure LIMIT 1000`, w.params);
+    const rows = await this.rows<Record<string, unknown>>(`SELECT * FROM ${this.t.read('pod_pull_state')} FINAL ${w.sql()} ORDER BY first_failure LIMIT 1000`, w.params);
     return rows.map((r) => ({ cluster: r.cluster, namespace: r.namespace, pod: r.pod, container: r.container, image: r.image, registry: r.registry, node: r.node, cause: r.cause, subcause: r.subcause || null, since: isoOf(String(r.first_failure)), lastFailure: isoOf(String(r.last_failure)), attempts: n(r.attempts), backoffSeconds: n(r.backoff_seconds), status: r.status, hint: r.hint }));
   }
 
@@ -190,19 +198,19 @@ export class Queries {
     const [mutableTags, alwaysVsRateLimited, noSecrets] = await Promise.all([
       this.rows<Record<string, unknown>>(
         `SELECT image, tag_kind, uniqExact(cluster) AS clusters, uniqExact(concat(cluster, '/', namespace, '/', pod)) AS pods
-         FROM ${this.db}.pull_events ${w.sql()} ${and} tag_kind IN ('latest', 'missing') AND outcome IN ('success', 'failure', 'present') GROUP BY image, tag_kind ORDER BY pods DESC, image LIMIT 200`,
+         FROM ${this.t.read('pull_events')} ${w.sql()} ${and} tag_kind IN ('latest', 'missing') AND outcome IN ('success', 'failure', 'present') GROUP BY image, tag_kind ORDER BY pods DESC, image LIMIT 200`,
         w.params,
       ),
       this.rows<Record<string, unknown>>(
         `SELECT image, registry, uniqExact(concat(cluster, '/', namespace, '/', pod)) AS pods
-         FROM ${this.db}.pull_events ${w.sql()} ${and} image_pull_policy = 'Always'
-           AND registry IN (SELECT DISTINCT registry FROM ${this.db}.pull_failures ${w.sql()} ${and} cause = 'rate_limited')
+         FROM ${this.t.read('pull_events')} ${w.sql()} ${and} image_pull_policy = 'Always'
+           AND registry IN (SELECT DISTINCT registry FROM ${this.t.read('pull_failures')} ${w.sql()} ${and} cause = 'rate_limited')
          GROUP BY image, registry ORDER BY pods DESC, image LIMIT 200`,
         w.params,
       ),
       this.rows<Record<string, unknown>>(
         `SELECT registry, image, has_pull_secrets, sum(occurrences) AS failures, uniqExact(concat(cluster, '/', namespace, '/', pod)) AS pods
-         FROM ${this.db}.pull_failures ${w.sql()} ${and} cause IN ('unauthorized', 'not_found_or_unauthorized') AND has_pull_secrets != 1
+         FROM ${this.t.read('pull_failures')} ${w.sql()} ${and} cause IN ('unauthorized', 'not_found_or_unauthorized') AND has_pull_secrets != 1
          GROUP BY registry, image, has_pull_secrets ORDER BY failures DESC, image LIMIT 200`,
         w.params,
       ),

@@ -1,5 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
-import type { ClickHouseClient } from '@pullwatch/clickhouse';
+import { FleetTables, type ClickHouseClient } from '@pullwatch/clickhouse';
 import type { Logger } from '@pullwatch/telemetry';
 import { activeInstances, step, type AlertState } from './evaluate.ts';
 import { deliver, type Webhook } from './notify.ts';
@@ -9,6 +9,8 @@ import { readSignals } from './signals.ts';
 export interface AlerterDeps {
   clickhouse: ClickHouseClient;
   database: string;
+  /** Set on a ClickHouse cluster: signals are read through the `_all` tables. */
+  clickhouseCluster?: string | undefined;
   rules: Rule[];
   webhooks: Webhook[];
   logger: Logger;
@@ -20,6 +22,7 @@ export interface AlerterDeps {
 /** Evaluates the rules on a schedule, notifies webhooks on changes, and exports the signals to Prometheus. */
 export function createAlerter(deps: AlerterDeps) {
   const states = new Map<string, AlertState>();
+  const tables = new FleetTables(deps.database, deps.clickhouseCluster);
   const failureRate = new Gauge({ name: 'pullwatch_registry_failure_rate', help: 'Failed / attempted pulls per registry over the rule window', labelNames: ['registry'], registers: [deps.metrics] });
   const rateLimited = new Gauge({ name: 'pullwatch_rate_limited_failures', help: 'Rate-limited pulls per registry over the rule window', labelNames: ['registry'], registers: [deps.metrics] });
   const fleetIncidents = new Gauge({ name: 'pullwatch_open_fleet_incidents', help: 'Open fleet-scope incidents', registers: [deps.metrics] });
@@ -30,7 +33,7 @@ export function createAlerter(deps: AlerterDeps) {
 
   async function evaluateOnce(): Promise<void> {
     const now = deps.now().getTime();
-    const signals = await readSignals(deps.clickhouse, deps.database, deps.rules, now);
+    const signals = await readSignals(deps.clickhouse, tables, deps.rules, now);
     failureRate.reset();
     for (const g of [...signals.registryWindow.values()][0] ?? []) failureRate.set({ registry: g.registry }, g.failures + g.successes ? g.failures / (g.failures + g.successes) : 0);
     rateLimited.reset();
