@@ -11,20 +11,13 @@ import type { FailureBucket, Incident, SuccessMarks } from './core/incidents.ts'
  */
 export class AnalyzerStore {
   private readonly tables: FleetTables;
-  private readonly db: string;
 
   constructor(
     private readonly ch: ClickHouseClient,
     db: string,
     cluster?: string | undefined,
   ) {
-    this.db = db;
     this.tables = new FleetTables(db, cluster);
-  }
-
-  /** The table to read the whole fleet from. */
-  private fleet(table: string): string {
-    return this.tables.read(table);
   }
 
   /**
@@ -37,17 +30,17 @@ export class AnalyzerStore {
     // Order matters: raw_events last, so a stored raw row means the whole batch is stored (restarts
     // skip up to the highest raw offset, and re-derive counts from pull_events).
     await Promise.all([
-      insertRowBinary(this.ch, { table: `${this.db}.pull_events`, format: PULL_EVENT_FORMAT, rows: pulls, clickhouse_settings: { ...settings, insert_deduplication_token: `${token}:pull` } }),
-      insertRowBinary(this.ch, { table: this.fleet('pod_pull_state'), format: POD_STATE_FORMAT, rows: states, clickhouse_settings: { async_insert: 0 } }),
+      insertRowBinary(this.ch, { table: this.tables.local('pull_events'), format: PULL_EVENT_FORMAT, rows: pulls, clickhouse_settings: { ...settings, insert_deduplication_token: `${token}:pull` } }),
+      insertRowBinary(this.ch, { table: this.tables.read('pod_pull_state'), format: POD_STATE_FORMAT, rows: states, clickhouse_settings: { async_insert: 0 } }),
     ]);
-    await insertRowBinary(this.ch, { table: `${this.db}.raw_events`, format: RAW_EVENT_FORMAT, rows: raws, clickhouse_settings: { ...settings, insert_deduplication_token: `${token}:raw` } });
+    await insertRowBinary(this.ch, { table: this.tables.local('raw_events'), format: RAW_EVENT_FORMAT, rows: raws, clickhouse_settings: { ...settings, insert_deduplication_token: `${token}:raw` } });
   }
 
   /** The highest offset already stored per partition: what a restart must not process again. */
   async storedOffsets(partitions: number[]): Promise<Map<number, number>> {
     if (!partitions.length) return new Map();
     const rs = await this.ch.query({
-      query: `SELECT kafka_partition AS p, max(kafka_offset) AS o FROM ${this.fleet('raw_events')} WHERE kafka_partition IN {parts:Array(UInt32)} GROUP BY p`,
+      query: `SELECT kafka_partition AS p, max(kafka_offset) AS o FROM ${this.tables.read('raw_events')} WHERE kafka_partition IN {parts:Array(UInt32)} GROUP BY p`,
       query_params: { parts: partitions },
       format: 'JSONEachRow',
     });
@@ -60,7 +53,7 @@ export class AnalyzerStore {
     const rs = await this.ch.query({
       // From pull_events, written before raw_events: a batch whose pull rows were stored but whose raw
       // rows were not is processed again, and its counts then add nothing.
-      query: `SELECT cluster, event_uid AS uid, max(event_count) AS count FROM ${this.fleet('pull_events')} WHERE kafka_partition IN {parts:Array(UInt32)} AND received_at >= now() - INTERVAL 2 DAY GROUP BY cluster, uid`,
+      query: `SELECT cluster, event_uid AS uid, max(event_count) AS count FROM ${this.tables.read('pull_events')} WHERE kafka_partition IN {parts:Array(UInt32)} AND received_at >= now() - INTERVAL 2 DAY GROUP BY cluster, uid`,
       query_params: { parts: partitions },
       format: 'JSONEachRow',
     });
@@ -70,7 +63,7 @@ export class AnalyzerStore {
   async openPodStates(): Promise<PodStateRow[]> {
     const ms = (c: string) => `toUnixTimestamp64Milli(${c}) AS ${c}`;
     const rs = await this.ch.query({
-      query: `SELECT * REPLACE (${['first_failure', 'last_failure', 'recovered_at', 'updated_at'].map(ms).join(', ')}) FROM ${this.fleet('pod_pull_state')} FINAL WHERE status != 'recovered'`,
+      query: `SELECT * REPLACE (${['first_failure', 'last_failure', 'recovered_at', 'updated_at'].map(ms).join(', ')}) FROM ${this.tables.read('pod_pull_state')} FINAL WHERE status != 'recovered'`,
       format: 'JSONEachRow',
     });
     // 64-bit integers may come back as JSON strings, depending on the server's settings.
@@ -86,7 +79,7 @@ export class AnalyzerStore {
   async failureBuckets(lookbackHours: number): Promise<FailureBucket[]> {
     const rs = await this.ch.query({
       query: `SELECT registry, cause, cluster, image, toUnixTimestamp(toStartOfMinute(event_time)) * 1000 AS minuteMs, toUnixTimestamp64Milli(max(event_time)) AS lastMs, sum(occurrences) AS failures
-              FROM ${this.fleet('pull_failures')} WHERE event_time >= now() - INTERVAL {h:UInt32} HOUR
+              FROM ${this.tables.read('pull_failures')} WHERE event_time >= now() - INTERVAL {h:UInt32} HOUR
               GROUP BY registry, cause, cluster, image, minuteMs ORDER BY minuteMs`,
       query_params: { h: lookbackHours },
       format: 'JSONEachRow',
@@ -96,7 +89,7 @@ export class AnalyzerStore {
 
   async successMarks(lookbackHours: number): Promise<SuccessMarks> {
     const rs = await this.ch.query({
-      query: `SELECT registry, cluster, image, toUnixTimestamp64Milli(max(event_time)) AS last FROM ${this.fleet('pull_successes')} WHERE event_time >= now() - INTERVAL {h:UInt32} HOUR GROUP BY registry, cluster, image`,
+      query: `SELECT registry, cluster, image, toUnixTimestamp64Milli(max(event_time)) AS last FROM ${this.tables.read('pull_successes')} WHERE event_time >= now() - INTERVAL {h:UInt32} HOUR GROUP BY registry, cluster, image`,
       query_params: { h: lookbackHours },
       format: 'JSONEachRow',
     });
@@ -113,7 +106,7 @@ export class AnalyzerStore {
   async writeIncidents(incidents: Incident[]): Promise<void> {
     if (!incidents.length) return;
     await this.ch.insert({
-      table: this.fleet('incidents'),
+      table: this.tables.read('incidents'),
       format: 'JSONEachRow',
       clickhouse_settings: { async_insert: 0 },
       values: incidents.map((i) => ({

@@ -31,8 +31,8 @@ export class Queries {
 
   constructor(
     private readonly ch: ClickHouseClient,
-    private readonly db: string,
-    private readonly cluster?: string | undefined,
+    db: string,
+    cluster?: string | undefined,
   ) {
     this.t = new FleetTables(db, cluster);
   }
@@ -45,10 +45,10 @@ export class Queries {
    */
   private async hourlySince(): Promise<number | null> {
     if (this.since === null) {
-      const exists = await this.rows<{ n: number }>('SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = {t:String}', { db: this.db, t: 'pull_stats_1h_since' });
+      const exists = await this.rows<{ n: number }>('SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = {t:String}', { db: this.t.database, t: 'pull_stats_1h_since' });
       if (!Number(exists[0]?.n)) return null;
       // On a cluster each shard recorded its own; the hourly table is complete everywhere from the latest.
-      const from = this.cluster ? `cluster('${this.cluster}', ${this.db}, pull_stats_1h_since)` : `${this.db}.pull_stats_1h_since`;
+      const from = this.t.cluster ? `cluster('${this.t.cluster}', ${this.t.database}, pull_stats_1h_since)` : this.t.local('pull_stats_1h_since');
       const [row] = await this.rows<{ since: number | string }>(`SELECT toUnixTimestamp(max(since)) * 1000 AS since FROM ${from}`, {});
       this.since = Number(row?.since ?? 0);
     }
