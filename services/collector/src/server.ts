@@ -59,15 +59,11 @@ export function createIngestApp(cfg: CollectorConfig, deps: { producer: Envelope
       forwarded.set(cluster, (forwarded.get(cluster) ?? 0) + 1);
     }
     await deps.producer.send(out);
-    let filteredTotal = 0;
-    for (const [cluster, n] of filtered) {
-      events.inc({ source, cluster, outcome: 'filtered' }, n);
-      filteredTotal += n;
-    }
+    for (const [cluster, n] of filtered) events.inc({ source, cluster, outcome: 'filtered' }, n);
     for (const [cluster, n] of forwarded) events.inc({ source, cluster, outcome: 'forwarded' }, n);
     stats.forwarded += out.length;
-    stats.filtered += filteredTotal;
-    return { accepted: out.length, filtered: filteredTotal };
+    stats.filtered += items.length - out.length;
+    return { accepted: out.length, filtered: items.length - out.length };
   };
 
   const app = express();

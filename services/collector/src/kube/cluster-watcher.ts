@@ -64,7 +64,7 @@ export class ClusterWatcher {
         continue;
       }
       const pod = this.pods.get(`${n.object.namespace}/${n.object.name}`);
-      const o = eventEnvelope({ cluster: this.cluster, source: 'watch', event: parsed.data, pod: pod ? podContext(pod, containerOf(n.object.fieldPath)) : null });
+      const o = eventEnvelope({ cluster: this.cluster, source: 'watch', event: parsed.data, normalized: n, pod: pod ? podContext(pod, containerOf(n.object.fieldPath)) : null });
       if (this.sent.has(o.envelope.identity.key)) {
         this.counts.skippedAlreadySent += 1;
         continue;
