@@ -6,7 +6,7 @@ import { eventEnvelope, K8sEventSchema } from '@pullwatch/event-schema';
 import { createKafka, ensureTopics } from '@pullwatch/kafka';
 import { createLogger } from '@pullwatch/telemetry';
 import type { BenchContext, BenchFigure, BenchSection } from './types.ts';
-import { cpuSeconds, freePort, peakRss, quantile, sleep, spawnService, stop } from './support.ts';
+import { cpuMeter, cpuSeconds, freePort, peakRss, quantile, sleep, spawnService, stop } from './support.ts';
 
 const REGISTRIES = ['docker.io', 'ghcr.io', 'quay.io', 'registry.k8s.io', '123456789012.dkr.ecr.eu-west-1.amazonaws.com'];
 const FAILURES = [
@@ -89,7 +89,7 @@ async function pipeline(e: EngineEndpoints, admin: ClickHouseClient, events: Ret
     for (const ev of events) (byCluster.get(ev.cluster) ?? byCluster.set(ev.cluster, []).get(ev.cluster)!).push(ev.event);
     const batches: { cluster: string; body: string }[] = [];
     for (const [cluster, list] of byCluster) for (let i = 0; i < list.length; i += 2000) batches.push({ cluster, body: JSON.stringify(list.slice(i, i + 2000)) });
-    const cpu0 = { kafka: cpuSeconds(pids.kafka), clickhouse: cpuSeconds(pids.clickhouse), collector: cpuSeconds(collector.pid), analyzer: cpuSeconds(analyzer.pid), client: process.cpuUsage() };
+    const cpu = cpuMeter({ collector: collector.pid, analyzer: analyzer.pid, kafka: pids.kafka, clickhouse: pids.clickhouse, 'bench client': process.pid });
     const t0 = Date.now();
     let next = 0;
     const worker = async () => {
@@ -106,15 +106,7 @@ async function pipeline(e: EngineEndpoints, admin: ClickHouseClient, events: Ret
     const ingested = Date.now();
     log(`${partitions} partition(s): ${events.length} events ingested in ${((ingested - t0) / 1000).toFixed(1)} s`);
     const done = await waitFor(admin, `SELECT count() FROM ${database}.raw_events`, events.length, 600_000);
-    const client = process.cpuUsage(cpu0.client);
-    const perEvent = (seconds: number) => (seconds * 1e6) / events.length;
-    const cpuMicrosPerEvent = {
-      collector: perEvent(cpuSeconds(collector.pid) - cpu0.collector),
-      analyzer: perEvent(cpuSeconds(analyzer.pid) - cpu0.analyzer),
-      kafka: perEvent(cpuSeconds(pids.kafka) - cpu0.kafka),
-      clickhouse: perEvent(cpuSeconds(pids.clickhouse) - cpu0.clickhouse),
-      'bench client': perEvent((client.user + client.system) / 1e6),
-    };
+    const cpuMicrosPerEvent = cpu(events.length);
     const rs = await admin.query({ query: `SELECT quantiles(0.5, 0.99)(toUnixTimestamp64Milli(stored_at) - toUnixTimestamp64Milli(received_at)) AS q FROM ${database}.raw_events`, format: 'JSONEachRow' });
     const q = ((await rs.json<{ q: number[] }>())[0]?.q ?? [NaN, NaN]).map(Number);
     return { eventsPerSecond: events.length / ((done - t0) / 1000), ingestPerSecond: events.length / ((ingested - t0) / 1000), p50Ms: q[0]!, p99Ms: q[1]!, collectorPeakRss: peakRss(collector.pid), analyzerPeakRss: peakRss(analyzer.pid), cpuMicrosPerEvent, wallSeconds: (done - t0) / 1000, topic, database };
@@ -150,7 +142,7 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     await consumer.connect();
     await consumer.subscribe({ topic: main.topic, fromBeginning: true });
     let copied = 0;
-    const copyCpu0 = { kafka: cpuSeconds(pids.kafka), clickhouse: cpuSeconds(pids.clickhouse), client: process.cpuUsage() };
+    const copyCpu = cpuMeter({ client: process.pid, kafka: pids.kafka, clickhouse: pids.clickhouse });
     const tCopy = Date.now();
     await new Promise<void>((resolve) => {
       void consumer.run({
@@ -162,8 +154,7 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
       });
     });
     const rawCopyRate = n / ((Date.now() - tCopy) / 1000);
-    const copyClient = process.cpuUsage(copyCpu0.client);
-    const rawCopyCpu = (((copyClient.user + copyClient.system) / 1e6 + cpuSeconds(pids.kafka) - copyCpu0.kafka + cpuSeconds(pids.clickhouse) - copyCpu0.clickhouse) * 1e6) / n;
+    const rawCopyCpu = Object.values(copyCpu(n)).reduce((a, b) => a + b, 0);
     await consumer.disconnect();
 
     // Baseline 2: ClickHouse's own Kafka table engine reading the same topic.
@@ -179,7 +170,7 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     const aloneDb = `${main.database}_alone`;
     await migrate(admin, { database: aloneDb, ttlDays: 90 });
     databases.push(aloneDb);
-    const aloneCpu0 = cpuSeconds(pids.clickhouse);
+    const aloneClickHouseCpu = cpuMeter({ clickhouse: pids.clickhouse });
     const tAlone = Date.now();
     const alone = spawnService('analyzer', e, { PULLWATCH_TOPIC: main.topic, PULLWATCH_DLQ_TOPIC: `${main.topic}_dlq`, PULLWATCH_ANALYZER_GROUP: `${main.topic}_alone`, PULLWATCH_CLICKHOUSE_DATABASE: aloneDb, PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600' });
     let analyzerAloneRate = NaN;
@@ -188,7 +179,8 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
       const aloneDone = await waitFor(admin, `SELECT count() FROM ${aloneDb}.raw_events`, n, 600_000);
       // Process start-up (tsx, migrations, group join) is part of the time: a conservative figure.
       analyzerAloneRate = n / ((aloneDone - tAlone) / 1000);
-      analyzerAloneCpu = ((cpuSeconds(alone.pid) + cpuSeconds(pids.clickhouse) - aloneCpu0) * 1e6) / n;
+      // The analyzer process is new: all of its CPU time is this run's.
+      analyzerAloneCpu = (cpuSeconds(alone.pid) * 1e6) / n + aloneClickHouseCpu(n).clickhouse;
     } finally {
       await stop(alone);
     }

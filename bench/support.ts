@@ -59,6 +59,15 @@ export function cpuSeconds(pid: number | null | undefined): number {
   }
 }
 
+/**
+ * Starts measuring the CPU each process uses (a missing pid reads as NaN); the returned function
+ * gives the seconds each used since, in µs per event when given the number of events.
+ */
+export function cpuMeter<K extends string>(pids: Record<K, number | null | undefined>): (events: number) => Record<K, number> {
+  const start = new Map(Object.entries<number | null | undefined>(pids).map(([name, pid]) => [name, cpuSeconds(pid)]));
+  return (events) => Object.fromEntries(Object.entries<number | null | undefined>(pids).map(([name, pid]) => [name, ((cpuSeconds(pid) - start.get(name)!) * 1e6) / events])) as Record<K, number>;
+}
+
 export async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
