@@ -8,7 +8,10 @@ import { classifyLine } from '../packages/classifier/src/jsonl-stream.ts';
 import type { BenchContext, BenchSection } from './types.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const CORPORA = [`${here}../../shared/corpus/dev-messages.jsonl`, `${here}../packages/classifier/test-fixtures/extra-messages.jsonl`];
+const CORPORA = [
+  `${here}../../shared/corpus/dev-messages.jsonl`,
+  `${here}../packages/classifier/test-fixtures/extra-messages.jsonl`,
+];
 const TARGET_MESSAGES = 300_000;
 
 interface Labelled {
@@ -42,7 +45,10 @@ const NAIVE_RULES: [RegExp, Cause][] = [
   [/Source image rejected|signature/i, 'policy_denied'],
   [/x509|server gave HTTP response to HTTPS client/i, 'tls_error'],
   [/no such host|server misbehaving|Temporary failure in name resolution/i, 'registry_unavailable'],
-  [/i\/o timeout|context deadline exceeded|Client\.Timeout exceeded|TLS handshake timeout|request canceled/i, 'registry_unavailable'],
+  [
+    /i\/o timeout|context deadline exceeded|Client\.Timeout exceeded|TLS handshake timeout|request canceled/i,
+    'registry_unavailable',
+  ],
   [/connection refused|connection reset by peer|EOF/i, 'registry_unavailable'],
   [/unauthorized|authentication required|no basic auth credentials|denied|403 Forbidden|401/i, 'unauthorized'],
   [/manifest unknown|not found|name unknown|404/i, 'not_found'],
@@ -83,7 +89,8 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
   if (corpus.length === 0) throw new Error('no corpus messages found');
   const repeat = Math.ceil(TARGET_MESSAGES / corpus.length);
   const inputs: { message: string; reason: string | null }[] = [];
-  for (let r = 0; r < repeat; r++) for (const row of corpus) inputs.push({ message: row.message, reason: row.event_reason ?? null });
+  for (let r = 0; r < repeat; r++)
+    for (const row of corpus) inputs.push({ message: row.message, reason: row.event_reason ?? null });
   const messages = inputs.map((i) => i.message);
   const lines = inputs.map((i) => JSON.stringify(i));
   ctx.log(`${corpus.length} distinct messages repeated to ${inputs.length}`);
@@ -95,7 +102,10 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
   const parseRate = throughput(lines, (l) => JSON.parse(l) as unknown);
   ctx.log(`JSON line → JSON line ${Math.round(lineRate)} lines/s, JSON.parse alone ${Math.round(parseRate)} lines/s`);
 
-  const classifierAccuracy = accuracy(corpus, (row) => classify({ message: row.message, reason: row.event_reason ?? null }).cause);
+  const classifierAccuracy = accuracy(
+    corpus,
+    (row) => classify({ message: row.message, reason: row.event_reason ?? null }).cause,
+  );
   const naiveAccuracy = accuracy(corpus, (row) => naiveClassify(row.message).cause);
 
   return {

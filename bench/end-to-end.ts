@@ -6,13 +6,22 @@ import { eventEnvelope, K8sEventSchema } from '@pullwatch/event-schema';
 import { createKafka, ensureTopics } from '@pullwatch/kafka';
 import { createLogger } from '@pullwatch/telemetry';
 import type { BenchContext, BenchFigure, BenchSection } from './types.ts';
-import { cpuMeter, cpuSeconds, freePort, peakRss, quantile, sleep, spawnService, stop } from './support.ts';
+import { cpuMeter, cpuSeconds, freePort, peakRss, sleep, spawnService, stop } from './support.ts';
 
-const REGISTRIES = ['docker.io', 'ghcr.io', 'quay.io', 'registry.k8s.io', '123456789012.dkr.ecr.eu-west-1.amazonaws.com'];
+const REGISTRIES = [
+  'docker.io',
+  'ghcr.io',
+  'quay.io',
+  'registry.k8s.io',
+  '123456789012.dkr.ecr.eu-west-1.amazonaws.com',
+];
 const FAILURES = [
-  (img: string) => `Failed to pull image "${img}": rpc error: code = Unknown desc = failed to pull and unpack image "${img}": failed to copy: httpReadSeeker: failed open: unexpected status code https://registry-1.docker.io/v2/library/redis/manifests/7: 429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit.`,
-  (img: string) => `Failed to pull image "${img}": rpc error: code = NotFound desc = failed to pull and unpack image "${img}": failed to resolve reference "${img}": ${img}: not found`,
-  (img: string) => `Failed to pull image "${img}": rpc error: code = Unknown desc = failed to pull and unpack image "${img}": failed to resolve reference "${img}": failed to do request: Head "https://quay.io/v2/x/manifests/1": dial tcp: lookup quay.io on 10.96.0.10:53: no such host`,
+  (img: string) =>
+    `Failed to pull image "${img}": rpc error: code = Unknown desc = failed to pull and unpack image "${img}": failed to copy: httpReadSeeker: failed open: unexpected status code https://registry-1.docker.io/v2/library/redis/manifests/7: 429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit.`,
+  (img: string) =>
+    `Failed to pull image "${img}": rpc error: code = NotFound desc = failed to pull and unpack image "${img}": failed to resolve reference "${img}": ${img}: not found`,
+  (img: string) =>
+    `Failed to pull image "${img}": rpc error: code = Unknown desc = failed to pull and unpack image "${img}": failed to resolve reference "${img}": failed to do request: Head "https://quay.io/v2/x/manifests/1": dial tcp: lookup quay.io on 10.96.0.10:53: no such host`,
 ];
 
 /** Realistic Event objects: mostly successful pulls, failures of several causes, back-off states. */
@@ -23,11 +32,28 @@ export function makeEvents(n: number, clusters: number): { cluster: string; even
     const img = `${REGISTRIES[i % REGISTRIES.length]}/team-${i % 17}/app-${i % 101}:1.${i % 7}`;
     const kind = i % 10;
     const reason = kind < 6 ? 'Pulled' : kind < 9 ? 'Failed' : 'BackOff';
-    const message = kind < 6 ? `Successfully pulled image "${img}" in 1.2s (1.2s including waiting). Image size: ${1_000_000 + i} bytes.` : kind < 9 ? FAILURES[i % FAILURES.length]!(img) : `Back-off pulling image "${img}"`;
+    const message =
+      kind < 6
+        ? `Successfully pulled image "${img}" in 1.2s (1.2s including waiting). Image size: ${1_000_000 + i} bytes.`
+        : kind < 9
+          ? FAILURES[i % FAILURES.length]!(img)
+          : `Back-off pulling image "${img}"`;
     const pod = `app-${i % 5000}`;
     out.push({
       cluster: `c${i % clusters}`,
-      event: { apiVersion: 'v1', kind: 'Event', metadata: { name: `${pod}.${i}`, namespace: `ns-${i % 13}`, uid: randomUUID(), resourceVersion: String(i) }, involvedObject: { kind: 'Pod', name: pod, namespace: `ns-${i % 13}`, fieldPath: 'spec.containers{app}' }, reason, message, type: kind < 6 ? 'Normal' : 'Warning', count: 1, firstTimestamp: new Date(t0 + i).toISOString(), lastTimestamp: new Date(t0 + i).toISOString(), source: { component: 'kubelet', host: `node-${i % 40}` } },
+      event: {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name: `${pod}.${i}`, namespace: `ns-${i % 13}`, uid: randomUUID(), resourceVersion: String(i) },
+        involvedObject: { kind: 'Pod', name: pod, namespace: `ns-${i % 13}`, fieldPath: 'spec.containers{app}' },
+        reason,
+        message,
+        type: kind < 6 ? 'Normal' : 'Warning',
+        count: 1,
+        firstTimestamp: new Date(t0 + i).toISOString(),
+        lastTimestamp: new Date(t0 + i).toISOString(),
+        source: { component: 'kubelet', host: `node-${i % 40}` },
+      },
     });
   }
   return out;
@@ -68,17 +94,36 @@ interface EnginePids {
   clickhouse: number | null;
 }
 
-async function pipeline(e: EngineEndpoints, admin: ClickHouseClient, events: ReturnType<typeof makeEvents>, partitions: number, pids: EnginePids, log: (l: string) => void): Promise<PipelineRun> {
+async function pipeline(
+  e: EngineEndpoints,
+  admin: ClickHouseClient,
+  events: ReturnType<typeof makeEvents>,
+  partitions: number,
+  pids: EnginePids,
+  log: (l: string) => void,
+): Promise<PipelineRun> {
   const id = randomUUID().replaceAll('-', '').slice(0, 10);
   const topic = `bench_e2e_${id}`;
   const database = `bench_e2e_${id}`;
   await migrate(admin, { database, ttlDays: 90 });
   const port = await freePort();
-  const env = { PULLWATCH_TOPIC: topic, PULLWATCH_TOPIC_PARTITIONS: String(partitions), PULLWATCH_DLQ_TOPIC: `${topic}_dlq`, PULLWATCH_ANALYZER_GROUP: `${topic}_g`, PULLWATCH_CLICKHOUSE_DATABASE: database, PULLWATCH_INGEST_PORT: String(port), PULLWATCH_BUFFER_MAX_EVENTS: '200000', PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600' };
+  const env = {
+    PULLWATCH_TOPIC: topic,
+    PULLWATCH_TOPIC_PARTITIONS: String(partitions),
+    PULLWATCH_DLQ_TOPIC: `${topic}_dlq`,
+    PULLWATCH_ANALYZER_GROUP: `${topic}_g`,
+    PULLWATCH_CLICKHOUSE_DATABASE: database,
+    PULLWATCH_INGEST_PORT: String(port),
+    PULLWATCH_BUFFER_MAX_EVENTS: '200000',
+    PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600',
+  };
   const collector = spawnService('collector', e, env);
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
-    const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (i > 300) throw new Error('collector did not become ready');
     await sleep(100);
@@ -86,10 +131,19 @@ async function pipeline(e: EngineEndpoints, admin: ClickHouseClient, events: Ret
   const analyzer = spawnService('analyzer', e, env);
   try {
     const byCluster = new Map<string, unknown[]>();
-    for (const ev of events) (byCluster.get(ev.cluster) ?? byCluster.set(ev.cluster, []).get(ev.cluster)!).push(ev.event);
+    for (const ev of events)
+      (byCluster.get(ev.cluster) ?? byCluster.set(ev.cluster, []).get(ev.cluster)!).push(ev.event);
     const batches: { cluster: string; body: string }[] = [];
-    for (const [cluster, list] of byCluster) for (let i = 0; i < list.length; i += 2000) batches.push({ cluster, body: JSON.stringify(list.slice(i, i + 2000)) });
-    const cpu = cpuMeter({ collector: collector.pid, analyzer: analyzer.pid, kafka: pids.kafka, clickhouse: pids.clickhouse, 'bench client': process.pid });
+    for (const [cluster, list] of byCluster)
+      for (let i = 0; i < list.length; i += 2000)
+        batches.push({ cluster, body: JSON.stringify(list.slice(i, i + 2000)) });
+    const cpu = cpuMeter({
+      collector: collector.pid,
+      analyzer: analyzer.pid,
+      kafka: pids.kafka,
+      clickhouse: pids.clickhouse,
+      'bench client': process.pid,
+    });
     const t0 = Date.now();
     let next = 0;
     const worker = async () => {
@@ -107,9 +161,23 @@ async function pipeline(e: EngineEndpoints, admin: ClickHouseClient, events: Ret
     log(`${partitions} partition(s): ${events.length} events ingested in ${((ingested - t0) / 1000).toFixed(1)} s`);
     const done = await waitFor(admin, `SELECT count() FROM ${database}.raw_events`, events.length, 600_000);
     const cpuMicrosPerEvent = cpu(events.length);
-    const rs = await admin.query({ query: `SELECT quantiles(0.5, 0.99)(toUnixTimestamp64Milli(stored_at) - toUnixTimestamp64Milli(received_at)) AS q FROM ${database}.raw_events`, format: 'JSONEachRow' });
+    const rs = await admin.query({
+      query: `SELECT quantiles(0.5, 0.99)(toUnixTimestamp64Milli(stored_at) - toUnixTimestamp64Milli(received_at)) AS q FROM ${database}.raw_events`,
+      format: 'JSONEachRow',
+    });
     const q = ((await rs.json<{ q: number[] }>())[0]?.q ?? [NaN, NaN]).map(Number);
-    return { eventsPerSecond: events.length / ((done - t0) / 1000), ingestPerSecond: events.length / ((ingested - t0) / 1000), p50Ms: q[0]!, p99Ms: q[1]!, collectorPeakRss: peakRss(collector.pid), analyzerPeakRss: peakRss(analyzer.pid), cpuMicrosPerEvent, wallSeconds: (done - t0) / 1000, topic, database };
+    return {
+      eventsPerSecond: events.length / ((done - t0) / 1000),
+      ingestPerSecond: events.length / ((ingested - t0) / 1000),
+      p50Ms: q[0]!,
+      p99Ms: q[1]!,
+      collectorPeakRss: peakRss(collector.pid),
+      analyzerPeakRss: peakRss(analyzer.pid),
+      cpuMicrosPerEvent,
+      wallSeconds: (done - t0) / 1000,
+      topic,
+      database,
+    };
   } finally {
     await stop(collector);
     await stop(analyzer);
@@ -147,7 +215,12 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     await new Promise<void>((resolve) => {
       void consumer.run({
         eachBatch: async ({ batch }) => {
-          await admin.insert({ table: `${copyDb}.raw_copy`, values: batch.messages.map((m) => ({ v: m.value?.toString() ?? '' })), format: 'JSONEachRow', clickhouse_settings: { async_insert: 0 } });
+          await admin.insert({
+            table: `${copyDb}.raw_copy`,
+            values: batch.messages.map((m) => ({ v: m.value?.toString() ?? '' })),
+            format: 'JSONEachRow',
+            clickhouse_settings: { async_insert: 0 },
+          });
           copied += batch.messages.length;
           if (copied >= n) resolve();
         },
@@ -158,10 +231,14 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     await consumer.disconnect();
 
     // Baseline 2: ClickHouse's own Kafka table engine reading the same topic.
-    await admin.command({ query: `CREATE TABLE ${copyDb}.kafka_src (v String) ENGINE = Kafka SETTINGS kafka_broker_list = '${e.kafka.brokers.join(',')}', kafka_topic_list = '${main.topic}', kafka_group_name = '${main.topic}_chkafka', kafka_format = 'JSONAsString', kafka_max_block_size = 65536` });
+    await admin.command({
+      query: `CREATE TABLE ${copyDb}.kafka_src (v String) ENGINE = Kafka SETTINGS kafka_broker_list = '${e.kafka.brokers.join(',')}', kafka_topic_list = '${main.topic}', kafka_group_name = '${main.topic}_chkafka', kafka_format = 'JSONAsString', kafka_max_block_size = 65536`,
+    });
     await admin.command({ query: `CREATE TABLE ${copyDb}.kafka_copy (v String) ENGINE = MergeTree ORDER BY tuple()` });
     const tKafka = Date.now();
-    await admin.command({ query: `CREATE MATERIALIZED VIEW ${copyDb}.kafka_mv TO ${copyDb}.kafka_copy AS SELECT v FROM ${copyDb}.kafka_src` });
+    await admin.command({
+      query: `CREATE MATERIALIZED VIEW ${copyDb}.kafka_mv TO ${copyDb}.kafka_copy AS SELECT v FROM ${copyDb}.kafka_src`,
+    });
     const kafkaDone = await waitFor(admin, `SELECT count() FROM ${copyDb}.kafka_copy`, n, 600_000);
     await admin.command({ query: `DROP TABLE ${copyDb}.kafka_mv` });
     const kafkaEngineRate = n / ((kafkaDone - tKafka) / 1000);
@@ -172,7 +249,13 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     databases.push(aloneDb);
     const aloneClickHouseCpu = cpuMeter({ clickhouse: pids.clickhouse });
     const tAlone = Date.now();
-    const alone = spawnService('analyzer', e, { PULLWATCH_TOPIC: main.topic, PULLWATCH_DLQ_TOPIC: `${main.topic}_dlq`, PULLWATCH_ANALYZER_GROUP: `${main.topic}_alone`, PULLWATCH_CLICKHOUSE_DATABASE: aloneDb, PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600' });
+    const alone = spawnService('analyzer', e, {
+      PULLWATCH_TOPIC: main.topic,
+      PULLWATCH_DLQ_TOPIC: `${main.topic}_dlq`,
+      PULLWATCH_ANALYZER_GROUP: `${main.topic}_alone`,
+      PULLWATCH_CLICKHOUSE_DATABASE: aloneDb,
+      PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600',
+    });
     let analyzerAloneRate = NaN;
     let analyzerAloneCpu = NaN;
     try {
@@ -188,11 +271,14 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     // Stage baselines: plain kafkajs produce and consume of the same envelopes.
     const stageTopic = `${main.topic}_stage`;
     await ensureTopics(kafka, [{ topic: stageTopic, numPartitions: 6 }]);
-    const envelopes = events.map((ev) => eventEnvelope({ cluster: ev.cluster, source: 'http', event: K8sEventSchema.parse(ev.event) })).map((o) => ({ key: o.key, value: JSON.stringify(o.envelope) }));
+    const envelopes = events
+      .map((ev) => eventEnvelope({ cluster: ev.cluster, source: 'http', event: K8sEventSchema.parse(ev.event) }))
+      .map((o) => ({ key: o.key, value: JSON.stringify(o.envelope) }));
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     const tProduce = Date.now();
-    for (let i = 0; i < envelopes.length; i += 2000) await producer.send({ topic: stageTopic, acks: -1, messages: envelopes.slice(i, i + 2000) });
+    for (let i = 0; i < envelopes.length; i += 2000)
+      await producer.send({ topic: stageTopic, acks: -1, messages: envelopes.slice(i, i + 2000) });
     const rawProduceRate = n / ((Date.now() - tProduce) / 1000);
     await producer.disconnect();
     const rawConsumer = kafka.consumer({ groupId: `${stageTopic}_g` });
@@ -200,21 +286,84 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     await rawConsumer.subscribe({ topic: stageTopic, fromBeginning: true });
     let consumed = 0;
     const tConsume = Date.now();
-    await new Promise<void>((resolve) => void rawConsumer.run({ eachBatch: async ({ batch }) => { consumed += batch.messages.length; if (consumed >= n) resolve(); } }));
+    await new Promise<void>(
+      (resolve) =>
+        void rawConsumer.run({
+          eachBatch: async ({ batch }) => {
+            consumed += batch.messages.length;
+            if (consumed >= n) resolve();
+          },
+        }),
+    );
     const rawConsumeRate = n / ((Date.now() - tConsume) / 1000);
     await rawConsumer.disconnect();
 
     figures.push(
-      { metric: 'end to end: HTTP ingest → queryable in ClickHouse', value: main.eventsPerSecond, unit: 'events/s', baseline: { name: 'raw copy Kafka → ClickHouse (kafkajs consume + batched insert, no processing)', value: rawCopyRate }, ratio: main.eventsPerSecond / rawCopyRate, target: '≥ 0.5× raw copy and ≥ 20000 events/s' },
-      { metric: 'end to end vs ClickHouse Kafka engine', value: main.eventsPerSecond, unit: 'events/s', baseline: { name: 'ClickHouse Kafka table engine → MergeTree, same topic', value: kafkaEngineRate }, ratio: main.eventsPerSecond / kafkaEngineRate },
+      {
+        metric: 'end to end: HTTP ingest → queryable in ClickHouse',
+        value: main.eventsPerSecond,
+        unit: 'events/s',
+        baseline: {
+          name: 'raw copy Kafka → ClickHouse (kafkajs consume + batched insert, no processing)',
+          value: rawCopyRate,
+        },
+        ratio: main.eventsPerSecond / rawCopyRate,
+        target: '≥ 0.5× raw copy and ≥ 20000 events/s',
+      },
+      {
+        metric: 'end to end vs ClickHouse Kafka engine',
+        value: main.eventsPerSecond,
+        unit: 'events/s',
+        baseline: { name: 'ClickHouse Kafka table engine → MergeTree, same topic', value: kafkaEngineRate },
+        ratio: main.eventsPerSecond / kafkaEngineRate,
+      },
       { metric: 'latency ingest → queryable, p50', value: main.p50Ms, unit: 'ms' },
       { metric: 'latency ingest → queryable, p99', value: main.p99Ms, unit: 'ms' },
-      { metric: 'collector: HTTP ingest acknowledged by Kafka', value: main.ingestPerSecond, unit: 'events/s', baseline: { name: 'kafkajs produce of the same envelopes (acks=all, batches of 2000)', value: rawProduceRate }, ratio: main.ingestPerSecond / rawProduceRate },
-      { metric: 'analyzer alone: consume, classify, insert the full topic', value: analyzerAloneRate, unit: 'events/s', baseline: { name: 'kafkajs consume alone, same envelopes', value: rawConsumeRate }, ratio: analyzerAloneRate / rawConsumeRate },
-      { metric: 'analyzer alone vs raw copy', value: analyzerAloneRate, unit: 'events/s', baseline: { name: 'raw copy Kafka → ClickHouse', value: rawCopyRate }, ratio: analyzerAloneRate / rawCopyRate },
-      { metric: 'CPU per event: analyzer alone + its ClickHouse inserts', value: analyzerAloneCpu, unit: 'µs', baseline: { name: 'raw copy (its client, Kafka, ClickHouse)', value: rawCopyCpu }, ratio: analyzerAloneCpu / rawCopyCpu },
-      ...Object.entries(main.cpuMicrosPerEvent).map(([name, us]) => ({ metric: `CPU per event: ${name}`, value: us, unit: 'µs' })),
-      { metric: 'CPU per event: all of the above', value: Object.values(main.cpuMicrosPerEvent).reduce((a, b) => a + b, 0), unit: 'µs', baseline: { name: `what ${os.cpus().length} cores give per event at the end-to-end rate`, value: (os.cpus().length * 1e6) / main.eventsPerSecond }, ratio: Object.values(main.cpuMicrosPerEvent).reduce((a, b) => a + b, 0) / ((os.cpus().length * 1e6) / main.eventsPerSecond) },
+      {
+        metric: 'collector: HTTP ingest acknowledged by Kafka',
+        value: main.ingestPerSecond,
+        unit: 'events/s',
+        baseline: { name: 'kafkajs produce of the same envelopes (acks=all, batches of 2000)', value: rawProduceRate },
+        ratio: main.ingestPerSecond / rawProduceRate,
+      },
+      {
+        metric: 'analyzer alone: consume, classify, insert the full topic',
+        value: analyzerAloneRate,
+        unit: 'events/s',
+        baseline: { name: 'kafkajs consume alone, same envelopes', value: rawConsumeRate },
+        ratio: analyzerAloneRate / rawConsumeRate,
+      },
+      {
+        metric: 'analyzer alone vs raw copy',
+        value: analyzerAloneRate,
+        unit: 'events/s',
+        baseline: { name: 'raw copy Kafka → ClickHouse', value: rawCopyRate },
+        ratio: analyzerAloneRate / rawCopyRate,
+      },
+      {
+        metric: 'CPU per event: analyzer alone + its ClickHouse inserts',
+        value: analyzerAloneCpu,
+        unit: 'µs',
+        baseline: { name: 'raw copy (its client, Kafka, ClickHouse)', value: rawCopyCpu },
+        ratio: analyzerAloneCpu / rawCopyCpu,
+      },
+      ...Object.entries(main.cpuMicrosPerEvent).map(([name, us]) => ({
+        metric: `CPU per event: ${name}`,
+        value: us,
+        unit: 'µs',
+      })),
+      {
+        metric: 'CPU per event: all of the above',
+        value: Object.values(main.cpuMicrosPerEvent).reduce((a, b) => a + b, 0),
+        unit: 'µs',
+        baseline: {
+          name: `what ${os.cpus().length} cores give per event at the end-to-end rate`,
+          value: (os.cpus().length * 1e6) / main.eventsPerSecond,
+        },
+        ratio:
+          Object.values(main.cpuMicrosPerEvent).reduce((a, b) => a + b, 0) /
+          ((os.cpus().length * 1e6) / main.eventsPerSecond),
+      },
       { metric: 'CPU per event: raw copy (its client, Kafka, ClickHouse)', value: rawCopyCpu, unit: 'µs' },
       { metric: 'collector peak RSS at the end-to-end rate', value: main.collectorPeakRss / 2 ** 20, unit: 'MiB' },
       { metric: 'analyzer peak RSS at the end-to-end rate', value: main.analyzerPeakRss / 2 ** 20, unit: 'MiB' },
@@ -227,7 +376,13 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     for (const p of [2, 4]) {
       const r = await pipeline(e, admin, small, p, pids, ctx.log);
       databases.push(r.database);
-      figures.push({ metric: `end to end with ${p} partitions, ${small.length} events`, value: r.eventsPerSecond, unit: 'events/s', baseline: { name: '1 partition, same events', value: base.eventsPerSecond }, ratio: r.eventsPerSecond / base.eventsPerSecond });
+      figures.push({
+        metric: `end to end with ${p} partitions, ${small.length} events`,
+        value: r.eventsPerSecond,
+        unit: 'events/s',
+        baseline: { name: '1 partition, same events', value: base.eventsPerSecond },
+        ratio: r.eventsPerSecond / base.eventsPerSecond,
+      });
     }
     notes.push(
       `${n} events (60 % successful pulls, 30 % failures of three causes, 10 % back-off) across ${Math.min(ctx.scale.clusters, 50)} clusters, posted in JSON arrays of 2000 by 4 concurrent clients; collector and analyzer run as separate processes, as deployed.`,

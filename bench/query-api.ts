@@ -37,8 +37,9 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     const t0 = Date.now();
     // Generated inside ClickHouse, through the landing table, so the materialized views fill the
     // aggregate tables exactly as the analyzer's inserts do.
-    const insert = (from: number, count: number, outcome: 'failure' | 'success') => admin.command({
-      query: `INSERT INTO ${database}.pull_events
+    const insert = (from: number, count: number, outcome: 'failure' | 'success') =>
+      admin.command({
+        query: `INSERT INTO ${database}.pull_events
         SELECT now64(3) - toIntervalSecond(number * 7919 % (30 * 86400)) AS event_time, event_time AS first_time, event_time AS received_at,
           concat('c', toString(number % ${clusters})) AS cluster, concat('ns-', toString(number % 20)) AS namespace, concat('pod-', toString(number % 100000)) AS pod, 'app' AS container,
           concat('node-', toString(number % 2000)) AS node, '${outcome}' AS outcome, '${outcome === 'failure' ? 'failed_pull' : 'pulled'}' AS event_kind, 1 + number % 3 AS occurrences,
@@ -48,25 +49,46 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
           ${outcome === 'failure' ? "['rate_limited', 'not_found', 'registry_unavailable', 'unauthorized', 'tls_error'][number % 5 + 1]" : "''"} AS cause, '' AS subcause, 0, 1, '' AS hint, '' AS message, 0, 0,
           if(number % 4 = 0, 'Always', 'IfNotPresent') AS image_pull_policy, toInt8(number % 3) - 1 AS has_pull_secrets, toString(number) AS event_uid, 1, '' AS identity, 0, number
         FROM numbers(${from}, ${count})`,
-      clickhouse_settings: { async_insert: 0, max_insert_threads: '2' },
-    });
+        clickhouse_settings: { async_insert: 0, max_insert_threads: '2' },
+      });
     const chunk = 2_000_000;
     for (let i = 0; i < rows; i += chunk) {
       await insert(i, Math.min(chunk, rows - i), 'failure');
       ctx.log(`inserted ${Math.min(rows, i + chunk)} of ${rows} failure rows`);
     }
-    for (let i = 0; i < Math.ceil(rows / 10); i += chunk) await insert(rows + i, Math.min(chunk, Math.ceil(rows / 10) - i), 'success');
-    await admin.command({ query: `INSERT INTO ${database}.pod_pull_state SELECT concat('c', toString(number % ${clusters})), 'ns', concat('pod-', toString(number)), 'app', 'img', '', 'ghcr.io', 'ghcr', if(number % 3 = 0, 'recovered', 'stuck'), 'not_found', '', 'check the tag', '', now64(3) - toIntervalMinute(30 + number % 600), now64(3), 5, 4, 80, NULL, NULL, '', -1, 'pinned', now64(3) FROM numbers(20000)` });
-    await admin.command({ query: `INSERT INTO ${database}.incidents SELECT toString(number), 'quay.io', 'registry_unavailable', 'fleet', ['c1', 'c2'], ['quay.io/a:1'], 100, now64(3) - toIntervalHour(number % 700), now64(3) - toIntervalHour(number % 700), NULL, 'resolved', now64(3) FROM numbers(2000)` });
+    for (let i = 0; i < Math.ceil(rows / 10); i += chunk)
+      await insert(rows + i, Math.min(chunk, Math.ceil(rows / 10) - i), 'success');
+    await admin.command({
+      query: `INSERT INTO ${database}.pod_pull_state SELECT concat('c', toString(number % ${clusters})), 'ns', concat('pod-', toString(number)), 'app', 'img', '', 'ghcr.io', 'ghcr', if(number % 3 = 0, 'recovered', 'stuck'), 'not_found', '', 'check the tag', '', now64(3) - toIntervalMinute(30 + number % 600), now64(3), 5, 4, 80, NULL, NULL, '', -1, 'pinned', now64(3) FROM numbers(20000)`,
+    });
+    await admin.command({
+      query: `INSERT INTO ${database}.incidents SELECT toString(number), 'quay.io', 'registry_unavailable', 'fleet', ['c1', 'c2'], ['quay.io/a:1'], 100, now64(3) - toIntervalHour(number % 700), now64(3) - toIntervalHour(number % 700), NULL, 'resolved', now64(3) FROM numbers(2000)`,
+    });
     await admin.command({ query: `OPTIMIZE TABLE ${database}.pull_stats_1m FINAL` });
     ctx.log(`data ready in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 
-    const api = createQueryApi(loadQueryApiConfig({ PULLWATCH_API_PORT: '0', PULLWATCH_API_TOKENS: 'bench', PULLWATCH_CLICKHOUSE_DATABASE: database, PULLWATCH_ALERT_INTERVAL_SECONDS: '3600' }), { logger: createLogger('bench-api', 'warn'), metrics: createMetricsRegistry('bench-api'), clickhouse: createClickHouse({ ...e.clickhouse }) });
+    const api = createQueryApi(
+      loadQueryApiConfig({
+        PULLWATCH_API_PORT: '0',
+        PULLWATCH_API_TOKENS: 'bench',
+        PULLWATCH_CLICKHOUSE_DATABASE: database,
+        PULLWATCH_ALERT_INTERVAL_SECONDS: '3600',
+      }),
+      {
+        logger: createLogger('bench-api', 'warn'),
+        metrics: createMetricsRegistry('bench-api'),
+        clickhouse: createClickHouse({ ...e.clickhouse }),
+      },
+    );
     await api.start();
     // Timed against settled tables, as a month of data would be, not against the merges of the bulk load.
     const settleEnd = Date.now() + 300_000;
     for (;;) {
-      const rs = await admin.query({ query: 'SELECT count() AS n FROM system.merges WHERE database = {db:String}', query_params: { db: database }, format: 'JSONEachRow' });
+      const rs = await admin.query({
+        query: 'SELECT count() AS n FROM system.merges WHERE database = {db:String}',
+        query_params: { db: database },
+        format: 'JSONEachRow',
+      });
       if (Number((await rs.json<{ n: number }>())[0]?.n ?? 0) === 0 || Date.now() > settleEnd) break;
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -75,7 +97,9 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
       const ms: number[] = [];
       for (let i = 0; i < n + 3; i++) {
         const t = performance.now();
-        const res = await fetch(`${api.url}${path.replace('FROM30', from30)}`, { headers: { authorization: 'Bearer bench' } });
+        const res = await fetch(`${api.url}${path.replace('FROM30', from30)}`, {
+          headers: { authorization: 'Bearer bench' },
+        });
         await res.arrayBuffer();
         if (res.status !== 200) throw new Error(`${path}: HTTP ${res.status}`);
         if (i >= 3) ms.push(performance.now() - t);
@@ -87,8 +111,21 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     const b99 = quantile(baseline, 0.99);
     for (const r of ROUTES) {
       const ms = await time(r.path, TIMED);
-      figures.push({ metric: `${r.path.replace('FROM30', '<30 days ago>')} p50`, value: quantile(ms, 0.5), unit: 'ms', baseline: { name: 'SELECT 1 through the API (p50)', value: quantile(baseline, 0.5) }, ratio: quantile(ms, 0.5) / quantile(baseline, 0.5) });
-      figures.push({ metric: `${r.path.replace('FROM30', '<30 days ago>')} p99`, value: quantile(ms, 0.99), unit: 'ms', baseline: { name: 'SELECT 1 through the API (p99)', value: b99 }, ratio: quantile(ms, 0.99) / b99, ...(r.aggregate ? { target: 'p99 < 100 ms' } : {}) });
+      figures.push({
+        metric: `${r.path.replace('FROM30', '<30 days ago>')} p50`,
+        value: quantile(ms, 0.5),
+        unit: 'ms',
+        baseline: { name: 'SELECT 1 through the API (p50)', value: quantile(baseline, 0.5) },
+        ratio: quantile(ms, 0.5) / quantile(baseline, 0.5),
+      });
+      figures.push({
+        metric: `${r.path.replace('FROM30', '<30 days ago>')} p99`,
+        value: quantile(ms, 0.99),
+        unit: 'ms',
+        baseline: { name: 'SELECT 1 through the API (p99)', value: b99 },
+        ratio: quantile(ms, 0.99) / b99,
+        ...(r.aggregate ? { target: 'p99 < 100 ms' } : {}),
+      });
       ctx.log(`${r.path}: p50 ${quantile(ms, 0.5).toFixed(1)} ms, p99 ${quantile(ms, 0.99).toFixed(1)} ms`);
     }
     await api.stop();
@@ -96,5 +133,11 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` }).catch(() => undefined);
     await admin.close();
   }
-  return { name: 'query API', figures, notes: [`${rows} failure rows and ${Math.ceil(rows / 10)} successes over 30 days across ${clusters} clusters, 8 registries, 2000 nodes; ${TIMED} timed requests per route after 3 warm-ups, one at a time, once background merges of the load have finished.`] };
+  return {
+    name: 'query API',
+    figures,
+    notes: [
+      `${rows} failure rows and ${Math.ceil(rows / 10)} successes over 30 days across ${clusters} clusters, 8 registries, 2000 nodes; ${TIMED} timed requests per route after 3 warm-ups, one at a time, once background merges of the load have finished.`,
+    ],
+  };
 }

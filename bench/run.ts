@@ -17,7 +17,9 @@ export interface BenchOptions {
   log: (line: string) => void;
 }
 
-export async function runBenchmarks(opts: BenchOptions): Promise<{ sections: BenchSection[]; jsonPath: string; markdownPath: string }> {
+export async function runBenchmarks(
+  opts: BenchOptions,
+): Promise<{ sections: BenchSection[]; jsonPath: string; markdownPath: string }> {
   const sections: BenchSection[] = [];
   for (const [name, load] of Object.entries(suites)) {
     if (opts.only?.length && !opts.only.includes(name)) continue;
@@ -29,7 +31,12 @@ export async function runBenchmarks(opts: BenchOptions): Promise<{ sections: Ben
   }
   const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
   mkdirSync(resultsDir, { recursive: true });
-  const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
+  const machine = {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+  };
   const result = { at: new Date().toISOString(), machine, scale: opts.scale, sections };
   const jsonPath = join(resultsDir, 'latest.json');
   const markdownPath = join(resultsDir, 'latest.md');
@@ -44,13 +51,25 @@ function fmt(n: number): string {
   return Number(n.toPrecision(3)).toString();
 }
 
-export function toMarkdown(r: { at: string; machine: Record<string, unknown>; scale: BenchContext['scale']; sections: BenchSection[] }): string {
-  const lines = [`# pullwatch benchmarks`, '', `Run ${r.at} on ${JSON.stringify(r.machine)}; scale ${JSON.stringify(r.scale)}.`, ''];
+export function toMarkdown(r: {
+  at: string;
+  machine: Record<string, unknown>;
+  scale: BenchContext['scale'];
+  sections: BenchSection[];
+}): string {
+  const lines = [
+    `# pullwatch benchmarks`,
+    '',
+    `Run ${r.at} on ${JSON.stringify(r.machine)}; scale ${JSON.stringify(r.scale)}.`,
+    '',
+  ];
   for (const s of r.sections) {
     lines.push(`## ${s.name}`, '', '| metric | value | baseline | ratio | target |', '| --- | --- | --- | --- | --- |');
     for (const f of s.figures) {
       const baseline = f.baseline ? `${fmt(f.baseline.value)} ${f.unit} (${f.baseline.name})` : '';
-      lines.push(`| ${f.metric} | ${fmt(f.value)} ${f.unit} | ${baseline} | ${f.ratio === undefined ? '' : `${fmt(f.ratio)}×`} | ${f.target ?? ''} |`);
+      lines.push(
+        `| ${f.metric} | ${fmt(f.value)} ${f.unit} | ${baseline} | ${f.ratio === undefined ? '' : `${fmt(f.ratio)}×`} | ${f.target ?? ''} |`,
+      );
     }
     if (s.notes?.length) lines.push('', ...s.notes.map((n) => `- ${n}`));
     lines.push('');

@@ -21,10 +21,16 @@ export async function freePort(): Promise<number> {
 }
 
 /** A pullwatch service as its own process (as deployed), so its memory can be measured alone. */
-export function spawnService(name: 'collector' | 'analyzer', endpoints: EngineEndpoints, env: Record<string, string>): ChildProcess {
+export function spawnService(
+  name: 'collector' | 'analyzer',
+  endpoints: EngineEndpoints,
+  env: Record<string, string>,
+): ChildProcess {
   // PULLWATCH_BENCH_PROFILE_DIR: each service writes a V8 CPU profile there when it stops.
   const profileDir = process.env.PULLWATCH_BENCH_PROFILE_DIR;
-  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+  const nodeArgs = profileDir
+    ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`]
+    : [];
   return spawn(process.execPath, [...nodeArgs, join(repoRoot, 'packages/cli/bin/pullwatch.js'), name], {
     env: {
       ...process.env,
@@ -63,9 +69,17 @@ export function cpuSeconds(pid: number | null | undefined): number {
  * Starts measuring the CPU each process uses (a missing pid reads as NaN); the returned function
  * gives the seconds each used since, in µs per event when given the number of events.
  */
-export function cpuMeter<K extends string>(pids: Record<K, number | null | undefined>): (events: number) => Record<K, number> {
+export function cpuMeter<K extends string>(
+  pids: Record<K, number | null | undefined>,
+): (events: number) => Record<K, number> {
   const start = new Map(Object.entries<number | null | undefined>(pids).map(([name, pid]) => [name, cpuSeconds(pid)]));
-  return (events) => Object.fromEntries(Object.entries<number | null | undefined>(pids).map(([name, pid]) => [name, ((cpuSeconds(pid) - start.get(name)!) * 1e6) / events])) as Record<K, number>;
+  return (events) =>
+    Object.fromEntries(
+      Object.entries<number | null | undefined>(pids).map(([name, pid]) => [
+        name,
+        ((cpuSeconds(pid) - start.get(name)!) * 1e6) / events,
+      ]),
+    ) as Record<K, number>;
 }
 
 export async function stop(child: ChildProcess): Promise<void> {

@@ -2,23 +2,60 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 
-type Doc = { kind: string; metadata: { name: string }; rules?: { apiGroups: string[]; resources: string[]; verbs: string[] }[]; spec?: Record<string, unknown> } & Record<string, unknown>;
-const docs = parseAllDocuments(readFileSync(new URL('../infra/k8s/collector.yaml', import.meta.url), 'utf8')).map((d) => d.toJS() as Doc);
+type Doc = {
+  kind: string;
+  metadata: { name: string };
+  rules?: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+  spec?: Record<string, unknown>;
+} & Record<string, unknown>;
+const docs = parseAllDocuments(readFileSync(new URL('../infra/k8s/collector.yaml', import.meta.url), 'utf8')).map(
+  (d) => d.toJS() as Doc,
+);
 const byKind = (k: string) => docs.filter((d) => d.kind === k);
 
 describe('infra/k8s collector manifests', () => {
   it('grant only get/list/watch on events and pods', () => {
     const [role] = byKind('ClusterRole');
-    const granted = role!.rules!.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g || 'core'}/${res}:${v}`))));
-    expect(granted.sort()).toEqual(['core/events:get', 'core/events:list', 'core/events:watch', 'core/pods:get', 'core/pods:list', 'core/pods:watch', 'events.k8s.io/events:get', 'events.k8s.io/events:list', 'events.k8s.io/events:watch']);
+    const granted = role!.rules!.flatMap((r) =>
+      r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g || 'core'}/${res}:${v}`))),
+    );
+    expect(granted.sort()).toEqual([
+      'core/events:get',
+      'core/events:list',
+      'core/events:watch',
+      'core/pods:get',
+      'core/pods:list',
+      'core/pods:watch',
+      'events.k8s.io/events:get',
+      'events.k8s.io/events:list',
+      'events.k8s.io/events:watch',
+    ]);
     expect(JSON.stringify(role)).not.toContain('*');
-    const [binding] = byKind('ClusterRoleBinding') as unknown as { roleRef: { name: string }; subjects: { name: string }[] }[];
+    const [binding] = byKind('ClusterRoleBinding') as unknown as {
+      roleRef: { name: string };
+      subjects: { name: string }[];
+    }[];
     expect(binding!.roleRef.name).toBe('pullwatch-collector');
     expect(binding!.subjects[0]!.name).toBe(byKind('ServiceAccount')[0]!.metadata.name);
   });
 
   it('run the collector in-cluster with probes and resource requests', () => {
-    const [dep] = byKind('Deployment') as unknown as { spec: { template: { spec: { serviceAccountName: string; containers: { args: string[]; env: { name: string; value: string }[]; readinessProbe: { httpGet: { path: string } }; livenessProbe: { httpGet: { path: string } }; resources: { requests: Record<string, string> } }[] } } } }[];
+    const [dep] = byKind('Deployment') as unknown as {
+      spec: {
+        template: {
+          spec: {
+            serviceAccountName: string;
+            containers: {
+              args: string[];
+              env: { name: string; value: string }[];
+              readinessProbe: { httpGet: { path: string } };
+              livenessProbe: { httpGet: { path: string } };
+              resources: { requests: Record<string, string> };
+            }[];
+          };
+        };
+      };
+    }[];
     const pod = dep!.spec.template.spec;
     const c = pod.containers[0]!;
     expect(pod.serviceAccountName).toBe('pullwatch-collector');
@@ -26,15 +63,25 @@ describe('infra/k8s collector manifests', () => {
     expect(c.readinessProbe.httpGet.path).toBe('/readyz');
     expect(c.livenessProbe.httpGet.path).toBe('/healthz');
     expect(Object.keys(c.resources.requests).sort()).toEqual(['cpu', 'memory']);
-    expect(Object.fromEntries(c.env.map((e) => [e.name, e.value]))).toMatchObject({ PULLWATCH_IN_CLUSTER: 'true', PULLWATCH_ENGINES: 'external' });
+    expect(Object.fromEntries(c.env.map((e) => [e.name, e.value]))).toMatchObject({
+      PULLWATCH_IN_CLUSTER: 'true',
+      PULLWATCH_ENGINES: 'external',
+    });
   });
 });
 
 describe('docker-compose.yml', () => {
-  const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as { services: Record<string, { healthcheck?: unknown; environment?: Record<string, string>; command?: string[] }> };
+  const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as {
+    services: Record<string, { healthcheck?: unknown; environment?: Record<string, string>; command?: string[] }>;
+  };
   it('runs Kafka, ClickHouse and the three services, each with a health check', () => {
-    for (const s of ['kafka', 'clickhouse', 'collector', 'analyzer', 'query-api']) expect(compose.services[s]?.healthcheck, s).toBeDefined();
+    for (const s of ['kafka', 'clickhouse', 'collector', 'analyzer', 'query-api'])
+      expect(compose.services[s]?.healthcheck, s).toBeDefined();
     expect(compose.services.collector!.command).toEqual(['collector']);
-    expect(compose.services.collector!.environment).toMatchObject({ PULLWATCH_ENGINES: 'external', PULLWATCH_KAFKA_BROKERS: 'kafka:9092', PULLWATCH_CLICKHOUSE_URL: 'http://clickhouse:8123' });
+    expect(compose.services.collector!.environment).toMatchObject({
+      PULLWATCH_ENGINES: 'external',
+      PULLWATCH_KAFKA_BROKERS: 'kafka:9092',
+      PULLWATCH_CLICKHOUSE_URL: 'http://clickhouse:8123',
+    });
   });
 });

@@ -33,7 +33,11 @@ describe('the real Kafka broker', () => {
       const timer = setTimeout(() => reject(new Error(`only ${seen.length} of 200 consumed`)), 60_000);
       void consumer.run({
         eachMessage: async ({ partition, message }) => {
-          seen.push({ partition, key: message.key!.toString(), i: (JSON.parse(message.value!.toString()) as { i: number }).i });
+          seen.push({
+            partition,
+            key: message.key!.toString(),
+            i: (JSON.parse(message.value!.toString()) as { i: number }).i,
+          });
           if (seen.length === sent.length) {
             clearTimeout(timer);
             resolve();
@@ -97,7 +101,11 @@ describe('the real ClickHouse server', () => {
     // ClickHouse 26 writes 64-bit integers as JSON numbers (older servers quote them): accept both.
     const rows = await ok.json<{ registry: string; failures: number | string }>();
     expect(rows.map((r) => ({ ...r, failures: Number(r.failures) }))).toEqual([{ registry: 'docker.io', failures: 7 }]);
-    const engine = await client.query({ query: 'SELECT engine FROM system.tables WHERE database = {db:String} AND name = {t:String}', query_params: { db: database, t: 'pulls' }, format: 'JSONEachRow' });
+    const engine = await client.query({
+      query: 'SELECT engine FROM system.tables WHERE database = {db:String} AND name = {t:String}',
+      query_params: { db: database, t: 'pulls' },
+      format: 'JSONEachRow',
+    });
     expect(await engine.json()).toEqual([{ engine: 'MergeTree' }]);
   });
 });

@@ -63,15 +63,36 @@ afterAll(async () => {
 describe('npm start: the pipeline on a simulated fleet', () => {
   it('turns the simulated fleet into registries, hotspots, incidents and stuck Pods', async () => {
     const incidents = await until(async () => {
-      const r = await api<{ incidents: { scope: string; registry: string; cause: string; clusters: string[] }[] }>('/v1/incidents?status=all');
+      const r = await api<{ incidents: { scope: string; registry: string; cause: string; clusters: string[] }[] }>(
+        '/v1/incidents?status=all',
+      );
       return r.incidents.some((i) => i.scope === 'fleet') ? r.incidents : null;
     }, 'a fleet incident');
     // The scenario's quay.io outage hits three clusters at once.
-    expect(incidents).toContainEqual(expect.objectContaining({ scope: 'fleet', registry: 'quay.io', cause: 'registry_unavailable', clusters: ['prod-eu-west', 'prod-us-east', 'staging-eu'] }));
-    expect(incidents).toContainEqual(expect.objectContaining({ scope: 'cluster', registry: 'docker.io', cause: 'rate_limited', clusters: ['prod-us-east'] }));
+    expect(incidents).toContainEqual(
+      expect.objectContaining({
+        scope: 'fleet',
+        registry: 'quay.io',
+        cause: 'registry_unavailable',
+        clusters: ['prod-eu-west', 'prod-us-east', 'staging-eu'],
+      }),
+    );
+    expect(incidents).toContainEqual(
+      expect.objectContaining({
+        scope: 'cluster',
+        registry: 'docker.io',
+        cause: 'rate_limited',
+        clusters: ['prod-us-east'],
+      }),
+    );
 
-    const registries = await api<{ registries: { registry: string; failures: number; successes: number }[] }>('/v1/registries');
-    expect(registries.registries.find((r) => r.registry === 'docker.io')).toMatchObject({ failures: expect.any(Number), successes: expect.any(Number) });
+    const registries = await api<{ registries: { registry: string; failures: number; successes: number }[] }>(
+      '/v1/registries',
+    );
+    expect(registries.registries.find((r) => r.registry === 'docker.io')).toMatchObject({
+      failures: expect.any(Number),
+      successes: expect.any(Number),
+    });
     expect(registries.registries.reduce((n, r) => n + r.successes, 0)).toBeGreaterThan(100);
 
     const hotspots = await api<{ hotspots: { registry: string; cluster: string }[] }>('/v1/hotspots/rate-limit');
@@ -89,7 +110,16 @@ describe('npm start: the pipeline on a simulated fleet', () => {
     try {
       browser = await chromium.launch({
         executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
       });
       const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
       const errors: string[] = [];

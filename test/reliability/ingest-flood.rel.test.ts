@@ -10,7 +10,15 @@ const kafka = createKafka({ brokers: testEndpoints().kafka.brokers, clientId: 'f
 const topic = uniqueName('flood');
 let collector: Collector;
 
-const good = (i: number) => ({ apiVersion: 'v1', kind: 'Event', metadata: { name: `g${i}`, namespace: 'shop', uid: `good-${i}` }, involvedObject: { kind: 'Pod', name: 'web', namespace: 'shop' }, reason: 'Failed', message: `Failed to pull image "nginx:${i}": not found`, count: 1 });
+const good = (i: number) => ({
+  apiVersion: 'v1',
+  kind: 'Event',
+  metadata: { name: `g${i}`, namespace: 'shop', uid: `good-${i}` },
+  involvedObject: { kind: 'Pod', name: 'web', namespace: 'shop' },
+  reason: 'Failed',
+  message: `Failed to pull image "nginx:${i}": not found`,
+  count: 1,
+});
 
 function nested(depth: number): string {
   return `${'['.repeat(depth)}${']'.repeat(depth)}`;
@@ -23,21 +31,47 @@ function badBodies(seed: number): { path: string; body: Buffer | string; type: s
     { path: '/v1/k8s-events?cluster=c', body: '{"kind":', type: 'application/json' },
     { path: '/v1/k8s-events?cluster=c', body: nested(50_000), type: 'application/json' },
     { path: '/v1/k8s-events?cluster=c', body: rnd(4096), type: 'application/json' },
-    { path: '/v1/k8s-events?cluster=c', body: Buffer.concat([Buffer.from('[{"kind":"Event","metadata":{"name":"'), Buffer.from([0xff, 0xfe, 0xc3, 0x28]), Buffer.from('"}}]')]), type: 'application/json' },
-    { path: '/v1/k8s-events?cluster=c', body: JSON.stringify([{ kind: 'Event', metadata: {} }]), type: 'application/json' },
+    {
+      path: '/v1/k8s-events?cluster=c',
+      body: Buffer.concat([
+        Buffer.from('[{"kind":"Event","metadata":{"name":"'),
+        Buffer.from([0xff, 0xfe, 0xc3, 0x28]),
+        Buffer.from('"}}]'),
+      ]),
+      type: 'application/json',
+    },
+    {
+      path: '/v1/k8s-events?cluster=c',
+      body: JSON.stringify([{ kind: 'Event', metadata: {} }]),
+      type: 'application/json',
+    },
     { path: '/v1/k8s-events?cluster=c', body: 'x'.repeat(3 * 1024 * 1024), type: 'application/json' },
     { path: '/v1/k8s-events?cluster=%00', body: '[]', type: 'application/json' },
     { path: '/v1/k8s-events', body: JSON.stringify([good(0)]), type: 'application/json' },
     { path: '/v1/logs', body: rnd(2048), type: 'application/x-protobuf' },
     { path: '/v1/logs', body: '{"resourceLogs": 5}', type: 'application/json' },
     { path: '/v1/logs', body: `{"resourceLogs":${nested(20_000)}}`, type: 'application/json' },
-    { path: '/v1/logs', body: JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: 'not json' } }] }] }] }), type: 'application/json' },
+    {
+      path: '/v1/logs',
+      body: JSON.stringify({
+        resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: 'not json' } }] }] }],
+      }),
+      type: 'application/json',
+    },
     { path: '/v1/nope', body: 'x', type: 'text/plain' },
   ];
 }
 
 beforeAll(async () => {
-  collector = createCollector(loadCollectorConfig({ PULLWATCH_INGEST_PORT: '0', PULLWATCH_TOPIC: topic, PULLWATCH_TOPIC_PARTITIONS: '2', PULLWATCH_MAX_BODY_BYTES: String(2 * 1024 * 1024) }), { logger, metrics: createMetricsRegistry('flood'), kafka });
+  collector = createCollector(
+    loadCollectorConfig({
+      PULLWATCH_INGEST_PORT: '0',
+      PULLWATCH_TOPIC: topic,
+      PULLWATCH_TOPIC_PARTITIONS: '2',
+      PULLWATCH_MAX_BODY_BYTES: String(2 * 1024 * 1024),
+    }),
+    { logger, metrics: createMetricsRegistry('flood'), kafka },
+  );
   await collector.start();
 });
 afterAll(async () => {
@@ -53,7 +87,11 @@ describe('a flood of malformed, oversized, deeply nested and non-UTF-8 input', (
     const flood = async () => {
       for (let r = 0; r < rounds; r++) {
         for (const b of badBodies(r)) {
-          const res = await fetch(`${collector.ingestUrl}${b.path}`, { method: 'POST', body: b.body, headers: { 'content-type': b.type } });
+          const res = await fetch(`${collector.ingestUrl}${b.path}`, {
+            method: 'POST',
+            body: b.body,
+            headers: { 'content-type': b.type },
+          });
           const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
           tried += 1;
           statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
@@ -65,7 +103,10 @@ describe('a flood of malformed, oversized, deeply nested and non-UTF-8 input', (
     };
     const valid = async () => {
       for (let i = 0; i < 100; i++) {
-        const res = await fetch(`${collector.ingestUrl}/v1/k8s-events?cluster=eu`, { method: 'POST', body: JSON.stringify([good(i * 2), good(i * 2 + 1)]) });
+        const res = await fetch(`${collector.ingestUrl}/v1/k8s-events?cluster=eu`, {
+          method: 'POST',
+          body: JSON.stringify([good(i * 2), good(i * 2 + 1)]),
+        });
         expect(res.status).toBe(200);
         goodAccepted += ((await res.json()) as { accepted: number }).accepted;
       }
@@ -79,6 +120,12 @@ describe('a flood of malformed, oversized, deeply nested and non-UTF-8 input', (
     expect(goodAccepted).toBe(200);
     expect(produced).toBe(200);
     expect((await fetch(`${collector.ingestUrl}/healthz`)).status).toBe(200);
-    report('ingest flood', { inputsTried: tried, ...Object.fromEntries([...statuses].map(([s, n]) => [`http${s}`, n])), fiveHundreds: [...statuses].filter(([s]) => s >= 500).length, validSent: 200, validStored: produced });
+    report('ingest flood', {
+      inputsTried: tried,
+      ...Object.fromEntries([...statuses].map(([s, n]) => [`http${s}`, n])),
+      fiveHundreds: [...statuses].filter(([s]) => s >= 500).length,
+      validSent: 200,
+      validStored: produced,
+    });
   });
 });

@@ -63,13 +63,26 @@ async function scalar(sql: string): Promise<number> {
 }
 
 /** Pod i's failure Event, observed at count `count`. */
-const event = (i: number, count: number) => ({ apiVersion: 'v1', kind: 'Event', metadata: { name: `e${i}`, namespace: 'shop', uid: `u-${i}` }, involvedObject: { kind: 'Pod', name: `web-${i}`, namespace: 'shop', fieldPath: 'spec.containers{web}' }, reason: 'Failed', message: `Failed to pull image "ghcr.io/acme/web:${i}": rpc error: code = Unknown desc = failed to pull and unpack image: unexpected status code 429 Too Many Requests`, count, lastTimestamp: new Date(Date.now() - 600_000 + count * 1000).toISOString() });
+const event = (i: number, count: number) => ({
+  apiVersion: 'v1',
+  kind: 'Event',
+  metadata: { name: `e${i}`, namespace: 'shop', uid: `u-${i}` },
+  involvedObject: { kind: 'Pod', name: `web-${i}`, namespace: 'shop', fieldPath: 'spec.containers{web}' },
+  reason: 'Failed',
+  message: `Failed to pull image "ghcr.io/acme/web:${i}": rpc error: code = Unknown desc = failed to pull and unpack image: unexpected status code 429 Too Many Requests`,
+  count,
+  lastTimestamp: new Date(Date.now() - 600_000 + count * 1000).toISOString(),
+});
 
 let retries = 0;
 /** A client that resends until the collector acknowledges: nothing it sent is lost, though a resend may repeat. */
 async function send(events: unknown[]): Promise<void> {
   for (;;) {
-    const res = await fetch(`http://127.0.0.1:${ingestPort}/v1/k8s-events?cluster=eu`, { method: 'POST', body: JSON.stringify(events), signal: AbortSignal.timeout(15_000) }).catch(() => null);
+    const res = await fetch(`http://127.0.0.1:${ingestPort}/v1/k8s-events?cluster=eu`, {
+      method: 'POST',
+      body: JSON.stringify(events),
+      signal: AbortSignal.timeout(15_000),
+    }).catch(() => null);
     if (res?.ok) return;
     retries += 1;
     await sleep(300);
@@ -134,7 +147,14 @@ describe('collector, analyzer and ClickHouse killed mid-stream', () => {
     stored = await scalar(`SELECT sum(occurrences) FROM ${database}.pull_failures`);
     const storedPods = await scalar(`SELECT uniqExact(event_uid) FROM ${database}.pull_failures`);
     const observations = await scalar(`SELECT count() FROM ${database}.raw_events`);
-    report('process kills (collector, analyzer, ClickHouse)', { podsSent: pods, occurrencesSent: expected, occurrencesStored: stored, observationsStored: observations, faultsInjected: faults.filter((f) => f.endsWith('SIGKILL')).length, clientRetries: retries });
+    report('process kills (collector, analyzer, ClickHouse)', {
+      podsSent: pods,
+      occurrencesSent: expected,
+      occurrencesStored: stored,
+      observationsStored: observations,
+      faultsInjected: faults.filter((f) => f.endsWith('SIGKILL')).length,
+      clientRetries: retries,
+    });
     expect(faults).toEqual(['collector SIGKILL', 'analyzer SIGKILL', 'ClickHouse SIGKILL', 'ClickHouse restarted']);
     expect(stored).toBe(expected);
     expect(storedPods).toBe(pods);
@@ -142,7 +162,9 @@ describe('collector, analyzer and ClickHouse killed mid-stream', () => {
     expect(observations).toBeGreaterThanOrEqual(expected);
     // The restarted analyzer reports what it stored to Prometheus.
     const scraped = await (await fetch(`http://127.0.0.1:${analyzerMetricsPort}/metrics`)).text();
-    expect(Number(/^pullwatch_analyzer_messages_total\{outcome="stored",service="analyzer"\} (\d+)$/m.exec(scraped)?.[1])).toBeGreaterThan(0);
+    expect(
+      Number(/^pullwatch_analyzer_messages_total\{outcome="stored",service="analyzer"\} (\d+)$/m.exec(scraped)?.[1]),
+    ).toBeGreaterThan(0);
     expect(await (await fetch(`http://127.0.0.1:${analyzerMetricsPort}/healthz`)).json()).toEqual({ status: 'ok' });
   }, 420_000);
 });

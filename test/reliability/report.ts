@@ -10,5 +10,9 @@ export function report(name: string, figures: Record<string, number | string>): 
   const all = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
   all[name] = { ...figures, at: new Date().toISOString() };
   writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
-  process.stdout.write(`reliability: ${name}: ${Object.entries(figures).map(([k, v]) => `${k}=${v}`).join(', ')}\n`);
+  process.stdout.write(
+    `reliability: ${name}: ${Object.entries(figures)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')}\n`,
+  );
 }

@@ -13,7 +13,9 @@ export default async function setup(): Promise<() => Promise<void>> {
   if (cfg.mode === 'local') {
     const engines = new LocalEngines(cfg);
     const report = await engines.up(log);
-    log(`kafka ${report.kafka.reused ? 'reused' : `ready in ${report.kafka.readyMs} ms`}, clickhouse ${report.clickhouse.reused ? 'reused' : `ready in ${report.clickhouse.readyMs} ms`}`);
+    log(
+      `kafka ${report.kafka.reused ? 'reused' : `ready in ${report.kafka.readyMs} ms`}, clickhouse ${report.clickhouse.reused ? 'reused' : `ready in ${report.clickhouse.readyMs} ms`}`,
+    );
     exportEndpoints(engines.endpoints());
     if (!report.kafka.reused || !report.clickhouse.reused) {
       teardown = async () => {
@@ -27,12 +29,16 @@ export default async function setup(): Promise<() => Promise<void>> {
     teardown = () => running.stop();
   } else {
     const status = await probeEndpoints('external', resolveEndpoints(cfg));
-    if (!status.kafka.up || !status.clickhouse.up) throw new Error(`external engines not reachable: ${JSON.stringify(status)}`);
+    if (!status.kafka.up || !status.clickhouse.up)
+      throw new Error(`external engines not reachable: ${JSON.stringify(status)}`);
   }
   return teardown;
 }
 
-function exportEndpoints(e: { kafka: { brokers: string[] }; clickhouse: { url: string; user: string; password: string } }): void {
+function exportEndpoints(e: {
+  kafka: { brokers: string[] };
+  clickhouse: { url: string; user: string; password: string };
+}): void {
   process.env.PULLWATCH_ENGINES = 'external';
   process.env.PULLWATCH_KAFKA_BROKERS = e.kafka.brokers.join(',');
   process.env.PULLWATCH_CLICKHOUSE_URL = e.clickhouse.url;

@@ -8,13 +8,23 @@ import { LocalClickHouse, loadEnginesConfig, repoRoot } from '@pullwatch/engines
  * test can crash and restart it without disturbing the shared one other tests use. Its data stays
  * across restarts.
  */
-export function dedicatedClickHouse(port: number): { clickhouse: LocalClickHouse; url: string; crash: () => Promise<void>; cleanup: () => void } {
+export function dedicatedClickHouse(port: number): {
+  clickhouse: LocalClickHouse;
+  url: string;
+  crash: () => Promise<void>;
+  cleanup: () => void;
+} {
   const home = mkdtempSync(join(tmpdir(), 'pw-clickhouse-'));
   const sharedBin = join(loadEnginesConfig({ ...process.env, PULLWATCH_ENGINES: 'local' }).home, 'bin');
   const bin = existsSync(sharedBin) ? sharedBin : join(repoRoot, '.pullwatch', 'bin');
   // Reuse the launcher already built instead of compiling it again.
   if (existsSync(bin)) symlinkSync(bin, join(home, 'bin'));
-  const cfg = loadEnginesConfig({ ...process.env, PULLWATCH_ENGINES: 'local', PULLWATCH_HOME: home, PULLWATCH_CLICKHOUSE_PORT: String(port) });
+  const cfg = loadEnginesConfig({
+    ...process.env,
+    PULLWATCH_ENGINES: 'local',
+    PULLWATCH_HOME: home,
+    PULLWATCH_CLICKHOUSE_PORT: String(port),
+  });
   const clickhouse = new LocalClickHouse(cfg);
   return {
     clickhouse,

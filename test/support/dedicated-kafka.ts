@@ -16,7 +16,14 @@ export function dedicatedKafka(port: number): { kafka: LocalKafka; brokers: stri
     // Reuse the jars already fetched (their pom stamp included), instead of asking Maven again.
     symlinkSync(sharedHome, join(home, 'kafka', 'libs'));
   }
-  const cfg = loadEnginesConfig({ ...process.env, PULLWATCH_ENGINES: 'local', PULLWATCH_HOME: home, PULLWATCH_KAFKA_PORT: String(port), PULLWATCH_KAFKA_CONTROLLER_PORT: String(port + 1), PULLWATCH_KAFKA_HEAP: '384m' });
+  const cfg = loadEnginesConfig({
+    ...process.env,
+    PULLWATCH_ENGINES: 'local',
+    PULLWATCH_HOME: home,
+    PULLWATCH_KAFKA_PORT: String(port),
+    PULLWATCH_KAFKA_CONTROLLER_PORT: String(port + 1),
+    PULLWATCH_KAFKA_HEAP: '384m',
+  });
   const kafka = new LocalKafka(cfg);
   return { kafka, brokers: kafka.brokers, cleanup: () => rmSync(home, { recursive: true, force: true }) };
 }

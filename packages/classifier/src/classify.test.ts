@@ -7,37 +7,67 @@ const c = (message: string, extra: { reason?: string; image?: string } = {}) => 
 
 describe('precedence: the most specific evidence wins', () => {
   it('a 429 inside a resolve wrapper is rate limiting', () => {
-    const r = c('Failed to pull image "x/y:1": failed to pull and unpack image "docker.io/x/y:1": failed to resolve reference "docker.io/x/y:1": unexpected status from HEAD request to https://registry-1.docker.io/v2/x/y/manifests/1: 429 Too Many Requests');
+    const r = c(
+      'Failed to pull image "x/y:1": failed to pull and unpack image "docker.io/x/y:1": failed to resolve reference "docker.io/x/y:1": unexpected status from HEAD request to https://registry-1.docker.io/v2/x/y/manifests/1: 429 Too Many Requests',
+    );
     expect([r.cause, r.subcause, r.retryable]).toEqual(['rate_limited', 'registry', true]);
   });
   it('the ambiguous pull access denied beats a plain not found or denied', () => {
-    expect(c('Error response from daemon: pull access denied for foo/bar, repository does not exist or may require \'docker login\': denied: requested access to the resource is denied').cause).toBe('not_found_or_unauthorized');
+    expect(
+      c(
+        "Error response from daemon: pull access denied for foo/bar, repository does not exist or may require 'docker login': denied: requested access to the resource is denied",
+      ).cause,
+    ).toBe('not_found_or_unauthorized');
   });
   it('an expired token beats the ambiguous phrase', () => {
-    expect(c("pull access denied for 1.dkr.ecr.us-east-2.amazonaws.com/test, repository does not exist or may require 'docker login': denied: Your authorization token has expired. Reauthenticate and try again.")).toMatchObject({ cause: 'unauthorized', subcause: 'expired_token' });
+    expect(
+      c(
+        "pull access denied for 1.dkr.ecr.us-east-2.amazonaws.com/test, repository does not exist or may require 'docker login': denied: Your authorization token has expired. Reauthenticate and try again.",
+      ),
+    ).toMatchObject({ cause: 'unauthorized', subcause: 'expired_token' });
   });
   it('missing credentials on a registry that never serves anonymous pulls is unauthorized', () => {
-    const msg = 'failed to resolve reference "1.dkr.ecr.eu-west-1.amazonaws.com/app:1": pull access denied, repository does not exist or may require authorization: authorization failed: no basic auth credentials';
+    const msg =
+      'failed to resolve reference "1.dkr.ecr.eu-west-1.amazonaws.com/app:1": pull access denied, repository does not exist or may require authorization: authorization failed: no basic auth credentials';
     expect(c(msg).cause).toBe('unauthorized');
-    expect(c(msg.replaceAll('1.dkr.ecr.eu-west-1.amazonaws.com', 'docker.io/library')).cause).toBe('not_found_or_unauthorized');
+    expect(c(msg.replaceAll('1.dkr.ecr.eu-west-1.amazonaws.com', 'docker.io/library')).cause).toBe(
+      'not_found_or_unauthorized',
+    );
   });
   it('x509 beats EOF', () => {
-    expect(c('Get "https://r.example/v2/": x509: certificate signed by unknown authority (EOF)')).toMatchObject({ cause: 'tls_error', subcause: 'unknown_authority' });
+    expect(c('Get "https://r.example/v2/": x509: certificate signed by unknown authority (EOF)')).toMatchObject({
+      cause: 'tls_error',
+      subcause: 'unknown_authority',
+    });
   });
   it('a DNS failure beats the i/o timeout it ended in', () => {
-    expect(c('dial tcp: lookup registry.svc on 10.0.0.10:53: read udp 10.1.1.1:1->10.0.0.10:53: i/o timeout')).toMatchObject({ cause: 'registry_unavailable', subcause: 'dns', registry: 'registry.svc' });
+    expect(
+      c('dial tcp: lookup registry.svc on 10.0.0.10:53: read udp 10.1.1.1:1->10.0.0.10:53: i/o timeout'),
+    ).toMatchObject({ cause: 'registry_unavailable', subcause: 'dns', registry: 'registry.svc' });
   });
   it('a transport failure while fetching a token is not an auth failure', () => {
-    expect(c('failed to authorize: failed to fetch anonymous token: Get "https://auth.docker.io/token?scope=x": dial tcp 1.2.3.4:443: i/o timeout')).toMatchObject({ cause: 'registry_unavailable', subcause: 'timeout', registry: 'docker.io' });
+    expect(
+      c(
+        'failed to authorize: failed to fetch anonymous token: Get "https://auth.docker.io/token?scope=x": dial tcp 1.2.3.4:443: i/o timeout',
+      ),
+    ).toMatchObject({ cause: 'registry_unavailable', subcause: 'timeout', registry: 'docker.io' });
   });
   it('the docker API 500 wrapper yields to what it wraps', () => {
-    expect(c('API error (500): Get https://r.example/v2/a/manifests/latest: no basic auth credentials').cause).toBe('unauthorized');
+    expect(c('API error (500): Get https://r.example/v2/a/manifests/latest: no basic auth credentials').cause).toBe(
+      'unauthorized',
+    );
   });
   it('a platform mismatch that containerd reports as not found is a platform mismatch', () => {
-    expect(c('failed to pull and unpack image "docker.io/a/b:1": no match for platform in manifest: not found').cause).toBe('platform_mismatch');
+    expect(
+      c('failed to pull and unpack image "docker.io/a/b:1": no match for platform in manifest: not found').cause,
+    ).toBe('platform_mismatch');
   });
   it('in a kubelet list, an attempt that got past authentication wins', () => {
-    expect(c('Failed to pull image "a.azurecr.io/p": [rpc error: code = Unknown desc = Error response from daemon: manifest for a.azurecr.io/p:latest not found: manifest unknown: manifest unknown, rpc error: code = Unknown desc = Error response from daemon: Get https://a.azurecr.io/v2/p/manifests/latest: unauthorized: authentication required]').cause).toBe('not_found');
+    expect(
+      c(
+        'Failed to pull image "a.azurecr.io/p": [rpc error: code = Unknown desc = Error response from daemon: manifest for a.azurecr.io/p:latest not found: manifest unknown: manifest unknown, rpc error: code = Unknown desc = Error response from daemon: Get https://a.azurecr.io/v2/p/manifests/latest: unauthorized: authentication required]',
+      ).cause,
+    ).toBe('not_found');
   });
 });
 
@@ -53,18 +83,32 @@ describe('states, kinds and hints', () => {
     expect(c('Successfully pulled image "nginx:404" in 1s').cause).toBe('unknown');
   });
   it('takes the subcause of an invalid reference from the parser', () => {
-    expect(c('Failed to apply default image tag "https://h.example/a:1": couldn\'t parse image reference "https://h.example/a:1": invalid reference format')).toMatchObject({ cause: 'invalid_reference', subcause: 'scheme_prefix', reference: null, registry: null });
+    expect(
+      c(
+        'Failed to apply default image tag "https://h.example/a:1": couldn\'t parse image reference "https://h.example/a:1": invalid reference format',
+      ),
+    ).toMatchObject({ cause: 'invalid_reference', subcause: 'scheme_prefix', reference: null, registry: null });
   });
   it('uses the image hint when the message names none', () => {
-    expect(c('Error: ErrImagePull', { image: 'ghcr.io/acme/app:1' })).toMatchObject({ image: 'ghcr.io/acme/app:1', registry: 'ghcr.io', provider: 'ghcr' });
-    expect(c('Failed to pull image "quay.io/a/b:1": manifest unknown', { image: 'ghcr.io/x/y' }).registry).toBe('quay.io');
+    expect(c('Error: ErrImagePull', { image: 'ghcr.io/acme/app:1' })).toMatchObject({
+      image: 'ghcr.io/acme/app:1',
+      registry: 'ghcr.io',
+      provider: 'ghcr',
+    });
+    expect(c('Failed to pull image "quay.io/a/b:1": manifest unknown', { image: 'ghcr.io/x/y' }).registry).toBe(
+      'quay.io',
+    );
   });
   it('falls back on the event reason', () => {
     expect(c('something the kubelet never says', { reason: 'ErrImageNeverPull' }).cause).toBe('pull_policy_never');
   });
   it('runtime errors are not pull causes', () => {
     expect(c('failed to create containerd task: exec format error').cause).toBe('unknown');
-    expect(c('rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing dial unix /run/containerd/containerd.sock: connect: connection refused"').cause).toBe('unknown');
+    expect(
+      c(
+        'rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing dial unix /run/containerd/containerd.sock: connect: connection refused"',
+      ).cause,
+    ).toBe('unknown');
   });
   it('every cause has a hint', () => {
     for (const cause of CAUSES) expect(hintFor(cause, null).length).toBeGreaterThan(0);
@@ -82,7 +126,11 @@ describe('registry and provider', () => {
     ['Failed to pull image "registry.k8s.io/pause:3.9": x', 'registry.k8s.io', 'k8s_registry'],
     ['Failed to pull image "harbor.corp:8443/a/b": x', 'harbor.corp:8443', 'self_hosted'],
     ['Failed to pull image "quay.io/a/b": x', 'quay.io', 'quay'],
-    ['pinging container registry quay.io: Get "https://quay.io/v2/": dial tcp: lookup quay.io: no such host', 'quay.io', 'quay'],
+    [
+      'pinging container registry quay.io: Get "https://quay.io/v2/": dial tcp: lookup quay.io: no such host',
+      'quay.io',
+      'quay',
+    ],
     ['failed to do request: Head "https://mirror.example/v2/a/manifests/1?ns=ghcr.io": EOF', 'ghcr.io', 'ghcr'],
     ['Error: ErrImagePull', null, null],
   ];

@@ -36,7 +36,12 @@ function matchRules(lower: string, credentialsRequired: boolean): Verdict {
 
 // In the kubelet's `[err1, err2]` list (one attempt per pull secret, then anonymous) an attempt that
 // got past authentication tells more than the ones that were refused.
-const AGGREGATE_WEAKNESS: Partial<Record<Cause, number>> = { unknown: 3, no_cause: 3, unauthorized: 2, not_found_or_unauthorized: 1 };
+const AGGREGATE_WEAKNESS: Partial<Record<Cause, number>> = {
+  unknown: 3,
+  no_cause: 3,
+  unauthorized: 2,
+  not_found_or_unauthorized: 1,
+};
 const AGGREGATE_SPLIT_RE = /,\s*(?=rpc error:|failed to pull and unpack image|error response from daemon)/;
 const AGGREGATE_OPEN_RE = /\[(?:rpc error|failed to pull and unpack image|error response from daemon)/;
 
@@ -94,7 +99,8 @@ export function classify(input: ClassifyInput): Classification {
   if (verdict.cause === 'unknown') verdict = fromReason(input.reason, verdict);
 
   if (verdict.cause === 'invalid_reference' && verdict.subcause === null) {
-    if (refError === 'scheme_prefix' || refError === 'uppercase' || refError === 'name_too_long') verdict = { cause: 'invalid_reference', subcause: refError };
+    if (refError === 'scheme_prefix' || refError === 'uppercase' || refError === 'name_too_long')
+      verdict = { cause: 'invalid_reference', subcause: refError };
   }
 
   return {

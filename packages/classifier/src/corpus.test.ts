@@ -27,8 +27,12 @@ function score(rows: Labelled[]) {
   const registryMisses: string[] = [];
   for (const row of rows) {
     const got = classify({ message: row.message, reason: row.event_reason ?? null });
-    if (got.cause !== row.cause) causeMisses.push(`${row.id ?? ''} want ${row.cause} got ${got.cause}/${got.subcause}: ${row.message.slice(0, 220)}`);
-    if (got.registry !== row.registry) registryMisses.push(`${row.id ?? ''} want ${row.registry} got ${got.registry}: ${row.message.slice(0, 220)}`);
+    if (got.cause !== row.cause)
+      causeMisses.push(
+        `${row.id ?? ''} want ${row.cause} got ${got.cause}/${got.subcause}: ${row.message.slice(0, 220)}`,
+      );
+    if (got.registry !== row.registry)
+      registryMisses.push(`${row.id ?? ''} want ${row.registry} got ${got.registry}: ${row.message.slice(0, 220)}`);
   }
   return {
     causeAccuracy: 1 - causeMisses.length / rows.length,

@@ -8,8 +8,14 @@ type Finder = readonly [gate: string, pattern: RegExp];
 // Earlier finders are closer to what the user wrote: the kubelet quotes the Pod's image verbatim,
 // the runtime quotes its normalised form.
 const IMAGE_FINDERS: readonly Finder[] = [
-  ['image \\"', /(?:failed to pull|back-off pulling|pulling|successfully pulled|failed to inspect|failed to get sandbox) image \\"([^"\\]*)\\"/i],
-  ['image "', /(?:failed to pull|back-off pulling|pulling|successfully pulled|failed to inspect|failed to get sandbox) image "([^"]*)"/i],
+  [
+    'image \\"',
+    /(?:failed to pull|back-off pulling|pulling|successfully pulled|failed to inspect|failed to get sandbox) image \\"([^"\\]*)\\"/i,
+  ],
+  [
+    'image "',
+    /(?:failed to pull|back-off pulling|pulling|successfully pulled|failed to inspect|failed to get sandbox) image "([^"]*)"/i,
+  ],
   ['container image', /Container image \\?"([^"\\]*)\\?"/],
   ['default image tag', /default image tag \\?"([^"\\]*)\\?"/i],
   ['pullimage "', /PullImage \\?"([^"\\]*)\\?"/],
@@ -36,7 +42,8 @@ export function findImage(message: string, lower: string): string | null {
 
 // Redaction placeholders (`<id>`, `<PROJECT_ID>`) stand for a valid word in messages people share.
 const PLACEHOLDER_RE = /<[^<>\s]*>/g;
-const HOST_RE = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[a-f0-9:]+\])(?::[0-9]+)?$/;
+const HOST_RE =
+  /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[a-f0-9:]+\])(?::[0-9]+)?$/;
 
 /** The registry an image string points at, tolerating redaction placeholders; null when unparsable. */
 export function registryOfImage(image: string): string | null {
@@ -48,7 +55,14 @@ export function registryOfImage(image: string): string | null {
 }
 
 // Hosts that serve Docker Hub (API, auth and blob CDN).
-const DOCKER_HUB_HOSTS = new Set(['production.cloudflare.docker.com', 'auth.docker.io', 'hub.docker.com', 'registry.hub.docker.com', 'index.docker.io', 'registry-1.docker.io']);
+const DOCKER_HUB_HOSTS = new Set([
+  'production.cloudflare.docker.com',
+  'auth.docker.io',
+  'hub.docker.com',
+  'registry.hub.docker.com',
+  'index.docker.io',
+  'registry-1.docker.io',
+]);
 
 function hostToRegistry(host: string): string | null {
   const lower = host.toLowerCase();
@@ -68,7 +82,11 @@ function hostOfName(name: string): string | null {
 type HostFinder = readonly [gate: string, pattern: RegExp, read: (m: RegExpExecArray) => string | null];
 
 const REGISTRY_FINDERS: readonly HostFinder[] = [
-  ['pinging ', /pinging (?:container|docker) registry ([^\s:]+(?::\d+)?)(?::|\s|$)/i, (m) => (m[1] && /[.:]|^localhost$/.test(m[1]) ? hostToRegistry(m[1]) : null)],
+  [
+    'pinging ',
+    /pinging (?:container|docker) registry ([^\s:]+(?::\d+)?)(?::|\s|$)/i,
+    (m) => (m[1] && /[.:]|^localhost$/.test(m[1]) ? hostToRegistry(m[1]) : null),
+  ],
   ['reading manifest', /reading manifest \S+ in (\S+)/i, (m) => hostOfName(m[1] ?? '')],
   ['error pulling image (', /Error pulling image \([^)]*\) from ([^\s,]+)/i, (m) => hostOfName(m[1] ?? '')],
   ['fetching manifest ', /fetching manifest (\S+?):\s/i, (m) => hostOfName(m[1] ?? '')],

@@ -1,7 +1,29 @@
 export { classify } from './classify.ts';
-export { parseReference, formatReference, type ImageReference, type ParseReferenceResult, type ReferenceErrorReason } from './reference.ts';
-export { messageKind, parsePulled, parseGoDuration, MESSAGE_KINDS, type MessageKind, type PulledImage } from './message-kind.ts';
+export {
+  parseReference,
+  formatReference,
+  type ImageReference,
+  type ParseReferenceResult,
+  type ReferenceErrorReason,
+} from './reference.ts';
+export {
+  messageKind,
+  parsePulled,
+  parseGoDuration,
+  MESSAGE_KINDS,
+  type MessageKind,
+  type PulledImage,
+} from './message-kind.ts';
 export { providerOf } from './provider.ts';
 export { RULES, type Rule } from './rules.ts';
 export { RETRYABLE_CAUSES } from './remedy.ts';
-export { CAUSES, SUBCAUSES, PROVIDERS, type Cause, type Subcause, type Provider, type Classification, type ClassifyInput } from './taxonomy.ts';
+export {
+  CAUSES,
+  SUBCAUSES,
+  PROVIDERS,
+  type Cause,
+  type Subcause,
+  type Provider,
+  type Classification,
+  type ClassifyInput,
+} from './taxonomy.ts';

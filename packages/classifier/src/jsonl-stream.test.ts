@@ -40,8 +40,17 @@ describe('runClassifyStream', () => {
     ]);
     const { sink, text } = collector();
     const result = await runClassifyStream(input, sink);
-    const lines = text().trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines.map((l) => l.cause ?? 'error')).toEqual(['no_cause', 'error', 'not_found', 'error', 'invalid_reference']);
+    const lines = text()
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => l.cause ?? 'error')).toEqual([
+      'no_cause',
+      'error',
+      'not_found',
+      'error',
+      'invalid_reference',
+    ]);
     expect(result).toEqual({ lines: 5, errors: 2, exitCode: 2 });
   });
 

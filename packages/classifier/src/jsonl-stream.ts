@@ -25,7 +25,10 @@ export function classifyLine(line: string, options: ClassifyStreamOptions = {}):
   try {
     value = JSON.parse(line);
   } catch (err) {
-    return { output: JSON.stringify({ error: `invalid JSON: ${err instanceof Error ? err.message : String(err)}` }), ok: false };
+    return {
+      output: JSON.stringify({ error: `invalid JSON: ${err instanceof Error ? err.message : String(err)}` }),
+      ok: false,
+    };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { output: JSON.stringify({ error: 'expected a JSON object with a "message" string' }), ok: false };
@@ -79,14 +82,18 @@ export class ClassifyTransform extends Transform {
       this.lines++;
       const { output, ok } = classifyLine(line, this.options);
       if (!ok) this.errors++;
-      out += output + '\n';
+      out += `${output}\n`;
     }
     return out.length > 0 ? out : undefined;
   }
 }
 
 /** Streams `input` to `output` with backpressure (pipeline pauses the input while output is full). */
-export async function runClassifyStream(input: Readable, output: Writable, options: ClassifyStreamOptions = {}): Promise<ClassifyStreamResult> {
+export async function runClassifyStream(
+  input: Readable,
+  output: Writable,
+  options: ClassifyStreamOptions = {},
+): Promise<ClassifyStreamResult> {
   const transform = new ClassifyTransform(options);
   try {
     await pipeline(input, transform, output, { end: output !== process.stdout });

@@ -5,8 +5,14 @@ describe('messageKind', () => {
   const cases: [string, string][] = [
     ['Failed to pull image "nginx:x": rpc error: code = NotFound desc = not found', 'failed_pull'],
     ['spec.containers{app}: Failed to pull image "nginx:x": not found', 'failed_pull'],
-    ['Failed to apply default image tag "None:None": couldn\'t parse image reference "None:None": invalid reference format', 'inspect_failed'],
-    ['Failed to inspect image "busybox": rpc error: code = Unknown desc = short-name did not resolve', 'inspect_failed'],
+    [
+      'Failed to apply default image tag "None:None": couldn\'t parse image reference "None:None": invalid reference format',
+      'inspect_failed',
+    ],
+    [
+      'Failed to inspect image "busybox": rpc error: code = Unknown desc = short-name did not resolve',
+      'inspect_failed',
+    ],
     ['Container image "nginx:latest" is not present with pull policy of Never', 'never_pull'],
     ['Error: ErrImagePull', 'status'],
     ['Error: ImagePullBackOff', 'status'],
@@ -18,12 +24,17 @@ describe('messageKind', () => {
     ['Container image "nginx:latest" already present on machine', 'already_present'],
     ['Started container app', 'other'],
   ];
-  for (const [message, kind] of cases) it(`${kind}: ${message.slice(0, 60)}`, () => expect(messageKind(message)).toBe(kind));
+  for (const [message, kind] of cases)
+    it(`${kind}: ${message.slice(0, 60)}`, () => expect(messageKind(message)).toBe(kind));
 });
 
 describe('parsePulled', () => {
   it('reads duration, waiting time and size (kubelet ≥ 1.28)', () => {
-    expect(parsePulled('Successfully pulled image "nginx:1.25" in 1.2s (3.4s including waiting). Image size: 70000123 bytes.')).toEqual({
+    expect(
+      parsePulled(
+        'Successfully pulled image "nginx:1.25" in 1.2s (3.4s including waiting). Image size: 70000123 bytes.',
+      ),
+    ).toEqual({
       image: 'nginx:1.25',
       durationMs: 1200,
       durationIncludingWaitingMs: 3400,
@@ -31,7 +42,11 @@ describe('parsePulled', () => {
     });
   });
   it('reads the older forms', () => {
-    expect(parsePulled('Successfully pulled image "busybox" in 2.345s')).toMatchObject({ durationMs: 2345, sizeBytes: null, durationIncludingWaitingMs: null });
+    expect(parsePulled('Successfully pulled image "busybox" in 2.345s')).toMatchObject({
+      durationMs: 2345,
+      sizeBytes: null,
+      durationIncludingWaitingMs: null,
+    });
     expect(parsePulled('Successfully pulled image "busybox" in 1m2.5s')).toMatchObject({ durationMs: 62500 });
     expect(parsePulled('Successfully pulled image "busybox" in 850.5ms')).toMatchObject({ durationMs: 850.5 });
     expect(parsePulled('Successfully pulled image "busybox"')).toMatchObject({ image: 'busybox', durationMs: null });

@@ -1,6 +1,16 @@
 // What a kubelet image event says happened, independent of why.
 
-export const MESSAGE_KINDS = ['failed_pull', 'inspect_failed', 'never_pull', 'status', 'backoff', 'pulling', 'pulled', 'already_present', 'other'] as const;
+export const MESSAGE_KINDS = [
+  'failed_pull',
+  'inspect_failed',
+  'never_pull',
+  'status',
+  'backoff',
+  'pulling',
+  'pulled',
+  'already_present',
+  'other',
+] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
 
 const STATUS_RE = /^\s*Error: (?:ErrImagePull|ImagePullBackOff|InvalidImageName|ErrImageNeverPull)\s*$/;
@@ -8,7 +18,8 @@ const STATUS_RE = /^\s*Error: (?:ErrImagePull|ImagePullBackOff|InvalidImageName|
 export function messageKind(message: string): MessageKind {
   if (message.includes('is not present with pull policy of Never')) return 'never_pull';
   if (message.includes('Failed to pull image "')) return 'failed_pull';
-  if (message.includes('Failed to apply default image tag') || message.includes('Failed to inspect image "')) return 'inspect_failed';
+  if (message.includes('Failed to apply default image tag') || message.includes('Failed to inspect image "'))
+    return 'inspect_failed';
   if (message.length < 40 && STATUS_RE.test(message)) return 'status';
   if (message.includes('Back-off pulling image "')) return 'backoff';
   if (message.includes('Successfully pulled image "')) return 'pulled';
@@ -26,9 +37,19 @@ export interface PulledImage {
   sizeBytes: number | null;
 }
 
-const PULLED_RE = /Successfully pulled image "([^"]*)"(?: in ([0-9.]+[a-zµμ]+(?:[0-9.]+[a-zµμ]+)*))?(?: \(([0-9.]+[a-zµμ]+(?:[0-9.]+[a-zµμ]+)*) including waiting\))?(?:\. Image size: (\d+) bytes)?/;
+const PULLED_RE =
+  /Successfully pulled image "([^"]*)"(?: in ([0-9.]+[a-zµμ]+(?:[0-9.]+[a-zµμ]+)*))?(?: \(([0-9.]+[a-zµμ]+(?:[0-9.]+[a-zµμ]+)*) including waiting\))?(?:\. Image size: (\d+) bytes)?/;
 const DURATION_PART_RE = /([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)/g;
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNIT_MS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  μs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
 
 /** A Go `time.Duration` string (`1m2.5s`, `850ms`) in milliseconds; null when it is not one. */
 export function parseGoDuration(text: string): number | null {

@@ -74,8 +74,10 @@ export function normalizeRegistryHost(host: string): string {
 export function parseReference(input: string): ParseReferenceResult {
   const s = input;
   if (s.length === 0) return fail('empty', 'repository name must have at least one component');
-  if (SCHEME_RE.test(s)) return fail('scheme_prefix', 'invalid reference format: a URL scheme is not part of an image reference');
-  if (HEX64_RE.test(s)) return fail('hex_identifier', 'invalid repository name, cannot specify 64-byte hexadecimal strings');
+  if (SCHEME_RE.test(s))
+    return fail('scheme_prefix', 'invalid reference format: a URL scheme is not part of an image reference');
+  if (HEX64_RE.test(s))
+    return fail('hex_identifier', 'invalid repository name, cannot specify 64-byte hexadecimal strings');
 
   // Split off the digest and tag first so a `:port` in the host is not taken for a tag.
   let rest = s;
@@ -100,7 +102,8 @@ export function parseReference(input: string): ParseReferenceResult {
   const candidate = full + (tag !== null ? `:${tag}` : '') + (digest !== null ? `@${digest}` : '');
   if (!REFERENCE_RE.test(candidate)) {
     if (tag !== null && !TAG_RE.test(tag) && REFERENCE_RE.test(full)) return fail('tag_invalid', 'invalid tag format');
-    if (domain !== DEFAULT_REGISTRY && !DOMAIN_RE.test(domain)) return fail('invalid_format', 'invalid reference format: invalid registry host');
+    if (domain !== DEFAULT_REGISTRY && !DOMAIN_RE.test(domain))
+      return fail('invalid_format', 'invalid reference format: invalid registry host');
     return fail('invalid_format', 'invalid reference format');
   }
   if (full.length > NAME_TOTAL_LENGTH_MAX) {

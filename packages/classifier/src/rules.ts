@@ -18,7 +18,14 @@ export interface Rule {
   onlyWhenCredentialsRequired?: boolean;
 }
 
-const rule = (id: string, cause: Cause, subcause: Subcause | null, anyOf: readonly string[], pattern?: RegExp, extra?: Partial<Rule>): Rule => ({
+const rule = (
+  id: string,
+  cause: Cause,
+  subcause: Subcause | null,
+  anyOf: readonly string[],
+  pattern?: RegExp,
+  extra?: Partial<Rule>,
+): Rule => ({
   id,
   cause,
   subcause,
@@ -49,7 +56,13 @@ export const RULES: readonly Rule[] = [
   rule('runtime-socket', 'unknown', null, ['.sock'], /\.sock\b/),
   rule('runtime-exec', 'unknown', null, ['exec format error', 'executable file not found', 'oci runtime']),
 
-  rule('policy-signature', 'policy_denied', 'signature', ['signature'], /signature (?:was |is )?required|no signatures? (?:exists?|found)|signaturevalidationfailed|signature (?:verification|validation) failed|no matching signatures|invalid signature|signature not found|unsigned image|image signature/),
+  rule(
+    'policy-signature',
+    'policy_denied',
+    'signature',
+    ['signature'],
+    /signature (?:was |is )?required|no signatures? (?:exists?|found)|signaturevalidationfailed|signature (?:verification|validation) failed|no matching signatures|invalid signature|signature not found|unsigned image|image signature/,
+  ),
   rule('policy-denied', 'policy_denied', null, [
     'source image rejected',
     'prohibited by policy',
@@ -68,9 +81,21 @@ export const RULES: readonly Rule[] = [
     'gatekeeper',
   ]),
 
-  rule('disk-full', 'node_storage', null, ['no space left on device', 'disk quota exceeded', 'not enough space on the disk', 'insufficient disk space']),
+  rule('disk-full', 'node_storage', null, [
+    'no space left on device',
+    'disk quota exceeded',
+    'not enough space on the disk',
+    'insufficient disk space',
+  ]),
   // The node's own image store failed after the download; the registry is not involved.
-  rule('runtime-store', 'unknown', null, ['content store', 'failed to extract layer', 'extraction snapshot', 'failed commit on ref', 'unexpected commit digest', 'expected at /var/lib']),
+  rule('runtime-store', 'unknown', null, [
+    'content store',
+    'failed to extract layer',
+    'extraction snapshot',
+    'failed commit on ref',
+    'unexpected commit digest',
+    'expected at /var/lib',
+  ]),
 
   rule('platform', 'platform_mismatch', null, [
     'no match for platform',
@@ -84,22 +109,74 @@ export const RULES: readonly Rule[] = [
   ]),
 
   rule('rate-kubelet', 'rate_limited', 'kubelet', ['pull qps exceeded']),
-  rule('rate-registry', 'rate_limited', 'registry', ['toomanyrequests', 'too many requests', 'rate limit', 'rate exceeded', 'throttl', 'quota exceeded', '429'],
-    /toomanyrequests|too many requests|rate limit|rate exceeded|throttl|quota exceeded|\b429\b/),
+  rule(
+    'rate-registry',
+    'rate_limited',
+    'registry',
+    ['toomanyrequests', 'too many requests', 'rate limit', 'rate exceeded', 'throttl', 'quota exceeded', '429'],
+    /toomanyrequests|too many requests|rate limit|rate exceeded|throttl|quota exceeded|\b429\b/,
+  ),
 
   rule('tls-http', 'tls_error', 'http_to_https', ['server gave http response to https client']),
-  rule('tls-authority', 'tls_error', 'unknown_authority', ['unknown authority', 'self signed certificate', 'self-signed certificate', 'unable to get local issuer', 'certificate is not trusted']),
-  rule('tls-expired', 'tls_error', 'expired', ['certificate has expired', 'expired certificate', 'certificate is expired']),
-  rule('tls-hostname', 'tls_error', 'hostname_mismatch', ['certificate is valid for', 'certificate is not valid for', "doesn't contain any ip sans", 'legacy common name']),
-  rule('tls-other', 'tls_error', null, ['x509', 'tls: ', 'does not look like a tls handshake'], /x509|tls: (?!handshake timeout)|does not look like a tls handshake/),
+  rule('tls-authority', 'tls_error', 'unknown_authority', [
+    'unknown authority',
+    'self signed certificate',
+    'self-signed certificate',
+    'unable to get local issuer',
+    'certificate is not trusted',
+  ]),
+  rule('tls-expired', 'tls_error', 'expired', [
+    'certificate has expired',
+    'expired certificate',
+    'certificate is expired',
+  ]),
+  rule('tls-hostname', 'tls_error', 'hostname_mismatch', [
+    'certificate is valid for',
+    'certificate is not valid for',
+    "doesn't contain any ip sans",
+    'legacy common name',
+  ]),
+  rule(
+    'tls-other',
+    'tls_error',
+    null,
+    ['x509', 'tls: ', 'does not look like a tls handshake'],
+    /x509|tls: (?!handshake timeout)|does not look like a tls handshake/,
+  ),
 
   // Transport failures: the request never got an answer, whatever wrapper names the step it was in.
-  rule('net-dns', 'registry_unavailable', 'dns', ['no such host', 'name resolution', 'server misbehaving', 'lookup ', 'resolving host', 'could not resolve host', 'name or service not known'],
-    /no such host|name resolution|server misbehaving|\blookup [^\s:]+(?: on \S+)?: |resolving host|could not resolve host|name or service not known/),
+  rule(
+    'net-dns',
+    'registry_unavailable',
+    'dns',
+    [
+      'no such host',
+      'name resolution',
+      'server misbehaving',
+      'lookup ',
+      'resolving host',
+      'could not resolve host',
+      'name or service not known',
+    ],
+    /no such host|name resolution|server misbehaving|\blookup [^\s:]+(?: on \S+)?: |resolving host|could not resolve host|name or service not known/,
+  ),
   rule('net-tls-timeout', 'registry_unavailable', 'tls_handshake_timeout', ['tls handshake timeout']),
   // An unreachable network is reported with connection_refused: in both the registry cannot be connected to.
-  rule('net-refused', 'registry_unavailable', 'connection_refused', ['connection refused', 'actively refused', 'no route to host', 'network is unreachable', 'host is unreachable']),
-  rule('net-reset', 'registry_unavailable', 'connection_reset', ['connection reset', 'broken pipe', 'forcibly closed', 'connection was aborted', 'server sent goaway', 'use of closed network connection']),
+  rule('net-refused', 'registry_unavailable', 'connection_refused', [
+    'connection refused',
+    'actively refused',
+    'no route to host',
+    'network is unreachable',
+    'host is unreachable',
+  ]),
+  rule('net-reset', 'registry_unavailable', 'connection_reset', [
+    'connection reset',
+    'broken pipe',
+    'forcibly closed',
+    'connection was aborted',
+    'server sent goaway',
+    'use of closed network connection',
+  ]),
   rule('net-timeout', 'registry_unavailable', 'timeout', [
     'i/o timeout',
     'deadline exceeded',
@@ -113,8 +190,16 @@ export const RULES: readonly Rule[] = [
   ]),
 
   // Credentials.
-  rule('auth-expired', 'unauthorized', 'expired_token', ['token has expired', 'token expired', 'expired token', 'token is expired', 'credentials have expired']),
-  rule('auth-missing-private', 'unauthorized', null, ['no basic auth credentials'], undefined, { onlyWhenCredentialsRequired: true }),
+  rule('auth-expired', 'unauthorized', 'expired_token', [
+    'token has expired',
+    'token expired',
+    'expired token',
+    'token is expired',
+    'credentials have expired',
+  ]),
+  rule('auth-missing-private', 'unauthorized', null, ['no basic auth credentials'], undefined, {
+    onlyWhenCredentialsRequired: true,
+  }),
   rule('ambiguous-denied', 'not_found_or_unauthorized', null, [
     'pull access denied',
     'repository does not exist or may require',
@@ -122,40 +207,75 @@ export const RULES: readonly Rule[] = [
     'or it may not exist',
     "may require 'docker login'",
   ]),
-  rule('auth', 'unauthorized', null, [
+  rule(
+    'auth',
     'unauthorized',
-    'authentication required',
-    'no basic auth credentials',
-    'denied',
-    'forbidden',
-    '401',
-    '403',
-    'insufficient_scope',
-    'username',
-    'not authorized',
-    'authorization failed',
-    'authentication failed',
-    'auth error',
-    'unable to retrieve auth token',
-    'permission',
-  ], /unauthorized|authentication required|no basic auth credentials|denied|forbidden|\b40[13]\b|insufficient_scope|invalid username|incorrect username|username or password|not authorized|authorization failed|authentication failed|auth error|unable to retrieve auth token|permission/),
+    null,
+    [
+      'unauthorized',
+      'authentication required',
+      'no basic auth credentials',
+      'denied',
+      'forbidden',
+      '401',
+      '403',
+      'insufficient_scope',
+      'username',
+      'not authorized',
+      'authorization failed',
+      'authentication failed',
+      'auth error',
+      'unable to retrieve auth token',
+      'permission',
+    ],
+    /unauthorized|authentication required|no basic auth credentials|denied|forbidden|\b40[13]\b|insufficient_scope|invalid username|incorrect username|username or password|not authorized|authorization failed|authentication failed|auth error|unable to retrieve auth token|permission/,
+  ),
 
   // Absence.
-  rule('not-found', 'not_found', null, ['manifest unknown', 'name unknown', 'blob unknown', 'manifest_unknown', 'name_unknown', 'blob_unknown', 'not found', '404', 'does not exist', 'not known to registry', 'no such image'],
-    /manifest unknown|name unknown|blob unknown|manifest_unknown|name_unknown|blob_unknown|not found|\b404\b|does not exist|not known to registry|no such image/),
+  rule(
+    'not-found',
+    'not_found',
+    null,
+    [
+      'manifest unknown',
+      'name unknown',
+      'blob unknown',
+      'manifest_unknown',
+      'name_unknown',
+      'blob_unknown',
+      'not found',
+      '404',
+      'does not exist',
+      'not known to registry',
+      'no such image',
+    ],
+    /manifest unknown|name unknown|blob unknown|manifest_unknown|name_unknown|blob_unknown|not found|\b404\b|does not exist|not known to registry|no such image/,
+  ),
 
   rule('net-eof', 'registry_unavailable', 'eof', ['eof'], /\beof\b/),
-  rule('server-error', 'registry_unavailable', 'server_error', [
-    '50',
-    'internal server error',
-    'bad gateway',
-    'service unavailable',
-    'gateway time',
-    'server error',
-    'remote auto blocked',
-    'unavailable',
-  ], /\b5\d\d [a-z(]|(?:status|code|error|http)\W{1,4}(?:code\W{1,3})?5\d\d\b|internal server error|bad gateway|service unavailable|gateway time-?out|server error|remote auto blocked|\bunavailable\b/),
+  rule(
+    'server-error',
+    'registry_unavailable',
+    'server_error',
+    [
+      '50',
+      'internal server error',
+      'bad gateway',
+      'service unavailable',
+      'gateway time',
+      'server error',
+      'remote auto blocked',
+      'unavailable',
+    ],
+    /\b5\d\d [a-z(]|(?:status|code|error|http)\W{1,4}(?:code\W{1,3})?5\d\d\b|internal server error|bad gateway|service unavailable|gateway time-?out|server error|remote auto blocked|\bunavailable\b/,
+  ),
 
   // A state without its cause; the analyzer attributes it to the Pod's last concrete cause.
-  rule('state-only', 'no_cause', null, ['back-off pulling image', 'imagepullbackoff', 'errimagepull', 'trying and failing to pull image', "image can't be pulled"]),
+  rule('state-only', 'no_cause', null, [
+    'back-off pulling image',
+    'imagepullbackoff',
+    'errimagepull',
+    'trying and failing to pull image',
+    "image can't be pulled",
+  ]),
 ];

@@ -22,7 +22,15 @@ export const SUBCAUSES = {
   invalid_reference: ['uppercase', 'scheme_prefix', 'name_too_long'],
   unauthorized: ['expired_token'],
   rate_limited: ['registry', 'kubelet'],
-  registry_unavailable: ['dns', 'timeout', 'connection_refused', 'connection_reset', 'server_error', 'tls_handshake_timeout', 'eof'],
+  registry_unavailable: [
+    'dns',
+    'timeout',
+    'connection_refused',
+    'connection_reset',
+    'server_error',
+    'tls_handshake_timeout',
+    'eof',
+  ],
   tls_error: ['unknown_authority', 'expired', 'hostname_mismatch', 'http_to_https'],
   policy_denied: ['signature'],
 } as const satisfies Partial<Record<Cause, readonly string[]>>;

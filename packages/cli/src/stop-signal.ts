@@ -12,7 +12,11 @@ export function stopSignal(ms?: number): Promise<void> {
  * must not keep the process alive forever. Past the deadline the process exits non-zero; nothing
  * acknowledged is lost, since offsets are only committed after the data is stored.
  */
-export async function stopWithin(what: string, stop: () => Promise<void>, ms = Number(process.env.PULLWATCH_STOP_TIMEOUT_MS ?? 30_000)): Promise<void> {
+export async function stopWithin(
+  what: string,
+  stop: () => Promise<void>,
+  ms = Number(process.env.PULLWATCH_STOP_TIMEOUT_MS ?? 30_000),
+): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'late'>((resolve) => {
     timer = setTimeout(() => resolve('late'), ms);
@@ -20,7 +24,9 @@ export async function stopWithin(what: string, stop: () => Promise<void>, ms = N
   const result = await Promise.race([stop().then(() => 'done' as const), deadline]);
   clearTimeout(timer);
   if (result === 'late') {
-    process.stderr.write(`pullwatch: ${what} did not stop within ${ms} ms; exiting anyway (uncommitted work is redelivered on restart)\n`);
+    process.stderr.write(
+      `pullwatch: ${what} did not stop within ${ms} ms; exiting anyway (uncommitted work is redelivered on restart)\n`,
+    );
     process.exit(1);
   }
 }

@@ -1,5 +1,12 @@
 export { createClickHouse, type ClickHouseConfig } from './client.ts';
-export { migrate, loadMigrations, MIGRATIONS_DIR, type Migration, type MigrationOptions, type MigrateResult } from './migrations.ts';
+export {
+  migrate,
+  loadMigrations,
+  MIGRATIONS_DIR,
+  type Migration,
+  type MigrationOptions,
+  type MigrateResult,
+} from './migrations.ts';
 export type { ClickHouseClient } from '@clickhouse/client';
 export { RowBinaryFormat, insertRowBinary, type RowBinaryColumns, type RowBinaryType } from './row-binary.ts';
 export { waitForClickHouse } from './reachable.ts';

@@ -24,21 +24,27 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Reads `NNNN_name.sql` files in order and fills in the placeholders described at the top of 0001. */
 export function loadMigrations(opts: MigrationOptions, dir = MIGRATIONS_DIR): Migration[] {
   if (!IDENT.test(opts.database)) throw new Error(`invalid database name '${opts.database}'`);
-  if (opts.cluster !== undefined && !IDENT.test(opts.cluster)) throw new Error(`invalid cluster name '${opts.cluster}'`);
-  if (!Number.isInteger(opts.ttlDays) || opts.ttlDays < 1) throw new Error(`ttlDays must be a whole number of days ≥ 1, got ${opts.ttlDays}`);
+  if (opts.cluster !== undefined && !IDENT.test(opts.cluster))
+    throw new Error(`invalid cluster name '${opts.cluster}'`);
+  if (!Number.isInteger(opts.ttlDays) || opts.ttlDays < 1)
+    throw new Error(`ttlDays must be a whole number of days ≥ 1, got ${opts.ttlDays}`);
   return readdirSync(dir)
     .filter((f) => /^\d{4}_[\w-]+\.sql$/.test(f))
     .sort()
     .map((file) => ({
       version: Number(file.slice(0, 4)),
       name: file.slice(5, -4),
-      statements: splitStatements(render(readFileSync(join(dir, file), 'utf8'), opts)).flatMap((s) => clusterOnly(s, opts)),
+      statements: splitStatements(render(readFileSync(join(dir, file), 'utf8'), opts)).flatMap((s) =>
+        clusterOnly(s, opts),
+      ),
     }));
 }
 
 function render(sql: string, o: MigrationOptions): string {
   const replicated = (engine: string, args = '') =>
-    o.cluster ? `Replicated${engine}('/clickhouse/tables/{shard}/{database}/{table}', '{replica}'${args ? `, ${args}` : ''})` : `${engine}${args ? `(${args})` : ''}`;
+    o.cluster
+      ? `Replicated${engine}('/clickhouse/tables/{shard}/{database}/{table}', '{replica}'${args ? `, ${args}` : ''})`
+      : `${engine}${args ? `(${args})` : ''}`;
   return sql
     .replace(/^\s*--.*$/gm, '')
     .replaceAll('{db}', o.database)
@@ -74,14 +80,21 @@ export interface MigrateResult {
  * Applies the migrations not yet recorded in `{db}.schema_migrations`, in order. Safe to run from
  * several processes at once: every statement is idempotent (IF NOT EXISTS).
  */
-export async function migrate(client: ClickHouseClient, opts: MigrationOptions, dir = MIGRATIONS_DIR): Promise<MigrateResult> {
+export async function migrate(
+  client: ClickHouseClient,
+  opts: MigrationOptions,
+  dir = MIGRATIONS_DIR,
+): Promise<MigrateResult> {
   const migrations = loadMigrations(opts, dir);
   const onCluster = opts.cluster ? `ON CLUSTER ${opts.cluster}` : '';
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${opts.database} ${onCluster}` });
   await client.command({
     query: `CREATE TABLE IF NOT EXISTS ${opts.database}.schema_migrations ${onCluster} (version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = ${opts.cluster ? "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')" : 'ReplacingMergeTree'} ORDER BY version`,
   });
-  const rs = await client.query({ query: `SELECT DISTINCT version FROM ${opts.database}.schema_migrations`, format: 'JSONEachRow' });
+  const rs = await client.query({
+    query: `SELECT DISTINCT version FROM ${opts.database}.schema_migrations`,
+    format: 'JSONEachRow',
+  });
   const done = new Set((await rs.json<{ version: number }>()).map((r) => Number(r.version)));
   const result: MigrateResult = { applied: [], alreadyApplied: [] };
   for (const m of migrations) {
@@ -90,7 +103,11 @@ export async function migrate(client: ClickHouseClient, opts: MigrationOptions, 
       continue;
     }
     for (const statement of m.statements) await client.command({ query: statement });
-    await client.insert({ table: `${opts.database}.schema_migrations`, values: [{ version: m.version, name: m.name }], format: 'JSONEachRow' });
+    await client.insert({
+      table: `${opts.database}.schema_migrations`,
+      values: [{ version: m.version, name: m.name }],
+      format: 'JSONEachRow',
+    });
     result.applied.push(m.version);
   }
   return result;

@@ -4,7 +4,14 @@ import type { ClickHouseClient } from '@clickhouse/client';
  * Waits until ClickHouse answers, retrying with back-off: a service starting before its database
  * (a restart of both, a rollout) should wait for it rather than crash.
  */
-export async function waitForClickHouse(client: ClickHouseClient, opts: { timeoutMs?: number; onRetry?: (err: unknown, attempt: number) => void; sleep?: (ms: number) => Promise<void> } = {}): Promise<void> {
+export async function waitForClickHouse(
+  client: ClickHouseClient,
+  opts: {
+    timeoutMs?: number;
+    onRetry?: (err: unknown, attempt: number) => void;
+    sleep?: (ms: number) => Promise<void>;
+  } = {},
+): Promise<void> {
   const sleep = opts.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
   const deadline = Date.now() + (opts.timeoutMs ?? 300_000);
   for (let attempt = 0; ; attempt++) {
@@ -14,7 +21,10 @@ export async function waitForClickHouse(client: ClickHouseClient, opts: { timeou
       if (r.success) return;
       throw r.error;
     } catch (err) {
-      if (Date.now() >= deadline) throw new Error(`ClickHouse not reachable after ${opts.timeoutMs ?? 300_000} ms: ${err instanceof Error ? err.message : String(err)}`);
+      if (Date.now() >= deadline)
+        throw new Error(
+          `ClickHouse not reachable after ${opts.timeoutMs ?? 300_000} ms: ${err instanceof Error ? err.message : String(err)}`,
+        );
       opts.onRetry?.(err, attempt);
       await sleep(Math.min(5000, 200 * 2 ** attempt));
     }

@@ -46,16 +46,57 @@ describe('RowBinary inserts against the real ClickHouse', () => {
   it('stores every value as sent: multi-byte text, long strings, 64-bit numbers, millisecond times, nulls', async () => {
     const long = 'x'.repeat(70_000); // a three-byte length prefix
     const rows: Row[] = [
-      { s: 'Failed to pull image "nginx:1.27": 429 Too Many Requests', lc: 'docker.io', u8: 255, i8: -1, u32: 4_294_967_295, u64: 2 ** 53 - 1, t: Date.UTC(2026, 10, 24, 10, 0, 0, 123), nt: null, nu: null },
-      { s: 'ünïcödé ✓ 镜像拉取失败 \t\n\\ "quoted"', lc: '', u8: 0, i8: 127, u32: 0, u64: 0, t: 0, nt: Date.UTC(2030, 0, 1, 0, 0, 0, 1), nu: 1_234_567_890_123 },
-      { s: long, lc: 'ghcr.io', u8: 1, i8: -128, u32: 128, u64: 2 ** 32, t: Date.UTC(1999, 11, 31, 23, 59, 59, 999), nt: 0, nu: 0 },
+      {
+        s: 'Failed to pull image "nginx:1.27": 429 Too Many Requests',
+        lc: 'docker.io',
+        u8: 255,
+        i8: -1,
+        u32: 4_294_967_295,
+        u64: 2 ** 53 - 1,
+        t: Date.UTC(2026, 10, 24, 10, 0, 0, 123),
+        nt: null,
+        nu: null,
+      },
+      {
+        s: 'ünïcödé ✓ 镜像拉取失败 \t\n\\ "quoted"',
+        lc: '',
+        u8: 0,
+        i8: 127,
+        u32: 0,
+        u64: 0,
+        t: 0,
+        nt: Date.UTC(2030, 0, 1, 0, 0, 0, 1),
+        nu: 1_234_567_890_123,
+      },
+      {
+        s: long,
+        lc: 'ghcr.io',
+        u8: 1,
+        i8: -128,
+        u32: 128,
+        u64: 2 ** 32,
+        t: Date.UTC(1999, 11, 31, 23, 59, 59, 999),
+        nt: 0,
+        nu: 0,
+      },
     ];
-    await insertRowBinary(client, { table: `${database}.t`, format: FORMAT, rows, clickhouse_settings: { async_insert: 0 } });
+    await insertRowBinary(client, {
+      table: `${database}.t`,
+      format: FORMAT,
+      rows,
+      clickhouse_settings: { async_insert: 0 },
+    });
     const rs = await client.query({
       query: `SELECT s, lc, u8, i8, u32, toString(u64) AS u64, toUnixTimestamp64Milli(t) AS t, toUnixTimestamp64Milli(nt) AS nt, toString(nu) AS nu, extra FROM ${database}.t ORDER BY u32 DESC`,
       format: 'JSONEachRow',
     });
-    const back = (await rs.json<Record<string, unknown>>()).map((r) => ({ ...r, u64: Number(r.u64), t: Number(r.t), nt: r.nt === null ? null : Number(r.nt), nu: r.nu === null ? null : Number(r.nu) }));
+    const back = (await rs.json<Record<string, unknown>>()).map((r) => ({
+      ...r,
+      u64: Number(r.u64),
+      t: Number(r.t),
+      nt: r.nt === null ? null : Number(r.nt),
+      nu: r.nu === null ? null : Number(r.nu),
+    }));
     expect(back).toEqual([
       { ...rows[0], extra: 'kept' },
       { ...rows[2], extra: 'kept' },
@@ -68,6 +109,8 @@ describe('RowBinary inserts against the real ClickHouse', () => {
       ['s', 'String'],
       ['u32', 'UInt64'],
     ]);
-    await expect(insertRowBinary(client, { table: `${database}.t`, format: wrong, rows: [{ s: 'a', u32: 1 }] })).rejects.toThrow(/type|UInt/i);
+    await expect(
+      insertRowBinary(client, { table: `${database}.t`, format: wrong, rows: [{ s: 'a', u32: 1 }] }),
+    ).rejects.toThrow(/type|UInt/i);
   });
 });

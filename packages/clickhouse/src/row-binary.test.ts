@@ -9,9 +9,14 @@ const FORMAT = new RowBinaryFormat<{ s: string; n: number; t: number; nt: number
 ]);
 
 describe('RowBinaryFormat', () => {
-  it('writes the names-and-types header, then each row as length-prefixed UTF-8, two\'s complement and little-endian 64-bit', () => {
+  it("writes the names-and-types header, then each row as length-prefixed UTF-8, two's complement and little-endian 64-bit", () => {
     const bytes = FORMAT.encode([{ s: 'é', n: -2, t: 2 ** 32 + 5, nt: null }]);
-    const header = Buffer.concat([Buffer.from([4]), ...['s', 'n', 't', 'nt', 'String', 'Int8', "DateTime64(3, 'UTC')", "Nullable(DateTime64(3, 'UTC'))"].map((x) => Buffer.concat([Buffer.from([x.length]), Buffer.from(x)]))]);
+    const header = Buffer.concat([
+      Buffer.from([4]),
+      ...['s', 'n', 't', 'nt', 'String', 'Int8', "DateTime64(3, 'UTC')", "Nullable(DateTime64(3, 'UTC'))"].map((x) =>
+        Buffer.concat([Buffer.from([x.length]), Buffer.from(x)]),
+      ),
+    ]);
     expect(bytes.subarray(0, header.length)).toEqual(header);
     expect([...bytes.subarray(header.length)]).toEqual([2, 0xc3, 0xa9, 0xfe, 5, 0, 0, 0, 1, 0, 0, 0, 1]);
   });
@@ -26,6 +31,8 @@ describe('RowBinaryFormat', () => {
 
   it('names the column of a value that does not fit its type, before anything is sent', () => {
     expect(() => FORMAT.encode([{ s: 'a', n: 1, t: Number.NaN, nt: null }])).toThrow(/column t: .*DateTime64/);
-    expect(() => FORMAT.encode([{ s: 1 as unknown as string, n: 1, t: 1, nt: null }])).toThrow(/column s: 1 is not a valid String/);
+    expect(() => FORMAT.encode([{ s: 1 as unknown as string, n: 1, t: 1, nt: null }])).toThrow(
+      /column s: 1 is not a valid String/,
+    );
   });
 });

@@ -171,7 +171,10 @@ export class RowBinaryFormat<T> {
 }
 
 /** Inserts rows in RowBinary through the HTTP interface; resolves when ClickHouse has stored the block. */
-export async function insertRowBinary<T>(client: ClickHouseClient, args: { table: string; format: RowBinaryFormat<T>; rows: readonly T[]; clickhouse_settings?: ClickHouseSettings }): Promise<void> {
+export async function insertRowBinary<T>(
+  client: ClickHouseClient,
+  args: { table: string; format: RowBinaryFormat<T>; rows: readonly T[]; clickhouse_settings?: ClickHouseSettings },
+): Promise<void> {
   if (!args.rows.length) return;
   const body = args.format.encode(args.rows);
   const result = await client.exec({

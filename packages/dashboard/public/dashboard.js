@@ -20,7 +20,11 @@ async function api(path) {
   return body;
 }
 
-const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+const esc = (s) =>
+  String(s ?? '').replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c],
+  );
 const pct = (x) => `${(x * 100).toFixed(1)} %`;
 const ago = (iso) => {
   const m = Math.round((Date.now() - Date.parse(iso)) / 60000);
@@ -34,48 +38,113 @@ function table(el, head, rows, empty) {
 }
 
 function lineChart(el, series) {
-  const w = 1000, h = 220, pad = 30;
+  const w = 1000,
+    h = 220,
+    pad = 30;
   const n = series[0]?.points.length ?? 0;
   const max = Math.max(0.05, ...series.flatMap((s) => s.points));
   const x = (i) => pad + (i * (w - 2 * pad)) / Math.max(1, n - 1);
   const y = (v) => h - pad + 10 - (v / max) * (h - 2 * pad);
-  const grid = [0, 0.25, 0.5, 0.75, 1].map((f) => `<line x1="${pad}" x2="${w - pad}" y1="${y(max * f)}" y2="${y(max * f)}" stroke="#e3e6eb"/><text x="2" y="${y(max * f) + 4}" font-size="10" fill="#6b7385">${Math.round(max * f * 100)}%</text>`).join('');
-  const lines = series.map((s, k) => `<polyline fill="none" stroke-width="2" stroke="${COLORS[k % COLORS.length]}" points="${s.points.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>`).join('');
+  const grid = [0, 0.25, 0.5, 0.75, 1]
+    .map(
+      (f) =>
+        `<line x1="${pad}" x2="${w - pad}" y1="${y(max * f)}" y2="${y(max * f)}" stroke="#e3e6eb"/><text x="2" y="${y(max * f) + 4}" font-size="10" fill="#6b7385">${Math.round(max * f * 100)}%</text>`,
+    )
+    .join('');
+  const lines = series
+    .map(
+      (s, k) =>
+        `<polyline fill="none" stroke-width="2" stroke="${COLORS[k % COLORS.length]}" points="${s.points.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>`,
+    )
+    .join('');
   el.innerHTML = `<svg viewBox="0 0 ${w} ${h}" preserveAspectRatio="none" role="img" aria-label="failure rate by registry">${grid}${lines}</svg>`;
-  $('trend-legend').innerHTML = series.map((s, k) => `<span><i style="background:${COLORS[k % COLORS.length]}"></i>${esc(s.name)}</span>`).join('');
+  $('trend-legend').innerHTML = series
+    .map((s, k) => `<span><i style="background:${COLORS[k % COLORS.length]}"></i>${esc(s.name)}</span>`)
+    .join('');
 }
 
 async function refresh() {
   try {
     const [registries, hotspots, incidents, stuck, failures] = await Promise.all([
-      api('/v1/registries'), api('/v1/hotspots/rate-limit'), api('/v1/incidents?status=open'), api('/v1/pods/stuck'), api('/v1/failures?limit=1000'),
+      api('/v1/registries'),
+      api('/v1/hotspots/rate-limit'),
+      api('/v1/incidents?status=open'),
+      api('/v1/pods/stuck'),
+      api('/v1/failures?limit=1000'),
     ]);
     const top = registries.registries.slice(0, 5);
-    const trends = await Promise.all(top.map((r) => api(`/v1/trends?interval=1h&registry=${encodeURIComponent(r.registry)}`)));
-    lineChart($('trend-chart'), top.map((r, i) => ({ name: r.registry, points: trends[i].series.map((b) => (b.failures + b.successes ? b.failures / (b.failures + b.successes) : 0)) })));
+    const trends = await Promise.all(
+      top.map((r) => api(`/v1/trends?interval=1h&registry=${encodeURIComponent(r.registry)}`)),
+    );
+    lineChart(
+      $('trend-chart'),
+      top.map((r, i) => ({
+        name: r.registry,
+        points: trends[i].series.map((b) => (b.failures + b.successes ? b.failures / (b.failures + b.successes) : 0)),
+      })),
+    );
 
-    table($('registries'), ['registry', 'failures', 'successes', 'rate', 'top cause'], registries.registries.map((r) => {
-      const cause = Object.entries(r.byCause).sort((a, b) => b[1] - a[1])[0];
-      return [`<td>${esc(r.registry)}</td>`, `<td class="num">${r.failures}</td>`, `<td class="num">${r.successes}</td>`, `<td class="num">${pct(r.failureRate)}</td>`, `<td>${cause ? `${esc(cause[0])} (${cause[1]})` : ''}</td>`];
-    }), 'no pulls in the last 24 h');
+    table(
+      $('registries'),
+      ['registry', 'failures', 'successes', 'rate', 'top cause'],
+      registries.registries.map((r) => {
+        const cause = Object.entries(r.byCause).sort((a, b) => b[1] - a[1])[0];
+        return [
+          `<td>${esc(r.registry)}</td>`,
+          `<td class="num">${r.failures}</td>`,
+          `<td class="num">${r.successes}</td>`,
+          `<td class="num">${pct(r.failureRate)}</td>`,
+          `<td>${cause ? `${esc(cause[0])} (${cause[1]})` : ''}</td>`,
+        ];
+      }),
+      'no pulls in the last 24 h',
+    );
 
     const clusters = [...new Set(hotspots.hotspots.map((h) => h.cluster))].sort();
     const regs = [...new Set(hotspots.hotspots.map((h) => h.registry))];
     const maxHot = Math.max(1, ...hotspots.hotspots.map((h) => h.failures));
-    table($('hotspots'), ['registry', ...clusters.map(esc)], regs.map((reg) => [`<td>${esc(reg)}</td>`, ...clusters.map((c) => {
-      const f = hotspots.hotspots.find((h) => h.registry === reg && h.cluster === c)?.failures ?? 0;
-      return `<td class="heat" style="background: rgba(200,55,45,${(f / maxHot) * 0.8})">${f || ''}</td>`;
-    })]), 'no rate limiting seen');
+    table(
+      $('hotspots'),
+      ['registry', ...clusters.map(esc)],
+      regs.map((reg) => [
+        `<td>${esc(reg)}</td>`,
+        ...clusters.map((c) => {
+          const f = hotspots.hotspots.find((h) => h.registry === reg && h.cluster === c)?.failures ?? 0;
+          return `<td class="heat" style="background: rgba(200,55,45,${(f / maxHot) * 0.8})">${f || ''}</td>`;
+        }),
+      ]),
+      'no rate limiting seen',
+    );
 
-    table($('incidents'), ['scope', 'registry · cause', 'clusters', 'images', 'failures', 'since'], incidents.incidents.map((i) => [
-      `<td><span class="tag scope-${esc(i.scope)}">${esc(i.scope)}</span></td>`, `<td>${esc(i.registry)}<br><span class="hint">${esc(i.cause)}</span></td>`,
-      `<td>${i.clusters.map((c) => `<span class="tag">${esc(c)}</span>`).join('')}</td>`, `<td>${i.images.slice(0, 3).map((m) => `<span class="tag">${esc(m)}</span>`).join('')}${i.images.length > 3 ? ` +${i.images.length - 3}` : ''}</td>`,
-      `<td class="num">${i.failures}</td>`, `<td>${ago(i.start)}</td>`,
-    ]), 'no open incidents');
+    table(
+      $('incidents'),
+      ['scope', 'registry · cause', 'clusters', 'images', 'failures', 'since'],
+      incidents.incidents.map((i) => [
+        `<td><span class="tag scope-${esc(i.scope)}">${esc(i.scope)}</span></td>`,
+        `<td>${esc(i.registry)}<br><span class="hint">${esc(i.cause)}</span></td>`,
+        `<td>${i.clusters.map((c) => `<span class="tag">${esc(c)}</span>`).join('')}</td>`,
+        `<td>${i.images
+          .slice(0, 3)
+          .map((m) => `<span class="tag">${esc(m)}</span>`)
+          .join('')}${i.images.length > 3 ? ` +${i.images.length - 3}` : ''}</td>`,
+        `<td class="num">${i.failures}</td>`,
+        `<td>${ago(i.start)}</td>`,
+      ]),
+      'no open incidents',
+    );
 
-    table($('stuck'), ['pod', 'cause', 'since', 'attempts', 'hint'], stuck.pods.map((p) => [
-      `<td>${esc(p.cluster)}/${esc(p.namespace)}/${esc(p.pod)}<br><span class="hint">${esc(p.image)}</span></td>`, `<td>${esc(p.cause)}</td>`, `<td>${ago(p.since)}</td>`, `<td class="num">${p.attempts}</td>`, `<td class="hint">${esc(p.hint)}</td>`,
-    ]), 'no stuck Pods');
+    table(
+      $('stuck'),
+      ['pod', 'cause', 'since', 'attempts', 'hint'],
+      stuck.pods.map((p) => [
+        `<td>${esc(p.cluster)}/${esc(p.namespace)}/${esc(p.pod)}<br><span class="hint">${esc(p.image)}</span></td>`,
+        `<td>${esc(p.cause)}</td>`,
+        `<td>${ago(p.since)}</td>`,
+        `<td class="num">${p.attempts}</td>`,
+        `<td class="hint">${esc(p.hint)}</td>`,
+      ]),
+      'no stuck Pods',
+    );
 
     const byImage = new Map();
     for (const f of failures.failures) {
@@ -84,9 +153,20 @@ async function refresh() {
       e.clusters.add(f.cluster);
       byImage.set(f.image, e);
     }
-    table($('images'), ['image', 'cause', 'failures', 'clusters'], [...byImage.values()].sort((a, b) => b.failures - a.failures).slice(0, 10).map((e) => [
-      `<td>${esc(e.image)}</td>`, `<td>${esc(e.cause)}</td>`, `<td class="num">${e.failures}</td>`, `<td class="num">${e.clusters.size}</td>`,
-    ]), 'no failures');
+    table(
+      $('images'),
+      ['image', 'cause', 'failures', 'clusters'],
+      [...byImage.values()]
+        .sort((a, b) => b.failures - a.failures)
+        .slice(0, 10)
+        .map((e) => [
+          `<td>${esc(e.image)}</td>`,
+          `<td>${esc(e.cause)}</td>`,
+          `<td class="num">${e.failures}</td>`,
+          `<td class="num">${e.clusters.size}</td>`,
+        ]),
+      'no failures',
+    );
 
     $('status').className = 'status';
     $('status').textContent = `updated ${new Date().toLocaleTimeString()} · refreshes every ${REFRESH_MS / 1000} s`;

@@ -13,7 +13,10 @@ const EnvSchema = z.object({
   PULLWATCH_KAFKA_PORT: port.default(19092),
   PULLWATCH_KAFKA_CONTROLLER_PORT: port.default(19093),
   PULLWATCH_CLICKHOUSE_PORT: port.default(18123),
-  PULLWATCH_KAFKA_HEAP: z.string().regex(/^\d+[mg]$/, 'like 512m or 1g').default('512m'),
+  PULLWATCH_KAFKA_HEAP: z
+    .string()
+    .regex(/^\d+[mg]$/, 'like 512m or 1g')
+    .default('512m'),
   PULLWATCH_KAFKA_BROKERS: z.string().optional(),
   PULLWATCH_CLICKHOUSE_URL: z.url().optional(),
   PULLWATCH_CLICKHOUSE_USER: z.string().default('default'),
@@ -39,9 +42,13 @@ export function loadEnginesConfig(env: NodeJS.ProcessEnv = process.env): Engines
     throw new Error(`invalid engine settings: ${issues}`);
   }
   const e = parsed.data;
-  const brokers = e.PULLWATCH_KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean);
+  const brokers = e.PULLWATCH_KAFKA_BROKERS?.split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
   if (e.PULLWATCH_ENGINES === 'external' && (!brokers?.length || !e.PULLWATCH_CLICKHOUSE_URL)) {
-    throw new Error('PULLWATCH_ENGINES=external needs PULLWATCH_KAFKA_BROKERS (host:port[,host:port]) and PULLWATCH_CLICKHOUSE_URL');
+    throw new Error(
+      'PULLWATCH_ENGINES=external needs PULLWATCH_KAFKA_BROKERS (host:port[,host:port]) and PULLWATCH_CLICKHOUSE_URL',
+    );
   }
   return {
     mode: e.PULLWATCH_ENGINES,

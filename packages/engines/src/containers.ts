@@ -39,14 +39,22 @@ export async function startContainers(cfg: EnginesConfig, progress: Progress): P
     .start();
   const clickhouse = new GenericContainer(CLICKHOUSE_IMAGE)
     .withExposedPorts(8123)
-    .withEnvironment({ CLICKHOUSE_USER: cfg.clickhouse.user, CLICKHOUSE_PASSWORD: cfg.clickhouse.password, CLICKHOUSE_DEFAULT_ACCESS_MANAGEMENT: '1' })
+    .withEnvironment({
+      CLICKHOUSE_USER: cfg.clickhouse.user,
+      CLICKHOUSE_PASSWORD: cfg.clickhouse.password,
+      CLICKHOUSE_DEFAULT_ACCESS_MANAGEMENT: '1',
+    })
     .withWaitStrategy(Wait.forHttp('/ping', 8123).forStatusCode(200))
     .start();
   const [k, c] = await Promise.all([kafka, clickhouse]);
   return {
     endpoints: {
       kafka: { brokers: [`127.0.0.1:${kafkaPort}`] },
-      clickhouse: { url: `http://${c.getHost()}:${c.getMappedPort(8123)}`, user: cfg.clickhouse.user, password: cfg.clickhouse.password },
+      clickhouse: {
+        url: `http://${c.getHost()}:${c.getMappedPort(8123)}`,
+        user: cfg.clickhouse.user,
+        password: cfg.clickhouse.password,
+      },
     },
     async stop() {
       await Promise.all([k.stop(), c.stop()]);

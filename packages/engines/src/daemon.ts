@@ -97,7 +97,11 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Polls `probe` until it resolves true or the time runs out; rethrows nothing, returns the last error. */
-export async function waitUntil(probe: () => Promise<boolean>, timeoutMs: number, isDead: () => boolean): Promise<{ ok: boolean; lastError?: unknown }> {
+export async function waitUntil(
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  isDead: () => boolean,
+): Promise<{ ok: boolean; lastError?: unknown }> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {

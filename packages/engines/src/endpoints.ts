@@ -23,7 +23,12 @@ export function resolveEndpoints(cfg: EnginesConfig): EngineEndpoints {
 /** Reachability of engines we do not manage (external): the same checks as the local ready probes. */
 export async function probeEndpoints(mode: string, e: EngineEndpoints): Promise<EnginesStatus> {
   const kafkaUp = async () => {
-    const admin = new Kafka({ brokers: e.kafka.brokers, logLevel: logLevel.NOTHING, connectionTimeout: 3000, retry: { retries: 0 } }).admin();
+    const admin = new Kafka({
+      brokers: e.kafka.brokers,
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: 3000,
+      retry: { retries: 0 },
+    }).admin();
     try {
       await admin.connect();
       return (await admin.describeCluster()).brokers.length > 0;
@@ -34,9 +39,17 @@ export async function probeEndpoints(mode: string, e: EngineEndpoints): Promise<
     }
   };
   const clickhouseUp = async () => {
-    const client = createClient({ url: e.clickhouse.url, username: e.clickhouse.user, password: e.clickhouse.password, request_timeout: 3000, log: { level: ClickHouseLogLevel.OFF } });
+    const client = createClient({
+      url: e.clickhouse.url,
+      username: e.clickhouse.user,
+      password: e.clickhouse.password,
+      request_timeout: 3000,
+      log: { level: ClickHouseLogLevel.OFF },
+    });
     try {
-      const rows = await (await client.query({ query: 'SELECT 1 AS ok', format: 'JSONEachRow' })).json<{ ok: number }>();
+      const rows = await (await client.query({ query: 'SELECT 1 AS ok', format: 'JSONEachRow' })).json<{
+        ok: number;
+      }>();
       return rows[0]?.ok === 1;
     } catch {
       return false;

@@ -9,7 +9,8 @@ import type { EngineState, Progress } from './types.ts';
 
 // clickhouse-local runs the query and exits; this one opens the HTTP interface and then sleeps
 // forever, so the process serves HTTP until it is signalled.
-const SERVE_FOREVER = '--query=SYSTEM START LISTEN HTTP; SELECT sleepEachRow(1) FROM system.numbers SETTINGS max_block_size=1 FORMAT Null';
+const SERVE_FOREVER =
+  '--query=SYSTEM START LISTEN HTTP; SELECT sleepEachRow(1) FROM system.numbers SETTINGS max_block_size=1 FORMAT Null';
 
 /** The full ClickHouse engine from the npm package @chdb/lib-linux-x64-gnu, serving HTTP on 127.0.0.1. */
 export class LocalClickHouse {
@@ -20,7 +21,12 @@ export class LocalClickHouse {
   constructor(private readonly cfg: EnginesConfig) {
     this.dir = join(cfg.home, 'clickhouse');
     this.dataDir = join(this.dir, 'data');
-    this.daemon = new Daemon('clickhouse', join(this.dir, 'clickhouse.pid'), join(this.dir, 'clickhouse.log'), `--path=${this.dataDir}`);
+    this.daemon = new Daemon(
+      'clickhouse',
+      join(this.dir, 'clickhouse.pid'),
+      join(this.dir, 'clickhouse.log'),
+      `--path=${this.dataDir}`,
+    );
   }
 
   get url(): string {
@@ -36,9 +42,15 @@ export class LocalClickHouse {
   async up(progress: Progress): Promise<{ reused: boolean; readyMs: number }> {
     if (this.daemon.pid() !== null) {
       const t0 = Date.now();
-      const r = await waitUntil(() => this.ready(), 30_000, () => this.daemon.pid() === null);
+      const r = await waitUntil(
+        () => this.ready(),
+        30_000,
+        () => this.daemon.pid() === null,
+      );
       if (r.ok) return { reused: true, readyMs: Date.now() - t0 };
-      throw new Error(`a ClickHouse process is running but not answering on ${this.url}: ${String(r.lastError)}\n${this.daemon.tail()}`);
+      throw new Error(
+        `a ClickHouse process is running but not answering on ${this.url}: ${String(r.lastError)}\n${this.daemon.tail()}`,
+      );
     }
     const library = findLibrary();
     const launcher = this.ensureLauncher(progress);
@@ -47,14 +59,29 @@ export class LocalClickHouse {
     const t0 = Date.now();
     this.daemon.start(
       launcher,
-      [library, 'clickhouse', `--path=${this.dataDir}`, '--http_port', String(this.cfg.clickhouse.port), '--listen_host', '127.0.0.1', SERVE_FOREVER],
+      [
+        library,
+        'clickhouse',
+        `--path=${this.dataDir}`,
+        '--http_port',
+        String(this.cfg.clickhouse.port),
+        '--listen_host',
+        '127.0.0.1',
+        SERVE_FOREVER,
+      ],
       this.dir,
     );
-    const r = await waitUntil(() => this.ready(), 60_000, () => this.daemon.pid() === null);
+    const r = await waitUntil(
+      () => this.ready(),
+      60_000,
+      () => this.daemon.pid() === null,
+    );
     if (!r.ok) {
       const tail = this.daemon.tail();
       await this.daemon.stop(5000);
-      throw new Error(`clickhouse did not become ready on ${this.url}: ${String(r.lastError ?? 'timed out')}\n--- ${join(this.dir, 'clickhouse.log')} ---\n${tail}`);
+      throw new Error(
+        `clickhouse did not become ready on ${this.url}: ${String(r.lastError ?? 'timed out')}\n--- ${join(this.dir, 'clickhouse.log')} ---\n${tail}`,
+      );
     }
     return { reused: false, readyMs: Date.now() - t0 };
   }
@@ -87,7 +114,8 @@ export class LocalClickHouse {
       stdio: 'inherit',
       env: { ...process.env, PULLWATCH_HOME: this.cfg.home },
     });
-    if (r.status !== 0 || !existsSync(launcher)) throw new Error('the ClickHouse launcher could not be built; install gcc (apt-get install gcc) and try again');
+    if (r.status !== 0 || !existsSync(launcher))
+      throw new Error('the ClickHouse launcher could not be built; install gcc (apt-get install gcc) and try again');
     return launcher;
   }
 }
@@ -98,7 +126,9 @@ function findLibrary(): string {
   try {
     pkg = require.resolve('@chdb/lib-linux-x64-gnu/package.json');
   } catch {
-    throw new Error(`the embedded ClickHouse engine (npm package @chdb/lib-linux-x64-gnu) is not installed. It ships for linux x64 with glibc only (this is ${process.platform} ${process.arch}); run 'npm install' there, or use PULLWATCH_ENGINES=external|containers.`);
+    throw new Error(
+      `the embedded ClickHouse engine (npm package @chdb/lib-linux-x64-gnu) is not installed. It ships for linux x64 with glibc only (this is ${process.platform} ${process.arch}); run 'npm install' there, or use PULLWATCH_ENGINES=external|containers.`,
+    );
   }
   const lib = join(dirname(pkg), 'libchdb.so');
   if (!existsSync(lib)) throw new Error(`${lib} is missing; reinstall with 'npm install'`);

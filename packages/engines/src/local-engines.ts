@@ -29,7 +29,9 @@ export class LocalEngines {
   async up(progress: Progress): Promise<UpReport> {
     const [kafka, clickhouse] = await Promise.allSettled([this.kafka.up(progress), this.clickhouse.up(progress)]);
     if (kafka.status === 'rejected' || clickhouse.status === 'rejected') {
-      const errors = [kafka, clickhouse].flatMap((r) => (r.status === 'rejected' ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
+      const errors = [kafka, clickhouse].flatMap((r) =>
+        r.status === 'rejected' ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : [],
+      );
       throw new Error(errors.join('\n\n'));
     }
     return { kafka: kafka.value, clickhouse: clickhouse.value };

@@ -17,7 +17,12 @@ export class LocalKafka {
 
   constructor(private readonly cfg: EnginesConfig) {
     this.dir = join(cfg.home, 'kafka');
-    this.daemon = new Daemon('kafka', join(this.dir, 'kafka.pid'), join(this.dir, 'kafka.log'), `kafka.Kafka ${join(this.dir, 'server.properties')}`);
+    this.daemon = new Daemon(
+      'kafka',
+      join(this.dir, 'kafka.pid'),
+      join(this.dir, 'kafka.log'),
+      `kafka.Kafka ${join(this.dir, 'server.properties')}`,
+    );
   }
 
   get brokers(): string[] {
@@ -33,9 +38,15 @@ export class LocalKafka {
   async up(progress: Progress): Promise<{ reused: boolean; readyMs: number }> {
     if (this.daemon.pid() !== null) {
       const t0 = Date.now();
-      const r = await waitUntil(() => this.ready(3000), 60_000, () => this.daemon.pid() === null);
+      const r = await waitUntil(
+        () => this.ready(3000),
+        60_000,
+        () => this.daemon.pid() === null,
+      );
       if (r.ok) return { reused: true, readyMs: Date.now() - t0 };
-      throw new Error(`a Kafka process is running but not answering on ${this.brokers[0]}: ${describe(r.lastError)}\n${this.daemon.tail()}`);
+      throw new Error(
+        `a Kafka process is running but not answering on ${this.brokers[0]}: ${describe(r.lastError)}\n${this.daemon.tail()}`,
+      );
     }
     this.checkJava();
     const libs = this.ensureJars(progress);
@@ -46,7 +57,21 @@ export class LocalKafka {
     if (!existsSync(join(dataDir, 'meta.properties'))) {
       progress('kafka: formatting KRaft storage');
       const clusterId = createHash('sha256').update(this.dir).digest('base64url').slice(0, 22);
-      const r = spawnSync(this.cfg.kafka.java, ['-cp', classpath, `-Dlog4j2.configurationFile=${log4jConfig}`, 'kafka.tools.StorageTool', 'format', '--standalone', `--cluster-id=${clusterId}`, '-c', properties], { encoding: 'utf8' });
+      const r = spawnSync(
+        this.cfg.kafka.java,
+        [
+          '-cp',
+          classpath,
+          `-Dlog4j2.configurationFile=${log4jConfig}`,
+          'kafka.tools.StorageTool',
+          'format',
+          '--standalone',
+          `--cluster-id=${clusterId}`,
+          '-c',
+          properties,
+        ],
+        { encoding: 'utf8' },
+      );
       if (r.status !== 0) throw new Error(`kafka storage format failed: ${r.stderr || r.stdout}`);
     }
     progress(`kafka: starting broker on ${this.brokers[0]}`);
@@ -54,16 +79,30 @@ export class LocalKafka {
     this.daemon.start(
       this.cfg.kafka.java,
       [
-        `-Xms128m`, `-Xmx${this.cfg.kafka.heap}`, '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true',
-        `-Dlog4j2.configurationFile=${log4jConfig}`, '-cp', classpath, 'kafka.Kafka', properties,
+        `-Xms128m`,
+        `-Xmx${this.cfg.kafka.heap}`,
+        '-XX:+UseG1GC',
+        '-XX:MaxGCPauseMillis=20',
+        '-Djava.awt.headless=true',
+        `-Dlog4j2.configurationFile=${log4jConfig}`,
+        '-cp',
+        classpath,
+        'kafka.Kafka',
+        properties,
       ],
       this.dir,
     );
-    const r = await waitUntil(() => this.ready(3000), 90_000, () => this.daemon.pid() === null);
+    const r = await waitUntil(
+      () => this.ready(3000),
+      90_000,
+      () => this.daemon.pid() === null,
+    );
     if (!r.ok) {
       const tail = this.daemon.tail();
       await this.daemon.stop(5000);
-      throw new Error(`kafka did not become ready: ${describe(r.lastError)}\n--- ${join(this.dir, 'kafka.log')} ---\n${tail}`);
+      throw new Error(
+        `kafka did not become ready: ${describe(r.lastError)}\n--- ${join(this.dir, 'kafka.log')} ---\n${tail}`,
+      );
     }
     return { reused: false, readyMs: Date.now() - t0 };
   }
@@ -79,7 +118,12 @@ export class LocalKafka {
   }
 
   private async ready(timeoutMs: number): Promise<boolean> {
-    const kafka = new Kafka({ brokers: this.brokers, logLevel: logLevel.NOTHING, connectionTimeout: timeoutMs, retry: { retries: 0 } });
+    const kafka = new Kafka({
+      brokers: this.brokers,
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: timeoutMs,
+      retry: { retries: 0 },
+    });
     const admin = kafka.admin();
     try {
       await admin.connect();
@@ -93,10 +137,13 @@ export class LocalKafka {
   private checkJava(): void {
     const r = spawnSync(this.cfg.kafka.java, ['-version'], { encoding: 'utf8' });
     if (r.error || r.status !== 0) {
-      throw new Error(`Java (17 or newer) is needed to run the local Kafka broker and '${this.cfg.kafka.java}' did not run (${r.error?.message ?? r.stderr}). Install a JRE (e.g. apt-get install openjdk-17-jre-headless) or set JAVA_HOME; or use PULLWATCH_ENGINES=external|containers.`);
+      throw new Error(
+        `Java (17 or newer) is needed to run the local Kafka broker and '${this.cfg.kafka.java}' did not run (${r.error?.message ?? r.stderr}). Install a JRE (e.g. apt-get install openjdk-17-jre-headless) or set JAVA_HOME; or use PULLWATCH_ENGINES=external|containers.`,
+      );
     }
     const m = /version "(\d+)/.exec(r.stderr);
-    if (m && Number(m[1]) < 17) throw new Error(`Java ${m[1]} found; the Kafka 4 broker needs Java 17 or newer (set JAVA_HOME).`);
+    if (m && Number(m[1]) < 17)
+      throw new Error(`Java ${m[1]} found; the Kafka 4 broker needs Java 17 or newer (set JAVA_HOME).`);
   }
 
   /** Fetches the broker jars with Maven once; a changed pom.xml fetches them again. */
@@ -107,11 +154,17 @@ export class LocalKafka {
     if (existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === want) return libs;
     const mvn = spawnSync('mvn', ['-v'], { encoding: 'utf8' });
     if (mvn.error || mvn.status !== 0) {
-      throw new Error('Maven is needed once to fetch the Kafka jars from Maven Central and `mvn` did not run. Install it (apt-get install maven), or use PULLWATCH_ENGINES=external|containers.');
+      throw new Error(
+        'Maven is needed once to fetch the Kafka jars from Maven Central and `mvn` did not run. Install it (apt-get install maven), or use PULLWATCH_ENGINES=external|containers.',
+      );
     }
     progress('kafka: fetching Apache Kafka jars from Maven Central (first run only)');
     rmSync(libs, { recursive: true, force: true });
-    const r = spawnSync('mvn', ['-B', '-q', '-Dstyle.color=never', '-f', pom, 'dependency:copy-dependencies', `-DoutputDirectory=${libs}`], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const r = spawnSync(
+      'mvn',
+      ['-B', '-q', '-Dstyle.color=never', '-f', pom, 'dependency:copy-dependencies', `-DoutputDirectory=${libs}`],
+      { stdio: ['ignore', 'inherit', 'inherit'] },
+    );
     if (r.status !== 0) throw new Error(`mvn could not fetch the Kafka jars (exit ${r.status}); see its output above`);
     writeFileSync(stamp, `${want}\n`);
     return libs;

@@ -1,13 +1,32 @@
-import { ENVELOPE_SCHEMA, partitionKey, type EventEnvelope, type PodContext, type PodWaiting, type PodWaitingEnvelope, type Source } from './envelope.ts';
+import {
+  ENVELOPE_SCHEMA,
+  partitionKey,
+  type EventEnvelope,
+  type PodContext,
+  type PodWaiting,
+  type PodWaitingEnvelope,
+  type Source,
+} from './envelope.ts';
 import { normalizeEvent, type K8sEvent, type NormalizedEvent } from './k8s-event.ts';
 
 /** Drops what downstream never reads and is often most of an object's size. */
 export function trimEvent(event: K8sEvent): K8sEvent {
-  const { managedFields: _m, annotations: _a, ...metadata } = event.metadata as K8sEvent['metadata'] & { managedFields?: unknown; annotations?: unknown };
+  const {
+    managedFields: _m,
+    annotations: _a,
+    ...metadata
+  } = event.metadata as K8sEvent['metadata'] & { managedFields?: unknown; annotations?: unknown };
   return { ...event, metadata };
 }
 
-export function eventEnvelope(args: { cluster: string; source: Source; event: K8sEvent; pod?: PodContext | null; receivedAt?: Date; normalized?: NormalizedEvent }): { key: string; envelope: EventEnvelope } {
+export function eventEnvelope(args: {
+  cluster: string;
+  source: Source;
+  event: K8sEvent;
+  pod?: PodContext | null;
+  receivedAt?: Date;
+  normalized?: NormalizedEvent;
+}): { key: string; envelope: EventEnvelope } {
   const n = args.normalized ?? normalizeEvent(args.event);
   const envelope: EventEnvelope = {
     schema: ENVELOPE_SCHEMA,
@@ -15,14 +34,24 @@ export function eventEnvelope(args: { cluster: string; source: Source; event: K8
     cluster: args.cluster,
     source: args.source,
     receivedAt: (args.receivedAt ?? new Date()).toISOString(),
-    identity: { uid: n.uid, count: n.count, resourceVersion: n.resourceVersion, key: `${args.cluster}/${n.uid}/${n.count}` },
+    identity: {
+      uid: n.uid,
+      count: n.count,
+      resourceVersion: n.resourceVersion,
+      key: `${args.cluster}/${n.uid}/${n.count}`,
+    },
     event: trimEvent(args.event),
     ...(args.pod ? { pod: args.pod } : {}),
   };
   return { key: partitionKey(args.cluster, n.object.namespace, n.object.name), envelope };
 }
 
-export function podWaitingEnvelope(args: { cluster: string; source: Source; podWaiting: PodWaiting; receivedAt?: Date }): { key: string; envelope: PodWaitingEnvelope } {
+export function podWaitingEnvelope(args: {
+  cluster: string;
+  source: Source;
+  podWaiting: PodWaiting;
+  receivedAt?: Date;
+}): { key: string; envelope: PodWaitingEnvelope } {
   const w = args.podWaiting;
   // One observation per Pod, container and waiting reason+message: seeing the same state again adds nothing.
   const stateKey = `${w.podUid}/${w.container}/${w.reason}`;
@@ -34,7 +63,12 @@ export function podWaitingEnvelope(args: { cluster: string; source: Source; podW
       cluster: args.cluster,
       source: args.source,
       receivedAt: (args.receivedAt ?? new Date()).toISOString(),
-      identity: { uid: stateKey, count: 0, resourceVersion: null, key: `${args.cluster}/${stateKey}/${w.message ?? ''}` },
+      identity: {
+        uid: stateKey,
+        count: 0,
+        resourceVersion: null,
+        key: `${args.cluster}/${stateKey}/${w.message ?? ''}`,
+      },
       podWaiting: w,
     },
   };

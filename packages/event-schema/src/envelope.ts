@@ -9,7 +9,12 @@ export const SOURCES = ['watch', 'http', 'otlp', 'replay', 'simulator'] as const
 export type Source = (typeof SOURCES)[number];
 
 /** Waiting reasons that mean a container's image could not be pulled. */
-export const PULL_WAITING_REASONS = ['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull'] as const;
+export const PULL_WAITING_REASONS = [
+  'ErrImagePull',
+  'ImagePullBackOff',
+  'InvalidImageName',
+  'ErrImageNeverPull',
+] as const;
 
 /**
  * A container seen waiting on its image in Pod status: how a failure is still seen when its Events

@@ -1,4 +1,12 @@
-export { K8sEventSchema, normalizeEvent, containerOf, isImageEvent, IMAGE_REASONS, type K8sEvent, type NormalizedEvent } from './k8s-event.ts';
+export {
+  K8sEventSchema,
+  normalizeEvent,
+  containerOf,
+  isImageEvent,
+  IMAGE_REASONS,
+  type K8sEvent,
+  type NormalizedEvent,
+} from './k8s-event.ts';
 export {
   EnvelopeSchema,
   PodWaitingSchema,

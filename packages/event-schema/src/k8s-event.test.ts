@@ -6,7 +6,13 @@ import { EnvelopeSchema } from './envelope.ts';
 const coreV1 = {
   apiVersion: 'v1',
   kind: 'Event',
-  metadata: { name: 'web-1.17a', namespace: 'shop', uid: 'u-1', resourceVersion: '812', managedFields: [{ manager: 'kubelet' }] },
+  metadata: {
+    name: 'web-1.17a',
+    namespace: 'shop',
+    uid: 'u-1',
+    resourceVersion: '812',
+    managedFields: [{ manager: 'kubelet' }],
+  },
   involvedObject: { kind: 'Pod', name: 'web-1', namespace: 'shop', uid: 'p-1', fieldPath: 'spec.containers{web}' },
   reason: 'Failed',
   type: 'Warning',
@@ -34,13 +40,26 @@ const eventsV1 = {
 describe('normalizeEvent', () => {
   it('reads core/v1 events', () => {
     const n = normalizeEvent(K8sEventSchema.parse(coreV1));
-    expect(n).toMatchObject({ uid: 'u-1', count: 4, lastTime: '2026-11-24T10:02:30Z', firstTime: '2026-11-24T10:00:00Z', node: 'node-a', reason: 'Failed' });
+    expect(n).toMatchObject({
+      uid: 'u-1',
+      count: 4,
+      lastTime: '2026-11-24T10:02:30Z',
+      firstTime: '2026-11-24T10:00:00Z',
+      node: 'node-a',
+      reason: 'Failed',
+    });
     expect(containerOf(n.object.fieldPath)).toBe('web');
   });
 
   it('reads events.k8s.io/v1 events, with series count and time', () => {
     const n = normalizeEvent(K8sEventSchema.parse(eventsV1));
-    expect(n).toMatchObject({ uid: 'u-2', count: 7, lastTime: '2026-11-24T10:05:00.000000Z', node: 'node-b', message: 'Back-off pulling image "nginx:1.99"' });
+    expect(n).toMatchObject({
+      uid: 'u-2',
+      count: 7,
+      lastTime: '2026-11-24T10:05:00.000000Z',
+      node: 'node-b',
+      message: 'Back-off pulling image "nginx:1.99"',
+    });
     expect(containerOf(n.object.fieldPath)).toBe('init');
   });
 
@@ -54,7 +73,9 @@ describe('isImageEvent', () => {
   it('keeps pull events and drops crash back-offs', () => {
     expect(isImageEvent({ reason: 'Pulled', message: 'Successfully pulled image "a"' })).toBe(true);
     expect(isImageEvent({ reason: 'BackOff', message: 'Back-off pulling image "a"' })).toBe(true);
-    expect(isImageEvent({ reason: 'BackOff', message: 'Back-off restarting failed container web in pod web-1' })).toBe(false);
+    expect(isImageEvent({ reason: 'BackOff', message: 'Back-off restarting failed container web in pod web-1' })).toBe(
+      false,
+    );
     expect(isImageEvent({ reason: 'Failed', message: 'Error: failed to create containerd task' })).toBe(false);
     expect(isImageEvent({ reason: 'Scheduled', message: 'Successfully assigned shop/web-1 to node-a' })).toBe(false);
   });
@@ -62,7 +83,12 @@ describe('isImageEvent', () => {
 
 describe('eventEnvelope', () => {
   it('trims managedFields, keys by Pod and gives a stable identity', () => {
-    const { key, envelope } = eventEnvelope({ cluster: 'eu-1', source: 'http', event: K8sEventSchema.parse(coreV1), receivedAt: new Date('2026-11-24T10:03:00Z') });
+    const { key, envelope } = eventEnvelope({
+      cluster: 'eu-1',
+      source: 'http',
+      event: K8sEventSchema.parse(coreV1),
+      receivedAt: new Date('2026-11-24T10:03:00Z'),
+    });
     expect(key).toBe('eu-1/shop/web-1');
     expect(envelope.identity).toEqual({ uid: 'u-1', count: 4, resourceVersion: '812', key: 'eu-1/u-1/4' });
     expect('managedFields' in envelope.event.metadata).toBe(false);

@@ -6,7 +6,13 @@ import { z } from 'zod';
  * `series.count`, `eventTime`, `regarding`, `reportingInstance`). Unknown fields pass through.
  */
 const ObjectRef = z
-  .object({ kind: z.string().optional(), namespace: z.string().optional(), name: z.string().optional(), uid: z.string().optional(), fieldPath: z.string().optional() })
+  .object({
+    kind: z.string().optional(),
+    namespace: z.string().optional(),
+    name: z.string().optional(),
+    uid: z.string().optional(),
+    fieldPath: z.string().optional(),
+  })
   .loose();
 
 const nullableTime = z.string().nullable().optional();
@@ -16,7 +22,13 @@ export const K8sEventSchema = z
     apiVersion: z.string().optional(),
     kind: z.literal('Event').optional(),
     metadata: z
-      .object({ uid: z.string().optional(), name: z.string().optional(), namespace: z.string().optional(), resourceVersion: z.string().optional(), creationTimestamp: nullableTime })
+      .object({
+        uid: z.string().optional(),
+        name: z.string().optional(),
+        namespace: z.string().optional(),
+        resourceVersion: z.string().optional(),
+        creationTimestamp: nullableTime,
+      })
       .loose(),
     reason: z.string().optional(),
     type: z.string().optional(),
@@ -29,7 +41,11 @@ export const K8sEventSchema = z
     source: z.object({ component: z.string().optional(), host: z.string().optional() }).loose().optional(),
     // shared / events.k8s.io/v1
     eventTime: nullableTime,
-    series: z.object({ count: z.number().int().nonnegative().optional(), lastObservedTime: nullableTime }).loose().nullable().optional(),
+    series: z
+      .object({ count: z.number().int().nonnegative().optional(), lastObservedTime: nullableTime })
+      .loose()
+      .nullable()
+      .optional(),
     note: z.string().optional(),
     regarding: ObjectRef.optional(),
     reportingController: z.string().optional(),
@@ -40,7 +56,9 @@ export const K8sEventSchema = z
     deprecatedSource: z.object({ component: z.string().optional(), host: z.string().optional() }).loose().optional(),
   })
   .loose()
-  .refine((e) => e.involvedObject !== undefined || e.regarding !== undefined, { message: 'an Event needs involvedObject (core/v1) or regarding (events.k8s.io/v1)' });
+  .refine((e) => e.involvedObject !== undefined || e.regarding !== undefined, {
+    message: 'an Event needs involvedObject (core/v1) or regarding (events.k8s.io/v1)',
+  });
 
 export type K8sEvent = z.infer<typeof K8sEventSchema>;
 
@@ -73,7 +91,13 @@ export function containerOf(fieldPath: string | null | undefined): string | null
 export function normalizeEvent(e: K8sEvent): NormalizedEvent {
   const ref = e.involvedObject ?? e.regarding ?? {};
   const count = e.series?.count ?? e.count ?? e.deprecatedCount ?? 1;
-  const lastTime = e.series?.lastObservedTime ?? e.lastTimestamp ?? e.deprecatedLastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? null;
+  const lastTime =
+    e.series?.lastObservedTime ??
+    e.lastTimestamp ??
+    e.deprecatedLastTimestamp ??
+    e.eventTime ??
+    e.metadata.creationTimestamp ??
+    null;
   const firstTime = e.firstTimestamp ?? e.deprecatedFirstTimestamp ?? e.eventTime ?? lastTime;
   const namespace = e.metadata.namespace ?? ref.namespace ?? '';
   const uid = e.metadata.uid ?? `${namespace}/${e.metadata.name ?? ''}`;
@@ -81,19 +105,38 @@ export function normalizeEvent(e: K8sEvent): NormalizedEvent {
     uid,
     resourceVersion: e.metadata.resourceVersion ?? null,
     namespace,
-    object: { kind: ref.kind ?? '', name: ref.name ?? '', namespace: ref.namespace ?? namespace, uid: ref.uid ?? null, fieldPath: ref.fieldPath ?? null },
+    object: {
+      kind: ref.kind ?? '',
+      name: ref.name ?? '',
+      namespace: ref.namespace ?? namespace,
+      uid: ref.uid ?? null,
+      fieldPath: ref.fieldPath ?? null,
+    },
     reason: e.reason ?? '',
     type: e.type ?? '',
     message: e.message ?? e.note ?? '',
     count: Math.max(1, count),
     firstTime: firstTime ?? null,
     lastTime,
-    node: e.source?.host ?? e.deprecatedSource?.host ?? (e.reportingController === 'kubelet' ? (e.reportingInstance ?? null) : null),
+    node:
+      e.source?.host ??
+      e.deprecatedSource?.host ??
+      (e.reportingController === 'kubelet' ? (e.reportingInstance ?? null) : null),
   };
 }
 
 /** Event reasons kubelet uses for image pulls (and the Pod waiting reasons of the same names). */
-export const IMAGE_REASONS = new Set(['Pulling', 'Pulled', 'Failed', 'BackOff', 'ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull', 'InspectFailed']);
+export const IMAGE_REASONS = new Set([
+  'Pulling',
+  'Pulled',
+  'Failed',
+  'BackOff',
+  'ErrImagePull',
+  'ImagePullBackOff',
+  'InvalidImageName',
+  'ErrImageNeverPull',
+  'InspectFailed',
+]);
 
 /**
  * Whether an Event is about pulling an image. `Failed` and `BackOff` are also used for crashing
@@ -103,5 +146,8 @@ export function isImageEvent(e: Pick<NormalizedEvent, 'reason' | 'message'>): bo
   if (!IMAGE_REASONS.has(e.reason)) return false;
   if (e.reason !== 'Failed' && e.reason !== 'BackOff') return true;
   const m = e.message;
-  return /image|ErrImagePull|ImagePullBackOff|InvalidImageName|ErrImageNeverPull/i.test(m) && !/Back-off restarting failed container/i.test(m);
+  return (
+    /image|ErrImagePull|ImagePullBackOff|InvalidImageName|ErrImageNeverPull/i.test(m) &&
+    !/Back-off restarting failed container/i.test(m)
+  );
 }

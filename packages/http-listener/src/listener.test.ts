@@ -4,10 +4,14 @@ import { startListener } from './listener.ts';
 describe('startListener', () => {
   it('serves on the port it got, and on close lets the request in progress finish before resolving', async () => {
     let release: () => void = () => undefined;
-    const listener = await startListener((req, res) => {
-      if (req.url === '/slow') release = () => res.end('done');
-      else res.end('ok');
-    }, '127.0.0.1', 0);
+    const listener = await startListener(
+      (req, res) => {
+        if (req.url === '/slow') release = () => res.end('done');
+        else res.end('ok');
+      },
+      '127.0.0.1',
+      0,
+    );
     expect(listener.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(await (await fetch(`${listener.url}/`)).text()).toBe('ok');
 

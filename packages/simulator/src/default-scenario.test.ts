@@ -5,7 +5,9 @@ import { defaultScenarioPath, INCIDENT_KINDS, loadScenario } from './scenario.ts
 
 describe('the default fleet scenario', () => {
   const scenario = loadScenario(defaultScenarioPath);
-  const events = new FleetSimulation(scenario, Date.parse('2026-11-24T12:00:00Z')).advance(Date.parse('2026-11-24T12:00:00Z'));
+  const events = new FleetSimulation(scenario, Date.parse('2026-11-24T12:00:00Z')).advance(
+    Date.parse('2026-11-24T12:00:00Z'),
+  );
 
   it('covers every kind of incident across several clusters', () => {
     expect(new Set(scenario.incidents.map((i) => i.kind))).toEqual(new Set(INCIDENT_KINDS));
@@ -19,7 +21,15 @@ describe('the default fleet scenario', () => {
       const c = classify({ message: e.event.message, reason: e.event.reason }).cause;
       causes.set(c, (causes.get(c) ?? 0) + 1);
     }
-    for (const c of ['rate_limited', 'registry_unavailable', 'not_found', 'unauthorized', 'platform_mismatch', 'node_storage']) expect(causes.get(c) ?? 0).toBeGreaterThan(0);
+    for (const c of [
+      'rate_limited',
+      'registry_unavailable',
+      'not_found',
+      'unauthorized',
+      'platform_mismatch',
+      'node_storage',
+    ])
+      expect(causes.get(c) ?? 0).toBeGreaterThan(0);
     const pulled = events.filter((e) => e.event.message.startsWith('Successfully pulled image')).length;
     expect(pulled).toBeGreaterThan(500);
   });

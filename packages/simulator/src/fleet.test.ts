@@ -53,7 +53,9 @@ describe('FleetSimulation', () => {
 
   it('backs off like kubelet: 5 s doubling, capped at 300 s', () => {
     expect([1, 2, 3, 4, 5, 6, 7, 8].map(backoffSeconds)).toEqual([5, 10, 20, 40, 80, 160, 300, 300]);
-    const pulling = run().filter((e) => e.event.reason === 'Pulling' && e.event.message.includes('acme/web:9.9.9')).map((e) => Date.parse(e.event.lastTimestamp));
+    const pulling = run()
+      .filter((e) => e.event.reason === 'Pulling' && e.event.message.includes('acme/web:9.9.9'))
+      .map((e) => Date.parse(e.event.lastTimestamp));
     const gaps = pulling.slice(1).map((t, i) => (t - pulling[i]!) / 1000);
     // Each gap is the back-off plus the failed attempt's own duration (≤ 2 s), in whole-second timestamps.
     gaps.forEach((g, i) => {
@@ -64,7 +66,9 @@ describe('FleetSimulation', () => {
 
   it('heals transient incidents and fixes permanent ones; unfixed ones stay stuck', () => {
     const events = run();
-    const rateLimited = events.filter((e) => e.cluster === 'us-1' && classify({ message: e.event.message }).cause === 'rate_limited');
+    const rateLimited = events.filter(
+      (e) => e.cluster === 'us-1' && classify({ message: e.event.message }).cause === 'rate_limited',
+    );
     expect(rateLimited.length).toBeGreaterThan(0);
     const healAt = origin - 10 * 60_000;
     expect(rateLimited.every((e) => Date.parse(e.event.lastTimestamp) < healAt + 2000)).toBe(true);
@@ -73,7 +77,9 @@ describe('FleetSimulation', () => {
     expect(arch.find((e) => e.event.reason === 'Failed')?.event.source.host).toBe('eu-1-arm');
     const web = events.filter((e) => e.event.message.includes('acme/web:9.9.9'));
     expect(web.some((e) => e.event.reason === 'Pulled')).toBe(false);
-    expect(events.some((e) => e.event.reason === 'Pulled' && e.event.message.startsWith('Successfully pulled image'))).toBe(true);
+    expect(
+      events.some((e) => e.event.reason === 'Pulled' && e.event.message.startsWith('Successfully pulled image')),
+    ).toBe(true);
   });
 
   it('makes new objects on every run (uids and Pod names), as a real cluster would', () => {
@@ -95,8 +101,16 @@ describe('FleetSimulation', () => {
   });
 
   it('rejects invalid scenarios with the path of the problem', () => {
-    expect(() => parseScenario('name: x\nimages: [a]\nclusters: [{name: A, nodes: [{name: n}]}]')).toThrow(/clusters\.0\.name/);
-    expect(() => parseScenario('name: x\nimages: [a]\nclusters: [{name: a, nodes: [{name: n}]}]\nincidents: [{kind: typo, clusters: [b], start: 0}]')).toThrow(/unknown cluster 'b'.*needs an image|needs an image|unknown cluster/);
-    expect(() => parseScenario('name: x\nbackfill: soon\nimages: [a]\nclusters: [{name: a, nodes: [{name: n}]}]')).toThrow(/backfill/);
+    expect(() => parseScenario('name: x\nimages: [a]\nclusters: [{name: A, nodes: [{name: n}]}]')).toThrow(
+      /clusters\.0\.name/,
+    );
+    expect(() =>
+      parseScenario(
+        'name: x\nimages: [a]\nclusters: [{name: a, nodes: [{name: n}]}]\nincidents: [{kind: typo, clusters: [b], start: 0}]',
+      ),
+    ).toThrow(/unknown cluster 'b'.*needs an image|needs an image|unknown cluster/);
+    expect(() =>
+      parseScenario('name: x\nbackfill: soon\nimages: [a]\nclusters: [{name: a, nodes: [{name: n}]}]'),
+    ).toThrow(/backfill/);
   });
 });

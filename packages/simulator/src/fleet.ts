@@ -56,7 +56,13 @@ function rng(seed: number): () => number {
   };
 }
 
-const POD_SCOPED = new Set<ScenarioIncident['kind']>(['typo', 'tag_removed', 'missing_pull_secret', 'arch_mismatch', 'disk_full']);
+const POD_SCOPED = new Set<ScenarioIncident['kind']>([
+  'typo',
+  'tag_removed',
+  'missing_pull_secret',
+  'arch_mismatch',
+  'disk_full',
+]);
 
 /**
  * The fleet as a discrete-event simulation in scenario time. `advance(t)` runs everything due up
@@ -81,7 +87,10 @@ export class FleetSimulation {
     seed = scenario.seed,
   ) {
     this.random = rng(seed);
-    this.run = Math.floor(originMs / 1000).toString(16).padStart(8, '0').slice(-8);
+    this.run = Math.floor(originMs / 1000)
+      .toString(16)
+      .padStart(8, '0')
+      .slice(-8);
     const from = originMs - scenario.backfill * 1000;
     this.now = from;
     for (const cluster of scenario.clusters) {
@@ -92,7 +101,8 @@ export class FleetSimulation {
       const at = Math.max(from, originMs + incident.start * 1000);
       for (const name of incident.clusters) {
         const cluster = scenario.clusters.find((c) => c.name === name)!;
-        for (let i = 0; i < incident.pods; i++) this.schedule(at + i * 7000 + this.random() * 3000, () => this.incidentPod(cluster, incident));
+        for (let i = 0; i < incident.pods; i++)
+          this.schedule(at + i * 7000 + this.random() * 3000, () => this.incidentPod(cluster, incident));
       }
     }
   }
@@ -122,13 +132,22 @@ export class FleetSimulation {
 
   private id(len: number): string {
     let s = '';
-    while (s.length < len) s += Math.floor(this.random() * 2 ** 32).toString(16).padStart(8, '0');
+    while (s.length < len)
+      s += Math.floor(this.random() * 2 ** 32)
+        .toString(16)
+        .padStart(8, '0');
     return s.slice(0, len);
   }
 
   private newPod(cluster: ScenarioCluster, image: string, incident: ScenarioIncident | null, node?: string): Pod {
-    const app = splitImage(image).path.split('/').pop()!.replace(/[^a-z0-9-]/g, '-');
-    const suffix = `${this.run.slice(-4)}${this.id(5)}-${this.id(5)}`.replace(/[0-9a-f]/g, (c) => 'bcdfghjklmnpqrstvwxz'[parseInt(c, 16)]!);
+    const app = splitImage(image)
+      .path.split('/')
+      .pop()!
+      .replace(/[^a-z0-9-]/g, '-');
+    const suffix = `${this.run.slice(-4)}${this.id(5)}-${this.id(5)}`.replace(
+      /[0-9a-f]/g,
+      (c) => 'bcdfghjklmnpqrstvwxz'[parseInt(c, 16)]!,
+    );
     this.podsStarted.set(cluster.name, (this.podsStarted.get(cluster.name) ?? 0) + 1);
     return {
       cluster,
@@ -195,7 +214,12 @@ export class FleetSimulation {
     const runtime: Runtime = pod.cluster.runtime;
     this.schedule(this.now + 300 + this.random() * 1500, () => {
       pod.failures += 1;
-      this.emit(pod, 'Failed', 'Warning', kubeletMessages.failed(pod.image, pullErrorDetail(incident.kind, pod.image, runtime)));
+      this.emit(
+        pod,
+        'Failed',
+        'Warning',
+        kubeletMessages.failed(pod.image, pullErrorDetail(incident.kind, pod.image, runtime)),
+      );
       this.emit(pod, 'Failed', 'Warning', kubeletMessages.errImagePull());
       const wait = backoffSeconds(pod.failures) * 1000;
       this.schedule(this.now + 1000, () => {
@@ -218,13 +242,31 @@ export class FleetSimulation {
     const key = `${reason}\u0000${message}`;
     let event = pod.events.get(key);
     if (event) {
-      event = { ...event, count: event.count + 1, lastTimestamp: at, metadata: { ...event.metadata, resourceVersion: String(++this.resourceVersion) } };
+      event = {
+        ...event,
+        count: event.count + 1,
+        lastTimestamp: at,
+        metadata: { ...event.metadata, resourceVersion: String(++this.resourceVersion) },
+      };
     } else {
       event = {
         apiVersion: 'v1',
         kind: 'Event',
-        metadata: { name: `${pod.name}.${this.id(16)}`, namespace: pod.namespace, uid: `${this.run}-${this.id(4)}-${this.id(4)}-${this.id(4)}-${this.id(12)}`, resourceVersion: String(++this.resourceVersion), creationTimestamp: at },
-        involvedObject: { apiVersion: 'v1', kind: 'Pod', name: pod.name, namespace: pod.namespace, uid: pod.uid, fieldPath: `spec.containers{${pod.container}}` },
+        metadata: {
+          name: `${pod.name}.${this.id(16)}`,
+          namespace: pod.namespace,
+          uid: `${this.run}-${this.id(4)}-${this.id(4)}-${this.id(4)}-${this.id(12)}`,
+          resourceVersion: String(++this.resourceVersion),
+          creationTimestamp: at,
+        },
+        involvedObject: {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          name: pod.name,
+          namespace: pod.namespace,
+          uid: pod.uid,
+          fieldPath: `spec.containers{${pod.container}}`,
+        },
         reason,
         message,
         type,

@@ -1,4 +1,12 @@
-export { loadScenario, parseScenario, defaultScenarioPath, ScenarioSchema, INCIDENT_KINDS, type Scenario, type ScenarioIncident } from './scenario.ts';
+export {
+  loadScenario,
+  parseScenario,
+  defaultScenarioPath,
+  ScenarioSchema,
+  INCIDENT_KINDS,
+  type Scenario,
+  type ScenarioIncident,
+} from './scenario.ts';
 export { FleetSimulation, backoffSeconds, type SimEvent, type Emitted } from './fleet.ts';
 export { sendEvents } from './sender.ts';
 export { createSimulator, type Simulator, type SimulatorOptions, type SimulatorStats } from './simulator.ts';

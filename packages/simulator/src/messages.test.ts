@@ -20,7 +20,12 @@ describe('simulated runtime messages', () => {
   for (const runtime of ['containerd', 'cri-o'] as const) {
     for (const kind of INCIDENT_KINDS) {
       it(`${runtime} ${kind} classifies as ${[expected[kind]].flat().join(' or ')}`, () => {
-        const image = kind === 'missing_pull_secret' ? 'registry.corp.example:5000/payments/api:2.4.1' : kind === 'dockerhub_rate_limit' ? 'redis:7.2' : 'ghcr.io/acme/web:1.8.0';
+        const image =
+          kind === 'missing_pull_secret'
+            ? 'registry.corp.example:5000/payments/api:2.4.1'
+            : kind === 'dockerhub_rate_limit'
+              ? 'redis:7.2'
+              : 'ghcr.io/acme/web:1.8.0';
         const message = kubeletMessages.failed(image, pullErrorDetail(kind, image, runtime));
         const c = classify({ message, reason: 'Failed' });
         expect([expected[kind]].flat()).toContain(c.cause);
@@ -34,12 +39,20 @@ describe('simulated runtime messages', () => {
     expect(messageKind(kubeletMessages.errImagePull())).toBe('status');
     expect(messageKind(kubeletMessages.backOff('nginx:1.27'))).toBe('backoff');
     expect(classify({ message: kubeletMessages.backOff('nginx:1.27'), reason: 'BackOff' }).cause).toBe('no_cause');
-    expect(parsePulled(kubeletMessages.pulled('nginx:1.27', 2.5, 1234567))).toMatchObject({ image: 'nginx:1.27', durationMs: 2500, sizeBytes: 1234567 });
+    expect(parsePulled(kubeletMessages.pulled('nginx:1.27', 2.5, 1234567))).toMatchObject({
+      image: 'nginx:1.27',
+      durationMs: 2500,
+      sizeBytes: 1234567,
+    });
     expect(messageKind(kubeletMessages.alreadyPresent('nginx:1.27'))).toBe('already_present');
   });
 
   it('normalises images like Docker', () => {
     expect(splitImage('redis:7.2')).toMatchObject({ host: 'docker.io', path: 'library/redis', tag: '7.2' });
-    expect(splitImage('registry.corp.example:5000/a/b')).toMatchObject({ host: 'registry.corp.example:5000', path: 'a/b', tag: 'latest' });
+    expect(splitImage('registry.corp.example:5000/a/b')).toMatchObject({
+      host: 'registry.corp.example:5000',
+      path: 'a/b',
+      tag: 'latest',
+    });
   });
 });

@@ -79,7 +79,8 @@ export const kubeletMessages = {
   errImagePull: () => 'Error: ErrImagePull',
   backOff: (image: string) => `Back-off pulling image "${image}"`,
   imagePullBackOff: () => 'Error: ImagePullBackOff',
-  pulled: (image: string, seconds: number, bytes: number) => `Successfully pulled image "${image}" in ${seconds.toFixed(3)}s (${seconds.toFixed(3)}s including waiting). Image size: ${bytes} bytes.`,
+  pulled: (image: string, seconds: number, bytes: number) =>
+    `Successfully pulled image "${image}" in ${seconds.toFixed(3)}s (${seconds.toFixed(3)}s including waiting). Image size: ${bytes} bytes.`,
   alreadyPresent: (image: string) => `Container image "${image}" already present on machine`,
   created: (container: string) => `Created container ${container}`,
   started: (container: string) => `Started container ${container}`,

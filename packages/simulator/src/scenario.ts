@@ -7,14 +7,13 @@ import { z } from 'zod';
 export const defaultScenarioPath = join(dirname(fileURLToPath(import.meta.url)), '../scenarios/default-fleet.yaml');
 
 /** `90m`, `-2h`, `45s`, or a number of seconds. */
-const Duration = z.union([
-  z.number(),
-  z.string().regex(/^-?\d+(\.\d+)?(s|m|h)$/, 'a duration like 30s, 15m, -2h'),
-]).transform((v) => {
-  if (typeof v === 'number') return v;
-  const n = Number(v.slice(0, -1));
-  return n * { s: 1, m: 60, h: 3600 }[v.slice(-1) as 's' | 'm' | 'h'];
-});
+const Duration = z
+  .union([z.number(), z.string().regex(/^-?\d+(\.\d+)?(s|m|h)$/, 'a duration like 30s, 15m, -2h')])
+  .transform((v) => {
+    if (typeof v === 'number') return v;
+    const n = Number(v.slice(0, -1));
+    return n * { s: 1, m: 60, h: 3600 }[v.slice(-1) as 's' | 'm' | 'h'];
+  });
 
 const Runtime = z.enum(['containerd', 'cri-o']);
 
@@ -29,7 +28,16 @@ const Cluster = z.object({
   podsPerMinute: z.number().nonnegative().default(6),
 });
 
-export const INCIDENT_KINDS = ['typo', 'tag_removed', 'missing_pull_secret', 'dockerhub_rate_limit', 'registry_outage', 'dns_failure', 'arch_mismatch', 'disk_full'] as const;
+export const INCIDENT_KINDS = [
+  'typo',
+  'tag_removed',
+  'missing_pull_secret',
+  'dockerhub_rate_limit',
+  'registry_outage',
+  'dns_failure',
+  'arch_mismatch',
+  'disk_full',
+] as const;
 
 const Incident = z.object({
   kind: z.enum(INCIDENT_KINDS),
@@ -51,24 +59,32 @@ const Incident = z.object({
   node: z.string().optional(),
 });
 
-export const ScenarioSchema = z.object({
-  name: z.string().min(1),
-  seed: z.number().int().default(1),
-  /** How much history to generate at start, sent at once, before going live. */
-  backfill: Duration.default(3600),
-  /** Images the background workloads pull (all succeed unless an incident says otherwise). */
-  images: z.array(z.string().min(1)).min(1),
-  clusters: z.array(Cluster).min(1),
-  incidents: z.array(Incident).default([]),
-}).superRefine((s, ctx) => {
-  const names = new Set(s.clusters.map((c) => c.name));
-  s.incidents.forEach((inc, i) => {
-    for (const c of inc.clusters) if (!names.has(c)) ctx.addIssue({ code: 'custom', path: ['incidents', i, 'clusters'], message: `unknown cluster '${c}'` });
-    const needsImage = ['typo', 'tag_removed', 'missing_pull_secret', 'arch_mismatch', 'disk_full'].includes(inc.kind);
-    if (needsImage && !inc.image) ctx.addIssue({ code: 'custom', path: ['incidents', i, 'image'], message: `${inc.kind} needs an image` });
-    if (!needsImage && !inc.registry) ctx.addIssue({ code: 'custom', path: ['incidents', i, 'registry'], message: `${inc.kind} needs a registry` });
+export const ScenarioSchema = z
+  .object({
+    name: z.string().min(1),
+    seed: z.number().int().default(1),
+    /** How much history to generate at start, sent at once, before going live. */
+    backfill: Duration.default(3600),
+    /** Images the background workloads pull (all succeed unless an incident says otherwise). */
+    images: z.array(z.string().min(1)).min(1),
+    clusters: z.array(Cluster).min(1),
+    incidents: z.array(Incident).default([]),
+  })
+  .superRefine((s, ctx) => {
+    const names = new Set(s.clusters.map((c) => c.name));
+    s.incidents.forEach((inc, i) => {
+      for (const c of inc.clusters)
+        if (!names.has(c))
+          ctx.addIssue({ code: 'custom', path: ['incidents', i, 'clusters'], message: `unknown cluster '${c}'` });
+      const needsImage = ['typo', 'tag_removed', 'missing_pull_secret', 'arch_mismatch', 'disk_full'].includes(
+        inc.kind,
+      );
+      if (needsImage && !inc.image)
+        ctx.addIssue({ code: 'custom', path: ['incidents', i, 'image'], message: `${inc.kind} needs an image` });
+      if (!needsImage && !inc.registry)
+        ctx.addIssue({ code: 'custom', path: ['incidents', i, 'registry'], message: `${inc.kind} needs a registry` });
+    });
   });
-});
 
 export type Scenario = z.infer<typeof ScenarioSchema>;
 export type ScenarioIncident = Scenario['incidents'][number];
@@ -83,7 +99,9 @@ export function parseScenario(text: string, source = 'scenario'): Scenario {
   }
   const r = ScenarioSchema.safeParse(data);
   if (!r.success) {
-    throw new Error(`${source}: ${r.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')}`);
+    throw new Error(
+      `${source}: ${r.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')}`,
+    );
   }
   return r.data;
 }

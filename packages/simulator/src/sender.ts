@@ -8,7 +8,11 @@ export interface SendResult {
  * Posts Events to a collector's HTTP ingest (`POST /v1/k8s-events?cluster=NAME`, a JSON array per
  * request), per cluster, in chunks; waits and retries on 503 + Retry-After and on connection errors.
  */
-export async function sendEvents(endpoint: string, emitted: Emitted[], opts: { chunk?: number; maxRetries?: number; signal?: AbortSignal } = {}): Promise<SendResult> {
+export async function sendEvents(
+  endpoint: string,
+  emitted: Emitted[],
+  opts: { chunk?: number; maxRetries?: number; signal?: AbortSignal } = {},
+): Promise<SendResult> {
   const chunk = opts.chunk ?? 2000;
   const byCluster = new Map<string, SimEvent[]>();
   for (const e of emitted) {
@@ -19,7 +23,12 @@ export async function sendEvents(endpoint: string, emitted: Emitted[], opts: { c
   let accepted = 0;
   for (const [cluster, events] of byCluster) {
     for (let i = 0; i < events.length; i += chunk) {
-      accepted += await postChunk(`${endpoint.replace(/\/$/, '')}/v1/k8s-events?cluster=${encodeURIComponent(cluster)}`, events.slice(i, i + chunk), opts.maxRetries ?? 20, opts.signal);
+      accepted += await postChunk(
+        `${endpoint.replace(/\/$/, '')}/v1/k8s-events?cluster=${encodeURIComponent(cluster)}`,
+        events.slice(i, i + chunk),
+        opts.maxRetries ?? 20,
+        opts.signal,
+      );
     }
   }
   return { accepted };
@@ -30,19 +39,26 @@ async function postChunk(url: string, events: SimEvent[], maxRetries: number, si
   for (let attempt = 0; ; attempt++) {
     let retryAfterMs = Math.min(10_000, 250 * 2 ** attempt);
     try {
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, ...(signal ? { signal } : {}) });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        ...(signal ? { signal } : {}),
+      });
       const text = await res.text();
       if (res.ok) {
         const parsed = JSON.parse(text) as { accepted?: number };
         return typeof parsed.accepted === 'number' ? parsed.accepted : events.length;
       }
-      if (res.status !== 503 && res.status !== 429) throw new Error(`collector answered ${res.status}: ${text.slice(0, 300)}`);
+      if (res.status !== 503 && res.status !== 429)
+        throw new Error(`collector answered ${res.status}: ${text.slice(0, 300)}`);
       const after = Number(res.headers.get('retry-after'));
       if (Number.isFinite(after) && after > 0) retryAfterMs = after * 1000;
     } catch (err) {
       if (signal?.aborted) throw err;
       if (err instanceof Error && err.message.startsWith('collector answered')) throw err;
-      if (attempt >= maxRetries) throw new Error(`collector at ${url} unreachable: ${err instanceof Error ? err.message : String(err)}`);
+      if (attempt >= maxRetries)
+        throw new Error(`collector at ${url} unreachable: ${err instanceof Error ? err.message : String(err)}`);
     }
     if (attempt >= maxRetries) throw new Error(`collector at ${url} still busy after ${maxRetries} retries`);
     await new Promise((r) => setTimeout(r, retryAfterMs));

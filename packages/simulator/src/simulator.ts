@@ -29,7 +29,8 @@ export interface SimulatorStats {
  */
 export function createSimulator(opts: SimulatorOptions) {
   const now = opts.now ?? Date.now;
-  const scenario = opts.backfillMinutes === undefined ? opts.scenario : { ...opts.scenario, backfill: opts.backfillMinutes * 60 };
+  const scenario =
+    opts.backfillMinutes === undefined ? opts.scenario : { ...opts.scenario, backfill: opts.backfillMinutes * 60 };
   const sim = new FleetSimulation(scenario, now(), opts.seed ?? scenario.seed);
   const stats: SimulatorStats = { sent: 0, accepted: 0, byCluster: {}, errors: 0 };
   const abort = new AbortController();
@@ -49,14 +50,21 @@ export function createSimulator(opts: SimulatorOptions) {
     async start(): Promise<void> {
       await send(now());
       opts.logger?.info({ events: stats.sent }, 'simulator: history sent, going live');
-      timer = setInterval(() => {
-        inflight = inflight
-          .then(() => send(now()))
-          .catch((err: unknown) => {
-            stats.errors += 1;
-            if (!abort.signal.aborted) opts.logger?.warn({ err: err instanceof Error ? err.message : String(err) }, 'simulator: send failed; will retry with the next tick');
-          });
-      }, (opts.tickSeconds ?? 1) * 1000);
+      timer = setInterval(
+        () => {
+          inflight = inflight
+            .then(() => send(now()))
+            .catch((err: unknown) => {
+              stats.errors += 1;
+              if (!abort.signal.aborted)
+                opts.logger?.warn(
+                  { err: err instanceof Error ? err.message : String(err) },
+                  'simulator: send failed; will retry with the next tick',
+                );
+            });
+        },
+        (opts.tickSeconds ?? 1) * 1000,
+      );
     },
     async stop(): Promise<void> {
       if (timer) clearInterval(timer);

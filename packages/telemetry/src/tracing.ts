@@ -24,7 +24,11 @@ export function startTracing(cfg: TracingConfig): Tracing {
     provider.register();
     return { tracer: trace.getTracer(cfg.serviceName), shutdown: () => provider.shutdown() };
   }
-  const sdk = new NodeSDK({ serviceName: cfg.serviceName, traceExporter: new OTLPTraceExporter({ url: cfg.otlpEndpoint }), instrumentations: [] });
+  const sdk = new NodeSDK({
+    serviceName: cfg.serviceName,
+    traceExporter: new OTLPTraceExporter({ url: cfg.otlpEndpoint }),
+    instrumentations: [],
+  });
   sdk.start();
   return { tracer: trace.getTracer(cfg.serviceName), shutdown: () => sdk.shutdown() };
 }
@@ -37,7 +41,9 @@ export function injectTraceHeaders(ctx: Context = context.active()): Record<stri
 }
 
 /** Reads a trace context from Kafka message headers (values may be Buffers). */
-export function extractTraceContext(headers: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined): Context {
+export function extractTraceContext(
+  headers: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined,
+): Context {
   const carrier: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers ?? {})) {
     const value = Array.isArray(v) ? v[0] : v;

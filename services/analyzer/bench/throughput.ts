@@ -34,18 +34,30 @@ function messages(): { key: string; value: string }[] {
   for (let i = 0; i < total; i++) {
     const img = `${['docker.io/library', 'ghcr.io/acme', 'quay.io/team'][i % 3]}/app-${i % 101}:1.${i % 7}`;
     const k = i % 10;
-    const message = k < 6
-      ? `Successfully pulled image "${img}" in 1.2s (1.2s including waiting). Image size: ${1_000_000 + i} bytes.`
-      : k < 9
-        ? [`Failed to pull image "${img}": rpc error: code = Unknown desc = failed to pull and unpack image "${img}": unexpected status code 429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit.`,
-           `Failed to pull image "${img}": rpc error: code = NotFound desc = failed to pull and unpack image "${img}": failed to resolve reference "${img}": ${img}: not found`,
-           `Failed to pull image "${img}": rpc error: code = Unknown desc = failed to resolve reference "${img}": dial tcp: lookup quay.io on 10.96.0.10:53: no such host`][i % 3]!
-        : `Back-off pulling image "${img}"`;
+    const message =
+      k < 6
+        ? `Successfully pulled image "${img}" in 1.2s (1.2s including waiting). Image size: ${1_000_000 + i} bytes.`
+        : k < 9
+          ? [
+              `Failed to pull image "${img}": rpc error: code = Unknown desc = failed to pull and unpack image "${img}": unexpected status code 429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit.`,
+              `Failed to pull image "${img}": rpc error: code = NotFound desc = failed to pull and unpack image "${img}": failed to resolve reference "${img}": ${img}: not found`,
+              `Failed to pull image "${img}": rpc error: code = Unknown desc = failed to resolve reference "${img}": dial tcp: lookup quay.io on 10.96.0.10:53: no such host`,
+            ][i % 3]!
+          : `Back-off pulling image "${img}"`;
     const pod = `app-${i % 5000}`;
     const { key, envelope } = eventEnvelope({
       cluster: `c${i % 4}`,
       source: 'http',
-      event: K8sEventSchema.parse({ metadata: { uid: randomUUID(), name: `${pod}.${i}`, namespace: `ns-${i % 13}`, resourceVersion: String(i) }, involvedObject: { kind: 'Pod', name: pod, namespace: `ns-${i % 13}`, fieldPath: 'spec.containers{app}' }, reason: k < 6 ? 'Pulled' : k < 9 ? 'Failed' : 'BackOff', message, type: k < 6 ? 'Normal' : 'Warning', count: 1 + (i % 3), lastTimestamp: new Date(t0 + i).toISOString(), source: { host: `node-${i % 40}` } }),
+      event: K8sEventSchema.parse({
+        metadata: { uid: randomUUID(), name: `${pod}.${i}`, namespace: `ns-${i % 13}`, resourceVersion: String(i) },
+        involvedObject: { kind: 'Pod', name: pod, namespace: `ns-${i % 13}`, fieldPath: 'spec.containers{app}' },
+        reason: k < 6 ? 'Pulled' : k < 9 ? 'Failed' : 'BackOff',
+        message,
+        type: k < 6 ? 'Normal' : 'Warning',
+        count: 1 + (i % 3),
+        lastTimestamp: new Date(t0 + i).toISOString(),
+        source: { host: `node-${i % 40}` },
+      }),
     });
     out.push({ key, value: JSON.stringify(envelope) });
   }
@@ -59,11 +71,14 @@ async function rawConsume(): Promise<number> {
   let seen = 0;
   const start = Date.now();
   const done = new Promise<void>((resolve) => {
-    void consumer.run({ partitionsConsumedConcurrently: partitions, eachBatch: async ({ batch }) => {
-      // Read every value, as any consumer must.
-      for (const m of batch.messages) if (m.value) seen += 1;
-      if (seen >= total) resolve();
-    } });
+    void consumer.run({
+      partitionsConsumedConcurrently: partitions,
+      eachBatch: async ({ batch }) => {
+        // Read every value, as any consumer must.
+        for (const m of batch.messages) if (m.value) seen += 1;
+        if (seen >= total) resolve();
+      },
+    });
   });
   await done;
   const ms = Date.now() - start;
@@ -77,8 +92,19 @@ async function storedRows(): Promise<number> {
 }
 
 async function analyzerConsume(): Promise<number> {
-  const cfg = loadAnalyzerConfig({ PULLWATCH_TOPIC: topic, PULLWATCH_DLQ_TOPIC: `${topic}_dlq`, PULLWATCH_ANALYZER_GROUP: `${topic}_analyzer`, PULLWATCH_CLICKHOUSE_DATABASE: database, PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600' });
-  const analyzer = createAnalyzer(cfg, { logger, metrics: createMetricsRegistry('analyzer-bench'), kafka, clickhouse: createClickHouse({ ...endpoints.clickhouse }) });
+  const cfg = loadAnalyzerConfig({
+    PULLWATCH_TOPIC: topic,
+    PULLWATCH_DLQ_TOPIC: `${topic}_dlq`,
+    PULLWATCH_ANALYZER_GROUP: `${topic}_analyzer`,
+    PULLWATCH_CLICKHOUSE_DATABASE: database,
+    PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600',
+  });
+  const analyzer = createAnalyzer(cfg, {
+    logger,
+    metrics: createMetricsRegistry('analyzer-bench'),
+    kafka,
+    clickhouse: createClickHouse({ ...endpoints.clickhouse }),
+  });
   const start = Date.now();
   await analyzer.start();
   for (let i = 0; (await storedRows()) < total; i++) {
@@ -96,12 +122,21 @@ try {
   const msgs = messages();
   const producer = kafka.producer();
   await producer.connect();
-  for (let i = 0; i < msgs.length; i += 2000) await producer.send({ topic, acks: -1, messages: msgs.slice(i, i + 2000) });
+  for (let i = 0; i < msgs.length; i += 2000)
+    await producer.send({ topic, acks: -1, messages: msgs.slice(i, i + 2000) });
   await producer.disconnect();
   const rawMs = await rawConsume();
   const analyzerMs = await analyzerConsume();
   const rate = (ms: number) => Math.round((total / ms) * 1000);
-  const result = { messages: total, partitions, rawKafkajsPerSecond: rate(rawMs), analyzerPerSecond: rate(analyzerMs), ratio: Number((rawMs / analyzerMs).toFixed(3)), rawMs, analyzerMs };
+  const result = {
+    messages: total,
+    partitions,
+    rawKafkajsPerSecond: rate(rawMs),
+    analyzerPerSecond: rate(analyzerMs),
+    ratio: Number((rawMs / analyzerMs).toFixed(3)),
+    rawMs,
+    analyzerMs,
+  };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {
   await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` });

@@ -1,6 +1,6 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { EnvelopeSchema } from '@pullwatch/event-schema';
+import { type Envelope, EnvelopeSchema } from '@pullwatch/event-schema';
 import type { ClickHouseClient } from '@pullwatch/clickhouse';
 import { ensureTopics } from '@pullwatch/kafka';
 import type { Logger } from '@pullwatch/telemetry';
@@ -35,10 +35,30 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
   const stats: AnalyzerStats = { consumed: 0, failures: 0, successes: 0, deadLettered: 0, skippedAlreadyStored: 0 };
   /** Per partition: offsets at or below this are already in ClickHouse (from before a crash). */
   const storedUpTo = new Map<number, number>();
-  const consumedTotal = new Counter({ name: 'pullwatch_analyzer_messages_total', help: 'Messages consumed by outcome', labelNames: ['outcome'], registers: [deps.metrics] });
-  const failuresByCause = new Counter({ name: 'pullwatch_analyzer_failures_total', help: 'Failed pull attempts by cause', labelNames: ['cause'], registers: [deps.metrics] });
-  const insertSeconds = new Histogram({ name: 'pullwatch_analyzer_insert_seconds', help: 'ClickHouse batch insert latency', registers: [deps.metrics], buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5] });
-  const lag = new Gauge({ name: 'pullwatch_analyzer_lag_messages', help: 'Messages behind the partition end after the last stored slice', labelNames: ['partition'], registers: [deps.metrics] });
+  const consumedTotal = new Counter({
+    name: 'pullwatch_analyzer_messages_total',
+    help: 'Messages consumed by outcome',
+    labelNames: ['outcome'],
+    registers: [deps.metrics],
+  });
+  const failuresByCause = new Counter({
+    name: 'pullwatch_analyzer_failures_total',
+    help: 'Failed pull attempts by cause',
+    labelNames: ['cause'],
+    registers: [deps.metrics],
+  });
+  const insertSeconds = new Histogram({
+    name: 'pullwatch_analyzer_insert_seconds',
+    help: 'ClickHouse batch insert latency',
+    registers: [deps.metrics],
+    buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+  });
+  const lag = new Gauge({
+    name: 'pullwatch_analyzer_lag_messages',
+    help: 'Messages behind the partition end after the last stored slice',
+    labelNames: ['partition'],
+    registers: [deps.metrics],
+  });
 
   let consumer: Consumer | null = null;
   let dlq: Producer | null = null;
@@ -47,7 +67,11 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
   let correlating: Promise<void> = Promise.resolve();
 
   async function restore(partitions: number[]) {
-    const [offsets, counts, pods] = await Promise.all([store.storedOffsets(partitions), store.lastCounts(partitions), store.openPodStates()]);
+    const [offsets, counts, pods] = await Promise.all([
+      store.storedOffsets(partitions),
+      store.lastCounts(partitions),
+      store.openPodStates(),
+    ]);
     for (const p of partitions) storedUpTo.set(p, offsets.get(p) ?? -1);
     for (const c of counts) {
       const key = `${c.cluster}/${c.uid}`;
@@ -56,7 +80,8 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
     for (const s of pods) {
       const key = `${s.cluster}/${s.namespace}/${s.pod}/${s.container}/${s.image}`;
       state.pods.set(key, s);
-      if (s.cause && s.cause !== 'no_cause' && s.cause !== 'unknown') state.lastCause.set(key, { cause: s.cause, subcause: s.subcause, hint: s.hint });
+      if (s.cause && s.cause !== 'no_cause' && s.cause !== 'unknown')
+        state.lastCause.set(key, { cause: s.cause, subcause: s.subcause, hint: s.hint });
       state.imageOf.set(`${s.cluster}/${s.namespace}/${s.pod}/${s.container}`, s.image);
     }
     log.info({ partitions, storedUpTo: Object.fromEntries(storedUpTo) }, 'analyzer: state restored from ClickHouse');
@@ -73,13 +98,26 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
     lingerMs: cfg.batch.maxWaitMs,
     stopping: () => stopping,
     async write(token, slices) {
-      if (log.isLevelEnabled('debug')) log.debug({ partitions: slices.map((s) => s.partition), events: slices.reduce((n, s) => n + s.rows.raws.length, 0) }, 'analyzer: writing a block');
+      if (log.isLevelEnabled('debug'))
+        log.debug(
+          { partitions: slices.map((s) => s.partition), events: slices.reduce((n, s) => n + s.rows.raws.length, 0) },
+          'analyzer: writing a block',
+        );
       const end = insertSeconds.startTimer();
-      await store.writeBatch(token, slices.flatMap((s) => s.rows.pulls), slices.flatMap((s) => s.rows.raws), slices.flatMap((s) => s.rows.states));
+      await store.writeBatch(
+        token,
+        slices.flatMap((s) => s.rows.pulls),
+        slices.flatMap((s) => s.rows.raws),
+        slices.flatMap((s) => s.rows.states),
+      );
       end();
     },
     onRetry(err, attempt, slices) {
-      if (attempt === 0) log.warn({ err: err instanceof Error ? err.message : String(err), slices }, 'analyzer: ClickHouse write failed; paused, retrying');
+      if (attempt === 0)
+        log.warn(
+          { err: err instanceof Error ? err.message : String(err), slices },
+          'analyzer: ClickHouse write failed; paused, retrying',
+        );
     },
   });
 
@@ -93,7 +131,11 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
           await restore([partition]);
         } catch (err) {
           if (stopping || !isRunning() || isStale()) throw err;
-          if (attempt === 0) log.warn({ err: err instanceof Error ? err.message : String(err), partition }, 'analyzer: could not read the stored state from ClickHouse; retrying');
+          if (attempt === 0)
+            log.warn(
+              { err: err instanceof Error ? err.message : String(err), partition },
+              'analyzer: could not read the stored state from ClickHouse; retrying',
+            );
           await sleep(Math.min(10_000, 200 * 2 ** attempt));
           await heartbeat();
         }
@@ -101,7 +143,12 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
       // A fetch can hold more than one insert should: store and commit it in bounded slices, in order.
       for (let i = 0; i < batch.messages.length; i += cfg.batch.maxRows) {
         if (!isRunning() || isStale()) return;
-        await storeSlice(batch.topic, partition, batch.messages.slice(i, i + cfg.batch.maxRows), { heartbeat, isRunning, isStale, pause });
+        await storeSlice(batch.topic, partition, batch.messages.slice(i, i + cfg.batch.maxRows), {
+          heartbeat,
+          isRunning,
+          isStale,
+          pause,
+        });
         const last = batch.messages[Math.min(i + cfg.batch.maxRows, batch.messages.length) - 1]!.offset;
         // Resolve (the fetch position moves on) and commit (a restart resumes here), only now that ClickHouse has it all.
         resolveOffset(last);
@@ -110,7 +157,7 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
         lag.set({ partition: String(partition) }, Math.max(0, Number(batch.highWatermark) - Number(last) - 1));
         await heartbeat();
       }
-      if (consumer && consumer.paused().length) consumer.resume([{ topic: batch.topic }]);
+      if (consumer?.paused().length) consumer.resume([{ topic: batch.topic }]);
     } catch (err) {
       // What was processed but not stored has already moved the counts in memory: forget them and
       // restore every partition from ClickHouse before its next batch.
@@ -136,16 +183,23 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
         stats.skippedAlreadyStored += 1;
         continue;
       }
-      let envelope;
+      let envelope: Envelope;
       const text = m.value?.toString('utf8') ?? '';
       try {
         envelope = EnvelopeSchema.parse(JSON.parse(text));
       } catch (err) {
-        dead.push({ value: m.value, error: err instanceof Error ? err.message.slice(0, 2000) : String(err), offset: m.offset });
+        dead.push({
+          value: m.value,
+          error: err instanceof Error ? err.message.slice(0, 2000) : String(err),
+          offset: m.offset,
+        });
         continue;
       }
       try {
-        const r = processEnvelope(envelope, { partition, offset }, state, { stuckAfterMs: cfg.stuckAfterMs, payload: text });
+        const r = processEnvelope(envelope, { partition, offset }, state, {
+          stuckAfterMs: cfg.stuckAfterMs,
+          payload: text,
+        });
         raws.push(r.raw);
         if (r.pull) {
           pulls.push(r.pull);
@@ -154,9 +208,17 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
             failuresByCause.inc({ cause: r.pull.cause }, r.pull.occurrences);
           } else if (r.pull.outcome === 'success') stats.successes += r.pull.occurrences;
         }
-        if (r.podState) states.set(`${r.podState.cluster}/${r.podState.namespace}/${r.podState.pod}/${r.podState.container}/${r.podState.image}`, r.podState);
+        if (r.podState)
+          states.set(
+            `${r.podState.cluster}/${r.podState.namespace}/${r.podState.pod}/${r.podState.container}/${r.podState.image}`,
+            r.podState,
+          );
       } catch (err) {
-        dead.push({ value: m.value, error: `processing failed: ${err instanceof Error ? err.message : String(err)}`, offset: m.offset });
+        dead.push({
+          value: m.value,
+          error: `processing failed: ${err instanceof Error ? err.message : String(err)}`,
+          offset: m.offset,
+        });
       }
     }
     const first = messages[0]?.offset;
@@ -171,7 +233,12 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
         messages: dead.map((d) => ({
           key: `${topic}:${partition}:${d.offset}`,
           value: d.value,
-          headers: { 'pullwatch-error': d.error, 'pullwatch-topic': topic, 'pullwatch-partition': String(partition), 'pullwatch-offset': d.offset },
+          headers: {
+            'pullwatch-error': d.error,
+            'pullwatch-topic': topic,
+            'pullwatch-partition': String(partition),
+            'pullwatch-offset': d.offset,
+          },
         })),
       });
       stats.deadLettered += dead.length;
@@ -182,7 +249,14 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
     // Stored together with the slices of the other partitions in progress; ClickHouse down: paused
     // and retried (inside the coalescer) with the group session kept.
     const rows = { pulls, raws, states: [...states.values()] };
-    await coalescer.submit({ partition, firstOffset: first, lastOffset: last, rowCount: pulls.length + raws.length, rows, control });
+    await coalescer.submit({
+      partition,
+      firstOffset: first,
+      lastOffset: last,
+      rowCount: pulls.length + raws.length,
+      rows,
+      control,
+    });
     stats.consumed += messages.length;
     consumedTotal.inc({ outcome: 'stored' }, raws.length);
   }
@@ -196,10 +270,21 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
   return {
     metricsRegistry: deps.metrics,
     async start(): Promise<void> {
-      await ensureTopics(deps.kafka, [{ topic: cfg.topic, numPartitions: 6 }, { topic: cfg.deadLetterTopic, numPartitions: 1 }]);
+      await ensureTopics(deps.kafka, [
+        { topic: cfg.topic, numPartitions: 6 },
+        { topic: cfg.deadLetterTopic, numPartitions: 1 },
+      ]);
       dlq = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
       await dlq.connect();
-      consumer = deps.kafka.consumer({ groupId: cfg.groupId, minBytes: cfg.batch.minBytes, maxBytesPerPartition: cfg.batch.maxBytes, maxWaitTimeInMs: cfg.batch.maxWaitMs, sessionTimeout: cfg.sessionTimeoutMs, rebalanceTimeout: Math.max(cfg.sessionTimeoutMs, 10_000), heartbeatInterval: Math.min(3000, Math.floor(cfg.sessionTimeoutMs / 3)) });
+      consumer = deps.kafka.consumer({
+        groupId: cfg.groupId,
+        minBytes: cfg.batch.minBytes,
+        maxBytesPerPartition: cfg.batch.maxBytes,
+        maxWaitTimeInMs: cfg.batch.maxWaitMs,
+        sessionTimeout: cfg.sessionTimeoutMs,
+        rebalanceTimeout: Math.max(cfg.sessionTimeoutMs, 10_000),
+        heartbeatInterval: Math.min(3000, Math.floor(cfg.sessionTimeoutMs / 3)),
+      });
       // A rebalance can hand this instance partitions another instance wrote: reload their state.
       consumer.on(consumer.events.GROUP_JOIN, (e) => {
         const parts = (e.payload.memberAssignment[cfg.topic] ?? []) as number[];
@@ -207,9 +292,21 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
       });
       await consumer.connect();
       await consumer.subscribe({ topic: cfg.topic, fromBeginning: true });
-      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: cfg.batch.partitionsConcurrently, eachBatch });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: cfg.batch.partitionsConcurrently,
+        eachBatch,
+      });
       incidentTimer = setInterval(() => {
-        correlating = correlating.then(correlate).catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'analyzer: incident correlation failed; will retry'));
+        correlating = correlating
+          .then(correlate)
+          .catch((err: unknown) =>
+            log.warn(
+              { err: err instanceof Error ? err.message : String(err) },
+              'analyzer: incident correlation failed; will retry',
+            ),
+          );
       }, cfg.incidents.intervalMs);
       log.info({ topic: cfg.topic, group: cfg.groupId, database: cfg.database }, 'analyzer consuming');
     },

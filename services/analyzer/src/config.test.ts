@@ -4,14 +4,34 @@ import { loadAnalyzerConfig } from './config.ts';
 describe('loadAnalyzerConfig', () => {
   it('has the documented defaults', () => {
     const c = loadAnalyzerConfig({});
-    expect(c).toMatchObject({ topic: 'k8s.events.v1', deadLetterTopic: 'k8s.events.dlq.v1', groupId: 'pullwatch-analyzer', database: 'pullwatch', clickhouseCluster: undefined, ttlDays: 90, stuckAfterMs: 600_000 });
-    expect(c.batch).toEqual({ maxRows: 20_000, maxBytes: 4 * 1024 * 1024, minBytes: 1024 * 1024, maxWaitMs: 1000, partitionsConcurrently: 12 });
+    expect(c).toMatchObject({
+      topic: 'k8s.events.v1',
+      deadLetterTopic: 'k8s.events.dlq.v1',
+      groupId: 'pullwatch-analyzer',
+      database: 'pullwatch',
+      clickhouseCluster: undefined,
+      ttlDays: 90,
+      stuckAfterMs: 600_000,
+    });
+    expect(c.batch).toEqual({
+      maxRows: 20_000,
+      maxBytes: 4 * 1024 * 1024,
+      minBytes: 1024 * 1024,
+      maxWaitMs: 1000,
+      partitionsConcurrently: 12,
+    });
     expect(c.incidents).toMatchObject({ fleetMinClusters: 2, fleetWindowMs: 600_000 });
   });
 
   it('names the variable that is wrong', () => {
-    expect(() => loadAnalyzerConfig({ PULLWATCH_ANALYZER_BATCH_MAX_ROWS: '0' })).toThrow(/PULLWATCH_ANALYZER_BATCH_MAX_ROWS/);
-    expect(() => loadAnalyzerConfig({ PULLWATCH_CLICKHOUSE_DATABASE: 'drop table;' })).toThrow(/PULLWATCH_CLICKHOUSE_DATABASE/);
-    expect(() => loadAnalyzerConfig({ PULLWATCH_INCIDENT_FLEET_MIN_CLUSTERS: '1' })).toThrow(/PULLWATCH_INCIDENT_FLEET_MIN_CLUSTERS/);
+    expect(() => loadAnalyzerConfig({ PULLWATCH_ANALYZER_BATCH_MAX_ROWS: '0' })).toThrow(
+      /PULLWATCH_ANALYZER_BATCH_MAX_ROWS/,
+    );
+    expect(() => loadAnalyzerConfig({ PULLWATCH_CLICKHOUSE_DATABASE: 'drop table;' })).toThrow(
+      /PULLWATCH_CLICKHOUSE_DATABASE/,
+    );
+    expect(() => loadAnalyzerConfig({ PULLWATCH_INCIDENT_FLEET_MIN_CLUSTERS: '1' })).toThrow(
+      /PULLWATCH_INCIDENT_FLEET_MIN_CLUSTERS/,
+    );
   });
 });

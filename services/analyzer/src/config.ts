@@ -8,8 +8,14 @@ const EnvSchema = z.object({
   PULLWATCH_TOPIC: topic.default(DEFAULT_TOPIC),
   PULLWATCH_DLQ_TOPIC: topic.default(DEFAULT_DEAD_LETTER_TOPIC),
   PULLWATCH_ANALYZER_GROUP: z.string().min(1).default('pullwatch-analyzer'),
-  PULLWATCH_CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a ClickHouse identifier').default('pullwatch'),
-  PULLWATCH_CLICKHOUSE_CLUSTER: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
+  PULLWATCH_CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a ClickHouse identifier')
+    .default('pullwatch'),
+  PULLWATCH_CLICKHOUSE_CLUSTER: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .optional(),
   PULLWATCH_TTL_DAYS: int(1).default(90),
   PULLWATCH_STUCK_AFTER_SECONDS: int(1).default(600),
   PULLWATCH_INCIDENT_FLEET_MIN_CLUSTERS: int(2).default(2),
@@ -42,12 +48,21 @@ export interface AnalyzerConfig {
   stuckAfterMs: number;
   sessionTimeoutMs: number;
   batch: { maxRows: number; maxBytes: number; minBytes: number; maxWaitMs: number; partitionsConcurrently: number };
-  incidents: { fleetMinClusters: number; fleetWindowMs: number; quietMs: number; intervalMs: number; lookbackHours: number };
+  incidents: {
+    fleetMinClusters: number;
+    fleetWindowMs: number;
+    quietMs: number;
+    intervalMs: number;
+    lookbackHours: number;
+  };
 }
 
 export function loadAnalyzerConfig(env: NodeJS.ProcessEnv = process.env): AnalyzerConfig {
   const r = EnvSchema.safeParse(env);
-  if (!r.success) throw new Error(`invalid analyzer settings: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new Error(
+      `invalid analyzer settings: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   const e = r.data;
   return {
     topic: e.PULLWATCH_TOPIC,

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { eventEnvelope, K8sEventSchema } from '@pullwatch/event-schema';
 import { createClickHouse, migrate } from '@pullwatch/clickhouse';
 import { repoRoot } from '@pullwatch/engines';
@@ -26,7 +26,14 @@ function workload(pods: number, steps: number): { key: string; value: string }[]
       const { key, envelope } = eventEnvelope({
         cluster: `c${p % 3}`,
         source: 'http',
-        event: K8sEventSchema.parse({ metadata: { uid: `u-${p}`, name: `web-${p}.1`, namespace: 'shop' }, involvedObject: { kind: 'Pod', name: `web-${p}`, namespace: 'shop', fieldPath: 'spec.containers{app}' }, reason: 'Failed', message: `Failed to pull image "ghcr.io/acme/app-${p % 7}:1": rpc error: code = NotFound desc = failed to resolve reference: not found`, count: step, lastTimestamp: at(step * 10) }),
+        event: K8sEventSchema.parse({
+          metadata: { uid: `u-${p}`, name: `web-${p}.1`, namespace: 'shop' },
+          involvedObject: { kind: 'Pod', name: `web-${p}`, namespace: 'shop', fieldPath: 'spec.containers{app}' },
+          reason: 'Failed',
+          message: `Failed to pull image "ghcr.io/acme/app-${p % 7}:1": rpc error: code = NotFound desc = failed to resolve reference: not found`,
+          count: step,
+          lastTimestamp: at(step * 10),
+        }),
       });
       const value = JSON.stringify(envelope);
       out.push({ key, value }, { key, value });
@@ -47,7 +54,8 @@ async function setup(partitions: number) {
 async function produce(topic: string, messages: { key: string; value: string }[]) {
   const p = kafka.producer();
   await p.connect();
-  for (let i = 0; i < messages.length; i += 500) await p.send({ topic, acks: -1, messages: messages.slice(i, i + 500) });
+  for (let i = 0; i < messages.length; i += 500)
+    await p.send({ topic, acks: -1, messages: messages.slice(i, i + 500) });
   await p.disconnect();
 }
 
@@ -76,12 +84,23 @@ describe('analyzer faults', () => {
     const messages = workload(400, 5); // 4000 messages, 2000 occurrences (400 Pods × count 5)
     // The stream keeps coming while analyzers die: a third of it before each of the three runs.
     const third = Math.ceil(messages.length / 3);
-    const env = { ...process.env, PULLWATCH_TOPIC: topic, PULLWATCH_DLQ_TOPIC: `${topic}_dlq`, PULLWATCH_ANALYZER_GROUP: `${topic}_g`, PULLWATCH_CLICKHOUSE_DATABASE: database, PULLWATCH_LOG_LEVEL: 'warn', PULLWATCH_ANALYZER_SESSION_TIMEOUT_MS: '8000',
+    const env = {
+      ...process.env,
+      PULLWATCH_TOPIC: topic,
+      PULLWATCH_DLQ_TOPIC: `${topic}_dlq`,
+      PULLWATCH_ANALYZER_GROUP: `${topic}_g`,
+      PULLWATCH_CLICKHOUSE_DATABASE: database,
+      PULLWATCH_LOG_LEVEL: 'warn',
+      PULLWATCH_ANALYZER_SESSION_TIMEOUT_MS: '8000',
       // Small slices (one insert and one commit each): a kill lands between and inside them, mid-stream.
-      PULLWATCH_ANALYZER_BATCH_MAX_ROWS: '25' };
+      PULLWATCH_ANALYZER_BATCH_MAX_ROWS: '25',
+    };
     const children: ChildProcess[] = [];
     const run = (): ChildProcess => {
-      const child = spawn(process.execPath, [join(repoRoot, 'packages/cli/bin/pullwatch.js'), 'analyzer'], { env, stdio: 'ignore' });
+      const child = spawn(process.execPath, [join(repoRoot, 'packages/cli/bin/pullwatch.js'), 'analyzer'], {
+        env,
+        stdio: 'ignore',
+      });
       children.push(child);
       return child;
     };
@@ -93,14 +112,25 @@ describe('analyzer faults', () => {
         const before = await scalar(`SELECT count() FROM ${database}.raw_events`);
         await produce(topic, messages.slice(kills * third, (kills + 1) * third));
         const child = run();
-        await until(async () => (await scalar(`SELECT count() FROM ${database}.raw_events`)) > before, 'progress before the kill', 180_000, 50);
+        await until(
+          async () => (await scalar(`SELECT count() FROM ${database}.raw_events`)) > before,
+          'progress before the kill',
+          180_000,
+          50,
+        );
         child.kill('SIGKILL');
         await new Promise((r) => child.once('exit', r));
-        if ((await scalar(`SELECT count() FROM ${database}.raw_events`)) < Math.min(messages.length, (kills + 1) * third)) midStream += 1;
+        if (
+          (await scalar(`SELECT count() FROM ${database}.raw_events`)) < Math.min(messages.length, (kills + 1) * third)
+        )
+          midStream += 1;
       }
       await produce(topic, messages.slice(2 * third));
       run();
-      await until(async () => (await scalar(`SELECT count() FROM ${database}.raw_events`)) >= messages.length, 'all messages stored');
+      await until(
+        async () => (await scalar(`SELECT count() FROM ${database}.raw_events`)) >= messages.length,
+        'all messages stored',
+      );
       await new Promise((r) => setTimeout(r, 1500));
       expect(await scalar(`SELECT count() FROM ${database}.raw_events`)).toBe(messages.length);
       expect(await scalar(`SELECT sum(occurrences) FROM ${database}.pull_failures`)).toBe(2000);
@@ -119,20 +149,42 @@ describe('analyzer faults', () => {
     const url = new URL(endpoints.clickhouse.url);
     const proxy = new TcpProxy(url.hostname, Number(url.port));
     await proxy.start();
-    const analyzer = createAnalyzer(loadAnalyzerConfig({ PULLWATCH_TOPIC: topic, PULLWATCH_DLQ_TOPIC: `${topic}_dlq`, PULLWATCH_ANALYZER_GROUP: `${topic}_g`, PULLWATCH_CLICKHOUSE_DATABASE: database, PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600' }), {
-      logger, metrics: createMetricsRegistry('faults'), kafka, clickhouse: createClickHouse({ ...endpoints.clickhouse, url: `http://127.0.0.1:${proxy.port}`, requestTimeoutMs: 3000 }),
-    });
+    const analyzer = createAnalyzer(
+      loadAnalyzerConfig({
+        PULLWATCH_TOPIC: topic,
+        PULLWATCH_DLQ_TOPIC: `${topic}_dlq`,
+        PULLWATCH_ANALYZER_GROUP: `${topic}_g`,
+        PULLWATCH_CLICKHOUSE_DATABASE: database,
+        PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600',
+      }),
+      {
+        logger,
+        metrics: createMetricsRegistry('faults'),
+        kafka,
+        clickhouse: createClickHouse({
+          ...endpoints.clickhouse,
+          url: `http://127.0.0.1:${proxy.port}`,
+          requestTimeoutMs: 3000,
+        }),
+      },
+    );
     await analyzer.start();
     try {
       const first = workload(50, 2);
       await produce(topic, first.slice(0, 100));
-      await until(async () => (await scalar(`SELECT count() FROM ${database}.raw_events`)) === 100, 'first part stored');
+      await until(
+        async () => (await scalar(`SELECT count() FROM ${database}.raw_events`)) === 100,
+        'first part stored',
+      );
       await proxy.cut();
       await produce(topic, first.slice(100));
       await new Promise((r) => setTimeout(r, 4000));
       expect(await scalar(`SELECT count() FROM ${database}.raw_events`)).toBe(100); // nothing can be written meanwhile
       await proxy.restore();
-      await until(async () => (await scalar(`SELECT count() FROM ${database}.raw_events`)) === first.length, 'the rest stored after ClickHouse came back');
+      await until(
+        async () => (await scalar(`SELECT count() FROM ${database}.raw_events`)) === first.length,
+        'the rest stored after ClickHouse came back',
+      );
       expect(await scalar(`SELECT sum(occurrences) FROM ${database}.pull_failures`)).toBe(100); // 50 Pods × count 2
     } finally {
       await analyzer.stop();
@@ -140,16 +192,67 @@ describe('analyzer faults', () => {
     }
   }, 180_000);
 
-  it('drops a re-inserted batch, materialized views included, thanks to the tables\' dedup windows', async () => {
+  it("drops a re-inserted batch, materialized views included, thanks to the tables' dedup windows", async () => {
     const { database } = await setup(1);
-    const row = { event_time: '2026-11-24 10:00:00.000', first_time: '2026-11-24 10:00:00.000', received_at: '2026-11-24 10:00:00.000', cluster: 'c', namespace: 'n', pod: 'p', container: 'c', node: '', outcome: 'failure', event_kind: 'failed_pull', occurrences: 3, image: 'i', registry: 'r', provider: 'self_hosted', repository: '', tag: '', digest: '', tag_kind: '', cause: 'not_found', subcause: '', attributed: 0, retryable: 0, hint: '', message: '', pull_duration_ms: 0, image_size_bytes: 0, image_pull_policy: '', has_pull_secrets: -1, event_uid: 'u', event_count: 3, identity: 'x', kafka_partition: 0, kafka_offset: 7 };
-    const analyzerSettings = { async_insert: 0 as const, insert_deduplicate: 1 as const, deduplicate_blocks_in_dependent_materialized_views: 1 as const, insert_deduplication_token: 'topic:0:7-7:pull' };
-    for (let i = 0; i < 2; i++) await admin.insert({ table: `${database}.pull_events`, values: [row], format: 'JSONEachRow', clickhouse_settings: analyzerSettings });
+    const row = {
+      event_time: '2026-11-24 10:00:00.000',
+      first_time: '2026-11-24 10:00:00.000',
+      received_at: '2026-11-24 10:00:00.000',
+      cluster: 'c',
+      namespace: 'n',
+      pod: 'p',
+      container: 'c',
+      node: '',
+      outcome: 'failure',
+      event_kind: 'failed_pull',
+      occurrences: 3,
+      image: 'i',
+      registry: 'r',
+      provider: 'self_hosted',
+      repository: '',
+      tag: '',
+      digest: '',
+      tag_kind: '',
+      cause: 'not_found',
+      subcause: '',
+      attributed: 0,
+      retryable: 0,
+      hint: '',
+      message: '',
+      pull_duration_ms: 0,
+      image_size_bytes: 0,
+      image_pull_policy: '',
+      has_pull_secrets: -1,
+      event_uid: 'u',
+      event_count: 3,
+      identity: 'x',
+      kafka_partition: 0,
+      kafka_offset: 7,
+    };
+    const analyzerSettings = {
+      async_insert: 0 as const,
+      insert_deduplicate: 1 as const,
+      deduplicate_blocks_in_dependent_materialized_views: 1 as const,
+      insert_deduplication_token: 'topic:0:7-7:pull',
+    };
+    for (let i = 0; i < 2; i++)
+      await admin.insert({
+        table: `${database}.pull_events`,
+        values: [row],
+        format: 'JSONEachRow',
+        clickhouse_settings: analyzerSettings,
+      });
     expect(await scalar(`SELECT sum(occurrences) FROM ${database}.pull_failures`)).toBe(3);
     expect(await scalar(`SELECT sum(failures) FROM ${database}.pull_stats_1m`)).toBe(3);
     // Why the tables carry a window: a plain MergeTree keeps none, so the same retry counts twice there.
     await admin.command({ query: `CREATE TABLE ${database}.plain (n UInt32) ENGINE = MergeTree ORDER BY n` });
-    for (let i = 0; i < 2; i++) await admin.insert({ table: `${database}.plain`, values: [{ n: 3 }], format: 'JSONEachRow', clickhouse_settings: { async_insert: 0, insert_deduplicate: 1, insert_deduplication_token: 'same' } });
+    for (let i = 0; i < 2; i++)
+      await admin.insert({
+        table: `${database}.plain`,
+        values: [{ n: 3 }],
+        format: 'JSONEachRow',
+        clickhouse_settings: { async_insert: 0, insert_deduplicate: 1, insert_deduplication_token: 'same' },
+      });
     expect(await scalar(`SELECT sum(n) FROM ${database}.plain`)).toBe(6);
   });
 });

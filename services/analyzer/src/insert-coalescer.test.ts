@@ -2,11 +2,27 @@ import { describe, expect, it } from 'vitest';
 import { BlockAbandoned, InsertCoalescer, type Slice, type SliceControl } from './insert-coalescer.ts';
 
 function control(over: Partial<SliceControl> = {}): SliceControl & { paused: number } {
-  const c = { paused: 0, heartbeat: async () => undefined, isRunning: () => true, isStale: () => false, pause: () => void (c.paused += 1), ...over };
+  const c = {
+    paused: 0,
+    heartbeat: async () => undefined,
+    isRunning: () => true,
+    isStale: () => false,
+    pause: () => {
+      c.paused += 1;
+    },
+    ...over,
+  };
   return c;
 }
 
-const slice = (partition: number, first: number, last: number, ctl = control()): Slice<string> => ({ partition, firstOffset: String(first), lastOffset: String(last), rowCount: last - first + 1, rows: `p${partition}`, control: ctl });
+const slice = (partition: number, first: number, last: number, ctl = control()): Slice<string> => ({
+  partition,
+  firstOffset: String(first),
+  lastOffset: String(last),
+  rowCount: last - first + 1,
+  rows: `p${partition}`,
+  control: ctl,
+});
 
 function coalescer(over: { maxRows?: number; lingerMs?: number; fail?: number; stopping?: () => boolean } = {}) {
   const writes: { token: string; rows: string[] }[] = [];
@@ -86,15 +102,29 @@ describe('InsertCoalescer', () => {
     const tokens: string[] = [];
     let fail: (err: Error) => void = () => undefined;
     const c = new InsertCoalescer<string>('t', {
-      maxRows: 1000, lingerMs: 10, stopping: () => true, onRetry: () => undefined,
-      write: (token) => (tokens.push(token), new Promise<void>((_, reject) => (fail = reject))),
+      maxRows: 1000,
+      lingerMs: 10,
+      stopping: () => true,
+      onRetry: () => undefined,
+      write: (token) => {
+        tokens.push(token);
+        return new Promise<void>((_, reject) => {
+          fail = reject;
+        });
+      },
     });
     c.enter();
     const first = c.submit(slice(0, 0, 9));
-    const firstSettled = first.then(() => 'stored', (e: unknown) => e);
+    const firstSettled = first.then(
+      () => 'stored',
+      (e: unknown) => e,
+    );
     await new Promise((r) => setImmediate(r)); // the first block is being written…
     const second = c.submit(slice(0, 10, 19)); // …when the next slice of the partition arrives
-    const secondSettled = second.then(() => 'stored', (e: unknown) => e);
+    const secondSettled = second.then(
+      () => 'stored',
+      (e: unknown) => e,
+    );
     await new Promise((r) => setImmediate(r));
     fail(new Error('ClickHouse unreachable'));
     expect(await firstSettled).toBeInstanceOf(BlockAbandoned);

@@ -115,24 +115,29 @@ export class InsertCoalescer<R> {
     if (this.flushing || !this.waiting.length) return;
     let rows = 0;
     let n = 0;
-    while (n < this.waiting.length && (n === 0 || rows + this.waiting[n]!.slice.rowCount <= this.opts.maxRows)) rows += this.waiting[n++]!.slice.rowCount;
+    while (n < this.waiting.length && (n === 0 || rows + this.waiting[n]!.slice.rowCount <= this.opts.maxRows))
+      rows += this.waiting[n++]!.slice.rowCount;
     const block = this.waiting.splice(0, n);
     this.waitingRows -= rows;
     this.flushing = true;
-    void this.writeBlock(block.map((w) => w.slice)).then(
-      () => block.forEach((w) => w.resolve()),
-      (err: unknown) => {
-        // Those waiting behind a given-up block are given up too: the analyzer then restores every
-        // partition from ClickHouse, which must not happen while a processed slice is still to be
-        // written (its counts would be read back too low and counted again).
-        const behind = this.waiting.splice(0);
-        this.waitingRows = 0;
-        for (const w of [...block, ...behind]) w.reject(err);
-      },
-    ).finally(() => {
-      this.flushing = false;
-      this.consider();
-    });
+    void this.writeBlock(block.map((w) => w.slice))
+      .then(
+        () => {
+          for (const w of block) w.resolve();
+        },
+        (err: unknown) => {
+          // Those waiting behind a given-up block are given up too: the analyzer then restores every
+          // partition from ClickHouse, which must not happen while a processed slice is still to be
+          // written (its counts would be read back too low and counted again).
+          const behind = this.waiting.splice(0);
+          this.waitingRows = 0;
+          for (const w of [...block, ...behind]) w.reject(err);
+        },
+      )
+      .finally(() => {
+        this.flushing = false;
+        this.consider();
+      });
   }
 
   private async writeBlock(slices: Slice<R>[]): Promise<void> {
@@ -143,7 +148,8 @@ export class InsertCoalescer<R> {
         await this.opts.write(token, slices);
         return;
       } catch (err) {
-        if (this.opts.stopping() || slices.some((s) => !s.control.isRunning() || s.control.isStale())) throw new BlockAbandoned(err);
+        if (this.opts.stopping() || slices.some((s) => !s.control.isRunning() || s.control.isStale()))
+          throw new BlockAbandoned(err);
         if (attempt === 0) for (const s of slices) s.control.pause();
         this.opts.onRetry(err, attempt, slices.length);
         await this.sleep(Math.min(10_000, 200 * 2 ** attempt));

@@ -9,9 +9,15 @@ function recording() {
   const queries: string[] = [];
   const inserts: string[] = [];
   const client = {
-    query: async ({ query }: { query: string }) => (queries.push(query), { json: async () => [] }),
+    query: async ({ query }: { query: string }) => {
+      queries.push(query);
+      return { json: async () => [] };
+    },
     insert: async ({ table }: { table: string }) => void inserts.push(table),
-    exec: async ({ query }: { query: string }) => (inserts.push(/^INSERT INTO (\S+)/.exec(query)![1]!), { stream: [] }),
+    exec: async ({ query }: { query: string }) => {
+      inserts.push(/^INSERT INTO (\S+)/.exec(query)![1]!);
+      return { stream: [] };
+    },
   } as unknown as ClickHouseClient;
   return { client, queries, inserts };
 }
@@ -27,7 +33,21 @@ async function exercise(store: AnalyzerStore) {
   await store.failureBuckets(24);
   await store.successMarks(24);
   await store.writeBatch('t:0:1-2', [blank(PULL_EVENT_FORMAT)], [blank(RAW_EVENT_FORMAT)], [blank(POD_STATE_FORMAT)]);
-  await store.writeIncidents([{ id: 'i', registry: 'r', cause: 'c', scope: 'fleet', clusters: [], images: [], failures: 1, startMs: 0, lastSeenMs: 0, endMs: null, status: 'open' }]);
+  await store.writeIncidents([
+    {
+      id: 'i',
+      registry: 'r',
+      cause: 'c',
+      scope: 'fleet',
+      clusters: [],
+      images: [],
+      failures: 1,
+      startMs: 0,
+      lastSeenMs: 0,
+      endMs: null,
+      status: 'open',
+    },
+  ]);
 }
 
 describe('AnalyzerStore tables', () => {
@@ -35,14 +55,26 @@ describe('AnalyzerStore tables', () => {
     const r = recording();
     await exercise(new AnalyzerStore(r.client, 'pw', 'fleet'));
     const read = r.queries.map((q) => /FROM (\S+)/.exec(q)![1]);
-    expect(read).toEqual(['pw.raw_events_all', 'pw.pull_events_all', 'pw.pod_pull_state_all', 'pw.pull_failures_all', 'pw.pull_successes_all']);
+    expect(read).toEqual([
+      'pw.raw_events_all',
+      'pw.pull_events_all',
+      'pw.pod_pull_state_all',
+      'pw.pull_failures_all',
+      'pw.pull_successes_all',
+    ]);
     expect(r.inserts).toEqual(['pw.pull_events', 'pw.pod_pull_state_all', 'pw.raw_events', 'pw.incidents_all']);
   });
 
   it('uses the tables themselves on one server', async () => {
     const r = recording();
     await exercise(new AnalyzerStore(r.client, 'pw'));
-    expect(r.queries.map((q) => /FROM (\S+)/.exec(q)![1])).toEqual(['pw.raw_events', 'pw.pull_events', 'pw.pod_pull_state', 'pw.pull_failures', 'pw.pull_successes']);
+    expect(r.queries.map((q) => /FROM (\S+)/.exec(q)![1])).toEqual([
+      'pw.raw_events',
+      'pw.pull_events',
+      'pw.pod_pull_state',
+      'pw.pull_failures',
+      'pw.pull_successes',
+    ]);
     expect(r.inserts).toEqual(['pw.pull_events', 'pw.pod_pull_state', 'pw.raw_events', 'pw.incidents']);
   });
 });

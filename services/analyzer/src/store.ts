@@ -1,5 +1,13 @@
 import { FleetTables, insertRowBinary, type ClickHouseClient } from '@pullwatch/clickhouse';
-import { chTime, POD_STATE_FORMAT, PULL_EVENT_FORMAT, RAW_EVENT_FORMAT, type PodStateRow, type PullEventRow, type RawEventRow } from './core/rows.ts';
+import {
+  chTime,
+  POD_STATE_FORMAT,
+  PULL_EVENT_FORMAT,
+  RAW_EVENT_FORMAT,
+  type PodStateRow,
+  type PullEventRow,
+  type RawEventRow,
+} from './core/rows.ts';
 import type { FailureBucket, Incident, SuccessMarks } from './core/incidents.ts';
 
 /**
@@ -26,14 +34,33 @@ export class AnalyzerStore {
    * dropped by ClickHouse, materialized views included.
    */
   async writeBatch(token: string, pulls: PullEventRow[], raws: RawEventRow[], states: PodStateRow[]): Promise<void> {
-    const settings = { async_insert: 0 as const, insert_deduplicate: 1 as const, deduplicate_blocks_in_dependent_materialized_views: 1 as const };
+    const settings = {
+      async_insert: 0 as const,
+      insert_deduplicate: 1 as const,
+      deduplicate_blocks_in_dependent_materialized_views: 1 as const,
+    };
     // Order matters: raw_events last, so a stored raw row means the whole batch is stored (restarts
     // skip up to the highest raw offset, and re-derive counts from pull_events).
     await Promise.all([
-      insertRowBinary(this.ch, { table: this.tables.local('pull_events'), format: PULL_EVENT_FORMAT, rows: pulls, clickhouse_settings: { ...settings, insert_deduplication_token: `${token}:pull` } }),
-      insertRowBinary(this.ch, { table: this.tables.read('pod_pull_state'), format: POD_STATE_FORMAT, rows: states, clickhouse_settings: { async_insert: 0 } }),
+      insertRowBinary(this.ch, {
+        table: this.tables.local('pull_events'),
+        format: PULL_EVENT_FORMAT,
+        rows: pulls,
+        clickhouse_settings: { ...settings, insert_deduplication_token: `${token}:pull` },
+      }),
+      insertRowBinary(this.ch, {
+        table: this.tables.read('pod_pull_state'),
+        format: POD_STATE_FORMAT,
+        rows: states,
+        clickhouse_settings: { async_insert: 0 },
+      }),
     ]);
-    await insertRowBinary(this.ch, { table: this.tables.local('raw_events'), format: RAW_EVENT_FORMAT, rows: raws, clickhouse_settings: { ...settings, insert_deduplication_token: `${token}:raw` } });
+    await insertRowBinary(this.ch, {
+      table: this.tables.local('raw_events'),
+      format: RAW_EVENT_FORMAT,
+      rows: raws,
+      clickhouse_settings: { ...settings, insert_deduplication_token: `${token}:raw` },
+    });
   }
 
   /** The highest offset already stored per partition: what a restart must not process again. */
@@ -57,7 +84,10 @@ export class AnalyzerStore {
       query_params: { parts: partitions },
       format: 'JSONEachRow',
     });
-    return (await rs.json<{ cluster: string; uid: string; count: number | string }>()).map((r) => ({ ...r, count: Number(r.count) }));
+    return (await rs.json<{ cluster: string; uid: string; count: number | string }>()).map((r) => ({
+      ...r,
+      count: Number(r.count),
+    }));
   }
 
   async openPodStates(): Promise<PodStateRow[]> {
@@ -69,7 +99,9 @@ export class AnalyzerStore {
     // 64-bit integers may come back as JSON strings, depending on the server's settings.
     return (await rs.json<PodStateRow>()).map((r) => ({
       ...r,
-      first_failure: Number(r.first_failure), last_failure: Number(r.last_failure), updated_at: Number(r.updated_at),
+      first_failure: Number(r.first_failure),
+      last_failure: Number(r.last_failure),
+      updated_at: Number(r.updated_at),
       recovered_at: r.recovered_at === null ? null : Number(r.recovered_at),
       time_to_recover_ms: r.time_to_recover_ms === null ? null : Number(r.time_to_recover_ms),
       attempts: Number(r.attempts),
@@ -84,7 +116,15 @@ export class AnalyzerStore {
       query_params: { h: lookbackHours },
       format: 'JSONEachRow',
     });
-    return (await rs.json<Record<string, string | number>>()).map((r) => ({ registry: String(r.registry), cause: String(r.cause), cluster: String(r.cluster), image: String(r.image), minuteMs: Number(r.minuteMs), lastMs: Number(r.lastMs), failures: Number(r.failures) }));
+    return (await rs.json<Record<string, string | number>>()).map((r) => ({
+      registry: String(r.registry),
+      cause: String(r.cause),
+      cluster: String(r.cluster),
+      image: String(r.image),
+      minuteMs: Number(r.minuteMs),
+      lastMs: Number(r.lastMs),
+      failures: Number(r.failures),
+    }));
   }
 
   async successMarks(lookbackHours: number): Promise<SuccessMarks> {
@@ -110,8 +150,17 @@ export class AnalyzerStore {
       format: 'JSONEachRow',
       clickhouse_settings: { async_insert: 0 },
       values: incidents.map((i) => ({
-        id: i.id, registry: i.registry, cause: i.cause, scope: i.scope, clusters: i.clusters, images: i.images, failures: i.failures,
-        start: chTime(i.startMs), last_seen: chTime(i.lastSeenMs), end: i.endMs === null ? null : chTime(i.endMs), status: i.status,
+        id: i.id,
+        registry: i.registry,
+        cause: i.cause,
+        scope: i.scope,
+        clusters: i.clusters,
+        images: i.images,
+        failures: i.failures,
+        start: chTime(i.startMs),
+        last_seen: chTime(i.lastSeenMs),
+        end: i.endMs === null ? null : chTime(i.endMs),
+        status: i.status,
         // The version is the data, not the clock: concurrent analyzers write identical rows.
         updated_at: chTime(Math.max(i.lastSeenMs, i.endMs ?? 0)),
       })),

@@ -9,16 +9,40 @@ import { createCollector, type Collector } from './collector.ts';
 
 const logger = createLogger('backpressure-test', 'silent');
 const broker = dedicatedKafka(39192);
-const kafka = createKafka({ brokers: broker.brokers, clientId: 'backpressure-test', logger }, { retry: { retries: 2, initialRetryTime: 200 } });
+const kafka = createKafka(
+  { brokers: broker.brokers, clientId: 'backpressure-test', logger },
+  { retry: { retries: 2, initialRetryTime: 200 } },
+);
 const topic = uniqueName('bp');
 let collector: Collector;
 
-const event = (i: number) => ({ apiVersion: 'v1', kind: 'Event', metadata: { name: `e${i}`, namespace: 'shop', uid: `uid-${i}` }, involvedObject: { kind: 'Pod', name: `web-${i % 3}`, namespace: 'shop' }, reason: 'Failed', message: `Failed to pull image "nginx:${i}": not found`, count: 1 });
-const post = (from: number, n: number) => fetch(`${collector.ingestUrl}/v1/k8s-events?cluster=eu-1`, { method: 'POST', body: JSON.stringify(Array.from({ length: n }, (_, i) => event(from + i))) });
+const event = (i: number) => ({
+  apiVersion: 'v1',
+  kind: 'Event',
+  metadata: { name: `e${i}`, namespace: 'shop', uid: `uid-${i}` },
+  involvedObject: { kind: 'Pod', name: `web-${i % 3}`, namespace: 'shop' },
+  reason: 'Failed',
+  message: `Failed to pull image "nginx:${i}": not found`,
+  count: 1,
+});
+const post = (from: number, n: number) =>
+  fetch(`${collector.ingestUrl}/v1/k8s-events?cluster=eu-1`, {
+    method: 'POST',
+    body: JSON.stringify(Array.from({ length: n }, (_, i) => event(from + i))),
+  });
 
 beforeAll(async () => {
   await broker.kafka.up(() => undefined);
-  collector = createCollector(loadCollectorConfig({ PULLWATCH_INGEST_PORT: '0', PULLWATCH_TOPIC: topic, PULLWATCH_TOPIC_PARTITIONS: '2', PULLWATCH_PRODUCE_TIMEOUT_MS: '3000', PULLWATCH_BUFFER_MAX_EVENTS: '50' }), { logger, metrics: createMetricsRegistry('bp'), kafka });
+  collector = createCollector(
+    loadCollectorConfig({
+      PULLWATCH_INGEST_PORT: '0',
+      PULLWATCH_TOPIC: topic,
+      PULLWATCH_TOPIC_PARTITIONS: '2',
+      PULLWATCH_PRODUCE_TIMEOUT_MS: '3000',
+      PULLWATCH_BUFFER_MAX_EVENTS: '50',
+    }),
+    { logger, metrics: createMetricsRegistry('bp'), kafka },
+  );
   await collector.start();
 });
 
@@ -37,7 +61,9 @@ describe('back-pressure when the broker stops', () => {
     const down = await post(100, 10);
     expect(down.status).toBe(503);
     expect(Number(down.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(((await down.json()) as { error: { message: string } }).error.message).toMatch(/nothing of this request was accepted/);
+    expect(((await down.json()) as { error: { message: string } }).error.message).toMatch(
+      /nothing of this request was accepted/,
+    );
 
     await broker.kafka.up(() => undefined);
     // A client honouring Retry-After: the same request again until it is accepted.
@@ -67,6 +93,11 @@ describe('back-pressure when the broker stops', () => {
     await consumer.disconnect();
     // Every accepted event is there (a retried request may have been written twice: the identity lets
     // the analyzer count it once); nothing of the refused 60-event request was produced.
-    expect([...uids].sort()).toEqual([...Array.from({ length: 10 }, (_, i) => `uid-${i}`), ...Array.from({ length: 10 }, (_, i) => `uid-${100 + i}`)].sort());
+    expect([...uids].sort()).toEqual(
+      [
+        ...Array.from({ length: 10 }, (_, i) => `uid-${i}`),
+        ...Array.from({ length: 10 }, (_, i) => `uid-${100 + i}`),
+      ].sort(),
+    );
   });
 });

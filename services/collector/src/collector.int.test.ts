@@ -12,11 +12,35 @@ const logger = createLogger('collector-test', 'silent');
 startTracing({ serviceName: 'collector-test' });
 const kafka = createKafka({ brokers: testEndpoints().kafka.brokers, clientId: 'collector-test', logger });
 
-function event(pod: string, i: number, reason = 'Failed', message = `Failed to pull image "nginx:1.${i}": rpc error: code = NotFound desc = not found`) {
-  return { apiVersion: 'v1', kind: 'Event', metadata: { name: `${pod}.${i}`, namespace: 'shop', uid: `uid-${pod}-${i}`, resourceVersion: String(100 + i), managedFields: [{ manager: 'x' }] }, involvedObject: { kind: 'Pod', name: pod, namespace: 'shop', fieldPath: 'spec.containers{app}' }, reason, message, type: 'Warning', count: 1, lastTimestamp: new Date(Date.UTC(2026, 10, 24, 10, 0, i)).toISOString() };
+function event(
+  pod: string,
+  i: number,
+  reason = 'Failed',
+  message = `Failed to pull image "nginx:1.${i}": rpc error: code = NotFound desc = not found`,
+) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Event',
+    metadata: {
+      name: `${pod}.${i}`,
+      namespace: 'shop',
+      uid: `uid-${pod}-${i}`,
+      resourceVersion: String(100 + i),
+      managedFields: [{ manager: 'x' }],
+    },
+    involvedObject: { kind: 'Pod', name: pod, namespace: 'shop', fieldPath: 'spec.containers{app}' },
+    reason,
+    message,
+    type: 'Warning',
+    count: 1,
+    lastTimestamp: new Date(Date.UTC(2026, 10, 24, 10, 0, i)).toISOString(),
+  };
 }
 
-async function consumeAll(topic: string, expected: number): Promise<{ partition: number; envelope: Envelope; traceparent: string | null }[]> {
+async function consumeAll(
+  topic: string,
+  expected: number,
+): Promise<{ partition: number; envelope: Envelope; traceparent: string | null }[]> {
   const consumer = kafka.consumer({ groupId: uniqueName('g') });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
@@ -25,7 +49,11 @@ async function consumeAll(topic: string, expected: number): Promise<{ partition:
     const timer = setTimeout(() => reject(new Error(`consumed ${got.length} of ${expected}`)), 30_000);
     void consumer.run({
       eachMessage: async ({ partition, message }) => {
-        got.push({ partition, envelope: EnvelopeSchema.parse(JSON.parse(message.value!.toString())), traceparent: message.headers?.traceparent?.toString() ?? null });
+        got.push({
+          partition,
+          envelope: EnvelopeSchema.parse(JSON.parse(message.value!.toString())),
+          traceparent: message.headers?.traceparent?.toString() ?? null,
+        });
         if (got.length >= expected) {
           clearTimeout(timer);
           // Linger briefly: anything past `expected` would be a duplicate.
@@ -42,17 +70,30 @@ describe('collector HTTP ingest into the real Kafka', () => {
   const topic = uniqueName('collector_it');
   let collector: Collector;
   beforeAll(async () => {
-    collector = createCollector(loadCollectorConfig({ PULLWATCH_INGEST_PORT: '0', PULLWATCH_TOPIC: topic, PULLWATCH_TOPIC_PARTITIONS: '3' }), { logger, metrics: createMetricsRegistry('collector-test'), kafka });
+    collector = createCollector(
+      loadCollectorConfig({ PULLWATCH_INGEST_PORT: '0', PULLWATCH_TOPIC: topic, PULLWATCH_TOPIC_PARTITIONS: '3' }),
+      { logger, metrics: createMetricsRegistry('collector-test'), kafka },
+    );
     await collector.start();
   });
   afterAll(async () => {
     await collector.stop();
   });
 
-  const post = (body: string, query = 'cluster=eu-1', path = '/v1/k8s-events') => fetch(`${collector.ingestUrl}${path}?${query}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+  const post = (body: string, query = 'cluster=eu-1', path = '/v1/k8s-events') =>
+    fetch(`${collector.ingestUrl}${path}?${query}`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json' },
+    });
 
   it('accepts a JSON array, an EventList and NDJSON, filters non-image events, keeps per-Pod order', async () => {
-    const arr = [event('web-1', 1), event('web-1', 2), event('web-2', 3), event('web-1', 4, 'Scheduled', 'Successfully assigned shop/web-1 to node-a')];
+    const arr = [
+      event('web-1', 1),
+      event('web-1', 2),
+      event('web-2', 3),
+      event('web-1', 4, 'Scheduled', 'Successfully assigned shop/web-1 to node-a'),
+    ];
     const r1 = await post(JSON.stringify(arr));
     expect(r1.status).toBe(200);
     expect(await r1.json()).toEqual({ accepted: 3, filtered: 1, received: 4 });
@@ -60,14 +101,28 @@ describe('collector HTTP ingest into the real Kafka', () => {
     const r2 = await post(JSON.stringify({ kind: 'EventList', items: [event('web-1', 5), event('web-3', 6)] }));
     expect(await r2.json()).toMatchObject({ accepted: 2 });
 
-    const ndjson = [event('web-1', 7), { type: 'MODIFIED', object: event('web-2', 8) }, { type: 'BOOKMARK', object: { kind: 'Event', metadata: { resourceVersion: '999' } } }].map((o) => JSON.stringify(o)).join('\n');
+    const ndjson = [
+      event('web-1', 7),
+      { type: 'MODIFIED', object: event('web-2', 8) },
+      { type: 'BOOKMARK', object: { kind: 'Event', metadata: { resourceVersion: '999' } } },
+    ]
+      .map((o) => JSON.stringify(o))
+      .join('\n');
     const r3 = await post(ndjson);
     expect(await r3.json()).toMatchObject({ accepted: 2 });
 
     const got = await consumeAll(topic, 7);
     expect(got).toHaveLength(7);
-    const web1 = got.filter((g) => normalizeEvent(g.envelope.kind === 'event' ? g.envelope.event : (undefined as never)).object.name === 'web-1');
-    expect(web1.map((g) => g.envelope.identity.uid)).toEqual(['uid-web-1-1', 'uid-web-1-2', 'uid-web-1-5', 'uid-web-1-7']);
+    const web1 = got.filter(
+      (g) =>
+        normalizeEvent(g.envelope.kind === 'event' ? g.envelope.event : (undefined as never)).object.name === 'web-1',
+    );
+    expect(web1.map((g) => g.envelope.identity.uid)).toEqual([
+      'uid-web-1-1',
+      'uid-web-1-2',
+      'uid-web-1-5',
+      'uid-web-1-7',
+    ]);
     expect(new Set(web1.map((g) => g.partition)).size).toBe(1);
     for (const g of got) {
       expect(g.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
@@ -78,7 +133,15 @@ describe('collector HTTP ingest into the real Kafka', () => {
 
   it('rejects a bad request whole, naming the line, and produces nothing of it', async () => {
     const topic2 = uniqueName('collector_bad');
-    const c2 = createCollector(loadCollectorConfig({ PULLWATCH_INGEST_PORT: '0', PULLWATCH_TOPIC: topic2, PULLWATCH_TOPIC_PARTITIONS: '1', PULLWATCH_MAX_BODY_BYTES: '4096' }), { logger, metrics: createMetricsRegistry('c2'), kafka });
+    const c2 = createCollector(
+      loadCollectorConfig({
+        PULLWATCH_INGEST_PORT: '0',
+        PULLWATCH_TOPIC: topic2,
+        PULLWATCH_TOPIC_PARTITIONS: '1',
+        PULLWATCH_MAX_BODY_BYTES: '4096',
+      }),
+      { logger, metrics: createMetricsRegistry('c2'), kafka },
+    );
     await c2.start();
     try {
       const bad = `${JSON.stringify(event('web-9', 1))}\n{"kind":"Event"`;
@@ -87,9 +150,15 @@ describe('collector HTTP ingest into the real Kafka', () => {
       expect(((await r.json()) as { error: { message: string } }).error.message).toMatch(/line 2/);
       const noCluster = await fetch(`${c2.ingestUrl}/v1/k8s-events`, { method: 'POST', body: '[]' });
       expect(noCluster.status).toBe(400);
-      const big = await fetch(`${c2.ingestUrl}/v1/k8s-events?cluster=eu-1`, { method: 'POST', body: JSON.stringify(Array.from({ length: 40 }, (_, i) => event('web-9', i))) });
+      const big = await fetch(`${c2.ingestUrl}/v1/k8s-events?cluster=eu-1`, {
+        method: 'POST',
+        body: JSON.stringify(Array.from({ length: 40 }, (_, i) => event('web-9', i))),
+      });
       expect(big.status).toBe(413);
-      const ok = await fetch(`${c2.ingestUrl}/v1/k8s-events?cluster=eu-1`, { method: 'POST', body: JSON.stringify([event('web-9', 99)]) });
+      const ok = await fetch(`${c2.ingestUrl}/v1/k8s-events?cluster=eu-1`, {
+        method: 'POST',
+        body: JSON.stringify([event('web-9', 99)]),
+      });
       expect(ok.status).toBe(200);
       const admin = kafka.admin();
       await admin.connect();
@@ -104,27 +173,67 @@ describe('collector HTTP ingest into the real Kafka', () => {
 
   it('takes OTLP/JSON logs from the k8sobjects receiver with the cluster from the resource', async () => {
     const topic3 = uniqueName('collector_otlp');
-    const c3 = createCollector(loadCollectorConfig({ PULLWATCH_INGEST_PORT: '0', PULLWATCH_TOPIC: topic3, PULLWATCH_TOPIC_PARTITIONS: '1' }), { logger, metrics: createMetricsRegistry('c3'), kafka });
+    const c3 = createCollector(
+      loadCollectorConfig({ PULLWATCH_INGEST_PORT: '0', PULLWATCH_TOPIC: topic3, PULLWATCH_TOPIC_PARTITIONS: '1' }),
+      { logger, metrics: createMetricsRegistry('c3'), kafka },
+    );
     await c3.start();
     try {
-      const kv = (o: Record<string, unknown>): unknown => ({ kvlistValue: { values: Object.entries(o).map(([key, v]) => ({ key, value: typeof v === 'object' && v !== null ? kv(v as Record<string, unknown>) : typeof v === 'number' ? { intValue: String(v) } : { stringValue: String(v) } })) } });
+      const kv = (o: Record<string, unknown>): unknown => ({
+        kvlistValue: {
+          values: Object.entries(o).map(([key, v]) => ({
+            key,
+            value:
+              typeof v === 'object' && v !== null
+                ? kv(v as Record<string, unknown>)
+                : typeof v === 'number'
+                  ? { intValue: String(v) }
+                  : { stringValue: String(v) },
+          })),
+        },
+      });
       const body = {
         resourceLogs: [
           {
             resource: { attributes: [{ key: 'k8s.cluster.name', value: { stringValue: 'us-2' } }] },
-            scopeLogs: [{ logRecords: [{ body: kv({ type: 'ADDED', object: event('api-1', 1) }) }, { body: { stringValue: JSON.stringify(event('api-1', 2)) } }] }],
+            scopeLogs: [
+              {
+                logRecords: [
+                  { body: kv({ type: 'ADDED', object: event('api-1', 1) }) },
+                  { body: { stringValue: JSON.stringify(event('api-1', 2)) } },
+                ],
+              },
+            ],
           },
         ],
       };
-      const r = await fetch(`${c3.ingestUrl}/v1/logs`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+      const r = await fetch(`${c3.ingestUrl}/v1/logs`, {
+        method: 'POST',
+        body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json' },
+      });
       expect(r.status).toBe(200);
       // The same request in protobuf, as the OpenTelemetry Collector's otlphttp exporter sends it by default.
-      const proto = await fetch(`${c3.ingestUrl}/v1/logs`, { method: 'POST', body: Buffer.from(encodeOtlpLogsProtobuf(body)), headers: { 'content-type': 'application/x-protobuf' } });
+      const proto = await fetch(`${c3.ingestUrl}/v1/logs`, {
+        method: 'POST',
+        body: Buffer.from(encodeOtlpLogsProtobuf(body)),
+        headers: { 'content-type': 'application/x-protobuf' },
+      });
       expect(proto.status).toBe(200);
       expect(proto.headers.get('content-type')).toMatch(/protobuf/);
-      const garbage = await fetch(`${c3.ingestUrl}/v1/logs`, { method: 'POST', body: Buffer.from([0xff, 0xff, 0xff, 0x01]), headers: { 'content-type': 'application/x-protobuf' } });
+      const garbage = await fetch(`${c3.ingestUrl}/v1/logs`, {
+        method: 'POST',
+        body: Buffer.from([0xff, 0xff, 0xff, 0x01]),
+        headers: { 'content-type': 'application/x-protobuf' },
+      });
       expect(garbage.status).toBe(400);
-      const missing = await fetch(`${c3.ingestUrl}/v1/logs`, { method: 'POST', body: JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: JSON.stringify(event('x', 1)) } }] }] }] }), headers: { 'content-type': 'application/json' } });
+      const missing = await fetch(`${c3.ingestUrl}/v1/logs`, {
+        method: 'POST',
+        body: JSON.stringify({
+          resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: JSON.stringify(event('x', 1)) } }] }] }],
+        }),
+        headers: { 'content-type': 'application/json' },
+      });
       expect(missing.status).toBe(400);
       const original = kafka;
       const consumer = original.consumer({ groupId: uniqueName('g') });

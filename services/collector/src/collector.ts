@@ -33,9 +33,17 @@ export function kubeConfigs(cfg: CollectorConfig): { cluster: string; kc: KubeCo
   }
   const base = new KubeConfig();
   base.loadFromFile(cfg.kube.path);
-  const wanted = cfg.kube.contexts.length ? cfg.kube.contexts : [{ context: base.getCurrentContext(), cluster: base.getCurrentContext() }];
+  const wanted = cfg.kube.contexts.length
+    ? cfg.kube.contexts
+    : [{ context: base.getCurrentContext(), cluster: base.getCurrentContext() }];
   return wanted.map(({ context, cluster }) => {
-    if (!base.getContextObject(context)) throw new Error(`context '${context}' is not in ${cfg.kube.kind === 'kubeconfig' ? cfg.kube.path : 'the kubeconfig'} (it has: ${base.getContexts().map((c) => c.name).join(', ')})`);
+    if (!base.getContextObject(context))
+      throw new Error(
+        `context '${context}' is not in ${cfg.kube.kind === 'kubeconfig' ? cfg.kube.path : 'the kubeconfig'} (it has: ${base
+          .getContexts()
+          .map((c) => c.name)
+          .join(', ')})`,
+      );
     const kc = new KubeConfig();
     kc.loadFromFile(cfg.kube.kind === 'kubeconfig' ? cfg.kube.path : '');
     kc.setCurrentContext(context);
@@ -47,7 +55,10 @@ export function createCollector(cfg: CollectorConfig, deps: CollectorDeps): Coll
   const producer = new EnvelopeProducer(deps.kafka, cfg.topic, cfg.bufferMaxEvents, cfg.produceTimeoutMs);
   const { app, stats } = createIngestApp(cfg, { producer, logger: deps.logger, metrics: deps.metrics });
   let listener: Listener | null = null;
-  const watchers = kubeConfigs(cfg).map(({ cluster, kc }) => new ClusterWatcher(cluster, kc, producer, deps.logger.child({ cluster }), { allEvents: cfg.allEvents }));
+  const watchers = kubeConfigs(cfg).map(
+    ({ cluster, kc }) =>
+      new ClusterWatcher(cluster, kc, producer, deps.logger.child({ cluster }), { allEvents: cfg.allEvents }),
+  );
   let url = `http://${cfg.host}:${cfg.port}`;
   // The watchers keep plain counts; Prometheus reads them at scrape time.
   new Counter({
@@ -59,7 +70,10 @@ export function createCollector(cfg: CollectorConfig, deps: CollectorDeps): Coll
       this.reset();
       for (const w of watchers) {
         const s = w.stats();
-        for (const [resource, counts] of [['events', s.events], ['pods', s.pods]] as const) {
+        for (const [resource, counts] of [
+          ['events', s.events],
+          ['pods', s.pods],
+        ] as const) {
           for (const [activity, n] of Object.entries(counts)) this.inc({ cluster: s.cluster, resource, activity }, n);
         }
       }
@@ -99,6 +113,10 @@ export function createCollector(cfg: CollectorConfig, deps: CollectorDeps): Coll
       listener = null;
       await producer.disconnect();
     },
-    stats: () => ({ ...stats, forwarded: stats.forwarded + watchers.reduce((n, w) => n + w.stats().forwarded, 0), watch: watchers.map((w) => w.stats()) }),
+    stats: () => ({
+      ...stats,
+      forwarded: stats.forwarded + watchers.reduce((n, w) => n + w.stats().forwarded, 0),
+      watch: watchers.map((w) => w.stats()),
+    }),
   };
 }

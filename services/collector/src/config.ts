@@ -6,16 +6,26 @@ const bool = z.enum(['true', 'false', '1', '0', '']).transform((v) => v === 'tru
 const EnvSchema = z.object({
   PULLWATCH_INGEST_HOST: z.string().min(1).default('127.0.0.1'),
   PULLWATCH_INGEST_PORT: z.coerce.number().int().min(0).max(65535).default(4318),
-  PULLWATCH_TOPIC: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic name').default(DEFAULT_TOPIC),
+  PULLWATCH_TOPIC: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic name')
+    .default(DEFAULT_TOPIC),
   PULLWATCH_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
   PULLWATCH_ALL_EVENTS: bool.default(false),
-  PULLWATCH_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
+  PULLWATCH_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(16 * 1024 * 1024),
   PULLWATCH_BUFFER_MAX_EVENTS: z.coerce.number().int().min(1).default(50_000),
   PULLWATCH_PRODUCE_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   PULLWATCH_KUBECONFIG: z.string().min(1).optional(),
   PULLWATCH_KUBE_CONTEXTS: z.string().optional(),
   PULLWATCH_IN_CLUSTER: bool.default(false),
-  PULLWATCH_CLUSTER: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, ".", "_" or "-"').optional(),
+  PULLWATCH_CLUSTER: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, ".", "_" or "-"')
+    .optional(),
 });
 
 /** Where the Kubernetes watch reads from: nothing, this cluster (in-cluster), or kubeconfig contexts. */
@@ -39,18 +49,28 @@ export interface CollectorConfig {
 
 export function loadCollectorConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfig {
   const r = EnvSchema.safeParse(env);
-  if (!r.success) throw new Error(`invalid collector settings: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new Error(
+      `invalid collector settings: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   const e = r.data;
   let kube: KubeSource = { kind: 'none' };
   if (e.PULLWATCH_IN_CLUSTER) {
-    if (!e.PULLWATCH_CLUSTER) throw new Error('invalid collector settings: PULLWATCH_IN_CLUSTER=true needs PULLWATCH_CLUSTER (the name this cluster has in pullwatch)');
+    if (!e.PULLWATCH_CLUSTER)
+      throw new Error(
+        'invalid collector settings: PULLWATCH_IN_CLUSTER=true needs PULLWATCH_CLUSTER (the name this cluster has in pullwatch)',
+      );
     kube = { kind: 'in-cluster', cluster: e.PULLWATCH_CLUSTER };
   } else if (e.PULLWATCH_KUBECONFIG) {
     // `ctx` or `ctx=name`: each context is a cluster, named after the context unless renamed.
-    const contexts = (e.PULLWATCH_KUBE_CONTEXTS ?? '').split(',').map((c) => c.trim()).filter(Boolean).map((c) => {
-      const [context, cluster] = c.split('=') as [string, string | undefined];
-      return { context, cluster: cluster ?? context };
-    });
+    const contexts = (e.PULLWATCH_KUBE_CONTEXTS ?? '')
+      .split(',')
+      .map((c) => c.trim())
+      .filter(Boolean)
+      .map((c) => {
+        const [context, cluster] = c.split('=') as [string, string | undefined];
+        return { context, cluster: cluster ?? context };
+      });
     kube = { kind: 'kubeconfig', path: e.PULLWATCH_KUBECONFIG, contexts };
   }
   return {

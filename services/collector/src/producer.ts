@@ -37,7 +37,12 @@ export class EnvelopeProducer {
     private readonly timeoutMs: number,
   ) {
     // Idempotence keeps kafkajs's own retries from writing a message twice.
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: 5, initialRetryTime: 200 } });
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      retry: { retries: 5, initialRetryTime: 200 },
+    });
   }
 
   get ready(): boolean {
@@ -70,7 +75,10 @@ export class EnvelopeProducer {
       });
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no acknowledgement from Kafka within ${this.timeoutMs} ms`)), this.timeoutMs);
+        timer = setTimeout(
+          () => reject(new Error(`no acknowledgement from Kafka within ${this.timeoutMs} ms`)),
+          this.timeoutMs,
+        );
       });
       try {
         await Promise.race([sent, timeout]);

@@ -16,11 +16,24 @@ const topic = uniqueName('replay');
 const dir = mkdtempSync(join(tmpdir(), 'pw-replay-'));
 let collector: Collector;
 
-const event = (i: number, reason = 'Failed') => ({ apiVersion: 'v1', kind: 'Event', metadata: { name: `e${i}`, namespace: 'shop', uid: `uid-${i}` }, involvedObject: { kind: 'Pod', name: 'web', namespace: 'shop' }, reason, message: reason === 'Failed' ? `Failed to pull image "nginx:${i}": manifest unknown` : 'Successfully assigned shop/web to node-a', count: 1 });
+const event = (i: number, reason = 'Failed') => ({
+  apiVersion: 'v1',
+  kind: 'Event',
+  metadata: { name: `e${i}`, namespace: 'shop', uid: `uid-${i}` },
+  involvedObject: { kind: 'Pod', name: 'web', namespace: 'shop' },
+  reason,
+  message:
+    reason === 'Failed'
+      ? `Failed to pull image "nginx:${i}": manifest unknown`
+      : 'Successfully assigned shop/web to node-a',
+  count: 1,
+});
 
 function replay(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'packages/cli/bin/pullwatch.js'), 'replay', ...args], { env: process.env });
+    const child = spawn(process.execPath, [join(repoRoot, 'packages/cli/bin/pullwatch.js'), 'replay', ...args], {
+      env: process.env,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -30,7 +43,10 @@ function replay(args: string[]): Promise<{ code: number; stdout: string; stderr:
 }
 
 beforeAll(async () => {
-  collector = createCollector(loadCollectorConfig({ PULLWATCH_INGEST_PORT: '0', PULLWATCH_TOPIC: topic, PULLWATCH_TOPIC_PARTITIONS: '1' }), { logger, metrics: createMetricsRegistry('replay'), kafka });
+  collector = createCollector(
+    loadCollectorConfig({ PULLWATCH_INGEST_PORT: '0', PULLWATCH_TOPIC: topic, PULLWATCH_TOPIC_PARTITIONS: '1' }),
+    { logger, metrics: createMetricsRegistry('replay'), kafka },
+  );
   await collector.start();
 });
 afterAll(async () => {
@@ -40,14 +56,19 @@ afterAll(async () => {
 describe('pullwatch replay (the CLI, against a running collector)', () => {
   it('sends a kubectl dump and NDJSON, prints what was accepted, fails clearly on bad input', async () => {
     const dump = join(dir, 'events.json');
-    writeFileSync(dump, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [event(1), event(2), event(3, 'Scheduled')] }, null, 2));
+    writeFileSync(
+      dump,
+      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [event(1), event(2), event(3, 'Scheduled')] }, null, 2),
+    );
     const ok = await replay(['--cluster', 'eu-1', '--file', dump, '--endpoint', collector.ingestUrl]);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/^accepted 2 events/);
 
     const ndjson = join(dir, 'events.ndjson');
     writeFileSync(ndjson, `${JSON.stringify(event(4))}\n${JSON.stringify({ type: 'MODIFIED', object: event(5) })}\n`);
-    expect((await replay(['--cluster', 'eu-1', '--file', ndjson, '--endpoint', collector.ingestUrl])).stdout).toMatch(/^accepted 2 events/);
+    expect((await replay(['--cluster', 'eu-1', '--file', ndjson, '--endpoint', collector.ingestUrl])).stdout).toMatch(
+      /^accepted 2 events/,
+    );
 
     const bad = join(dir, 'bad.ndjson');
     writeFileSync(bad, `${JSON.stringify(event(6))}\nnot json\n`);
@@ -55,7 +76,14 @@ describe('pullwatch replay (the CLI, against a running collector)', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/bad\.ndjson:2: not valid JSON/);
 
-    const missing = await replay(['--cluster', 'eu-1', '--file', join(dir, 'nope.json'), '--endpoint', collector.ingestUrl]);
+    const missing = await replay([
+      '--cluster',
+      'eu-1',
+      '--file',
+      join(dir, 'nope.json'),
+      '--endpoint',
+      collector.ingestUrl,
+    ]);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(/no such file/);
 

@@ -23,26 +23,50 @@ function sendError(res: Response, status: number, code: string, message: string,
   res.status(status).json({ error: { code, message } });
 }
 
-export function createIngestApp(cfg: CollectorConfig, deps: { producer: EnvelopeProducer; logger: Logger; metrics: Registry }) {
+export function createIngestApp(
+  cfg: CollectorConfig,
+  deps: { producer: EnvelopeProducer; logger: Logger; metrics: Registry },
+) {
   const stats: IngestStats = { received: 0, forwarded: 0, filtered: 0, rejected: 0 };
-  const events = new Counter({ name: 'pullwatch_collector_events_total', help: 'Events by outcome', labelNames: ['source', 'cluster', 'outcome'], registers: [deps.metrics] });
-  const requests = new Counter({ name: 'pullwatch_collector_requests_total', help: 'Ingest requests by route and status', labelNames: ['route', 'status'], registers: [deps.metrics] });
-  new Gauge({ name: 'pullwatch_collector_buffered_events', help: 'Events accepted and waiting for Kafka', registers: [deps.metrics], collect() { this.set(deps.producer.pending); } });
+  const events = new Counter({
+    name: 'pullwatch_collector_events_total',
+    help: 'Events by outcome',
+    labelNames: ['source', 'cluster', 'outcome'],
+    registers: [deps.metrics],
+  });
+  const requests = new Counter({
+    name: 'pullwatch_collector_requests_total',
+    help: 'Ingest requests by route and status',
+    labelNames: ['route', 'status'],
+    registers: [deps.metrics],
+  });
+  new Gauge({
+    name: 'pullwatch_collector_buffered_events',
+    help: 'Events accepted and waiting for Kafka',
+    registers: [deps.metrics],
+    collect() {
+      this.set(deps.producer.pending);
+    },
+  });
 
   const tracer = trace.getTracer('pullwatch-collector');
 
   /** Filters, wraps and produces one request's events, all or nothing, in a span whose context rides in the Kafka headers. */
   const forward = (items: { cluster: string; parsed: ParsedEvent }[], source: Source) =>
-    tracer.startActiveSpan('collector.forward', { attributes: { 'pullwatch.source': source, 'pullwatch.events': items.length } }, async (span) => {
-      try {
-        return await forwardInSpan(items, source);
-      } catch (err) {
-        span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
-        throw err;
-      } finally {
-        span.end();
-      }
-    });
+    tracer.startActiveSpan(
+      'collector.forward',
+      { attributes: { 'pullwatch.source': source, 'pullwatch.events': items.length } },
+      async (span) => {
+        try {
+          return await forwardInSpan(items, source);
+        } catch (err) {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+          throw err;
+        } finally {
+          span.end();
+        }
+      },
+    );
 
   const forwardInSpan = async (items: { cluster: string; parsed: ParsedEvent }[], source: Source) => {
     const out: Outgoing[] = [];
@@ -74,13 +98,22 @@ export function createIngestApp(cfg: CollectorConfig, deps: { producer: Envelope
     const cluster = typeof req.query.cluster === 'string' ? req.query.cluster : '';
     if (!CLUSTER.test(cluster)) {
       requests.inc({ route: 'k8s-events', status: 400 });
-      return sendError(res, 400, 'bad_parameter', 'cluster: required, letters, digits, ".", "_" or "-" (e.g. ?cluster=prod-eu-1)');
+      return sendError(
+        res,
+        400,
+        'bad_parameter',
+        'cluster: required, letters, digits, ".", "_" or "-" (e.g. ?cluster=prod-eu-1)',
+      );
     }
-    const source: Source = req.query.source === 'replay' ? 'replay' : req.query.source === 'simulator' ? 'simulator' : 'http';
+    const source: Source =
+      req.query.source === 'replay' ? 'replay' : req.query.source === 'simulator' ? 'simulator' : 'http';
     try {
       const parsed = parseEventsBody(typeof req.body === 'string' ? req.body : '');
       stats.received += parsed.length;
-      const result = await forward(parsed.map((p) => ({ cluster, parsed: p })), source);
+      const result = await forward(
+        parsed.map((p) => ({ cluster, parsed: p })),
+        source,
+      );
       requests.inc({ route: 'k8s-events', status: 200 });
       res.status(200).json({ accepted: result.accepted, filtered: result.filtered, received: parsed.length });
     } catch (err) {
@@ -103,12 +136,15 @@ export function createIngestApp(cfg: CollectorConfig, deps: { producer: Envelope
           throw new BodyError(`not valid JSON (${err instanceof Error ? err.message : String(err)})`);
         }
       }
-      const fallback = typeof req.query.cluster === 'string' && CLUSTER.test(req.query.cluster) ? req.query.cluster : null;
+      const fallback =
+        typeof req.query.cluster === 'string' && CLUSTER.test(req.query.cluster) ? req.query.cluster : null;
       const items: { cluster: string; parsed: ParsedEvent }[] = [];
       for (const rec of otlpLogRecords(request)) {
         const cluster = rec.cluster ?? fallback;
-        if (!cluster || !CLUSTER.test(cluster)) throw new BodyError(`${rec.where}: no k8s.cluster.name resource attribute and no ?cluster=`);
-        for (const parsed of parseEventsBody(JSON.stringify(rec.body))) items.push({ cluster, parsed: { ...parsed, where: rec.where } });
+        if (!cluster || !CLUSTER.test(cluster))
+          throw new BodyError(`${rec.where}: no k8s.cluster.name resource attribute and no ?cluster=`);
+        for (const parsed of parseEventsBody(JSON.stringify(rec.body)))
+          items.push({ cluster, parsed: { ...parsed, where: rec.where } });
       }
       stats.received += items.length;
       await forward(items, 'otlp');
@@ -122,20 +158,30 @@ export function createIngestApp(cfg: CollectorConfig, deps: { producer: Envelope
   });
 
   app.get('/healthz', (_req, res) => res.json({ status: 'ok' }));
-  app.get('/readyz', (_req, res) => (deps.producer.ready ? res.json({ status: 'ready' }) : sendError(res, 503, 'not_ready', 'not connected to Kafka yet')));
+  app.get('/readyz', (_req, res) =>
+    deps.producer.ready
+      ? res.json({ status: 'ready' })
+      : sendError(res, 503, 'not_ready', 'not connected to Kafka yet'),
+  );
   app.get('/metrics', async (_req, res) => {
     res.setHeader('Content-Type', deps.metrics.contentType);
     res.send(await deps.metrics.metrics());
   });
-  app.use((_req: Request, res: Response) => sendError(res, 404, 'not_found', 'no such route; ingest is POST /v1/k8s-events?cluster=NAME or POST /v1/logs'));
+  app.use((_req: Request, res: Response) =>
+    sendError(res, 404, 'not_found', 'no such route; ingest is POST /v1/k8s-events?cluster=NAME or POST /v1/logs'),
+  );
   // Body-parser errors (too large, bad encoding) arrive here.
-  app.use((err: { status?: number; type?: string; message?: string }, _req: Request, res: Response, _next: NextFunction) => {
-    stats.rejected += 1;
-    if (err.status === 413) return sendError(res, 413, 'payload_too_large', `request body over the limit of ${cfg.maxBodyBytes} bytes`);
-    if (err.status && err.status < 500) return sendError(res, err.status, 'bad_request', err.message ?? 'bad request');
-    deps.logger.error({ err }, 'ingest failed');
-    return sendError(res, 500, 'internal', 'internal error');
-  });
+  app.use(
+    (err: { status?: number; type?: string; message?: string }, _req: Request, res: Response, _next: NextFunction) => {
+      stats.rejected += 1;
+      if (err.status === 413)
+        return sendError(res, 413, 'payload_too_large', `request body over the limit of ${cfg.maxBodyBytes} bytes`);
+      if (err.status && err.status < 500)
+        return sendError(res, err.status, 'bad_request', err.message ?? 'bad request');
+      deps.logger.error({ err }, 'ingest failed');
+      return sendError(res, 500, 'internal', 'internal error');
+    },
+  );
 
   function handleError(err: unknown, res: Response, route: string) {
     if (err instanceof BodyError) {
@@ -146,7 +192,13 @@ export function createIngestApp(cfg: CollectorConfig, deps: { producer: Envelope
     if (err instanceof BackPressureError) {
       requests.inc({ route, status: 503 });
       deps.logger.warn({ err: err.message }, 'pushing back on ingest');
-      return sendError(res, 503, 'unavailable', `${err.message}; nothing of this request was accepted, retry later`, err.retryAfterSeconds);
+      return sendError(
+        res,
+        503,
+        'unavailable',
+        `${err.message}; nothing of this request was accepted, retry later`,
+        err.retryAfterSeconds,
+      );
     }
     requests.inc({ route, status: 500 });
     deps.logger.error({ err }, 'ingest failed');

@@ -2,7 +2,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 
-type Obj = { metadata: { resourceVersion?: string; uid: string; name: string; namespace: string }; [k: string]: unknown };
+type Obj = {
+  metadata: { resourceVersion?: string; uid: string; name: string; namespace: string };
+  [k: string]: unknown;
+};
 interface Change {
   rv: number;
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -39,7 +42,10 @@ export class FakeApiServer {
   /** A kubeconfig whose contexts all point here. */
   writeKubeconfig(path: string, contexts: string[]): void {
     const ctx = contexts.map((c) => `- name: ${c}\n  context: { cluster: fake, user: tester }`).join('\n');
-    writeFileSync(path, `apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: { server: "${this.url}", insecure-skip-tls-verify: true }\nusers:\n- name: tester\n  user: { token: test-token }\ncontexts:\n${ctx}\ncurrent-context: ${contexts[0]}\n`);
+    writeFileSync(
+      path,
+      `apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: { server: "${this.url}", insecure-skip-tls-verify: true }\nusers:\n- name: tester\n  user: { token: test-token }\ncontexts:\n${ctx}\ncurrent-context: ${contexts[0]}\n`,
+    );
   }
 
   put(res: 'events' | 'pods', object: Obj): void {
@@ -64,7 +70,10 @@ export class FakeApiServer {
   }
 
   bookmark(): void {
-    for (const w of this.live) w.out.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: w.res === 'events' ? 'Event' : 'Pod', metadata: { resourceVersion: String(this.rv) } } })}\n`);
+    for (const w of this.live)
+      w.out.write(
+        `${JSON.stringify({ type: 'BOOKMARK', object: { kind: w.res === 'events' ? 'Event' : 'Pod', metadata: { resourceVersion: String(this.rv) } } })}\n`,
+      );
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -87,16 +96,26 @@ export class FakeApiServer {
       const start = Number(u.searchParams.get('continue') ?? 0);
       const page = all.slice(start, start + limit);
       const next = start + limit < all.length ? String(start + limit) : undefined;
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: resource === 'events' ? 'EventList' : 'PodList', apiVersion: 'v1', metadata: { resourceVersion: String(this.rv), ...(next ? { continue: next } : {}) }, items: page }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          kind: resource === 'events' ? 'EventList' : 'PodList',
+          apiVersion: 'v1',
+          metadata: { resourceVersion: String(this.rv), ...(next ? { continue: next } : {}) },
+          items: page,
+        }),
+      );
       return;
     }
     const from = Number(u.searchParams.get('resourceVersion') ?? 0);
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     if (from < this.compactedBelow) {
-      res.end(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: `too old resource version: ${from} (${this.compactedBelow})`, reason: 'Expired', code: 410 } })}\n`);
+      res.end(
+        `${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: `too old resource version: ${from} (${this.compactedBelow})`, reason: 'Expired', code: 410 } })}\n`,
+      );
       return;
     }
-    for (const c of this.history[resource]) if (c.rv > from) res.write(`${JSON.stringify({ type: c.type, object: c.object })}\n`);
+    for (const c of this.history[resource])
+      if (c.rv > from) res.write(`${JSON.stringify({ type: c.type, object: c.object })}\n`);
     const entry = { res: resource, from, out: res };
     this.live.add(entry);
     req.on('close', () => this.live.delete(entry));

@@ -5,7 +5,19 @@ import { Counter, type Registry } from 'prom-client';
 import { dashboardRoutes } from '@pullwatch/dashboard';
 import type { Logger } from '@pullwatch/telemetry';
 import type { QueryApiConfig } from './config.ts';
-import { AlertsQuery, FailuresQuery, HotspotsQuery, IncidentsQuery, parseQuery, ParamError, RegistriesQuery, RisksQuery, StuckQuery, TrendsQuery, window } from './params.ts';
+import {
+  AlertsQuery,
+  FailuresQuery,
+  HotspotsQuery,
+  IncidentsQuery,
+  parseQuery,
+  ParamError,
+  RegistriesQuery,
+  RisksQuery,
+  StuckQuery,
+  TrendsQuery,
+  window,
+} from './params.ts';
 import type { Queries } from './queries.ts';
 import type { Alerter } from './alerts/alerter.ts';
 
@@ -22,7 +34,10 @@ function fail(res: Response, status: number, code: string, message: string) {
 
 const UNAVAILABLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|socket hang up|Timeout error|timed out/i;
 
-export function buildApp(cfg: QueryApiConfig, deps: { queries: Queries; alerter: Alerter; logger: Logger; metrics: Registry; now: () => Date }) {
+export function buildApp(
+  cfg: QueryApiConfig,
+  deps: { queries: Queries; alerter: Alerter; logger: Logger; metrics: Registry; now: () => Date },
+) {
   const { queries } = deps;
   const digests = cfg.tokens.map((t) => createHash('sha256').update(t).digest());
   const authorized = (header: string | undefined) => {
@@ -32,17 +47,94 @@ export function buildApp(cfg: QueryApiConfig, deps: { queries: Queries; alerter:
     // Compare against every token in constant time.
     return digests.reduce((ok, t) => timingSafeEqual(t, d) || ok, false);
   };
-  const requests = new Counter({ name: 'pullwatch_api_requests_total', help: 'API requests by route and status', labelNames: ['route', 'status'], registers: [deps.metrics] });
+  const requests = new Counter({
+    name: 'pullwatch_api_requests_total',
+    help: 'API requests by route and status',
+    labelNames: ['route', 'status'],
+    registers: [deps.metrics],
+  });
 
   const routes: Route[] = [
-    { path: '/v1/registries', summary: 'Per-registry failures, successes and failure rate', query: RegistriesQuery, handle: async (q: z.infer<typeof RegistriesQuery>, now) => { const w = window(q, now, cfg.maxRangeDays); return { from: w.from.toISOString(), to: w.to.toISOString(), registries: await queries.registries({ ...q, ...w }) }; } },
-    { path: '/v1/hotspots/rate-limit', summary: 'Rate-limited failures by registry and cluster (groupBy=node adds the node)', query: HotspotsQuery, handle: async (q: z.infer<typeof HotspotsQuery>, now) => { const w = window(q, now, cfg.maxRangeDays); return { from: w.from.toISOString(), to: w.to.toISOString(), hotspots: await queries.hotspots({ ...q, ...w }) }; } },
-    { path: '/v1/incidents', summary: 'Incidents across clusters', query: IncidentsQuery, handle: async (q: z.infer<typeof IncidentsQuery>, now) => { const w = window(q, now, cfg.maxRangeDays); return { from: w.from.toISOString(), to: w.to.toISOString(), incidents: await queries.incidents({ ...q, ...w }) }; } },
-    { path: '/v1/trends', summary: 'Failures and successes over time, empty buckets filled', query: TrendsQuery, handle: async (q: z.infer<typeof TrendsQuery>, now) => { const w = window(q, now, cfg.maxRangeDays); return { interval: q.interval, from: w.from.toISOString(), to: w.to.toISOString(), series: await queries.trends({ ...q, ...w }) }; } },
-    { path: '/v1/failures', summary: 'Failure observations, newest first, with keyset pagination', query: FailuresQuery, handle: async (q: z.infer<typeof FailuresQuery>, now) => queries.failures({ ...q, ...window(q, now, cfg.maxRangeDays) }) },
-    { path: '/v1/pods/stuck', summary: 'Pods still failing to pull, with cause, since when, attempts and hint', query: StuckQuery, handle: async (q: z.infer<typeof StuckQuery>, now) => ({ pods: await queries.stuck(q, now) }) },
-    { path: '/v1/risks', summary: 'Preventive flags: mutable tags, Always-pull against rate-limited registries, private registries without pull secrets', query: RisksQuery, handle: async (q: z.infer<typeof RisksQuery>, now) => { const w = window(q, now, cfg.maxRangeDays); return { from: w.from.toISOString(), to: w.to.toISOString(), ...(await queries.risks({ ...q, ...w })) }; } },
-    { path: '/v1/alerts', summary: 'Firing and recently resolved alerts', query: AlertsQuery, handle: async (q: z.infer<typeof AlertsQuery>) => ({ alerts: deps.alerter.list().filter((a) => q.status === 'all' || a.status === q.status) }) },
+    {
+      path: '/v1/registries',
+      summary: 'Per-registry failures, successes and failure rate',
+      query: RegistriesQuery,
+      handle: async (q: z.infer<typeof RegistriesQuery>, now) => {
+        const w = window(q, now, cfg.maxRangeDays);
+        return {
+          from: w.from.toISOString(),
+          to: w.to.toISOString(),
+          registries: await queries.registries({ ...q, ...w }),
+        };
+      },
+    },
+    {
+      path: '/v1/hotspots/rate-limit',
+      summary: 'Rate-limited failures by registry and cluster (groupBy=node adds the node)',
+      query: HotspotsQuery,
+      handle: async (q: z.infer<typeof HotspotsQuery>, now) => {
+        const w = window(q, now, cfg.maxRangeDays);
+        return { from: w.from.toISOString(), to: w.to.toISOString(), hotspots: await queries.hotspots({ ...q, ...w }) };
+      },
+    },
+    {
+      path: '/v1/incidents',
+      summary: 'Incidents across clusters',
+      query: IncidentsQuery,
+      handle: async (q: z.infer<typeof IncidentsQuery>, now) => {
+        const w = window(q, now, cfg.maxRangeDays);
+        return {
+          from: w.from.toISOString(),
+          to: w.to.toISOString(),
+          incidents: await queries.incidents({ ...q, ...w }),
+        };
+      },
+    },
+    {
+      path: '/v1/trends',
+      summary: 'Failures and successes over time, empty buckets filled',
+      query: TrendsQuery,
+      handle: async (q: z.infer<typeof TrendsQuery>, now) => {
+        const w = window(q, now, cfg.maxRangeDays);
+        return {
+          interval: q.interval,
+          from: w.from.toISOString(),
+          to: w.to.toISOString(),
+          series: await queries.trends({ ...q, ...w }),
+        };
+      },
+    },
+    {
+      path: '/v1/failures',
+      summary: 'Failure observations, newest first, with keyset pagination',
+      query: FailuresQuery,
+      handle: async (q: z.infer<typeof FailuresQuery>, now) =>
+        queries.failures({ ...q, ...window(q, now, cfg.maxRangeDays) }),
+    },
+    {
+      path: '/v1/pods/stuck',
+      summary: 'Pods still failing to pull, with cause, since when, attempts and hint',
+      query: StuckQuery,
+      handle: async (q: z.infer<typeof StuckQuery>, now) => ({ pods: await queries.stuck(q, now) }),
+    },
+    {
+      path: '/v1/risks',
+      summary:
+        'Preventive flags: mutable tags, Always-pull against rate-limited registries, private registries without pull secrets',
+      query: RisksQuery,
+      handle: async (q: z.infer<typeof RisksQuery>, now) => {
+        const w = window(q, now, cfg.maxRangeDays);
+        return { from: w.from.toISOString(), to: w.to.toISOString(), ...(await queries.risks({ ...q, ...w })) };
+      },
+    },
+    {
+      path: '/v1/alerts',
+      summary: 'Firing and recently resolved alerts',
+      query: AlertsQuery,
+      handle: async (q: z.infer<typeof AlertsQuery>) => ({
+        alerts: deps.alerter.list().filter((a) => q.status === 'all' || a.status === q.status),
+      }),
+    },
   ];
 
   const app = express();
@@ -50,7 +142,9 @@ export function buildApp(cfg: QueryApiConfig, deps: { queries: Queries; alerter:
   app.get('/healthz', (_req, res) => res.json({ status: 'ok' }));
   app.get('/readyz', async (_req, res) => {
     try {
-      return (await queries.ping()) ? res.json({ status: 'ready' }) : fail(res, 503, 'unavailable', 'ClickHouse did not answer');
+      return (await queries.ping())
+        ? res.json({ status: 'ready' })
+        : fail(res, 503, 'unavailable', 'ClickHouse did not answer');
     } catch {
       return fail(res, 503, 'unavailable', 'ClickHouse is unavailable');
     }
@@ -88,7 +182,10 @@ export function buildApp(cfg: QueryApiConfig, deps: { queries: Queries; alerter:
       requests.inc({ route, status: 400 });
       return fail(res, 400, 'bad_parameter', err.message);
     }
-    const message = err instanceof Error ? `${err.message} ${String((err as { cause?: unknown }).cause ?? '')} ${(err as { code?: string }).code ?? ''}` : String(err);
+    const message =
+      err instanceof Error
+        ? `${err.message} ${String((err as { cause?: unknown }).cause ?? '')} ${(err as { code?: string }).code ?? ''}`
+        : String(err);
     if (UNAVAILABLE.test(message)) {
       requests.inc({ route, status: 503 });
       return fail(res, 503, 'unavailable', 'ClickHouse is unavailable; try again shortly');
@@ -105,12 +202,20 @@ export function buildApp(cfg: QueryApiConfig, deps: { queries: Queries; alerter:
 function openApi(routes: Route[]) {
   const paths: Record<string, unknown> = {};
   for (const r of routes) {
-    const schema = z.toJSONSchema(r.query, { io: 'input' }) as { properties?: Record<string, unknown>; required?: string[] };
+    const schema = z.toJSONSchema(r.query, { io: 'input' }) as {
+      properties?: Record<string, unknown>;
+      required?: string[];
+    };
     paths[r.path] = {
       get: {
         summary: r.summary,
         security: [{ bearer: [] }],
-        parameters: Object.entries(schema.properties ?? {}).map(([name, s]) => ({ name, in: 'query', required: schema.required?.includes(name) ?? false, schema: s })),
+        parameters: Object.entries(schema.properties ?? {}).map(([name, s]) => ({
+          name,
+          in: 'query',
+          required: schema.required?.includes(name) ?? false,
+          schema: s,
+        })),
         responses: {
           '200': { description: 'OK', content: { 'application/json': { schema: { type: 'object' } } } },
           '400': { $ref: '#/components/responses/Error' },
@@ -126,7 +231,26 @@ function openApi(routes: Route[]) {
     paths,
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-      responses: { Error: { description: 'Error', content: { 'application/json': { schema: { type: 'object', properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } }, required: ['code', 'message'] } }, required: ['error'] } } } } },
+      responses: {
+        Error: {
+          description: 'Error',
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                properties: {
+                  error: {
+                    type: 'object',
+                    properties: { code: { type: 'string' }, message: { type: 'string' } },
+                    required: ['code', 'message'],
+                  },
+                },
+                required: ['error'],
+              },
+            },
+          },
+        },
+      },
     },
   };
 }

@@ -8,9 +8,15 @@ const EnvSchema = z.object({
   PULLWATCH_API_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   PULLWATCH_API_TOKENS: z.string().optional(),
   PULLWATCH_API_TOKENS_FILE: z.string().optional(),
-  PULLWATCH_CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a ClickHouse identifier').default('pullwatch'),
+  PULLWATCH_CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a ClickHouse identifier')
+    .default('pullwatch'),
   // Set when ClickHouse is a cluster: the API then reads the `_all` Distributed tables (migration 0004).
-  PULLWATCH_CLICKHOUSE_CLUSTER: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a ClickHouse identifier').optional(),
+  PULLWATCH_CLICKHOUSE_CLUSTER: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a ClickHouse identifier')
+    .optional(),
   PULLWATCH_API_MAX_RANGE_DAYS: z.coerce.number().int().min(1).default(90),
   PULLWATCH_ALERT_RULES: z.string().min(1).optional(),
   PULLWATCH_ALERT_WEBHOOKS: z.string().optional(),
@@ -29,18 +35,26 @@ export interface QueryApiConfig {
 
 export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env): QueryApiConfig {
   const r = EnvSchema.safeParse(env);
-  if (!r.success) throw new Error(`invalid query API settings: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new Error(
+      `invalid query API settings: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   const e = r.data;
   const tokens = [...(e.PULLWATCH_API_TOKENS?.split(',') ?? [])];
   if (e.PULLWATCH_API_TOKENS_FILE) {
     try {
       tokens.push(...readFileSync(e.PULLWATCH_API_TOKENS_FILE, 'utf8').split('\n'));
     } catch (err) {
-      throw new Error(`PULLWATCH_API_TOKENS_FILE: cannot read ${e.PULLWATCH_API_TOKENS_FILE}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new Error(
+        `PULLWATCH_API_TOKENS_FILE: cannot read ${e.PULLWATCH_API_TOKENS_FILE}: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
   const clean = tokens.map((t) => t.trim()).filter(Boolean);
-  if (!clean.length) throw new Error('the query API needs at least one token: set PULLWATCH_API_TOKENS (comma list) or PULLWATCH_API_TOKENS_FILE');
+  if (!clean.length)
+    throw new Error(
+      'the query API needs at least one token: set PULLWATCH_API_TOKENS (comma list) or PULLWATCH_API_TOKENS_FILE',
+    );
   return {
     host: e.PULLWATCH_API_HOST,
     port: e.PULLWATCH_API_PORT,
@@ -48,6 +62,10 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env): QueryA
     database: e.PULLWATCH_CLICKHOUSE_DATABASE,
     clickhouseCluster: e.PULLWATCH_CLICKHOUSE_CLUSTER,
     maxRangeDays: e.PULLWATCH_API_MAX_RANGE_DAYS,
-    alerts: { rules: loadRules(e.PULLWATCH_ALERT_RULES ?? defaultRulesPath), webhooks: parseWebhooks(e.PULLWATCH_ALERT_WEBHOOKS), intervalMs: e.PULLWATCH_ALERT_INTERVAL_SECONDS * 1000 },
+    alerts: {
+      rules: loadRules(e.PULLWATCH_ALERT_RULES ?? defaultRulesPath),
+      webhooks: parseWebhooks(e.PULLWATCH_ALERT_WEBHOOKS),
+      intervalMs: e.PULLWATCH_ALERT_INTERVAL_SECONDS * 1000,
+    },
   };
 }

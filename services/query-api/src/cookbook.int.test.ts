@@ -19,7 +19,42 @@ const admin = createClickHouse({ ...testEndpoints().clickhouse });
 const ago = (min: number) => new Date(Date.now() - min * 60_000).toISOString().replace('T', ' ').replace('Z', '');
 
 function row(o: Partial<Record<string, unknown>> & { uid: string }) {
-  return { event_time: ago(30), first_time: ago(31), received_at: ago(30), cluster: 'prod-eu-west', namespace: 'shop', pod: 'web-1', container: 'web', node: 'n1', outcome: 'failure', event_kind: 'failed_pull', occurrences: 1, image: 'docker.io/library/nginx:latest', registry: 'docker.io', provider: 'docker_hub', repository: 'library/nginx', tag: 'latest', digest: '', tag_kind: 'latest', cause: 'rate_limited', subcause: 'registry', attributed: 0, retryable: 1, hint: '', message: 'm', pull_duration_ms: 0, image_size_bytes: 0, image_pull_policy: 'Always', has_pull_secrets: -1, event_uid: o.uid, event_count: 1, identity: o.uid, kafka_partition: 0, kafka_offset: 0, ...o };
+  return {
+    event_time: ago(30),
+    first_time: ago(31),
+    received_at: ago(30),
+    cluster: 'prod-eu-west',
+    namespace: 'shop',
+    pod: 'web-1',
+    container: 'web',
+    node: 'n1',
+    outcome: 'failure',
+    event_kind: 'failed_pull',
+    occurrences: 1,
+    image: 'docker.io/library/nginx:latest',
+    registry: 'docker.io',
+    provider: 'docker_hub',
+    repository: 'library/nginx',
+    tag: 'latest',
+    digest: '',
+    tag_kind: 'latest',
+    cause: 'rate_limited',
+    subcause: 'registry',
+    attributed: 0,
+    retryable: 1,
+    hint: '',
+    message: 'm',
+    pull_duration_ms: 0,
+    image_size_bytes: 0,
+    image_pull_policy: 'Always',
+    has_pull_secrets: -1,
+    event_uid: o.uid,
+    event_count: 1,
+    identity: o.uid,
+    kafka_partition: 0,
+    kafka_offset: 0,
+    ...o,
+  };
 }
 
 async function run(name: string): Promise<Record<string, unknown>[]> {
@@ -32,17 +67,86 @@ async function run(name: string): Promise<Record<string, unknown>[]> {
 beforeAll(async () => {
   await migrate(admin, { database, ttlDays: 90 });
   await admin.insert({
-    table: `${database}.pull_events`, format: 'JSONEachRow', clickhouse_settings: { async_insert: 0 },
+    table: `${database}.pull_events`,
+    format: 'JSONEachRow',
+    clickhouse_settings: { async_insert: 0 },
     values: [
       row({ uid: 'a', occurrences: 5, node: 'n1' }),
       row({ uid: 'b', occurrences: 2, node: 'n2', pod: 'web-2' }),
-      row({ uid: 'c', occurrences: 4, cluster: 'prod-us-east', node: 'u1', pod: 'api-1', image: 'ghcr.io/acme/api:1.0', registry: 'ghcr.io', provider: 'ghcr', tag: '1.0', tag_kind: 'pinned', cause: 'not_found', subcause: '' }),
+      row({
+        uid: 'c',
+        occurrences: 4,
+        cluster: 'prod-us-east',
+        node: 'u1',
+        pod: 'api-1',
+        image: 'ghcr.io/acme/api:1.0',
+        registry: 'ghcr.io',
+        provider: 'ghcr',
+        tag: '1.0',
+        tag_kind: 'pinned',
+        cause: 'not_found',
+        subcause: '',
+      }),
       row({ uid: 'd', outcome: 'success', event_kind: 'pulled', occurrences: 3, cause: '', pod: 'web-3' }),
     ],
   });
-  const state = (pod: string, cause: string, ttr: number) => ({ cluster: 'c', namespace: 'n', pod, container: 'x', image: 'i', node: '', registry: 'docker.io', provider: 'docker_hub', status: 'recovered', cause, subcause: '', hint: '', message: '', first_failure: ago(60), last_failure: ago(50), attempts: 3, backoff_stage: 2, backoff_seconds: 20, recovered_at: ago(40), time_to_recover_ms: ttr, image_pull_policy: '', has_pull_secrets: -1, tag_kind: 'pinned', updated_at: ago(40) });
-  await admin.insert({ table: `${database}.pod_pull_state`, format: 'JSONEachRow', clickhouse_settings: { async_insert: 0 }, values: [state('p1', 'rate_limited', 10_000), state('p2', 'rate_limited', 30_000), state('p3', 'rate_limited', 50_000)] });
-  await admin.insert({ table: `${database}.incidents`, format: 'JSONEachRow', clickhouse_settings: { async_insert: 0 }, values: [{ id: 'i1', registry: 'docker.io', cause: 'rate_limited', scope: 'cluster', clusters: ['prod-eu-west'], images: [], failures: 7, start: ago(40), last_seen: ago(30), end: null, status: 'open', updated_at: ago(30) }] });
+  const state = (pod: string, cause: string, ttr: number) => ({
+    cluster: 'c',
+    namespace: 'n',
+    pod,
+    container: 'x',
+    image: 'i',
+    node: '',
+    registry: 'docker.io',
+    provider: 'docker_hub',
+    status: 'recovered',
+    cause,
+    subcause: '',
+    hint: '',
+    message: '',
+    first_failure: ago(60),
+    last_failure: ago(50),
+    attempts: 3,
+    backoff_stage: 2,
+    backoff_seconds: 20,
+    recovered_at: ago(40),
+    time_to_recover_ms: ttr,
+    image_pull_policy: '',
+    has_pull_secrets: -1,
+    tag_kind: 'pinned',
+    updated_at: ago(40),
+  });
+  await admin.insert({
+    table: `${database}.pod_pull_state`,
+    format: 'JSONEachRow',
+    clickhouse_settings: { async_insert: 0 },
+    values: [
+      state('p1', 'rate_limited', 10_000),
+      state('p2', 'rate_limited', 30_000),
+      state('p3', 'rate_limited', 50_000),
+    ],
+  });
+  await admin.insert({
+    table: `${database}.incidents`,
+    format: 'JSONEachRow',
+    clickhouse_settings: { async_insert: 0 },
+    values: [
+      {
+        id: 'i1',
+        registry: 'docker.io',
+        cause: 'rate_limited',
+        scope: 'cluster',
+        clusters: ['prod-eu-west'],
+        images: [],
+        failures: 7,
+        start: ago(40),
+        last_seen: ago(30),
+        end: null,
+        status: 'open',
+        updated_at: ago(30),
+      },
+    ],
+  });
 });
 
 afterAll(async () => {
@@ -52,15 +156,35 @@ afterAll(async () => {
 
 describe('docs/sql.md cookbook, on real ClickHouse', () => {
   it('has the queries SREs were promised', () => {
-    expect([...cookbook().keys()]).toEqual(['top_failing_registries', 'rate_limits_by_cluster_and_node', 'time_to_recover', 'latest_tag_usage', 'incidents_timeline', 'one_pod_history']);
+    expect([...cookbook().keys()]).toEqual([
+      'top_failing_registries',
+      'rate_limits_by_cluster_and_node',
+      'time_to_recover',
+      'latest_tag_usage',
+      'incidents_timeline',
+      'one_pod_history',
+    ]);
   });
 
   it('top failing registries', async () => {
-    expect((await run('top_failing_registries')).map((r) => [r.registry, Number(r.failures), Number(r.successes), Number(r.failure_rate)])).toEqual([['docker.io', 7, 3, 0.7], ['ghcr.io', 4, 0, 1]]);
+    expect(
+      (await run('top_failing_registries')).map((r) => [
+        r.registry,
+        Number(r.failures),
+        Number(r.successes),
+        Number(r.failure_rate),
+      ]),
+    ).toEqual([
+      ['docker.io', 7, 3, 0.7],
+      ['ghcr.io', 4, 0, 1],
+    ]);
   });
 
   it('rate limits by cluster and node', async () => {
-    expect((await run('rate_limits_by_cluster_and_node')).map((r) => [r.cluster, r.node, Number(r.failures)])).toEqual([['prod-eu-west', 'n1', 5], ['prod-eu-west', 'n2', 2]]);
+    expect((await run('rate_limits_by_cluster_and_node')).map((r) => [r.cluster, r.node, Number(r.failures)])).toEqual([
+      ['prod-eu-west', 'n1', 5],
+      ['prod-eu-west', 'n2', 2],
+    ]);
   });
 
   it('time to recover p50/p95', async () => {
@@ -72,8 +196,12 @@ describe('docs/sql.md cookbook, on real ClickHouse', () => {
   });
 
   it('latest tag usage, incidents timeline, one Pod', async () => {
-    expect((await run('latest_tag_usage')).map((r) => [r.image, r.tag_kind, Number(r.pods)])).toEqual([['docker.io/library/nginx:latest', 'latest', 3]]);
-    expect((await run('incidents_timeline')).map((r) => [r.status, r.scope, Number(r.failures)])).toEqual([['open', 'cluster', 7]]);
+    expect((await run('latest_tag_usage')).map((r) => [r.image, r.tag_kind, Number(r.pods)])).toEqual([
+      ['docker.io/library/nginx:latest', 'latest', 3],
+    ]);
+    expect((await run('incidents_timeline')).map((r) => [r.status, r.scope, Number(r.failures)])).toEqual([
+      ['open', 'cluster', 7],
+    ]);
     expect((await run('one_pod_history')).map((r) => Number(r.occurrences))).toEqual([5]);
   });
 });

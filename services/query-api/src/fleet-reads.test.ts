@@ -12,14 +12,19 @@ function recording() {
     query: async ({ query }: { query: string }) => {
       queries.push(query);
       // Answers that lead each read down its longest path: the hourly table exists and is complete.
-      const rows = query.includes('system.tables') ? [{ n: 1 }] : query.includes('pull_stats_1h_since') ? [{ since: 0 }] : [];
+      const rows = query.includes('system.tables')
+        ? [{ n: 1 }]
+        : query.includes('pull_stats_1h_since')
+          ? [{ since: 0 }]
+          : [];
       return { json: async () => rows };
     },
   } as unknown as ClickHouseClient;
   return { client, queries };
 }
 
-const tablesIn = (sql: string) => [...sql.matchAll(/\b(?:FROM|IN \(SELECT DISTINCT registry FROM)\s+([\w.]+(?:\([^)]*\))?)/g)].map((m) => m[1]!);
+const tablesIn = (sql: string) =>
+  [...sql.matchAll(/\b(?:FROM|IN \(SELECT DISTINCT registry FROM)\s+([\w.]+(?:\([^)]*\))?)/g)].map((m) => m[1]!);
 
 async function everyRead(client: ClickHouseClient, cluster?: string) {
   const q = new Queries(client, 'pw', cluster);
@@ -41,13 +46,35 @@ describe('query API reads', () => {
     await everyRead(r.client, 'fleet');
     const tables = new Set(r.queries.flatMap(tablesIn));
     expect([...tables].filter((t) => t.startsWith('pw.')).every((t) => t.endsWith('_all'))).toBe(true);
-    expect(tables).toEqual(new Set(['pw.pull_stats_1m_all', 'pw.pull_failures_all', 'pw.incidents_all', 'pw.pull_stats_1h_all', 'pw.pull_events_all', 'pw.pod_pull_state_all', 'system.tables', "cluster('fleet', pw, pull_stats_1h_since)"]));
+    expect(tables).toEqual(
+      new Set([
+        'pw.pull_stats_1m_all',
+        'pw.pull_failures_all',
+        'pw.incidents_all',
+        'pw.pull_stats_1h_all',
+        'pw.pull_events_all',
+        'pw.pod_pull_state_all',
+        'system.tables',
+        "cluster('fleet', pw, pull_stats_1h_since)",
+      ]),
+    );
   });
 
   it('use the tables themselves on one server', async () => {
     const r = recording();
     await everyRead(r.client);
     const tables = new Set(r.queries.flatMap(tablesIn));
-    expect(tables).toEqual(new Set(['pw.pull_stats_1m', 'pw.pull_failures', 'pw.incidents', 'pw.pull_stats_1h', 'pw.pull_events', 'pw.pod_pull_state', 'system.tables', 'pw.pull_stats_1h_since']));
+    expect(tables).toEqual(
+      new Set([
+        'pw.pull_stats_1m',
+        'pw.pull_failures',
+        'pw.incidents',
+        'pw.pull_stats_1h',
+        'pw.pull_events',
+        'pw.pod_pull_state',
+        'system.tables',
+        'pw.pull_stats_1h_since',
+      ]),
+    );
   });
 });

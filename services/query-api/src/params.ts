@@ -11,18 +11,44 @@ export class ParamError extends Error {
   }
 }
 
-const isoTime = z.string().refine((s) => /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(s) && Number.isFinite(Date.parse(s)), 'not an ISO 8601 time');
+const isoTime = z
+  .string()
+  .refine(
+    (s) => /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(s) && Number.isFinite(Date.parse(s)),
+    'not an ISO 8601 time',
+  );
 const name = z.string().min(1).max(512);
 
 export const Window = z.object({ from: isoTime.optional(), to: isoTime.optional() });
-export const Filters = z.object({ cluster: name.optional(), namespace: name.optional(), registry: name.optional(), cause: z.enum(CAUSES).optional(), image: name.optional() });
+export const Filters = z.object({
+  cluster: name.optional(),
+  namespace: name.optional(),
+  registry: name.optional(),
+  cause: z.enum(CAUSES).optional(),
+  image: name.optional(),
+});
 
-export const RegistriesQuery = Window.extend(Filters.pick({ cluster: true, namespace: true, cause: true }).shape).strict();
-export const HotspotsQuery = Window.extend({ groupBy: z.enum(['cluster', 'node']).optional(), registry: name.optional(), cluster: name.optional() }).strict();
+export const RegistriesQuery = Window.extend(
+  Filters.pick({ cluster: true, namespace: true, cause: true }).shape,
+).strict();
+export const HotspotsQuery = Window.extend({
+  groupBy: z.enum(['cluster', 'node']).optional(),
+  registry: name.optional(),
+  cluster: name.optional(),
+}).strict();
 export const IncidentsQuery = Window.extend({ status: z.enum(['open', 'resolved', 'all']).default('all') }).strict();
-export const TrendsQuery = Window.extend({ interval: z.enum(['1m', '5m', '1h', '1d']).default('1h'), registry: name.optional(), cluster: name.optional(), cause: z.enum(CAUSES).optional() }).strict();
-export const FailuresQuery = Window.extend(Filters.shape).extend({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(200).optional() }).strict();
-export const StuckQuery = z.object({ cluster: name.optional(), minutes: z.coerce.number().int().min(0).max(100_000).default(5) }).strict();
+export const TrendsQuery = Window.extend({
+  interval: z.enum(['1m', '5m', '1h', '1d']).default('1h'),
+  registry: name.optional(),
+  cluster: name.optional(),
+  cause: z.enum(CAUSES).optional(),
+}).strict();
+export const FailuresQuery = Window.extend(Filters.shape)
+  .extend({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(200).optional() })
+  .strict();
+export const StuckQuery = z
+  .object({ cluster: name.optional(), minutes: z.coerce.number().int().min(0).max(100_000).default(5) })
+  .strict();
 export const AlertsQuery = z.object({ status: z.enum(['firing', 'resolved', 'all']).default('all') }).strict();
 export const RisksQuery = Window.extend({ cluster: name.optional() }).strict();
 
@@ -43,13 +69,19 @@ export function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.in
 }
 
 /** The time window: default the last 24 h, bounded. */
-export function window(q: { from?: string | undefined; to?: string | undefined }, now: Date, maxDays: number): { from: Date; to: Date } {
+export function window(
+  q: { from?: string | undefined; to?: string | undefined },
+  now: Date,
+  maxDays: number,
+): { from: Date; to: Date } {
   const to = q.to ? new Date(q.to) : now;
   const from = q.from ? new Date(q.from) : new Date(to.getTime() - 24 * 3600_000);
   if (from >= to) throw new ParamError('from', 'must be before to');
-  if (to.getTime() - from.getTime() > maxDays * 86_400_000) throw new ParamError('from', `the window may span at most ${maxDays} days`);
+  if (to.getTime() - from.getTime() > maxDays * 86_400_000)
+    throw new ParamError('from', `the window may span at most ${maxDays} days`);
   return { from, to };
 }
 
 export const chTime = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
-export const isoOf = (chText: string | null) => (chText ? `${chText.replace(' ', 'T')}${chText.includes('.') ? '' : '.000'}Z` : null);
+export const isoOf = (chText: string | null) =>
+  chText ? `${chText.replace(' ', 'T')}${chText.includes('.') ? '' : '.000'}Z` : null;

@@ -45,11 +45,19 @@ export class Queries {
    */
   private async hourlySince(): Promise<number | null> {
     if (this.since === null) {
-      const exists = await this.rows<{ n: number }>('SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = {t:String}', { db: this.t.database, t: 'pull_stats_1h_since' });
+      const exists = await this.rows<{ n: number }>(
+        'SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = {t:String}',
+        { db: this.t.database, t: 'pull_stats_1h_since' },
+      );
       if (!Number(exists[0]?.n)) return null;
       // On a cluster each shard recorded its own; the hourly table is complete everywhere from the latest.
-      const from = this.t.cluster ? `cluster('${this.t.cluster}', ${this.t.database}, pull_stats_1h_since)` : this.t.local('pull_stats_1h_since');
-      const [row] = await this.rows<{ since: number | string }>(`SELECT toUnixTimestamp(max(since)) * 1000 AS since FROM ${from}`, {});
+      const from = this.t.cluster
+        ? `cluster('${this.t.cluster}', ${this.t.database}, pull_stats_1h_since)`
+        : this.t.local('pull_stats_1h_since');
+      const [row] = await this.rows<{ since: number | string }>(
+        `SELECT toUnixTimestamp(max(since)) * 1000 AS since FROM ${from}`,
+        {},
+      );
       this.since = Number(row?.since ?? 0);
     }
     return this.since;
@@ -57,12 +65,27 @@ export class Queries {
 
   private async rows<T>(query: string, params: Params): Promise<T[]> {
     // readonly=1 on every request: the API can never write, whatever user it connects as.
-    const rs = await this.ch.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: { readonly: '1' } });
+    const rs = await this.ch.query({
+      query,
+      query_params: params,
+      format: 'JSONEachRow',
+      clickhouse_settings: { readonly: '1' },
+    });
     return rs.json<T>();
   }
 
-  async registries(q: { from: Date; to: Date; cluster?: string | undefined; namespace?: string | undefined; cause?: string | undefined }) {
-    const w = new Where().add('minute >= {from:DateTime}', 'from', chTime(q.from).slice(0, 19)).add('minute < {to:DateTime}', 'to', chTime(q.to).slice(0, 19)).add('cluster = {cluster:String}', 'cluster', q.cluster).add('namespace = {namespace:String}', 'namespace', q.namespace);
+  async registries(q: {
+    from: Date;
+    to: Date;
+    cluster?: string | undefined;
+    namespace?: string | undefined;
+    cause?: string | undefined;
+  }) {
+    const w = new Where()
+      .add('minute >= {from:DateTime}', 'from', chTime(q.from).slice(0, 19))
+      .add('minute < {to:DateTime}', 'to', chTime(q.to).slice(0, 19))
+      .add('cluster = {cluster:String}', 'cluster', q.cluster)
+      .add('namespace = {namespace:String}', 'namespace', q.namespace);
     if (q.cause) w.add("(cause = {cause:String} OR cause = '')", 'cause', q.cause);
     const rows = await this.rows<Record<string, unknown>>(
       `SELECT registry, any(provider) AS provider, sum(failures) AS failures, sum(successes) AS successes,
@@ -85,37 +108,95 @@ export class Queries {
       .map((r) => {
         const failures = n(r.failures);
         const successes = n(r.successes);
-        return { registry: String(r.registry), provider: String(r.provider), failures, successes, failureRate: failures + successes ? failures / (failures + successes) : 0, clusters: n(r.clusters), pods: n(r.pods), byCause: byCause.get(String(r.registry)) ?? {} };
+        return {
+          registry: String(r.registry),
+          provider: String(r.provider),
+          failures,
+          successes,
+          failureRate: failures + successes ? failures / (failures + successes) : 0,
+          clusters: n(r.clusters),
+          pods: n(r.pods),
+          byCause: byCause.get(String(r.registry)) ?? {},
+        };
       });
   }
 
-  async hotspots(q: { from: Date; to: Date; groupBy?: string | undefined; registry?: string | undefined; cluster?: string | undefined }) {
+  async hotspots(q: {
+    from: Date;
+    to: Date;
+    groupBy?: string | undefined;
+    registry?: string | undefined;
+    cluster?: string | undefined;
+  }) {
     const byNode = q.groupBy === 'node';
-    const w = new Where().raw("cause = 'rate_limited'").add('event_time >= {from:DateTime64(3)}', 'from', chTime(q.from)).add('event_time < {to:DateTime64(3)}', 'to', chTime(q.to)).add('registry = {registry:String}', 'registry', q.registry).add('cluster = {cluster:String}', 'cluster', q.cluster);
+    const w = new Where()
+      .raw("cause = 'rate_limited'")
+      .add('event_time >= {from:DateTime64(3)}', 'from', chTime(q.from))
+      .add('event_time < {to:DateTime64(3)}', 'to', chTime(q.to))
+      .add('registry = {registry:String}', 'registry', q.registry)
+      .add('cluster = {cluster:String}', 'cluster', q.cluster);
     const rows = await this.rows<Record<string, unknown>>(
       `SELECT registry, cluster, ${byNode ? 'node' : "'' AS node"}, sum(occurrences) AS failures, min(first_time) AS firstSeen, max(event_time) AS lastSeen
        FROM ${this.t.read('pull_failures')} ${w.sql()} GROUP BY registry, cluster${byNode ? ', node' : ''} ORDER BY failures DESC, registry, cluster LIMIT 1000`,
       w.params,
     );
-    return rows.map((r) => ({ registry: String(r.registry), cluster: String(r.cluster), node: byNode ? String(r.node) : null, failures: n(r.failures), firstSeen: isoOf(String(r.firstSeen)), lastSeen: isoOf(String(r.lastSeen)) }));
+    return rows.map((r) => ({
+      registry: String(r.registry),
+      cluster: String(r.cluster),
+      node: byNode ? String(r.node) : null,
+      failures: n(r.failures),
+      firstSeen: isoOf(String(r.firstSeen)),
+      lastSeen: isoOf(String(r.lastSeen)),
+    }));
   }
 
   async incidents(q: { from: Date; to: Date; status: string }) {
-    const w = new Where().add('last_seen >= {from:DateTime64(3)}', 'from', chTime(q.from)).add('start < {to:DateTime64(3)}', 'to', chTime(q.to));
+    const w = new Where()
+      .add('last_seen >= {from:DateTime64(3)}', 'from', chTime(q.from))
+      .add('start < {to:DateTime64(3)}', 'to', chTime(q.to));
     if (q.status !== 'all') w.add('status = {status:String}', 'status', q.status);
-    const rows = await this.rows<Record<string, unknown>>(`SELECT id, registry, cause, scope, clusters, images, failures, start, last_seen, end, status FROM ${this.t.read('incidents')} FINAL ${w.sql()} ORDER BY start DESC, id LIMIT 1000`, w.params);
-    return rows.map((r) => ({ id: String(r.id), registry: String(r.registry), cause: String(r.cause), scope: String(r.scope), clusters: r.clusters as string[], images: r.images as string[], failures: n(r.failures), start: isoOf(String(r.start)), lastSeen: isoOf(String(r.last_seen)), end: r.end === null ? null : isoOf(String(r.end)), status: String(r.status) }));
+    const rows = await this.rows<Record<string, unknown>>(
+      `SELECT id, registry, cause, scope, clusters, images, failures, start, last_seen, end, status FROM ${this.t.read('incidents')} FINAL ${w.sql()} ORDER BY start DESC, id LIMIT 1000`,
+      w.params,
+    );
+    return rows.map((r) => ({
+      id: String(r.id),
+      registry: String(r.registry),
+      cause: String(r.cause),
+      scope: String(r.scope),
+      clusters: r.clusters as string[],
+      images: r.images as string[],
+      failures: n(r.failures),
+      start: isoOf(String(r.start)),
+      lastSeen: isoOf(String(r.last_seen)),
+      end: r.end === null ? null : isoOf(String(r.end)),
+      status: String(r.status),
+    }));
   }
 
-  async trends(q: { from: Date; to: Date; interval: '1m' | '5m' | '1h' | '1d'; registry?: string | undefined; cluster?: string | undefined; cause?: string | undefined }) {
+  async trends(q: {
+    from: Date;
+    to: Date;
+    interval: '1m' | '5m' | '1h' | '1d';
+    registry?: string | undefined;
+    cluster?: string | undefined;
+    cause?: string | undefined;
+  }) {
     const seconds = { '1m': 60, '5m': 300, '1h': 3600, '1d': 86400 }[q.interval];
     const start = Math.floor(q.from.getTime() / 1000 / seconds) * seconds * 1000;
     const buckets = Math.ceil((q.to.getTime() - start) / (seconds * 1000));
-    if (buckets > 10_000) throw new ParamError('interval', `${q.interval} makes ${buckets} buckets over this window; at most 10000 — pick a coarser interval or a shorter window`);
-    const filters = new Where().add('registry = {registry:String}', 'registry', q.registry).add('cluster = {cluster:String}', 'cluster', q.cluster);
+    if (buckets > 10_000)
+      throw new ParamError(
+        'interval',
+        `${q.interval} makes ${buckets} buckets over this window; at most 10000 — pick a coarser interval or a shorter window`,
+      );
+    const filters = new Where()
+      .add('registry = {registry:String}', 'registry', q.registry)
+      .add('cluster = {cluster:String}', 'cluster', q.cluster);
     if (q.cause) filters.add("(cause = {cause:String} OR cause = '')", 'cause', q.cause);
     const and = filters.parts.map((p) => ` AND ${p}`).join('');
-    const bucket = (column: string) => `toUnixTimestamp(toStartOfInterval(${column}, INTERVAL {seconds:UInt32} SECOND)) AS ts, cause, failures, successes`;
+    const bucket = (column: string) =>
+      `toUnixTimestamp(toStartOfInterval(${column}, INTERVAL {seconds:UInt32} SECOND)) AS ts, cause, failures, successes`;
     const sec = (ms: number) => chTime(new Date(ms)).slice(0, 19);
     // Whole hours from the hourly table where it is complete (see migration 0005); minutes around them.
     const HOUR = 3_600_000;
@@ -123,18 +204,29 @@ export class Queries {
     const hourFrom = since === null ? 0 : Math.max(start, Math.ceil(since / HOUR) * HOUR);
     const hourTo = Math.floor(q.to.getTime() / HOUR) * HOUR;
     const hourly = since !== null && hourFrom < hourTo;
-    const params = { ...filters.params, seconds, from: sec(start), to: sec(q.to.getTime()), ...(hourly ? { hourFrom: sec(hourFrom), hourTo: sec(hourTo) } : {}) };
+    const params = {
+      ...filters.params,
+      seconds,
+      from: sec(start),
+      to: sec(q.to.getTime()),
+      ...(hourly ? { hourFrom: sec(hourFrom), hourTo: sec(hourTo) } : {}),
+    };
     const sql = hourly
-        ? `SELECT ${bucket('hour')} FROM ${this.t.read('pull_stats_1h')} WHERE hour >= {hourFrom:DateTime} AND hour < {hourTo:DateTime}${and}
+      ? `SELECT ${bucket('hour')} FROM ${this.t.read('pull_stats_1h')} WHERE hour >= {hourFrom:DateTime} AND hour < {hourTo:DateTime}${and}
            UNION ALL
            SELECT ${bucket('minute')} FROM ${this.t.read('pull_stats_1m')}
            WHERE ((minute >= {from:DateTime} AND minute < {hourFrom:DateTime}) OR (minute >= {hourTo:DateTime} AND minute < {to:DateTime}))${and}`
-        : `SELECT ${bucket('minute')} FROM ${this.t.read('pull_stats_1m')} WHERE minute >= {from:DateTime} AND minute < {to:DateTime}${and}`;
+      : `SELECT ${bucket('minute')} FROM ${this.t.read('pull_stats_1m')} WHERE minute >= {from:DateTime} AND minute < {to:DateTime}${and}`;
     const rows = await this.rows<{ ts: number; cause: string; failures: number; successes: number }>(
       `SELECT ts, cause, sum(failures) AS failures, sum(successes) AS successes FROM (${sql}) GROUP BY ts, cause`,
       params,
     );
-    const series = Array.from({ length: buckets }, (_, i) => ({ ts: new Date(start + i * seconds * 1000).toISOString(), failures: 0, successes: 0, byCause: {} as Record<string, number> }));
+    const series = Array.from({ length: buckets }, (_, i) => ({
+      ts: new Date(start + i * seconds * 1000).toISOString(),
+      failures: 0,
+      successes: 0,
+      byCause: {} as Record<string, number>,
+    }));
     for (const r of rows) {
       const b = series[Math.floor((n(r.ts) * 1000 - start) / (seconds * 1000))];
       if (!b) continue;
@@ -145,7 +237,17 @@ export class Queries {
     return series;
   }
 
-  async failures(q: { from: Date; to: Date; limit: number; cursor?: string | undefined; cluster?: string | undefined; namespace?: string | undefined; registry?: string | undefined; cause?: string | undefined; image?: string | undefined }) {
+  async failures(q: {
+    from: Date;
+    to: Date;
+    limit: number;
+    cursor?: string | undefined;
+    cluster?: string | undefined;
+    namespace?: string | undefined;
+    registry?: string | undefined;
+    cause?: string | undefined;
+    image?: string | undefined;
+  }) {
     const w = new Where()
       .add('event_time >= {from:DateTime64(3)}', 'from', chTime(q.from))
       .add('event_time < {to:DateTime64(3)}', 'to', chTime(q.to))
@@ -158,7 +260,14 @@ export class Queries {
       let c: [string, string, number];
       try {
         c = JSON.parse(Buffer.from(q.cursor, 'base64url').toString('utf8')) as [string, string, number];
-        if (!Array.isArray(c) || c.length !== 3 || typeof c[0] !== 'string' || typeof c[1] !== 'string' || typeof c[2] !== 'number') throw new Error('shape');
+        if (
+          !Array.isArray(c) ||
+          c.length !== 3 ||
+          typeof c[0] !== 'string' ||
+          typeof c[1] !== 'string' ||
+          typeof c[2] !== 'number'
+        )
+          throw new Error('shape');
       } catch {
         throw new ParamError('cursor', 'not a cursor this API returned');
       }
@@ -172,9 +281,31 @@ export class Queries {
     );
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
-    const nextCursor = rows.length > q.limit && last ? Buffer.from(JSON.stringify([String(last.event_time), String(last.event_uid), n(last.event_count)])).toString('base64url') : null;
+    const nextCursor =
+      rows.length > q.limit && last
+        ? Buffer.from(JSON.stringify([String(last.event_time), String(last.event_uid), n(last.event_count)])).toString(
+            'base64url',
+          )
+        : null;
     return {
-      failures: page.map((r) => ({ time: isoOf(String(r.event_time)), firstTime: isoOf(String(r.first_time)), cluster: r.cluster, namespace: r.namespace, pod: r.pod, container: r.container, node: r.node, image: r.image, registry: r.registry, provider: r.provider, cause: r.cause, subcause: r.subcause || null, occurrences: n(r.occurrences), attributed: n(r.attributed) === 1, hint: r.hint, message: r.message })),
+      failures: page.map((r) => ({
+        time: isoOf(String(r.event_time)),
+        firstTime: isoOf(String(r.first_time)),
+        cluster: r.cluster,
+        namespace: r.namespace,
+        pod: r.pod,
+        container: r.container,
+        node: r.node,
+        image: r.image,
+        registry: r.registry,
+        provider: r.provider,
+        cause: r.cause,
+        subcause: r.subcause || null,
+        occurrences: n(r.occurrences),
+        attributed: n(r.attributed) === 1,
+        hint: r.hint,
+        message: r.message,
+      })),
       nextCursor,
     };
   }
@@ -187,12 +318,34 @@ export class Queries {
       .add('first_failure <= {before:DateTime64(3)}', 'before', chTime(new Date(now.getTime() - q.minutes * 60_000)))
       .add('last_failure >= {recent:DateTime64(3)}', 'recent', chTime(new Date(now.getTime() - 15 * 60_000)))
       .add('cluster = {cluster:String}', 'cluster', q.cluster);
-    const rows = await this.rows<Record<string, unknown>>(`SELECT * FROM ${this.t.read('pod_pull_state')} FINAL ${w.sql()} ORDER BY first_failure LIMIT 1000`, w.params);
-    return rows.map((r) => ({ cluster: r.cluster, namespace: r.namespace, pod: r.pod, container: r.container, image: r.image, registry: r.registry, node: r.node, cause: r.cause, subcause: r.subcause || null, since: isoOf(String(r.first_failure)), lastFailure: isoOf(String(r.last_failure)), attempts: n(r.attempts), backoffSeconds: n(r.backoff_seconds), status: r.status, hint: r.hint }));
+    const rows = await this.rows<Record<string, unknown>>(
+      `SELECT * FROM ${this.t.read('pod_pull_state')} FINAL ${w.sql()} ORDER BY first_failure LIMIT 1000`,
+      w.params,
+    );
+    return rows.map((r) => ({
+      cluster: r.cluster,
+      namespace: r.namespace,
+      pod: r.pod,
+      container: r.container,
+      image: r.image,
+      registry: r.registry,
+      node: r.node,
+      cause: r.cause,
+      subcause: r.subcause || null,
+      since: isoOf(String(r.first_failure)),
+      lastFailure: isoOf(String(r.last_failure)),
+      attempts: n(r.attempts),
+      backoffSeconds: n(r.backoff_seconds),
+      status: r.status,
+      hint: r.hint,
+    }));
   }
 
   async risks(q: { from: Date; to: Date; cluster?: string | undefined }) {
-    const w = new Where().add('event_time >= {from:DateTime64(3)}', 'from', chTime(q.from)).add('event_time < {to:DateTime64(3)}', 'to', chTime(q.to)).add('cluster = {cluster:String}', 'cluster', q.cluster);
+    const w = new Where()
+      .add('event_time >= {from:DateTime64(3)}', 'from', chTime(q.from))
+      .add('event_time < {to:DateTime64(3)}', 'to', chTime(q.to))
+      .add('cluster = {cluster:String}', 'cluster', q.cluster);
     const and = w.parts.length ? 'AND' : 'WHERE';
     // Three independent scans: run them at once.
     const [mutableTags, alwaysVsRateLimited, noSecrets] = await Promise.all([
@@ -216,9 +369,24 @@ export class Queries {
       ),
     ]);
     return {
-      mutableTags: mutableTags.map((r) => ({ image: r.image, tag: r.tag_kind === 'missing' ? 'none (implicit latest)' : 'latest', clusters: n(r.clusters), pods: n(r.pods) })),
-      alwaysPullFromRateLimitedRegistries: alwaysVsRateLimited.map((r) => ({ image: r.image, registry: r.registry, pods: n(r.pods) })),
-      privateWithoutPullSecrets: noSecrets.map((r) => ({ registry: r.registry, image: r.image, pullSecrets: n(r.has_pull_secrets) === 0 ? 'none' : 'unknown', failures: n(r.failures), pods: n(r.pods) })),
+      mutableTags: mutableTags.map((r) => ({
+        image: r.image,
+        tag: r.tag_kind === 'missing' ? 'none (implicit latest)' : 'latest',
+        clusters: n(r.clusters),
+        pods: n(r.pods),
+      })),
+      alwaysPullFromRateLimitedRegistries: alwaysVsRateLimited.map((r) => ({
+        image: r.image,
+        registry: r.registry,
+        pods: n(r.pods),
+      })),
+      privateWithoutPullSecrets: noSecrets.map((r) => ({
+        registry: r.registry,
+        image: r.image,
+        pullSecrets: n(r.has_pull_secrets) === 0 ? 'none' : 'unknown',
+        failures: n(r.failures),
+        pods: n(r.pods),
+      })),
     };
   }
 

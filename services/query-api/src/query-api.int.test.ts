@@ -9,20 +9,65 @@ const endpoints = testEndpoints();
 const database = uniqueName('query_api_it');
 const admin = createClickHouse({ ...endpoints.clickhouse });
 const NOW = new Date('2026-11-24T12:00:00Z');
-const at = (minAgo: number) => new Date(NOW.getTime() - minAgo * 60_000).toISOString().replace('T', ' ').replace('Z', '');
+const at = (minAgo: number) =>
+  new Date(NOW.getTime() - minAgo * 60_000).toISOString().replace('T', ' ').replace('Z', '');
 const TOKEN = 'test-token-1';
 
-function row(o: { cluster: string; registry: string; outcome: 'failure' | 'success'; cause?: string; occurrences: number; minAgo: number; pod?: string; node?: string; image?: string; uid: string; tagKind?: string; policy?: string; secrets?: number }) {
+function row(o: {
+  cluster: string;
+  registry: string;
+  outcome: 'failure' | 'success';
+  cause?: string;
+  occurrences: number;
+  minAgo: number;
+  pod?: string;
+  node?: string;
+  image?: string;
+  uid: string;
+  tagKind?: string;
+  policy?: string;
+  secrets?: number;
+}) {
   return {
-    event_time: at(o.minAgo), first_time: at(o.minAgo + 1), received_at: at(o.minAgo), cluster: o.cluster, namespace: 'shop', pod: o.pod ?? 'web-1', container: 'web', node: o.node ?? 'n1',
-    outcome: o.outcome, event_kind: o.outcome === 'failure' ? 'failed_pull' : 'pulled', occurrences: o.occurrences, image: o.image ?? `${o.registry}/acme/web:1`, registry: o.registry, provider: o.registry === 'docker.io' ? 'docker_hub' : 'self_hosted',
-    repository: 'acme/web', tag: '1', digest: '', tag_kind: o.tagKind ?? 'pinned', cause: o.cause ?? '', subcause: '', attributed: 0, retryable: 1, hint: 'h', message: 'm', pull_duration_ms: 0, image_size_bytes: 0,
-    image_pull_policy: o.policy ?? '', has_pull_secrets: o.secrets ?? -1, event_uid: o.uid, event_count: o.occurrences, identity: o.uid, kafka_partition: 0, kafka_offset: 0,
+    event_time: at(o.minAgo),
+    first_time: at(o.minAgo + 1),
+    received_at: at(o.minAgo),
+    cluster: o.cluster,
+    namespace: 'shop',
+    pod: o.pod ?? 'web-1',
+    container: 'web',
+    node: o.node ?? 'n1',
+    outcome: o.outcome,
+    event_kind: o.outcome === 'failure' ? 'failed_pull' : 'pulled',
+    occurrences: o.occurrences,
+    image: o.image ?? `${o.registry}/acme/web:1`,
+    registry: o.registry,
+    provider: o.registry === 'docker.io' ? 'docker_hub' : 'self_hosted',
+    repository: 'acme/web',
+    tag: '1',
+    digest: '',
+    tag_kind: o.tagKind ?? 'pinned',
+    cause: o.cause ?? '',
+    subcause: '',
+    attributed: 0,
+    retryable: 1,
+    hint: 'h',
+    message: 'm',
+    pull_duration_ms: 0,
+    image_size_bytes: 0,
+    image_pull_policy: o.policy ?? '',
+    has_pull_secrets: o.secrets ?? -1,
+    event_uid: o.uid,
+    event_count: o.occurrences,
+    identity: o.uid,
+    kafka_partition: 0,
+    kafka_offset: 0,
   };
 }
 
 let api: QueryApi;
-const get = (path: string, token: string | null = TOKEN) => fetch(`${api.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+const get = (path: string, token: string | null = TOKEN) =>
+  fetch(`${api.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
 
 beforeAll(async () => {
   await migrate(admin, { database, ttlDays: 90 });
@@ -31,26 +76,163 @@ beforeAll(async () => {
     format: 'JSONEachRow',
     clickhouse_settings: { async_insert: 0 },
     values: [
-      row({ cluster: 'us', registry: 'docker.io', outcome: 'failure', cause: 'rate_limited', occurrences: 7, minAgo: 30, node: 'n1', uid: 'a', tagKind: 'latest', policy: 'Always' }),
-      row({ cluster: 'us', registry: 'docker.io', outcome: 'failure', cause: 'rate_limited', occurrences: 3, minAgo: 20, node: 'n2', pod: 'web-2', uid: 'b' }),
-      row({ cluster: 'eu', registry: 'docker.io', outcome: 'failure', cause: 'rate_limited', occurrences: 2, minAgo: 10, uid: 'c' }),
+      row({
+        cluster: 'us',
+        registry: 'docker.io',
+        outcome: 'failure',
+        cause: 'rate_limited',
+        occurrences: 7,
+        minAgo: 30,
+        node: 'n1',
+        uid: 'a',
+        tagKind: 'latest',
+        policy: 'Always',
+      }),
+      row({
+        cluster: 'us',
+        registry: 'docker.io',
+        outcome: 'failure',
+        cause: 'rate_limited',
+        occurrences: 3,
+        minAgo: 20,
+        node: 'n2',
+        pod: 'web-2',
+        uid: 'b',
+      }),
+      row({
+        cluster: 'eu',
+        registry: 'docker.io',
+        outcome: 'failure',
+        cause: 'rate_limited',
+        occurrences: 2,
+        minAgo: 10,
+        uid: 'c',
+      }),
       row({ cluster: 'eu', registry: 'docker.io', outcome: 'success', occurrences: 10, minAgo: 10, uid: 'd' }),
-      row({ cluster: 'eu', registry: 'ghcr.io', outcome: 'failure', cause: 'not_found', occurrences: 4, minAgo: 5, uid: 'e' }),
-      row({ cluster: 'eu', registry: 'reg.corp:5000', outcome: 'failure', cause: 'unauthorized', occurrences: 1, minAgo: 5, uid: 'f', secrets: 0 }),
-      row({ cluster: 'eu', registry: 'ghcr.io', outcome: 'failure', cause: 'not_found', occurrences: 9, minAgo: 60 * 30, uid: 'old' }),
+      row({
+        cluster: 'eu',
+        registry: 'ghcr.io',
+        outcome: 'failure',
+        cause: 'not_found',
+        occurrences: 4,
+        minAgo: 5,
+        uid: 'e',
+      }),
+      row({
+        cluster: 'eu',
+        registry: 'reg.corp:5000',
+        outcome: 'failure',
+        cause: 'unauthorized',
+        occurrences: 1,
+        minAgo: 5,
+        uid: 'f',
+        secrets: 0,
+      }),
+      row({
+        cluster: 'eu',
+        registry: 'ghcr.io',
+        outcome: 'failure',
+        cause: 'not_found',
+        occurrences: 9,
+        minAgo: 60 * 30,
+        uid: 'old',
+      }),
     ],
   });
   await admin.insert({
-    table: `${database}.incidents`, format: 'JSONEachRow', clickhouse_settings: { async_insert: 0 },
-    values: [{ id: 'i1', registry: 'docker.io', cause: 'rate_limited', scope: 'cluster', clusters: ['us'], images: ['docker.io/acme/web:1'], failures: 10, start: at(30), last_seen: at(20), end: null, status: 'open', updated_at: at(20) }],
+    table: `${database}.incidents`,
+    format: 'JSONEachRow',
+    clickhouse_settings: { async_insert: 0 },
+    values: [
+      {
+        id: 'i1',
+        registry: 'docker.io',
+        cause: 'rate_limited',
+        scope: 'cluster',
+        clusters: ['us'],
+        images: ['docker.io/acme/web:1'],
+        failures: 10,
+        start: at(30),
+        last_seen: at(20),
+        end: null,
+        status: 'open',
+        updated_at: at(20),
+      },
+    ],
   });
   await admin.insert({
-    table: `${database}.pod_pull_state`, format: 'JSONEachRow', clickhouse_settings: { async_insert: 0 },
-    values: [{ cluster: 'eu', namespace: 'shop', pod: 'web-9', container: 'web', image: 'ghcr.io/acme/web:9', node: 'n1', registry: 'ghcr.io', provider: 'ghcr', status: 'stuck', cause: 'not_found', subcause: '', hint: 'check the tag', message: 'm', first_failure: at(40), last_failure: at(1), attempts: 12, backoff_stage: 6, backoff_seconds: 300, recovered_at: null, time_to_recover_ms: null, image_pull_policy: '', has_pull_secrets: -1, tag_kind: 'pinned', updated_at: at(1) },
+    table: `${database}.pod_pull_state`,
+    format: 'JSONEachRow',
+    clickhouse_settings: { async_insert: 0 },
+    values: [
+      {
+        cluster: 'eu',
+        namespace: 'shop',
+        pod: 'web-9',
+        container: 'web',
+        image: 'ghcr.io/acme/web:9',
+        node: 'n1',
+        registry: 'ghcr.io',
+        provider: 'ghcr',
+        status: 'stuck',
+        cause: 'not_found',
+        subcause: '',
+        hint: 'check the tag',
+        message: 'm',
+        first_failure: at(40),
+        last_failure: at(1),
+        attempts: 12,
+        backoff_stage: 6,
+        backoff_seconds: 300,
+        recovered_at: null,
+        time_to_recover_ms: null,
+        image_pull_policy: '',
+        has_pull_secrets: -1,
+        tag_kind: 'pinned',
+        updated_at: at(1),
+      },
       // Failed for hours, then nothing for two: fixed or deleted, no longer stuck.
-      { cluster: 'eu', namespace: 'shop', pod: 'gone-1', container: 'web', image: 'ghcr.io/acme/web:9', node: 'n1', registry: 'ghcr.io', provider: 'ghcr', status: 'stuck', cause: 'not_found', subcause: '', hint: '', message: 'm', first_failure: at(600), last_failure: at(120), attempts: 40, backoff_stage: 6, backoff_seconds: 300, recovered_at: null, time_to_recover_ms: null, image_pull_policy: '', has_pull_secrets: -1, tag_kind: 'pinned', updated_at: at(120) }],
+      {
+        cluster: 'eu',
+        namespace: 'shop',
+        pod: 'gone-1',
+        container: 'web',
+        image: 'ghcr.io/acme/web:9',
+        node: 'n1',
+        registry: 'ghcr.io',
+        provider: 'ghcr',
+        status: 'stuck',
+        cause: 'not_found',
+        subcause: '',
+        hint: '',
+        message: 'm',
+        first_failure: at(600),
+        last_failure: at(120),
+        attempts: 40,
+        backoff_stage: 6,
+        backoff_seconds: 300,
+        recovered_at: null,
+        time_to_recover_ms: null,
+        image_pull_policy: '',
+        has_pull_secrets: -1,
+        tag_kind: 'pinned',
+        updated_at: at(120),
+      },
+    ],
   });
-  api = createQueryApi(loadQueryApiConfig({ PULLWATCH_API_PORT: '0', PULLWATCH_API_TOKENS: `${TOKEN},other`, PULLWATCH_CLICKHOUSE_DATABASE: database }), { logger: createLogger('api-test', 'silent'), metrics: createMetricsRegistry('api-test'), clickhouse: createClickHouse({ ...endpoints.clickhouse }), now: () => NOW });
+  api = createQueryApi(
+    loadQueryApiConfig({
+      PULLWATCH_API_PORT: '0',
+      PULLWATCH_API_TOKENS: `${TOKEN},other`,
+      PULLWATCH_CLICKHOUSE_DATABASE: database,
+    }),
+    {
+      logger: createLogger('api-test', 'silent'),
+      metrics: createMetricsRegistry('api-test'),
+      clickhouse: createClickHouse({ ...endpoints.clickhouse }),
+      now: () => NOW,
+    },
+  );
   await api.start();
 });
 
@@ -60,46 +242,101 @@ afterAll(async () => {
   await admin.close();
 });
 
-const ROUTES = ['/v1/registries', '/v1/hotspots/rate-limit', '/v1/incidents', '/v1/trends', '/v1/failures', '/v1/pods/stuck', '/v1/risks', '/v1/alerts'];
+const ROUTES = [
+  '/v1/registries',
+  '/v1/hotspots/rate-limit',
+  '/v1/incidents',
+  '/v1/trends',
+  '/v1/failures',
+  '/v1/pods/stuck',
+  '/v1/risks',
+  '/v1/alerts',
+];
 
 describe('query API on the real ClickHouse', () => {
   it('reports per-registry failures, successes and rates from the aggregates', async () => {
-    const body = (await (await get('/v1/registries')).json()) as { from: string; to: string; registries: { registry: string; failures: number; successes: number; failureRate: number; clusters: number; byCause: Record<string, number> }[] };
+    const body = (await (await get('/v1/registries')).json()) as {
+      from: string;
+      to: string;
+      registries: {
+        registry: string;
+        failures: number;
+        successes: number;
+        failureRate: number;
+        clusters: number;
+        byCause: Record<string, number>;
+      }[];
+    };
     expect(body.to).toBe(NOW.toISOString());
-    expect(body.registries.map((r) => [r.registry, r.failures, r.successes, r.clusters])).toEqual([['docker.io', 12, 10, 2], ['ghcr.io', 4, 0, 1], ['reg.corp:5000', 1, 0, 1]]);
+    expect(body.registries.map((r) => [r.registry, r.failures, r.successes, r.clusters])).toEqual([
+      ['docker.io', 12, 10, 2],
+      ['ghcr.io', 4, 0, 1],
+      ['reg.corp:5000', 1, 0, 1],
+    ]);
     expect(body.registries[0]!.failureRate).toBeCloseTo(12 / 22);
     expect(body.registries[0]!.byCause).toEqual({ rate_limited: 12 });
-    const eu = (await (await get('/v1/registries?cluster=eu&cause=rate_limited')).json()) as { registries: { registry: string; failures: number }[] };
+    const eu = (await (await get('/v1/registries?cluster=eu&cause=rate_limited')).json()) as {
+      registries: { registry: string; failures: number }[];
+    };
     expect(eu.registries.map((r) => [r.registry, r.failures])).toEqual([['docker.io', 2]]);
   });
 
   it('finds rate-limit hotspots by cluster and by node', async () => {
-    const byCluster = (await (await get('/v1/hotspots/rate-limit')).json()) as { hotspots: { cluster: string; failures: number; node: string | null }[] };
-    expect(byCluster.hotspots.map((h) => [h.cluster, h.failures, h.node])).toEqual([['us', 10, null], ['eu', 2, null]]);
-    const byNode = (await (await get('/v1/hotspots/rate-limit?groupBy=node')).json()) as { hotspots: { cluster: string; node: string; failures: number }[] };
-    expect(byNode.hotspots.map((h) => [h.cluster, h.node, h.failures])).toEqual([['us', 'n1', 7], ['us', 'n2', 3], ['eu', 'n1', 2]]);
+    const byCluster = (await (await get('/v1/hotspots/rate-limit')).json()) as {
+      hotspots: { cluster: string; failures: number; node: string | null }[];
+    };
+    expect(byCluster.hotspots.map((h) => [h.cluster, h.failures, h.node])).toEqual([
+      ['us', 10, null],
+      ['eu', 2, null],
+    ]);
+    const byNode = (await (await get('/v1/hotspots/rate-limit?groupBy=node')).json()) as {
+      hotspots: { cluster: string; node: string; failures: number }[];
+    };
+    expect(byNode.hotspots.map((h) => [h.cluster, h.node, h.failures])).toEqual([
+      ['us', 'n1', 7],
+      ['us', 'n2', 3],
+      ['eu', 'n1', 2],
+    ]);
   });
 
   it('lists incidents, stuck pods, failures with pagination, trends with filled buckets and risks', async () => {
-    const inc = (await (await get('/v1/incidents?status=open')).json()) as { incidents: { id: string; scope: string; clusters: string[] }[] };
+    const inc = (await (await get('/v1/incidents?status=open')).json()) as {
+      incidents: { id: string; scope: string; clusters: string[] }[];
+    };
     expect(inc.incidents).toMatchObject([{ id: 'i1', scope: 'cluster', clusters: ['us'] }]);
-    expect(((await (await get('/v1/incidents?status=resolved')).json()) as { incidents: unknown[] }).incidents).toEqual([]);
-    const stuck = (await (await get('/v1/pods/stuck')).json()) as { pods: { pod: string; attempts: number; hint: string }[] };
+    expect(((await (await get('/v1/incidents?status=resolved')).json()) as { incidents: unknown[] }).incidents).toEqual(
+      [],
+    );
+    const stuck = (await (await get('/v1/pods/stuck')).json()) as {
+      pods: { pod: string; attempts: number; hint: string }[];
+    };
     expect(stuck.pods).toMatchObject([{ pod: 'web-9', attempts: 12, hint: 'check the tag' }]);
 
-    const page1 = (await (await get('/v1/failures?limit=4')).json()) as { failures: { occurrences: number }[]; nextCursor: string };
+    const page1 = (await (await get('/v1/failures?limit=4')).json()) as {
+      failures: { occurrences: number }[];
+      nextCursor: string;
+    };
     expect(page1.failures).toHaveLength(4);
-    const page2 = (await (await get(`/v1/failures?limit=4&cursor=${page1.nextCursor}`)).json()) as { failures: { occurrences: number }[]; nextCursor: string | null };
+    const page2 = (await (await get(`/v1/failures?limit=4&cursor=${page1.nextCursor}`)).json()) as {
+      failures: { occurrences: number }[];
+      nextCursor: string | null;
+    };
     expect(page2.failures).toHaveLength(1);
     expect(page2.nextCursor).toBeNull();
     expect([...page1.failures, ...page2.failures].reduce((n, f) => n + f.occurrences, 0)).toBe(17);
 
-    const trends = (await (await get('/v1/trends?interval=1h')).json()) as { series: { failures: number; successes: number }[] };
+    const trends = (await (await get('/v1/trends?interval=1h')).json()) as {
+      series: { failures: number; successes: number }[];
+    };
     expect(trends.series).toHaveLength(24);
     expect(trends.series.reduce((n, s) => n + s.failures, 0)).toBe(17);
     expect(trends.series.reduce((n, s) => n + s.successes, 0)).toBe(10);
 
-    const risks = (await (await get('/v1/risks')).json()) as { mutableTags: { tag: string }[]; alwaysPullFromRateLimitedRegistries: { registry: string }[]; privateWithoutPullSecrets: { registry: string; pullSecrets: string }[] };
+    const risks = (await (await get('/v1/risks')).json()) as {
+      mutableTags: { tag: string }[];
+      alwaysPullFromRateLimitedRegistries: { registry: string }[];
+      privateWithoutPullSecrets: { registry: string; pullSecrets: string }[];
+    };
     expect(risks.mutableTags).toMatchObject([{ tag: 'latest' }]);
     expect(risks.alwaysPullFromRateLimitedRegistries).toMatchObject([{ registry: 'docker.io' }]);
     expect(risks.privateWithoutPullSecrets).toMatchObject([{ registry: 'reg.corp:5000', pullSecrets: 'none' }]);
@@ -116,14 +353,33 @@ describe('query API on the real ClickHouse', () => {
   });
 
   it('answers 400 naming the bad parameter, and injection strings change nothing', async () => {
-    const bad: [string, string][] = [['/v1/registries?from=yesterday', 'from'], ['/v1/trends?interval=7m', 'interval'], ['/v1/failures?limit=0', 'limit'], ['/v1/incidents?status=maybe', 'status'], ['/v1/registries?cause=bogus', 'cause'], ['/v1/failures?cursor=zzz', 'cursor'], ['/v1/pods/stuck?nope=1', 'nope'], ['/v1/trends?interval=1m&from=2026-11-01T00:00:00Z', 'interval'], ['/v1/registries?from=2026-01-01T00:00:00Z', 'from']];
+    const bad: [string, string][] = [
+      ['/v1/registries?from=yesterday', 'from'],
+      ['/v1/trends?interval=7m', 'interval'],
+      ['/v1/failures?limit=0', 'limit'],
+      ['/v1/incidents?status=maybe', 'status'],
+      ['/v1/registries?cause=bogus', 'cause'],
+      ['/v1/failures?cursor=zzz', 'cursor'],
+      ['/v1/pods/stuck?nope=1', 'nope'],
+      ['/v1/trends?interval=1m&from=2026-11-01T00:00:00Z', 'interval'],
+      ['/v1/registries?from=2026-01-01T00:00:00Z', 'from'],
+    ];
     for (const [path, param] of bad) {
       const res = await get(path);
       expect(res.status, path).toBe(400);
-      expect(((await res.json()) as { error: { message: string } }).error.message.startsWith(`${param}:`), path).toBe(true);
+      expect(((await res.json()) as { error: { message: string } }).error.message.startsWith(`${param}:`), path).toBe(
+        true,
+      );
     }
     for (const evil of ["' OR 1=1 --", "\\'", '{x:String}', 'ü🙂\u0000', 'x'.repeat(10_000)]) {
-      for (const r of ['/v1/registries?cluster=', '/v1/hotspots/rate-limit?registry=', '/v1/failures?image=', '/v1/pods/stuck?cluster=', '/v1/risks?cluster=', '/v1/trends?registry=']) {
+      for (const r of [
+        '/v1/registries?cluster=',
+        '/v1/hotspots/rate-limit?registry=',
+        '/v1/failures?image=',
+        '/v1/pods/stuck?cluster=',
+        '/v1/risks?cluster=',
+        '/v1/trends?registry=',
+      ]) {
         const res = await get(`${r}${encodeURIComponent(evil)}`);
         expect([200, 400], `${r}${evil.slice(0, 20)}`).toContain(res.status);
         if (res.status === 200) expect(JSON.stringify(await res.json())).not.toContain('docker.io');
@@ -134,13 +390,34 @@ describe('query API on the real ClickHouse', () => {
   });
 
   it('serves OpenAPI for every route, 404 as JSON, and 503 when ClickHouse is unreachable', async () => {
-    const spec = (await (await fetch(`${api.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, { get: { parameters: { name: string }[] } }> };
+    const spec = (await (await fetch(`${api.url}/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<string, { get: { parameters: { name: string }[] } }>;
+    };
     expect(spec.openapi).toBe('3.1.0');
     expect(Object.keys(spec.paths).sort()).toEqual([...ROUTES].sort());
-    expect(spec.paths['/v1/failures']!.get.parameters.map((p) => p.name)).toEqual(expect.arrayContaining(['from', 'to', 'cluster', 'cause', 'limit', 'cursor']));
+    expect(spec.paths['/v1/failures']!.get.parameters.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['from', 'to', 'cluster', 'cause', 'limit', 'cursor']),
+    );
     expect((await get('/v1/nope')).status).toBe(404);
 
-    const down = createQueryApi(loadQueryApiConfig({ PULLWATCH_API_PORT: '0', PULLWATCH_API_TOKENS: TOKEN, PULLWATCH_CLICKHOUSE_DATABASE: database }), { logger: createLogger('api-test', 'silent'), metrics: createMetricsRegistry('api-down'), clickhouse: createClickHouse({ url: 'http://127.0.0.1:1', user: 'default', password: '', requestTimeoutMs: 2000 }) });
+    const down = createQueryApi(
+      loadQueryApiConfig({
+        PULLWATCH_API_PORT: '0',
+        PULLWATCH_API_TOKENS: TOKEN,
+        PULLWATCH_CLICKHOUSE_DATABASE: database,
+      }),
+      {
+        logger: createLogger('api-test', 'silent'),
+        metrics: createMetricsRegistry('api-down'),
+        clickhouse: createClickHouse({
+          url: 'http://127.0.0.1:1',
+          user: 'default',
+          password: '',
+          requestTimeoutMs: 2000,
+        }),
+      },
+    );
     await down.start();
     try {
       const res = await fetch(`${down.url}/v1/registries`, { headers: { authorization: `Bearer ${TOKEN}` } });

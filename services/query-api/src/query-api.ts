@@ -18,8 +18,24 @@ export function createQueryApi(cfg: QueryApiConfig, deps: QueryApiDeps) {
   const now = deps.now ?? (() => new Date());
   let listener: Listener | null = null;
   let url = `http://${cfg.host}:${cfg.port}`;
-  const alerter = createAlerter({ clickhouse: deps.clickhouse, database: cfg.database, clickhouseCluster: cfg.clickhouseCluster, rules: cfg.alerts.rules, webhooks: cfg.alerts.webhooks, logger: deps.logger, metrics: deps.metrics, now, externalUrl: () => url });
-  const app = buildApp(cfg, { queries: new Queries(deps.clickhouse, cfg.database, cfg.clickhouseCluster), alerter, logger: deps.logger, metrics: deps.metrics, now });
+  const alerter = createAlerter({
+    clickhouse: deps.clickhouse,
+    database: cfg.database,
+    clickhouseCluster: cfg.clickhouseCluster,
+    rules: cfg.alerts.rules,
+    webhooks: cfg.alerts.webhooks,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    now,
+    externalUrl: () => url,
+  });
+  const app = buildApp(cfg, {
+    queries: new Queries(deps.clickhouse, cfg.database, cfg.clickhouseCluster),
+    alerter,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    now,
+  });
   return {
     app,
     alerter,

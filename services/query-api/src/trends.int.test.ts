@@ -14,19 +14,56 @@ const T0 = Date.UTC(2026, 10, 20, 0, 0, 0); // a fixed day, well in the past
 /** Failures and successes spread over three days, at odd minutes, across two registries and causes. */
 function rows(seed: number) {
   return Array.from({ length: 400 }, (_, i) => {
-    const t = new Date(T0 + ((i * 7919 + seed * 131) % (72 * 60)) * 60_000 + 17_000).toISOString().replace('T', ' ').replace('Z', '');
+    const t = new Date(T0 + ((i * 7919 + seed * 131) % (72 * 60)) * 60_000 + 17_000)
+      .toISOString()
+      .replace('T', ' ')
+      .replace('Z', '');
     const failure = i % 3 !== 0;
     return {
-      event_time: t, first_time: t, received_at: t, cluster: `c${i % 3}`, namespace: 'ns', pod: `p${i}`, container: 'c', node: 'n', outcome: failure ? 'failure' : 'success',
-      event_kind: failure ? 'failed_pull' : 'pulled', occurrences: 1 + (i % 4), image: 'i', registry: i % 2 ? 'docker.io' : 'ghcr.io', provider: 'p', repository: 'r', tag: 't', digest: '', tag_kind: 'pinned',
-      cause: failure ? (i % 5 ? 'rate_limited' : 'not_found') : '', subcause: '', attributed: 0, retryable: 1, hint: '', message: 'm', pull_duration_ms: 0, image_size_bytes: 0, image_pull_policy: '',
-      has_pull_secrets: -1, event_uid: `u${seed}-${i}`, event_count: 1, identity: `u${seed}-${i}`, kafka_partition: 0, kafka_offset: i,
+      event_time: t,
+      first_time: t,
+      received_at: t,
+      cluster: `c${i % 3}`,
+      namespace: 'ns',
+      pod: `p${i}`,
+      container: 'c',
+      node: 'n',
+      outcome: failure ? 'failure' : 'success',
+      event_kind: failure ? 'failed_pull' : 'pulled',
+      occurrences: 1 + (i % 4),
+      image: 'i',
+      registry: i % 2 ? 'docker.io' : 'ghcr.io',
+      provider: 'p',
+      repository: 'r',
+      tag: 't',
+      digest: '',
+      tag_kind: 'pinned',
+      cause: failure ? (i % 5 ? 'rate_limited' : 'not_found') : '',
+      subcause: '',
+      attributed: 0,
+      retryable: 1,
+      hint: '',
+      message: 'm',
+      pull_duration_ms: 0,
+      image_size_bytes: 0,
+      image_pull_policy: '',
+      has_pull_secrets: -1,
+      event_uid: `u${seed}-${i}`,
+      event_count: 1,
+      identity: `u${seed}-${i}`,
+      kafka_partition: 0,
+      kafka_offset: i,
     };
   });
 }
 
 async function insert(database: string, seed: number) {
-  await admin.insert({ table: `${database}.pull_events`, values: rows(seed), format: 'JSONEachRow', clickhouse_settings: { async_insert: 0 } });
+  await admin.insert({
+    table: `${database}.pull_events`,
+    values: rows(seed),
+    format: 'JSONEachRow',
+    clickhouse_settings: { async_insert: 0 },
+  });
 }
 
 /** The expected series, straight from the rows. */
@@ -38,13 +75,34 @@ async function truth(database: string, seconds: number, from: number, to: number
     query_params: { s: seconds, from, to, r: registry },
     format: 'JSONEachRow',
   });
-  return new Map((await rs.json<{ ts: number; failures: number; successes: number }>()).map((r) => [new Date(Number(r.ts)).toISOString(), { failures: Number(r.failures), successes: Number(r.successes) }]));
+  return new Map(
+    (await rs.json<{ ts: number; failures: number; successes: number }>()).map((r) => [
+      new Date(Number(r.ts)).toISOString(),
+      { failures: Number(r.failures), successes: Number(r.successes) },
+    ]),
+  );
 }
 
-async function check(database: string, q: { interval: '1h' | '1d' | '5m'; seconds: number; from: number; to: number; registry?: string }) {
-  const series = await new Queries(admin, database).trends({ from: new Date(q.from), to: new Date(q.to), interval: q.interval, registry: q.registry });
-  const expected = await truth(database, q.seconds, Math.floor(q.from / (q.seconds * 1000)) * q.seconds * 1000, q.to, q.registry);
-  const nonEmpty = series.filter((s) => s.failures || s.successes).map((s) => [s.ts, { failures: s.failures, successes: s.successes }]);
+async function check(
+  database: string,
+  q: { interval: '1h' | '1d' | '5m'; seconds: number; from: number; to: number; registry?: string },
+) {
+  const series = await new Queries(admin, database).trends({
+    from: new Date(q.from),
+    to: new Date(q.to),
+    interval: q.interval,
+    registry: q.registry,
+  });
+  const expected = await truth(
+    database,
+    q.seconds,
+    Math.floor(q.from / (q.seconds * 1000)) * q.seconds * 1000,
+    q.to,
+    q.registry,
+  );
+  const nonEmpty = series
+    .filter((s) => s.failures || s.successes)
+    .map((s) => [s.ts, { failures: s.failures, successes: s.successes }]);
   expect(new Map(nonEmpty as [string, { failures: number; successes: number }][])).toEqual(expected);
   expect(expected.size).toBeGreaterThan(0);
 }
@@ -60,7 +118,10 @@ describe('trends over hours and days', () => {
     databases.push(database);
     await migrate(admin, { database, ttlDays: 3650 });
     await insert(database, 1);
-    const rs = await admin.query({ query: `SELECT toUnixTimestamp(since) AS s FROM ${database}.pull_stats_1h_since`, format: 'JSONEachRow' });
+    const rs = await admin.query({
+      query: `SELECT toUnixTimestamp(since) AS s FROM ${database}.pull_stats_1h_since`,
+      format: 'JSONEachRow',
+    });
     expect(Number((await rs.json<{ s: number }>())[0]!.s)).toBe(0); // complete from the beginning
     // Windows that start and end mid-hour, so both tables are read.
     await check(database, { interval: '1h', seconds: 3600, from: T0 + 90 * 60_000, to: T0 + 50 * HOUR + 25 * 60_000 });
@@ -75,13 +136,17 @@ describe('trends over hours and days', () => {
     databases.push(database);
     // Migrated up to 0004 with data in it, as an older pullwatch left it…
     const older = mkdtempSync(join(tmpdir(), 'pw-migrations-'));
-    for (const f of readdirSync(MIGRATIONS_DIR).filter((f) => f < '0005')) cpSync(join(MIGRATIONS_DIR, f), join(older, f));
+    for (const f of readdirSync(MIGRATIONS_DIR).filter((f) => f < '0005'))
+      cpSync(join(MIGRATIONS_DIR, f), join(older, f));
     await migrate(admin, { database, ttlDays: 3650 }, older);
     rmSync(older, { recursive: true, force: true });
     await insert(database, 2);
     // …then upgraded: the hourly table is empty for those hours, and marked complete only from later on.
     expect((await migrate(admin, { database, ttlDays: 3650 })).applied).toEqual([5]);
-    const rs = await admin.query({ query: `SELECT toUnixTimestamp(since) * 1000 AS s, (SELECT count() FROM ${database}.pull_stats_1h) AS hourly FROM ${database}.pull_stats_1h_since`, format: 'JSONEachRow' });
+    const rs = await admin.query({
+      query: `SELECT toUnixTimestamp(since) * 1000 AS s, (SELECT count() FROM ${database}.pull_stats_1h) AS hourly FROM ${database}.pull_stats_1h_since`,
+      format: 'JSONEachRow',
+    });
     const { s, hourly } = (await rs.json<{ s: number; hourly: number }>())[0]!;
     expect(Number(s)).toBeGreaterThan(Date.now());
     expect(Number(hourly)).toBe(0);

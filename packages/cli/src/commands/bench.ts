@@ -29,7 +29,11 @@ const bench: Command = async (args) => {
     clusters: positiveInt('clusters', values.clusters, 200),
     rows: positiveInt('rows', values.rows, 10_000_000),
   };
-  const { jsonPath, markdownPath } = await runBenchmarks({ scale, ...(values.only ? { only: values.only } : {}), log: (l) => process.stderr.write(`${l}\n`) });
+  const { jsonPath, markdownPath } = await runBenchmarks({
+    scale,
+    ...(values.only ? { only: values.only } : {}),
+    log: (l) => process.stderr.write(`${l}\n`),
+  });
   process.stdout.write(`results: ${jsonPath}\n         ${markdownPath}\n`);
   return 0;
 };

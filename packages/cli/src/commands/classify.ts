@@ -15,7 +15,12 @@ Blank lines are skipped. Exit status 0 when every line was valid, 2 otherwise.
 const classifyCommand: Command = async (args) => {
   let values: { text?: boolean; help?: boolean };
   try {
-    ({ values } = parseArgs({ args, options: { text: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({
+      args,
+      options: { text: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    }));
   } catch (err) {
     process.stderr.write(`pullwatch classify: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
     return 2;

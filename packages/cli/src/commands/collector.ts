@@ -8,8 +8,19 @@ import { stopSignal, stopWithin } from '../stop-signal.ts';
 
 const collectorCommand: Command = async (args) => {
   // Traces are exported only when an OTLP endpoint is configured.
-  const tracing = startTracing({ serviceName: 'pullwatch-collector', otlpEndpoint: process.env.PULLWATCH_OTLP_TRACES_ENDPOINT });
-  const { values } = parseArgs({ args, options: { port: { type: 'string' }, 'all-events': { type: 'boolean', default: false }, kubeconfig: { type: 'string' }, context: { type: 'string', multiple: true } } });
+  const tracing = startTracing({
+    serviceName: 'pullwatch-collector',
+    otlpEndpoint: process.env.PULLWATCH_OTLP_TRACES_ENDPOINT,
+  });
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: 'string' },
+      'all-events': { type: 'boolean', default: false },
+      kubeconfig: { type: 'string' },
+      context: { type: 'string', multiple: true },
+    },
+  });
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...(values.port ? { PULLWATCH_INGEST_PORT: values.port } : {}),
@@ -20,9 +31,15 @@ const collectorCommand: Command = async (args) => {
   const config = loadCollectorConfig(env);
   const endpoints = resolveEndpoints(loadEnginesConfig(env));
   const logger = createLogger('collector', (env.PULLWATCH_LOG_LEVEL as 'info' | undefined) ?? 'info');
-  const collector = createCollector(config, { logger, metrics: createMetricsRegistry('collector'), kafka: createKafka({ brokers: endpoints.kafka.brokers, clientId: 'pullwatch-collector', logger }) });
+  const collector = createCollector(config, {
+    logger,
+    metrics: createMetricsRegistry('collector'),
+    kafka: createKafka({ brokers: endpoints.kafka.brokers, clientId: 'pullwatch-collector', logger }),
+  });
   await collector.start();
-  process.stderr.write(`collector: ingest on ${collector.ingestUrl} → kafka ${endpoints.kafka.brokers.join(',')} topic ${config.topic}\n`);
+  process.stderr.write(
+    `collector: ingest on ${collector.ingestUrl} → kafka ${endpoints.kafka.brokers.join(',')} topic ${config.topic}\n`,
+  );
   await stopSignal();
   await stopWithin('the collector', () => collector.stop());
   await tracing.shutdown();

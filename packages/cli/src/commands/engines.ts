@@ -1,12 +1,23 @@
 import { parseArgs } from 'node:util';
-import { LocalEngines, loadEnginesConfig, probeEndpoints, resolveEndpoints, startContainers, type EnginesStatus } from '@pullwatch/engines';
+import {
+  LocalEngines,
+  loadEnginesConfig,
+  probeEndpoints,
+  resolveEndpoints,
+  startContainers,
+  type EnginesStatus,
+} from '@pullwatch/engines';
 import type { Command } from '../command.ts';
 import { stopSignal } from '../stop-signal.ts';
 
 const USAGE = 'usage: pullwatch engines up|down|status [--json]';
 
 const engines: Command = async (args) => {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { json: { type: 'boolean', default: false } },
+  });
   const action = positionals[0];
   const cfg = loadEnginesConfig();
   const progress = (line: string) => process.stderr.write(`${line}\n`);
@@ -25,7 +36,9 @@ const engines: Command = async (args) => {
     }
     if (cfg.mode === 'containers') {
       const running = await startContainers(cfg, progress);
-      process.stdout.write(`kafka ${running.endpoints.kafka.brokers.join(',')}\nclickhouse ${running.endpoints.clickhouse.url}\n`);
+      process.stdout.write(
+        `kafka ${running.endpoints.kafka.brokers.join(',')}\nclickhouse ${running.endpoints.clickhouse.url}\n`,
+      );
       progress('containers live as long as this command: press Ctrl-C to stop them');
       await stopSignal();
       await running.stop();
@@ -48,7 +61,8 @@ const engines: Command = async (args) => {
       return 0;
     }
     const stopped = await new LocalEngines(cfg).down();
-    for (const name of ['kafka', 'clickhouse'] as const) progress(`${name}: ${stopped[name] ? 'stopped' : 'was not running'}`);
+    for (const name of ['kafka', 'clickhouse'] as const)
+      progress(`${name}: ${stopped[name] ? 'stopped' : 'was not running'}`);
     return 0;
   }
 

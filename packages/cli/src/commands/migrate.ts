@@ -9,7 +9,9 @@ const migrateCommand: Command = async () => {
   const client = createClickHouse({ ...endpoints.clickhouse });
   try {
     const r = await migrate(client, { database: cfg.database, ttlDays: cfg.ttlDays, cluster: cfg.clickhouseCluster });
-    process.stdout.write(`${cfg.database} at ${endpoints.clickhouse.url}: ${r.applied.length ? `applied ${r.applied.join(', ')}` : 'up to date'}${r.alreadyApplied.length ? ` (already applied: ${r.alreadyApplied.join(', ')})` : ''}\n`);
+    process.stdout.write(
+      `${cfg.database} at ${endpoints.clickhouse.url}: ${r.applied.length ? `applied ${r.applied.join(', ')}` : 'up to date'}${r.alreadyApplied.length ? ` (already applied: ${r.alreadyApplied.join(', ')})` : ''}\n`,
+    );
     return 0;
   } finally {
     await client.close();

@@ -7,12 +7,22 @@ import { stopSignal, stopWithin } from '../stop-signal.ts';
 
 const queryApiCommand: Command = async () => {
   // Traces are exported only when an OTLP endpoint is configured.
-  const tracing = startTracing({ serviceName: 'pullwatch-query-api', otlpEndpoint: process.env.PULLWATCH_OTLP_TRACES_ENDPOINT });
+  const tracing = startTracing({
+    serviceName: 'pullwatch-query-api',
+    otlpEndpoint: process.env.PULLWATCH_OTLP_TRACES_ENDPOINT,
+  });
   const cfg = loadQueryApiConfig();
   const endpoints = resolveEndpoints(loadEnginesConfig());
   const user = process.env.PULLWATCH_CLICKHOUSE_RO_USER;
-  const clickhouse = createClickHouse({ ...endpoints.clickhouse, ...(user ? { user, password: process.env.PULLWATCH_CLICKHOUSE_RO_PASSWORD ?? '' } : {}) });
-  const api = createQueryApi(cfg, { logger: createLogger('query-api', (process.env.PULLWATCH_LOG_LEVEL as 'info' | undefined) ?? 'info'), metrics: createMetricsRegistry('query-api'), clickhouse });
+  const clickhouse = createClickHouse({
+    ...endpoints.clickhouse,
+    ...(user ? { user, password: process.env.PULLWATCH_CLICKHOUSE_RO_PASSWORD ?? '' } : {}),
+  });
+  const api = createQueryApi(cfg, {
+    logger: createLogger('query-api', (process.env.PULLWATCH_LOG_LEVEL as 'info' | undefined) ?? 'info'),
+    metrics: createMetricsRegistry('query-api'),
+    clickhouse,
+  });
   await api.start();
   process.stderr.write(`query API on ${api.url} (database ${cfg.database})\n`);
   await stopSignal();

@@ -22,7 +22,11 @@ async function* chunks(path: string): AsyncGenerator<unknown[]> {
       doc = null; // maybe NDJSON starting with '{': fall through
     }
     if (doc !== null) {
-      const items = Array.isArray(doc) ? doc : Array.isArray((doc as { items?: unknown }).items) ? (doc as { items: unknown[] }).items : [doc];
+      const items = Array.isArray(doc)
+        ? doc
+        : Array.isArray((doc as { items?: unknown }).items)
+          ? (doc as { items: unknown[] }).items
+          : [doc];
       for (let i = 0; i < items.length; i += CHUNK) yield items.slice(i, i + CHUNK);
       return;
     }
@@ -52,7 +56,10 @@ async function post(url: string, items: unknown[]): Promise<number> {
     try {
       res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
     } catch (err) {
-      if (attempt >= 3) throw new Error(`collector unreachable at ${url}: ${err instanceof Error ? (err.cause as Error | undefined)?.message ?? err.message : String(err)}`);
+      if (attempt >= 3)
+        throw new Error(
+          `collector unreachable at ${url}: ${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}`,
+        );
       await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
       continue;
     }
@@ -75,7 +82,14 @@ async function post(url: string, items: unknown[]): Promise<number> {
 }
 
 const replay: Command = async (args) => {
-  const { values } = parseArgs({ args, options: { cluster: { type: 'string' }, file: { type: 'string' }, endpoint: { type: 'string', default: 'http://127.0.0.1:4318' } } });
+  const { values } = parseArgs({
+    args,
+    options: {
+      cluster: { type: 'string' },
+      file: { type: 'string' },
+      endpoint: { type: 'string', default: 'http://127.0.0.1:4318' },
+    },
+  });
   if (!values.cluster || !values.file) {
     process.stderr.write('usage: pullwatch replay --cluster NAME --file PATH [--endpoint URL]\n');
     return 2;

@@ -24,14 +24,23 @@ const simulate: Command = async (args) => {
   const seed = num('seed', values.seed);
   const backfillMinutes = num('backfill', values.backfill);
   const duration = num('duration', values.duration);
-  const sim = createSimulator({ scenario, endpoint: values.endpoint, ...(seed !== undefined ? { seed } : {}), ...(backfillMinutes !== undefined ? { backfillMinutes } : {}) });
-  process.stderr.write(`simulating '${scenario.name}' (${scenario.clusters.length} clusters, ${scenario.incidents.length} incidents) against ${values.endpoint}\n`);
+  const sim = createSimulator({
+    scenario,
+    endpoint: values.endpoint,
+    ...(seed !== undefined ? { seed } : {}),
+    ...(backfillMinutes !== undefined ? { backfillMinutes } : {}),
+  });
+  process.stderr.write(
+    `simulating '${scenario.name}' (${scenario.clusters.length} clusters, ${scenario.incidents.length} incidents) against ${values.endpoint}\n`,
+  );
   await sim.start();
   process.stderr.write(`history sent: ${sim.stats().sent} events\n`);
   let last = sim.stats().sent;
   const progress = setInterval(() => {
     const s = sim.stats();
-    process.stderr.write(`sent ${s.sent} events (${((s.sent - last) / 10).toFixed(1)}/s)${s.errors ? `, ${s.errors} failed sends` : ''}\n`);
+    process.stderr.write(
+      `sent ${s.sent} events (${((s.sent - last) / 10).toFixed(1)}/s)${s.errors ? `, ${s.errors} failed sends` : ''}\n`,
+    );
     last = s.sent;
   }, 10_000);
   await stopSignal(duration === undefined ? undefined : duration * 1000);

@@ -1,5 +1,12 @@
 import { join } from 'node:path';
-import { LocalEngines, loadEnginesConfig, probeEndpoints, resolveEndpoints, startContainers, type EngineEndpoints } from '@pullwatch/engines';
+import {
+  LocalEngines,
+  loadEnginesConfig,
+  probeEndpoints,
+  resolveEndpoints,
+  startContainers,
+  type EngineEndpoints,
+} from '@pullwatch/engines';
 import { createClickHouse, migrate } from '@pullwatch/clickhouse';
 import { createKafka } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry, startTracing } from '@pullwatch/telemetry';
@@ -65,7 +72,9 @@ export async function runStack(opts: StackOptions): Promise<RunningStack> {
       const engines = new LocalEngines(enginesConfig);
       const report = await engines.up(progress);
       endpoints = engines.endpoints();
-      progress(`kafka ${report.kafka.reused ? 'already running' : `ready in ${(report.kafka.readyMs / 1000).toFixed(1)} s`}, clickhouse ${report.clickhouse.reused ? 'already running' : `ready in ${(report.clickhouse.readyMs / 1000).toFixed(1)} s`}`);
+      progress(
+        `kafka ${report.kafka.reused ? 'already running' : `ready in ${(report.kafka.readyMs / 1000).toFixed(1)} s`}, clickhouse ${report.clickhouse.reused ? 'already running' : `ready in ${(report.clickhouse.readyMs / 1000).toFixed(1)} s`}`,
+      );
       started.push({
         name: 'engines',
         stop: async () => {
@@ -80,7 +89,8 @@ export async function runStack(opts: StackOptions): Promise<RunningStack> {
     } else {
       endpoints = resolveEndpoints(enginesConfig);
       const status = await probeEndpoints('external', endpoints);
-      if (!status.kafka.up || !status.clickhouse.up) throw new Error(`external engines not reachable: ${JSON.stringify(status)}`);
+      if (!status.kafka.up || !status.clickhouse.up)
+        throw new Error(`external engines not reachable: ${JSON.stringify(status)}`);
     }
     Object.assign(env, {
       PULLWATCH_ENGINES: 'external',
@@ -90,19 +100,30 @@ export async function runStack(opts: StackOptions): Promise<RunningStack> {
       PULLWATCH_CLICKHOUSE_PASSWORD: endpoints.clickhouse.password,
     });
 
-    const token = env.PULLWATCH_API_TOKENS?.split(',')[0]?.trim() || ensureApiToken(join(enginesConfig.home, 'api-token')).token;
-    if (!env.PULLWATCH_API_TOKENS && !env.PULLWATCH_API_TOKENS_FILE) env.PULLWATCH_API_TOKENS_FILE = join(enginesConfig.home, 'api-token');
+    const token =
+      env.PULLWATCH_API_TOKENS?.split(',')[0]?.trim() || ensureApiToken(join(enginesConfig.home, 'api-token')).token;
+    if (!env.PULLWATCH_API_TOKENS && !env.PULLWATCH_API_TOKENS_FILE)
+      env.PULLWATCH_API_TOKENS_FILE = join(enginesConfig.home, 'api-token');
 
     const analyzerConfig = loadAnalyzerConfig(env);
     const admin = createClickHouse({ ...endpoints.clickhouse });
-    const applied = await migrate(admin, { database: analyzerConfig.database, ttlDays: analyzerConfig.ttlDays, cluster: analyzerConfig.clickhouseCluster });
+    const applied = await migrate(admin, {
+      database: analyzerConfig.database,
+      ttlDays: analyzerConfig.ttlDays,
+      cluster: analyzerConfig.clickhouseCluster,
+    });
     await admin.close();
     progress(`migrations: ${applied.applied.length ? `applied ${applied.applied.join(', ')}` : 'up to date'}`);
 
     const level = (env.PULLWATCH_LOG_LEVEL as 'info' | undefined) ?? 'warn';
     const tracing = startTracing({ serviceName: 'pullwatch', otlpEndpoint: env.PULLWATCH_OTLP_TRACES_ENDPOINT });
     started.push({ name: 'tracing', stop: () => tracing.shutdown() });
-    const kafkaFor = (service: string) => createKafka({ brokers: endpoints.kafka.brokers, clientId: `pullwatch-${service}`, logger: createLogger(service, level) });
+    const kafkaFor = (service: string) =>
+      createKafka({
+        brokers: endpoints.kafka.brokers,
+        clientId: `pullwatch-${service}`,
+        logger: createLogger(service, level),
+      });
 
     const analyzer = createAnalyzer(analyzerConfig, {
       logger: createLogger('analyzer', level),
@@ -138,7 +159,11 @@ export async function runStack(opts: StackOptions): Promise<RunningStack> {
 
     if (opts.simulate) {
       const scenario = loadScenario(opts.scenario ?? defaultScenarioPath);
-      const simulator = createSimulator({ scenario, endpoint: collector.ingestUrl, logger: createLogger('simulator', level) });
+      const simulator = createSimulator({
+        scenario,
+        endpoint: collector.ingestUrl,
+        logger: createLogger('simulator', level),
+      });
       await simulator.start();
       started.push({ name: 'simulator', stop: () => simulator.stop() });
     }
@@ -147,14 +172,22 @@ export async function runStack(opts: StackOptions): Promise<RunningStack> {
     opts.out(`  dashboard   ${queryApi.url}/#token=${token}`);
     opts.out(`  query API   ${queryApi.url}/v1  (Authorization: Bearer ${token})`);
     opts.out(`  ingest      ${collector.ingestUrl}/v1/k8s-events?cluster=NAME  and  ${collector.ingestUrl}/v1/logs`);
-    opts.out(`  kafka       ${endpoints.kafka.brokers.join(',')}   clickhouse ${endpoints.clickhouse.url} (database ${analyzerConfig.database})`);
-    opts.out(`  source      ${opts.kubeconfig ? `clusters from ${opts.kubeconfig}` : opts.simulate ? `simulated fleet (${opts.scenario ?? 'default scenario'})` : 'ingest endpoints only (feed it with pullwatch replay)'}`);
+    opts.out(
+      `  kafka       ${endpoints.kafka.brokers.join(',')}   clickhouse ${endpoints.clickhouse.url} (database ${analyzerConfig.database})`,
+    );
+    opts.out(
+      `  source      ${opts.kubeconfig ? `clusters from ${opts.kubeconfig}` : opts.simulate ? `simulated fleet (${opts.scenario ?? 'default scenario'})` : 'ingest endpoints only (feed it with pullwatch replay)'}`,
+    );
     opts.out('  Ctrl-C stops everything.');
     opts.out('');
 
     const every = opts.summaryEverySeconds ?? 5;
     if (every > 0) {
-      const summaryClient = createClickHouse({ ...endpoints.clickhouse, database: analyzerConfig.database, settings: { readonly: '1' } });
+      const summaryClient = createClickHouse({
+        ...endpoints.clickhouse,
+        database: analyzerConfig.database,
+        settings: { readonly: '1' },
+      });
       let prev: SummarySample | null = null;
       let busy = false;
       const timer = setInterval(() => {
@@ -188,13 +221,24 @@ export async function runStack(opts: StackOptions): Promise<RunningStack> {
   }
 }
 
-async function sample(client: ReturnType<typeof createClickHouse>, collector: { stats(): { forwarded: number } }): Promise<SummarySample> {
+async function sample(
+  client: ReturnType<typeof createClickHouse>,
+  collector: { stats(): { forwarded: number } },
+): Promise<SummarySample> {
   const causes = await client.query({
-    query: 'SELECT cause, sum(occurrences) AS n FROM pull_failures WHERE event_time >= now() - INTERVAL 15 MINUTE GROUP BY cause',
+    query:
+      'SELECT cause, sum(occurrences) AS n FROM pull_failures WHERE event_time >= now() - INTERVAL 15 MINUTE GROUP BY cause',
     format: 'JSONEachRow',
   });
-  const incidents = await client.query({ query: "SELECT count() AS n FROM incidents FINAL WHERE status = 'open'", format: 'JSONEachRow' });
-  const stuck = await client.query({ query: "SELECT count() AS n FROM pod_pull_state FINAL WHERE status = 'stuck' AND last_failure >= now() - INTERVAL 15 MINUTE", format: 'JSONEachRow' });
+  const incidents = await client.query({
+    query: "SELECT count() AS n FROM incidents FINAL WHERE status = 'open'",
+    format: 'JSONEachRow',
+  });
+  const stuck = await client.query({
+    query:
+      "SELECT count() AS n FROM pod_pull_state FINAL WHERE status = 'stuck' AND last_failure >= now() - INTERVAL 15 MINUTE",
+    format: 'JSONEachRow',
+  });
   const failuresByCause: Record<string, number> = {};
   for (const r of await causes.json<{ cause: string; n: number | string }>()) failuresByCause[r.cause] = Number(r.n);
   return {

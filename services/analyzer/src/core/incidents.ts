@@ -41,25 +41,41 @@ export interface Incident {
 }
 
 // Causes that belong to one image (a typo, a removed tag, no build for the platform), not to the registry.
-const IMAGE_CAUSES = new Set(['not_found', 'invalid_reference', 'not_found_or_unauthorized', 'platform_mismatch', 'pull_policy_never', 'policy_denied']);
+const IMAGE_CAUSES = new Set([
+  'not_found',
+  'invalid_reference',
+  'not_found_or_unauthorized',
+  'platform_mismatch',
+  'pull_policy_never',
+  'policy_denied',
+]);
 
 /**
  * Forms incidents from failure buckets: failures of the same registry and cause (and, for
  * image-bound causes, the same image) that follow each other without a quiet gap. Deterministic:
  * the same buckets give the same incidents and ids, whichever analyzer computes them.
  */
-export function formIncidents(buckets: FailureBucket[], successes: SuccessMarks, t: IncidentThresholds, nowMs: number): Incident[] {
+export function formIncidents(
+  buckets: FailureBucket[],
+  successes: SuccessMarks,
+  t: IncidentThresholds,
+  nowMs: number,
+): Incident[] {
   const groups = new Map<string, FailureBucket[]>();
   for (const b of buckets) {
     if (b.cause === 'no_cause' || b.cause === 'unknown' || !b.registry) continue;
-    const key = IMAGE_CAUSES.has(b.cause) ? `${b.registry}\u0000${b.cause}\u0000${b.image}` : `${b.registry}\u0000${b.cause}`;
+    const key = IMAGE_CAUSES.has(b.cause)
+      ? `${b.registry}\u0000${b.cause}\u0000${b.image}`
+      : `${b.registry}\u0000${b.cause}`;
     const list = groups.get(key) ?? [];
     list.push(b);
     groups.set(key, list);
   }
   const incidents: Incident[] = [];
   for (const [key, list] of [...groups.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-    list.sort((a, b) => a.minuteMs - b.minuteMs || a.cluster.localeCompare(b.cluster) || a.image.localeCompare(b.image));
+    list.sort(
+      (a, b) => a.minuteMs - b.minuteMs || a.cluster.localeCompare(b.cluster) || a.image.localeCompare(b.image),
+    );
     let run: FailureBucket[] = [];
     const flush = () => {
       if (run.length) incidents.push(toIncident(key, run, successes, t, nowMs));
@@ -75,7 +91,13 @@ export function formIncidents(buckets: FailureBucket[], successes: SuccessMarks,
   return incidents;
 }
 
-function toIncident(key: string, run: FailureBucket[], successes: SuccessMarks, t: IncidentThresholds, nowMs: number): Incident {
+function toIncident(
+  key: string,
+  run: FailureBucket[],
+  successes: SuccessMarks,
+  t: IncidentThresholds,
+  nowMs: number,
+): Incident {
   const [registry, cause] = key.split('\u0000') as [string, string];
   const clusters = [...new Set(run.map((b) => b.cluster))].sort();
   const images = [...new Set(run.map((b) => b.image))].sort();
@@ -84,16 +106,26 @@ function toIncident(key: string, run: FailureBucket[], successes: SuccessMarks, 
   let scope: Incident['scope'];
   if (IMAGE_CAUSES.has(cause)) scope = 'image';
   else scope = spreadsWithin(run, t) ? 'fleet' : 'cluster';
-  const recoveredAt = scope === 'image'
-    ? successes.byImage.get(images[0]!)
-    : Math.max(...clusters.map((c) => successes.byRegistryCluster.get(`${registry}\u0000${c}`) ?? 0));
+  const recoveredAt =
+    scope === 'image'
+      ? successes.byImage.get(images[0]!)
+      : Math.max(...clusters.map((c) => successes.byRegistryCluster.get(`${registry}\u0000${c}`) ?? 0));
   const recovered = recoveredAt !== undefined && recoveredAt > lastSeenMs;
   const quiet = nowMs - lastSeenMs > t.quietMs;
-  const id = createHash('sha256').update(`${registry}|${cause}|${scope === 'image' ? images[0] : ''}|${startMs}`).digest('hex').slice(0, 16);
+  const id = createHash('sha256')
+    .update(`${registry}|${cause}|${scope === 'image' ? images[0] : ''}|${startMs}`)
+    .digest('hex')
+    .slice(0, 16);
   return {
-    id, registry, cause, scope, clusters, images,
+    id,
+    registry,
+    cause,
+    scope,
+    clusters,
+    images,
     failures: run.reduce((n, b) => n + b.failures, 0),
-    startMs, lastSeenMs,
+    startMs,
+    lastSeenMs,
     endMs: recovered ? recoveredAt! : quiet ? lastSeenMs : null,
     status: recovered || quiet ? 'resolved' : 'open',
   };

@@ -7,27 +7,60 @@ function ev(uid: string, reason: string, message: string, count: number, at: num
   return eventEnvelope({
     cluster: 'eu-1',
     source: 'http',
-    event: K8sEventSchema.parse({ metadata: { uid, name: `${pod}.${uid}`, namespace: 'shop' }, involvedObject: { kind: 'Pod', name: pod, namespace: 'shop', fieldPath: 'spec.containers{web}' }, reason, message, count, firstTimestamp: t(0), lastTimestamp: t(at), source: { host: 'node-a' } }),
+    event: K8sEventSchema.parse({
+      metadata: { uid, name: `${pod}.${uid}`, namespace: 'shop' },
+      involvedObject: { kind: 'Pod', name: pod, namespace: 'shop', fieldPath: 'spec.containers{web}' },
+      reason,
+      message,
+      count,
+      firstTimestamp: t(0),
+      lastTimestamp: t(at),
+      source: { host: 'node-a' },
+    }),
   }).envelope;
 }
-const FAILED = 'Failed to pull image "ghcr.io/acme/web:1.2": rpc error: code = NotFound desc = failed to pull and unpack image "ghcr.io/acme/web:1.2": failed to resolve reference "ghcr.io/acme/web:1.2": ghcr.io/acme/web:1.2: not found';
+const FAILED =
+  'Failed to pull image "ghcr.io/acme/web:1.2": rpc error: code = NotFound desc = failed to pull and unpack image "ghcr.io/acme/web:1.2": failed to resolve reference "ghcr.io/acme/web:1.2": ghcr.io/acme/web:1.2: not found';
 const opts = { stuckAfterMs: 600_000 };
 const pos = { partition: 0, offset: 0 };
 
 describe('processEnvelope', () => {
   it('adds only the growth of an aggregated Event, and nothing for a replay', () => {
     const s = new AnalyzerState();
-    const occ = [1, 2, 5, 5, 2].map((count, i) => processEnvelope(ev('u1', 'Failed', FAILED, count, i * 10), pos, s, opts).pull!.occurrences);
+    const occ = [1, 2, 5, 5, 2].map(
+      (count, i) => processEnvelope(ev('u1', 'Failed', FAILED, count, i * 10), pos, s, opts).pull!.occurrences,
+    );
     expect(occ).toEqual([1, 1, 3, 0, 0]);
   });
 
   it('classifies failures and attributes status and back-off messages to the last concrete cause without counting them', () => {
     const s = new AnalyzerState();
     const failed = processEnvelope(ev('u1', 'Failed', FAILED, 1, 0), pos, s, opts).pull!;
-    expect(failed).toMatchObject({ outcome: 'failure', event_kind: 'failed_pull', cause: 'not_found', registry: 'ghcr.io', provider: 'ghcr', occurrences: 1, tag_kind: 'pinned', node: 'node-a', container: 'web' });
+    expect(failed).toMatchObject({
+      outcome: 'failure',
+      event_kind: 'failed_pull',
+      cause: 'not_found',
+      registry: 'ghcr.io',
+      provider: 'ghcr',
+      occurrences: 1,
+      tag_kind: 'pinned',
+      node: 'node-a',
+      container: 'web',
+    });
     const status = processEnvelope(ev('u2', 'Failed', 'Error: ErrImagePull', 1, 1), pos, s, opts).pull!;
-    expect(status).toMatchObject({ outcome: 'state', event_kind: 'status', cause: 'not_found', attributed: 1, image: 'ghcr.io/acme/web:1.2' });
-    const backoff = processEnvelope(ev('u3', 'BackOff', 'Back-off pulling image "ghcr.io/acme/web:1.2"', 3, 30), pos, s, opts).pull!;
+    expect(status).toMatchObject({
+      outcome: 'state',
+      event_kind: 'status',
+      cause: 'not_found',
+      attributed: 1,
+      image: 'ghcr.io/acme/web:1.2',
+    });
+    const backoff = processEnvelope(
+      ev('u3', 'BackOff', 'Back-off pulling image "ghcr.io/acme/web:1.2"', 3, 30),
+      pos,
+      s,
+      opts,
+    ).pull!;
     expect(backoff).toMatchObject({ outcome: 'state', cause: 'not_found', attributed: 1 });
   });
 
@@ -39,23 +72,79 @@ describe('processEnvelope', () => {
     expect(st).toMatchObject({ status: 'failing', attempts: 4, backoff_stage: 3, backoff_seconds: 40 });
     st = processEnvelope(ev('u1', 'Failed', FAILED, 9, 900), pos, s, opts).podState!;
     expect(st).toMatchObject({ status: 'stuck', attempts: 9, backoff_seconds: 300 });
-    const ok = processEnvelope(ev('u9', 'Pulled', 'Successfully pulled image "ghcr.io/acme/web:1.2" in 2.5s (2.5s including waiting). Image size: 1000 bytes.', 1, 1000), pos, s, opts);
-    expect(ok.pull).toMatchObject({ outcome: 'success', occurrences: 1, pull_duration_ms: 2500, image_size_bytes: 1000 });
+    const ok = processEnvelope(
+      ev(
+        'u9',
+        'Pulled',
+        'Successfully pulled image "ghcr.io/acme/web:1.2" in 2.5s (2.5s including waiting). Image size: 1000 bytes.',
+        1,
+        1000,
+      ),
+      pos,
+      s,
+      opts,
+    );
+    expect(ok.pull).toMatchObject({
+      outcome: 'success',
+      occurrences: 1,
+      pull_duration_ms: 2500,
+      image_size_bytes: 1000,
+    });
     // Durations like 2.345s parse to fractional ms; the UInt32 column takes whole ones.
-    const odd = processEnvelope(ev('u10', 'Pulled', 'Successfully pulled image "ghcr.io/acme/web:1.2" in 2.345000000000001s (2.4s including waiting). Image size: 1000 bytes.', 1, 1001), pos, s, opts);
+    const odd = processEnvelope(
+      ev(
+        'u10',
+        'Pulled',
+        'Successfully pulled image "ghcr.io/acme/web:1.2" in 2.345000000000001s (2.4s including waiting). Image size: 1000 bytes.',
+        1,
+        1001,
+      ),
+      pos,
+      s,
+      opts,
+    );
     expect(Number.isInteger(odd.pull!.pull_duration_ms)).toBe(true);
     expect(ok.podState).toMatchObject({ status: 'recovered', time_to_recover_ms: 1_000_000 });
   });
 
   it('counts InspectFailed and ErrImageNeverPull as failures of their own kind; keeps already-present apart', () => {
     const s = new AnalyzerState();
-    expect(processEnvelope(ev('a', 'InspectFailed', 'Failed to apply default image tag "Web:1": couldn\'t parse image reference "Web:1": invalid reference format: repository name must be lowercase', 1, 0), pos, s, opts).pull).toMatchObject({ outcome: 'failure', event_kind: 'inspect_failed', cause: 'invalid_reference' });
-    expect(processEnvelope(ev('b', 'ErrImageNeverPull', 'Container image "web:1" is not present with pull policy of Never', 1, 0, 'p2'), pos, s, opts).pull).toMatchObject({ outcome: 'failure', event_kind: 'never_pull', cause: 'pull_policy_never' });
-    expect(processEnvelope(ev('c', 'Pulled', 'Container image "web:1" already present on machine', 1, 0, 'p3'), pos, s, opts).pull).toMatchObject({ outcome: 'present', occurrences: 1 });
+    expect(
+      processEnvelope(
+        ev(
+          'a',
+          'InspectFailed',
+          'Failed to apply default image tag "Web:1": couldn\'t parse image reference "Web:1": invalid reference format: repository name must be lowercase',
+          1,
+          0,
+        ),
+        pos,
+        s,
+        opts,
+      ).pull,
+    ).toMatchObject({ outcome: 'failure', event_kind: 'inspect_failed', cause: 'invalid_reference' });
+    expect(
+      processEnvelope(
+        ev('b', 'ErrImageNeverPull', 'Container image "web:1" is not present with pull policy of Never', 1, 0, 'p2'),
+        pos,
+        s,
+        opts,
+      ).pull,
+    ).toMatchObject({ outcome: 'failure', event_kind: 'never_pull', cause: 'pull_policy_never' });
+    expect(
+      processEnvelope(ev('c', 'Pulled', 'Container image "web:1" already present on machine', 1, 0, 'p3'), pos, s, opts)
+        .pull,
+    ).toMatchObject({ outcome: 'present', occurrences: 1 });
   });
 
   it('knows latest, missing, pinned and digest tags', () => {
-    expect(['nginx', 'nginx:latest', 'nginx:1.27', 'nginx@sha256:' + 'a'.repeat(64), 'Bad:Name'].map(tagKind)).toEqual(['missing', 'latest', 'pinned', 'digest', 'invalid']);
+    expect(['nginx', 'nginx:latest', 'nginx:1.27', `nginx@sha256:${'a'.repeat(64)}`, 'Bad:Name'].map(tagKind)).toEqual([
+      'missing',
+      'latest',
+      'pinned',
+      'digest',
+      'invalid',
+    ]);
     expect(backoffFor(1)).toEqual({ stage: 0, seconds: 5 });
     expect(backoffFor(12)).toEqual({ stage: 6, seconds: 300 });
   });

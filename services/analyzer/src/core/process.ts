@@ -1,4 +1,11 @@
-import { classify, messageKind, parsePulled, parseReference, type Classification, type ImageReference } from '@pullwatch/classifier';
+import {
+  classify,
+  messageKind,
+  parsePulled,
+  parseReference,
+  type Classification,
+  type ImageReference,
+} from '@pullwatch/classifier';
 import { containerOf, normalizeEvent, type Envelope } from '@pullwatch/event-schema';
 import type { PodStateRow, PullEventRow, RawEventRow } from './rows.ts';
 
@@ -91,7 +98,11 @@ export function processEnvelope(env: Envelope, pos: Position, state: AnalyzerSta
   const container = containerOf(n.object.fieldPath) ?? '';
   const podKeyBase = `${env.cluster}/${n.object.namespace}/${n.object.name}/${container}`;
   const kind = kindOf(n.reason, n.message);
-  const c: Classification = classify({ message: n.message, reason: n.reason, image: env.pod?.image ?? state.imageOf.get(podKeyBase) ?? null });
+  const c: Classification = classify({
+    message: n.message,
+    reason: n.reason,
+    image: env.pod?.image ?? state.imageOf.get(podKeyBase) ?? null,
+  });
   const image = c.image ?? '';
   if (image) state.imageOf.set(podKeyBase, image);
   const podKey = `${podKeyBase}/${image}`;
@@ -116,7 +127,13 @@ export function processEnvelope(env: Envelope, pos: Position, state: AnalyzerSta
   }
 
   const pulled = kind === 'pulled' ? parsePulled(n.message) : null;
-  const outcome: PullEventRow['outcome'] = FAILURE_KINDS.has(kind) ? 'failure' : kind === 'pulled' ? 'success' : kind === 'already_present' ? 'present' : 'state';
+  const outcome: PullEventRow['outcome'] = FAILURE_KINDS.has(kind)
+    ? 'failure'
+    : kind === 'pulled'
+      ? 'success'
+      : kind === 'already_present'
+        ? 'present'
+        : 'state';
   const isPullEvent = kind !== 'other' || n.reason === 'Started';
   const ref = c.reference;
   const policy = env.pod?.imagePullPolicy ?? '';
@@ -172,60 +189,152 @@ export function processEnvelope(env: Envelope, pos: Position, state: AnalyzerSta
     const { stage, seconds } = backoffFor(attempts);
     const failingFor = timeMs - firstFailure;
     podState = {
-      cluster: env.cluster, namespace: n.object.namespace, pod: n.object.name, container, image, node,
-      registry: c.registry ?? '', provider: c.provider ?? '',
+      cluster: env.cluster,
+      namespace: n.object.namespace,
+      pod: n.object.name,
+      container,
+      image,
+      node,
+      registry: c.registry ?? '',
+      provider: c.provider ?? '',
       status: failingFor >= opts.stuckAfterMs ? 'stuck' : 'failing',
-      cause, subcause, hint, message: n.message,
-      first_failure: firstFailure, last_failure: timeMs, attempts, backoff_stage: stage, backoff_seconds: seconds,
-      recovered_at: null, time_to_recover_ms: null, image_pull_policy: policy, has_pull_secrets: secrets, tag_kind: tk,
+      cause,
+      subcause,
+      hint,
+      message: n.message,
+      first_failure: firstFailure,
+      last_failure: timeMs,
+      attempts,
+      backoff_stage: stage,
+      backoff_seconds: seconds,
+      recovered_at: null,
+      time_to_recover_ms: null,
+      image_pull_policy: policy,
+      has_pull_secrets: secrets,
+      tag_kind: tk,
       updated_at: timeMs,
     };
-  } else if (st && st.status !== 'recovered' && (outcome === 'success' || outcome === 'present' || n.reason === 'Started')) {
-    podState = { ...st, status: 'recovered', recovered_at: timeMs, time_to_recover_ms: Math.max(0, timeMs - st.first_failure), updated_at: timeMs };
-  } else if (st && st.status === 'failing' && (kind === 'status' || kind === 'backoff') && timeMs - st.first_failure >= opts.stuckAfterMs) {
+  } else if (
+    st &&
+    st.status !== 'recovered' &&
+    (outcome === 'success' || outcome === 'present' || n.reason === 'Started')
+  ) {
+    podState = {
+      ...st,
+      status: 'recovered',
+      recovered_at: timeMs,
+      time_to_recover_ms: Math.max(0, timeMs - st.first_failure),
+      updated_at: timeMs,
+    };
+  } else if (
+    st &&
+    st.status === 'failing' &&
+    (kind === 'status' || kind === 'backoff') &&
+    timeMs - st.first_failure >= opts.stuckAfterMs
+  ) {
     podState = { ...st, status: 'stuck', updated_at: Math.max(timeMs, st.updated_at) };
   }
   if (podState) state.pods.set(podKey, podState);
 
   const raw: RawEventRow = {
-    event_time: timeMs, received_at: receivedMs, cluster: env.cluster, source: env.source, kind: env.kind,
-    namespace: n.namespace, object_kind: n.object.kind, object_name: n.object.name, reason: n.reason, type: n.type, message: n.message,
-    event_uid: n.uid, event_count: n.count, resource_version: n.resourceVersion ?? '', identity: env.identity.key, payload: opts.payload ?? JSON.stringify(env),
-    kafka_partition: pos.partition, kafka_offset: pos.offset,
+    event_time: timeMs,
+    received_at: receivedMs,
+    cluster: env.cluster,
+    source: env.source,
+    kind: env.kind,
+    namespace: n.namespace,
+    object_kind: n.object.kind,
+    object_name: n.object.name,
+    reason: n.reason,
+    type: n.type,
+    message: n.message,
+    event_uid: n.uid,
+    event_count: n.count,
+    resource_version: n.resourceVersion ?? '',
+    identity: env.identity.key,
+    payload: opts.payload ?? JSON.stringify(env),
+    kafka_partition: pos.partition,
+    kafka_offset: pos.offset,
   };
   return { raw, pull, podState };
 }
 
-function processWaiting(env: Extract<Envelope, { kind: 'pod-waiting' }>, pos: Position, state: AnalyzerState, opts: ProcessOptions, receivedMs: number): Processed {
+function processWaiting(
+  env: Extract<Envelope, { kind: 'pod-waiting' }>,
+  pos: Position,
+  state: AnalyzerState,
+  opts: ProcessOptions,
+  receivedMs: number,
+): Processed {
   const w = env.podWaiting;
   const timeMs = toMs(w.observedAt, receivedMs);
   const podKey = `${env.cluster}/${w.namespace}/${w.pod}/${w.container}/${w.image}`;
   state.imageOf.set(`${env.cluster}/${w.namespace}/${w.pod}/${w.container}`, w.image);
   const c = classify({ message: w.message ?? `Error: ${w.reason}`, reason: w.reason, image: w.image });
   const known = state.lastCause.get(podKey);
-  const cause = c.cause === 'no_cause' || c.cause === 'unknown' ? known?.cause ?? c.cause : c.cause;
-  if (c.cause !== 'no_cause' && c.cause !== 'unknown') state.lastCause.set(podKey, { cause: c.cause, subcause: c.subcause ?? '', hint: c.hint });
+  const cause = c.cause === 'no_cause' || c.cause === 'unknown' ? (known?.cause ?? c.cause) : c.cause;
+  if (c.cause !== 'no_cause' && c.cause !== 'unknown')
+    state.lastCause.set(podKey, { cause: c.cause, subcause: c.subcause ?? '', hint: c.hint });
   const st = state.pods.get(podKey);
   let podState: PodStateRow | null = null;
   // Pod status says it is failing even when its Events expired or were rate-limited: keep a state
   // for it, but count no attempts (only Events count attempts).
   if (!st || st.status === 'recovered') {
     podState = {
-      cluster: env.cluster, namespace: w.namespace, pod: w.pod, container: w.container, image: w.image, node: w.node ?? '',
-      registry: c.registry ?? '', provider: c.provider ?? '', status: 'failing', cause, subcause: c.subcause ?? known?.subcause ?? '', hint: known?.hint ?? c.hint,
-      message: w.message ?? w.reason, first_failure: timeMs, last_failure: timeMs, attempts: 0, backoff_stage: 0, backoff_seconds: 0,
-      recovered_at: null, time_to_recover_ms: null, image_pull_policy: w.imagePullPolicy ?? '', has_pull_secrets: w.hasPullSecrets ? 1 : 0,
-      tag_kind: tagKind(w.image), updated_at: timeMs,
+      cluster: env.cluster,
+      namespace: w.namespace,
+      pod: w.pod,
+      container: w.container,
+      image: w.image,
+      node: w.node ?? '',
+      registry: c.registry ?? '',
+      provider: c.provider ?? '',
+      status: 'failing',
+      cause,
+      subcause: c.subcause ?? known?.subcause ?? '',
+      hint: known?.hint ?? c.hint,
+      message: w.message ?? w.reason,
+      first_failure: timeMs,
+      last_failure: timeMs,
+      attempts: 0,
+      backoff_stage: 0,
+      backoff_seconds: 0,
+      recovered_at: null,
+      time_to_recover_ms: null,
+      image_pull_policy: w.imagePullPolicy ?? '',
+      has_pull_secrets: w.hasPullSecrets ? 1 : 0,
+      tag_kind: tagKind(w.image),
+      updated_at: timeMs,
     };
   } else if (st.first_failure + opts.stuckAfterMs <= timeMs && st.status === 'failing') {
-    podState = { ...st, status: 'stuck', image_pull_policy: w.imagePullPolicy ?? st.image_pull_policy, has_pull_secrets: w.hasPullSecrets ? 1 : 0, updated_at: timeMs };
+    podState = {
+      ...st,
+      status: 'stuck',
+      image_pull_policy: w.imagePullPolicy ?? st.image_pull_policy,
+      has_pull_secrets: w.hasPullSecrets ? 1 : 0,
+      updated_at: timeMs,
+    };
   }
   if (podState) state.pods.set(podKey, podState);
   const raw: RawEventRow = {
-    event_time: timeMs, received_at: receivedMs, cluster: env.cluster, source: env.source, kind: env.kind,
-    namespace: w.namespace, object_kind: 'Pod', object_name: w.pod, reason: w.reason, type: 'Warning', message: w.message ?? '',
-    event_uid: w.podUid, event_count: 0, resource_version: '', identity: env.identity.key, payload: opts.payload ?? JSON.stringify(env),
-    kafka_partition: pos.partition, kafka_offset: pos.offset,
+    event_time: timeMs,
+    received_at: receivedMs,
+    cluster: env.cluster,
+    source: env.source,
+    kind: env.kind,
+    namespace: w.namespace,
+    object_kind: 'Pod',
+    object_name: w.pod,
+    reason: w.reason,
+    type: 'Warning',
+    message: w.message ?? '',
+    event_uid: w.podUid,
+    event_count: 0,
+    resource_version: '',
+    identity: env.identity.key,
+    payload: opts.payload ?? JSON.stringify(env),
+    kafka_partition: pos.partition,
+    kafka_offset: pos.offset,
   };
   return { raw, pull: null, podState };
 }

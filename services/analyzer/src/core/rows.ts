@@ -88,7 +88,6 @@ export interface PodStateRow {
   updated_at: number;
 }
 
-
 /** pull_events in RowBinary; the server checks these names and types against the table. */
 export const PULL_EVENT_FORMAT = new RowBinaryFormat<PullEventRow>([
   ['event_time', "DateTime64(3, 'UTC')"],

@@ -1,6 +1,14 @@
 import { BodyError } from './parse-body.ts';
 
-type AnyValue = { stringValue?: string; boolValue?: boolean; intValue?: string | number; doubleValue?: number; arrayValue?: { values?: AnyValue[] }; kvlistValue?: { values?: { key: string; value?: AnyValue }[] }; bytesValue?: string };
+type AnyValue = {
+  stringValue?: string;
+  boolValue?: boolean;
+  intValue?: string | number;
+  doubleValue?: number;
+  arrayValue?: { values?: AnyValue[] };
+  kvlistValue?: { values?: { key: string; value?: AnyValue }[] };
+  bytesValue?: string;
+};
 
 /** OTLP's AnyValue (as OTLP/JSON encodes it) to a plain JS value. */
 export function fromAnyValue(v: AnyValue | undefined): unknown {
@@ -10,7 +18,8 @@ export function fromAnyValue(v: AnyValue | undefined): unknown {
   if (v.intValue !== undefined) return Number(v.intValue);
   if (v.doubleValue !== undefined) return v.doubleValue;
   if (v.arrayValue) return (v.arrayValue.values ?? []).map(fromAnyValue);
-  if (v.kvlistValue) return Object.fromEntries((v.kvlistValue.values ?? []).map((kv) => [kv.key, fromAnyValue(kv.value)]));
+  if (v.kvlistValue)
+    return Object.fromEntries((v.kvlistValue.values ?? []).map((kv) => [kv.key, fromAnyValue(kv.value)]));
   if (v.bytesValue !== undefined) return v.bytesValue;
   return null;
 }
@@ -31,17 +40,27 @@ export function otlpLogRecords(request: unknown): OtlpRecord[] {
     throw new BodyError('not an OTLP ExportLogsServiceRequest: resourceLogs is missing');
   }
   const out: OtlpRecord[] = [];
-  const resourceLogs = (request as { resourceLogs: { resource?: { attributes?: { key: string; value?: AnyValue }[] }; scopeLogs?: { logRecords?: { body?: AnyValue }[] }[] }[] }).resourceLogs;
+  const resourceLogs = (
+    request as {
+      resourceLogs: {
+        resource?: { attributes?: { key: string; value?: AnyValue }[] };
+        scopeLogs?: { logRecords?: { body?: AnyValue }[] }[];
+      }[];
+    }
+  ).resourceLogs;
   const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
   resourceLogs.forEach((rl, i) => {
     if (!isObject(rl)) throw new BodyError(`resourceLogs[${i}]: not a ResourceLogs object`);
-    if (rl.scopeLogs !== undefined && !Array.isArray(rl.scopeLogs)) throw new BodyError(`resourceLogs[${i}].scopeLogs: not an array`);
+    if (rl.scopeLogs !== undefined && !Array.isArray(rl.scopeLogs))
+      throw new BodyError(`resourceLogs[${i}].scopeLogs: not an array`);
     const attr = rl.resource?.attributes?.find((a) => a.key === 'k8s.cluster.name');
     const cluster = attr ? String(fromAnyValue(attr.value)) : null;
     (rl.scopeLogs ?? []).forEach((sl, j) => {
-      if (!isObject(sl) || (sl.logRecords !== undefined && !Array.isArray(sl.logRecords))) throw new BodyError(`resourceLogs[${i}].scopeLogs[${j}]: not a ScopeLogs object`);
+      if (!isObject(sl) || (sl.logRecords !== undefined && !Array.isArray(sl.logRecords)))
+        throw new BodyError(`resourceLogs[${i}].scopeLogs[${j}]: not a ScopeLogs object`);
       (sl.logRecords ?? []).forEach((lr, k) => {
-        if (!isObject(lr)) throw new BodyError(`resourceLogs[${i}].scopeLogs[${j}].logRecords[${k}]: not a LogRecord object`);
+        if (!isObject(lr))
+          throw new BodyError(`resourceLogs[${i}].scopeLogs[${j}].logRecords[${k}]: not a LogRecord object`);
         let body = fromAnyValue(lr.body);
         if (typeof body === 'string') {
           try {

@@ -10,9 +10,17 @@ const Response = root.lookupType('opentelemetry.proto.ExportLogsServiceResponse'
 /** An OTLP/HTTP protobuf logs request as the same object OTLP/JSON decodes to (camelCase fields). */
 export function decodeOtlpLogsProtobuf(body: Buffer): unknown {
   try {
-    return Request.toObject(Request.decode(body), { longs: String, bytes: String, defaults: false, arrays: true, oneofs: false });
+    return Request.toObject(Request.decode(body), {
+      longs: String,
+      bytes: String,
+      defaults: false,
+      arrays: true,
+      oneofs: false,
+    });
   } catch (err) {
-    throw new BodyError(`not an OTLP ExportLogsServiceRequest in protobuf (${err instanceof Error ? err.message : String(err)})`);
+    throw new BodyError(
+      `not an OTLP ExportLogsServiceRequest in protobuf (${err instanceof Error ? err.message : String(err)})`,
+    );
   }
 }
 

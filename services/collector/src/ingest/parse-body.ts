@@ -20,14 +20,17 @@ function toEvent(value: unknown, where: string): ParsedEvent | null {
   if (value && typeof value === 'object' && 'type' in value && 'object' in value) {
     const w = value as { type: unknown; object: unknown };
     if (w.type === 'BOOKMARK') return null;
-    if (w.type === 'ERROR') throw new BodyError(`${where}: watch ERROR event: ${JSON.stringify(w.object).slice(0, 200)}`);
+    if (w.type === 'ERROR')
+      throw new BodyError(`${where}: watch ERROR event: ${JSON.stringify(w.object).slice(0, 200)}`);
     const inner = toEvent(w.object, where);
     return inner && { ...inner, watchType: String(w.type) };
   }
   const r = K8sEventSchema.safeParse(value);
   if (!r.success) {
     const issue = r.error.issues[0];
-    throw new BodyError(`${where}: not a Kubernetes Event (${issue ? `${issue.path.join('.') || 'object'}: ${issue.message}` : 'invalid'})`);
+    throw new BodyError(
+      `${where}: not a Kubernetes Event (${issue ? `${issue.path.join('.') || 'object'}: ${issue.message}` : 'invalid'})`,
+    );
   }
   return { event: r.data, where };
 }
@@ -54,11 +57,11 @@ export function parseEventsBody(text: string): ParsedEvent[] {
   };
   if (isWholeJson) {
     if (Array.isArray(whole)) {
-      whole.forEach((v, i) => push(toEvent(v, `item ${i}`)));
+      for (const [i, v] of whole.entries()) push(toEvent(v, `item ${i}`));
       return out;
     }
     if (whole && typeof whole === 'object' && Array.isArray((whole as { items?: unknown }).items)) {
-      (whole as { items: unknown[] }).items.forEach((v, i) => push(toEvent(v, `items[${i}]`)));
+      for (const [i, v] of (whole as { items: unknown[] }).items.entries()) push(toEvent(v, `items[${i}]`));
       return out;
     }
     push(toEvent(whole, 'line 1'));

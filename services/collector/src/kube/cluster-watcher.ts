@@ -1,5 +1,12 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { containerOf, eventEnvelope, isImageEvent, K8sEventSchema, normalizeEvent, podWaitingEnvelope } from '@pullwatch/event-schema';
+import {
+  containerOf,
+  eventEnvelope,
+  isImageEvent,
+  K8sEventSchema,
+  normalizeEvent,
+  podWaitingEnvelope,
+} from '@pullwatch/event-schema';
 import type { Logger } from '@pullwatch/telemetry';
 import { BackPressureError, type EnvelopeProducer, type Outgoing } from '../producer.ts';
 import { ListWatch, type KubeObject } from './list-watch.ts';
@@ -35,8 +42,18 @@ export class ClusterWatcher {
     private readonly log: Logger,
     private readonly opts: { allEvents: boolean },
   ) {
-    this.podWatch = new ListWatch(kc, '/api/v1/pods', { onList: (items) => this.onPods(items), onObject: (o) => this.onPods([o]) }, log);
-    this.events = new ListWatch(kc, '/api/v1/events', { onList: (items) => this.onEvents(items), onObject: (o) => this.onEvents([o]) }, log);
+    this.podWatch = new ListWatch(
+      kc,
+      '/api/v1/pods',
+      { onList: (items) => this.onPods(items), onObject: (o) => this.onPods([o]) },
+      log,
+    );
+    this.events = new ListWatch(
+      kc,
+      '/api/v1/events',
+      { onList: (items) => this.onEvents(items), onObject: (o) => this.onEvents([o]) },
+      log,
+    );
   }
 
   start(): void {
@@ -50,7 +67,12 @@ export class ClusterWatcher {
   }
 
   stats(): ClusterWatcherStats {
-    return { cluster: this.cluster, ...this.counts, events: { ...this.events.stats }, pods: { ...this.podWatch.stats } };
+    return {
+      cluster: this.cluster,
+      ...this.counts,
+      events: { ...this.events.stats },
+      pods: { ...this.podWatch.stats },
+    };
   }
 
   private async onEvents(items: KubeObject[]): Promise<void> {
@@ -64,7 +86,13 @@ export class ClusterWatcher {
         continue;
       }
       const pod = this.pods.get(`${n.object.namespace}/${n.object.name}`);
-      const o = eventEnvelope({ cluster: this.cluster, source: 'watch', event: parsed.data, normalized: n, pod: pod ? podContext(pod, containerOf(n.object.fieldPath)) : null });
+      const o = eventEnvelope({
+        cluster: this.cluster,
+        source: 'watch',
+        event: parsed.data,
+        normalized: n,
+        pod: pod ? podContext(pod, containerOf(n.object.fieldPath)) : null,
+      });
       if (this.sent.has(o.envelope.identity.key)) {
         this.counts.skippedAlreadySent += 1;
         continue;
@@ -98,7 +126,8 @@ export class ClusterWatcher {
         return;
       } catch (err) {
         if (!(err instanceof BackPressureError)) throw err;
-        if (attempt === 0) this.log.warn({ cluster: this.cluster, err: err.message }, 'watch: Kafka pushing back; pausing the watch');
+        if (attempt === 0)
+          this.log.warn({ cluster: this.cluster, err: err.message }, 'watch: Kafka pushing back; pausing the watch');
         await new Promise((r) => setTimeout(r, Math.min(10_000, 250 * 2 ** attempt)));
       }
     }

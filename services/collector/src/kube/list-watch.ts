@@ -27,10 +27,14 @@ class GoneError extends Error {}
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
     const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
   });
 
 /**
@@ -86,7 +90,10 @@ export class ListWatch {
         continue;
       }
       if (!res.ok) throw new Error(`list ${this.path}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
-      const body = (await res.json()) as { items?: KubeObject[]; metadata?: { resourceVersion?: string; continue?: string } };
+      const body = (await res.json()) as {
+        items?: KubeObject[];
+        metadata?: { resourceVersion?: string; continue?: string };
+      };
       items.push(...(body.items ?? []));
       rv = body.metadata?.resourceVersion ?? rv;
       cont = body.metadata?.continue || undefined;
@@ -98,7 +105,12 @@ export class ListWatch {
 
   /** Watches from `rv` until the stream ends; returns the last resourceVersion seen. */
   private async watch(rv: string): Promise<string> {
-    const res = await this.request({ watch: 'true', resourceVersion: rv, allowWatchBookmarks: 'true', timeoutSeconds: String(this.opts.watchTimeoutSeconds ?? 300) });
+    const res = await this.request({
+      watch: 'true',
+      resourceVersion: rv,
+      allowWatchBookmarks: 'true',
+      timeoutSeconds: String(this.opts.watchTimeoutSeconds ?? 300),
+    });
     if (res.status === 410) throw new GoneError('410 Gone');
     if (!res.ok) throw new Error(`watch ${this.path}: HTTP ${res.status}`);
     const lines = createInterface({ input: res.body as NodeJS.ReadableStream, crlfDelay: Infinity });
@@ -147,7 +159,10 @@ export class ListWatch {
         failures += 1;
         this.stats.reconnects += 1;
         const backoff = Math.min(this.opts.maxBackoffMs ?? 30_000, 250 * 2 ** Math.min(failures, 10));
-        this.log.warn({ path: this.path, err: err instanceof Error ? err.message : String(err), retryInMs: backoff }, 'watch: reconnecting');
+        this.log.warn(
+          { path: this.path, err: err instanceof Error ? err.message : String(err), retryInMs: backoff },
+          'watch: reconnecting',
+        );
         await sleep(backoff * (0.5 + Math.random() / 2), signal);
       }
     }

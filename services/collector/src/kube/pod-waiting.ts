@@ -11,7 +11,11 @@ export interface KubePod {
   };
   status?: {
     containerStatuses?: { name: string; image?: string; state?: { waiting?: { reason?: string; message?: string } } }[];
-    initContainerStatuses?: { name: string; image?: string; state?: { waiting?: { reason?: string; message?: string } } }[];
+    initContainerStatuses?: {
+      name: string;
+      image?: string;
+      state?: { waiting?: { reason?: string; message?: string } };
+    }[];
   };
 }
 

@@ -18,11 +18,19 @@ const api = new FakeApiServer();
 let collector: Collector;
 
 const event = (name: string, pod: string, reason: string, message: string, count = 1) => ({
-  apiVersion: 'v1', kind: 'Event', metadata: { name, namespace: 'shop', uid: `uid-${name}` },
-  involvedObject: { kind: 'Pod', name: pod, namespace: 'shop', fieldPath: 'spec.containers{web}' }, reason, message, type: 'Warning', count,
-  lastTimestamp: new Date(Date.UTC(2026, 10, 24, 10, 0, count)).toISOString(), source: { host: 'node-a' },
+  apiVersion: 'v1',
+  kind: 'Event',
+  metadata: { name, namespace: 'shop', uid: `uid-${name}` },
+  involvedObject: { kind: 'Pod', name: pod, namespace: 'shop', fieldPath: 'spec.containers{web}' },
+  reason,
+  message,
+  type: 'Warning',
+  count,
+  lastTimestamp: new Date(Date.UTC(2026, 10, 24, 10, 0, count)).toISOString(),
+  source: { host: 'node-a' },
 });
-const failed = (img: string) => `Failed to pull image "${img}": rpc error: code = NotFound desc = failed to pull and unpack image "${img}": not found`;
+const failed = (img: string) =>
+  `Failed to pull image "${img}": rpc error: code = NotFound desc = failed to pull and unpack image "${img}": not found`;
 
 const received: Envelope[] = [];
 const consumer = kafka.consumer({ groupId: uniqueName('watch_g') });
@@ -37,18 +45,49 @@ async function until(n: number, what: string) {
 
 beforeAll(async () => {
   await api.start();
-  api.put('pods', { metadata: { name: 'web-1', namespace: 'shop', uid: 'p1' }, spec: { nodeName: 'node-a', imagePullSecrets: [], containers: [{ name: 'web', image: 'ghcr.io/acme/web:9', imagePullPolicy: 'IfNotPresent' }] }, status: { containerStatuses: [{ name: 'web', state: { waiting: { reason: 'ErrImagePull', message: failed('ghcr.io/acme/web:9') } } }] } });
+  api.put('pods', {
+    metadata: { name: 'web-1', namespace: 'shop', uid: 'p1' },
+    spec: {
+      nodeName: 'node-a',
+      imagePullSecrets: [],
+      containers: [{ name: 'web', image: 'ghcr.io/acme/web:9', imagePullPolicy: 'IfNotPresent' }],
+    },
+    status: {
+      containerStatuses: [
+        { name: 'web', state: { waiting: { reason: 'ErrImagePull', message: failed('ghcr.io/acme/web:9') } } },
+      ],
+    },
+  });
   api.put('events', event('e1', 'web-1', 'Failed', failed('ghcr.io/acme/web:9')));
   api.put('events', event('e2', 'web-1', 'BackOff', 'Back-off pulling image "ghcr.io/acme/web:9"'));
-  api.put('events', event('e3', 'web-2', 'Pulled', 'Successfully pulled image "nginx:1.27" in 1s (1s including waiting). Image size: 10 bytes.'));
+  api.put(
+    'events',
+    event(
+      'e3',
+      'web-2',
+      'Pulled',
+      'Successfully pulled image "nginx:1.27" in 1s (1s including waiting). Image size: 10 bytes.',
+    ),
+  );
   api.put('events', event('e0', 'web-2', 'Scheduled', 'Successfully assigned shop/web-2 to node-a'));
   const kubeconfig = join(mkdtempSync(join(tmpdir(), 'pw-kube-')), 'config');
   api.writeKubeconfig(kubeconfig, ['ctx-a']);
-  collector = createCollector(loadCollectorConfig({ PULLWATCH_INGEST_PORT: '0', PULLWATCH_TOPIC: topic, PULLWATCH_TOPIC_PARTITIONS: '2', PULLWATCH_KUBECONFIG: kubeconfig, PULLWATCH_KUBE_CONTEXTS: 'ctx-a=prod-a' }), { logger, metrics, kafka });
+  collector = createCollector(
+    loadCollectorConfig({
+      PULLWATCH_INGEST_PORT: '0',
+      PULLWATCH_TOPIC: topic,
+      PULLWATCH_TOPIC_PARTITIONS: '2',
+      PULLWATCH_KUBECONFIG: kubeconfig,
+      PULLWATCH_KUBE_CONTEXTS: 'ctx-a=prod-a',
+    }),
+    { logger, metrics, kafka },
+  );
   await collector.start();
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({ eachMessage: async ({ message }) => void received.push(JSON.parse(message.value!.toString()) as Envelope) });
+  await consumer.run({
+    eachMessage: async ({ message }) => void received.push(JSON.parse(message.value!.toString()) as Envelope),
+  });
 });
 
 afterAll(async () => {
@@ -62,7 +101,17 @@ describe('Kubernetes watch (fake API server speaking the real protocol)', () => 
     await until(4, 'the initial list');
     expect(received.filter((e) => e.kind === 'pod-waiting')).toHaveLength(1);
     const waiting = received.find((e) => e.kind === 'pod-waiting');
-    expect(waiting).toMatchObject({ cluster: 'prod-a', source: 'watch', podWaiting: { image: 'ghcr.io/acme/web:9', imagePullPolicy: 'IfNotPresent', hasPullSecrets: false, reason: 'ErrImagePull', node: 'node-a' } });
+    expect(waiting).toMatchObject({
+      cluster: 'prod-a',
+      source: 'watch',
+      podWaiting: {
+        image: 'ghcr.io/acme/web:9',
+        imagePullPolicy: 'IfNotPresent',
+        hasPullSecrets: false,
+        reason: 'ErrImagePull',
+        node: 'node-a',
+      },
+    });
 
     api.put('events', event('e1', 'web-1', 'Failed', failed('ghcr.io/acme/web:9'), 2));
     await until(5, 'the watched update');
@@ -80,21 +129,51 @@ describe('Kubernetes watch (fake API server speaking the real protocol)', () => 
     await new Promise((r) => setTimeout(r, 2500));
 
     const events = received.filter((e): e is Extract<Envelope, { kind: 'event' }> => e.kind === 'event');
-    expect(events.map((e) => e.identity.key).sort()).toEqual(['prod-a/uid-e1/1', 'prod-a/uid-e1/2', 'prod-a/uid-e2/1', 'prod-a/uid-e3/1', 'prod-a/uid-e4/1', 'prod-a/uid-e5/2']);
+    expect(events.map((e) => e.identity.key).sort()).toEqual([
+      'prod-a/uid-e1/1',
+      'prod-a/uid-e1/2',
+      'prod-a/uid-e2/1',
+      'prod-a/uid-e3/1',
+      'prod-a/uid-e4/1',
+      'prod-a/uid-e5/2',
+    ]);
     expect(new Set(received.map((e) => e.identity.key)).size).toBe(received.length);
     // One Pod's events keep their order.
-    expect(events.filter((e) => e.event.involvedObject?.name === 'web-1').map((e) => e.identity.key)).toEqual(['prod-a/uid-e1/1', 'prod-a/uid-e2/1', 'prod-a/uid-e1/2', 'prod-a/uid-e4/1', 'prod-a/uid-e5/2']);
+    expect(events.filter((e) => e.event.involvedObject?.name === 'web-1').map((e) => e.identity.key)).toEqual([
+      'prod-a/uid-e1/1',
+      'prod-a/uid-e2/1',
+      'prod-a/uid-e1/2',
+      'prod-a/uid-e4/1',
+      'prod-a/uid-e5/2',
+    ]);
     // Events carry what the Pod watch knows.
-    expect(events.find((e) => e.identity.key === 'prod-a/uid-e1/1')!.pod).toEqual({ image: 'ghcr.io/acme/web:9', imagePullPolicy: 'IfNotPresent', hasPullSecrets: false, node: 'node-a' });
+    expect(events.find((e) => e.identity.key === 'prod-a/uid-e1/1')!.pod).toEqual({
+      image: 'ghcr.io/acme/web:9',
+      imagePullPolicy: 'IfNotPresent',
+      hasPullSecrets: false,
+      node: 'node-a',
+    });
     const watch = collector.stats().watch[0]!;
     expect(watch.events.relistsAfterGone).toBeGreaterThanOrEqual(1);
     expect(watch.skippedAlreadySent).toBeGreaterThanOrEqual(4);
     expect(api.requests.some((r) => r.watch && r.resourceVersion !== null)).toBe(true);
     // The same counts, as Prometheus scrapes them from /metrics.
     const scraped = await (await fetch(`${collector.ingestUrl}/metrics`)).text();
-    const sample = (labels: string) => Number(new RegExp(`^pullwatch_collector_watch_activity_total\\{${labels},service="watch-test"\\} (\\d+)$`, 'm').exec(scraped)?.[1] ?? NaN);
-    expect(sample('cluster="prod-a",resource="events",activity="relistsAfterGone"')).toBe(watch.events.relistsAfterGone);
+    const sample = (labels: string) =>
+      Number(
+        new RegExp(`^pullwatch_collector_watch_activity_total\\{${labels},service="watch-test"\\} (\\d+)$`, 'm').exec(
+          scraped,
+        )?.[1] ?? NaN,
+      );
+    expect(sample('cluster="prod-a",resource="events",activity="relistsAfterGone"')).toBe(
+      watch.events.relistsAfterGone,
+    );
     expect(sample('cluster="prod-a",resource="events",activity="reconnects"')).toBeGreaterThanOrEqual(1);
-    expect(scraped).toMatch(new RegExp(`^pullwatch_collector_watch_objects_total\\{cluster="prod-a",outcome="skipped_already_sent",service="watch-test"\\} ${collector.stats().watch[0]!.skippedAlreadySent}$`, 'm'));
+    expect(scraped).toMatch(
+      new RegExp(
+        `^pullwatch_collector_watch_objects_total\\{cluster="prod-a",outcome="skipped_already_sent",service="watch-test"\\} ${collector.stats().watch[0]!.skippedAlreadySent}$`,
+        'm',
+      ),
+    );
   });
 });

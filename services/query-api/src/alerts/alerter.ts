@@ -23,11 +23,34 @@ export interface AlerterDeps {
 export function createAlerter(deps: AlerterDeps) {
   const states = new Map<string, AlertState>();
   const tables = new FleetTables(deps.database, deps.clickhouseCluster);
-  const failureRate = new Gauge({ name: 'pullwatch_registry_failure_rate', help: 'Failed / attempted pulls per registry over the rule window', labelNames: ['registry'], registers: [deps.metrics] });
-  const rateLimited = new Gauge({ name: 'pullwatch_rate_limited_failures', help: 'Rate-limited pulls per registry over the rule window', labelNames: ['registry'], registers: [deps.metrics] });
-  const fleetIncidents = new Gauge({ name: 'pullwatch_open_fleet_incidents', help: 'Open fleet-scope incidents', registers: [deps.metrics] });
-  const stuck = new Gauge({ name: 'pullwatch_stuck_pods', help: 'Pods failing to pull for longer than the rule says', registers: [deps.metrics] });
-  const firing = new Gauge({ name: 'pullwatch_alert_firing', help: '1 while an alert rule fires', labelNames: ['rule'], registers: [deps.metrics] });
+  const failureRate = new Gauge({
+    name: 'pullwatch_registry_failure_rate',
+    help: 'Failed / attempted pulls per registry over the rule window',
+    labelNames: ['registry'],
+    registers: [deps.metrics],
+  });
+  const rateLimited = new Gauge({
+    name: 'pullwatch_rate_limited_failures',
+    help: 'Rate-limited pulls per registry over the rule window',
+    labelNames: ['registry'],
+    registers: [deps.metrics],
+  });
+  const fleetIncidents = new Gauge({
+    name: 'pullwatch_open_fleet_incidents',
+    help: 'Open fleet-scope incidents',
+    registers: [deps.metrics],
+  });
+  const stuck = new Gauge({
+    name: 'pullwatch_stuck_pods',
+    help: 'Pods failing to pull for longer than the rule says',
+    registers: [deps.metrics],
+  });
+  const firing = new Gauge({
+    name: 'pullwatch_alert_firing',
+    help: '1 while an alert rule fires',
+    labelNames: ['rule'],
+    registers: [deps.metrics],
+  });
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> = Promise.resolve();
 
@@ -35,25 +58,38 @@ export function createAlerter(deps: AlerterDeps) {
     const now = deps.now().getTime();
     const signals = await readSignals(deps.clickhouse, tables, deps.rules, now);
     failureRate.reset();
-    for (const g of [...signals.registryWindow.values()][0] ?? []) failureRate.set({ registry: g.registry }, g.failures + g.successes ? g.failures / (g.failures + g.successes) : 0);
+    for (const g of [...signals.registryWindow.values()][0] ?? [])
+      failureRate.set({ registry: g.registry }, g.failures + g.successes ? g.failures / (g.failures + g.successes) : 0);
     rateLimited.reset();
     for (const g of [...signals.rateLimit.values()][0] ?? []) rateLimited.set({ registry: g.registry }, g.recent);
     fleetIncidents.set(signals.openFleetIncidents.length);
     stuck.set([...signals.stuckPods.values()][0] ?? 0);
     const transitions = step(deps.rules, states, activeInstances(deps.rules, signals), now);
-    for (const r of deps.rules) firing.set({ rule: r.name }, [...states.values()].some((s) => s.instance.rule === r.name && s.status === 'firing') ? 1 : 0);
+    for (const r of deps.rules)
+      firing.set(
+        { rule: r.name },
+        [...states.values()].some((s) => s.instance.rule === r.name && s.status === 'firing') ? 1 : 0,
+      );
     if (transitions.length && deps.webhooks.length) {
       const failed = await deliver(deps.webhooks, transitions, deps.externalUrl());
       for (const f of failed) deps.logger.warn({ webhook: f }, 'alert webhook failed after retries');
     }
     // Forget alerts resolved more than a day ago.
-    for (const [k, s] of states) if (s.status === 'resolved' && s.resolvedAt !== null && now - s.resolvedAt > 86_400_000) states.delete(k);
+    for (const [k, s] of states)
+      if (s.status === 'resolved' && s.resolvedAt !== null && now - s.resolvedAt > 86_400_000) states.delete(k);
   }
 
   return {
     start(intervalMs: number): void {
       timer = setInterval(() => {
-        running = running.then(evaluateOnce).catch((err: unknown) => deps.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'alert evaluation failed; will retry'));
+        running = running
+          .then(evaluateOnce)
+          .catch((err: unknown) =>
+            deps.logger.warn(
+              { err: err instanceof Error ? err.message : String(err) },
+              'alert evaluation failed; will retry',
+            ),
+          );
       }, intervalMs);
       timer.unref();
     },
@@ -68,7 +104,16 @@ export function createAlerter(deps: AlerterDeps) {
       return [...states.values()]
         .filter((s) => s.status !== 'pending')
         .sort((a, b) => (b.firedAt ?? 0) - (a.firedAt ?? 0))
-        .map((s) => ({ rule: s.instance.rule, severity: s.instance.severity, status: s.status, labels: s.instance.labels, summary: s.instance.summary, value: s.instance.value, startsAt: new Date(s.firedAt!).toISOString(), endsAt: s.resolvedAt === null ? null : new Date(s.resolvedAt).toISOString() }));
+        .map((s) => ({
+          rule: s.instance.rule,
+          severity: s.instance.severity,
+          status: s.status,
+          labels: s.instance.labels,
+          summary: s.instance.summary,
+          value: s.instance.value,
+          startsAt: new Date(s.firedAt!).toISOString(),
+          endsAt: s.resolvedAt === null ? null : new Date(s.resolvedAt).toISOString(),
+        }));
     },
   };
 }

@@ -11,13 +11,55 @@ const endpoints = testEndpoints();
 const database = uniqueName('alerts_it');
 const admin = createClickHouse({ ...endpoints.clickhouse });
 let clock = new Date('2026-11-24T12:00:00Z');
-const at = (d: Date, minAgo: number) => new Date(d.getTime() - minAgo * 60_000).toISOString().replace('T', ' ').replace('Z', '');
+const at = (d: Date, minAgo: number) =>
+  new Date(d.getTime() - minAgo * 60_000).toISOString().replace('T', ' ').replace('Z', '');
 const received: { path: string; body: Record<string, unknown> }[] = [];
 let receiver: Server;
 let api: QueryApi;
 
-function pulls(d: Date, registry: string, outcome: 'failure' | 'success', occurrences: number, minAgo: number, uid: string) {
-  return { event_time: at(d, minAgo), first_time: at(d, minAgo), received_at: at(d, minAgo), cluster: 'eu', namespace: 'shop', pod: `p-${uid}`, container: 'c', node: 'n', outcome, event_kind: outcome === 'failure' ? 'failed_pull' : 'pulled', occurrences, image: `${registry}/a:1`, registry, provider: 'quay', repository: 'a', tag: '1', digest: '', tag_kind: 'pinned', cause: outcome === 'failure' ? 'registry_unavailable' : '', subcause: '', attributed: 0, retryable: 1, hint: '', message: '', pull_duration_ms: 0, image_size_bytes: 0, image_pull_policy: '', has_pull_secrets: -1, event_uid: uid, event_count: occurrences, identity: uid, kafka_partition: 0, kafka_offset: 0 };
+function pulls(
+  d: Date,
+  registry: string,
+  outcome: 'failure' | 'success',
+  occurrences: number,
+  minAgo: number,
+  uid: string,
+) {
+  return {
+    event_time: at(d, minAgo),
+    first_time: at(d, minAgo),
+    received_at: at(d, minAgo),
+    cluster: 'eu',
+    namespace: 'shop',
+    pod: `p-${uid}`,
+    container: 'c',
+    node: 'n',
+    outcome,
+    event_kind: outcome === 'failure' ? 'failed_pull' : 'pulled',
+    occurrences,
+    image: `${registry}/a:1`,
+    registry,
+    provider: 'quay',
+    repository: 'a',
+    tag: '1',
+    digest: '',
+    tag_kind: 'pinned',
+    cause: outcome === 'failure' ? 'registry_unavailable' : '',
+    subcause: '',
+    attributed: 0,
+    retryable: 1,
+    hint: '',
+    message: '',
+    pull_duration_ms: 0,
+    image_size_bytes: 0,
+    image_pull_policy: '',
+    has_pull_secrets: -1,
+    event_uid: uid,
+    event_count: occurrences,
+    identity: uid,
+    kafka_partition: 0,
+    kafka_offset: 0,
+  };
 }
 
 beforeAll(async () => {
@@ -32,10 +74,26 @@ beforeAll(async () => {
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
   await migrate(admin, { database, ttlDays: 90 });
-  await admin.insert({ table: `${database}.pull_events`, format: 'JSONEachRow', clickhouse_settings: { async_insert: 0 }, values: [pulls(clock, 'quay.io', 'failure', 30, 5, 'a'), pulls(clock, 'quay.io', 'success', 5, 5, 'b')] });
+  await admin.insert({
+    table: `${database}.pull_events`,
+    format: 'JSONEachRow',
+    clickhouse_settings: { async_insert: 0 },
+    values: [pulls(clock, 'quay.io', 'failure', 30, 5, 'a'), pulls(clock, 'quay.io', 'success', 5, 5, 'b')],
+  });
   api = createQueryApi(
-    loadQueryApiConfig({ PULLWATCH_API_PORT: '0', PULLWATCH_API_TOKENS: 't', PULLWATCH_CLICKHOUSE_DATABASE: database, PULLWATCH_ALERT_WEBHOOKS: `generic=${hook}/generic,alertmanager=${hook}/am,slack=${hook}/slack`, PULLWATCH_ALERT_INTERVAL_SECONDS: '3600' }),
-    { logger: createLogger('alerts-test', 'silent'), metrics: createMetricsRegistry('alerts-test'), clickhouse: createClickHouse({ ...endpoints.clickhouse }), now: () => clock },
+    loadQueryApiConfig({
+      PULLWATCH_API_PORT: '0',
+      PULLWATCH_API_TOKENS: 't',
+      PULLWATCH_CLICKHOUSE_DATABASE: database,
+      PULLWATCH_ALERT_WEBHOOKS: `generic=${hook}/generic,alertmanager=${hook}/am,slack=${hook}/slack`,
+      PULLWATCH_ALERT_INTERVAL_SECONDS: '3600',
+    }),
+    {
+      logger: createLogger('alerts-test', 'silent'),
+      metrics: createMetricsRegistry('alerts-test'),
+      clickhouse: createClickHouse({ ...endpoints.clickhouse }),
+      now: () => clock,
+    },
   );
   await api.start();
 });
@@ -51,14 +109,27 @@ describe('alerting against real ClickHouse data and a real webhook receiver', ()
   it('fires once in all three formats, stays quiet while firing, then resolves', async () => {
     await api.alerter.evaluate();
     expect(received.map((r) => r.path).sort()).toEqual(['/am', '/generic', '/slack']);
-    const am = received.find((r) => r.path === '/am')!.body as { version: string; status: string; alerts: { status: string; labels: Record<string, string>; endsAt: string }[] };
+    const am = received.find((r) => r.path === '/am')!.body as {
+      version: string;
+      status: string;
+      alerts: { status: string; labels: Record<string, string>; endsAt: string }[];
+    };
     expect(am).toMatchObject({ version: '4', status: 'firing' });
-    expect(am.alerts[0]).toMatchObject({ status: 'firing', labels: { alertname: 'RegistryFailureRateHigh', registry: 'quay.io', severity: 'critical' } });
-    expect((received.find((r) => r.path === '/slack')!.body as { text: string }).text).toMatch(/FIRING \*RegistryFailureRateHigh\* — quay\.io: 86 %/);
-    expect(received.find((r) => r.path === '/generic')!.body).toMatchObject({ alerts: [{ status: 'firing', rule: 'RegistryFailureRateHigh', labels: { registry: 'quay.io' } }] });
+    expect(am.alerts[0]).toMatchObject({
+      status: 'firing',
+      labels: { alertname: 'RegistryFailureRateHigh', registry: 'quay.io', severity: 'critical' },
+    });
+    expect((received.find((r) => r.path === '/slack')!.body as { text: string }).text).toMatch(
+      /FIRING \*RegistryFailureRateHigh\* — quay\.io: 86 %/,
+    );
+    expect(received.find((r) => r.path === '/generic')!.body).toMatchObject({
+      alerts: [{ status: 'firing', rule: 'RegistryFailureRateHigh', labels: { registry: 'quay.io' } }],
+    });
 
     const res = await fetch(`${api.url}/v1/alerts?status=firing`, { headers: { authorization: 'Bearer t' } });
-    expect(((await res.json()) as { alerts: { rule: string }[] }).alerts.map((a) => a.rule)).toEqual(['RegistryFailureRateHigh']);
+    expect(((await res.json()) as { alerts: { rule: string }[] }).alerts.map((a) => a.rule)).toEqual([
+      'RegistryFailureRateHigh',
+    ]);
     const metrics = await (await fetch(`${api.url}/metrics`)).text();
     expect(metrics).toMatch(/pullwatch_alert_firing\{rule="RegistryFailureRateHigh"[^}]*\} 1/);
     expect(metrics).toMatch(/pullwatch_registry_failure_rate\{registry="quay.io"[^}]*\} 0\.857/);
@@ -70,12 +141,22 @@ describe('alerting against real ClickHouse data and a real webhook receiver', ()
 
     // The registry recovers: the failures leave the 15-minute window and pulls succeed.
     clock = new Date(clock.getTime() + 20 * 60_000);
-    await admin.insert({ table: `${database}.pull_events`, format: 'JSONEachRow', clickhouse_settings: { async_insert: 0 }, values: [pulls(clock, 'quay.io', 'success', 40, 1, 'c')] });
+    await admin.insert({
+      table: `${database}.pull_events`,
+      format: 'JSONEachRow',
+      clickhouse_settings: { async_insert: 0 },
+      values: [pulls(clock, 'quay.io', 'success', 40, 1, 'c')],
+    });
     await api.alerter.evaluate();
     expect(received.map((r) => r.path).sort()).toEqual(['/am', '/generic', '/slack']);
-    expect(received.find((r) => r.path === '/am')!.body).toMatchObject({ status: 'resolved', alerts: [{ status: 'resolved' }] });
+    expect(received.find((r) => r.path === '/am')!.body).toMatchObject({
+      status: 'resolved',
+      alerts: [{ status: 'resolved' }],
+    });
     expect((received.find((r) => r.path === '/slack')!.body as { text: string }).text).toMatch(/RESOLVED/);
     const after = await fetch(`${api.url}/v1/alerts`, { headers: { authorization: 'Bearer t' } });
-    expect(((await after.json()) as { alerts: { status: string; endsAt: string | null }[] }).alerts).toMatchObject([{ status: 'resolved', endsAt: clock.toISOString() }]);
+    expect(((await after.json()) as { alerts: { status: string; endsAt: string | null }[] }).alerts).toMatchObject([
+      { status: 'resolved', endsAt: clock.toISOString() },
+    ]);
   });
 });

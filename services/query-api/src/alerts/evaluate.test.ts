@@ -4,27 +4,64 @@ import { RuleSchema, loadRules, defaultRulesPath } from './rules.ts';
 
 const M = 60_000;
 const rules = loadRules(defaultRulesPath);
-const signals = (o: Partial<Signals> = {}): Signals => ({ registryWindow: new Map(), rateLimit: new Map(), openFleetIncidents: [], stuckPods: new Map(), ...o });
+const signals = (o: Partial<Signals> = {}): Signals => ({
+  registryWindow: new Map(),
+  rateLimit: new Map(),
+  openFleetIncidents: [],
+  stuckPods: new Map(),
+  ...o,
+});
 
 describe('alert rules', () => {
   it('ships sensible defaults and rejects bad rules', () => {
-    expect(rules.map((r) => r.kind)).toEqual(['registry_failure_rate', 'rate_limit_rising', 'fleet_incident', 'stuck_pods']);
-    expect(RuleSchema.safeParse({ name: 'x', kind: 'registry_failure_rate', threshold: 2, window: '15m' }).success).toBe(false);
+    expect(rules.map((r) => r.kind)).toEqual([
+      'registry_failure_rate',
+      'rate_limit_rising',
+      'fleet_incident',
+      'stuck_pods',
+    ]);
+    expect(
+      RuleSchema.safeParse({ name: 'x', kind: 'registry_failure_rate', threshold: 2, window: '15m' }).success,
+    ).toBe(false);
     expect(RuleSchema.safeParse({ name: 'x', kind: 'stuck_pods', threshold: 1, for: 'soon' }).success).toBe(false);
   });
 
   it('fires when a registry fails above the threshold with enough volume only', () => {
-    const s = signals({ registryWindow: new Map([[15 * M, [{ registry: 'quay.io', failures: 30, successes: 10 }, { registry: 'ghcr.io', failures: 9, successes: 1 }]]]) });
-    expect(activeInstances(rules, s).map((a) => [a.rule, a.labels.registry])).toEqual([['RegistryFailureRateHigh', 'quay.io']]);
+    const s = signals({
+      registryWindow: new Map([
+        [
+          15 * M,
+          [
+            { registry: 'quay.io', failures: 30, successes: 10 },
+            { registry: 'ghcr.io', failures: 9, successes: 1 },
+          ],
+        ],
+      ]),
+    });
+    expect(activeInstances(rules, s).map((a) => [a.rule, a.labels.registry])).toEqual([
+      ['RegistryFailureRateHigh', 'quay.io'],
+    ]);
   });
 
   it('fires on rate limits rising against their baseline, fleet incidents, and stuck Pods', () => {
     const s = signals({
-      rateLimit: new Map([['RateLimitRising', [{ registry: 'docker.io', recent: 40, baselinePerWindow: 2 }, { registry: 'ghcr.io', recent: 12, baselinePerWindow: 10 }]]]),
+      rateLimit: new Map([
+        [
+          'RateLimitRising',
+          [
+            { registry: 'docker.io', recent: 40, baselinePerWindow: 2 },
+            { registry: 'ghcr.io', recent: 12, baselinePerWindow: 10 },
+          ],
+        ],
+      ]),
       openFleetIncidents: [{ id: 'i1', registry: 'quay.io', cause: 'registry_unavailable', clusters: ['a', 'b'] }],
       stuckPods: new Map([[10 * M, 6]]),
     });
-    expect(activeInstances(rules, s).map((a) => `${a.rule}:${a.labels.registry ?? ''}`)).toEqual(['RateLimitRising:docker.io', 'FleetIncident:quay.io', 'StuckPods:']);
+    expect(activeInstances(rules, s).map((a) => `${a.rule}:${a.labels.registry ?? ''}`)).toEqual([
+      'RateLimitRising:docker.io',
+      'FleetIncident:quay.io',
+      'StuckPods:',
+    ]);
   });
 
   it('notifies once when firing, not while firing, once when resolved; honours `for`', () => {

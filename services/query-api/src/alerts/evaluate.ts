@@ -33,7 +33,11 @@ export interface Transition {
   alert: AlertState;
 }
 
-const keyOf = (i: AlertInstance) => `${i.rule}|${Object.entries(i.labels).sort().map(([k, v]) => `${k}=${v}`).join(',')}`;
+const keyOf = (i: AlertInstance) =>
+  `${i.rule}|${Object.entries(i.labels)
+    .sort()
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',')}`;
 
 /** Which alert instances hold right now, rule by rule. Pure. */
 export function activeInstances(rules: Rule[], s: Signals): AlertInstance[] {
@@ -45,25 +49,50 @@ export function activeInstances(rules: Rule[], s: Signals): AlertInstance[] {
           const attempts = g.failures + g.successes;
           const rate = attempts ? g.failures / attempts : 0;
           if (attempts >= r.minAttempts && rate > r.threshold) {
-            out.push({ rule: r.name, severity: r.severity, labels: { registry: g.registry }, value: rate, summary: `${g.registry}: ${(rate * 100).toFixed(0)} % of ${attempts} pulls failed in the last ${r.window / 60_000} min` });
+            out.push({
+              rule: r.name,
+              severity: r.severity,
+              labels: { registry: g.registry },
+              value: rate,
+              summary: `${g.registry}: ${(rate * 100).toFixed(0)} % of ${attempts} pulls failed in the last ${r.window / 60_000} min`,
+            });
           }
         }
         break;
       case 'rate_limit_rising':
         for (const g of s.rateLimit.get(r.name) ?? []) {
           if (g.recent >= r.minFailures && g.recent > r.factor * g.baselinePerWindow) {
-            out.push({ rule: r.name, severity: r.severity, labels: { registry: g.registry }, value: g.recent, summary: `${g.registry}: ${g.recent} rate-limited pulls in the last ${r.window / 60_000} min, ${g.baselinePerWindow.toFixed(1)} usual` });
+            out.push({
+              rule: r.name,
+              severity: r.severity,
+              labels: { registry: g.registry },
+              value: g.recent,
+              summary: `${g.registry}: ${g.recent} rate-limited pulls in the last ${r.window / 60_000} min, ${g.baselinePerWindow.toFixed(1)} usual`,
+            });
           }
         }
         break;
       case 'fleet_incident':
         for (const i of s.openFleetIncidents) {
-          out.push({ rule: r.name, severity: r.severity, labels: { registry: i.registry, cause: i.cause, incident: i.id }, value: i.clusters.length, summary: `${i.registry} failing with ${i.cause} in ${i.clusters.length} clusters: ${i.clusters.join(', ')}` });
+          out.push({
+            rule: r.name,
+            severity: r.severity,
+            labels: { registry: i.registry, cause: i.cause, incident: i.id },
+            value: i.clusters.length,
+            summary: `${i.registry} failing with ${i.cause} in ${i.clusters.length} clusters: ${i.clusters.join(', ')}`,
+          });
         }
         break;
       case 'stuck_pods': {
         const n = s.stuckPods.get(r.stuckFor) ?? 0;
-        if (n > r.threshold) out.push({ rule: r.name, severity: r.severity, labels: {}, value: n, summary: `${n} Pods stuck on their images for over ${r.stuckFor / 60_000} min` });
+        if (n > r.threshold)
+          out.push({
+            rule: r.name,
+            severity: r.severity,
+            labels: {},
+            value: n,
+            summary: `${n} Pods stuck on their images for over ${r.stuckFor / 60_000} min`,
+          });
         break;
       }
     }
@@ -75,7 +104,12 @@ export function activeInstances(rules: Rule[], s: Signals): AlertInstance[] {
  * Advances every alert's state machine (pending → firing → resolved) and returns the notifications
  * owed: one when an alert starts firing, one when it resolves; nothing while it keeps firing.
  */
-export function step(rules: Rule[], states: Map<string, AlertState>, active: AlertInstance[], now: number): Transition[] {
+export function step(
+  rules: Rule[],
+  states: Map<string, AlertState>,
+  active: AlertInstance[],
+  now: number,
+): Transition[] {
   const forOf = new Map(rules.map((r) => [r.name, r.for]));
   const transitions: Transition[] = [];
   const seen = new Set<string>();

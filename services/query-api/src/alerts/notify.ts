@@ -16,7 +16,9 @@ export function parseWebhooks(spec: string | undefined): Webhook[] {
     try {
       new URL(url);
     } catch {
-      throw new Error(`PULLWATCH_ALERT_WEBHOOKS: '${part}' is not FORMAT=URL with FORMAT generic, alertmanager or slack`);
+      throw new Error(
+        `PULLWATCH_ALERT_WEBHOOKS: '${part}' is not FORMAT=URL with FORMAT generic, alertmanager or slack`,
+      );
     }
     return { format, url };
   });
@@ -38,27 +40,60 @@ export function payload(format: WebhookFormat, transitions: Transition[], extern
       fingerprint: Buffer.from(t.alert.key).toString('base64url').slice(0, 16),
     }));
     const firing = alerts.some((a) => a.status === 'firing');
-    return { version: '4', groupKey: 'pullwatch', status: firing ? 'firing' : 'resolved', receiver: 'pullwatch', groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: externalUrl, truncatedAlerts: 0, alerts };
+    return {
+      version: '4',
+      groupKey: 'pullwatch',
+      status: firing ? 'firing' : 'resolved',
+      receiver: 'pullwatch',
+      groupLabels: {},
+      commonLabels: {},
+      commonAnnotations: {},
+      externalURL: externalUrl,
+      truncatedAlerts: 0,
+      alerts,
+    };
   }
   if (format === 'slack') {
-    const lines = transitions.map((t) => `${t.kind === 'firing' ? ':rotating_light: FIRING' : ':white_check_mark: RESOLVED'} *${t.alert.instance.rule}* — ${t.alert.instance.summary}`);
+    const lines = transitions.map(
+      (t) =>
+        `${t.kind === 'firing' ? ':rotating_light: FIRING' : ':white_check_mark: RESOLVED'} *${t.alert.instance.rule}* — ${t.alert.instance.summary}`,
+    );
     return { text: lines.join('\n') };
   }
   return {
     source: 'pullwatch',
-    alerts: transitions.map((t) => ({ status: t.kind, rule: t.alert.instance.rule, severity: t.alert.instance.severity, labels: t.alert.instance.labels, summary: t.alert.instance.summary, value: t.alert.instance.value, startsAt: iso(t.alert.firedAt), endsAt: iso(t.alert.resolvedAt) })),
+    alerts: transitions.map((t) => ({
+      status: t.kind,
+      rule: t.alert.instance.rule,
+      severity: t.alert.instance.severity,
+      labels: t.alert.instance.labels,
+      summary: t.alert.instance.summary,
+      value: t.alert.instance.value,
+      startsAt: iso(t.alert.firedAt),
+      endsAt: iso(t.alert.resolvedAt),
+    })),
   };
 }
 
 /** Delivers to every webhook, each with a timeout and a few retries; returns the failures. */
-export async function deliver(hooks: Webhook[], transitions: Transition[], externalUrl: string, opts: { timeoutMs?: number; retries?: number } = {}): Promise<string[]> {
+export async function deliver(
+  hooks: Webhook[],
+  transitions: Transition[],
+  externalUrl: string,
+  opts: { timeoutMs?: number; retries?: number } = {},
+): Promise<string[]> {
   const failures: string[] = [];
   await Promise.all(
     hooks.map(async (h) => {
       const body = JSON.stringify(payload(h.format, transitions, externalUrl));
       for (let attempt = 0; ; attempt++) {
         try {
-          const res = await fetch(h.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(opts.timeoutMs ?? 5000) });
+          const res = await fetch(h.url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body,
+            signal: AbortSignal.timeout(opts.timeoutMs ?? 5000),
+          });
           if (res.ok) return;
           throw new Error(`HTTP ${res.status}`);
         } catch (err) {
