@@ -144,4 +144,21 @@ describe('npm start: the pipeline on a simulated fleet', () => {
       await browser?.close();
     }
   });
+
+  it('runs each service in a process of its own and stops them all, leaving none behind', async () => {
+    expect(stack.services.map((s) => s.service)).toEqual(['analyzer', 'collector', 'query-api']);
+    const pids = stack.services.map((s) => s.pid);
+    expect(new Set(pids).size).toBe(3);
+    expect(pids).not.toContain(process.pid);
+    await stack.stop();
+    const alive = pids.filter((pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    expect(alive).toEqual([]);
+  });
 });

@@ -1,8 +1,12 @@
-/** Resolves on the first SIGINT or SIGTERM (Ctrl-C, `docker stop`, a Pod being deleted), or after `ms`. */
+/**
+ * Resolves on the first SIGINT or SIGTERM (Ctrl-C, `docker stop`, a Pod being deleted), when the
+ * `pullwatch start` that spawned this process goes away (its IPC channel closes), or after `ms`.
+ */
 export function stopSignal(ms?: number): Promise<void> {
   return new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
+    if (process.connected) process.once('disconnect', () => resolve());
     if (ms !== undefined) setTimeout(resolve, ms).unref();
   });
 }

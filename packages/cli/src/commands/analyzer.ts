@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { startListener } from '@pullwatch/http-listener';
 import type { Command } from '../command.ts';
+import { notifyReady } from '../start/service-process.ts';
 import { stopSignal, stopWithin } from '../stop-signal.ts';
 
 /** `/metrics` and `/healthz` on PULLWATCH_ANALYZER_METRICS_PORT, for Prometheus and health checks. */
@@ -69,6 +70,7 @@ const analyzerCommand: Command = async () => {
           metricsPort,
         );
   await analyzer.start();
+  notifyReady('analyzer', null);
   process.stderr.write(`analyzer: ${cfg.topic} → ${endpoints.clickhouse.url} database ${cfg.database}\n`);
   await stopSignal();
   await metricsServer?.close();

@@ -4,6 +4,7 @@ import { loadEnginesConfig, resolveEndpoints } from '@pullwatch/engines';
 import { createKafka } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry, startTracing } from '@pullwatch/telemetry';
 import type { Command } from '../command.ts';
+import { notifyReady } from '../start/service-process.ts';
 import { stopSignal, stopWithin } from '../stop-signal.ts';
 
 const collectorCommand: Command = async (args) => {
@@ -37,6 +38,7 @@ const collectorCommand: Command = async (args) => {
     kafka: createKafka({ brokers: endpoints.kafka.brokers, clientId: 'pullwatch-collector', logger }),
   });
   await collector.start();
+  notifyReady('collector', collector.ingestUrl);
   process.stderr.write(
     `collector: ingest on ${collector.ingestUrl} → kafka ${endpoints.kafka.brokers.join(',')} topic ${config.topic}\n`,
   );

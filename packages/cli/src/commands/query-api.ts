@@ -3,6 +3,7 @@ import { loadEnginesConfig, resolveEndpoints } from '@pullwatch/engines';
 import { createQueryApi, loadQueryApiConfig } from '@pullwatch/query-api';
 import { createLogger, createMetricsRegistry, startTracing } from '@pullwatch/telemetry';
 import type { Command } from '../command.ts';
+import { notifyReady } from '../start/service-process.ts';
 import { stopSignal, stopWithin } from '../stop-signal.ts';
 
 const queryApiCommand: Command = async () => {
@@ -24,6 +25,7 @@ const queryApiCommand: Command = async () => {
     clickhouse,
   });
   await api.start();
+  notifyReady('query-api', api.url);
   process.stderr.write(`query API on ${api.url} (database ${cfg.database})\n`);
   await stopSignal();
   await stopWithin('the query API', () => api.stop());

@@ -23,6 +23,8 @@ const start: Command = async (args) => {
     allEvents: values['all-events'],
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
+    // The services run from the same entry script as this command (sources or the built bundle).
+    ...(process.argv[1] ? { cliEntry: process.argv[1] } : {}),
   });
   await stopSignal();
   process.stdout.write('\nstopping: simulator, ingest, analyzer (last batch committed), API, engines…\n');

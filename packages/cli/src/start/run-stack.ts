@@ -1,5 +1,7 @@
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
+  type EnginesConfig,
   LocalEngines,
   loadEnginesConfig,
   probeEndpoints,
@@ -8,14 +10,12 @@ import {
   type EngineEndpoints,
 } from '@pullwatch/engines';
 import { createClickHouse, migrate } from '@pullwatch/clickhouse';
-import { createKafka } from '@pullwatch/kafka';
-import { createLogger, createMetricsRegistry, startTracing } from '@pullwatch/telemetry';
-import { createCollector, loadCollectorConfig } from '@pullwatch/collector';
-import { createAnalyzer, loadAnalyzerConfig } from '@pullwatch/analyzer';
-import { createQueryApi, loadQueryApiConfig } from '@pullwatch/query-api';
+import { createLogger } from '@pullwatch/telemetry';
+import { type AnalyzerConfig, loadAnalyzerConfig } from '@pullwatch/analyzer';
 import { createSimulator, defaultScenarioPath, loadScenario } from '@pullwatch/simulator';
 import { ensureApiToken } from './api-token.ts';
-import { summaryLine, type SummarySample } from './summary.ts';
+import { type ServiceProcess, startServiceProcess } from './service-process.ts';
+import { forwardedEvents, summaryLine, type SummarySample } from './summary.ts';
 
 export interface StackOptions {
   simulate: boolean;
@@ -28,6 +28,10 @@ export interface StackOptions {
   /** Seconds between live summary lines; 0 turns them off. */
   summaryEverySeconds?: number;
   env?: NodeJS.ProcessEnv;
+  /** The `pullwatch` entry script the services run from (the one this command was started with). */
+  cliEntry?: string;
+  /** Analyzer processes in one consumer group (at most the topic's partitions do work). */
+  analyzers?: number;
 }
 
 export interface RunningStack {
@@ -35,6 +39,8 @@ export interface RunningStack {
   apiUrl: string;
   ingestUrl: string;
   token: string;
+  /** The service processes, for tests and the summary. */
+  services: ServiceProcess[];
   stop(): Promise<void>;
 }
 
@@ -43,11 +49,13 @@ interface Stoppable {
   stop(): Promise<void>;
 }
 
+const defaultCliEntry = fileURLToPath(new URL('../../bin/pullwatch.js', import.meta.url));
+
 /**
- * The main job: engines (reused when running), migrations, collector, analyzer, query API and —
- * without a kubeconfig — the fleet simulator, all in this process. `stop()` takes them down in
- * reverse order (sources first, so everything accepted is flushed and committed) and stops the
- * engines this run started.
+ * The main job: engines (reused when running), migrations, then the analyzer(s), the collector and the
+ * query API each in a process of its own (so the pipeline uses every core), and — without a kubeconfig —
+ * the fleet simulator. `stop()` takes them down in reverse order (sources first, so everything accepted
+ * is flushed and committed) and stops the engines this run started.
  */
 export async function runStack(opts: StackOptions): Promise<RunningStack> {
   const env = { ...(opts.env ?? process.env) };
@@ -67,37 +75,14 @@ export async function runStack(opts: StackOptions): Promise<RunningStack> {
   try {
     opts.out('pullwatch: starting engines…');
     const enginesConfig = loadEnginesConfig(env);
-    let endpoints: EngineEndpoints;
-    if (enginesConfig.mode === 'local') {
-      const engines = new LocalEngines(enginesConfig);
-      const report = await engines.up(progress);
-      endpoints = engines.endpoints();
-      progress(
-        `kafka ${report.kafka.reused ? 'already running' : `ready in ${(report.kafka.readyMs / 1000).toFixed(1)} s`}, clickhouse ${report.clickhouse.reused ? 'already running' : `ready in ${(report.clickhouse.readyMs / 1000).toFixed(1)} s`}`,
-      );
-      started.push({
-        name: 'engines',
-        stop: async () => {
-          if (!report.kafka.reused) await engines.kafka.down();
-          if (!report.clickhouse.reused) await engines.clickhouse.down();
-        },
-      });
-    } else if (enginesConfig.mode === 'containers') {
-      const running = await startContainers(enginesConfig, progress);
-      endpoints = running.endpoints;
-      started.push({ name: 'containers', stop: () => running.stop() });
-    } else {
-      endpoints = resolveEndpoints(enginesConfig);
-      const status = await probeEndpoints('external', endpoints);
-      if (!status.kafka.up || !status.clickhouse.up)
-        throw new Error(`external engines not reachable: ${JSON.stringify(status)}`);
-    }
+    const endpoints = await startEngines(enginesConfig, progress, started);
     Object.assign(env, {
       PULLWATCH_ENGINES: 'external',
       PULLWATCH_KAFKA_BROKERS: endpoints.kafka.brokers.join(','),
       PULLWATCH_CLICKHOUSE_URL: endpoints.clickhouse.url,
       PULLWATCH_CLICKHOUSE_USER: endpoints.clickhouse.user,
       PULLWATCH_CLICKHOUSE_PASSWORD: endpoints.clickhouse.password,
+      PULLWATCH_LOG_LEVEL: env.PULLWATCH_LOG_LEVEL ?? 'warn',
     });
 
     const token =
@@ -106,125 +91,189 @@ export async function runStack(opts: StackOptions): Promise<RunningStack> {
       env.PULLWATCH_API_TOKENS_FILE = join(enginesConfig.home, 'api-token');
 
     const analyzerConfig = loadAnalyzerConfig(env);
-    const admin = createClickHouse({ ...endpoints.clickhouse });
-    const applied = await migrate(admin, {
-      database: analyzerConfig.database,
-      ttlDays: analyzerConfig.ttlDays,
-      cluster: analyzerConfig.clickhouseCluster,
-    });
-    await admin.close();
-    progress(`migrations: ${applied.applied.length ? `applied ${applied.applied.join(', ')}` : 'up to date'}`);
+    await applyMigrations(endpoints, analyzerConfig, progress);
 
-    const level = (env.PULLWATCH_LOG_LEVEL as 'info' | undefined) ?? 'warn';
-    const tracing = startTracing({ serviceName: 'pullwatch', otlpEndpoint: env.PULLWATCH_OTLP_TRACES_ENDPOINT });
-    started.push({ name: 'tracing', stop: () => tracing.shutdown() });
-    const kafkaFor = (service: string) =>
-      createKafka({
-        brokers: endpoints.kafka.brokers,
-        clientId: `pullwatch-${service}`,
-        logger: createLogger(service, level),
-      });
+    const services = await startServices(opts, env, started);
+    const [collector, queryApi] = [services.get('collector')!, services.get('query-api')!];
 
-    const analyzer = createAnalyzer(analyzerConfig, {
-      logger: createLogger('analyzer', level),
-      metrics: createMetricsRegistry('analyzer'),
-      kafka: kafkaFor('analyzer'),
-      clickhouse: createClickHouse({ ...endpoints.clickhouse }),
-    });
-    await analyzer.start();
-    started.push({ name: 'analyzer', stop: () => analyzer.stop() });
+    if (opts.simulate) await startSimulator(opts, collector.url!, env, started);
+    printBanner(opts, { apiUrl: queryApi.url!, ingestUrl: collector.url!, token, endpoints, analyzerConfig });
+    startSummary(opts, endpoints, analyzerConfig.database, collector.url!, started);
 
-    const collectorConfig = loadCollectorConfig({
-      ...env,
-      ...(opts.kubeconfig ? { PULLWATCH_KUBECONFIG: opts.kubeconfig } : {}),
-      ...(opts.contexts.length ? { PULLWATCH_KUBE_CONTEXTS: opts.contexts.join(',') } : {}),
-      ...(opts.allEvents ? { PULLWATCH_ALL_EVENTS: 'true' } : {}),
-    });
-    const collector = createCollector(collectorConfig, {
-      logger: createLogger('collector', level),
-      metrics: createMetricsRegistry('collector'),
-      kafka: kafkaFor('collector'),
-    });
-    await collector.start();
-    started.push({ name: 'collector', stop: () => collector.stop() });
-
-    const queryApiConfig = loadQueryApiConfig(env);
-    const queryApi = createQueryApi(queryApiConfig, {
-      logger: createLogger('query-api', level),
-      metrics: createMetricsRegistry('query-api'),
-      clickhouse: createClickHouse({ ...endpoints.clickhouse, settings: { readonly: '1' } }),
-    });
-    await queryApi.start();
-    started.push({ name: 'query-api', stop: () => queryApi.stop() });
-
-    if (opts.simulate) {
-      const scenario = loadScenario(opts.scenario ?? defaultScenarioPath);
-      const simulator = createSimulator({
-        scenario,
-        endpoint: collector.ingestUrl,
-        logger: createLogger('simulator', level),
-      });
-      await simulator.start();
-      started.push({ name: 'simulator', stop: () => simulator.stop() });
-    }
-
-    opts.out('');
-    opts.out(`  dashboard   ${queryApi.url}/#token=${token}`);
-    opts.out(`  query API   ${queryApi.url}/v1  (Authorization: Bearer ${token})`);
-    opts.out(`  ingest      ${collector.ingestUrl}/v1/k8s-events?cluster=NAME  and  ${collector.ingestUrl}/v1/logs`);
-    opts.out(
-      `  kafka       ${endpoints.kafka.brokers.join(',')}   clickhouse ${endpoints.clickhouse.url} (database ${analyzerConfig.database})`,
-    );
-    opts.out(
-      `  source      ${opts.kubeconfig ? `clusters from ${opts.kubeconfig}` : opts.simulate ? `simulated fleet (${opts.scenario ?? 'default scenario'})` : 'ingest endpoints only (feed it with pullwatch replay)'}`,
-    );
-    opts.out('  Ctrl-C stops everything.');
-    opts.out('');
-
-    const every = opts.summaryEverySeconds ?? 5;
-    if (every > 0) {
-      const summaryClient = createClickHouse({
-        ...endpoints.clickhouse,
-        database: analyzerConfig.database,
-        settings: { readonly: '1' },
-      });
-      let prev: SummarySample | null = null;
-      let busy = false;
-      const timer = setInterval(() => {
-        if (busy) return;
-        busy = true;
-        sample(summaryClient, collector)
-          .then((cur) => {
-            opts.out(summaryLine(prev, cur));
-            prev = cur;
-          })
-          .catch((err: unknown) => opts.err(`summary: ${err instanceof Error ? err.message : String(err)}`))
-          .finally(() => {
-            busy = false;
-          });
-      }, every * 1000);
-      timer.unref();
-      // Registered last so it stops first.
-      started.push({
-        name: 'summary',
-        stop: async () => {
-          clearInterval(timer);
-          await summaryClient.close();
-        },
-      });
-    }
-
-    return { endpoints, apiUrl: queryApi.url, ingestUrl: collector.ingestUrl, token, stop: stopAll };
+    return {
+      endpoints,
+      apiUrl: queryApi.url!,
+      ingestUrl: collector.url!,
+      token,
+      services: [...services.values()],
+      stop: stopAll,
+    };
   } catch (err) {
     await stopAll();
     throw err;
   }
 }
 
-async function sample(
-  client: ReturnType<typeof createClickHouse>,
-  collector: { stats(): { forwarded: number } },
-): Promise<SummarySample> {
+/** The local engines (reused when running), containers, or the external servers the settings name. */
+async function startEngines(
+  cfg: EnginesConfig,
+  progress: (line: string) => void,
+  started: Stoppable[],
+): Promise<EngineEndpoints> {
+  if (cfg.mode === 'local') {
+    const engines = new LocalEngines(cfg);
+    const report = await engines.up(progress);
+    const seconds = (ms: number) => `ready in ${(ms / 1000).toFixed(1)} s`;
+    progress(
+      `kafka ${report.kafka.reused ? 'already running' : seconds(report.kafka.readyMs)}, ` +
+        `clickhouse ${report.clickhouse.reused ? 'already running' : seconds(report.clickhouse.readyMs)}`,
+    );
+    started.push({
+      name: 'engines',
+      stop: async () => {
+        if (!report.kafka.reused) await engines.kafka.down();
+        if (!report.clickhouse.reused) await engines.clickhouse.down();
+      },
+    });
+    return engines.endpoints();
+  }
+  if (cfg.mode === 'containers') {
+    const running = await startContainers(cfg, progress);
+    started.push({ name: 'containers', stop: () => running.stop() });
+    return running.endpoints;
+  }
+  const endpoints = resolveEndpoints(cfg);
+  const status = await probeEndpoints('external', endpoints);
+  if (!status.kafka.up || !status.clickhouse.up)
+    throw new Error(`external engines not reachable: ${JSON.stringify(status)}`);
+  return endpoints;
+}
+
+async function applyMigrations(
+  endpoints: EngineEndpoints,
+  cfg: AnalyzerConfig,
+  progress: (line: string) => void,
+): Promise<void> {
+  const admin = createClickHouse({ ...endpoints.clickhouse });
+  try {
+    const applied = await migrate(admin, {
+      database: cfg.database,
+      ttlDays: cfg.ttlDays,
+      cluster: cfg.clickhouseCluster,
+    });
+    progress(`migrations: ${applied.applied.length ? `applied ${applied.applied.join(', ')}` : 'up to date'}`);
+  } finally {
+    await admin.close();
+  }
+}
+
+/**
+ * The analyzers first (they create the topic and join the group), then the collector, then the query API;
+ * each a process of its own, its log lines prefixed with its name. Registered in that order, so the stop
+ * takes the collector down before the analyzers commit their last batch.
+ */
+async function startServices(
+  opts: StackOptions,
+  env: NodeJS.ProcessEnv,
+  started: Stoppable[],
+): Promise<Map<string, ServiceProcess>> {
+  const cliEntry = opts.cliEntry ?? defaultCliEntry;
+  const line = (text: string) => opts.err(text);
+  const services = new Map<string, ServiceProcess>();
+  const run = async (name: string, service: string, args: string[] = []) => {
+    const p = await startServiceProcess({ service, cliEntry, args, env, line });
+    services.set(name, p);
+    started.push({ name, stop: () => p.stop() });
+  };
+  const analyzers = opts.analyzers ?? 1;
+  await Promise.all(
+    Array.from({ length: analyzers }, (_, i) => run(analyzers === 1 ? 'analyzer' : `analyzer-${i + 1}`, 'analyzer')),
+  );
+  await run('collector', 'collector', [
+    ...(opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig] : []),
+    ...opts.contexts.flatMap((c) => ['--context', c]),
+    ...(opts.allEvents ? ['--all-events'] : []),
+  ]);
+  await run('query-api', 'query-api');
+  return services;
+}
+
+async function startSimulator(
+  opts: StackOptions,
+  ingestUrl: string,
+  env: NodeJS.ProcessEnv,
+  started: Stoppable[],
+): Promise<void> {
+  const scenario = loadScenario(opts.scenario ?? defaultScenarioPath);
+  const simulator = createSimulator({
+    scenario,
+    endpoint: ingestUrl,
+    logger: createLogger('simulator', (env.PULLWATCH_LOG_LEVEL as 'info' | undefined) ?? 'warn'),
+  });
+  await simulator.start();
+  started.push({ name: 'simulator', stop: () => simulator.stop() });
+}
+
+function printBanner(
+  opts: StackOptions,
+  s: { apiUrl: string; ingestUrl: string; token: string; endpoints: EngineEndpoints; analyzerConfig: AnalyzerConfig },
+): void {
+  const source = opts.kubeconfig
+    ? `clusters from ${opts.kubeconfig}`
+    : opts.simulate
+      ? `simulated fleet (${opts.scenario ?? 'default scenario'})`
+      : 'ingest endpoints only (feed it with pullwatch replay)';
+  opts.out('');
+  opts.out(`  dashboard   ${s.apiUrl}/#token=${s.token}`);
+  opts.out(`  query API   ${s.apiUrl}/v1  (Authorization: Bearer ${s.token})`);
+  opts.out(`  ingest      ${s.ingestUrl}/v1/k8s-events?cluster=NAME  and  ${s.ingestUrl}/v1/logs`);
+  opts.out(
+    `  kafka       ${s.endpoints.kafka.brokers.join(',')}   ` +
+      `clickhouse ${s.endpoints.clickhouse.url} (database ${s.analyzerConfig.database})`,
+  );
+  opts.out(`  source      ${source}`);
+  opts.out('  Ctrl-C stops everything.');
+  opts.out('');
+}
+
+/** A status line every few seconds from ClickHouse and the collector's own counters. */
+function startSummary(
+  opts: StackOptions,
+  endpoints: EngineEndpoints,
+  database: string,
+  collectorUrl: string,
+  started: Stoppable[],
+): void {
+  const every = opts.summaryEverySeconds ?? 5;
+  if (every <= 0) return;
+  const client = createClickHouse({ ...endpoints.clickhouse, database, settings: { readonly: '1' } });
+  let prev: SummarySample | null = null;
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    sample(client, collectorUrl)
+      .then((cur) => {
+        opts.out(summaryLine(prev, cur));
+        prev = cur;
+      })
+      .catch((err: unknown) => opts.err(`summary: ${err instanceof Error ? err.message : String(err)}`))
+      .finally(() => {
+        busy = false;
+      });
+  }, every * 1000);
+  timer.unref();
+  // Registered last so it stops first.
+  started.push({
+    name: 'summary',
+    stop: async () => {
+      clearInterval(timer);
+      await client.close();
+    },
+  });
+}
+
+async function sample(client: ReturnType<typeof createClickHouse>, collectorUrl: string): Promise<SummarySample> {
   const causes = await client.query({
     query:
       'SELECT cause, sum(occurrences) AS n FROM pull_failures WHERE event_time >= now() - INTERVAL 15 MINUTE GROUP BY cause',
@@ -243,7 +292,7 @@ async function sample(
   for (const r of await causes.json<{ cause: string; n: number | string }>()) failuresByCause[r.cause] = Number(r.n);
   return {
     atMs: Date.now(),
-    eventsForwarded: collector.stats().forwarded,
+    eventsForwarded: forwardedEvents(await (await fetch(`${collectorUrl}/metrics`)).text()),
     failuresByCause,
     openIncidents: Number((await incidents.json<{ n: number | string }>())[0]?.n ?? 0),
     stuckPods: Number((await stuck.json<{ n: number | string }>())[0]?.n ?? 0),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { summaryLine } from './summary.ts';
+import { forwardedEvents, summaryLine } from './summary.ts';
 
 describe('summaryLine', () => {
   it('shows the event rate between samples, the top causes and incidents', () => {
@@ -31,5 +31,22 @@ describe('summaryLine', () => {
       stuckPods: 0,
     };
     expect(summaryLine(null, cur)).toContain('events/s     0  |  failures (15 min): none');
+  });
+});
+
+describe('forwardedEvents', () => {
+  it('adds the forwarded series of ingest and watch, and nothing else', () => {
+    const text = [
+      '# HELP pullwatch_collector_events_total Events by outcome',
+      '# TYPE pullwatch_collector_events_total counter',
+      'pullwatch_collector_events_total{source="k8s-events",cluster="a",outcome="forwarded"} 120',
+      'pullwatch_collector_events_total{source="otlp",cluster="b",outcome="forwarded"} 30',
+      'pullwatch_collector_events_total{source="k8s-events",cluster="a",outcome="filtered"} 999',
+      'pullwatch_collector_watch_objects_total{cluster="c",outcome="forwarded"} 7',
+      'pullwatch_collector_watch_objects_total{cluster="c",outcome="skipped"} 5',
+      'pullwatch_collector_requests_total{outcome="forwarded"} 1000',
+    ].join('\n');
+    expect(forwardedEvents(text)).toBe(157);
+    expect(forwardedEvents('')).toBe(0);
   });
 });

@@ -19,3 +19,15 @@ export function summaryLine(prev: SummarySample | null, cur: SummarySample): str
   const time = new Date(cur.atMs).toISOString().slice(11, 19);
   return `${time}  events/s ${rate.toFixed(0).padStart(5)}  |  failures (15 min): ${causes || 'none'}  |  open incidents ${cur.openIncidents}  |  stuck pods ${cur.stuckPods}`;
 }
+
+const forwardedSeries = /^pullwatch_collector_(?:events|watch_objects)_total\{[^}]*outcome="forwarded"[^}]*\} (\S+)$/;
+
+/** Events the collector has forwarded to Kafka, ingest and watch together, from its Prometheus text. */
+export function forwardedEvents(metricsText: string): number {
+  let n = 0;
+  for (const line of metricsText.split('\n')) {
+    const m = forwardedSeries.exec(line);
+    if (m) n += Number(m[1]);
+  }
+  return n;
+}
