@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
 import { createClickHouse } from '@pullwatch/clickhouse';
-import { runStack, type RunningStack } from '../packages/cli/src/start/run-stack.ts';
+import { type RunningStack, runStack } from 'pullwatch';
 import { testEndpoints, uniqueName } from './support/endpoints.ts';
 
 // The main job end to end, as `npm start` runs it: simulated fleet → collector → Kafka → analyzer
