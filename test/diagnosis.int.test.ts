@@ -389,6 +389,19 @@ describe('diagnosis through Kafka, the analyzer and the query API', () => {
     });
   });
 
+  it('fires DockerHubQuotaNearlyExhausted for the egress near its quota', async () => {
+    await api.alerter.evaluate();
+    const { alerts } = await get<{ alerts: { rule: string; labels: Record<string, string>; summary: string }[] }>(
+      '/v1/alerts',
+    );
+    expect(alerts.filter((a) => a.rule === 'DockerHubQuotaNearlyExhausted')).toEqual([
+      expect.objectContaining({
+        labels: { egress: 'cluster:prod' },
+        summary: `cluster:prod: 90 of 100 Docker Hub pulls used (prod), exhausted by ${new Date(NOW + 3_600_000).toISOString()}`,
+      }),
+    ]);
+  });
+
   it('reports recovery times per cause and cluster, and incident durations', async () => {
     const byCause = await get<{ groups: unknown[]; incidents: unknown[] }>('/v1/recovery?groupBy=cause');
     expect(byCause.groups).toEqual([

@@ -30,6 +30,7 @@ export function createQueryApi(cfg: QueryApiConfig, deps: QueryApiDeps) {
     metrics: deps.metrics,
     now,
     externalUrl: () => url,
+    dockerHubEgress: cfg.dockerHubEgress,
   });
   const app = buildApp(cfg, {
     queries: new Queries(deps.clickhouse, cfg.database, cfg.clickhouseCluster),
