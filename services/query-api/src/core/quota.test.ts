@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_EGRESS, parseEgressSettings } from '../diagnosis/egress-config.ts';
+import {
+  DEFAULT_EGRESS,
+  EgressConfigError,
+  loadEgressSettings,
+  parseEgressSettings,
+} from '../diagnosis/egress-config.ts';
 import { egressOf, exhaustionTime, nearlyExhausted, type NodeUsage, quotaByEgress } from './quota.ts';
 
 const NOW = Date.parse('2026-11-24T12:00:00Z');
@@ -138,5 +143,13 @@ groups:
     expect(() => parseEgressSettings('window: 6 hours', 'f.yaml')).toThrow(/f.yaml: window: a duration like 30m or 6h/);
     expect(() => parseEgressSettings('groups: [{ name: g }]', 'f.yaml')).toThrow(/a group needs clusters or nodes/);
     expect(() => parseEgressSettings('limits: 5', 'f.yaml')).toThrow(/Unrecognized key/);
+  });
+});
+
+describe('PULLWATCH_DOCKERHUB_EGRESS_FILE', () => {
+  it('fails at start with a typed error naming a file it cannot read', () => {
+    expect(loadEgressSettings(undefined)).toBe(DEFAULT_EGRESS);
+    expect(() => loadEgressSettings('/nonexistent/egress.yaml')).toThrow(EgressConfigError);
+    expect(() => loadEgressSettings('/nonexistent/egress.yaml')).toThrow(/egress\.yaml: cannot read it/);
   });
 });
