@@ -103,6 +103,14 @@ describe('npm start: the pipeline on a simulated fleet', () => {
       return r.pods.length ? r.pods : null;
     }, 'stuck pods');
     expect(stuck.map((p) => p.image)).toContain('ghcr.io/acme/checkout:4.1.9-rc2');
+    // The scenario's typo: nginx:1.27.3 pulls in the other clusters.
+    const typo = await until(async () => {
+      const r = await api<{ pods: { image: string; suggestion: string | null; evidence: string | null }[] }>(
+        '/v1/pods/stuck',
+      );
+      return r.pods.find((p) => p.image === 'ngnix:1.27.3') ?? null;
+    }, 'the typo stuck');
+    expect(typo).toMatchObject({ suggestion: 'nginx:1.27.3', evidence: 'similar_fleet_image' });
   });
 
   it('shows it on the dashboard in a real browser, without console errors', async () => {
@@ -133,6 +141,8 @@ describe('npm start: the pipeline on a simulated fleet', () => {
       expect(await page.locator('#registries tbody tr').count()).toBeGreaterThan(2);
       expect(await page.locator('#stuck tbody tr').count()).toBeGreaterThan(0);
       expect(await page.locator('#hotspots td.heat').count()).toBeGreaterThan(0);
+      expect(await page.locator('#quota tbody tr').count()).toBeGreaterThan(0);
+      expect(await page.locator('#recovery tbody tr').count()).toBeGreaterThan(0);
       expect(await page.locator('#status').textContent()).toMatch(/updated/);
       const dir = join(process.cwd(), 'test-output');
       mkdirSync(dir, { recursive: true });

@@ -63,6 +63,42 @@ function lineChart(el, series) {
     .join('');
 }
 
+const secs = (s) => (s === null ? '' : s < 120 ? `${Math.round(s)} s` : `${(s / 60).toFixed(1)} min`);
+
+/** Docker Hub quota per egress address, and time to recover per cause. */
+async function diagnosisPanels() {
+  const [quota, recovery] = await Promise.all([api('/v1/quota/docker-hub'), api('/v1/recovery?groupBy=cause')]);
+  table(
+    $('quota'),
+    ['egress', `used of limit (${esc(quota.window)})`, 'per hour', 'exhausted', '429s'],
+    quota.egresses.map((q) => {
+      const share = q.used / q.limit;
+      const level = share >= 1 ? 'full' : share >= 0.8 ? 'near' : 'ok';
+      return [
+        `<td>${esc(q.egress)}</td>`,
+        `<td class="num"><span class="quota quota-${level}">${q.used} / ${q.limit}</span></td>`,
+        `<td class="num">${q.ratePerHour}</td>`,
+        `<td>${q.exhaustedAt ? (Date.parse(q.exhaustedAt) <= Date.now() ? 'now' : `at ${new Date(q.exhaustedAt).toLocaleTimeString()}`) : ''}</td>`,
+        `<td class="num">${q.rateLimitedFailures || ''}</td>`,
+      ];
+    }),
+    'no Docker Hub pulls in the window',
+  );
+  table(
+    $('recovery'),
+    ['cause', 'recovered', 'p50', 'p90', 'max', 'still stuck'],
+    recovery.groups.map((g) => [
+      `<td>${esc(g.cause)}</td>`,
+      `<td class="num">${g.count}</td>`,
+      `<td class="num">${secs(g.p50)}</td>`,
+      `<td class="num">${secs(g.p90)}</td>`,
+      `<td class="num">${secs(g.max)}</td>`,
+      `<td class="num">${g.stillStuck || ''}</td>`,
+    ]),
+    'no failures in the last 24 h',
+  );
+}
+
 async function refresh() {
   try {
     const [registries, hotspots, incidents, stuck, failures] = await Promise.all([
@@ -167,6 +203,8 @@ async function refresh() {
         ]),
       'no failures',
     );
+
+    await diagnosisPanels();
 
     $('status').className = 'status';
     $('status').textContent = `updated ${new Date().toLocaleTimeString()} · refreshes every ${REFRESH_MS / 1000} s`;

@@ -20,11 +20,15 @@ import {
 } from './params.ts';
 import type { Queries } from './queries.ts';
 import type { Alerter } from './alerts/alerter.ts';
+import type { DiagnosisQueries } from './diagnosis/queries.ts';
+import { DiagnosisFields, diagnosisRoutes, incidentsWithDiagnosis, withDiagnosis } from './diagnosis/routes.ts';
 
 interface Route {
   path: string;
   summary: string;
   query: z.ZodObject;
+  /** The answer's schema, for the OpenAPI document (an object when absent). */
+  response?: z.ZodType;
   handle: (q: never, now: Date) => Promise<unknown>;
 }
 
@@ -36,9 +40,16 @@ const UNAVAILABLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|so
 
 export function buildApp(
   cfg: QueryApiConfig,
-  deps: { queries: Queries; alerter: Alerter; logger: Logger; metrics: Registry; now: () => Date },
+  deps: {
+    queries: Queries;
+    diagnosis: DiagnosisQueries;
+    alerter: Alerter;
+    logger: Logger;
+    metrics: Registry;
+    now: () => Date;
+  },
 ) {
-  const { queries } = deps;
+  const { queries, diagnosis } = deps;
   const digests = cfg.tokens.map((t) => createHash('sha256').update(t).digest());
   const authorized = (header: string | undefined) => {
     const m = /^Bearer (.+)$/.exec(header ?? '');
@@ -81,12 +92,13 @@ export function buildApp(
       path: '/v1/incidents',
       summary: 'Incidents across clusters',
       query: IncidentsQuery,
+      response: z.object({ from: z.string(), to: z.string(), incidents: z.array(DiagnosisFields.loose()) }),
       handle: async (q: z.infer<typeof IncidentsQuery>, now) => {
         const w = window(q, now, cfg.maxRangeDays);
         return {
           from: w.from.toISOString(),
           to: w.to.toISOString(),
-          incidents: await queries.incidents({ ...q, ...w }),
+          incidents: await incidentsWithDiagnosis(diagnosis, await queries.incidents({ ...q, ...w }), now),
         };
       },
     },
@@ -108,14 +120,20 @@ export function buildApp(
       path: '/v1/failures',
       summary: 'Failure observations, newest first, with keyset pagination',
       query: FailuresQuery,
-      handle: async (q: z.infer<typeof FailuresQuery>, now) =>
-        queries.failures({ ...q, ...window(q, now, cfg.maxRangeDays) }),
+      response: z.object({ failures: z.array(DiagnosisFields.loose()), nextCursor: z.string().nullable() }),
+      handle: async (q: z.infer<typeof FailuresQuery>, now) => {
+        const page = await queries.failures({ ...q, ...window(q, now, cfg.maxRangeDays) });
+        return { ...page, failures: await withDiagnosis(diagnosis, page.failures, now) };
+      },
     },
     {
       path: '/v1/pods/stuck',
       summary: 'Pods still failing to pull, with cause, since when, attempts and hint',
       query: StuckQuery,
-      handle: async (q: z.infer<typeof StuckQuery>, now) => ({ pods: await queries.stuck(q, now) }),
+      response: z.object({ pods: z.array(DiagnosisFields.loose()) }),
+      handle: async (q: z.infer<typeof StuckQuery>, now) => ({
+        pods: await withDiagnosis(diagnosis, await queries.stuck(q, now), now),
+      }),
     },
     {
       path: '/v1/risks',
@@ -135,6 +153,7 @@ export function buildApp(
         alerts: deps.alerter.list().filter((a) => q.status === 'all' || a.status === q.status),
       }),
     },
+    ...diagnosisRoutes({ queries: diagnosis, egress: cfg.dockerHubEgress, maxRangeDays: cfg.maxRangeDays }),
   ];
 
   const app = express();
@@ -217,7 +236,14 @@ function openApi(routes: Route[]) {
           schema: s,
         })),
         responses: {
-          '200': { description: 'OK', content: { 'application/json': { schema: { type: 'object' } } } },
+          '200': {
+            description: 'OK',
+            content: {
+              'application/json': {
+                schema: r.response ? z.toJSONSchema(r.response, { io: 'output' }) : { type: 'object' },
+              },
+            },
+          },
           '400': { $ref: '#/components/responses/Error' },
           '401': { $ref: '#/components/responses/Error' },
           '503': { $ref: '#/components/responses/Error' },

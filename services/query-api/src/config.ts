@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { defaultRulesPath, loadRules, type Rule } from './alerts/rules.ts';
 import { parseWebhooks, type Webhook } from './alerts/notify.ts';
+import type { EgressSettings } from './core/quota.ts';
+import { loadEgressSettings } from './diagnosis/egress-config.ts';
 
 const EnvSchema = z.object({
   PULLWATCH_API_HOST: z.string().min(1).default('127.0.0.1'),
@@ -21,6 +23,8 @@ const EnvSchema = z.object({
   PULLWATCH_ALERT_RULES: z.string().min(1).optional(),
   PULLWATCH_ALERT_WEBHOOKS: z.string().optional(),
   PULLWATCH_ALERT_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(30),
+  // Who shares which egress address for Docker Hub's per-IP pull quota (diagnosis/egress-config.ts).
+  PULLWATCH_DOCKERHUB_EGRESS_FILE: z.string().min(1).optional(),
 });
 
 export interface QueryApiConfig {
@@ -31,6 +35,7 @@ export interface QueryApiConfig {
   clickhouseCluster: string | undefined;
   maxRangeDays: number;
   alerts: { rules: Rule[]; webhooks: Webhook[]; intervalMs: number };
+  dockerHubEgress: EgressSettings;
 }
 
 export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env): QueryApiConfig {
@@ -67,5 +72,6 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env): QueryA
       webhooks: parseWebhooks(e.PULLWATCH_ALERT_WEBHOOKS),
       intervalMs: e.PULLWATCH_ALERT_INTERVAL_SECONDS * 1000,
     },
+    dockerHubEgress: loadEgressSettings(e.PULLWATCH_DOCKERHUB_EGRESS_FILE),
   };
 }

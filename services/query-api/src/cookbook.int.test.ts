@@ -163,6 +163,9 @@ describe('docs/sql.md cookbook, on real ClickHouse', () => {
       'latest_tag_usage',
       'incidents_timeline',
       'one_pod_history',
+      'docker_hub_quota_by_cluster',
+      'recovery_by_registry',
+      'fleet_pulled_repositories',
     ]);
   });
 
@@ -203,5 +206,30 @@ describe('docs/sql.md cookbook, on real ClickHouse', () => {
       ['open', 'cluster', 7],
     ]);
     expect((await run('one_pod_history')).map((r) => Number(r.occurrences))).toEqual([5]);
+  });
+
+  it('Docker Hub quota, recovery per registry, the repositories the fleet pulled', async () => {
+    expect(
+      (await run('docker_hub_quota_by_cluster')).map((r) => [
+        r.cluster,
+        Number(r.used),
+        Number(r.remaining),
+        Number(r.last_hour),
+        Number(r.rate_limited_failures),
+      ]),
+    ).toEqual([['prod-eu-west', 3, 97, 3, 7]]);
+    expect(
+      (await run('recovery_by_registry')).map((r) => [
+        r.registry,
+        Number(r.recovered),
+        Number(r.p50_seconds),
+        Number(r.p90_seconds),
+        Number(r.max_seconds),
+        Number(r.still_stuck),
+      ]),
+    ).toEqual([['docker.io', 3, 30, 46, 50, 0]]);
+    expect(
+      (await run('fleet_pulled_repositories')).map((r) => [r.registry, r.repository, r.tag, Number(r.pulls)]),
+    ).toEqual([['docker.io', 'library/nginx', 'latest', 3]]);
   });
 });

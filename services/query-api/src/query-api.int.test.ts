@@ -251,6 +251,8 @@ const ROUTES = [
   '/v1/pods/stuck',
   '/v1/risks',
   '/v1/alerts',
+  '/v1/quota/docker-hub',
+  '/v1/recovery',
 ];
 
 describe('query API on the real ClickHouse', () => {

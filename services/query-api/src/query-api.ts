@@ -5,6 +5,8 @@ import type { Logger } from '@pullwatch/telemetry';
 import type { QueryApiConfig } from './config.ts';
 import { buildApp } from './app.ts';
 import { Queries } from './queries.ts';
+import { DiagnosisQueries } from './diagnosis/queries.ts';
+import { FleetTables } from '@pullwatch/clickhouse';
 import { createAlerter } from './alerts/alerter.ts';
 
 export interface QueryApiDeps {
@@ -28,9 +30,11 @@ export function createQueryApi(cfg: QueryApiConfig, deps: QueryApiDeps) {
     metrics: deps.metrics,
     now,
     externalUrl: () => url,
+    dockerHubEgress: cfg.dockerHubEgress,
   });
   const app = buildApp(cfg, {
     queries: new Queries(deps.clickhouse, cfg.database, cfg.clickhouseCluster),
+    diagnosis: new DiagnosisQueries(deps.clickhouse, new FleetTables(cfg.database, cfg.clickhouseCluster)),
     alerter,
     logger: deps.logger,
     metrics: deps.metrics,

@@ -5,6 +5,7 @@ import { activeInstances, step, type AlertState } from './evaluate.ts';
 import { deliver, type Webhook } from './notify.ts';
 import type { Rule } from './rules.ts';
 import { readSignals } from './signals.ts';
+import type { EgressSettings } from '../core/quota.ts';
 
 export interface AlerterDeps {
   clickhouse: ClickHouseClient;
@@ -17,6 +18,8 @@ export interface AlerterDeps {
   metrics: Registry;
   now: () => Date;
   externalUrl: () => string;
+  /** Who shares which Docker Hub egress (the dockerhub_quota rule); one per cluster by default. */
+  dockerHubEgress?: EgressSettings | undefined;
 }
 
 /** Evaluates the rules on a schedule, notifies webhooks on changes, and exports the signals to Prometheus. */
@@ -51,12 +54,18 @@ export function createAlerter(deps: AlerterDeps) {
     labelNames: ['rule'],
     registers: [deps.metrics],
   });
+  const dockerHubUsed = new Gauge({
+    name: 'pullwatch_dockerhub_quota_used_ratio',
+    help: 'Share of the Docker Hub pull quota used per egress address',
+    labelNames: ['egress'],
+    registers: [deps.metrics],
+  });
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> = Promise.resolve();
 
   async function evaluateOnce(): Promise<void> {
     const now = deps.now().getTime();
-    const signals = await readSignals(deps.clickhouse, tables, deps.rules, now);
+    const signals = await readSignals(deps.clickhouse, tables, deps.rules, now, deps.dockerHubEgress);
     failureRate.reset();
     for (const g of [...signals.registryWindow.values()][0] ?? [])
       failureRate.set({ registry: g.registry }, g.failures + g.successes ? g.failures / (g.failures + g.successes) : 0);
@@ -64,6 +73,8 @@ export function createAlerter(deps: AlerterDeps) {
     for (const g of [...signals.rateLimit.values()][0] ?? []) rateLimited.set({ registry: g.registry }, g.recent);
     fleetIncidents.set(signals.openFleetIncidents.length);
     stuck.set([...signals.stuckPods.values()][0] ?? 0);
+    dockerHubUsed.reset();
+    for (const q of signals.dockerHubQuota?.egresses ?? []) dockerHubUsed.set({ egress: q.egress }, q.used / q.limit);
     const transitions = step(deps.rules, states, activeInstances(deps.rules, signals), now);
     for (const r of deps.rules)
       firing.set(

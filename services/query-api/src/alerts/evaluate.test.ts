@@ -19,6 +19,7 @@ describe('alert rules', () => {
       'rate_limit_rising',
       'fleet_incident',
       'stuck_pods',
+      'dockerhub_quota',
     ]);
     expect(
       RuleSchema.safeParse({ name: 'x', kind: 'registry_failure_rate', threshold: 2, window: '15m' }).success,

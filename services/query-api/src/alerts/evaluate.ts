@@ -1,3 +1,4 @@
+import { type EgressQuota, nearlyExhausted } from '../core/quota.ts';
 import type { Rule } from './rules.ts';
 
 /** What the evaluator reads from ClickHouse each round (see signals.ts). */
@@ -9,6 +10,8 @@ export interface Signals {
   openFleetIncidents: { id: string; registry: string; cause: string; clusters: string[] }[];
   /** Per stuckFor duration: how many Pods are failing for at least that long. */
   stuckPods: Map<number, number>;
+  /** Docker Hub quota per egress at `now` (read only when a dockerhub_quota rule exists). */
+  dockerHubQuota?: { now: number; egresses: EgressQuota[] } | undefined;
 }
 
 export interface AlertInstance {
@@ -95,6 +98,18 @@ export function activeInstances(rules: Rule[], s: Signals): AlertInstance[] {
           });
         break;
       }
+      case 'dockerhub_quota':
+        for (const q of s.dockerHubQuota?.egresses ?? []) {
+          if (!nearlyExhausted(q, r.threshold, r.forecast, s.dockerHubQuota!.now)) continue;
+          out.push({
+            rule: r.name,
+            severity: r.severity,
+            labels: { egress: q.egress },
+            value: q.used / q.limit,
+            summary: `${q.egress}: ${q.used} of ${q.limit} Docker Hub pulls used (${q.clusters.join(', ')})${q.exhaustedAt ? `, exhausted ${q.remaining ? 'by' : 'since'} ${q.exhaustedAt}` : ''}`,
+          });
+        }
+        break;
     }
   }
   return out;

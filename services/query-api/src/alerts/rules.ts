@@ -35,6 +35,15 @@ export const RuleSchema = z.discriminatedUnion('kind', [
     threshold: z.number().int().min(0),
     stuckFor: Duration.default(600_000),
   }),
+  // An egress address near its Docker Hub pull quota (see GET /v1/quota/docker-hub).
+  z.object({
+    ...base,
+    kind: z.literal('dockerhub_quota'),
+    /** Share of the limit used that fires it. */
+    threshold: z.number().gt(0).max(1).default(0.8),
+    /** …or exhaustion forecast within this long. */
+    forecast: Duration.default(3_600_000),
+  }),
 ]);
 export type Rule = z.infer<typeof RuleSchema>;
 

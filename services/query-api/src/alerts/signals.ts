@@ -1,11 +1,20 @@
 import type { ClickHouseClient, FleetTables } from '@pullwatch/clickhouse';
+import { type EgressSettings, quotaByEgress } from '../core/quota.ts';
+import { DEFAULT_EGRESS } from '../diagnosis/egress-config.ts';
+import { DiagnosisQueries } from '../diagnosis/queries.ts';
 import type { Rule } from './rules.ts';
 import type { Signals } from './evaluate.ts';
 
 const chTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 
 /** Reads, read-only and parameterised, what the alert rules need at time `now`. */
-export async function readSignals(ch: ClickHouseClient, t: FleetTables, rules: Rule[], now: number): Promise<Signals> {
+export async function readSignals(
+  ch: ClickHouseClient,
+  t: FleetTables,
+  rules: Rule[],
+  now: number,
+  egress: EgressSettings = DEFAULT_EGRESS,
+): Promise<Signals> {
   const rows = async <T>(query: string, params: Record<string, unknown>) =>
     (
       await ch.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: { readonly: '1' } })
@@ -50,6 +59,9 @@ export async function readSignals(ch: ClickHouseClient, t: FleetTables, rules: R
         { before: chTime(now - r.stuckFor), recent: chTime(now - 15 * 60_000) },
       );
       s.stuckPods.set(r.stuckFor, Number(got?.n ?? 0));
+    } else if (r.kind === 'dockerhub_quota' && !s.dockerHubQuota) {
+      const usage = await new DiagnosisQueries(ch, t).dockerHubUsage(egress, new Date(now));
+      s.dockerHubQuota = { now, egresses: quotaByEgress(egress, usage, now) };
     }
   }
   return s;

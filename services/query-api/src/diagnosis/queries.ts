@@ -1,0 +1,180 @@
+import type { ClickHouseClient, FleetTables } from '@pullwatch/clickhouse';
+import type { FleetPull } from '../core/did-you-mean.ts';
+import { type EgressSettings, type NodeUsage, windowsOf } from '../core/quota.ts';
+import { chTime } from '../params.ts';
+
+type Params = Record<string, unknown>;
+const n = (v: unknown) => Number(v ?? 0);
+
+/** How far back "pulled successfully anywhere in the fleet" looks. */
+export const FLEET_PULLS_DAYS = 30;
+
+/**
+ * Failures that count against Docker Hub's quota although the pull failed: the manifest was fetched
+ * (a counted GET) before the pull broke — on the node's disk, or for want of a matching platform.
+ * Denials (not found, unauthorized), refusals (429) and unreachable registries never got a manifest.
+ */
+export const QUOTA_COUNTED_FAILURES = ['node_storage', 'platform_mismatch'];
+
+export type RecoveryGroupBy = 'cause' | 'registry' | 'cluster';
+
+export interface RecoveryStats {
+  key: string;
+  count: number;
+  p50: number | null;
+  p90: number | null;
+  max: number | null;
+}
+
+/** The ClickHouse reads behind "did you mean", the Docker Hub quota and recovery times. Read-only, parameterised. */
+export class DiagnosisQueries {
+  constructor(
+    private readonly ch: ClickHouseClient,
+    private readonly t: FleetTables,
+  ) {}
+
+  private async rows<T>(query: string, params: Params): Promise<T[]> {
+    const rs = await this.ch.query({
+      query,
+      query_params: params,
+      format: 'JSONEachRow',
+      clickhouse_settings: { readonly: '1' },
+    });
+    return rs.json<T>();
+  }
+
+  /** Repositories and tags pulled successfully in the last 30 days on these registries. */
+  async fleetPulls(registries: string[], now: Date): Promise<FleetPull[]> {
+    if (!registries.length) return [];
+    const rows = await this.rows<Record<string, unknown>>(
+      `SELECT registry, repository, tag, any(image) AS image, sum(occurrences) AS pulls,
+              sumIf(occurrences, has_pull_secrets = 1) AS withSecrets, sumIf(occurrences, has_pull_secrets = 0) AS withoutSecrets
+       FROM ${this.t.read('pull_successes')}
+       WHERE registry IN {registries:Array(String)} AND event_time >= {from:DateTime64(3)} AND event_time <= {now:DateTime64(3)} AND repository != ''
+       GROUP BY registry, repository, tag ORDER BY pulls DESC LIMIT 20000`,
+      {
+        registries,
+        from: chTime(new Date(now.getTime() - FLEET_PULLS_DAYS * 86_400_000)),
+        now: chTime(now),
+      },
+    );
+    return rows.map((r) => ({
+      registry: String(r.registry),
+      repository: String(r.repository),
+      tag: String(r.tag),
+      image: String(r.image),
+      pulls: n(r.pulls),
+      withSecrets: n(r.withSecrets),
+      withoutSecrets: n(r.withoutSecrets),
+    }));
+  }
+
+  /**
+   * Docker Hub activity per cluster and node over each window the settings use: counted pulls
+   * (successful pulls, plus QUOTA_COUNTED_FAILURES), the last hour's, and 429 refusals. Nodes with
+   * only "already present" starts are listed with zero: they share the egress but cost nothing.
+   */
+  async dockerHubUsage(settings: EgressSettings, now: Date): Promise<NodeUsage[]> {
+    const windows = windowsOf(settings);
+    const longest = Math.max(3_600_000, ...windows.map((w) => w.ms));
+    const params: Params = {
+      now: chTime(now),
+      from: chTime(new Date(now.getTime() - longest)),
+      hour: chTime(new Date(now.getTime() - 3_600_000)),
+      counted: QUOTA_COUNTED_FAILURES,
+    };
+    windows.forEach((w, i) => {
+      params[`w${i}`] = chTime(new Date(now.getTime() - w.ms));
+    });
+    const countedRow = `(outcome = 'success' OR (outcome = 'failure' AND cause IN {counted:Array(String)}))`;
+    const rows = await this.rows<Record<string, unknown>>(
+      `SELECT cluster, node,
+              ${windows.map((_, i) => `sumIf(occurrences, ${countedRow} AND event_time > {w${i}:DateTime64(3)}) AS used${i}`).join(', ')},
+              ${windows.map((_, i) => `sumIf(occurrences, outcome = 'failure' AND cause = 'rate_limited' AND event_time > {w${i}:DateTime64(3)}) AS limited${i}`).join(', ')},
+              sumIf(occurrences, ${countedRow} AND event_time > {hour:DateTime64(3)}) AS lastHour
+       FROM ${this.t.read('pull_events')}
+       WHERE registry = 'docker.io' AND outcome IN ('success', 'failure', 'present')
+         AND event_time > {from:DateTime64(3)} AND event_time <= {now:DateTime64(3)}
+       GROUP BY cluster, node ORDER BY cluster, node LIMIT 100000`,
+      params,
+    );
+    return rows.map((r) => ({
+      cluster: String(r.cluster),
+      node: String(r.node),
+      used: new Map(windows.map((w, i) => [w.ms, n(r[`used${i}`])])),
+      lastHour: n(r.lastHour),
+      rateLimited: new Map(windows.map((w, i) => [w.ms, n(r[`limited${i}`])])),
+    }));
+  }
+
+  /**
+   * Time to recover per Pod (first failure → a successful pull or a start), for Pods that recovered
+   * in the window, and Pods still failing (a failure in the last 15 minutes), per group.
+   */
+  async recovery(q: { groupBy: RecoveryGroupBy; from: Date; to: Date; cluster?: string | undefined }, now: Date) {
+    const params: Params = {
+      from: chTime(q.from),
+      to: chTime(q.to),
+      recent: chTime(new Date(now.getTime() - 15 * 60_000)),
+      ...(q.cluster ? { cluster: q.cluster } : {}),
+    };
+    const clusterFilter = q.cluster ? ' AND cluster = {cluster:String}' : '';
+    const rows = await this.rows<Record<string, unknown>>(
+      `SELECT ${q.groupBy} AS key,
+              countIf(status = 'recovered' AND recovered_at >= {from:DateTime64(3)} AND recovered_at < {to:DateTime64(3)}) AS count,
+              quantilesExactInclusiveIf(0.5, 0.9)(time_to_recover_ms / 1000, status = 'recovered' AND recovered_at >= {from:DateTime64(3)} AND recovered_at < {to:DateTime64(3)}) AS q,
+              maxIf(time_to_recover_ms / 1000, status = 'recovered' AND recovered_at >= {from:DateTime64(3)} AND recovered_at < {to:DateTime64(3)}) AS max,
+              countIf(status IN ('failing', 'stuck') AND last_failure >= {recent:DateTime64(3)}) AS stillStuck
+       FROM ${this.t.read('pod_pull_state')} FINAL
+       WHERE ((status = 'recovered' AND recovered_at >= {from:DateTime64(3)} AND recovered_at < {to:DateTime64(3)})
+           OR (status IN ('failing', 'stuck') AND last_failure >= {recent:DateTime64(3)}))${clusterFilter}
+       GROUP BY key ORDER BY count + stillStuck DESC, key LIMIT 1000`,
+      params,
+    );
+    const groups = rows.map((r) => {
+      const count = n(r.count);
+      const qs = (r.q as (number | null)[] | null) ?? [];
+      return {
+        [q.groupBy]: String(r.key),
+        count,
+        p50: count ? round(n(qs[0])) : null,
+        p90: count ? round(n(qs[1])) : null,
+        max: count ? round(n(r.max)) : null,
+        stillStuck: n(r.stillStuck),
+      };
+    });
+    return { groups, incidents: await this.incidentDurations(q) };
+  }
+
+  /** Durations of incidents that ended in the window (start → end), and how many are still open. */
+  private async incidentDurations(q: { groupBy: RecoveryGroupBy; from: Date; to: Date; cluster?: string | undefined }) {
+    const key = q.groupBy === 'cluster' ? 'arrayJoin(clusters)' : q.groupBy;
+    const params: Params = { from: chTime(q.from), to: chTime(q.to), ...(q.cluster ? { cluster: q.cluster } : {}) };
+    const ended = `status = 'resolved' AND end >= {from:DateTime64(3)} AND end < {to:DateTime64(3)}`;
+    const rows = await this.rows<Record<string, unknown>>(
+      `SELECT key, countIf(${ended}) AS count,
+              quantilesExactInclusiveIf(0.5, 0.9)(seconds, ${ended}) AS q, maxIf(seconds, ${ended}) AS max,
+              countIf(status = 'open') AS open
+       FROM (SELECT ${key} AS key, status, end, dateDiff('millisecond', start, coalesce(end, start)) / 1000 AS seconds
+             FROM ${this.t.read('incidents')} FINAL
+             WHERE ((${ended}) OR (status = 'open' AND last_seen >= {from:DateTime64(3)}))${q.cluster ? ' AND has(clusters, {cluster:String})' : ''})
+       ${q.groupBy === 'cluster' && q.cluster ? 'WHERE key = {cluster:String}' : ''}
+       GROUP BY key ORDER BY count + open DESC, key LIMIT 1000`,
+      params,
+    );
+    return rows.map((r) => {
+      const count = n(r.count);
+      const qs = (r.q as (number | null)[] | null) ?? [];
+      return {
+        [q.groupBy]: String(r.key),
+        count,
+        p50: count ? round(n(qs[0])) : null,
+        p90: count ? round(n(qs[1])) : null,
+        max: count ? round(n(r.max)) : null,
+        open: n(r.open),
+      };
+    });
+  }
+}
+
+const round = (s: number) => Math.round(s * 1000) / 1000;

@@ -1,0 +1,135 @@
+import { z } from 'zod';
+import type { EgressSettings } from '../core/quota.ts';
+import { quotaByEgress } from '../core/quota.ts';
+import { Window, window } from '../params.ts';
+import { diagnoseAll } from './diagnoser.ts';
+import type { DiagnosisQueries } from './queries.ts';
+
+const name = z.string().min(1).max(512);
+
+export const QuotaQuery = z.object({}).strict();
+export const RecoveryQuery = Window.extend({
+  groupBy: z.enum(['cause', 'registry', 'cluster']).default('cause'),
+  cluster: name.optional(),
+}).strict();
+
+const Evidence = z
+  .enum(['fleet_pulls_same_repository', 'similar_fleet_image', 'docker_official_image'])
+  .nullable()
+  .describe('What the suggestion or the changed cause rests on');
+
+/** The fields "did you mean" adds to /v1/failures, /v1/pods/stuck and /v1/incidents items (for the OpenAPI document). */
+export const DiagnosisFields = z.object({
+  cause: z
+    .string()
+    .describe(
+      'The cause after the fleet evidence: an ambiguous denial of a repository that pulls elsewhere becomes unauthorized',
+    ),
+  suggestion: z.string().nullable().describe('The image the user most likely meant, or null'),
+  evidence: Evidence,
+  hint: z.string().nullable().describe('Starts with "Did you mean IMAGE?" when there is a suggestion'),
+});
+
+const Seconds = z.number().nullable();
+export const QuotaResponse = z.object({
+  window: z.string(),
+  egresses: z.array(
+    z.object({
+      egress: z.string().describe('cluster:NAME, node:CLUSTER/NODE or group:NAME'),
+      clusters: z.array(z.string()),
+      limit: z.number().int(),
+      used: z.number().int(),
+      remaining: z.number().int(),
+      ratePerHour: z.number(),
+      exhaustedAt: z.string().nullable().describe('When the current rate would exhaust the quota within the window'),
+      rateLimitedFailures: z.number().int(),
+      window: z.string().optional().describe('Only when this egress has its own window'),
+    }),
+  ),
+});
+export const RecoveryResponse = z.object({
+  from: z.string(),
+  to: z.string(),
+  groupBy: z.enum(['cause', 'registry', 'cluster']),
+  groups: z.array(
+    z
+      .object({ count: z.number().int(), p50: Seconds, p90: Seconds, max: Seconds, stillStuck: z.number().int() })
+      .catchall(z.union([z.string(), z.number(), z.null()])),
+  ),
+  incidents: z.array(
+    z
+      .object({ count: z.number().int(), p50: Seconds, p90: Seconds, max: Seconds, open: z.number().int() })
+      .catchall(z.union([z.string(), z.number(), z.null()])),
+  ),
+});
+
+/** Adds suggestion, evidence and the diagnosed cause and hint to each item (one fleet read per request). */
+export async function withDiagnosis<T extends { image: unknown; cause: unknown; hint: unknown }>(
+  queries: DiagnosisQueries,
+  items: T[],
+  now: Date,
+): Promise<(T & { cause: string; suggestion: string | null; evidence: string | null; hint: string })[]> {
+  const diagnosed = await diagnoseAll(
+    queries,
+    items.map((i) => ({ image: String(i.image ?? ''), cause: String(i.cause ?? ''), hint: String(i.hint ?? '') })),
+    now,
+  );
+  return items.map((item, k) => {
+    const d = diagnosed[k]!;
+    return { ...item, cause: d.cause, suggestion: d.suggestion, evidence: d.evidence, hint: d.hint };
+  });
+}
+
+/** Incidents name several images: the first one with a suggestion (or changed cause) speaks for the incident. */
+export async function incidentsWithDiagnosis<T extends { images: string[]; cause: string }>(
+  queries: DiagnosisQueries,
+  incidents: T[],
+  now: Date,
+) {
+  const flat = incidents.flatMap((inc, i) => inc.images.map((image) => ({ i, image, cause: inc.cause, hint: '' })));
+  const diagnosed = await diagnoseAll(queries, flat, now);
+  return incidents.map((inc, i) => {
+    const mine = diagnosed.filter((_, k) => flat[k]!.i === i);
+    const best = mine.find((d) => d.suggestion) ?? mine.find((d) => d.evidence);
+    return {
+      ...inc,
+      cause: best?.cause ?? inc.cause,
+      suggestion: best?.suggestion ?? null,
+      evidence: best?.evidence ?? null,
+      hint: best?.hint || null,
+    };
+  });
+}
+
+/** The routes of the diagnosis issue: Docker Hub quota per egress and recovery times. */
+export function diagnosisRoutes(deps: { queries: DiagnosisQueries; egress: EgressSettings; maxRangeDays: number }) {
+  return [
+    {
+      path: '/v1/quota/docker-hub',
+      summary:
+        'Docker Hub pull quota per egress address (default one per cluster): used, remaining, rate and forecast exhaustion',
+      query: QuotaQuery,
+      response: QuotaResponse,
+      handle: async (_q: z.infer<typeof QuotaQuery>, now: Date) => ({
+        window: deps.egress.window.text,
+        egresses: quotaByEgress(deps.egress, await deps.queries.dockerHubUsage(deps.egress, now), now.getTime()),
+      }),
+    },
+    {
+      path: '/v1/recovery',
+      summary:
+        'Time to recover per Pod (first failure → successful pull or start) and incident durations, p50/p90/max seconds per group, and Pods still stuck',
+      query: RecoveryQuery,
+      response: RecoveryResponse,
+      handle: async (q: z.infer<typeof RecoveryQuery>, now: Date) => {
+        const w = window(q, now, deps.maxRangeDays);
+        return {
+          from: w.from.toISOString(),
+          to: w.to.toISOString(),
+          groupBy: q.groupBy,
+          ...(await deps.queries.recovery({ ...q, ...w }, now)),
+        };
+      },
+    },
+  ];
+}
