@@ -8,6 +8,7 @@ import type { BenchContext, BenchSection } from './types.ts';
 const suites: Record<string, () => Promise<{ run: (ctx: BenchContext) => Promise<BenchSection> }>> = {
   classifier: () => import('./classifier.ts'),
   'end-to-end': () => import('./end-to-end.ts'),
+  'otel-peer': () => import('./otel-peer.ts'),
   'query-api': () => import('./query-api.ts'),
 };
 
@@ -26,7 +27,9 @@ export async function runBenchmarks(
     opts.log(`bench: ${name} …`);
     const t0 = Date.now();
     const suite = await load();
-    sections.push(await suite.run({ scale: opts.scale, log: (l) => opts.log(`  ${name}: ${l}`) }));
+    sections.push(
+      await suite.run({ scale: opts.scale, log: (l) => opts.log(`  ${name}: ${l}`), previous: [...sections] }),
+    );
     opts.log(`bench: ${name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
   const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');

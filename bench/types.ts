@@ -19,4 +19,6 @@ export interface BenchContext {
   /** Scale flags from the command line (`--events`, `--clusters`, `--rows`). */
   scale: { events: number; clusters: number; rows: number };
   log: (line: string) => void;
+  /** The sections measured earlier in the same run, for figures that compare across suites. */
+  previous?: BenchSection[];
 }
