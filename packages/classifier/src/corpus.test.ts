@@ -103,6 +103,12 @@ function describeSet(file: string, knownMisses: readonly string[], extra?: (rows
 
 // Dev corpus: real messages with their sources (copied from the team's shared sample).
 describeSet('dev-messages.jsonl', [
+  // Unparsable references: the label predates the best-effort registry (the host the text names, or
+  // docker.io where there is none), which the classifier now reports with referenceValid: false.
+  'm9ae97d182c registry null -> docker.io', // "None:None"
+  'ma240b92af2 registry null -> harbor.k8s.mybank', // "https://harbor.k8s.mybank/…"
+  'mb4aa4017dc registry null -> registry.internal.renku.ch', // upper case in the path
+  'mfcaaea459c registry null -> docker.io', // "reg/camunda/zeebe:8.8:latest"
   // The label says the message does not name a registry although its text does (an API URL, a
   // `reading manifest … in H/…`, a `name:port/…`), where other labels with the same wording name it.
   'm9acc442dd9 registry null -> docker.io', // `fd-test/app` in `EDITED:5000/…`: the kubelet's image has no host

@@ -28,6 +28,18 @@ const IMAGE_FINDERS: readonly Finder[] = [
   ['manifest for ', /manifest for (\S+) not found/i],
   ['repository ', /repository (\S+) not found/i],
   ['prohibited by policy', /prohibited by policy: .*\(([^()\s]+)\)\s*$/i],
+  // The kubelet's and the runtimes' other wrappers, newest first.
+  ['parse image ', /couldn't parse image (?:reference|name) \\?"([^"\\]*)\\?"/i],
+  ['image pull failed for ', /image pull failed for ([^\s,]+),/i],
+  ['failed to resolve ref ', /failed to resolve ref ([^\s"]+?):(?:\s|$)/i],
+  ['no such image: ', /no such image: ([^\s]+?)(?::\s|$)/i],
+  // Pre-CRI Docker (v1 registry protocol).
+  ['not found in repository ', /not found in repository (\S+)/i],
+  ['error: image ', /Error: image (\S+) not found/i],
+  ['pulling repository ', /Pulling repository (\S+)/i],
+  ['error pulling ', /Error pulling ([a-z0-9][^\s"]*?):\s/i],
+  // BuildKit and ctr put the reference first: `host/repo:tag: failed to …`.
+  [': failed to ', /^"?([a-z0-9][\w.:-]*\/[^\s"]*?)"?: failed to /i],
 ];
 
 export function findImage(message: string, lower: string): string | null {
@@ -45,13 +57,25 @@ const PLACEHOLDER_RE = /<[^<>\s]*>/g;
 const HOST_RE =
   /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[a-f0-9:]+\])(?::[0-9]+)?$/;
 
-/** The registry an image string points at, tolerating redaction placeholders; null when unparsable. */
+const SCHEME_PREFIX_RE = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/**
+ * The registry an image string names, best effort: parsed when it parses; otherwise the host its
+ * text names (after a `https://` or `docker://` prefix, whatever the case of the path, trailing `:`
+ * or `${…}` template), or `docker.io` when its first component is not a host. Null when not even
+ * that can be told (empty, or a leading `/`).
+ */
 export function registryOfImage(image: string): string | null {
   const parsed = parseReference(image);
   if (parsed.ok) return parsed.reference.registry;
-  if (!image.includes('<')) return null;
-  if (!parseReference(image.replace(PLACEHOLDER_RE, 'x')).ok) return null;
-  return normalizeRegistryHost(splitDomain(image).domain);
+  const name = image.trim().replace(SCHEME_PREFIX_RE, '');
+  if (name === '' || name.startsWith('/')) return null;
+  const slash = name.indexOf('/');
+  if (slash === -1) return 'docker.io';
+  const first = name.slice(0, slash);
+  const isHost = first.includes('.') || first.includes(':') || first === 'localhost';
+  if (!isHost) return 'docker.io';
+  return hostToRegistry(first);
 }
 
 // Hosts that serve Docker Hub (API, auth and blob CDN).
@@ -88,6 +112,7 @@ const REGISTRY_FINDERS: readonly HostFinder[] = [
     (m) => (m[1] && /[.:]|^localhost$/.test(m[1]) ? hostToRegistry(m[1]) : null),
   ],
   ['reading manifest', /reading manifest \S+ in (\S+)/i, (m) => hostOfName(m[1] ?? '')],
+  ['pulling from host ', /pulling from host (\S+) failed/i, (m) => hostToRegistry(m[1] ?? '')],
   ['error pulling image (', /Error pulling image \([^)]*\) from ([^\s,]+)/i, (m) => hostOfName(m[1] ?? '')],
   ['fetching manifest ', /fetching manifest (\S+?):\s/i, (m) => hostOfName(m[1] ?? '')],
   [': not found', /(?:^|\s)([a-z0-9][^\s"]*\/[^\s"]*?): not found/i, (m) => hostOfName(m[1] ?? '')],
