@@ -103,6 +103,11 @@ function hostOfName(name: string): string | null {
   return hostToRegistry(domain);
 }
 
+/** Like hostOfName, but a repository name without a host part is Docker Hub's (pre-CRI Docker names it so). */
+function hostOrHubOfName(name: string): string | null {
+  return hostOfName(name) ?? (parseReference(name).ok ? 'docker.io' : null);
+}
+
 type HostFinder = readonly [gate: string, pattern: RegExp, read: (m: RegExpExecArray) => string | null];
 
 const REGISTRY_FINDERS: readonly HostFinder[] = [
@@ -113,7 +118,7 @@ const REGISTRY_FINDERS: readonly HostFinder[] = [
   ],
   ['reading manifest', /reading manifest \S+ in (\S+)/i, (m) => hostOfName(m[1] ?? '')],
   ['pulling from host ', /pulling from host (\S+) failed/i, (m) => hostToRegistry(m[1] ?? '')],
-  ['error pulling image (', /Error pulling image \([^)]*\) from ([^\s,]+)/i, (m) => hostOfName(m[1] ?? '')],
+  ['error pulling image (', /Error pulling image \([^)]*\) from ([^\s,]+)/i, (m) => hostOrHubOfName(m[1] ?? '')],
   ['fetching manifest ', /fetching manifest (\S+?):\s/i, (m) => hostOfName(m[1] ?? '')],
   [': not found', /(?:^|\s)([a-z0-9][^\s"]*\/[^\s"]*?): not found/i, (m) => hostOfName(m[1] ?? '')],
 ];
