@@ -234,11 +234,9 @@ export const RULES: readonly Rule[] = [
     'does not exist or no pull access',
     'or it may not exist',
     "may require 'docker login'",
-    // GCR / Artifact Registry, ECR and ACR wordings of the same non-answer.
+    // GCR's and Artifact Registry's wordings of the same non-answer.
     'resource may not exist',
     'verify that it exists',
-    'does not exist or you do not have',
-    'does not exist or may require',
   ]),
   rule(
     'auth',
