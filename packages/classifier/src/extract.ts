@@ -28,6 +28,10 @@ const IMAGE_FINDERS: readonly Finder[] = [
   ['manifest for ', /manifest for (\S+) not found/i],
   ['repository ', /repository (\S+) not found/i],
   ['prohibited by policy', /prohibited by policy: .*\(([^()\s]+)\)\s*$/i],
+];
+
+// Rarer wrappers, tried only when one scan finds one of their gates.
+const LATE_IMAGE_FINDERS: readonly Finder[] = [
   // The kubelet's and the runtimes' other wrappers, newest first.
   ['parse image ', /couldn't parse image (?:reference|name) \\?"([^"\\]*)\\?"/i],
   ['image pull failed for ', /image pull failed for ([^\s,]+),/i],
@@ -42,14 +46,24 @@ const IMAGE_FINDERS: readonly Finder[] = [
   [': failed to ', /^"?([a-z0-9][\w.:-]*\/[^\s"]*?)"?: failed to /i],
 ];
 
-export function findImage(message: string, lower: string): string | null {
-  for (const [gate, pattern] of IMAGE_FINDERS) {
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const LATE_GATES_RE = new RegExp(LATE_IMAGE_FINDERS.map(([gate]) => escapeRe(gate)).join('|'));
+
+function tryFinders(finders: readonly Finder[], message: string, lower: string): string | null {
+  for (const [gate, pattern] of finders) {
     if (lower.indexOf(gate) === -1) continue;
     const m = pattern.exec(message);
     const image = m?.[1];
     if (image && image !== '...' && image !== '…') return image;
   }
   return null;
+}
+
+export function findImage(message: string, lower: string): string | null {
+  return (
+    tryFinders(IMAGE_FINDERS, message, lower) ??
+    (LATE_GATES_RE.test(lower) ? tryFinders(LATE_IMAGE_FINDERS, message, lower) : null)
+  );
 }
 
 // Redaction placeholders (`<id>`, `<PROJECT_ID>`) stand for a valid word in messages people share.
