@@ -71,6 +71,78 @@ describe('precedence: the most specific evidence wins', () => {
   });
 });
 
+describe('evidence the runtimes give in fewer words', () => {
+  it('a gRPC status code decides when its detail is cut off', () => {
+    const grpc = (code: string) =>
+      c(
+        `Failed to pull image "a.example/b:1": rpc error: code = ${code} desc = failed to pull and unpack image "a.example/b:1"`,
+      ).cause;
+    expect(grpc('NotFound')).toBe('not_found');
+    expect(grpc('Unauthenticated')).toBe('unauthorized');
+    expect(grpc('PermissionDenied')).toBe('unauthorized');
+    expect(grpc('ResourceExhausted')).toBe('rate_limited');
+    expect(grpc('Unavailable')).toBe('registry_unavailable');
+    expect(grpc('DeadlineExceeded')).toBe('registry_unavailable');
+    expect(grpc('4')).toBe('registry_unavailable');
+  });
+  it('a detail more specific than the code wins', () => {
+    expect(
+      c(
+        'rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/a/b:1": no match for platform in manifest: not found',
+      ).cause,
+    ).toBe('platform_mismatch');
+  });
+  it('a lost connection to the runtime, or creating a container, is not a pull failure', () => {
+    expect(c('rpc error: code = 14 desc = grpc: the connection is unavailable').cause).toBe('unknown');
+    expect(c('Failed to create container with error: rpc error: code = 4 desc = context deadline exceeded').cause).toBe(
+      'unknown',
+    );
+  });
+  it("pre-CRI Docker's wording", () => {
+    expect(c('Pulling repository docker.io/a/b\nCould not reach any registry endpoint')).toMatchObject({
+      cause: 'registry_unavailable',
+      registry: 'docker.io',
+    });
+    expect(c('Tag latest not found in repository r.example:5000/a')).toMatchObject({
+      cause: 'not_found',
+      registry: 'r.example:5000',
+    });
+    expect(c('Error: image a/b:latest not found')).toMatchObject({ cause: 'not_found', registry: 'docker.io' });
+  });
+  it('"verify that it exists" answers are the ambiguous denial', () => {
+    expect(c('denied: Caller does not have permission or the resource may not exist').cause).toBe(
+      'not_found_or_unauthorized',
+    );
+    expect(
+      c('Unable to access the repository: p/i; please verify that it exists and you have permission to access it')
+        .cause,
+    ).toBe('not_found_or_unauthorized');
+  });
+  it('I/O errors under the runtime storage are the node storage', () => {
+    expect(
+      c(
+        'failed to extract layer sha256:ab: failed to mount /var/lib/containerd/tmpmounts/containerd-mount1: input/output error: unknown',
+      ).cause,
+    ).toBe('node_storage');
+  });
+  it('finds the image in more wrappers', () => {
+    expect(
+      c(
+        'failed to resolve ref 1.dkr.ecr.us-east-1.amazonaws.com/a:1: pulling from host 1.dkr.ecr.us-east-1.amazonaws.com failed with status code [manifests 1]: 403 Forbidden',
+      ).registry,
+    ).toBe('1.dkr.ecr.us-east-1.amazonaws.com');
+    expect(
+      c(
+        'europe-west1-docker.pkg.dev/p/r/i:1: failed to authorize: failed to fetch anonymous token: unexpected status: 403 Forbidden',
+      ).registry,
+    ).toBe('europe-west1-docker.pkg.dev');
+    expect(c('Error pulling ghcr.io/a/b:1: failed to register layer: no space left on device')).toMatchObject({
+      cause: 'node_storage',
+      registry: 'ghcr.io',
+    });
+  });
+});
+
 describe('states, kinds and hints', () => {
   it('state-only messages have no cause; the ones naming a verdict do', () => {
     expect(c('Error: ImagePullBackOff').cause).toBe('no_cause');
@@ -87,7 +159,27 @@ describe('states, kinds and hints', () => {
       c(
         'Failed to apply default image tag "https://h.example/a:1": couldn\'t parse image reference "https://h.example/a:1": invalid reference format',
       ),
-    ).toMatchObject({ cause: 'invalid_reference', subcause: 'scheme_prefix', reference: null, registry: null });
+    ).toMatchObject({
+      cause: 'invalid_reference',
+      subcause: 'scheme_prefix',
+      reference: null,
+      referenceValid: false,
+      registry: 'h.example',
+    });
+  });
+  it('reports the registry an unparsable reference names, or docker.io when it names no host', () => {
+    const reg = (image: string) =>
+      c(
+        `Failed to apply default image tag "${image}": couldn't parse image reference "${image}": invalid reference format`,
+      );
+    expect(reg('r.example:5000/Team/App:1')).toMatchObject({ registry: 'r.example:5000', referenceValid: false });
+    expect(reg('1.dkr.ecr.us-east-1.amazonaws.com/app:').registry).toBe('1.dkr.ecr.us-east-1.amazonaws.com');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: an unexpanded template, as manifests carry it
+    expect(reg('acme/app:${TAG}').registry).toBe('docker.io');
+    expect(reg('<image>:<tag>').registry).toBe('docker.io');
+    expect(reg('/cloudfoundry/app:1').registry).toBeNull();
+    expect(c('Failed to pull image "nginx:1": x').referenceValid).toBe(true);
+    expect(c('Error: ErrImagePull').referenceValid).toBeNull();
   });
   it('uses the image hint when the message names none', () => {
     expect(c('Error: ErrImagePull', { image: 'ghcr.io/acme/app:1' })).toMatchObject({

@@ -78,7 +78,7 @@ export function classify(input: ClassifyInput): Classification {
       registry = parsed.reference.registry;
     } else {
       refError = parsed.reason;
-      registry = registryOfImage(image);
+      registry = registryOfImage(image) ?? findRegistryInText(message, lower);
     }
   } else {
     registry = findRegistryInText(message, lower);
@@ -108,6 +108,7 @@ export function classify(input: ClassifyInput): Classification {
     subcause: verdict.subcause,
     image,
     reference,
+    referenceValid: image === null ? null : reference !== null,
     registry,
     provider,
     retryable: RETRYABLE_CAUSES.has(verdict.cause),

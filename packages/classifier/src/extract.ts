@@ -30,8 +30,29 @@ const IMAGE_FINDERS: readonly Finder[] = [
   ['prohibited by policy', /prohibited by policy: .*\(([^()\s]+)\)\s*$/i],
 ];
 
-export function findImage(message: string, lower: string): string | null {
-  for (const [gate, pattern] of IMAGE_FINDERS) {
+// Rarer wrappers, tried only when one scan finds one of their gates.
+const LATE_IMAGE_FINDERS: readonly Finder[] = [
+  // The kubelet's and the runtimes' other wrappers, newest first.
+  ['parse image ', /couldn't parse image (?:reference|name) \\?"([^"\\]*)\\?"/i],
+  ['image pull failed for ', /image pull failed for ([^\s,]+),/i],
+  // kubeadm's preflight and crictl quote nothing: `failed to pull image registry.k8s.io/x:1: output: …`.
+  ['failed to pull image ', /failed to pull image ([a-z0-9][^\s"]*?):\s/i],
+  ['failed to resolve ref ', /failed to resolve ref ([^\s"]+?):(?:\s|$)/i],
+  ['no such image: ', /no such image: ([^\s]+?)(?::\s|$)/i],
+  // Pre-CRI Docker (v1 registry protocol).
+  ['not found in repository ', /not found in repository (\S+)/i],
+  ['error: image ', /Error: image (\S+) not found/i],
+  ['pulling repository ', /Pulling repository (\S+)/i],
+  ['error pulling ', /Error pulling ([a-z0-9][^\s"]*?):\s/i],
+  // BuildKit and ctr put the reference first: `host/repo:tag: failed to …`.
+  [': failed to ', /^"?([a-z0-9][\w.:-]*\/[^\s"]*?)"?: failed to /i],
+];
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const LATE_GATES_RE = new RegExp(LATE_IMAGE_FINDERS.map(([gate]) => escapeRe(gate)).join('|'));
+
+function tryFinders(finders: readonly Finder[], message: string, lower: string): string | null {
+  for (const [gate, pattern] of finders) {
     if (lower.indexOf(gate) === -1) continue;
     const m = pattern.exec(message);
     const image = m?.[1];
@@ -40,18 +61,37 @@ export function findImage(message: string, lower: string): string | null {
   return null;
 }
 
+export function findImage(message: string, lower: string): string | null {
+  return (
+    tryFinders(IMAGE_FINDERS, message, lower) ??
+    (LATE_GATES_RE.test(lower) ? tryFinders(LATE_IMAGE_FINDERS, message, lower) : null)
+  );
+}
+
 // Redaction placeholders (`<id>`, `<PROJECT_ID>`) stand for a valid word in messages people share.
 const PLACEHOLDER_RE = /<[^<>\s]*>/g;
 const HOST_RE =
   /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[a-f0-9:]+\])(?::[0-9]+)?$/;
 
-/** The registry an image string points at, tolerating redaction placeholders; null when unparsable. */
+const SCHEME_PREFIX_RE = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/**
+ * The registry an image string names, best effort: parsed when it parses; otherwise the host its
+ * text names (after a `https://` or `docker://` prefix, whatever the case of the path, trailing `:`
+ * or `${…}` template), or `docker.io` when its first component is not a host. Null when not even
+ * that can be told (empty, or a leading `/`).
+ */
 export function registryOfImage(image: string): string | null {
   const parsed = parseReference(image);
   if (parsed.ok) return parsed.reference.registry;
-  if (!image.includes('<')) return null;
-  if (!parseReference(image.replace(PLACEHOLDER_RE, 'x')).ok) return null;
-  return normalizeRegistryHost(splitDomain(image).domain);
+  const name = image.trim().replace(SCHEME_PREFIX_RE, '');
+  if (name === '' || name.startsWith('/')) return null;
+  const slash = name.indexOf('/');
+  if (slash === -1) return 'docker.io';
+  const first = name.slice(0, slash);
+  const isHost = first.includes('.') || first.includes(':') || first === 'localhost';
+  if (!isHost) return 'docker.io';
+  return hostToRegistry(first);
 }
 
 // Hosts that serve Docker Hub (API, auth and blob CDN).
@@ -79,6 +119,11 @@ function hostOfName(name: string): string | null {
   return hostToRegistry(domain);
 }
 
+/** Like hostOfName, but a repository name without a host part is Docker Hub's (pre-CRI Docker names it so). */
+function hostOrHubOfName(name: string): string | null {
+  return hostOfName(name) ?? (parseReference(name).ok ? 'docker.io' : null);
+}
+
 type HostFinder = readonly [gate: string, pattern: RegExp, read: (m: RegExpExecArray) => string | null];
 
 const REGISTRY_FINDERS: readonly HostFinder[] = [
@@ -88,7 +133,8 @@ const REGISTRY_FINDERS: readonly HostFinder[] = [
     (m) => (m[1] && /[.:]|^localhost$/.test(m[1]) ? hostToRegistry(m[1]) : null),
   ],
   ['reading manifest', /reading manifest \S+ in (\S+)/i, (m) => hostOfName(m[1] ?? '')],
-  ['error pulling image (', /Error pulling image \([^)]*\) from ([^\s,]+)/i, (m) => hostOfName(m[1] ?? '')],
+  ['pulling from host ', /pulling from host (\S+) failed/i, (m) => hostToRegistry(m[1] ?? '')],
+  ['error pulling image (', /Error pulling image \([^)]*\) from ([^\s,]+)/i, (m) => hostOrHubOfName(m[1] ?? '')],
   ['fetching manifest ', /fetching manifest (\S+?):\s/i, (m) => hostOfName(m[1] ?? '')],
   [': not found', /(?:^|\s)([a-z0-9][^\s"]*\/[^\s"]*?): not found/i, (m) => hostOfName(m[1] ?? '')],
 ];

@@ -55,6 +55,20 @@ export const RULES: readonly Rule[] = [
   // Errors that are not about pulling at all: do not let their words pass for registry evidence.
   rule('runtime-socket', 'unknown', null, ['.sock'], /\.sock\b/),
   rule('runtime-exec', 'unknown', null, ['exec format error', 'executable file not found', 'oci runtime']),
+  // The kubelet lost its gRPC connection to the runtime: the registry was never asked.
+  rule('runtime-grpc-conn', 'unknown', null, [
+    'grpc: the connection is unavailable',
+    'error while dialing',
+    'all subconns are in transientfailure',
+  ]),
+  // Creating or starting a container (not pulling its image) failed: its timeouts are the runtime's.
+  rule(
+    'runtime-container',
+    'unknown',
+    null,
+    ['failed to create container', 'create container failed', 'failed to start container'],
+    /^(?![\s\S]*pull)[\s\S]*(?:failed to create container|create container failed|failed to start container)/,
+  ),
 
   rule(
     'policy-signature',
@@ -87,6 +101,15 @@ export const RULES: readonly Rule[] = [
     'not enough space on the disk',
     'insufficient disk space',
   ]),
+  // The node's disk or file system failed while storing or mounting a layer (EIO, a read-only or corrupt
+  // file system, a failed mount of the runtime's scratch directory).
+  rule(
+    'disk-io',
+    'node_storage',
+    null,
+    ['input/output error', 'read-only file system', 'structure needs cleaning', 'tmpmounts/'],
+    /input\/output error|read-only file system|structure needs cleaning|failed to mount \S*tmpmounts\//,
+  ),
   // The node's own image store failed after the download; the registry is not involved.
   rule('runtime-store', 'unknown', null, [
     'content store',
@@ -188,6 +211,11 @@ export const RULES: readonly Rule[] = [
     'context canceled',
     'timeout awaiting',
   ]),
+  // Pre-CRI Docker gave up on every endpoint without saying why.
+  rule('net-no-endpoint', 'registry_unavailable', null, [
+    'could not reach any registry endpoint',
+    'no available registry endpoint',
+  ]),
 
   // Credentials.
   rule('auth-expired', 'unauthorized', 'expired_token', [
@@ -206,6 +234,9 @@ export const RULES: readonly Rule[] = [
     'does not exist or no pull access',
     'or it may not exist',
     "may require 'docker login'",
+    // GCR's and Artifact Registry's wordings of the same non-answer.
+    'resource may not exist',
+    'verify that it exists',
   ]),
   rule(
     'auth',
@@ -269,6 +300,18 @@ export const RULES: readonly Rule[] = [
     ],
     /\b5\d\d [a-z(]|(?:status|code|error|http)\W{1,4}(?:code\W{1,3})?5\d\d\b|internal server error|bad gateway|service unavailable|gateway time-?out|server error|remote auto blocked|\bunavailable\b/,
   ),
+
+  // The runtime's gRPC status code, when the detail after it was cut off or says nothing more.
+  rule('grpc-not-found', 'not_found', null, ['code = notfound', 'code = 5 desc']),
+  rule('grpc-unauthenticated', 'unauthorized', null, [
+    'code = unauthenticated',
+    'code = 16 desc',
+    'code = permissiondenied',
+    'code = 7 desc',
+  ]),
+  rule('grpc-deadline', 'registry_unavailable', 'timeout', ['code = 4 desc']),
+  rule('grpc-exhausted', 'rate_limited', 'registry', ['code = resourceexhausted', 'code = 8 desc']),
+  rule('grpc-unavailable', 'registry_unavailable', null, ['code = unavailable', 'code = 14 desc']),
 
   // A state without its cause; the analyzer attributes it to the Pod's last concrete cause.
   rule('state-only', 'no_cause', null, [

@@ -67,7 +67,12 @@ export interface Classification {
   image: string | null;
   /** `image` parsed and normalised; null when absent or unparsable. */
   reference: ImageReference | null;
-  /** Normalised registry host the pull went to, or null when the message does not tell. */
+  /** Whether `image` parses as a reference; null when there is no image. */
+  referenceValid: boolean | null;
+  /**
+   * Normalised registry host the pull went to, or null when the message does not tell. Best effort
+   * when `image` does not parse: the host its text names, or `docker.io` when it has no host part.
+   */
   registry: string | null;
   provider: Provider | null;
   /** True when the failure usually heals without anyone changing the Pod or the registry. */
