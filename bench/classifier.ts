@@ -3,8 +3,8 @@
 // reporter) and a plain JSON.parse of the same JSON lines.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { classify, type Cause } from '../packages/classifier/src/index.ts';
-import { classifyLine } from '../packages/classifier/src/jsonl-stream.ts';
+import { classify, type Cause } from '@pullwatch/classifier';
+import { classifyLine } from '@pullwatch/classifier';
 import type { BenchContext, BenchSection } from './types.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));

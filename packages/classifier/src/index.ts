@@ -27,3 +27,9 @@ export {
   type Classification,
   type ClassifyInput,
 } from './taxonomy.ts';
+export {
+  classifyLine,
+  runClassifyStream,
+  type ClassifyStreamOptions,
+  type ClassifyStreamResult,
+} from './jsonl-stream.ts';

@@ -23,7 +23,7 @@ const bench: Command = async (args) => {
   const cfg = loadEnginesConfig();
   if (cfg.mode === 'local') await new LocalEngines(cfg).up((l) => process.stderr.write(`${l}\n`));
   // The bench suites live at the repository root (bench/), beside their results.
-  const { runBenchmarks } = await import('../../../../bench/run.ts');
+  const { runBenchmarks } = await import('@pullwatch/bench');
   const scale = {
     events: positiveInt('events', values.events, 200_000),
     clusters: positiveInt('clusters', values.clusters, 200),

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { runClassifyStream } from '@pullwatch/classifier/jsonl-stream';
+import { runClassifyStream } from '@pullwatch/classifier';
 import type { Command } from '../command.ts';
 
 const USAGE = `usage: pullwatch classify [--text]
