@@ -30,6 +30,7 @@ export const external = [
   'testcontainers',
   'ssh2',
   'cpu-features',
+  '@node-rs/*', // native (napi) addons: loaded from node_modules or, where optional, skipped
   'dockerode',
   'docker-modem',
   'playwright',
