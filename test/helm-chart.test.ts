@@ -376,6 +376,22 @@ describe('helm chart infra/helm/pullwatch', () => {
     const d = named(agent, 'Deployment', 'pw-pullwatch-collector');
     expect(d.spec.replicas).toBe(1);
     expect(d.spec.strategy).toEqual({ type: 'Recreate' });
+    // The same from --set alone, as docs/deploy.md shows it.
+    const bySet = render(
+      [],
+      ['--set', 'analyzer.enabled=false,queryApi.enabled=false,clusterName=prod-us,kafka.brokers={kafka-0.kafka:9092}'],
+    );
+    expect(bySet.map((o) => o.kind).sort()).toEqual([
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'ConfigMap',
+      'Deployment',
+      'Service',
+      'ServiceAccount',
+    ]);
+    expect(envOf(containerOf(bySet, 'pw-pullwatch-collector'))).toMatchObject({ PULLWATCH_CLUSTER: 'prod-us' });
+    // The collector uses no ClickHouse, but PULLWATCH_ENGINES=external wants a URL: a placeholder.
+    expect(byKind(bySet, 'ConfigMap')[0]!.data.PULLWATCH_CLICKHOUSE_URL).toBe('http://clickhouse.invalid:8123');
   });
 
   it('runs the migrations as a pre-install/pre-upgrade hook and keeps the analyzer within the partitions', () => {
