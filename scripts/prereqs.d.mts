@@ -13,3 +13,5 @@ export interface Probe {
 }
 export declare function missingPrerequisites(probe: Probe): Missing[];
 export declare function prerequisitesMessage(missing: Missing[]): string | null;
+export declare const HELM_VERSION: string;
+export declare function hasHelm(probe: Pick<Probe, 'home' | 'runs' | 'exists'>): boolean;

@@ -7,6 +7,14 @@ import { join } from 'node:path';
 /** The minimum Node version the toolchain (vitest 4, @platformatic/kafka 1.x) runs on. */
 export const MIN_NODE = [20, 19];
 
+/** The helm the chart tests use when none is on PATH, built through the Go module proxy. */
+export const HELM_VERSION = 'v3.22.0';
+
+/** @param {{ home: string, runs: (cmd: string, args: string[]) => { ok: boolean }, exists: (p: string) => boolean }} probe */
+export function hasHelm(probe) {
+  return probe.exists(join(probe.home, 'bin/helm')) || probe.runs('helm', ['version']).ok;
+}
+
 /**
  * What is missing for `npm test`, each with how to get it. Pure apart from the `probe` it is given, so it
  * can be tested with any machine's answers.
@@ -52,6 +60,13 @@ export function missingPrerequisites(probe) {
       });
     }
   }
+  if (!hasHelm(probe) && !probe.runs('go', ['version']).ok) {
+    missing.push({
+      tool: 'helm 3, or Go to build it',
+      why: 'renders the Helm chart in its tests',
+      fix: `apt-get install golang (npm test then builds helm ${HELM_VERSION} into .pullwatch/bin), or put helm 3 on PATH`,
+    });
+  }
   const chromium = probe.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
   if (!probe.exists(chromium)) {
     missing.push({
@@ -90,6 +105,19 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       exists: existsSync,
     }),
   );
+  const home = process.env.PULLWATCH_HOME ?? join(root, '.pullwatch');
+  if (!message && !hasHelm({ home, runs, exists: existsSync })) {
+    // Like Kafka's jars on the first start: fetched once, through a registry this machine reaches.
+    process.stderr.write(`installing helm ${HELM_VERSION} into ${home}/bin with go install (first run only)\n`);
+    const r = spawnSync('go', ['install', `helm.sh/helm/v3/cmd/helm@${HELM_VERSION}`], {
+      env: { ...process.env, GOBIN: join(home, 'bin') },
+      stdio: 'inherit',
+    });
+    if (r.status !== 0) {
+      process.stderr.write(`go install helm failed (exit ${r.status}); install helm 3 and put it on PATH\n`);
+      process.exit(1);
+    }
+  }
   if (message) {
     process.stderr.write(`${message}\n`);
     process.exit(1);

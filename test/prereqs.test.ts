@@ -20,7 +20,7 @@ function machine(over: {
 }
 
 const everything = {
-  commands: { java: 'openjdk version "17.0.15" 2025-04-15', mvn: 'Apache Maven 3.8.7', gcc: 'gcc 12' },
+  commands: { java: 'openjdk version "17.0.15" 2025-04-15', mvn: 'Apache Maven 3.8.7', gcc: 'gcc 12', go: 'go1.26' },
   files: ['/usr/bin/chromium'],
 };
 
@@ -32,9 +32,16 @@ describe('npm test prerequisites', () => {
 
   it('names every missing tool in one message with how to get it', () => {
     const missing = missingPrerequisites(machine({}));
-    expect(missing.map((m) => m.tool)).toEqual(['Java 17 or newer', 'Maven', 'gcc', 'Chromium (/usr/bin/chromium)']);
+    expect(missing.map((m) => m.tool)).toEqual([
+      'Java 17 or newer',
+      'Maven',
+      'gcc',
+      'helm 3, or Go to build it',
+      'Chromium (/usr/bin/chromium)',
+    ]);
     const text = prerequisitesMessage(missing)!;
-    expect(text.split('\n')[0]).toBe('npm test needs 4 more tools on this machine:');
+    expect(text.split('\n')[0]).toBe('npm test needs 5 more tools on this machine:');
+    expect(text).toContain('apt-get install golang');
     expect(text).toContain('apt-get install openjdk-17-jre-headless');
     expect(text).toContain('apt-get install maven');
     expect(text).toContain('apt-get install gcc libc6-dev');
@@ -44,7 +51,7 @@ describe('npm test prerequisites', () => {
   it('does not ask for Maven or gcc once the jars and the launcher exist', () => {
     const m = machine({
       commands: { java: 'openjdk version "21" 2023-09-19' },
-      files: ['/usr/bin/chromium', '/h/kafka/libs/.pom-sha256', '/h/bin/chdb-launcher'],
+      files: ['/usr/bin/chromium', '/h/kafka/libs/.pom-sha256', '/h/bin/chdb-launcher', '/h/bin/helm'],
     });
     expect(missingPrerequisites(m)).toEqual([]);
   });
@@ -62,8 +69,7 @@ describe('npm test prerequisites', () => {
   });
 
   it('needs no engine tools with external engines, only the browser', () => {
-    expect(missingPrerequisites(machine({ env: { PULLWATCH_ENGINES: 'external' } })).map((m) => m.tool)).toEqual([
-      'Chromium (/usr/bin/chromium)',
-    ]);
+    const m = machine({ env: { PULLWATCH_ENGINES: 'external' }, commands: { helm: 'v3.22.0' } });
+    expect(missingPrerequisites(m).map((x) => x.tool)).toEqual(['Chromium (/usr/bin/chromium)']);
   });
 });
