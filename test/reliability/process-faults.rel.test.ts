@@ -15,6 +15,7 @@ const database = uniqueName('process_faults');
 const ingestPort = 39431;
 const analyzerMetricsPort = 39432;
 const children: ChildProcess[] = [];
+const INGEST_TOKEN = 'process-faults-ingest-token';
 
 /** The collector and the analyzer as their own processes (as deployed), against the shared Kafka and this test's ClickHouse. */
 function service(name: 'collector' | 'analyzer'): ChildProcess {
@@ -33,6 +34,7 @@ function service(name: 'collector' | 'analyzer'): ChildProcess {
       PULLWATCH_ANALYZER_BATCH_MAX_WAIT_MS: '200',
       PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600',
       PULLWATCH_INGEST_PORT: String(ingestPort),
+      PULLWATCH_INGEST_TOKEN: INGEST_TOKEN,
       PULLWATCH_ANALYZER_METRICS_PORT: String(analyzerMetricsPort),
       PULLWATCH_LOG_LEVEL: 'error',
     },
@@ -80,6 +82,7 @@ async function send(events: unknown[]): Promise<void> {
   for (;;) {
     const res = await fetch(`http://127.0.0.1:${ingestPort}/v1/k8s-events?cluster=eu`, {
       method: 'POST',
+      headers: { authorization: `Bearer ${INGEST_TOKEN}` },
       body: JSON.stringify(events),
       signal: AbortSignal.timeout(15_000),
     }).catch(() => null);

@@ -28,6 +28,7 @@ const event = (i: number) => ({
 const post = (from: number, n: number) =>
   fetch(`${collector.ingestUrl}/v1/k8s-events?cluster=eu-1`, {
     method: 'POST',
+    headers: { authorization: 'Bearer backpressure-test-token' },
     body: JSON.stringify(Array.from({ length: n }, (_, i) => event(from + i))),
   });
 
@@ -35,6 +36,7 @@ beforeAll(async () => {
   await broker.kafka.up(() => undefined);
   collector = createCollector(
     loadCollectorConfig({
+      PULLWATCH_INGEST_TOKEN: 'backpressure-test-token',
       PULLWATCH_INGEST_PORT: '0',
       PULLWATCH_TOPIC: topic,
       PULLWATCH_TOPIC_PARTITIONS: '2',

@@ -14,7 +14,7 @@ import { createCollector, loadCollectorConfig } from '@pullwatch/collector';
 import { createAnalyzer, loadAnalyzerConfig } from '@pullwatch/analyzer';
 import { createQueryApi, loadQueryApiConfig } from '@pullwatch/query-api';
 import { createSimulator, defaultScenarioPath, loadScenario } from '@pullwatch/simulator';
-import { ensureApiToken } from './api-token.ts';
+import { ensureApiToken, ensureIngestToken } from './api-token.ts';
 import { summaryLine, type SummarySample } from './summary.ts';
 
 export interface StackOptions {
@@ -35,6 +35,8 @@ export interface RunningStack {
   apiUrl: string;
   ingestUrl: string;
   token: string;
+  /** The collector's ingest token (every cluster), kept in `.pullwatch/ingest-token`. */
+  ingestToken: string;
   stop(): Promise<void>;
 }
 
@@ -105,6 +107,10 @@ export async function runStack(opts: StackOptions): Promise<RunningStack> {
     if (!env.PULLWATCH_API_TOKENS && !env.PULLWATCH_API_TOKENS_FILE)
       env.PULLWATCH_API_TOKENS_FILE = join(enginesConfig.home, 'api-token');
 
+    // The ingest token: PULLWATCH_INGEST_TOKEN, else created once in .pullwatch/ingest-token (every cluster).
+    const ingestTokenFile = join(enginesConfig.home, 'ingest-token');
+    const ingestToken = env.PULLWATCH_INGEST_TOKEN?.trim() || ensureIngestToken(ingestTokenFile).token;
+
     const analyzerConfig = loadAnalyzerConfig(env);
     const admin = createClickHouse({ ...endpoints.clickhouse });
     const applied = await migrate(admin, {
@@ -139,6 +145,7 @@ export async function runStack(opts: StackOptions): Promise<RunningStack> {
       ...(opts.kubeconfig ? { PULLWATCH_KUBECONFIG: opts.kubeconfig } : {}),
       ...(opts.contexts.length ? { PULLWATCH_KUBE_CONTEXTS: opts.contexts.join(',') } : {}),
       ...(opts.allEvents ? { PULLWATCH_ALL_EVENTS: 'true' } : {}),
+      ...(env.PULLWATCH_INGEST_AUTH === 'none' ? {} : { PULLWATCH_INGEST_TOKEN: ingestToken }),
     });
     const collector = createCollector(collectorConfig, {
       logger: createLogger('collector', level),
@@ -162,6 +169,7 @@ export async function runStack(opts: StackOptions): Promise<RunningStack> {
       const simulator = createSimulator({
         scenario,
         endpoint: collector.ingestUrl,
+        token: ingestToken,
         logger: createLogger('simulator', level),
       });
       await simulator.start();
@@ -172,6 +180,9 @@ export async function runStack(opts: StackOptions): Promise<RunningStack> {
     opts.out(`  dashboard   ${queryApi.url}/#token=${token}`);
     opts.out(`  query API   ${queryApi.url}/v1  (Authorization: Bearer ${token})`);
     opts.out(`  ingest      ${collector.ingestUrl}/v1/k8s-events?cluster=NAME  and  ${collector.ingestUrl}/v1/logs`);
+    opts.out(
+      `              (Authorization: Bearer ${ingestToken}, every cluster${env.PULLWATCH_INGEST_TOKEN ? '' : `; kept in ${ingestTokenFile}`})`,
+    );
     opts.out(
       `  kafka       ${endpoints.kafka.brokers.join(',')}   clickhouse ${endpoints.clickhouse.url} (database ${analyzerConfig.database})`,
     );
@@ -214,7 +225,7 @@ export async function runStack(opts: StackOptions): Promise<RunningStack> {
       });
     }
 
-    return { endpoints, apiUrl: queryApi.url, ingestUrl: collector.ingestUrl, token, stop: stopAll };
+    return { endpoints, apiUrl: queryApi.url, ingestUrl: collector.ingestUrl, token, ingestToken, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -244,4 +244,16 @@ describe('Kubernetes watch (fake API server speaking the real protocol)', () => 
       ),
     );
   });
+
+  it('keeps the ingest closed (401) when only the watch is configured and no ingest token is', async () => {
+    const res = await fetch(`${collector.ingestUrl}/v1/k8s-events?cluster=prod-a`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer anything-at-all-1234' },
+      body: JSON.stringify([event('e9', 'web-1', 'Failed', failed('ghcr.io/acme/web:9'))]),
+    });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(
+      /^the ingest is closed: this collector has no ingest token configured/,
+    );
+  });
 });
