@@ -5,11 +5,12 @@ import { createCollector, loadCollectorConfig, type Collector } from '@pullwatch
 import { createKafka } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { dedicatedKafka } from '../support/dedicated-kafka.ts';
+import { freePort } from '../support/free-port.ts';
 import { testEndpoints, uniqueName } from '../support/endpoints.ts';
 import { report } from './report.ts';
 
 const logger = createLogger('broker-restart', 'silent');
-const broker = dedicatedKafka(39292);
+const broker = dedicatedKafka(await freePort(), await freePort());
 const kafka = createKafka(
   { brokers: broker.brokers, clientId: 'broker-restart', logger },
   { retry: { retries: 10, initialRetryTime: 300 } },

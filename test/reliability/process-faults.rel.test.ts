@@ -4,16 +4,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouse } from '@pullwatch/clickhouse';
 import { repoRoot } from '@pullwatch/engines';
 import { dedicatedClickHouse } from '../support/dedicated-clickhouse.ts';
+import { freePort } from '../support/free-port.ts';
 import { testEndpoints, uniqueName } from '../support/endpoints.ts';
 import { report } from './report.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const endpoints = testEndpoints();
-const ch = dedicatedClickHouse(39423);
+// Ports from the OS (port 0), not fixed ones.
+const ch = dedicatedClickHouse(await freePort());
 const topic = uniqueName('process_faults');
 const database = uniqueName('process_faults');
-const ingestPort = 39431;
-const analyzerMetricsPort = 39432;
+const ingestPort = await freePort();
+const analyzerMetricsPort = await freePort();
 const children: ChildProcess[] = [];
 const INGEST_TOKEN = 'process-faults-ingest-token';
 

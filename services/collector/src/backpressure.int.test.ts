@@ -3,12 +3,14 @@ import type { Envelope } from '@pullwatch/event-schema';
 import { createKafka } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { dedicatedKafka } from '../../../test/support/dedicated-kafka.ts';
+import { freePort } from '../../../test/support/free-port.ts';
 import { uniqueName } from '../../../test/support/endpoints.ts';
 import { loadCollectorConfig } from './config.ts';
 import { createCollector, type Collector } from './collector.ts';
 
 const logger = createLogger('backpressure-test', 'silent');
-const broker = dedicatedKafka(39192);
+// Ports from the OS (port 0), not fixed ones.
+const broker = dedicatedKafka(await freePort(), await freePort());
 const kafka = createKafka(
   { brokers: broker.brokers, clientId: 'backpressure-test', logger },
   { retry: { retries: 2, initialRetryTime: 200 } },

@@ -39,6 +39,18 @@ function event(
   };
 }
 
+/** Messages in the topic: the sum of its partitions' high watermarks. */
+async function inTopic(topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((n, o) => n + Number(o.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Consumes the topic until it has `expected` messages and everything in the topic (so a duplicate would show). */
 async function consumeAll(
   topic: string,
   expected: number,
@@ -47,23 +59,20 @@ async function consumeAll(
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   const got: { partition: number; envelope: Envelope; traceparent: string | null }[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`consumed ${got.length} of ${expected}`)), 30_000);
-    void consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        got.push({
-          partition,
-          envelope: EnvelopeSchema.parse(JSON.parse(message.value!.toString())),
-          traceparent: message.headers?.traceparent?.toString() ?? null,
-        });
-        if (got.length >= expected) {
-          clearTimeout(timer);
-          // Linger briefly: anything past `expected` would be a duplicate.
-          setTimeout(resolve, 1500);
-        }
-      },
-    });
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      got.push({
+        partition,
+        envelope: EnvelopeSchema.parse(JSON.parse(message.value!.toString())),
+        traceparent: message.headers?.traceparent?.toString() ?? null,
+      });
+    },
   });
+  const end = Date.now() + 30_000;
+  while (got.length < expected || got.length < (await inTopic(topic))) {
+    if (Date.now() > end) throw new Error(`consumed ${got.length} of ${expected}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
   await consumer.disconnect();
   return got;
 }
@@ -170,12 +179,8 @@ describe('collector HTTP ingest into the real Kafka', () => {
         body: JSON.stringify([event('web-9', 99)]),
       });
       expect(ok.status).toBe(200);
-      const admin = kafka.admin();
-      await admin.connect();
-      const offsets = await admin.fetchTopicOffsets(topic2);
-      await admin.disconnect();
       // Only the one good event reached the topic.
-      expect(offsets.reduce((n, o) => n + Number(o.high), 0)).toBe(1);
+      expect(await inTopic(topic2)).toBe(1);
     } finally {
       await c2.stop();
     }
