@@ -1,6 +1,14 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+
+// A self-signed certificate for 127.0.0.1 (valid 2020–2120), for this test server only; the kubeconfig
+// trusts it as the cluster's CA, as a real kubeconfig trusts the API server's.
+const TLS = {
+  cert: readFileSync(new URL('./tls/fake-apiserver.crt', import.meta.url)),
+  key: readFileSync(new URL('./tls/fake-apiserver.key', import.meta.url)),
+};
 
 type Obj = {
   metadata: { resourceVersion?: string; uid: string; name: string; namespace: string };
@@ -14,7 +22,7 @@ interface Change {
 
 /**
  * A Kubernetes API server for tests that speaks the real list/watch protocol for core/v1 events and
- * pods: paged lists with a resourceVersion, chunked newline-delimited watch streams from a version,
+ * pods, over HTTPS with bearer-token authentication: paged lists with a resourceVersion, chunked newline-delimited watch streams from a version,
  * bookmarks, 410 Gone (as a watch ERROR Status) for versions older than the compaction point, continue
  * tokens that expire (410 with a Status body, reason Expired) once compacted past, deletions (DELETED),
  * malformed lines injected into watch streams, and connections that can be dropped mid-stream.
@@ -37,9 +45,9 @@ export class FakeApiServer {
   url = '';
 
   async start(): Promise<void> {
-    this.server = createServer((req, res) => this.handle(req, res));
+    this.server = createServer(TLS, (req, res) => this.handle(req, res));
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
   async stop(): Promise<void> {
@@ -52,7 +60,7 @@ export class FakeApiServer {
     const ctx = contexts.map((c) => `- name: ${c}\n  context: { cluster: fake, user: tester }`).join('\n');
     writeFileSync(
       path,
-      `apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: { server: "${this.url}", insecure-skip-tls-verify: true }\nusers:\n- name: tester\n  user: { token: test-token }\ncontexts:\n${ctx}\ncurrent-context: ${contexts[0]}\n`,
+      `apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: { server: "${this.url}", certificate-authority-data: ${TLS.cert.toString('base64')} }\nusers:\n- name: tester\n  user: { token: test-token }\ncontexts:\n${ctx}\ncurrent-context: ${contexts[0]}\n`,
     );
   }
 
