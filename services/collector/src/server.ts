@@ -4,7 +4,7 @@ import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { eventEnvelope, isImageEvent, normalizeEvent, type Source } from '@pullwatch/event-schema';
 import { bearerTokens } from '@pullwatch/http-listener';
 import type { Logger } from '@pullwatch/telemetry';
-import type { CollectorConfig } from './config.ts';
+import type { CollectorConfig, IngestAuth } from './config.ts';
 import { BodyError, parseEventsBody, type ParsedEvent } from './ingest/parse-body.ts';
 import { otlpLogRecords } from './ingest/otlp-logs.ts';
 import { decodeOtlpLogsProtobuf, EMPTY_LOGS_RESPONSE } from './ingest/otlp-protobuf.ts';
@@ -56,6 +56,75 @@ function sendError(res: Response, status: number, code: string, message: string,
   res.status(status).json({ error: { code, message } });
 }
 
+/** Stage 1, authenticate: the clusters the presented token may send for, or an UnauthorizedError. */
+function authenticator(auth: IngestAuth): (authorization: string | undefined) => ClusterGrant {
+  if (auth.kind === 'none') return () => '*';
+  if (auth.kind === 'closed')
+    return () => {
+      throw new UnauthorizedError(
+        'the ingest is closed: this collector has no ingest token configured (PULLWATCH_INGEST_TOKEN or PULLWATCH_INGEST_TOKENS_FILE)',
+        REALM,
+      );
+    };
+  const match = bearerTokens(auth.tokens.map((t) => ({ token: t.token, grant: t.clusters })));
+  return (authorization) => {
+    const grant = match(authorization);
+    if (grant !== undefined) return grant;
+    if (!authorization)
+      throw new UnauthorizedError('an "Authorization: Bearer <ingest token>" header is required', REALM);
+    throw new UnauthorizedError('the bearer token is not a valid ingest token', `${REALM}, error="invalid_token"`);
+  };
+}
+
+/** After authenticate, once the clusters are known: a ForbiddenError naming the first the token may not send for. */
+function authorize(grant: ClusterGrant, clusters: Iterable<string>): void {
+  for (const cluster of clusters)
+    if (!allows(grant, cluster)) throw new ForbiddenError(`this token may not send events for cluster '${cluster}'`);
+}
+
+/** Stage 2, parse (POST /v1/k8s-events): the body's Events, all of the cluster named in the query. */
+function parseK8sEvents(body: string, cluster: string): Item[] {
+  return parseEventsBody(body).map((parsed) => ({ cluster, parsed }));
+}
+
+/** Stage 2, parse (POST /v1/logs): OTLP logs, JSON or protobuf; each record's cluster from its resource, else `?cluster=`. */
+function parseLogs(bytes: Buffer, protobuf: boolean, queryCluster: string | undefined): Item[] {
+  let request: unknown;
+  if (protobuf) request = decodeOtlpLogsProtobuf(bytes);
+  else {
+    try {
+      request = JSON.parse(bytes.toString('utf8'));
+    } catch (err) {
+      throw new BodyError(`not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+    }
+  }
+  const fallback = queryCluster !== undefined && CLUSTER.test(queryCluster) ? queryCluster : null;
+  const items: Item[] = [];
+  for (const rec of otlpLogRecords(request)) {
+    const cluster = rec.cluster ?? fallback;
+    if (!cluster || !CLUSTER.test(cluster))
+      throw new BodyError(`${rec.where}: no k8s.cluster.name resource attribute and no ?cluster=`);
+    for (const parsed of parseEventsBody(JSON.stringify(rec.body)))
+      items.push({ cluster, parsed: { ...parsed, where: rec.where } });
+  }
+  return items;
+}
+
+/** Stage 3, normalise: drops what is not about images (unless allEvents) and wraps the rest into envelopes. */
+function normalise(items: Item[], source: Source, allEvents: boolean): Normalised {
+  const n: Normalised = { out: [], received: items.length, forwarded: new Map(), filtered: new Map() };
+  for (const { cluster, parsed } of items) {
+    const normalized = normalizeEvent(parsed.event);
+    if (!allEvents && !isImageEvent(normalized)) {
+      n.filtered.set(cluster, (n.filtered.get(cluster) ?? 0) + 1);
+      continue;
+    }
+    n.out.push(eventEnvelope({ cluster, source, event: parsed.event, normalized }));
+    n.forwarded.set(cluster, (n.forwarded.get(cluster) ?? 0) + 1);
+  }
+  return n;
+}
+
 /**
  * The ingest routes, each request going through the same named stages:
  * authenticate (the bearer token, before the body is read) → parse (the body into events, each with
@@ -89,51 +158,15 @@ export function createIngestApp(
   });
   const tracer = trace.getTracer('pullwatch-collector');
 
-  // Stage 1: authenticate. The grant is the clusters the presented token may send for.
-  const matchToken =
-    cfg.ingestAuth.kind === 'tokens'
-      ? bearerTokens(cfg.ingestAuth.tokens.map((t) => ({ token: t.token, grant: t.clusters })))
-      : null;
-  const authenticate = (req: Request): ClusterGrant => {
-    if (cfg.ingestAuth.kind === 'none') return '*';
-    if (cfg.ingestAuth.kind === 'closed')
-      throw new UnauthorizedError(
-        'the ingest is closed: this collector has no ingest token configured (PULLWATCH_INGEST_TOKEN or PULLWATCH_INGEST_TOKENS_FILE)',
-        REALM,
-      );
-    const header = req.headers.authorization;
-    const grant = matchToken?.(header);
-    if (grant !== undefined) return grant;
-    if (!header) throw new UnauthorizedError('an "Authorization: Bearer <ingest token>" header is required', REALM);
-    throw new UnauthorizedError('the bearer token is not a valid ingest token', `${REALM}, error="invalid_token"`);
-  };
-  const authorize = (grant: ClusterGrant, clusters: Iterable<string>) => {
-    for (const cluster of clusters)
-      if (!allows(grant, cluster)) throw new ForbiddenError(`this token may not send events for cluster '${cluster}'`);
-  };
-  /** Express middleware: authenticates before the body is read, keeps the grant for the later stages. */
+  // Stage 1: authenticate, as express middleware: before the body is read; the grant is kept for later stages.
+  const authenticate = authenticator(cfg.ingestAuth);
   const authStage = (route: Route) => (req: Request, res: Response, next: NextFunction) => {
     try {
-      res.locals.grant = authenticate(req);
+      res.locals.grant = authenticate(req.headers.authorization);
       next();
     } catch (err) {
       handleError(err, res, route);
     }
-  };
-
-  // Stage 2: parse, per route (below). Stage 3: normalise: filter, and wrap into envelopes.
-  const normalise = (items: Item[], source: Source): Normalised => {
-    const n: Normalised = { out: [], received: items.length, forwarded: new Map(), filtered: new Map() };
-    for (const { cluster, parsed } of items) {
-      const normalized = normalizeEvent(parsed.event);
-      if (!cfg.allEvents && !isImageEvent(normalized)) {
-        n.filtered.set(cluster, (n.filtered.get(cluster) ?? 0) + 1);
-        continue;
-      }
-      n.out.push(eventEnvelope({ cluster, source, event: parsed.event, normalized }));
-      n.forwarded.set(cluster, (n.forwarded.get(cluster) ?? 0) + 1);
-    }
-    return n;
   };
 
   // Stage 4: produce, all or nothing, in a span whose context rides in the Kafka headers.
@@ -151,7 +184,7 @@ export function createIngestApp(
       { attributes: { 'pullwatch.source': source, 'pullwatch.events': items.length } },
       async (span) => {
         try {
-          return await produce(normalise(items, source), source);
+          return await produce(normalise(items, source, cfg.allEvents), source);
         } catch (err) {
           span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
           throw err;
@@ -188,10 +221,7 @@ export function createIngestApp(
       const source: Source =
         req.query.source === 'replay' ? 'replay' : req.query.source === 'simulator' ? 'simulator' : 'http';
       try {
-        const items = parseEventsBody(typeof req.body === 'string' ? req.body : '').map((parsed) => ({
-          cluster,
-          parsed,
-        }));
+        const items = parseK8sEvents(typeof req.body === 'string' ? req.body : '', cluster);
         stats.received += items.length;
         const result = await forward(items, source);
         requests.inc({ route: 'k8s-events', status: 200 });
@@ -203,34 +233,15 @@ export function createIngestApp(
   );
 
   // POST /v1/logs: OTLP/HTTP, JSON or protobuf; each record's cluster is checked against the token.
-  const parseLogs = (req: Request, protobufBody: boolean): Item[] => {
-    const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    let request: unknown;
-    if (protobufBody) request = decodeOtlpLogsProtobuf(bytes);
-    else {
-      try {
-        request = JSON.parse(bytes.toString('utf8'));
-      } catch (err) {
-        throw new BodyError(`not valid JSON (${err instanceof Error ? err.message : String(err)})`);
-      }
-    }
-    const fallback =
-      typeof req.query.cluster === 'string' && CLUSTER.test(req.query.cluster) ? req.query.cluster : null;
-    const items: Item[] = [];
-    for (const rec of otlpLogRecords(request)) {
-      const cluster = rec.cluster ?? fallback;
-      if (!cluster || !CLUSTER.test(cluster))
-        throw new BodyError(`${rec.where}: no k8s.cluster.name resource attribute and no ?cluster=`);
-      for (const parsed of parseEventsBody(JSON.stringify(rec.body)))
-        items.push({ cluster, parsed: { ...parsed, where: rec.where } });
-    }
-    return items;
-  };
   const raw = express.raw({ type: () => true, limit: cfg.maxBodyBytes });
   app.post('/v1/logs', authStage('logs'), raw, async (req: Request, res: Response) => {
     const protobufBody = String(req.headers['content-type'] ?? '').includes('protobuf');
     try {
-      const items = parseLogs(req, protobufBody);
+      const items = parseLogs(
+        Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+        protobufBody,
+        typeof req.query.cluster === 'string' ? req.query.cluster : undefined,
+      );
       authorize(res.locals.grant as ClusterGrant, new Set(items.map((i) => i.cluster)));
       stats.received += items.length;
       await forward(items, 'otlp');
