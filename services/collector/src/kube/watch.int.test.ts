@@ -224,9 +224,21 @@ describe('Kubernetes watch (fake API server speaking the real protocol)', () => 
       'the marker Pod',
     );
     expect(collector.stats().watch[0]!.podsTracked).toBe(2); // web-1 and marker
+
+    // A Pod deleted while the watch is away, its DELETED compacted: the relist after 410 Gone forgets it.
+    const relists = collector.stats().watch[0]!.pods.relistsAfterGone;
+    api.dropConnections();
+    api.delete('pods', 'batch', 'marker');
+    api.compact();
+    await waitFor(
+      () =>
+        collector.stats().watch[0]!.pods.relistsAfterGone > relists && collector.stats().watch[0]!.podsTracked === 1,
+      'the Pod relist',
+    );
   });
 
   it('skips invalid watched objects with a count, and keeps watching', async () => {
+    await waitFor(() => api.watching('events') === 1, 'the Events watch');
     const s0 = collector.stats().watch[0]!;
     api.writeRaw('events', '{"type":"ADDED","object":'); // torn
     api.put('events', { ...event('bad', 'web-1', 'Failed', failed('ghcr.io/acme/web:9')), count: 'three' });
