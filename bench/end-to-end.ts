@@ -8,6 +8,8 @@ import { createLogger } from '@pullwatch/telemetry';
 import type { BenchContext, BenchFigure, BenchSection } from './types.ts';
 import { cpuMeter, cpuSeconds, freePort, peakRss, sleep, spawnService, stop } from './support.ts';
 
+const INGEST_TOKEN = 'bench-end-to-end-ingest-token';
+
 const REGISTRIES = [
   'docker.io',
   'ghcr.io',
@@ -114,6 +116,7 @@ async function pipeline(
     PULLWATCH_ANALYZER_GROUP: `${topic}_g`,
     PULLWATCH_CLICKHOUSE_DATABASE: database,
     PULLWATCH_INGEST_PORT: String(port),
+    PULLWATCH_INGEST_TOKEN: INGEST_TOKEN,
     PULLWATCH_BUFFER_MAX_EVENTS: '200000',
     PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600',
   };
@@ -150,7 +153,11 @@ async function pipeline(
       while (next < batches.length) {
         const b = batches[next++]!;
         for (;;) {
-          const res = await fetch(`${url}/v1/k8s-events?cluster=${b.cluster}`, { method: 'POST', body: b.body });
+          const res = await fetch(`${url}/v1/k8s-events?cluster=${b.cluster}`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${INGEST_TOKEN}` },
+            body: b.body,
+          });
           if (res.ok) break;
           await sleep(Number(res.headers.get('retry-after') ?? 1) * 1000);
         }

@@ -68,6 +68,39 @@ describe('infra/k8s collector manifests', () => {
       PULLWATCH_ENGINES: 'external',
     });
   });
+
+  it('give the ingest its tokens from a Secret mounted read-only, shipped without any token', () => {
+    const [dep] = byKind('Deployment') as unknown as {
+      spec: {
+        template: {
+          spec: {
+            volumes: { name: string; secret?: { secretName: string; defaultMode?: number } }[];
+            containers: {
+              env: { name: string; value: string }[];
+              volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[];
+            }[];
+          };
+        };
+      };
+    }[];
+    const pod = dep!.spec.template.spec;
+    const c = pod.containers[0]!;
+    const env = Object.fromEntries(c.env.map((e) => [e.name, e.value]));
+    expect(env.PULLWATCH_INGEST_TOKENS_FILE).toBe('/etc/pullwatch/ingest/tokens.yaml');
+    expect(env.PULLWATCH_INGEST_TOKEN).toBeUndefined();
+    expect(env.PULLWATCH_INGEST_AUTH).toBeUndefined();
+    expect(c.volumeMounts).toEqual([{ name: 'ingest-tokens', mountPath: '/etc/pullwatch/ingest', readOnly: true }]);
+    expect(pod.volumes).toEqual([
+      { name: 'ingest-tokens', secret: { secretName: 'pullwatch-ingest-tokens', defaultMode: 0o440 } },
+    ]);
+    const [secret] = byKind('Secret') as unknown as {
+      metadata: { name: string };
+      stringData: Record<string, string>;
+    }[];
+    expect(secret!.metadata.name).toBe('pullwatch-ingest-tokens');
+    // No token ships with the manifests: the ingest stays closed until one is added.
+    expect(parse(secret!.stringData['tokens.yaml']!)).toEqual([]);
+  });
 });
 
 describe('docker-compose.yml', () => {
@@ -83,5 +116,12 @@ describe('docker-compose.yml', () => {
       PULLWATCH_KAFKA_BROKERS: 'kafka:9092',
       PULLWATCH_CLICKHOUSE_URL: 'http://clickhouse:8123',
     });
+  });
+
+  it('requires the ingest token from the environment: no default token on a port open to every interface', () => {
+    const env = compose.services.collector!.environment!;
+    expect(env.PULLWATCH_INGEST_HOST).toBe('0.0.0.0');
+    expect(env.PULLWATCH_INGEST_TOKEN).toMatch(/^\$\{PULLWATCH_INGEST_TOKEN:\?[^}]+\}$/);
+    expect(env.PULLWATCH_INGEST_AUTH).toBeUndefined();
   });
 });

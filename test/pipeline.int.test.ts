@@ -43,6 +43,7 @@ beforeAll(async () => {
       ...process.env,
       PULLWATCH_API_PORT: '0',
       PULLWATCH_INGEST_PORT: '0',
+      PULLWATCH_INGEST_TOKEN: 'pipeline-test-ingest-token',
       PULLWATCH_API_TOKENS: TOKEN,
       PULLWATCH_CLICKHOUSE_DATABASE: database,
       PULLWATCH_TOPIC: topic,

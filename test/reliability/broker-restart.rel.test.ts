@@ -5,11 +5,12 @@ import { createCollector, loadCollectorConfig, type Collector } from '@pullwatch
 import { createKafka } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { dedicatedKafka } from '../support/dedicated-kafka.ts';
+import { freePort } from '../support/free-port.ts';
 import { testEndpoints, uniqueName } from '../support/endpoints.ts';
 import { report } from './report.ts';
 
 const logger = createLogger('broker-restart', 'silent');
-const broker = dedicatedKafka(39292);
+const broker = dedicatedKafka(await freePort(), await freePort());
 const kafka = createKafka(
   { brokers: broker.brokers, clientId: 'broker-restart', logger },
   { retry: { retries: 10, initialRetryTime: 300 } },
@@ -33,11 +34,14 @@ const event = (i: number, count: number) => ({
   lastTimestamp: new Date(Date.now() - 600_000 + count * 1000).toISOString(),
 });
 
+const INGEST_TOKEN = 'broker-restart-ingest-token';
+
 async function send(events: unknown[]): Promise<number> {
   // A client that honours 503 + Retry-After: nothing it sent is lost, though a retry may repeat.
   for (let retries = 0; ; retries++) {
     const res = await fetch(`${collector.ingestUrl}/v1/k8s-events?cluster=eu`, {
       method: 'POST',
+      headers: { authorization: `Bearer ${INGEST_TOKEN}` },
       body: JSON.stringify(events),
     }).catch(() => null);
     if (res?.ok) return retries;
@@ -50,6 +54,7 @@ beforeAll(async () => {
   await migrate(admin, { database, ttlDays: 90 });
   collector = createCollector(
     loadCollectorConfig({
+      PULLWATCH_INGEST_TOKEN: INGEST_TOKEN,
       PULLWATCH_INGEST_PORT: '0',
       PULLWATCH_TOPIC: topic,
       PULLWATCH_TOPIC_PARTITIONS: '3',

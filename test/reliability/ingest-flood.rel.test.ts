@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCollector, loadCollectorConfig, type Collector } from '@pullwatch/collector';
 import { createKafka } from '@pullwatch/kafka';
@@ -9,6 +12,14 @@ const logger = createLogger('flood', 'silent');
 const kafka = createKafka({ brokers: testEndpoints().kafka.brokers, clientId: 'flood', logger });
 const topic = uniqueName('flood');
 let collector: Collector;
+// Ingest tokens: one for every cluster, one bound to `eu`.
+const TOKEN_ALL = 'flood-token-all-clusters';
+const TOKEN_EU = 'flood-token-eu-cluster-only';
+const tokensFile = join(mkdtempSync(join(tmpdir(), 'pw-flood-')), 'ingest-tokens.yaml');
+writeFileSync(tokensFile, `- token: ${TOKEN_ALL}\n  clusters: ["*"]\n- token: ${TOKEN_EU}\n  clusters: [eu]\n`, {
+  mode: 0o600,
+});
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 const good = (i: number) => ({
   apiVersion: 'v1',
@@ -62,9 +73,47 @@ function badBodies(seed: number): { path: string; body: Buffer | string; type: s
   ];
 }
 
+const otlp = (records: { cluster: string; event: unknown }[]) =>
+  JSON.stringify({
+    resourceLogs: records.map((r) => ({
+      resource: { attributes: [{ key: 'k8s.cluster.name', value: { stringValue: r.cluster } }] },
+      scopeLogs: [{ logRecords: [{ body: { stringValue: JSON.stringify(r.event) } }] }],
+    })),
+  });
+
+/** Valid events without a token, with an unknown one, or for a cluster the token is not bound to. */
+function refused(seed: number): { path: string; body: string; headers: Record<string, string>; status: 401 | 403 }[] {
+  const events = JSON.stringify([good(10_000 + seed)]);
+  const json = { 'content-type': 'application/json' };
+  return [
+    { path: '/v1/k8s-events?cluster=eu', body: events, headers: json, status: 401 },
+    { path: '/v1/k8s-events?cluster=eu', body: events, headers: { ...json, ...bearer(`${TOKEN_ALL}x`) }, status: 401 },
+    { path: '/v1/k8s-events?cluster=eu', body: events, headers: { ...json, authorization: TOKEN_ALL }, status: 401 },
+    { path: '/v1/logs', body: otlp([{ cluster: 'eu', event: good(1) }]), headers: json, status: 401 },
+    { path: '/v1/k8s-events?cluster=us', body: events, headers: { ...json, ...bearer(TOKEN_EU) }, status: 403 },
+    {
+      path: '/v1/logs',
+      body: otlp([{ cluster: 'us', event: good(20_000 + seed) }]),
+      headers: { ...json, ...bearer(TOKEN_EU) },
+      status: 403,
+    },
+    {
+      // One record the token may send and one it may not: refused whole.
+      path: '/v1/logs',
+      body: otlp([
+        { cluster: 'eu', event: good(30_000 + seed) },
+        { cluster: 'us', event: good(40_000 + seed) },
+      ]),
+      headers: { ...json, ...bearer(TOKEN_EU) },
+      status: 403,
+    },
+  ];
+}
+
 beforeAll(async () => {
   collector = createCollector(
     loadCollectorConfig({
+      PULLWATCH_INGEST_TOKENS_FILE: tokensFile,
       PULLWATCH_INGEST_PORT: '0',
       PULLWATCH_TOPIC: topic,
       PULLWATCH_TOPIC_PARTITIONS: '2',
@@ -90,7 +139,7 @@ describe('a flood of malformed, oversized, deeply nested and non-UTF-8 input', (
           const res = await fetch(`${collector.ingestUrl}${b.path}`, {
             method: 'POST',
             body: b.body,
-            headers: { 'content-type': b.type },
+            headers: { ...bearer(TOKEN_ALL), 'content-type': b.type },
           });
           const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
           tried += 1;
@@ -99,12 +148,33 @@ describe('a flood of malformed, oversized, deeply nested and non-UTF-8 input', (
           expect(res.status).toBeLessThan(500);
           expect(body?.error?.message, b.path).toBeTruthy();
         }
+        for (const c of refused(r)) {
+          const res = await fetch(`${collector.ingestUrl}${c.path}`, {
+            method: 'POST',
+            body: c.body,
+            headers: c.headers,
+          });
+          const body = (await res.json()) as { error: { code: string; message: string } };
+          tried += 1;
+          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+          expect(res.status, `${c.path} ${JSON.stringify(c.headers)}`).toBe(c.status);
+          if (c.status === 401) {
+            expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="pullwatch-ingest"/);
+            expect(body.error.code).toBe('unauthorized');
+          } else {
+            expect(body.error).toEqual({
+              code: 'forbidden',
+              message: "this token may not send events for cluster 'us'; nothing of this request was accepted",
+            });
+          }
+        }
       }
     };
     const valid = async () => {
       for (let i = 0; i < 100; i++) {
         const res = await fetch(`${collector.ingestUrl}/v1/k8s-events?cluster=eu`, {
           method: 'POST',
+          headers: bearer(i % 2 ? TOKEN_ALL : TOKEN_EU),
           body: JSON.stringify([good(i * 2), good(i * 2 + 1)]),
         });
         expect(res.status).toBe(200);
@@ -118,7 +188,12 @@ describe('a flood of malformed, oversized, deeply nested and non-UTF-8 input', (
     await admin.disconnect();
     const produced = offsets.reduce((n, o) => n + Number(o.high), 0);
     expect(goodAccepted).toBe(200);
+    // Nothing of the refused requests reached Kafka: only the valid traffic.
     expect(produced).toBe(200);
+    // Two floods of `rounds` rounds, each with four 401 and three 403 cases.
+    expect(statuses.get(401)).toBe(2 * rounds * 4);
+    expect(statuses.get(403)).toBe(2 * rounds * 3);
+    expect(collector.stats()).toMatchObject({ unauthorized: 2 * rounds * 4, forbidden: 2 * rounds * 3 });
     expect((await fetch(`${collector.ingestUrl}/healthz`)).status).toBe(200);
     report('ingest flood', {
       inputsTried: tried,

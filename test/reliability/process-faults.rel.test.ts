@@ -4,17 +4,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouse } from '@pullwatch/clickhouse';
 import { repoRoot } from '@pullwatch/engines';
 import { dedicatedClickHouse } from '../support/dedicated-clickhouse.ts';
+import { freePort } from '../support/free-port.ts';
 import { testEndpoints, uniqueName } from '../support/endpoints.ts';
 import { report } from './report.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const endpoints = testEndpoints();
-const ch = dedicatedClickHouse(39423);
+// Ports from the OS (port 0), not fixed ones.
+const ch = dedicatedClickHouse(await freePort());
 const topic = uniqueName('process_faults');
 const database = uniqueName('process_faults');
-const ingestPort = 39431;
-const analyzerMetricsPort = 39432;
+const ingestPort = await freePort();
+const analyzerMetricsPort = await freePort();
 const children: ChildProcess[] = [];
+const INGEST_TOKEN = 'process-faults-ingest-token';
 
 /** The collector and the analyzer as their own processes (as deployed), against the shared Kafka and this test's ClickHouse. */
 function service(name: 'collector' | 'analyzer'): ChildProcess {
@@ -33,6 +36,7 @@ function service(name: 'collector' | 'analyzer'): ChildProcess {
       PULLWATCH_ANALYZER_BATCH_MAX_WAIT_MS: '200',
       PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600',
       PULLWATCH_INGEST_PORT: String(ingestPort),
+      PULLWATCH_INGEST_TOKEN: INGEST_TOKEN,
       PULLWATCH_ANALYZER_METRICS_PORT: String(analyzerMetricsPort),
       PULLWATCH_LOG_LEVEL: 'error',
     },
@@ -80,6 +84,7 @@ async function send(events: unknown[]): Promise<void> {
   for (;;) {
     const res = await fetch(`http://127.0.0.1:${ingestPort}/v1/k8s-events?cluster=eu`, {
       method: 'POST',
+      headers: { authorization: `Bearer ${INGEST_TOKEN}` },
       body: JSON.stringify(events),
       signal: AbortSignal.timeout(15_000),
     }).catch(() => null);

@@ -7,7 +7,10 @@ import { LocalKafka, loadEnginesConfig, repoRoot } from '@pullwatch/engines';
  * A Kafka broker of the test's own (real, from the same jars), on its own ports and data folder, so a
  * test can stop and restart it without disturbing the shared one other tests use.
  */
-export function dedicatedKafka(port: number): { kafka: LocalKafka; brokers: string[]; cleanup: () => void } {
+export function dedicatedKafka(
+  port: number,
+  controllerPort = port + 1,
+): { kafka: LocalKafka; brokers: string[]; cleanup: () => void } {
   const home = mkdtempSync(join(tmpdir(), 'pw-kafka-'));
   const shared = join(loadEnginesConfig({ ...process.env, PULLWATCH_ENGINES: 'local' }).home, 'kafka', 'libs');
   const sharedHome = existsSync(shared) ? shared : join(repoRoot, '.pullwatch', 'kafka', 'libs');
@@ -21,7 +24,7 @@ export function dedicatedKafka(port: number): { kafka: LocalKafka; brokers: stri
     PULLWATCH_ENGINES: 'local',
     PULLWATCH_HOME: home,
     PULLWATCH_KAFKA_PORT: String(port),
-    PULLWATCH_KAFKA_CONTROLLER_PORT: String(port + 1),
+    PULLWATCH_KAFKA_CONTROLLER_PORT: String(controllerPort),
     PULLWATCH_KAFKA_HEAP: '384m',
   });
   const kafka = new LocalKafka(cfg);

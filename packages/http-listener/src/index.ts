@@ -1,1 +1,2 @@
 export { startListener, type Listener } from './listener.ts';
+export { bearerTokens } from './bearer.ts';

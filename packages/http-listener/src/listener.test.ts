@@ -4,10 +4,16 @@ import { startListener } from './listener.ts';
 describe('startListener', () => {
   it('serves on the port it got, and on close lets the request in progress finish before resolving', async () => {
     let release: () => void = () => undefined;
+    let arrived: () => void = () => undefined;
+    const slowArrived = new Promise<void>((r) => {
+      arrived = r;
+    });
     const listener = await startListener(
       (req, res) => {
-        if (req.url === '/slow') release = () => res.end('done');
-        else res.end('ok');
+        if (req.url === '/slow') {
+          release = () => res.end('done');
+          arrived();
+        } else res.end('ok');
       },
       '127.0.0.1',
       0,
@@ -16,12 +22,14 @@ describe('startListener', () => {
     expect(await (await fetch(`${listener.url}/`)).text()).toBe('ok');
 
     const slow = fetch(`${listener.url}/slow`).then((r) => r.text());
-    await new Promise((r) => setTimeout(r, 50));
+    await slowArrived; // the server is handling /slow
     let closed = false;
-    const closing = listener.close().then(() => (closed = true));
-    await new Promise((r) => setTimeout(r, 50));
-    expect(closed).toBe(false); // still answering /slow
+    const closing = listener.close().then(() => {
+      closed = true;
+    });
+    expect(listener.server.listening).toBe(false);
     await expect(fetch(`${listener.url}/`)).rejects.toThrow(); // no new connections
+    expect(closed).toBe(false); // still answering /slow
     release();
     expect(await slow).toBe('done');
     await closing;

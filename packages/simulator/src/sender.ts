@@ -6,12 +6,13 @@ export interface SendResult {
 
 /**
  * Posts Events to a collector's HTTP ingest (`POST /v1/k8s-events?cluster=NAME`, a JSON array per
- * request), per cluster, in chunks; waits and retries on 503 + Retry-After and on connection errors.
+ * request, with the ingest token as `Authorization: Bearer`), per cluster, in chunks; waits and
+ * retries on 503 + Retry-After and on connection errors.
  */
 export async function sendEvents(
   endpoint: string,
   emitted: Emitted[],
-  opts: { chunk?: number; maxRetries?: number; signal?: AbortSignal } = {},
+  opts: { chunk?: number; maxRetries?: number; signal?: AbortSignal; token?: string } = {},
 ): Promise<SendResult> {
   const chunk = opts.chunk ?? 2000;
   const byCluster = new Map<string, SimEvent[]>();
@@ -28,20 +29,27 @@ export async function sendEvents(
         events.slice(i, i + chunk),
         opts.maxRetries ?? 20,
         opts.signal,
+        opts.token,
       );
     }
   }
   return { accepted };
 }
 
-async function postChunk(url: string, events: SimEvent[], maxRetries: number, signal?: AbortSignal): Promise<number> {
+async function postChunk(
+  url: string,
+  events: SimEvent[],
+  maxRetries: number,
+  signal?: AbortSignal,
+  token?: string,
+): Promise<number> {
   const body = JSON.stringify(events);
   for (let attempt = 0; ; attempt++) {
     let retryAfterMs = Math.min(10_000, 250 * 2 ** attempt);
     try {
       const res = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
         body,
         ...(signal ? { signal } : {}),
       });

@@ -7,6 +7,8 @@ export interface SimulatorOptions {
   scenario: Scenario;
   /** The collector's ingest base URL, e.g. http://127.0.0.1:4318. */
   endpoint: string;
+  /** The collector's ingest token (sent as `Authorization: Bearer`). */
+  token?: string;
   seed?: number;
   /** Overrides the scenario's backfill (minutes). */
   backfillMinutes?: number;
@@ -40,7 +42,7 @@ export function createSimulator(opts: SimulatorOptions) {
   const send = async (until: number) => {
     const batch = sim.advance(until);
     if (!batch.length) return;
-    const r = await sendEvents(opts.endpoint, batch, { signal: abort.signal });
+    const r = await sendEvents(opts.endpoint, batch, { signal: abort.signal, token: opts.token });
     stats.sent += batch.length;
     stats.accepted += r.accepted;
     for (const e of batch) stats.byCluster[e.cluster] = (stats.byCluster[e.cluster] ?? 0) + 1;

@@ -3,12 +3,14 @@ import type { Envelope } from '@pullwatch/event-schema';
 import { createKafka } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { dedicatedKafka } from '../../../test/support/dedicated-kafka.ts';
+import { freePort } from '../../../test/support/free-port.ts';
 import { uniqueName } from '../../../test/support/endpoints.ts';
 import { loadCollectorConfig } from './config.ts';
 import { createCollector, type Collector } from './collector.ts';
 
 const logger = createLogger('backpressure-test', 'silent');
-const broker = dedicatedKafka(39192);
+// Ports from the OS (port 0), not fixed ones.
+const broker = dedicatedKafka(await freePort(), await freePort());
 const kafka = createKafka(
   { brokers: broker.brokers, clientId: 'backpressure-test', logger },
   { retry: { retries: 2, initialRetryTime: 200 } },
@@ -28,6 +30,7 @@ const event = (i: number) => ({
 const post = (from: number, n: number) =>
   fetch(`${collector.ingestUrl}/v1/k8s-events?cluster=eu-1`, {
     method: 'POST',
+    headers: { authorization: 'Bearer backpressure-test-token' },
     body: JSON.stringify(Array.from({ length: n }, (_, i) => event(from + i))),
   });
 
@@ -35,6 +38,7 @@ beforeAll(async () => {
   await broker.kafka.up(() => undefined);
   collector = createCollector(
     loadCollectorConfig({
+      PULLWATCH_INGEST_TOKEN: 'backpressure-test-token',
       PULLWATCH_INGEST_PORT: '0',
       PULLWATCH_TOPIC: topic,
       PULLWATCH_TOPIC_PARTITIONS: '2',

@@ -8,6 +8,8 @@ import { createCollector, type Collector } from './collector.ts';
 import { encodeOtlpLogsProtobuf } from './ingest/otlp-protobuf.ts';
 
 const logger = createLogger('collector-test', 'silent');
+const TOKEN = 'collector-test-ingest-token';
+const auth = { authorization: `Bearer ${TOKEN}` };
 // Spans without an exporter: their W3C context must still reach Kafka.
 startTracing({ serviceName: 'collector-test' });
 const kafka = createKafka({ brokers: testEndpoints().kafka.brokers, clientId: 'collector-test', logger });
@@ -37,6 +39,18 @@ function event(
   };
 }
 
+/** Messages in the topic: the sum of its partitions' high watermarks. */
+async function inTopic(topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((n, o) => n + Number(o.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Consumes the topic until it has `expected` messages and everything in the topic (so a duplicate would show). */
 async function consumeAll(
   topic: string,
   expected: number,
@@ -45,23 +59,20 @@ async function consumeAll(
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   const got: { partition: number; envelope: Envelope; traceparent: string | null }[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`consumed ${got.length} of ${expected}`)), 30_000);
-    void consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        got.push({
-          partition,
-          envelope: EnvelopeSchema.parse(JSON.parse(message.value!.toString())),
-          traceparent: message.headers?.traceparent?.toString() ?? null,
-        });
-        if (got.length >= expected) {
-          clearTimeout(timer);
-          // Linger briefly: anything past `expected` would be a duplicate.
-          setTimeout(resolve, 1500);
-        }
-      },
-    });
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      got.push({
+        partition,
+        envelope: EnvelopeSchema.parse(JSON.parse(message.value!.toString())),
+        traceparent: message.headers?.traceparent?.toString() ?? null,
+      });
+    },
   });
+  const end = Date.now() + 30_000;
+  while (got.length < expected || got.length < (await inTopic(topic))) {
+    if (Date.now() > end) throw new Error(`consumed ${got.length} of ${expected}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
   await consumer.disconnect();
   return got;
 }
@@ -71,7 +82,12 @@ describe('collector HTTP ingest into the real Kafka', () => {
   let collector: Collector;
   beforeAll(async () => {
     collector = createCollector(
-      loadCollectorConfig({ PULLWATCH_INGEST_PORT: '0', PULLWATCH_TOPIC: topic, PULLWATCH_TOPIC_PARTITIONS: '3' }),
+      loadCollectorConfig({
+        PULLWATCH_INGEST_TOKEN: TOKEN,
+        PULLWATCH_INGEST_PORT: '0',
+        PULLWATCH_TOPIC: topic,
+        PULLWATCH_TOPIC_PARTITIONS: '3',
+      }),
       { logger, metrics: createMetricsRegistry('collector-test'), kafka },
     );
     await collector.start();
@@ -84,7 +100,7 @@ describe('collector HTTP ingest into the real Kafka', () => {
     fetch(`${collector.ingestUrl}${path}?${query}`, {
       method: 'POST',
       body,
-      headers: { 'content-type': 'application/json' },
+      headers: { ...auth, 'content-type': 'application/json' },
     });
 
   it('accepts a JSON array, an EventList and NDJSON, filters non-image events, keeps per-Pod order', async () => {
@@ -135,6 +151,7 @@ describe('collector HTTP ingest into the real Kafka', () => {
     const topic2 = uniqueName('collector_bad');
     const c2 = createCollector(
       loadCollectorConfig({
+        PULLWATCH_INGEST_TOKEN: TOKEN,
         PULLWATCH_INGEST_PORT: '0',
         PULLWATCH_TOPIC: topic2,
         PULLWATCH_TOPIC_PARTITIONS: '1',
@@ -145,27 +162,25 @@ describe('collector HTTP ingest into the real Kafka', () => {
     await c2.start();
     try {
       const bad = `${JSON.stringify(event('web-9', 1))}\n{"kind":"Event"`;
-      const r = await fetch(`${c2.ingestUrl}/v1/k8s-events?cluster=eu-1`, { method: 'POST', body: bad });
+      const r = await fetch(`${c2.ingestUrl}/v1/k8s-events?cluster=eu-1`, { method: 'POST', body: bad, headers: auth });
       expect(r.status).toBe(400);
       expect(((await r.json()) as { error: { message: string } }).error.message).toMatch(/line 2/);
-      const noCluster = await fetch(`${c2.ingestUrl}/v1/k8s-events`, { method: 'POST', body: '[]' });
+      const noCluster = await fetch(`${c2.ingestUrl}/v1/k8s-events`, { method: 'POST', body: '[]', headers: auth });
       expect(noCluster.status).toBe(400);
       const big = await fetch(`${c2.ingestUrl}/v1/k8s-events?cluster=eu-1`, {
         method: 'POST',
+        headers: auth,
         body: JSON.stringify(Array.from({ length: 40 }, (_, i) => event('web-9', i))),
       });
       expect(big.status).toBe(413);
       const ok = await fetch(`${c2.ingestUrl}/v1/k8s-events?cluster=eu-1`, {
         method: 'POST',
+        headers: auth,
         body: JSON.stringify([event('web-9', 99)]),
       });
       expect(ok.status).toBe(200);
-      const admin = kafka.admin();
-      await admin.connect();
-      const offsets = await admin.fetchTopicOffsets(topic2);
-      await admin.disconnect();
       // Only the one good event reached the topic.
-      expect(offsets.reduce((n, o) => n + Number(o.high), 0)).toBe(1);
+      expect(await inTopic(topic2)).toBe(1);
     } finally {
       await c2.stop();
     }
@@ -174,7 +189,12 @@ describe('collector HTTP ingest into the real Kafka', () => {
   it('takes OTLP/JSON logs from the k8sobjects receiver with the cluster from the resource', async () => {
     const topic3 = uniqueName('collector_otlp');
     const c3 = createCollector(
-      loadCollectorConfig({ PULLWATCH_INGEST_PORT: '0', PULLWATCH_TOPIC: topic3, PULLWATCH_TOPIC_PARTITIONS: '1' }),
+      loadCollectorConfig({
+        PULLWATCH_INGEST_TOKEN: TOKEN,
+        PULLWATCH_INGEST_PORT: '0',
+        PULLWATCH_TOPIC: topic3,
+        PULLWATCH_TOPIC_PARTITIONS: '1',
+      }),
       { logger, metrics: createMetricsRegistry('c3'), kafka },
     );
     await c3.start();
@@ -210,21 +230,21 @@ describe('collector HTTP ingest into the real Kafka', () => {
       const r = await fetch(`${c3.ingestUrl}/v1/logs`, {
         method: 'POST',
         body: JSON.stringify(body),
-        headers: { 'content-type': 'application/json' },
+        headers: { ...auth, 'content-type': 'application/json' },
       });
       expect(r.status).toBe(200);
       // The same request in protobuf, as the OpenTelemetry Collector's otlphttp exporter sends it by default.
       const proto = await fetch(`${c3.ingestUrl}/v1/logs`, {
         method: 'POST',
         body: Buffer.from(encodeOtlpLogsProtobuf(body)),
-        headers: { 'content-type': 'application/x-protobuf' },
+        headers: { ...auth, 'content-type': 'application/x-protobuf' },
       });
       expect(proto.status).toBe(200);
       expect(proto.headers.get('content-type')).toMatch(/protobuf/);
       const garbage = await fetch(`${c3.ingestUrl}/v1/logs`, {
         method: 'POST',
         body: Buffer.from([0xff, 0xff, 0xff, 0x01]),
-        headers: { 'content-type': 'application/x-protobuf' },
+        headers: { ...auth, 'content-type': 'application/x-protobuf' },
       });
       expect(garbage.status).toBe(400);
       const missing = await fetch(`${c3.ingestUrl}/v1/logs`, {
@@ -232,7 +252,7 @@ describe('collector HTTP ingest into the real Kafka', () => {
         body: JSON.stringify({
           resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: JSON.stringify(event('x', 1)) } }] }] }],
         }),
-        headers: { 'content-type': 'application/json' },
+        headers: { ...auth, 'content-type': 'application/json' },
       });
       expect(missing.status).toBe(400);
       const original = kafka;

@@ -81,7 +81,7 @@ export function createCollector(cfg: CollectorConfig, deps: CollectorDeps): Coll
   });
   new Counter({
     name: 'pullwatch_collector_watch_objects_total',
-    help: 'Watched objects per cluster by outcome: forwarded to Kafka, skipped as already sent (relists), filtered (not about images)',
+    help: 'Watched objects per cluster by outcome: forwarded to Kafka, skipped as already sent (relists), filtered (not about images), invalid (skipped)',
     labelNames: ['cluster', 'outcome'],
     registers: [deps.metrics],
     collect() {
@@ -91,6 +91,7 @@ export function createCollector(cfg: CollectorConfig, deps: CollectorDeps): Coll
         this.inc({ cluster: s.cluster, outcome: 'forwarded' }, s.forwarded);
         this.inc({ cluster: s.cluster, outcome: 'skipped_already_sent' }, s.skippedAlreadySent);
         this.inc({ cluster: s.cluster, outcome: 'filtered' }, s.filtered);
+        this.inc({ cluster: s.cluster, outcome: 'invalid' }, s.invalid);
       }
     },
   });

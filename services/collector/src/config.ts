@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_TOPIC } from '@pullwatch/event-schema';
+import { type IngestToken, mergeTokens, readIngestTokensFile } from './ingest/tokens.ts';
 
 const bool = z.enum(['true', 'false', '1', '0', '']).transform((v) => v === 'true' || v === '1');
 
@@ -22,11 +23,21 @@ const EnvSchema = z.object({
   PULLWATCH_KUBECONFIG: z.string().min(1).optional(),
   PULLWATCH_KUBE_CONTEXTS: z.string().optional(),
   PULLWATCH_IN_CLUSTER: bool.default(false),
+  PULLWATCH_INGEST_TOKEN: z.string().trim().min(16, 'at least 16 characters').optional(),
+  PULLWATCH_INGEST_TOKENS_FILE: z.string().min(1).optional(),
+  PULLWATCH_INGEST_AUTH: z.enum(['token', 'none']).default('token'),
   PULLWATCH_CLUSTER: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, ".", "_" or "-"')
     .optional(),
 });
+
+/**
+ * Who may post to the ingest routes: holders of a token, each for its clusters; anyone (`none`, set
+ * explicitly for a trusted network); or nobody (`closed`: no token configured, the collector only
+ * watches Kubernetes).
+ */
+export type IngestAuth = { kind: 'tokens'; tokens: IngestToken[] } | { kind: 'none' } | { kind: 'closed' };
 
 /** Where the Kubernetes watch reads from: nothing, this cluster (in-cluster), or kubeconfig contexts. */
 export type KubeSource =
@@ -45,6 +56,7 @@ export interface CollectorConfig {
   bufferMaxEvents: number;
   produceTimeoutMs: number;
   kube: KubeSource;
+  ingestAuth: IngestAuth;
 }
 
 export function loadCollectorConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfig {
@@ -73,8 +85,30 @@ export function loadCollectorConfig(env: NodeJS.ProcessEnv = process.env): Colle
       });
     kube = { kind: 'kubeconfig', path: e.PULLWATCH_KUBECONFIG, contexts };
   }
+  const tokens = mergeTokens([
+    ...(e.PULLWATCH_INGEST_TOKEN ? [{ token: e.PULLWATCH_INGEST_TOKEN, clusters: '*' as const }] : []),
+    ...(e.PULLWATCH_INGEST_TOKENS_FILE ? readIngestTokensFile(e.PULLWATCH_INGEST_TOKENS_FILE) : []),
+  ]);
+  let ingestAuth: IngestAuth;
+  if (e.PULLWATCH_INGEST_AUTH === 'none') {
+    if (tokens.length)
+      throw new Error(
+        'invalid collector settings: PULLWATCH_INGEST_AUTH=none with ingest tokens configured; drop one or the other',
+      );
+    ingestAuth = { kind: 'none' };
+  } else if (tokens.length) {
+    ingestAuth = { kind: 'tokens', tokens };
+  } else if (kube.kind !== 'none') {
+    // Watching Kubernetes needs no ingest; without a token the ingest routes stay closed (401).
+    ingestAuth = { kind: 'closed' };
+  } else {
+    throw new Error(
+      'invalid collector settings: the ingest needs a token: set PULLWATCH_INGEST_TOKEN (all clusters) or PULLWATCH_INGEST_TOKENS_FILE ({token, clusters} per entry), or PULLWATCH_INGEST_AUTH=none to accept unauthenticated events (trusted networks only)',
+    );
+  }
   return {
     kube,
+    ingestAuth,
     host: e.PULLWATCH_INGEST_HOST,
     port: e.PULLWATCH_INGEST_PORT,
     topic: e.PULLWATCH_TOPIC,

@@ -14,6 +14,10 @@ const logger = createLogger('replay-test', 'silent');
 const kafka = createKafka({ brokers: testEndpoints().kafka.brokers, clientId: 'replay-test', logger });
 const topic = uniqueName('replay');
 const dir = mkdtempSync(join(tmpdir(), 'pw-replay-'));
+const TOKEN = 'replay-test-ingest-token';
+// What `npm start` leaves in PULLWATCH_HOME: replay reads the token from there without --token.
+const home = mkdtempSync(join(tmpdir(), 'pw-replay-home-'));
+writeFileSync(join(home, 'ingest-token'), `${TOKEN}\n`, { mode: 0o600 });
 let collector: Collector;
 
 const event = (i: number, reason = 'Failed') => ({
@@ -29,10 +33,13 @@ const event = (i: number, reason = 'Failed') => ({
   count: 1,
 });
 
-function replay(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function replay(
+  args: string[],
+  env: NodeJS.ProcessEnv = { ...process.env, PULLWATCH_HOME: home },
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [join(repoRoot, 'packages/cli/bin/pullwatch.js'), 'replay', ...args], {
-      env: process.env,
+      env,
     });
     let stdout = '';
     let stderr = '';
@@ -44,7 +51,12 @@ function replay(args: string[]): Promise<{ code: number; stdout: string; stderr:
 
 beforeAll(async () => {
   collector = createCollector(
-    loadCollectorConfig({ PULLWATCH_INGEST_PORT: '0', PULLWATCH_TOPIC: topic, PULLWATCH_TOPIC_PARTITIONS: '1' }),
+    loadCollectorConfig({
+      PULLWATCH_INGEST_TOKEN: TOKEN,
+      PULLWATCH_INGEST_PORT: '0',
+      PULLWATCH_TOPIC: topic,
+      PULLWATCH_TOPIC_PARTITIONS: '1',
+    }),
     { logger, metrics: createMetricsRegistry('replay'), kafka },
   );
   await collector.start();
@@ -64,11 +76,35 @@ describe('pullwatch replay (the CLI, against a running collector)', () => {
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/^accepted 2 events/);
 
+    // --token wins over the file; a wrong one is refused with the collector's message, nothing produced.
+    const wrong = await replay([
+      '--cluster',
+      'eu-1',
+      '--file',
+      dump,
+      '--endpoint',
+      collector.ingestUrl,
+      '--token',
+      'nope',
+    ]);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toMatch(/collector rejected the events \(401\): the bearer token is not a valid ingest token/);
+    const emptyHome = mkdtempSync(join(tmpdir(), 'pw-replay-nohome-'));
+    const none = await replay(['--cluster', 'eu-1', '--file', dump, '--endpoint', collector.ingestUrl], {
+      ...process.env,
+      PULLWATCH_HOME: emptyHome,
+      PULLWATCH_INGEST_TOKEN: '',
+    });
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toMatch(/\(401\): an "Authorization: Bearer <ingest token>" header is required/);
+
     const ndjson = join(dir, 'events.ndjson');
     writeFileSync(ndjson, `${JSON.stringify(event(4))}\n${JSON.stringify({ type: 'MODIFIED', object: event(5) })}\n`);
-    expect((await replay(['--cluster', 'eu-1', '--file', ndjson, '--endpoint', collector.ingestUrl])).stdout).toMatch(
-      /^accepted 2 events/,
+    const withFlag = await replay(
+      ['--cluster', 'eu-1', '--file', ndjson, '--endpoint', collector.ingestUrl, '--token', TOKEN],
+      { ...process.env, PULLWATCH_HOME: emptyHome },
     );
+    expect(withFlag.stdout).toMatch(/^accepted 2 events/);
 
     const bad = join(dir, 'bad.ndjson');
     writeFileSync(bad, `${JSON.stringify(event(6))}\nnot json\n`);

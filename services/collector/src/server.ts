@@ -2,11 +2,13 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { eventEnvelope, isImageEvent, normalizeEvent, type Source } from '@pullwatch/event-schema';
+import { bearerTokens } from '@pullwatch/http-listener';
 import type { Logger } from '@pullwatch/telemetry';
-import type { CollectorConfig } from './config.ts';
+import type { CollectorConfig, IngestAuth } from './config.ts';
 import { BodyError, parseEventsBody, type ParsedEvent } from './ingest/parse-body.ts';
 import { otlpLogRecords } from './ingest/otlp-logs.ts';
 import { decodeOtlpLogsProtobuf, EMPTY_LOGS_RESPONSE } from './ingest/otlp-protobuf.ts';
+import { allows, type ClusterGrant } from './ingest/tokens.ts';
 import { BackPressureError, type EnvelopeProducer, type Outgoing } from './producer.ts';
 
 export interface IngestStats {
@@ -14,20 +16,126 @@ export interface IngestStats {
   forwarded: number;
   filtered: number;
   rejected: number;
+  /** Requests refused before their body was read: no or an unknown token (401). */
+  unauthorized: number;
+  /** Requests whose token may not send for a cluster they name (403); nothing of them was produced. */
+  forbidden: number;
 }
 
 const CLUSTER = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const REALM = 'Bearer realm="pullwatch-ingest"';
+
+/** No token, or one the collector does not know: 401 with a Bearer challenge. */
+export class UnauthorizedError extends Error {
+  constructor(
+    message: string,
+    readonly challenge: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A valid token sending for a cluster it is not bound to: 403. */
+export class ForbiddenError extends Error {}
+
+/** A bad query parameter: 400. */
+class ParameterError extends Error {}
+
+type Route = 'k8s-events' | 'logs';
+type Item = { cluster: string; parsed: ParsedEvent };
+interface Normalised {
+  out: Outgoing[];
+  received: number;
+  /** Per cluster: counted per cluster and request, not per event (a labelled counter update costs more than the filter). */
+  forwarded: Map<string, number>;
+  filtered: Map<string, number>;
+}
 
 function sendError(res: Response, status: number, code: string, message: string, retryAfter?: number): void {
   if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
   res.status(status).json({ error: { code, message } });
 }
 
+/** Stage 1, authenticate: the clusters the presented token may send for, or an UnauthorizedError. */
+function authenticator(auth: IngestAuth): (authorization: string | undefined) => ClusterGrant {
+  if (auth.kind === 'none') return () => '*';
+  if (auth.kind === 'closed')
+    return () => {
+      throw new UnauthorizedError(
+        'the ingest is closed: this collector has no ingest token configured (PULLWATCH_INGEST_TOKEN or PULLWATCH_INGEST_TOKENS_FILE)',
+        REALM,
+      );
+    };
+  const match = bearerTokens(auth.tokens.map((t) => ({ token: t.token, grant: t.clusters })));
+  return (authorization) => {
+    const grant = match(authorization);
+    if (grant !== undefined) return grant;
+    if (!authorization)
+      throw new UnauthorizedError('an "Authorization: Bearer <ingest token>" header is required', REALM);
+    throw new UnauthorizedError('the bearer token is not a valid ingest token', `${REALM}, error="invalid_token"`);
+  };
+}
+
+/** After authenticate, once the clusters are known: a ForbiddenError naming the first the token may not send for. */
+function authorize(grant: ClusterGrant, clusters: Iterable<string>): void {
+  for (const cluster of clusters)
+    if (!allows(grant, cluster)) throw new ForbiddenError(`this token may not send events for cluster '${cluster}'`);
+}
+
+/** Stage 2, parse (POST /v1/k8s-events): the body's Events, all of the cluster named in the query. */
+function parseK8sEvents(body: string, cluster: string): Item[] {
+  return parseEventsBody(body).map((parsed) => ({ cluster, parsed }));
+}
+
+/** Stage 2, parse (POST /v1/logs): OTLP logs, JSON or protobuf; each record's cluster from its resource, else `?cluster=`. */
+function parseLogs(bytes: Buffer, protobuf: boolean, queryCluster: string | undefined): Item[] {
+  let request: unknown;
+  if (protobuf) request = decodeOtlpLogsProtobuf(bytes);
+  else {
+    try {
+      request = JSON.parse(bytes.toString('utf8'));
+    } catch (err) {
+      throw new BodyError(`not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+    }
+  }
+  const fallback = queryCluster !== undefined && CLUSTER.test(queryCluster) ? queryCluster : null;
+  const items: Item[] = [];
+  for (const rec of otlpLogRecords(request)) {
+    const cluster = rec.cluster ?? fallback;
+    if (!cluster || !CLUSTER.test(cluster))
+      throw new BodyError(`${rec.where}: no k8s.cluster.name resource attribute and no ?cluster=`);
+    for (const parsed of parseEventsBody(JSON.stringify(rec.body)))
+      items.push({ cluster, parsed: { ...parsed, where: rec.where } });
+  }
+  return items;
+}
+
+/** Stage 3, normalise: drops what is not about images (unless allEvents) and wraps the rest into envelopes. */
+function normalise(items: Item[], source: Source, allEvents: boolean): Normalised {
+  const n: Normalised = { out: [], received: items.length, forwarded: new Map(), filtered: new Map() };
+  for (const { cluster, parsed } of items) {
+    const normalized = normalizeEvent(parsed.event);
+    if (!allEvents && !isImageEvent(normalized)) {
+      n.filtered.set(cluster, (n.filtered.get(cluster) ?? 0) + 1);
+      continue;
+    }
+    n.out.push(eventEnvelope({ cluster, source, event: parsed.event, normalized }));
+    n.forwarded.set(cluster, (n.forwarded.get(cluster) ?? 0) + 1);
+  }
+  return n;
+}
+
+/**
+ * The ingest routes, each request going through the same named stages:
+ * authenticate (the bearer token, before the body is read) → parse (the body into events, each with
+ * its cluster, and the token's clusters checked) → normalise (filter and wrap into envelopes) →
+ * produce (to Kafka, all or nothing) → respond. Typed errors from any stage decide the status code.
+ */
 export function createIngestApp(
   cfg: CollectorConfig,
   deps: { producer: EnvelopeProducer; logger: Logger; metrics: Registry },
 ) {
-  const stats: IngestStats = { received: 0, forwarded: 0, filtered: 0, rejected: 0 };
+  const stats: IngestStats = { received: 0, forwarded: 0, filtered: 0, rejected: 0, unauthorized: 0, forbidden: 0 };
   const events = new Counter({
     name: 'pullwatch_collector_events_total',
     help: 'Events by outcome',
@@ -48,17 +156,35 @@ export function createIngestApp(
       this.set(deps.producer.pending);
     },
   });
-
   const tracer = trace.getTracer('pullwatch-collector');
 
-  /** Filters, wraps and produces one request's events, all or nothing, in a span whose context rides in the Kafka headers. */
-  const forward = (items: { cluster: string; parsed: ParsedEvent }[], source: Source) =>
+  // Stage 1: authenticate, as express middleware: before the body is read; the grant is kept for later stages.
+  const authenticate = authenticator(cfg.ingestAuth);
+  const authStage = (route: Route) => (req: Request, res: Response, next: NextFunction) => {
+    try {
+      res.locals.grant = authenticate(req.headers.authorization);
+      next();
+    } catch (err) {
+      handleError(err, res, route);
+    }
+  };
+
+  // Stage 4: produce, all or nothing, in a span whose context rides in the Kafka headers.
+  const produce = async (n: Normalised, source: Source) => {
+    await deps.producer.send(n.out);
+    for (const [cluster, k] of n.filtered) events.inc({ source, cluster, outcome: 'filtered' }, k);
+    for (const [cluster, k] of n.forwarded) events.inc({ source, cluster, outcome: 'forwarded' }, k);
+    stats.forwarded += n.out.length;
+    stats.filtered += n.received - n.out.length;
+    return { accepted: n.out.length, filtered: n.received - n.out.length, received: n.received };
+  };
+  const forward = (items: Item[], source: Source) =>
     tracer.startActiveSpan(
       'collector.forward',
       { attributes: { 'pullwatch.source': source, 'pullwatch.events': items.length } },
       async (span) => {
         try {
-          return await forwardInSpan(items, source);
+          return await produce(normalise(items, source, cfg.allEvents), source);
         } catch (err) {
           span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
           throw err;
@@ -68,84 +194,55 @@ export function createIngestApp(
       },
     );
 
-  const forwardInSpan = async (items: { cluster: string; parsed: ParsedEvent }[], source: Source) => {
-    const out: Outgoing[] = [];
-    // Counted per cluster and request, not per event: a labelled counter update costs more than the rest of the filter.
-    const forwarded = new Map<string, number>();
-    const filtered = new Map<string, number>();
-    for (const { cluster, parsed } of items) {
-      const normalized = normalizeEvent(parsed.event);
-      if (!cfg.allEvents && !isImageEvent(normalized)) {
-        filtered.set(cluster, (filtered.get(cluster) ?? 0) + 1);
-        continue;
-      }
-      out.push(eventEnvelope({ cluster, source, event: parsed.event, normalized }));
-      forwarded.set(cluster, (forwarded.get(cluster) ?? 0) + 1);
-    }
-    await deps.producer.send(out);
-    for (const [cluster, n] of filtered) events.inc({ source, cluster, outcome: 'filtered' }, n);
-    for (const [cluster, n] of forwarded) events.inc({ source, cluster, outcome: 'forwarded' }, n);
-    stats.forwarded += out.length;
-    stats.filtered += items.length - out.length;
-    return { accepted: out.length, filtered: items.length - out.length };
-  };
-
   const app = express();
   app.disable('x-powered-by');
-  const body = express.text({ type: () => true, limit: cfg.maxBodyBytes });
 
-  app.post('/v1/k8s-events', body, async (req: Request, res: Response) => {
+  // POST /v1/k8s-events?cluster=NAME: the cluster is known before the body, so it is checked first.
+  const queryCluster = (route: Route) => (req: Request, res: Response, next: NextFunction) => {
     const cluster = typeof req.query.cluster === 'string' ? req.query.cluster : '';
-    if (!CLUSTER.test(cluster)) {
-      requests.inc({ route: 'k8s-events', status: 400 });
-      return sendError(
-        res,
-        400,
-        'bad_parameter',
-        'cluster: required, letters, digits, ".", "_" or "-" (e.g. ?cluster=prod-eu-1)',
-      );
-    }
-    const source: Source =
-      req.query.source === 'replay' ? 'replay' : req.query.source === 'simulator' ? 'simulator' : 'http';
     try {
-      const parsed = parseEventsBody(typeof req.body === 'string' ? req.body : '');
-      stats.received += parsed.length;
-      const result = await forward(
-        parsed.map((p) => ({ cluster, parsed: p })),
-        source,
-      );
-      requests.inc({ route: 'k8s-events', status: 200 });
-      res.status(200).json({ accepted: result.accepted, filtered: result.filtered, received: parsed.length });
+      if (!CLUSTER.test(cluster))
+        throw new ParameterError('cluster: required, letters, digits, ".", "_" or "-" (e.g. ?cluster=prod-eu-1)');
+      authorize(res.locals.grant as ClusterGrant, [cluster]);
+      res.locals.cluster = cluster;
+      next();
     } catch (err) {
-      handleError(err, res, 'k8s-events');
+      handleError(err, res, route);
     }
-  });
+  };
+  const text = express.text({ type: () => true, limit: cfg.maxBodyBytes });
+  app.post(
+    '/v1/k8s-events',
+    authStage('k8s-events'),
+    queryCluster('k8s-events'),
+    text,
+    async (req: Request, res: Response) => {
+      const cluster = res.locals.cluster as string;
+      const source: Source =
+        req.query.source === 'replay' ? 'replay' : req.query.source === 'simulator' ? 'simulator' : 'http';
+      try {
+        const items = parseK8sEvents(typeof req.body === 'string' ? req.body : '', cluster);
+        stats.received += items.length;
+        const result = await forward(items, source);
+        requests.inc({ route: 'k8s-events', status: 200 });
+        res.status(200).json(result);
+      } catch (err) {
+        handleError(err, res, 'k8s-events');
+      }
+    },
+  );
 
-  const rawBody = express.raw({ type: () => true, limit: cfg.maxBodyBytes });
-  app.post('/v1/logs', rawBody, async (req: Request, res: Response) => {
+  // POST /v1/logs: OTLP/HTTP, JSON or protobuf; each record's cluster is checked against the token.
+  const raw = express.raw({ type: () => true, limit: cfg.maxBodyBytes });
+  app.post('/v1/logs', authStage('logs'), raw, async (req: Request, res: Response) => {
     const protobufBody = String(req.headers['content-type'] ?? '').includes('protobuf');
     try {
-      const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      let request: unknown;
-      if (protobufBody) {
-        request = decodeOtlpLogsProtobuf(bytes);
-      } else {
-        try {
-          request = JSON.parse(bytes.toString('utf8'));
-        } catch (err) {
-          throw new BodyError(`not valid JSON (${err instanceof Error ? err.message : String(err)})`);
-        }
-      }
-      const fallback =
-        typeof req.query.cluster === 'string' && CLUSTER.test(req.query.cluster) ? req.query.cluster : null;
-      const items: { cluster: string; parsed: ParsedEvent }[] = [];
-      for (const rec of otlpLogRecords(request)) {
-        const cluster = rec.cluster ?? fallback;
-        if (!cluster || !CLUSTER.test(cluster))
-          throw new BodyError(`${rec.where}: no k8s.cluster.name resource attribute and no ?cluster=`);
-        for (const parsed of parseEventsBody(JSON.stringify(rec.body)))
-          items.push({ cluster, parsed: { ...parsed, where: rec.where } });
-      }
+      const items = parseLogs(
+        Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+        protobufBody,
+        typeof req.query.cluster === 'string' ? req.query.cluster : undefined,
+      );
+      authorize(res.locals.grant as ClusterGrant, new Set(items.map((i) => i.cluster)));
       stats.received += items.length;
       await forward(items, 'otlp');
       requests.inc({ route: 'logs', status: 200 });
@@ -157,6 +254,7 @@ export function createIngestApp(
     }
   });
 
+  // Health and metrics: no token (kubelet probes, Prometheus scrapes; see the README).
   app.get('/healthz', (_req, res) => res.json({ status: 'ok' }));
   app.get('/readyz', (_req, res) =>
     deps.producer.ready
@@ -183,7 +281,23 @@ export function createIngestApp(
     },
   );
 
-  function handleError(err: unknown, res: Response, route: string) {
+  // Stage 5 for failures: the error's type decides the status.
+  function handleError(err: unknown, res: Response, route: Route) {
+    if (err instanceof UnauthorizedError) {
+      stats.unauthorized += 1;
+      requests.inc({ route, status: 401 });
+      res.setHeader('WWW-Authenticate', err.challenge);
+      return sendError(res, 401, 'unauthorized', err.message);
+    }
+    if (err instanceof ForbiddenError) {
+      stats.forbidden += 1;
+      requests.inc({ route, status: 403 });
+      return sendError(res, 403, 'forbidden', `${err.message}; nothing of this request was accepted`);
+    }
+    if (err instanceof ParameterError) {
+      requests.inc({ route, status: 400 });
+      return sendError(res, 400, 'bad_parameter', err.message);
+    }
     if (err instanceof BodyError) {
       stats.rejected += 1;
       requests.inc({ route, status: 400 });

@@ -1,6 +1,14 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+
+// A self-signed certificate for 127.0.0.1 (valid 2020–2120), for this test server only; the kubeconfig
+// trusts it as the cluster's CA, as a real kubeconfig trusts the API server's.
+const TLS = {
+  cert: readFileSync(new URL('./tls/fake-apiserver.crt', import.meta.url)),
+  key: readFileSync(new URL('./tls/fake-apiserver.key', import.meta.url)),
+};
 
 type Obj = {
   metadata: { resourceVersion?: string; uid: string; name: string; namespace: string };
@@ -14,9 +22,10 @@ interface Change {
 
 /**
  * A Kubernetes API server for tests that speaks the real list/watch protocol for core/v1 events and
- * pods: paged lists with a resourceVersion, chunked newline-delimited watch streams from a version,
- * bookmarks, 410 Gone (as a watch ERROR Status) for versions older than the compaction point, and
- * connections that can be dropped mid-stream.
+ * pods, over HTTPS with bearer-token authentication: paged lists with a resourceVersion, chunked newline-delimited watch streams from a version,
+ * bookmarks, 410 Gone (as a watch ERROR Status) for versions older than the compaction point, continue
+ * tokens that expire (410 with a Status body, reason Expired) once compacted past, deletions (DELETED),
+ * malformed lines injected into watch streams, and connections that can be dropped mid-stream.
  */
 export class FakeApiServer {
   private rv = 100;
@@ -25,13 +34,20 @@ export class FakeApiServer {
   private readonly history = { events: [] as Change[], pods: [] as Change[] };
   private readonly live = new Set<{ res: 'events' | 'pods'; from: number; out: ServerResponse }>();
   private server: Server | null = null;
-  readonly requests: { path: string; watch: boolean; resourceVersion: string | null }[] = [];
+  private compactBeforeNextContinue = false;
+  readonly requests: {
+    path: string;
+    watch: boolean;
+    resourceVersion: string | null;
+    continue: string | null;
+    status: number;
+  }[] = [];
   url = '';
 
   async start(): Promise<void> {
-    this.server = createServer((req, res) => this.handle(req, res));
+    this.server = createServer(TLS, (req, res) => this.handle(req, res));
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
   async stop(): Promise<void> {
@@ -44,7 +60,7 @@ export class FakeApiServer {
     const ctx = contexts.map((c) => `- name: ${c}\n  context: { cluster: fake, user: tester }`).join('\n');
     writeFileSync(
       path,
-      `apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: { server: "${this.url}", insecure-skip-tls-verify: true }\nusers:\n- name: tester\n  user: { token: test-token }\ncontexts:\n${ctx}\ncurrent-context: ${contexts[0]}\n`,
+      `apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: { server: "${this.url}", certificate-authority-data: ${TLS.cert.toString('base64')} }\nusers:\n- name: tester\n  user: { token: test-token }\ncontexts:\n${ctx}\ncurrent-context: ${contexts[0]}\n`,
     );
   }
 
@@ -54,9 +70,45 @@ export class FakeApiServer {
     this.rv += 1;
     const stored = { ...object, metadata: { ...object.metadata, resourceVersion: String(this.rv) } };
     this.objects[res].set(key, stored);
-    const change: Change = { rv: this.rv, type, object: stored };
+    this.record(res, { rv: this.rv, type, object: stored });
+  }
+
+  /** Deletes an object: watches see DELETED with its last state (at a new resourceVersion). */
+  delete(res: 'events' | 'pods', namespace: string, name: string): void {
+    const key = `${namespace}/${name}`;
+    const last = this.objects[res].get(key);
+    if (!last) throw new Error(`fake API server: no ${res} ${key}`);
+    this.objects[res].delete(key);
+    this.rv += 1;
+    this.record(res, {
+      rv: this.rv,
+      type: 'DELETED',
+      object: { ...last, metadata: { ...last.metadata, resourceVersion: String(this.rv) } },
+    });
+  }
+
+  /** Writes a raw line to every live watch of `res` (to test malformed input). */
+  writeRaw(res: 'events' | 'pods', line: string): void {
+    for (const w of this.live) if (w.res === res) w.out.write(`${line}\n`);
+  }
+
+  /** Live watch streams of `res`. */
+  watching(res: 'events' | 'pods'): number {
+    return [...this.live].filter((w) => w.res === res).length;
+  }
+
+  /**
+   * The next paged-list request that carries a continue token finds the history compacted since its
+   * first page, as etcd compaction does between pages: the token is expired (410, reason Expired).
+   */
+  expireNextContinueToken(): void {
+    this.compactBeforeNextContinue = true;
+  }
+
+  private record(res: 'events' | 'pods', change: Change): void {
     this.history[res].push(change);
-    for (const w of this.live) if (w.res === res) w.out.write(`${JSON.stringify({ type, object: stored })}\n`);
+    for (const w of this.live)
+      if (w.res === res) w.out.write(`${JSON.stringify({ type: change.type, object: change.object })}\n`);
   }
 
   /** Forget history: watches from older versions now get 410 Gone. */
@@ -89,18 +141,54 @@ export class FakeApiServer {
     }
     const resource = m[1] as 'events' | 'pods';
     const watch = u.searchParams.get('watch') === 'true' || u.searchParams.get('watch') === '1';
-    this.requests.push({ path: u.pathname, watch, resourceVersion: u.searchParams.get('resourceVersion') });
+    const request = {
+      path: u.pathname,
+      watch,
+      resourceVersion: u.searchParams.get('resourceVersion'),
+      continue: u.searchParams.get('continue'),
+      status: 200,
+    };
+    this.requests.push(request);
     if (!watch) {
+      // A continue token is the list's resourceVersion and the offset of the next page, as the real
+      // server's token carries the version the list is consistent at.
+      const token = u.searchParams.get('continue');
+      let listRv = this.rv;
+      let start = 0;
+      if (token) {
+        [listRv, start] = Buffer.from(token, 'base64url').toString('utf8').split(':').map(Number) as [number, number];
+        if (this.compactBeforeNextContinue) {
+          this.compactBeforeNextContinue = false;
+          this.rv += 1; // a write elsewhere (resourceVersions are cluster-wide), then compaction past it
+          this.compact();
+        }
+        if (listRv < this.compactedBelow) {
+          request.status = 410;
+          res.writeHead(410, { 'content-type': 'application/json' }).end(
+            JSON.stringify({
+              kind: 'Status',
+              apiVersion: 'v1',
+              metadata: {},
+              status: 'Failure',
+              message:
+                'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
+              reason: 'Expired',
+              code: 410,
+            }),
+          );
+          return;
+        }
+      }
       const all = [...this.objects[resource].values()];
       const limit = Number(u.searchParams.get('limit') ?? all.length) || all.length;
-      const start = Number(u.searchParams.get('continue') ?? 0);
       const page = all.slice(start, start + limit);
-      const next = start + limit < all.length ? String(start + limit) : undefined;
+      const next =
+        start + limit < all.length ? Buffer.from(`${listRv}:${start + limit}`).toString('base64url') : undefined;
       res.writeHead(200, { 'content-type': 'application/json' }).end(
         JSON.stringify({
           kind: resource === 'events' ? 'EventList' : 'PodList',
           apiVersion: 'v1',
-          metadata: { resourceVersion: String(this.rv), ...(next ? { continue: next } : {}) },
+          metadata: { resourceVersion: String(listRv), ...(next ? { continue: next } : {}) },
           items: page,
         }),
       );

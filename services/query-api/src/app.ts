@@ -1,8 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { Counter, type Registry } from 'prom-client';
 import { dashboardRoutes } from '@pullwatch/dashboard';
+import { bearerTokens } from '@pullwatch/http-listener';
 import type { Logger } from '@pullwatch/telemetry';
 import type { QueryApiConfig } from './config.ts';
 import {
@@ -50,14 +50,9 @@ export function buildApp(
   },
 ) {
   const { queries, diagnosis } = deps;
-  const digests = cfg.tokens.map((t) => createHash('sha256').update(t).digest());
-  const authorized = (header: string | undefined) => {
-    const m = /^Bearer (.+)$/.exec(header ?? '');
-    if (!m) return false;
-    const d = createHash('sha256').update(m[1]!).digest();
-    // Compare against every token in constant time.
-    return digests.reduce((ok, t) => timingSafeEqual(t, d) || ok, false);
-  };
+  // Constant-time comparison against every token (shared with the collector's ingest).
+  const matchToken = bearerTokens(cfg.tokens.map((token) => ({ token, grant: true })));
+  const authorized = (header: string | undefined) => matchToken(header) === true;
   const requests = new Counter({
     name: 'pullwatch_api_requests_total',
     help: 'API requests by route and status',

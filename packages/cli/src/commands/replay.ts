@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { open, readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.ts';
+import { clientIngestToken } from '../start/api-token.ts';
 
 const CHUNK = 5000;
 
@@ -49,12 +50,16 @@ async function* chunks(path: string): AsyncGenerator<unknown[]> {
   if (batch.length) yield batch;
 }
 
-async function post(url: string, items: unknown[]): Promise<number> {
+async function post(url: string, items: unknown[], token: string | undefined): Promise<number> {
   const body = JSON.stringify(items);
   for (let attempt = 0; ; attempt++) {
     let res: Response;
     try {
-      res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      res = await fetch(url, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      });
     } catch (err) {
       if (attempt >= 3)
         throw new Error(
@@ -88,18 +93,20 @@ const replay: Command = async (args) => {
       cluster: { type: 'string' },
       file: { type: 'string' },
       endpoint: { type: 'string', default: 'http://127.0.0.1:4318' },
+      token: { type: 'string' },
     },
   });
   if (!values.cluster || !values.file) {
-    process.stderr.write('usage: pullwatch replay --cluster NAME --file PATH [--endpoint URL]\n');
+    process.stderr.write('usage: pullwatch replay --cluster NAME --file PATH [--endpoint URL] [--token TOKEN]\n');
     return 2;
   }
   if (!existsSync(values.file)) throw new Error(`no such file: ${values.file}`);
   const url = `${values.endpoint.replace(/\/$/, '')}/v1/k8s-events?cluster=${encodeURIComponent(values.cluster)}&source=replay`;
+  const token = clientIngestToken(values.token, process.env);
   let sent = 0;
   let accepted = 0;
   for await (const items of chunks(values.file)) {
-    accepted += await post(url, items);
+    accepted += await post(url, items, token);
     sent += items.length;
     if (sent > CHUNK) process.stderr.write(`sent ${sent} events…\n`);
   }

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { createSimulator, defaultScenarioPath, loadScenario } from '@pullwatch/simulator';
 import type { Command } from '../command.ts';
 import { stopSignal } from '../stop-signal.ts';
+import { clientIngestToken } from '../start/api-token.ts';
 
 const simulate: Command = async (args) => {
   const { values } = parseArgs({
@@ -12,6 +13,7 @@ const simulate: Command = async (args) => {
       seed: { type: 'string' },
       backfill: { type: 'string' },
       duration: { type: 'string' },
+      token: { type: 'string' },
     },
   });
   const num = (name: string, v: string | undefined) => {
@@ -27,6 +29,7 @@ const simulate: Command = async (args) => {
   const sim = createSimulator({
     scenario,
     endpoint: values.endpoint,
+    token: clientIngestToken(values.token, process.env),
     ...(seed !== undefined ? { seed } : {}),
     ...(backfillMinutes !== undefined ? { backfillMinutes } : {}),
   });

@@ -13,7 +13,7 @@ import { createClickHouse, migrate } from '@pullwatch/clickhouse';
 import { createLogger } from '@pullwatch/telemetry';
 import { type AnalyzerConfig, loadAnalyzerConfig } from '@pullwatch/analyzer';
 import { createSimulator, defaultScenarioPath, loadScenario } from '@pullwatch/simulator';
-import { ensureApiToken } from './api-token.ts';
+import { ensureApiToken, ensureIngestToken } from './api-token.ts';
 import { type ServiceProcess, startServiceProcess } from './service-process.ts';
 import { forwardedEvents, summaryLine, type SummarySample } from './summary.ts';
 
@@ -41,6 +41,8 @@ export interface RunningStack {
   token: string;
   /** The service processes, for tests and the summary. */
   services: ServiceProcess[];
+  /** The collector's ingest token (every cluster), kept in `.pullwatch/ingest-token`. */
+  ingestToken: string;
   stop(): Promise<void>;
 }
 
@@ -90,14 +92,29 @@ export async function runStack(opts: StackOptions): Promise<RunningStack> {
     if (!env.PULLWATCH_API_TOKENS && !env.PULLWATCH_API_TOKENS_FILE)
       env.PULLWATCH_API_TOKENS_FILE = join(enginesConfig.home, 'api-token');
 
+    // The ingest token: PULLWATCH_INGEST_TOKEN, else created once in .pullwatch/ingest-token (every cluster).
+    const ingestTokenFile = join(enginesConfig.home, 'ingest-token');
+    const ingestTokenGiven = Boolean(env.PULLWATCH_INGEST_TOKEN?.trim());
+    const ingestToken = env.PULLWATCH_INGEST_TOKEN?.trim() || ensureIngestToken(ingestTokenFile).token;
+
+    if (env.PULLWATCH_INGEST_AUTH !== 'none') env.PULLWATCH_INGEST_TOKEN = ingestToken;
+
     const analyzerConfig = loadAnalyzerConfig(env);
     await applyMigrations(endpoints, analyzerConfig, progress);
 
     const services = await startServices(opts, env, started);
     const [collector, queryApi] = [services.get('collector')!, services.get('query-api')!];
 
-    if (opts.simulate) await startSimulator(opts, collector.url!, env, started);
-    printBanner(opts, { apiUrl: queryApi.url!, ingestUrl: collector.url!, token, endpoints, analyzerConfig });
+    if (opts.simulate) await startSimulator(opts, collector.url!, ingestToken, env, started);
+    printBanner(opts, {
+      apiUrl: queryApi.url!,
+      ingestUrl: collector.url!,
+      token,
+      ingestToken,
+      ingestTokenFile: ingestTokenGiven ? null : ingestTokenFile,
+      endpoints,
+      analyzerConfig,
+    });
     startSummary(opts, endpoints, analyzerConfig.database, collector.url!, started);
 
     return {
@@ -105,6 +122,7 @@ export async function runStack(opts: StackOptions): Promise<RunningStack> {
       apiUrl: queryApi.url!,
       ingestUrl: collector.url!,
       token,
+      ingestToken,
       services: [...services.values()],
       stop: stopAll,
     };
@@ -201,6 +219,7 @@ async function startServices(
 async function startSimulator(
   opts: StackOptions,
   ingestUrl: string,
+  token: string,
   env: NodeJS.ProcessEnv,
   started: Stoppable[],
 ): Promise<void> {
@@ -208,6 +227,7 @@ async function startSimulator(
   const simulator = createSimulator({
     scenario,
     endpoint: ingestUrl,
+    token,
     logger: createLogger('simulator', (env.PULLWATCH_LOG_LEVEL as 'info' | undefined) ?? 'warn'),
   });
   await simulator.start();
@@ -216,7 +236,15 @@ async function startSimulator(
 
 function printBanner(
   opts: StackOptions,
-  s: { apiUrl: string; ingestUrl: string; token: string; endpoints: EngineEndpoints; analyzerConfig: AnalyzerConfig },
+  s: {
+    apiUrl: string;
+    ingestUrl: string;
+    token: string;
+    ingestToken: string;
+    ingestTokenFile: string | null;
+    endpoints: EngineEndpoints;
+    analyzerConfig: AnalyzerConfig;
+  },
 ): void {
   const source = opts.kubeconfig
     ? `clusters from ${opts.kubeconfig}`
@@ -227,6 +255,9 @@ function printBanner(
   opts.out(`  dashboard   ${s.apiUrl}/#token=${s.token}`);
   opts.out(`  query API   ${s.apiUrl}/v1  (Authorization: Bearer ${s.token})`);
   opts.out(`  ingest      ${s.ingestUrl}/v1/k8s-events?cluster=NAME  and  ${s.ingestUrl}/v1/logs`);
+  opts.out(
+    `              (Authorization: Bearer ${s.ingestToken}, every cluster${s.ingestTokenFile ? `; kept in ${s.ingestTokenFile}` : ''})`,
+  );
   opts.out(
     `  kafka       ${s.endpoints.kafka.brokers.join(',')}   ` +
       `clickhouse ${s.endpoints.clickhouse.url} (database ${s.analyzerConfig.database})`,

@@ -18,9 +18,18 @@ export interface ClusterWatcherStats {
   forwarded: number;
   skippedAlreadySent: number;
   filtered: number;
+  /** Watched objects that were not a valid Event or Pod: skipped, counted. */
+  invalid: number;
+  /** Pods currently known (for the Events' Pod context): grows with ADDED, shrinks with DELETED and relists. */
+  podsTracked: number;
   events: ListWatch['stats'];
   pods: ListWatch['stats'];
 }
+
+const podKey = (o: KubeObject): string | null => {
+  const { namespace, name } = o?.metadata ?? {};
+  return typeof namespace === 'string' && typeof name === 'string' && namespace && name ? `${namespace}/${name}` : null;
+};
 
 /**
  * One cluster's Events and Pods, watched and produced to Kafka. What was produced is remembered by
@@ -33,7 +42,7 @@ export class ClusterWatcher {
   private readonly events: ListWatch;
   private readonly podWatch: ListWatch;
   private stopped = false;
-  private counts = { forwarded: 0, skippedAlreadySent: 0, filtered: 0 };
+  private counts = { forwarded: 0, skippedAlreadySent: 0, filtered: 0, invalid: 0 };
 
   constructor(
     readonly cluster: string,
@@ -45,7 +54,14 @@ export class ClusterWatcher {
     this.podWatch = new ListWatch(
       kc,
       '/api/v1/pods',
-      { onList: (items) => this.onPods(items), onObject: (o) => this.onPods([o]) },
+      {
+        onList: (items) => this.onPods(items, { relist: true }),
+        onObject: (o) => this.onPods([o]),
+        onDeleted: (o) => {
+          const key = podKey(o);
+          if (key) this.pods.delete(key);
+        },
+      },
       log,
     );
     this.events = new ListWatch(
@@ -70,6 +86,7 @@ export class ClusterWatcher {
     return {
       cluster: this.cluster,
       ...this.counts,
+      podsTracked: this.pods.size,
       events: { ...this.events.stats },
       pods: { ...this.podWatch.stats },
     };
@@ -79,7 +96,10 @@ export class ClusterWatcher {
     const out: Outgoing[] = [];
     for (const item of items) {
       const parsed = K8sEventSchema.safeParse({ kind: 'Event', ...item });
-      if (!parsed.success) continue;
+      if (!parsed.success) {
+        this.invalid('Event', item, parsed.error.issues[0]?.message ?? 'invalid');
+        continue;
+      }
       const n = normalizeEvent(parsed.data);
       if (!this.opts.allEvents && !isImageEvent(n)) {
         this.counts.filtered += 1;
@@ -102,12 +122,19 @@ export class ClusterWatcher {
     await this.produce(out);
   }
 
-  private async onPods(items: KubeObject[]): Promise<void> {
+  /** A list (`relist`) replaces the known Pods, so Pods deleted while the watch was away are forgotten too. */
+  private async onPods(items: KubeObject[], opts: { relist?: boolean } = {}): Promise<void> {
     const out: Outgoing[] = [];
     const now = new Date();
+    if (opts.relist) this.pods.clear();
     for (const item of items) {
+      const key = podKey(item);
+      if (!key) {
+        this.invalid('Pod', item, 'no metadata.namespace and metadata.name');
+        continue;
+      }
       const pod = item as KubePod;
-      this.pods.set(`${pod.metadata?.namespace}/${pod.metadata?.name}`, pod);
+      this.pods.set(key, pod);
       for (const w of waitingContainers(pod, now)) {
         const o = podWaitingEnvelope({ cluster: this.cluster, source: 'watch', podWaiting: w });
         if (this.sent.has(o.envelope.identity.key)) continue;
@@ -115,6 +142,14 @@ export class ClusterWatcher {
       }
     }
     await this.produce(out);
+  }
+
+  private invalid(kind: string, item: KubeObject, why: string): void {
+    this.counts.invalid += 1;
+    this.log.warn(
+      { cluster: this.cluster, kind, name: item?.metadata?.name, namespace: item?.metadata?.namespace, why },
+      'watch: skipping an invalid object',
+    );
   }
 
   private async produce(out: Outgoing[]): Promise<void> {

@@ -13,6 +13,8 @@ export interface ListWatchHandlers {
   onList(items: KubeObject[]): Promise<void>;
   /** One ADDED or MODIFIED object from the watch. Awaited, so a full buffer pauses the stream. */
   onObject(obj: KubeObject): Promise<void>;
+  /** One DELETED object from the watch (its last state). */
+  onDeleted?(obj: KubeObject): Promise<void> | void;
 }
 
 export interface ListWatchStats {
@@ -20,6 +22,10 @@ export interface ListWatchStats {
   relistsAfterGone: number;
   reconnects: number;
   bookmarks: number;
+  /** Paged lists started over because the server expired their continue token (410 Expired). */
+  listRestartsAfterExpiredContinue: number;
+  /** Watch lines that were not a watch event with an object (skipped; the watch goes on). */
+  invalidWatchEvents: number;
 }
 
 class GoneError extends Error {}
@@ -43,7 +49,14 @@ const sleep = (ms: number, signal: AbortSignal) =>
  * stream ends or drops (with back-off and jitter), and relist when the server says 410 Gone.
  */
 export class ListWatch {
-  readonly stats: ListWatchStats = { lists: 0, relistsAfterGone: 0, reconnects: 0, bookmarks: 0 };
+  readonly stats: ListWatchStats = {
+    lists: 0,
+    relistsAfterGone: 0,
+    reconnects: 0,
+    bookmarks: 0,
+    listRestartsAfterExpiredContinue: 0,
+    invalidWatchEvents: 0,
+  };
   private readonly abort = new AbortController();
   private running: Promise<void> | null = null;
 
@@ -81,10 +94,13 @@ export class ListWatch {
     const items: KubeObject[] = [];
     let cont: string | undefined;
     let rv = '';
-    do {
+    for (;;) {
       const res = await this.request({ limit: String(this.opts.pageSize ?? 500), ...(cont ? { continue: cont } : {}) });
-      if (res.status === 410) {
-        // The continue token expired mid-list: start the list over.
+      if (res.status === 410 && cont) {
+        // The continue token expired mid-list (the server compacted past the list's version): start the list over.
+        await res.text();
+        this.stats.listRestartsAfterExpiredContinue += 1;
+        this.log.info({ path: this.path }, 'list: continue token expired (410), starting the list over');
         cont = undefined;
         items.length = 0;
         continue;
@@ -97,14 +113,18 @@ export class ListWatch {
       items.push(...(body.items ?? []));
       rv = body.metadata?.resourceVersion ?? rv;
       cont = body.metadata?.continue || undefined;
-    } while (cont);
+      if (!cont) break;
+    }
     this.stats.lists += 1;
     await this.handlers.onList(items);
     return rv;
   }
 
-  /** Watches from `rv` until the stream ends; returns the last resourceVersion seen. */
-  private async watch(rv: string): Promise<string> {
+  /**
+   * Watches from `rv` until the stream ends or fails; `seen` gets every resourceVersion as it goes, so a
+   * reconnect after a dropped stream resumes from the last one seen, not from where this watch started.
+   */
+  private async watch(rv: string, seen: (rv: string) => void): Promise<void> {
     const res = await this.request({
       watch: 'true',
       resourceVersion: rv,
@@ -117,26 +137,37 @@ export class ListWatch {
     try {
       for await (const line of lines) {
         if (!line.trim()) continue;
-        let ev: { type?: string; object?: KubeObject & { code?: number } };
+        let ev: { type?: unknown; object?: unknown };
         try {
           ev = JSON.parse(line);
         } catch {
-          continue; // a torn line from a dropped connection; the reconnect resumes from rv
+          // A torn line from a dropped connection, or garbage: skipped; a reconnect resumes from rv.
+          this.invalid(line, 'not JSON');
+          continue;
         }
-        const obj = ev.object;
-        if (ev.type === 'ERROR') {
-          if (obj?.code === 410) throw new GoneError('410 Gone in watch');
+        const obj = ev && typeof ev.object === 'object' && ev.object !== null ? (ev.object as KubeObject) : null;
+        if (ev?.type === 'ERROR') {
+          if ((obj as { code?: unknown } | null)?.code === 410) throw new GoneError('410 Gone in watch');
           throw new Error(`watch ${this.path} error: ${JSON.stringify(obj).slice(0, 200)}`);
         }
-        const next = obj?.metadata?.resourceVersion;
+        if (!obj || !['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK'].includes(ev.type as string)) {
+          this.invalid(line, 'not a watch event with an object');
+          continue;
+        }
+        const next = typeof obj.metadata?.resourceVersion === 'string' ? obj.metadata.resourceVersion : undefined;
         if (ev.type === 'BOOKMARK') this.stats.bookmarks += 1;
-        else if (obj && (ev.type === 'ADDED' || ev.type === 'MODIFIED')) await this.handlers.onObject(obj);
-        if (next) rv = next;
+        else if (ev.type === 'DELETED') await this.handlers.onDeleted?.(obj);
+        else await this.handlers.onObject(obj);
+        if (next) seen(next);
       }
     } finally {
       lines.close();
     }
-    return rv;
+  }
+
+  private invalid(line: string, why: string): void {
+    this.stats.invalidWatchEvents += 1;
+    this.log.warn({ path: this.path, line: line.slice(0, 200) }, `watch: skipping a line (${why})`);
   }
 
   private async loop(): Promise<void> {
@@ -146,7 +177,9 @@ export class ListWatch {
     while (!signal.aborted) {
       try {
         if (rv === null) rv = await this.list();
-        rv = await this.watch(rv);
+        await this.watch(rv, (next) => {
+          rv = next;
+        });
         failures = 0;
       } catch (err) {
         if (signal.aborted) break;

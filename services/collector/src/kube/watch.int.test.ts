@@ -35,12 +35,34 @@ const failed = (img: string) =>
 const received: Envelope[] = [];
 const consumer = kafka.consumer({ groupId: uniqueName('watch_g') });
 
-async function until(n: number, what: string) {
-  const end = Date.now() + 60_000;
-  while (received.length < n) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${received.length} of ${n}`);
-    await new Promise((r) => setTimeout(r, 200));
+async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000) {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
   }
+}
+const until = (n: number, what: string) => waitFor(() => received.length >= n, `${what}: ${received.length} of ${n}`);
+
+/** Messages in the topic (the sum of its partitions' high watermarks): all the collector produced. */
+async function producedSoFar(): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Waits until the consumer has every message the collector produced, so repeats would be counted too. */
+async function allConsumed() {
+  let produced = -1;
+  await waitFor(async () => {
+    produced = await producedSoFar();
+    return produced === received.length;
+  }, 'the consumer to catch up');
+  return produced;
 }
 
 beforeAll(async () => {
@@ -124,9 +146,11 @@ describe('Kubernetes watch (fake API server speaking the real protocol)', () => 
     api.put('events', event('e5', 'web-1', 'BackOff', 'Back-off pulling image "ghcr.io/acme/web:9"', 2));
     api.compact();
     await until(7, 'the event after a 410 relist');
+    await waitFor(() => api.watching('events') === 1, 'the watch after the relist');
     api.bookmark();
-    // Let any repeat arrive before counting.
-    await new Promise((r) => setTimeout(r, 2500));
+    await waitFor(() => collector.stats().watch[0]!.events.bookmarks >= 1, 'the bookmark');
+    // Everything the relist produced (repeats too) is in the topic by now; count it all.
+    expect(await allConsumed()).toBe(7);
 
     const events = received.filter((e): e is Extract<Envelope, { kind: 'event' }> => e.kind === 'event');
     expect(events.map((e) => e.identity.key).sort()).toEqual([
@@ -174,6 +198,74 @@ describe('Kubernetes watch (fake API server speaking the real protocol)', () => 
         `^pullwatch_collector_watch_objects_total\\{cluster="prod-a",outcome="skipped_already_sent",service="watch-test"\\} ${collector.stats().watch[0]!.skippedAlreadySent}$`,
         'm',
       ),
+    );
+  });
+
+  it('forgets deleted Pods: a churn of created and deleted Pods leaves the map of Pods bounded', async () => {
+    const before = collector.stats().watch[0]!.podsTracked;
+    expect(before).toBe(1); // web-1
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < 50; i++)
+        api.put('pods', { metadata: { name: `churn-${round}-${i}`, namespace: 'batch', uid: `c-${round}-${i}` } });
+      for (let i = 0; i < 50; i++) api.delete('pods', 'batch', `churn-${round}-${i}`);
+    }
+    // A Pod waiting on its image after the churn: once its observation is in Kafka, the churn was handled.
+    api.put('pods', {
+      metadata: { name: 'marker', namespace: 'batch', uid: 'marker' },
+      spec: { containers: [{ name: 'm', image: 'ghcr.io/acme/marker:1' }] },
+      status: {
+        containerStatuses: [
+          { name: 'm', state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image' } } },
+        ],
+      },
+    });
+    await waitFor(
+      () => received.some((e) => e.kind === 'pod-waiting' && e.podWaiting.pod === 'marker'),
+      'the marker Pod',
+    );
+    expect(collector.stats().watch[0]!.podsTracked).toBe(2); // web-1 and marker
+
+    // A Pod deleted while the watch is away, its DELETED compacted: the relist after 410 Gone forgets it.
+    const relists = collector.stats().watch[0]!.pods.relistsAfterGone;
+    api.dropConnections();
+    api.delete('pods', 'batch', 'marker');
+    api.compact();
+    await waitFor(
+      () =>
+        collector.stats().watch[0]!.pods.relistsAfterGone > relists && collector.stats().watch[0]!.podsTracked === 1,
+      'the Pod relist',
+    );
+  });
+
+  it('skips invalid watched objects with a count, and keeps watching', async () => {
+    await waitFor(() => api.watching('events') === 1, 'the Events watch');
+    const s0 = collector.stats().watch[0]!;
+    api.writeRaw('events', '{"type":"ADDED","object":'); // torn
+    api.put('events', { ...event('bad', 'web-1', 'Failed', failed('ghcr.io/acme/web:9')), count: 'three' });
+    api.put('events', event('e7', 'web-1', 'Failed', failed('ghcr.io/acme/web:10')));
+    await waitFor(() => received.some((e) => e.identity.key === 'prod-a/uid-e7/1'), 'the event after the invalid ones');
+    const s1 = collector.stats().watch[0]!;
+    expect(s1.invalid - s0.invalid).toBe(1);
+    expect(s1.events.invalidWatchEvents - s0.events.invalidWatchEvents).toBe(1);
+    expect(s1.events.reconnects).toBe(s0.events.reconnects);
+    const scraped = await (await fetch(`${collector.ingestUrl}/metrics`)).text();
+    expect(scraped).toMatch(
+      new RegExp(
+        `^pullwatch_collector_watch_objects_total\\{cluster="prod-a",outcome="invalid",service="watch-test"\\} ${s1.invalid}$`,
+        'm',
+      ),
+    );
+  });
+
+  it('keeps the ingest closed (401) when only the watch is configured and no ingest token is', async () => {
+    const res = await fetch(`${collector.ingestUrl}/v1/k8s-events?cluster=prod-a`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer anything-at-all-1234' },
+      body: JSON.stringify([event('e9', 'web-1', 'Failed', failed('ghcr.io/acme/web:9'))]),
+    });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(
+      /^the ingest is closed: this collector has no ingest token configured/,
     );
   });
 });
