@@ -20,6 +20,8 @@ export const assets = [
   'packages/simulator/scenarios', // simulate/start: the default fleet scenario
   'services/collector/proto', // collector: the OTLP logs protobuf schema
   'services/query-api/alert-rules.yaml', // query API: the default alert rules
+  'services/query-api/data', // query API: Docker Hub's official images, for "did you mean"
+
   'infra/kafka', // engines up (local Kafka): the Maven pom naming the jars
 ];
 
@@ -49,6 +51,15 @@ const assetUrls = {
       const text = readFileSync(args.path, 'utf8');
       if (!text.includes('import.meta.url')) return undefined;
       const rel = relative(root, args.path).split(sep).join('/');
+      // A file read beside the code must be among the assets, or the bundle would miss it at run time.
+      for (const m of text.matchAll(/new URL\(\s*(['"])(.+?)\1\s*,\s*import\.meta\.url\s*\)/g)) {
+        const target = relative(root, resolve(dirname(args.path), m[2]))
+          .split(sep)
+          .join('/');
+        const covered = assets.some((a) => target === a || target.startsWith(`${a}/`) || a.startsWith(`${target}/`));
+        const code = /\.[cm]?[jt]s$/.test(target);
+        if (!covered && !code) throw new Error(`${rel} reads ${target} at run time: add it to the build's assets`);
+      }
       const url = `new URL(${JSON.stringify(`./app/${rel}`)}, import.meta.url).href`;
       return { contents: text.replaceAll('import.meta.url', url), loader: args.path.endsWith('.ts') ? 'ts' : 'js' };
     });
@@ -59,7 +70,10 @@ const assetUrls = {
 const noBench = {
   name: 'no-bench',
   setup(b) {
-    b.onResolve({ filter: /\/bench\/run\.ts$/ }, (args) => ({ path: args.path, namespace: 'no-bench' }));
+    b.onResolve({ filter: /^@pullwatch\/bench$|\/bench\/run\.ts$/ }, (args) => ({
+      path: args.path,
+      namespace: 'no-bench',
+    }));
     b.onLoad({ filter: /.*/, namespace: 'no-bench' }, () => ({
       contents:
         "export function runBenchmarks() { throw new Error('the benchmarks run from the source tree: npx pullwatch bench'); }",

@@ -16,7 +16,7 @@ const entry = join(outdir, 'pullwatch.mjs');
 const database = uniqueName('built_cli');
 const topic = uniqueName('built_cli');
 const cluster = uniqueName('built').replaceAll('_', '-');
-const TOKEN = 'built-cli-token';
+const TOKEN = 'built-cli-token-0123456789';
 const MiB = 1024 * 1024;
 const endpoints = testEndpoints();
 

@@ -416,6 +416,8 @@ describe('diagnosis through Kafka, the analyzer and the query API', () => {
     // 38 minutes ago for quay.io) and end when the last cluster pulled again (19 minutes ago).
     expect(byCause.incidents).toEqual([
       { cause: 'not_found_or_unauthorized', count: 0, p50: null, p90: null, max: null, open: 3 },
+      // The upper-case reference still names its registry (docker.io), so it forms an incident of its own.
+      { cause: 'invalid_reference', count: 0, p50: null, p90: null, max: null, open: 1 },
       { cause: 'platform_mismatch', count: 0, p50: null, p90: null, max: null, open: 1 },
       { cause: 'rate_limited', count: 0, p50: null, p90: null, max: null, open: 1 },
       { cause: 'registry_unavailable', count: 1, p50: 1140, p90: 1140, max: 1140, open: 0 },
