@@ -11,3 +11,4 @@ export type { ClickHouseClient } from '@clickhouse/client';
 export { RowBinaryFormat, insertRowBinary, type RowBinaryColumns, type RowBinaryType } from './row-binary.ts';
 export { waitForClickHouse } from './reachable.ts';
 export { FleetTables } from './fleet-tables.ts';
+export { ClickHouseUnavailableError, ClickHouseQueryError, toClickHouseError, queryRows } from './errors.ts';

@@ -1,4 +1,4 @@
-import { FleetTables, type ClickHouseClient } from '@pullwatch/clickhouse';
+import { FleetTables, queryRows, type ClickHouseClient } from '@pullwatch/clickhouse';
 import { chTime, isoOf, ParamError } from './params.ts';
 
 type Params = Record<string, unknown>;
@@ -24,6 +24,12 @@ class Where {
 }
 
 const n = (v: unknown) => Number(v ?? 0);
+
+/**
+ * How long a route's query may take before the API answers 503 (below the client's 30 s request
+ * timeout, so running out of time is ours to know, not a message to parse).
+ */
+export const QUERY_DEADLINE_MS = 25_000;
 
 export class Queries {
   /** Tables to read the whole fleet from (`_all` on a ClickHouse cluster). */
@@ -64,14 +70,14 @@ export class Queries {
   }
 
   private async rows<T>(query: string, params: Params): Promise<T[]> {
-    // readonly=1 on every request: the API can never write, whatever user it connects as.
-    const rs = await this.ch.query({
+    // readonly=1 on every request: the API can never write, whatever user it connects as. Fails with
+    // ClickHouseUnavailableError or ClickHouseQueryError (the status code follows the class).
+    return queryRows<T>(this.ch, {
       query,
       query_params: params,
-      format: 'JSONEachRow',
       clickhouse_settings: { readonly: '1' },
+      timeoutMs: QUERY_DEADLINE_MS,
     });
-    return rs.json<T>();
   }
 
   async registries(q: {

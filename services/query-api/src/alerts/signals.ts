@@ -1,4 +1,4 @@
-import type { ClickHouseClient, FleetTables } from '@pullwatch/clickhouse';
+import { type ClickHouseClient, type FleetTables, queryRows } from '@pullwatch/clickhouse';
 import type { Rule } from './rules.ts';
 import type { Signals } from './evaluate.ts';
 
@@ -6,10 +6,8 @@ const chTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').repl
 
 /** Reads, read-only and parameterised, what the alert rules need at time `now`. */
 export async function readSignals(ch: ClickHouseClient, t: FleetTables, rules: Rule[], now: number): Promise<Signals> {
-  const rows = async <T>(query: string, params: Record<string, unknown>) =>
-    (
-      await ch.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: { readonly: '1' } })
-    ).json<T>();
+  const rows = <T>(query: string, params: Record<string, unknown>) =>
+    queryRows<T>(ch, { query, query_params: params, clickhouse_settings: { readonly: '1' } });
   const s: Signals = { registryWindow: new Map(), rateLimit: new Map(), openFleetIncidents: [], stuckPods: new Map() };
   for (const r of rules) {
     if (r.kind === 'registry_failure_rate' && !s.registryWindow.has(r.window)) {
