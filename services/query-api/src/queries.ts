@@ -1,4 +1,5 @@
 import { FleetTables, queryRows, type ClickHouseClient } from '@pullwatch/clickhouse';
+import { RATE_LIMITED } from './causes.ts';
 import { chTime, isoOf, ParamError } from './params.ts';
 
 type Params = Record<string, unknown>;
@@ -136,7 +137,7 @@ export class Queries {
   }) {
     const byNode = q.groupBy === 'node';
     const w = new Where()
-      .raw("cause = 'rate_limited'")
+      .add('cause = {rateLimited:String}', 'rateLimited', RATE_LIMITED)
       .add('event_time >= {from:DateTime64(3)}', 'from', chTime(q.from))
       .add('event_time < {to:DateTime64(3)}', 'to', chTime(q.to))
       .add('registry = {registry:String}', 'registry', q.registry)
@@ -363,9 +364,9 @@ export class Queries {
       this.rows<Record<string, unknown>>(
         `SELECT image, registry, uniqExact(concat(cluster, '/', namespace, '/', pod)) AS pods
          FROM ${this.t.read('pull_events')} ${w.sql()} ${and} image_pull_policy = 'Always'
-           AND registry IN (SELECT DISTINCT registry FROM ${this.t.read('pull_failures')} ${w.sql()} ${and} cause = 'rate_limited')
+           AND registry IN (SELECT DISTINCT registry FROM ${this.t.read('pull_failures')} ${w.sql()} ${and} cause = {rateLimited:String})
          GROUP BY image, registry ORDER BY pods DESC, image LIMIT 200`,
-        w.params,
+        { ...w.params, rateLimited: RATE_LIMITED },
       ),
       this.rows<Record<string, unknown>>(
         `SELECT registry, image, has_pull_secrets, sum(occurrences) AS failures, uniqExact(concat(cluster, '/', namespace, '/', pod)) AS pods

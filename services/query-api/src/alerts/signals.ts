@@ -1,4 +1,5 @@
 import { type ClickHouseClient, type FleetTables, queryRows } from '@pullwatch/clickhouse';
+import { RATE_LIMITED } from '../causes.ts';
 import type { Rule } from './rules.ts';
 import type { Signals } from './evaluate.ts';
 
@@ -22,11 +23,12 @@ export async function readSignals(ch: ClickHouseClient, t: FleetTables, rules: R
     } else if (r.kind === 'rate_limit_rising') {
       const got = await rows<{ registry: string; recent: number; before: number }>(
         `SELECT registry, sumIf(failures, minute >= {recentFrom:DateTime}) AS recent, sumIf(failures, minute < {recentFrom:DateTime}) AS before
-         FROM ${t.read('pull_stats_1m')} WHERE cause = 'rate_limited' AND minute >= {baseFrom:DateTime} AND minute <= {now:DateTime} GROUP BY registry`,
+         FROM ${t.read('pull_stats_1m')} WHERE cause = {rateLimited:String} AND minute >= {baseFrom:DateTime} AND minute <= {now:DateTime} GROUP BY registry`,
         {
           recentFrom: chTime(now - r.window).slice(0, 19),
           baseFrom: chTime(now - r.window - r.baseline).slice(0, 19),
           now: chTime(now).slice(0, 19),
+          rateLimited: RATE_LIMITED,
         },
       );
       s.rateLimit.set(
