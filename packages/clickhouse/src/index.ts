@@ -12,3 +12,4 @@ export { RowBinaryFormat, insertRowBinary, type RowBinaryColumns, type RowBinary
 export { waitForClickHouse } from './reachable.ts';
 export { FleetTables } from './fleet-tables.ts';
 export { ClickHouseUnavailableError, ClickHouseQueryError, toClickHouseError, queryRows } from './errors.ts';
+export { loadMigrateConfig, type MigrateConfig } from './config.ts';
