@@ -12,7 +12,7 @@ import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
 import { TcpProxy } from '../../../test/support/tcp-proxy.ts';
 import { loadAnalyzerConfig } from './config.ts';
 import { createAnalyzer } from './analyzer.ts';
-import { PULL_EVENT_FORMAT, type PullEventRow, RAW_EVENT_FORMAT, type RawEventRow } from './core/rows.ts';
+import { PULL_EVENT_FORMAT, type PullEventRow, RAW_EVENT_FORMAT, type RawEventRow } from './core/table-formats.ts';
 import { InsertCoalescer, type SliceControl } from './insert-coalescer.ts';
 import { AnalyzerStore } from './store.ts';
 

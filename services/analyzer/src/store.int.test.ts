@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouse, migrate } from '@pullwatch/clickhouse';
 import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
-import { PULL_EVENT_FORMAT, type PullEventRow } from './core/rows.ts';
+import { PULL_EVENT_FORMAT, type PullEventRow } from './core/table-formats.ts';
 import { AnalyzerStore } from './store.ts';
 
 const M = 60_000;

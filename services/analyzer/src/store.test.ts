@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@pullwatch/clickhouse';
 import { AnalyzerStore } from './store.ts';
-import { POD_STATE_FORMAT, PULL_EVENT_FORMAT, RAW_EVENT_FORMAT } from './core/rows.ts';
+import { POD_STATE_FORMAT, PULL_EVENT_FORMAT, RAW_EVENT_FORMAT } from './core/table-formats.ts';
 
 // A ClickHouse cluster cannot run here (one embedded server, no Keeper): record which tables the store
 // names. The single-server path runs against the real ClickHouse in the integration tests.

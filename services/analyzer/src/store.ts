@@ -7,7 +7,7 @@ import {
   type PodStateRow,
   type PullEventRow,
   type RawEventRow,
-} from './core/rows.ts';
+} from './core/table-formats.ts';
 import {
   type CarriedIncident,
   type FailureBucket,

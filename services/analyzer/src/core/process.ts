@@ -15,7 +15,7 @@ import {
   type EventEnvelope,
   type NormalizedEvent,
 } from '@pullwatch/event-schema';
-import type { PodStateRow, PullEventRow, RawEventRow } from './rows.ts';
+import type { PodStateRow, PullEventRow, RawEventRow } from './table-formats.ts';
 
 export interface Position {
   partition: number;
