@@ -118,7 +118,12 @@ describe('a failing Pod recovers on Started, end to end', () => {
         ttr: r.ttr === null ? null : Number(r.ttr),
       }));
     };
-    await until(async () => (await states())[0]?.status === 'recovered', 'the Pod recovered');
+    // raw_events is written last for a block: once it holds all three, everything of theirs is stored.
+    const raws = async () => {
+      const rs = await admin.query({ query: `SELECT count() AS n FROM ${database}.raw_events`, format: 'JSONEachRow' });
+      return Number((await rs.json<{ n: number | string }>())[0]?.n);
+    };
+    await until(async () => (await raws()) === 3, 'all three stored');
     expect(await states()).toEqual([
       { status: 'recovered', attempts: 3, first: T0, recovered: T0 + 9 * 60_000, ttr: 9 * 60_000 },
     ]);
