@@ -78,6 +78,15 @@ const event = (i: number, count: number) => ({
   lastTimestamp: new Date(Date.now() - 600_000 + count * 1000).toISOString(),
 });
 
+async function rows<T>(sql: string): Promise<T[]> {
+  const client = admin();
+  try {
+    return await (await client.query({ query: sql, format: 'JSONEachRow' })).json<T>();
+  } finally {
+    await client.close();
+  }
+}
+
 let retries = 0;
 /** A client that resends until the collector acknowledges: nothing it sent is lost, though a resend may repeat. */
 async function send(events: unknown[]): Promise<void> {
@@ -165,6 +174,29 @@ describe('collector, analyzer and ClickHouse killed mid-stream', () => {
     expect(storedPods).toBe(pods);
     // Resent requests may repeat observations in Kafka; the stored observations still cover every one sent.
     expect(observations).toBeGreaterThanOrEqual(expected);
+    // The rows themselves: every observation sent (Pod i at count 1..rounds) counted exactly once, as one
+    // occurrence in one pull_events row, and no Kafka message stored twice in either table.
+    const counted = await rows<{
+      uid: string;
+      count: number | string;
+      n: number | string;
+      occ: number | string;
+    }>(
+      `SELECT event_uid AS uid, event_count AS count, count() AS n, sum(occurrences) AS occ
+       FROM ${database}.pull_events WHERE occurrences > 0 GROUP BY uid, count ORDER BY uid, count`,
+    );
+    const want = Array.from({ length: pods }, (_, i) => Array.from({ length: rounds }, (_, c) => `u-${i}@${c + 1}:1x1`))
+      .flat()
+      .sort();
+    expect(counted.map((r) => `${r.uid}@${Number(r.count)}:${Number(r.n)}x${Number(r.occ)}`).sort()).toEqual(want);
+    for (const table of ['pull_events', 'raw_events']) {
+      const [dup] = await rows<{ n: number | string; distinct: number | string }>(
+        `SELECT count() AS n, uniqExact(kafka_partition, kafka_offset) AS distinct FROM ${database}.${table}`,
+      );
+      expect(Number(dup!.n), `${table}: a Kafka message stored twice`).toBe(Number(dup!.distinct));
+    }
+    // Every observation sent is among the stored raw ones (resends may add repeats, with distinct offsets).
+    expect(await scalar(`SELECT uniqExact(event_uid, event_count) FROM ${database}.raw_events`)).toBe(expected);
     // The restarted analyzer reports what it stored to Prometheus.
     const scraped = await (await fetch(`http://127.0.0.1:${analyzerMetricsPort}/metrics`)).text();
     expect(

@@ -8,6 +8,16 @@ export {
   type MigrateResult,
 } from './migrations.ts';
 export type { ClickHouseClient } from '@clickhouse/client';
-export { RowBinaryFormat, insertRowBinary, type RowBinaryColumns, type RowBinaryType } from './row-binary.ts';
+export {
+  RowBinaryFormat,
+  insertRowBinary,
+  type RowBinaryColumns,
+  type RowBinaryType,
+  type RowBinaryValue,
+  type RowOf,
+  type TableColumns,
+} from './row-binary.ts';
 export { waitForClickHouse } from './reachable.ts';
 export { FleetTables } from './fleet-tables.ts';
+export { ClickHouseUnavailableError, ClickHouseQueryError, toClickHouseError, queryRows } from './errors.ts';
+export { loadMigrateConfig, type MigrateConfig } from './config.ts';

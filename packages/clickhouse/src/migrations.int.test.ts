@@ -1,7 +1,10 @@
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
 import { createClickHouse } from './client.ts';
-import { loadMigrations, migrate } from './migrations.ts';
+import { loadMigrations, MIGRATIONS_DIR, migrate } from './migrations.ts';
 
 describe('migrate', () => {
   const database = uniqueName('migrate_it');
@@ -78,4 +81,133 @@ describe('migrate', () => {
     ).not.toContain('_all');
     expect(() => loadMigrations({ database: 'x; DROP', ttlDays: 30 })).toThrow(/invalid database/);
   });
+
+  it('two runs at once both succeed and apply each migration exactly once', async () => {
+    const db = uniqueName('migrate_race');
+    const other = createClickHouse({ ...testEndpoints().clickhouse });
+    try {
+      const [a, b] = await Promise.all([
+        migrate(client, { database: db, ttlDays: 90 }),
+        migrate(other, { database: db, ttlDays: 90 }),
+      ]);
+      const all = [1, 2, 3, 4, 5];
+      // Every version applied by exactly one of them, and known to the other as already applied.
+      expect([...a.applied, ...b.applied].sort()).toEqual(all);
+      expect([...a.alreadyApplied, ...b.alreadyApplied].sort()).toEqual(all);
+      const rs = await client.query({
+        query: `SELECT version, count() AS n FROM ${db}.schema_migrations GROUP BY version ORDER BY version`,
+        format: 'JSONEachRow',
+      });
+      expect((await rs.json<{ version: number; n: number | string }>()).map((r) => [r.version, Number(r.n)])).toEqual(
+        all.map((v) => [v, 1]),
+      );
+      const claims = await client.query({
+        query: "SELECT name FROM system.tables WHERE database = {db:String} AND name LIKE 'schema_migration_claim%'",
+        query_params: { db },
+        format: 'JSONEachRow',
+      });
+      expect(await claims.json()).toEqual([]);
+    } finally {
+      await client.command({ query: `DROP DATABASE IF EXISTS ${db}` });
+      await other.close();
+    }
+  });
+
+  // Every upgrade path: a database at version k (0001..k applied) with data in it, migrated to the latest.
+  const files = readdirSync(MIGRATIONS_DIR)
+    .filter((f) => /^\d{4}_.*\.sql$/.test(f))
+    .sort();
+  const columns = async (db: string) => {
+    const rs = await client.query({
+      query:
+        "SELECT table, name, type, default_kind FROM system.columns WHERE database = {db:String} AND table NOT LIKE 'schema_migration%' ORDER BY table, position",
+      query_params: { db },
+      format: 'JSONEachRow',
+    });
+    return rs.json();
+  };
+  for (let k = 1; k < files.length; k++) {
+    it(`upgrades a database at version ${k} with data in it to the latest, keeping the data`, async () => {
+      const fresh = uniqueName('migrate_fresh');
+      const db = uniqueName(`migrate_from_${k}`);
+      const dir = mkdtempSync(join(tmpdir(), 'pw-migrations-'));
+      try {
+        for (const f of files.slice(0, k)) copyFileSync(join(MIGRATIONS_DIR, f), join(dir, f));
+        expect((await migrate(client, { database: db, ttlDays: 90 }, dir)).applied).toEqual(
+          files.slice(0, k).map((f) => Number(f.slice(0, 4))),
+        );
+        await client.insert({
+          table: `${db}.pull_events`,
+          format: 'JSONEachRow',
+          clickhouse_settings: { async_insert: 0 },
+          values: [
+            {
+              event_time: '2026-11-24 10:00:00.000',
+              cluster: 'eu',
+              outcome: 'failure',
+              event_kind: 'failed_pull',
+              occurrences: 3,
+              registry: 'quay.io',
+              cause: 'registry_unavailable',
+              event_uid: 'u1',
+              event_count: 3,
+            },
+            {
+              event_time: '2026-11-24 10:01:00.000',
+              cluster: 'eu',
+              outcome: 'success',
+              occurrences: 1,
+              registry: 'quay.io',
+              event_uid: 'u2',
+              event_count: 1,
+            },
+          ],
+        });
+        await client.insert({
+          table: `${db}.raw_events`,
+          format: 'JSONEachRow',
+          clickhouse_settings: { async_insert: 0 },
+          values: [
+            {
+              event_time: '2026-11-24 10:00:00.000',
+              cluster: 'eu',
+              reason: 'Failed',
+              event_uid: 'u1',
+              kafka_offset: 1,
+            },
+          ],
+        });
+
+        const up = await migrate(client, { database: db, ttlDays: 90 });
+        expect(up.applied).toEqual(files.slice(k).map((f) => Number(f.slice(0, 4))));
+        // The schema is exactly a fresh database's.
+        await migrate(client, { database: fresh, ttlDays: 90 });
+        expect(await columns(db)).toEqual(await columns(fresh));
+        const one = async (sql: string) => {
+          const rs = await client.query({ query: sql, format: 'JSONEachRow' });
+          return (await rs.json<Record<string, unknown>>())[0];
+        };
+        expect(await one(`SELECT count() AS n, sum(occurrences) AS o FROM ${db}.pull_failures`)).toEqual({
+          n: 1,
+          o: 3,
+        });
+        expect(await one(`SELECT sum(occurrences) AS o FROM ${db}.pull_successes`)).toEqual({ o: 1 });
+        expect(await one(`SELECT sum(failures) AS f, sum(successes) AS s FROM ${db}.pull_stats_1m`)).toEqual({
+          f: 3,
+          s: 1,
+        });
+        expect(await one(`SELECT count() AS n, any(reason) AS reason FROM ${db}.raw_events`)).toEqual({
+          n: 1,
+          reason: 'Failed',
+        });
+        // Data from before 0005 is not in the hourly table, which says so: complete only from a later hour.
+        expect(await one(`SELECT count() AS n FROM ${db}.pull_stats_1h`)).toEqual({ n: 0 });
+        expect(await one(`SELECT since > now() AS later FROM ${db}.pull_stats_1h_since`)).toEqual({ later: 1 });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+        await client.command({ query: `DROP DATABASE IF EXISTS ${db}` });
+        await client.command({ query: `DROP DATABASE IF EXISTS ${fresh}` });
+      }
+    });
+  }
 });

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseError, type ClickHouseClient } from '@clickhouse/client';
 
 export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '../migrations');
 
@@ -78,37 +78,97 @@ export interface MigrateResult {
 
 /**
  * Applies the migrations not yet recorded in `{db}.schema_migrations`, in order. Safe to run from
- * several processes at once: every statement is idempotent (IF NOT EXISTS).
+ * several processes at once: each migration is claimed first (`CREATE TABLE {db}.schema_migration_claim_N`,
+ * which exactly one of them can do), so it is applied and recorded once; the others wait until it is
+ * recorded and count it as already applied. A run that fails drops its claim; one that dies leaves it, and
+ * the others give up after `claimWaitMs` naming the claim to drop. Concurrent runs must reach the same
+ * server (on a cluster: run migrate against one node).
  */
 export async function migrate(
   client: ClickHouseClient,
-  opts: MigrationOptions,
+  opts: MigrationOptions & { claimWaitMs?: number },
   dir = MIGRATIONS_DIR,
 ): Promise<MigrateResult> {
   const migrations = loadMigrations(opts, dir);
+  const db = opts.database;
   const onCluster = opts.cluster ? `ON CLUSTER ${opts.cluster}` : '';
-  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${opts.database} ${onCluster}` });
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db} ${onCluster}` });
   await client.command({
-    query: `CREATE TABLE IF NOT EXISTS ${opts.database}.schema_migrations ${onCluster} (version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = ${opts.cluster ? "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')" : 'ReplacingMergeTree'} ORDER BY version`,
+    query: `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations ${onCluster} (version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = ${opts.cluster ? "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')" : 'ReplacingMergeTree'} ORDER BY version`,
   });
-  const rs = await client.query({
-    query: `SELECT DISTINCT version FROM ${opts.database}.schema_migrations`,
-    format: 'JSONEachRow',
-  });
-  const done = new Set((await rs.json<{ version: number }>()).map((r) => Number(r.version)));
-  const result: MigrateResult = { applied: [], alreadyApplied: [] };
-  for (const m of migrations) {
-    if (done.has(m.version)) {
-      result.alreadyApplied.push(m.version);
-      continue;
-    }
-    for (const statement of m.statements) await client.command({ query: statement });
-    await client.insert({
-      table: `${opts.database}.schema_migrations`,
-      values: [{ version: m.version, name: m.name }],
+  const recorded = async () => {
+    const rs = await client.query({
+      query: `SELECT DISTINCT version FROM ${db}.schema_migrations`,
       format: 'JSONEachRow',
     });
-    result.applied.push(m.version);
+    return new Set((await rs.json<{ version: number }>()).map((r) => Number(r.version)));
+  };
+  let done = await recorded();
+  const result: MigrateResult = { applied: [], alreadyApplied: [] };
+  for (const m of migrations) {
+    if (!done.has(m.version)) {
+      const claim = `${db}.schema_migration_claim_${m.version}`;
+      if (await claimed(client, claim)) {
+        try {
+          done = await recorded(); // another run may have applied it between our read and our claim
+          if (!done.has(m.version)) {
+            for (const statement of m.statements) await client.command({ query: statement });
+            await client.insert({
+              table: `${db}.schema_migrations`,
+              values: [{ version: m.version, name: m.name }],
+              format: 'JSONEachRow',
+            });
+            result.applied.push(m.version);
+            continue;
+          }
+        } finally {
+          await client.command({ query: `DROP TABLE IF EXISTS ${claim} SYNC` });
+        }
+      } else {
+        // Another run holds the claim: wait for its record (or, if it failed and dropped the claim, retry).
+        const deadline = Date.now() + (opts.claimWaitMs ?? 600_000);
+        for (;;) {
+          done = await recorded();
+          if (done.has(m.version)) break;
+          if (!(await exists(client, claim))) return mergeResults(result, await migrate(client, opts, dir));
+          if (Date.now() > deadline)
+            throw new Error(
+              `migration ${m.version} (${m.name}) is claimed by another run that has not finished; if none is running, DROP TABLE ${claim}`,
+            );
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    }
+    result.alreadyApplied.push(m.version);
   }
   return result;
+}
+
+function mergeResults(a: MigrateResult, b: MigrateResult): MigrateResult {
+  return {
+    applied: [...a.applied, ...b.applied],
+    alreadyApplied: b.alreadyApplied.filter((v) => !a.applied.includes(v)),
+  };
+}
+
+/** Creates the claim table; false when it exists already (another run holds the claim). */
+async function claimed(client: ClickHouseClient, table: string): Promise<boolean> {
+  try {
+    await client.command({ query: `CREATE TABLE ${table} (x UInt8) ENGINE = Memory` });
+    return true;
+  } catch (err) {
+    if (err instanceof ClickHouseError && err.type === 'TABLE_ALREADY_EXISTS') return false;
+    throw err;
+  }
+}
+
+async function exists(client: ClickHouseClient, table: string): Promise<boolean> {
+  const [database, name] = table.split('.') as [string, string];
+  const rs = await client.query({
+    query: 'SELECT count() AS n FROM system.tables WHERE database = {d:String} AND name = {t:String}',
+    query_params: { d: database, t: name },
+    format: 'JSONEachRow',
+  });
+  const [row] = await rs.json<{ n: number | string }>();
+  return Number(row?.n) > 0;
 }

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { RowBinaryFormat } from './row-binary.ts';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { RowBinaryFormat, type RowOf, type TableColumns } from './row-binary.ts';
 
 const FORMAT = new RowBinaryFormat<{ s: string; n: number; t: number; nt: number | null }>([
   ['s', 'String'],
@@ -34,5 +34,24 @@ describe('RowBinaryFormat', () => {
     expect(() => FORMAT.encode([{ s: 1 as unknown as string, n: 1, t: 1, nt: null }])).toThrow(
       /column s: 1 is not a valid String/,
     );
+  });
+});
+
+describe('RowOf', () => {
+  it('derives the row type from the one column definition', () => {
+    const COLUMNS = [
+      ['at', "DateTime64(3, 'UTC')"],
+      ['name', 'LowCardinality(String)'],
+      ['ended', "Nullable(DateTime64(3, 'UTC'))"],
+      ['n', 'UInt32'],
+    ] as const satisfies TableColumns;
+    expectTypeOf<RowOf<typeof COLUMNS>>().toEqualTypeOf<{
+      at: number;
+      name: string;
+      ended: number | null;
+      n: number;
+    }>();
+    const format = new RowBinaryFormat<RowOf<typeof COLUMNS>>(COLUMNS);
+    expect(format.columnList).toBe('`at`, `name`, `ended`, `n`');
   });
 });

@@ -20,6 +20,25 @@ export type RowBinaryType =
 
 export type RowBinaryColumns<T> = readonly (readonly [name: keyof T & string, type: RowBinaryType])[];
 
+/** The JavaScript value each RowBinary type takes (times as epoch milliseconds). */
+export interface RowBinaryValue {
+  String: string;
+  'LowCardinality(String)': string;
+  UInt8: number;
+  Int8: number;
+  UInt32: number;
+  UInt64: number;
+  "DateTime64(3, 'UTC')": number;
+  "Nullable(DateTime64(3, 'UTC'))": number | null;
+  'Nullable(UInt64)': number | null;
+}
+
+/** A table's columns as one typed definition: names and ClickHouse types, in the table's order. */
+export type TableColumns = readonly (readonly [name: string, type: RowBinaryType])[];
+
+/** The row type a column definition implies: `RowOf<typeof COLUMNS>` (refine string unions with `&`). */
+export type RowOf<C extends TableColumns> = { [E in C[number] as E[0]]: RowBinaryValue[E[1]] };
+
 const TWO_32 = 2 ** 32;
 
 /** A growable byte buffer with the few writers RowBinary needs. */

@@ -4,6 +4,7 @@ export {
   containerOf,
   isImageEvent,
   IMAGE_REASONS,
+  RECOVERY_REASONS,
   type K8sEvent,
   type NormalizedEvent,
 } from './k8s-event.ts';

@@ -79,6 +79,12 @@ describe('isImageEvent', () => {
     expect(isImageEvent({ reason: 'Failed', message: 'Error: failed to create containerd task' })).toBe(false);
     expect(isImageEvent({ reason: 'Scheduled', message: 'Successfully assigned shop/web-1 to node-a' })).toBe(false);
   });
+
+  it('keeps Started: a container starting after pull failures is how a Pod recovers', () => {
+    expect(isImageEvent({ reason: 'Started', message: 'Started container app' })).toBe(true);
+    expect(isImageEvent({ reason: 'Created', message: 'Created container app' })).toBe(false);
+    expect(isImageEvent({ reason: 'Killing', message: 'Stopping container app' })).toBe(false);
+  });
 });
 
 describe('eventEnvelope', () => {

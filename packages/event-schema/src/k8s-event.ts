@@ -139,10 +139,18 @@ export const IMAGE_REASONS = new Set([
 ]);
 
 /**
- * Whether an Event is about pulling an image. `Failed` and `BackOff` are also used for crashing
- * containers, so for those the message decides.
+ * Event reasons that end a pull failure without a pull: the container started (its image was already
+ * there, or came from a pull whose Event expired). The analyzer recovers a failing Pod on them.
+ */
+export const RECOVERY_REASONS = new Set(['Started']);
+
+/**
+ * Whether an Event is about pulling an image, or about a container starting (how a failing Pod
+ * recovers). `Failed` and `BackOff` are also used for crashing containers, so for those the message
+ * decides.
  */
 export function isImageEvent(e: Pick<NormalizedEvent, 'reason' | 'message'>): boolean {
+  if (RECOVERY_REASONS.has(e.reason)) return true;
   if (!IMAGE_REASONS.has(e.reason)) return false;
   if (e.reason !== 'Failed' && e.reason !== 'BackOff') return true;
   const m = e.message;

@@ -6,8 +6,7 @@ import { ensureTopics } from '@pullwatch/kafka';
 import type { Logger } from '@pullwatch/telemetry';
 import type { AnalyzerConfig } from './config.ts';
 import { AnalyzerState, processEnvelope } from './core/process.ts';
-import { formIncidents } from './core/incidents.ts';
-import type { PodStateRow, PullEventRow, RawEventRow } from './core/rows.ts';
+import type { PodStateRow, PullEventRow, RawEventRow } from './core/table-formats.ts';
 import { AnalyzerStore } from './store.ts';
 import { BlockAbandoned, InsertCoalescer, type SliceControl } from './insert-coalescer.ts';
 
@@ -262,9 +261,8 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
   }
 
   async function correlate() {
-    const buckets = await store.failureBuckets(cfg.incidents.lookbackHours);
-    const marks = await store.successMarks(cfg.incidents.lookbackHours);
-    await store.writeIncidents(formIncidents(buckets, marks, cfg.incidents, Date.now()));
+    // Carries incidents that began before the look-back, so a long one keeps its id.
+    await store.correlate(cfg.incidents, Date.now());
   }
 
   return {

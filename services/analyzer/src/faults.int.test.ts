@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { pino } from 'pino';
+import type { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventEnvelope, K8sEventSchema } from '@pullwatch/event-schema';
 import { createClickHouse, migrate } from '@pullwatch/clickhouse';
@@ -10,6 +12,9 @@ import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
 import { TcpProxy } from '../../../test/support/tcp-proxy.ts';
 import { loadAnalyzerConfig } from './config.ts';
 import { createAnalyzer } from './analyzer.ts';
+import { PULL_EVENT_FORMAT, type PullEventRow, RAW_EVENT_FORMAT, type RawEventRow } from './core/table-formats.ts';
+import { InsertCoalescer, type SliceControl } from './insert-coalescer.ts';
+import { AnalyzerStore } from './store.ts';
 
 const endpoints = testEndpoints();
 const logger = createLogger('faults-test', 'silent');
@@ -71,6 +76,19 @@ async function until(check: () => Promise<boolean>, what: string, ms = 180_000, 
     if (Date.now() > end) throw new Error(`timed out: ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** The analyzer's messages counter for one outcome, as its /metrics would show it. */
+async function counted(metrics: Registry, outcome: string): Promise<number> {
+  const m = await metrics.getSingleMetric('pullwatch_analyzer_messages_total')?.get();
+  return m?.values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+}
+
+/** A warn-level logger whose lines the test can read. */
+function capturingLogger() {
+  const lines: { msg: string; level: number }[] = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  return { logger, lines };
 }
 
 afterAll(async () => {
@@ -149,6 +167,8 @@ describe('analyzer faults', () => {
     const url = new URL(endpoints.clickhouse.url);
     const proxy = new TcpProxy(url.hostname, Number(url.port));
     await proxy.start();
+    const metrics = createMetricsRegistry('faults');
+    const log = capturingLogger();
     const analyzer = createAnalyzer(
       loadAnalyzerConfig({
         PULLWATCH_TOPIC: topic,
@@ -158,8 +178,8 @@ describe('analyzer faults', () => {
         PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600',
       }),
       {
-        logger,
-        metrics: createMetricsRegistry('faults'),
+        logger: log.logger,
+        metrics,
         kafka,
         clickhouse: createClickHouse({
           ...endpoints.clickhouse,
@@ -168,6 +188,8 @@ describe('analyzer faults', () => {
         }),
       },
     );
+    const pausedRetrying = () =>
+      log.lines.filter((l) => l.msg === 'analyzer: ClickHouse write failed; paused, retrying');
     await analyzer.start();
     try {
       const first = workload(50, 2);
@@ -176,74 +198,111 @@ describe('analyzer faults', () => {
         async () => (await scalar(`SELECT count() FROM ${database}.raw_events`)) === 100,
         'first part stored',
       );
+      expect(await counted(metrics, 'stored')).toBe(100);
+      expect(pausedRetrying()).toEqual([]);
+
       await proxy.cut();
       await produce(topic, first.slice(100));
-      await new Promise((r) => setTimeout(r, 4000));
-      expect(await scalar(`SELECT count() FROM ${database}.raw_events`)).toBe(100); // nothing can be written meanwhile
+      // The rest was fetched and its write failed: the partitions paused and the block is being retried.
+      await until(async () => pausedRetrying().length > 0, 'a failed write, paused and retried');
+      expect(await counted(metrics, 'stored')).toBe(100);
+      expect(analyzer.stats().consumed).toBe(100);
       await proxy.restore();
+      expect(await scalar(`SELECT count() FROM ${database}.raw_events`)).toBe(100); // nothing was written meanwhile
+
+      // Resumed: the retried block is stored, counted once, and consumption goes on.
       await until(
-        async () => (await scalar(`SELECT count() FROM ${database}.raw_events`)) === first.length,
+        async () => (await counted(metrics, 'stored')) === first.length,
         'the rest stored after ClickHouse came back',
       );
+      expect(analyzer.stats()).toMatchObject({ consumed: first.length, deadLettered: 0, failures: 100 });
+      expect(await scalar(`SELECT count() FROM ${database}.raw_events`)).toBe(first.length);
+      expect(await scalar(`SELECT uniqExact(kafka_partition, kafka_offset) FROM ${database}.raw_events`)).toBe(
+        first.length,
+      );
       expect(await scalar(`SELECT sum(occurrences) FROM ${database}.pull_failures`)).toBe(100); // 50 Pods × count 2
+      expect(await scalar(`SELECT count() FROM ${database}.pull_events`)).toBe(first.length);
     } finally {
       await analyzer.stop();
       await proxy.cut();
     }
   }, 180_000);
 
-  it("drops a re-inserted batch, materialized views included, thanks to the tables' dedup windows", async () => {
+  it("stores a block once through the analyzer's store when its write is retried and its slice redelivered", async () => {
     const { database } = await setup(1);
-    const row = {
-      event_time: '2026-11-24 10:00:00.000',
-      first_time: '2026-11-24 10:00:00.000',
-      received_at: '2026-11-24 10:00:00.000',
+    const store = new AnalyzerStore(admin, database);
+    const blank = <T>(format: { columns: readonly (readonly [string, string])[] }): T =>
+      Object.fromEntries(format.columns.map(([name, type]) => [name, type.includes('String') ? '' : 0])) as T;
+    const t0 = Date.UTC(2026, 10, 24, 10);
+    const pull: PullEventRow = {
+      ...blank<PullEventRow>(PULL_EVENT_FORMAT),
+      event_time: t0,
+      first_time: t0,
+      received_at: t0,
       cluster: 'c',
-      namespace: 'n',
-      pod: 'p',
-      container: 'c',
-      node: '',
       outcome: 'failure',
       event_kind: 'failed_pull',
       occurrences: 3,
-      image: 'i',
       registry: 'r',
-      provider: 'self_hosted',
-      repository: '',
-      tag: '',
-      digest: '',
-      tag_kind: '',
       cause: 'not_found',
-      subcause: '',
-      attributed: 0,
-      retryable: 0,
-      hint: '',
-      message: '',
-      pull_duration_ms: 0,
-      image_size_bytes: 0,
-      image_pull_policy: '',
       has_pull_secrets: -1,
       event_uid: 'u',
       event_count: 3,
-      identity: 'x',
-      kafka_partition: 0,
       kafka_offset: 7,
     };
-    const analyzerSettings = {
-      async_insert: 0 as const,
-      insert_deduplicate: 1 as const,
-      deduplicate_blocks_in_dependent_materialized_views: 1 as const,
-      insert_deduplication_token: 'topic:0:7-7:pull',
+    const raw: RawEventRow = {
+      ...blank<RawEventRow>(RAW_EVENT_FORMAT),
+      event_time: t0,
+      received_at: t0,
+      kafka_offset: 7,
     };
-    for (let i = 0; i < 2; i++)
-      await admin.insert({
-        table: `${database}.pull_events`,
-        values: [row],
-        format: 'JSONEachRow',
-        clickhouse_settings: analyzerSettings,
-      });
+    const tokens: string[] = [];
+    let ackLost = true;
+    const coalescer = new InsertCoalescer<{ pulls: PullEventRow[]; raws: RawEventRow[] }>('topic', {
+      maxRows: 100,
+      lingerMs: 10,
+      stopping: () => false,
+      onRetry: () => undefined,
+      sleep: async () => undefined,
+      async write(token, slices) {
+        tokens.push(token);
+        await store.writeBatch(
+          token,
+          slices.flatMap((x) => x.rows.pulls),
+          slices.flatMap((x) => x.rows.raws),
+          [],
+        );
+        // The first insert lands but its answer is lost: the coalescer retries the same block.
+        if (ackLost) {
+          ackLost = false;
+          throw new Error('connection reset after the insert');
+        }
+      },
+    });
+    const control: SliceControl = {
+      heartbeat: async () => undefined,
+      isRunning: () => true,
+      isStale: () => false,
+      pause: () => undefined,
+    };
+    const slice = {
+      partition: 0,
+      firstOffset: '7',
+      lastOffset: '7',
+      rowCount: 2,
+      rows: { pulls: [pull], raws: [raw] },
+      control,
+    };
+    await coalescer.submit(slice);
+    // A restart before the offset commit: the same offsets come again and form the same block.
+    await coalescer.submit(slice);
+    expect(tokens).toEqual(['topic:0:7-7', 'topic:0:7-7', 'topic:0:7-7']);
+    expect(await scalar(`SELECT count() FROM ${database}.raw_events`)).toBe(1);
+    expect(await scalar(`SELECT count() FROM ${database}.pull_events`)).toBe(1);
+    expect(await scalar(`SELECT count() FROM ${database}.pull_failures`)).toBe(1);
     expect(await scalar(`SELECT sum(occurrences) FROM ${database}.pull_failures`)).toBe(3);
     expect(await scalar(`SELECT sum(failures) FROM ${database}.pull_stats_1m`)).toBe(3);
+    expect(await scalar(`SELECT sum(failures) FROM ${database}.pull_stats_1h`)).toBe(3);
     // Why the tables carry a window: a plain MergeTree keeps none, so the same retry counts twice there.
     await admin.command({ query: `CREATE TABLE ${database}.plain (n UInt32) ENGINE = MergeTree ORDER BY n` });
     for (let i = 0; i < 2; i++)

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createClickHouse, migrate } from '@pullwatch/clickhouse';
 import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
-import { POD_STATE_FORMAT, PULL_EVENT_FORMAT, RAW_EVENT_FORMAT } from './core/rows.ts';
+import { POD_STATE_FORMAT, PULL_EVENT_FORMAT, RAW_EVENT_FORMAT } from './core/table-formats.ts';
 
 describe("the analyzer's RowBinary formats", () => {
   const database = uniqueName('row_formats_it');

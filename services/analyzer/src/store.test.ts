@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@pullwatch/clickhouse';
 import { AnalyzerStore } from './store.ts';
-import { POD_STATE_FORMAT, PULL_EVENT_FORMAT, RAW_EVENT_FORMAT } from './core/rows.ts';
+import { POD_STATE_FORMAT, PULL_EVENT_FORMAT, RAW_EVENT_FORMAT } from './core/table-formats.ts';
 
 // A ClickHouse cluster cannot run here (one embedded server, no Keeper): record which tables the store
 // names. The single-server path runs against the real ClickHouse in the integration tests.
@@ -32,6 +32,7 @@ async function exercise(store: AnalyzerStore) {
   await store.openPodStates();
   await store.failureBuckets(24);
   await store.successMarks(24);
+  await store.openIncidentsBefore(0);
   await store.writeBatch('t:0:1-2', [blank(PULL_EVENT_FORMAT)], [blank(RAW_EVENT_FORMAT)], [blank(POD_STATE_FORMAT)]);
   await store.writeIncidents([
     {
@@ -61,6 +62,7 @@ describe('AnalyzerStore tables', () => {
       'pw.pod_pull_state_all',
       'pw.pull_failures_all',
       'pw.pull_successes_all',
+      'pw.incidents_all',
     ]);
     expect(r.inserts).toEqual(['pw.pull_events', 'pw.pod_pull_state_all', 'pw.raw_events', 'pw.incidents_all']);
   });
@@ -74,6 +76,7 @@ describe('AnalyzerStore tables', () => {
       'pw.pod_pull_state',
       'pw.pull_failures',
       'pw.pull_successes',
+      'pw.incidents',
     ]);
     expect(r.inserts).toEqual(['pw.pull_events', 'pw.pod_pull_state', 'pw.raw_events', 'pw.incidents']);
   });

@@ -7,8 +7,18 @@ import {
   type PodStateRow,
   type PullEventRow,
   type RawEventRow,
-} from './core/rows.ts';
-import type { FailureBucket, Incident, SuccessMarks } from './core/incidents.ts';
+} from './core/table-formats.ts';
+import {
+  type CarriedIncident,
+  type FailureBucket,
+  formIncidents,
+  type Incident,
+  type IncidentThresholds,
+  isImageCause,
+  type SuccessMarks,
+} from './core/incidents.ts';
+
+const MINUTE_MS = 60_000;
 
 /**
  * The analyzer's ClickHouse reads and writes. On a ClickHouse cluster, reads that must see the whole
@@ -108,12 +118,83 @@ export class AnalyzerStore {
     }));
   }
 
-  async failureBuckets(lookbackHours: number): Promise<FailureBucket[]> {
+  /**
+   * One correlation: the failures of the look-back window (starting on a minute, so the buckets and the
+   * carried figures split at the same instant), the open incidents that began before it, the incidents
+   * they form, written. Returns what it wrote.
+   */
+  async correlate(t: IncidentThresholds & { lookbackHours: number }, nowMs: number): Promise<Incident[]> {
+    const windowStartMs = Math.floor((nowMs - t.lookbackHours * 3_600_000) / MINUTE_MS) * MINUTE_MS;
+    const [buckets, marks, open] = await Promise.all([
+      this.failureBuckets(t.lookbackHours, windowStartMs),
+      this.successMarks(t.lookbackHours),
+      this.openIncidentsBefore(windowStartMs),
+    ]);
+    const incidents = formIncidents(buckets, marks, t, nowMs, { windowStartMs, open });
+    await this.writeIncidents(incidents);
+    return incidents;
+  }
+
+  /**
+   * Incidents stored as open that began before `windowStartMs`, with their exact failures from their
+   * start up to it: what the window no longer shows of them.
+   */
+  async openIncidentsBefore(windowStartMs: number): Promise<CarriedIncident[]> {
+    const rs = await this.ch.query({
+      query: `SELECT id, registry, cause, scope, clusters, images, failures, toUnixTimestamp64Milli(start) AS startMs, toUnixTimestamp64Milli(last_seen) AS lastSeenMs
+              FROM ${this.tables.read('incidents')} FINAL
+              WHERE status = 'open' AND start < fromUnixTimestamp64Milli({w:Int64}, 'UTC')`,
+      query_params: { w: windowStartMs },
+      format: 'JSONEachRow',
+    });
+    type Row = Omit<CarriedIncident, 'failuresBeforeWindow' | 'failures' | 'startMs' | 'lastSeenMs'> & {
+      failures: number | string;
+      startMs: number | string;
+      lastSeenMs: number | string;
+    };
+    const rows = await rs.json<Row>();
+    return Promise.all(
+      rows.map(async (r) => {
+        const startMs = Number(r.startMs);
+        const before = await this.ch.query({
+          query: `SELECT sum(occurrences) AS n FROM ${this.tables.read('pull_failures')}
+                  WHERE registry = {registry:String} AND cause = {cause:String} ${isImageCause(r.cause) ? 'AND image = {image:String}' : ''}
+                    AND event_time >= fromUnixTimestamp64Milli({s:Int64}, 'UTC') AND event_time < fromUnixTimestamp64Milli({w:Int64}, 'UTC')`,
+          query_params: {
+            registry: r.registry,
+            cause: r.cause,
+            image: r.images[0] ?? '',
+            s: startMs,
+            w: windowStartMs,
+          },
+          format: 'JSONEachRow',
+        });
+        const [sum] = await before.json<{ n: number | string }>();
+        return {
+          id: r.id,
+          registry: r.registry,
+          cause: r.cause,
+          scope: r.scope,
+          clusters: r.clusters,
+          images: r.images,
+          failures: Number(r.failures),
+          startMs,
+          lastSeenMs: Number(r.lastSeenMs),
+          failuresBeforeWindow: Number(sum?.n ?? 0),
+        };
+      }),
+    );
+  }
+
+  /** Failures per registry, cause, cluster, image and minute since `windowStartMs` (default: the look-back). */
+  async failureBuckets(lookbackHours: number, windowStartMs?: number): Promise<FailureBucket[]> {
+    const since =
+      windowStartMs === undefined ? 'now() - INTERVAL {h:UInt32} HOUR' : "fromUnixTimestamp64Milli({w:Int64}, 'UTC')";
     const rs = await this.ch.query({
       query: `SELECT registry, cause, cluster, image, toUnixTimestamp(toStartOfMinute(event_time)) * 1000 AS minuteMs, toUnixTimestamp64Milli(max(event_time)) AS lastMs, sum(occurrences) AS failures
-              FROM ${this.tables.read('pull_failures')} WHERE event_time >= now() - INTERVAL {h:UInt32} HOUR
+              FROM ${this.tables.read('pull_failures')} WHERE event_time >= ${since}
               GROUP BY registry, cause, cluster, image, minuteMs ORDER BY minuteMs`,
-      query_params: { h: lookbackHours },
+      query_params: { h: lookbackHours, w: windowStartMs ?? 0 },
       format: 'JSONEachRow',
     });
     return (await rs.json<Record<string, string | number>>()).map((r) => ({

@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { Counter, type Registry } from 'prom-client';
+import { ClickHouseUnavailableError } from '@pullwatch/clickhouse';
 import { dashboardRoutes } from '@pullwatch/dashboard';
 import { bearerTokens } from '@pullwatch/http-listener';
 import type { Logger } from '@pullwatch/telemetry';
@@ -35,8 +36,6 @@ interface Route {
 function fail(res: Response, status: number, code: string, message: string) {
   res.status(status).json({ error: { code, message } });
 }
-
-const UNAVAILABLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|socket hang up|Timeout error|timed out/i;
 
 export function buildApp(
   cfg: QueryApiConfig,
@@ -196,11 +195,8 @@ export function buildApp(
       requests.inc({ route, status: 400 });
       return fail(res, 400, 'bad_parameter', err.message);
     }
-    const message =
-      err instanceof Error
-        ? `${err.message} ${String((err as { cause?: unknown }).cause ?? '')} ${(err as { code?: string }).code ?? ''}`
-        : String(err);
-    if (UNAVAILABLE.test(message)) {
+    // The class decides (packages/clickhouse/src/errors.ts): unavailable is 503, anything else 500.
+    if (err instanceof ClickHouseUnavailableError) {
       requests.inc({ route, status: 503 });
       return fail(res, 503, 'unavailable', 'ClickHouse is unavailable; try again shortly');
     }

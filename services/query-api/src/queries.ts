@@ -1,4 +1,5 @@
-import { FleetTables, type ClickHouseClient } from '@pullwatch/clickhouse';
+import { FleetTables, queryRows, type ClickHouseClient } from '@pullwatch/clickhouse';
+import { RATE_LIMITED } from './causes.ts';
 import { chTime, isoOf, ParamError } from './params.ts';
 
 type Params = Record<string, unknown>;
@@ -24,6 +25,12 @@ class Where {
 }
 
 const n = (v: unknown) => Number(v ?? 0);
+
+/**
+ * How long a route's query may take before the API answers 503 (below the client's 30 s request
+ * timeout, so running out of time is ours to know, not a message to parse).
+ */
+export const QUERY_DEADLINE_MS = 25_000;
 
 export class Queries {
   /** Tables to read the whole fleet from (`_all` on a ClickHouse cluster). */
@@ -64,14 +71,14 @@ export class Queries {
   }
 
   private async rows<T>(query: string, params: Params): Promise<T[]> {
-    // readonly=1 on every request: the API can never write, whatever user it connects as.
-    const rs = await this.ch.query({
+    // readonly=1 on every request: the API can never write, whatever user it connects as. Fails with
+    // ClickHouseUnavailableError or ClickHouseQueryError (the status code follows the class).
+    return queryRows<T>(this.ch, {
       query,
       query_params: params,
-      format: 'JSONEachRow',
       clickhouse_settings: { readonly: '1' },
+      timeoutMs: QUERY_DEADLINE_MS,
     });
-    return rs.json<T>();
   }
 
   async registries(q: {
@@ -130,7 +137,7 @@ export class Queries {
   }) {
     const byNode = q.groupBy === 'node';
     const w = new Where()
-      .raw("cause = 'rate_limited'")
+      .add('cause = {rateLimited:String}', 'rateLimited', RATE_LIMITED)
       .add('event_time >= {from:DateTime64(3)}', 'from', chTime(q.from))
       .add('event_time < {to:DateTime64(3)}', 'to', chTime(q.to))
       .add('registry = {registry:String}', 'registry', q.registry)
@@ -357,9 +364,9 @@ export class Queries {
       this.rows<Record<string, unknown>>(
         `SELECT image, registry, uniqExact(concat(cluster, '/', namespace, '/', pod)) AS pods
          FROM ${this.t.read('pull_events')} ${w.sql()} ${and} image_pull_policy = 'Always'
-           AND registry IN (SELECT DISTINCT registry FROM ${this.t.read('pull_failures')} ${w.sql()} ${and} cause = 'rate_limited')
+           AND registry IN (SELECT DISTINCT registry FROM ${this.t.read('pull_failures')} ${w.sql()} ${and} cause = {rateLimited:String})
          GROUP BY image, registry ORDER BY pods DESC, image LIMIT 200`,
-        w.params,
+        { ...w.params, rateLimited: RATE_LIMITED },
       ),
       this.rows<Record<string, unknown>>(
         `SELECT registry, image, has_pull_secrets, sum(occurrences) AS failures, uniqExact(concat(cluster, '/', namespace, '/', pod)) AS pods

@@ -373,19 +373,93 @@ describe('query API on the real ClickHouse', () => {
         true,
       );
     }
-    for (const evil of ["' OR 1=1 --", "\\'", '{x:String}', 'ü🙂\u0000', 'x'.repeat(10_000)]) {
-      for (const r of [
-        '/v1/registries?cluster=',
-        '/v1/hotspots/rate-limit?registry=',
-        '/v1/failures?image=',
-        '/v1/pods/stuck?cluster=',
-        '/v1/risks?cluster=',
-        '/v1/trends?registry=',
-      ]) {
-        const res = await get(`${r}${encodeURIComponent(evil)}`);
-        expect([200, 400], `${r}${evil.slice(0, 20)}`).toContain(res.status);
-        if (res.status === 200) expect(JSON.stringify(await res.json())).not.toContain('docker.io');
+    // Each filter, first with a value that matches (so the assertion can fail), then with hostile strings,
+    // which must match nothing: every route answers 200 with exactly the empty set, or 400 for a value
+    // longer than a name may be (512), naming the parameter.
+    type Body = Record<string, unknown>;
+    const filters: {
+      route: string;
+      param: string;
+      real: string;
+      pick: (b: Body) => unknown;
+      matched: unknown;
+      empty: unknown;
+    }[] = [
+      {
+        route: '/v1/registries',
+        param: 'cluster',
+        real: 'us',
+        pick: (b) => (b.registries as { registry: string }[]).map((r) => r.registry),
+        matched: ['docker.io'],
+        empty: [],
+      },
+      {
+        route: '/v1/hotspots/rate-limit',
+        param: 'registry',
+        real: 'docker.io',
+        pick: (b) => (b.hotspots as { cluster: string }[]).map((h) => h.cluster),
+        matched: ['us', 'eu'],
+        empty: [],
+      },
+      {
+        route: '/v1/failures',
+        param: 'image',
+        real: 'ghcr.io/acme/web:1',
+        pick: (b) => (b.failures as { occurrences: number }[]).map((f) => f.occurrences),
+        matched: [4],
+        empty: [],
+      },
+      {
+        route: '/v1/pods/stuck',
+        param: 'cluster',
+        real: 'eu',
+        pick: (b) => (b.pods as { pod: string }[]).map((p) => p.pod),
+        matched: ['web-9'],
+        empty: [],
+      },
+      {
+        route: '/v1/risks',
+        param: 'cluster',
+        real: 'eu',
+        pick: (b) => [
+          (b.mutableTags as unknown[]).length,
+          (b.alwaysPullFromRateLimitedRegistries as unknown[]).length,
+          (b.privateWithoutPullSecrets as { registry: string }[]).map((r) => r.registry),
+        ],
+        matched: [0, 0, ['reg.corp:5000']],
+        empty: [0, 0, []],
+      },
+      {
+        route: '/v1/trends',
+        param: 'registry',
+        real: 'docker.io',
+        pick: (b) => {
+          const series = b.series as { failures: number; successes: number }[];
+          return [
+            series.length,
+            series.reduce((n, x) => n + x.failures, 0),
+            series.reduce((n, x) => n + x.successes, 0),
+          ];
+        },
+        matched: [24, 12, 10],
+        empty: [24, 0, 0],
+      },
+    ];
+    for (const f of filters) {
+      const res = await get(`${f.route}?${f.param}=${encodeURIComponent(f.real)}`);
+      expect(res.status, `${f.route} ${f.param}=${f.real}`).toBe(200);
+      expect(f.pick((await res.json()) as Body), `${f.route} ${f.param}=${f.real}`).toEqual(f.matched);
+      for (const evil of ["' OR 1=1 --", "\\'", '{x:String}', 'ü🙂\u0000']) {
+        const r = await get(`${f.route}?${f.param}=${encodeURIComponent(evil)}`);
+        expect(r.status, `${f.route} ${evil}`).toBe(200);
+        expect(f.pick((await r.json()) as Body), `${f.route} ${evil}`).toEqual(f.empty);
       }
+      const long = await get(`${f.route}?${f.param}=${'x'.repeat(10_000)}`);
+      expect(long.status, `${f.route} long`).toBe(400);
+      expect(((await long.json()) as { error: { code: string; message: string } }).error).toEqual({
+        code: 'bad_parameter',
+        message: `${f.param}: Too big: expected string to have <=512 characters`,
+      });
     }
     const after = (await (await get('/v1/registries')).json()) as { registries: unknown[] };
     expect(after.registries).toHaveLength(3);
@@ -428,6 +502,32 @@ describe('query API on the real ClickHouse', () => {
       expect((await fetch(`${down.url}/readyz`)).status).toBe(503);
     } finally {
       await down.stop();
+    }
+  });
+
+  it('answers 500 when ClickHouse refuses the query, even when its error text reads like a network failure', async () => {
+    // The missing database's name lands in ClickHouse's error message: only the error's class may decide.
+    const broken = createQueryApi(
+      loadQueryApiConfig({
+        PULLWATCH_API_PORT: '0',
+        PULLWATCH_API_TOKENS: TOKEN,
+        PULLWATCH_CLICKHOUSE_DATABASE: 'pw_ECONNREFUSED_timed_out',
+      }),
+      {
+        logger: createLogger('api-test', 'silent'),
+        metrics: createMetricsRegistry('api-broken'),
+        clickhouse: createClickHouse({ ...endpoints.clickhouse }),
+      },
+    );
+    await broken.start();
+    try {
+      const res = await fetch(`${broken.url}/v1/registries`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(res.status).toBe(500);
+      expect(await res.json()).toEqual({
+        error: { code: 'internal', message: 'the query failed; see the server log' },
+      });
+    } finally {
+      await broken.stop();
     }
   });
 });

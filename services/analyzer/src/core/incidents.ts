@@ -40,6 +40,31 @@ export interface Incident {
   status: 'open' | 'resolved';
 }
 
+/**
+ * An incident stored as `open` that began before the look-back window: the window's buckets no longer
+ * hold its start, so its identity and what it had before the window come from ClickHouse.
+ */
+export interface CarriedIncident {
+  id: string;
+  registry: string;
+  cause: string;
+  scope: Incident['scope'];
+  startMs: number;
+  lastSeenMs: number;
+  /** All failures stored for it (used when it has no failures left in the window). */
+  failures: number;
+  clusters: string[];
+  images: string[];
+  /** Its failures from its start up to the window start (exact, read from ClickHouse). */
+  failuresBeforeWindow: number;
+}
+
+/** The incidents that outlive the look-back: carried into the window that starts at `windowStartMs`. */
+export interface Carry {
+  windowStartMs: number;
+  open: CarriedIncident[];
+}
+
 // Causes that belong to one image (a typo, a removed tag, no build for the platform), not to the registry.
 const IMAGE_CAUSES = new Set([
   'not_found',
@@ -50,23 +75,42 @@ const IMAGE_CAUSES = new Set([
   'policy_denied',
 ]);
 
+/** The grouping key of an incident: registry and cause, plus the image for image-bound causes. */
+export function incidentKey(registry: string, cause: string, image: string): string {
+  return IMAGE_CAUSES.has(cause) ? `${registry}\u0000${cause}\u0000${image}` : `${registry}\u0000${cause}`;
+}
+
+/** Whether a cause belongs to one image (its incidents are keyed by image, scope `image`). */
+export function isImageCause(cause: string): boolean {
+  return IMAGE_CAUSES.has(cause);
+}
+
 /**
  * Forms incidents from failure buckets: failures of the same registry and cause (and, for
  * image-bound causes, the same image) that follow each other without a quiet gap. Deterministic:
  * the same buckets give the same incidents and ids, whichever analyzer computes them.
+ *
+ * The id hashes the incident's start, which for an incident longer than the look-back lies before the
+ * buckets: `carry` hands in such incidents still open, and the run that continues one (the first of
+ * its key, beginning within a quiet gap of the window start) keeps its id, start and earlier figures.
+ * A carried incident with no failures left in the window is resolved.
  */
 export function formIncidents(
   buckets: FailureBucket[],
   successes: SuccessMarks,
   t: IncidentThresholds,
   nowMs: number,
+  carry: Carry = { windowStartMs: Number.NEGATIVE_INFINITY, open: [] },
 ): Incident[] {
+  const carried = new Map<string, CarriedIncident>();
+  for (const o of carry.open) {
+    if (o.startMs >= carry.windowStartMs) continue; // its start is in the buckets: its id follows from them
+    carried.set(incidentKey(o.registry, o.cause, o.images[0] ?? ''), o);
+  }
   const groups = new Map<string, FailureBucket[]>();
   for (const b of buckets) {
     if (b.cause === 'no_cause' || b.cause === 'unknown' || !b.registry) continue;
-    const key = IMAGE_CAUSES.has(b.cause)
-      ? `${b.registry}\u0000${b.cause}\u0000${b.image}`
-      : `${b.registry}\u0000${b.cause}`;
+    const key = incidentKey(b.registry, b.cause, b.image);
     const list = groups.get(key) ?? [];
     list.push(b);
     groups.set(key, list);
@@ -77,8 +121,14 @@ export function formIncidents(
       (a, b) => a.minuteMs - b.minuteMs || a.cluster.localeCompare(b.cluster) || a.image.localeCompare(b.image),
     );
     let run: FailureBucket[] = [];
+    let first = true;
     const flush = () => {
-      if (run.length) incidents.push(toIncident(key, run, successes, t, nowMs));
+      if (!run.length) return;
+      const earlier = carried.get(key);
+      const continues = first && earlier !== undefined && run[0]!.minuteMs - carry.windowStartMs <= t.quietMs;
+      incidents.push(toIncident(key, run, successes, t, nowMs, continues ? earlier : undefined));
+      if (continues) carried.delete(key);
+      first = false;
       run = [];
     };
     for (const b of list) {
@@ -87,6 +137,22 @@ export function formIncidents(
       run.push(b);
     }
     flush();
+  }
+  // Carried incidents without failures in the window have been quiet for longer than the window.
+  for (const o of [...carried.values()].sort((a, b) => a.id.localeCompare(b.id))) {
+    incidents.push({
+      id: o.id,
+      registry: o.registry,
+      cause: o.cause,
+      scope: o.scope,
+      clusters: o.clusters,
+      images: o.images,
+      failures: o.failures,
+      startMs: o.startMs,
+      lastSeenMs: o.lastSeenMs,
+      endMs: o.lastSeenMs,
+      status: 'resolved',
+    });
   }
   return incidents;
 }
@@ -97,25 +163,23 @@ function toIncident(
   successes: SuccessMarks,
   t: IncidentThresholds,
   nowMs: number,
+  earlier?: CarriedIncident,
 ): Incident {
   const [registry, cause] = key.split('\u0000') as [string, string];
-  const clusters = [...new Set(run.map((b) => b.cluster))].sort();
-  const images = [...new Set(run.map((b) => b.image))].sort();
-  const startMs = Math.min(...run.map((b) => b.minuteMs));
+  const clusters = [...new Set([...(earlier?.clusters ?? []), ...run.map((b) => b.cluster)])].sort();
+  const images = [...new Set([...(earlier?.images ?? []), ...run.map((b) => b.image)])].sort();
+  const startMs = earlier?.startMs ?? Math.min(...run.map((b) => b.minuteMs));
   const lastSeenMs = Math.max(...run.map((b) => b.lastMs));
   let scope: Incident['scope'];
   if (IMAGE_CAUSES.has(cause)) scope = 'image';
-  else scope = spreadsWithin(run, t) ? 'fleet' : 'cluster';
+  else scope = earlier?.scope === 'fleet' || spreadsWithin(run, t) ? 'fleet' : 'cluster';
   const recoveredAt =
     scope === 'image'
       ? successes.byImage.get(images[0]!)
       : Math.max(...clusters.map((c) => successes.byRegistryCluster.get(`${registry}\u0000${c}`) ?? 0));
   const recovered = recoveredAt !== undefined && recoveredAt > lastSeenMs;
   const quiet = nowMs - lastSeenMs > t.quietMs;
-  const id = createHash('sha256')
-    .update(`${registry}|${cause}|${scope === 'image' ? images[0] : ''}|${startMs}`)
-    .digest('hex')
-    .slice(0, 16);
+  const id = earlier?.id ?? incidentId(registry, cause, scope === 'image' ? images[0]! : '', startMs);
   return {
     id,
     registry,
@@ -123,12 +187,17 @@ function toIncident(
     scope,
     clusters,
     images,
-    failures: run.reduce((n, b) => n + b.failures, 0),
+    failures: (earlier?.failuresBeforeWindow ?? 0) + run.reduce((n, b) => n + b.failures, 0),
     startMs,
     lastSeenMs,
     endMs: recovered ? recoveredAt! : quiet ? lastSeenMs : null,
     status: recovered || quiet ? 'resolved' : 'open',
   };
+}
+
+/** An incident's id: its key and start, so every analyzer computing it from the same data agrees. */
+export function incidentId(registry: string, cause: string, image: string, startMs: number): string {
+  return createHash('sha256').update(`${registry}|${cause}|${image}|${startMs}`).digest('hex').slice(0, 16);
 }
 
 /** Whether enough distinct clusters failed within one fleet window. */

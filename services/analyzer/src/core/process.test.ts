@@ -107,6 +107,28 @@ describe('processEnvelope', () => {
     expect(ok.podState).toMatchObject({ status: 'recovered', time_to_recover_ms: 1_000_000 });
   });
 
+  it('recovers a failing Pod on Started (its image remembered from the failures), and only a failing one', () => {
+    const s = new AnalyzerState();
+    processEnvelope(ev('u1', 'Failed', FAILED, 3, 0), pos, s, opts);
+    const started = processEnvelope(ev('s1', 'Started', 'Started container web', 1, 90), pos, s, opts);
+    expect(started.pull).toMatchObject({
+      outcome: 'state',
+      event_kind: 'other',
+      image: 'ghcr.io/acme/web:1.2',
+      occurrences: 1,
+    });
+    expect(started.podState).toMatchObject({
+      status: 'recovered',
+      attempts: 3,
+      recovered_at: Date.parse(t(90)),
+      time_to_recover_ms: 90_000,
+    });
+    // Started again (a restart of the container): nothing left to recover.
+    expect(processEnvelope(ev('s2', 'Started', 'Started container web', 1, 200), pos, s, opts).podState).toBeNull();
+    // Other Events of no image kind make no pull row.
+    expect(processEnvelope(ev('c1', 'Created', 'Created container web', 1, 210), pos, s, opts).pull).toBeNull();
+  });
+
   it('counts InspectFailed and ErrImageNeverPull as failures of their own kind; keeps already-present apart', () => {
     const s = new AnalyzerState();
     expect(

@@ -5,9 +5,17 @@ import {
   parseReference,
   type Classification,
   type ImageReference,
+  type MessageKind,
 } from '@pullwatch/classifier';
-import { containerOf, normalizeEvent, type Envelope } from '@pullwatch/event-schema';
-import type { PodStateRow, PullEventRow, RawEventRow } from './rows.ts';
+import {
+  containerOf,
+  normalizeEvent,
+  RECOVERY_REASONS,
+  type Envelope,
+  type EventEnvelope,
+  type NormalizedEvent,
+} from '@pullwatch/event-schema';
+import type { PodStateRow, PullEventRow, RawEventRow } from './table-formats.ts';
 
 export interface Position {
   partition: number;
@@ -54,7 +62,7 @@ export interface Processed {
   podState: PodStateRow | null;
 }
 
-const FAILURE_KINDS = new Set(['failed_pull', 'inspect_failed', 'never_pull']);
+const FAILURE_KINDS: ReadonlySet<MessageKind> = new Set<MessageKind>(['failed_pull', 'inspect_failed', 'never_pull']);
 
 export function tagKind(image: string): string {
   const r = parseReference(image);
@@ -75,132 +83,198 @@ const toMs = (t: string | null | undefined, fallback: number) => {
   return Number.isFinite(ms) ? ms : fallback;
 };
 
-function kindOf(reason: string, message: string): string {
-  if (reason === 'InspectFailed') return 'inspect_failed';
-  if (reason === 'ErrImageNeverPull') return 'never_pull';
-  return messageKind(message);
-}
-
 /** kubelet's back-off after `attempts` failures: 5 s doubling, capped at 300 s. */
 export function backoffFor(attempts: number): { stage: number; seconds: number } {
   const stage = Math.max(0, Math.min(6, attempts - 1));
   return { stage, seconds: Math.min(300, 5 * 2 ** stage) };
 }
 
-/** One envelope → its rows and the state change it causes. Pure apart from `state`. */
+/**
+ * One envelope → its rows and the state change it causes. Pure apart from `state`. The stages, in
+ * order: read the Event, classify it, count its growth, attribute a cause, then the pull row, the
+ * Pod's next state and the raw row.
+ */
 export function processEnvelope(env: Envelope, pos: Position, state: AnalyzerState, opts: ProcessOptions): Processed {
   const receivedMs = toMs(env.receivedAt, opts.receivedAt ?? Date.now());
   if (env.kind === 'pod-waiting') return processWaiting(env, pos, state, opts, receivedMs);
 
+  const seen = readEvent(env, receivedMs);
+  const classified = classifyEvent(env, seen, state);
+  const delta = countGrowth(state, env.cluster, seen.n);
+  const cause = attributeCause(state, classified, seen.kind);
+  const outcome = outcomeOf(seen.kind);
+  const pull =
+    seen.kind !== 'other' || RECOVERY_REASONS.has(seen.n.reason)
+      ? pullRow(env, pos, seen, classified, cause, outcome, delta, receivedMs)
+      : null;
+  const podState = nextPodState(env, state, seen, classified, cause, outcome, delta, opts);
+  if (podState) state.pods.set(classified.podKey, podState);
+  return { raw: rawRow(env, pos, seen.n, seen.timeMs, receivedMs, opts), pull, podState };
+}
+
+/** Stage 1: the Event's times, container and kind (the classifier's messageKind, the one source of it). */
+interface SeenEvent {
+  n: NormalizedEvent;
+  timeMs: number;
+  firstMs: number;
+  container: string;
+  /** cluster/namespace/pod/container: the image is added once known. */
+  podKeyBase: string;
+  kind: MessageKind;
+}
+
+function readEvent(env: EventEnvelope, receivedMs: number): SeenEvent {
   const n = normalizeEvent(env.event);
   const timeMs = toMs(n.lastTime, receivedMs);
-  const firstMs = toMs(n.firstTime, timeMs);
   const container = containerOf(n.object.fieldPath) ?? '';
-  const podKeyBase = `${env.cluster}/${n.object.namespace}/${n.object.name}/${container}`;
-  const kind = kindOf(n.reason, n.message);
-  const c: Classification = classify({
-    message: n.message,
-    reason: n.reason,
-    image: env.pod?.image ?? state.imageOf.get(podKeyBase) ?? null,
+  return {
+    n,
+    timeMs,
+    firstMs: toMs(n.firstTime, timeMs),
+    container,
+    podKeyBase: `${env.cluster}/${n.object.namespace}/${n.object.name}/${container}`,
+    kind: messageKind(n.message),
+  };
+}
+
+/** Stage 2: cause and image (status events name none: the image last seen for the container). */
+interface ClassifiedEvent {
+  c: Classification;
+  image: string;
+  podKey: string;
+  /** The tag kind of the image ('' without one). */
+  tagKind: string;
+}
+
+function classifyEvent(env: EventEnvelope, seen: SeenEvent, state: AnalyzerState): ClassifiedEvent {
+  const c = classify({
+    message: seen.n.message,
+    reason: seen.n.reason,
+    image: env.pod?.image ?? state.imageOf.get(seen.podKeyBase) ?? null,
   });
   const image = c.image ?? '';
-  if (image) state.imageOf.set(podKeyBase, image);
-  const podKey = `${podKeyBase}/${image}`;
-
-  const idKey = `${env.cluster}/${n.uid}`;
-  const previous = state.lastCount.get(idKey) ?? 0;
-  const delta = Math.max(0, n.count - previous);
-  if (n.count > previous) state.lastCount.set(idKey, n.count);
-
-  let cause = c.cause as string;
-  let subcause = c.subcause ?? '';
-  let hint = c.hint;
-  let attributed = 0;
-  if (cause === 'no_cause') {
-    const last = state.lastCause.get(podKey);
-    if (last) {
-      ({ cause, subcause, hint } = last);
-      attributed = 1;
-    }
-  } else if (FAILURE_KINDS.has(kind) && cause !== 'unknown') {
-    state.lastCause.set(podKey, { cause, subcause, hint });
-  }
-
-  const pulled = kind === 'pulled' ? parsePulled(n.message) : null;
-  const outcome: PullEventRow['outcome'] = FAILURE_KINDS.has(kind)
-    ? 'failure'
-    : kind === 'pulled'
-      ? 'success'
-      : kind === 'already_present'
-        ? 'present'
-        : 'state';
-  const isPullEvent = kind !== 'other' || n.reason === 'Started';
-  const ref = c.reference;
-  const policy = env.pod?.imagePullPolicy ?? '';
-  const secrets = env.pod?.hasPullSecrets === true ? 1 : env.pod?.hasPullSecrets === false ? 0 : -1;
-  const node = n.node ?? env.pod?.node ?? '';
+  if (image) state.imageOf.set(seen.podKeyBase, image);
   // classify() parsed c.image already: its reference, or null when it did not parse.
-  const tk = image ? tagKindOf(ref) : '';
+  return { c, image, podKey: `${seen.podKeyBase}/${image}`, tagKind: image ? tagKindOf(c.reference) : '' };
+}
 
-  const pull: PullEventRow | null = isPullEvent
-    ? {
-        event_time: timeMs,
-        first_time: Math.min(firstMs, timeMs),
-        received_at: receivedMs,
-        cluster: env.cluster,
-        namespace: n.object.namespace,
-        pod: n.object.name,
-        container,
-        node,
-        outcome,
-        event_kind: kind,
-        occurrences: delta,
-        image,
-        registry: c.registry ?? '',
-        provider: c.provider ?? '',
-        repository: ref?.repository ?? '',
-        tag: ref?.tag ?? '',
-        digest: ref?.digest ?? '',
-        tag_kind: tk,
-        cause: outcome === 'failure' || outcome === 'state' ? cause : '',
-        subcause: outcome === 'failure' || outcome === 'state' ? subcause : '',
-        attributed,
-        retryable: c.retryable ? 1 : 0,
-        hint: outcome === 'failure' || outcome === 'state' ? hint : '',
-        message: n.message,
-        pull_duration_ms: Math.round(pulled?.durationMs ?? 0),
-        image_size_bytes: Math.round(pulled?.sizeBytes ?? 0),
-        image_pull_policy: policy,
-        has_pull_secrets: secrets,
-        event_uid: n.uid,
-        event_count: n.count,
-        identity: env.identity.key,
-        kafka_partition: pos.partition,
-        kafka_offset: pos.offset,
-      }
-    : null;
+/** Stage 3: the occurrences this observation adds (an aggregated Event's growth; a replay adds none). */
+function countGrowth(state: AnalyzerState, cluster: string, n: NormalizedEvent): number {
+  const idKey = `${cluster}/${n.uid}`;
+  const previous = state.lastCount.get(idKey) ?? 0;
+  if (n.count > previous) state.lastCount.set(idKey, n.count);
+  return Math.max(0, n.count - previous);
+}
 
-  // Pod pull state: failures open or grow it; a pull or a start afterwards closes it.
-  let podState: PodStateRow | null = null;
-  const st = state.pods.get(podKey);
+/** Stage 4: `no_cause` takes the last concrete cause of the same Pod, container and image. */
+interface AttributedCause extends CauseMemory {
+  attributed: number;
+}
+
+function attributeCause(state: AnalyzerState, e: ClassifiedEvent, kind: MessageKind): AttributedCause {
+  const own = { cause: e.c.cause as string, subcause: e.c.subcause ?? '', hint: e.c.hint };
+  if (own.cause === 'no_cause') {
+    const last = state.lastCause.get(e.podKey);
+    return last ? { ...last, attributed: 1 } : { ...own, attributed: 0 };
+  }
+  if (FAILURE_KINDS.has(kind) && own.cause !== 'unknown') state.lastCause.set(e.podKey, own);
+  return { ...own, attributed: 0 };
+}
+
+function outcomeOf(kind: MessageKind): PullEventRow['outcome'] {
+  if (FAILURE_KINDS.has(kind)) return 'failure';
+  if (kind === 'pulled') return 'success';
+  if (kind === 'already_present') return 'present';
+  return 'state';
+}
+
+/** Stage 5: the pull_events row. */
+function pullRow(
+  env: EventEnvelope,
+  pos: Position,
+  seen: SeenEvent,
+  e: ClassifiedEvent,
+  cause: AttributedCause,
+  outcome: PullEventRow['outcome'],
+  delta: number,
+  receivedMs: number,
+): PullEventRow {
+  const { n, timeMs, firstMs, container } = seen;
+  const pulled = seen.kind === 'pulled' ? parsePulled(n.message) : null;
+  const ref = e.c.reference;
+  const withCause = outcome === 'failure' || outcome === 'state';
+  return {
+    event_time: timeMs,
+    first_time: Math.min(firstMs, timeMs),
+    received_at: receivedMs,
+    cluster: env.cluster,
+    namespace: n.object.namespace,
+    pod: n.object.name,
+    container,
+    node: nodeOf(env, n),
+    outcome,
+    event_kind: seen.kind,
+    occurrences: delta,
+    image: e.image,
+    registry: e.c.registry ?? '',
+    provider: e.c.provider ?? '',
+    repository: ref?.repository ?? '',
+    tag: ref?.tag ?? '',
+    digest: ref?.digest ?? '',
+    tag_kind: e.tagKind,
+    cause: withCause ? cause.cause : '',
+    subcause: withCause ? cause.subcause : '',
+    attributed: cause.attributed,
+    retryable: e.c.retryable ? 1 : 0,
+    hint: withCause ? cause.hint : '',
+    message: n.message,
+    pull_duration_ms: Math.round(pulled?.durationMs ?? 0),
+    image_size_bytes: Math.round(pulled?.sizeBytes ?? 0),
+    image_pull_policy: env.pod?.imagePullPolicy ?? '',
+    has_pull_secrets: pullSecretsOf(env),
+    event_uid: n.uid,
+    event_count: n.count,
+    identity: env.identity.key,
+    kafka_partition: pos.partition,
+    kafka_offset: pos.offset,
+  };
+}
+
+const nodeOf = (env: EventEnvelope, n: NormalizedEvent) => n.node ?? env.pod?.node ?? '';
+const pullSecretsOf = (env: EventEnvelope) =>
+  env.pod?.hasPullSecrets === true ? 1 : env.pod?.hasPullSecrets === false ? 0 : -1;
+
+/** Stage 6: failures open or grow the Pod's state; a pull or a container start afterwards closes it. */
+function nextPodState(
+  env: EventEnvelope,
+  state: AnalyzerState,
+  seen: SeenEvent,
+  e: ClassifiedEvent,
+  cause: AttributedCause,
+  outcome: PullEventRow['outcome'],
+  delta: number,
+  opts: ProcessOptions,
+): PodStateRow | null {
+  const { n, timeMs, firstMs, kind } = seen;
+  const st = state.pods.get(e.podKey);
+  const open = st && st.status !== 'recovered' ? st : undefined;
   if (outcome === 'failure' && delta > 0) {
-    const attempts = (st && st.status !== 'recovered' ? st.attempts : 0) + delta;
-    const firstFailure = st && st.status !== 'recovered' ? st.first_failure : firstMs;
+    const attempts = (open?.attempts ?? 0) + delta;
+    const firstFailure = open?.first_failure ?? firstMs;
     const { stage, seconds } = backoffFor(attempts);
-    const failingFor = timeMs - firstFailure;
-    podState = {
+    return {
       cluster: env.cluster,
       namespace: n.object.namespace,
       pod: n.object.name,
-      container,
-      image,
-      node,
-      registry: c.registry ?? '',
-      provider: c.provider ?? '',
-      status: failingFor >= opts.stuckAfterMs ? 'stuck' : 'failing',
-      cause,
-      subcause,
-      hint,
+      container: seen.container,
+      image: e.image,
+      node: nodeOf(env, n),
+      registry: e.c.registry ?? '',
+      provider: e.c.provider ?? '',
+      status: timeMs - firstFailure >= opts.stuckAfterMs ? 'stuck' : 'failing',
+      cause: cause.cause,
+      subcause: cause.subcause,
+      hint: cause.hint,
       message: n.message,
       first_failure: firstFailure,
       last_failure: timeMs,
@@ -209,34 +283,39 @@ export function processEnvelope(env: Envelope, pos: Position, state: AnalyzerSta
       backoff_seconds: seconds,
       recovered_at: null,
       time_to_recover_ms: null,
-      image_pull_policy: policy,
-      has_pull_secrets: secrets,
-      tag_kind: tk,
+      image_pull_policy: env.pod?.imagePullPolicy ?? '',
+      has_pull_secrets: pullSecretsOf(env),
+      tag_kind: e.tagKind,
       updated_at: timeMs,
     };
-  } else if (
-    st &&
-    st.status !== 'recovered' &&
-    (outcome === 'success' || outcome === 'present' || n.reason === 'Started')
-  ) {
-    podState = {
-      ...st,
+  }
+  if (open && (outcome === 'success' || outcome === 'present' || RECOVERY_REASONS.has(n.reason)))
+    return {
+      ...open,
       status: 'recovered',
       recovered_at: timeMs,
-      time_to_recover_ms: Math.max(0, timeMs - st.first_failure),
+      time_to_recover_ms: Math.max(0, timeMs - open.first_failure),
       updated_at: timeMs,
     };
-  } else if (
-    st &&
-    st.status === 'failing' &&
+  if (
+    open?.status === 'failing' &&
     (kind === 'status' || kind === 'backoff') &&
-    timeMs - st.first_failure >= opts.stuckAfterMs
-  ) {
-    podState = { ...st, status: 'stuck', updated_at: Math.max(timeMs, st.updated_at) };
-  }
-  if (podState) state.pods.set(podKey, podState);
+    timeMs - open.first_failure >= opts.stuckAfterMs
+  )
+    return { ...open, status: 'stuck', updated_at: Math.max(timeMs, open.updated_at) };
+  return null;
+}
 
-  const raw: RawEventRow = {
+/** Stage 7: the raw_events row (every envelope, whatever it says). */
+function rawRow(
+  env: EventEnvelope,
+  pos: Position,
+  n: NormalizedEvent,
+  timeMs: number,
+  receivedMs: number,
+  opts: ProcessOptions,
+): RawEventRow {
+  return {
     event_time: timeMs,
     received_at: receivedMs,
     cluster: env.cluster,
@@ -256,7 +335,6 @@ export function processEnvelope(env: Envelope, pos: Position, state: AnalyzerSta
     kafka_partition: pos.partition,
     kafka_offset: pos.offset,
   };
-  return { raw, pull, podState };
 }
 
 function processWaiting(

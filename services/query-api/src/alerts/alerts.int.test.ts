@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouse, migrate } from '@pullwatch/clickhouse';
 import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
@@ -158,5 +159,113 @@ describe('alerting against real ClickHouse data and a real webhook receiver', ()
     expect(((await after.json()) as { alerts: { status: string; endsAt: string | null }[] }).alerts).toMatchObject([
       { status: 'resolved', endsAt: clock.toISOString() },
     ]);
+  });
+});
+
+describe('webhook delivery when receivers fail, and across a restart', () => {
+  const FIRING_AT = new Date('2026-11-24T12:00:00Z'); // 30 failures, 5 successes in the window: fires at once
+  const servers: Server[] = [];
+  afterAll(() => {
+    for (const s of servers) s.close();
+  });
+
+  /** A receiver answering with the given statuses in turn (then 200), recording every request. */
+  async function receiverWith(statuses: number[]) {
+    const got: { status: number; body: string }[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        const status = statuses[got.length] ?? 200;
+        got.push({ status, body });
+        res.writeHead(status).end();
+      });
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, got, server };
+  }
+
+  function apiWith(webhooks: string) {
+    const warnings: { msg: string; webhook?: string }[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line)) });
+    const instance = createQueryApi(
+      loadQueryApiConfig({
+        PULLWATCH_API_PORT: '0',
+        PULLWATCH_API_TOKENS: 't',
+        PULLWATCH_CLICKHOUSE_DATABASE: database,
+        PULLWATCH_ALERT_WEBHOOKS: webhooks,
+        PULLWATCH_ALERT_INTERVAL_SECONDS: '3600',
+      }),
+      {
+        logger,
+        metrics: createMetricsRegistry('alerts-webhooks'),
+        clickhouse: createClickHouse({ ...endpoints.clickhouse }),
+        now: () => FIRING_AT,
+      },
+    );
+    return { instance, warnings };
+  }
+
+  it('retries a receiver answering 500 until it accepts, sending the same body each time', async () => {
+    const hook = await receiverWith([500, 500]);
+    const { instance, warnings } = apiWith(`generic=${hook.url}/generic`);
+    try {
+      await instance.alerter.evaluate();
+      expect(hook.got.map((g) => g.status)).toEqual([500, 500, 200]);
+      expect(new Set(hook.got.map((g) => g.body)).size).toBe(1);
+      expect(JSON.parse(hook.got[0]!.body)).toMatchObject({
+        alerts: [{ status: 'firing', rule: 'RegistryFailureRateHigh', labels: { registry: 'quay.io' } }],
+      });
+      expect(warnings).toEqual([]);
+    } finally {
+      await instance.stop();
+    }
+  });
+
+  it('gives up on a receiver that keeps failing or is down after three attempts, logs it, and keeps the alert firing', async () => {
+    const failing = await receiverWith([503, 503, 503, 503]);
+    const down = await receiverWith([]);
+    await new Promise((r) => down.server.close(r)); // nothing listens there any more
+    const { instance, warnings } = apiWith(`generic=${failing.url}/x,slack=${down.url}/y`);
+    try {
+      await instance.alerter.evaluate();
+      expect(failing.got.map((g) => g.status)).toEqual([503, 503, 503]);
+      expect(warnings.map((w) => [w.msg, w.webhook?.replace(/: .*$/, '')]).sort()).toEqual([
+        ['alert webhook failed after retries', `generic ${failing.url}/x`],
+        ['alert webhook failed after retries', `slack ${down.url}/y`],
+      ]);
+      expect(warnings.find((w) => w.webhook?.startsWith('generic'))!.webhook).toBe(
+        `generic ${failing.url}/x: HTTP 503`,
+      );
+      expect(instance.alerter.list().map((a) => [a.rule, a.status])).toEqual([['RegistryFailureRateHigh', 'firing']]);
+    } finally {
+      await instance.stop();
+    }
+  });
+
+  it('sends a firing alert again after a restart (alert state lives in memory), with the same Alertmanager fingerprint', async () => {
+    const hook = await receiverWith([]);
+    const first = apiWith(`alertmanager=${hook.url}/am`);
+    await first.instance.alerter.evaluate();
+    await first.instance.alerter.evaluate(); // still firing: not sent again while running
+    await first.instance.stop();
+    const second = apiWith(`alertmanager=${hook.url}/am`);
+    try {
+      await second.instance.alerter.evaluate();
+      const sent = hook.got.map(
+        (g) =>
+          JSON.parse(g.body) as { status: string; alerts: { status: string; fingerprint: string; startsAt: string }[] },
+      );
+      // Documented (services/query-api/README.md): notifications are at least once; receivers dedupe by fingerprint.
+      expect(sent.map((b) => [b.status, b.alerts.length])).toEqual([
+        ['firing', 1],
+        ['firing', 1],
+      ]);
+      expect(sent[1]!.alerts[0]!.fingerprint).toBe(sent[0]!.alerts[0]!.fingerprint);
+      expect(sent[1]!.alerts[0]!.startsAt).toBe(FIRING_AT.toISOString());
+    } finally {
+      await second.instance.stop();
+    }
   });
 });

@@ -1,4 +1,5 @@
-import type { ClickHouseClient, FleetTables } from '@pullwatch/clickhouse';
+import { type ClickHouseClient, type FleetTables, queryRows } from '@pullwatch/clickhouse';
+import { RATE_LIMITED } from '../causes.ts';
 import { type EgressSettings, quotaByEgress } from '../core/quota.ts';
 import { DEFAULT_EGRESS } from '../diagnosis/egress-config.ts';
 import { DiagnosisQueries } from '../diagnosis/queries.ts';
@@ -15,10 +16,8 @@ export async function readSignals(
   now: number,
   egress: EgressSettings = DEFAULT_EGRESS,
 ): Promise<Signals> {
-  const rows = async <T>(query: string, params: Record<string, unknown>) =>
-    (
-      await ch.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: { readonly: '1' } })
-    ).json<T>();
+  const rows = <T>(query: string, params: Record<string, unknown>) =>
+    queryRows<T>(ch, { query, query_params: params, clickhouse_settings: { readonly: '1' } });
   const s: Signals = { registryWindow: new Map(), rateLimit: new Map(), openFleetIncidents: [], stuckPods: new Map() };
   for (const r of rules) {
     if (r.kind === 'registry_failure_rate' && !s.registryWindow.has(r.window)) {
@@ -33,11 +32,12 @@ export async function readSignals(
     } else if (r.kind === 'rate_limit_rising') {
       const got = await rows<{ registry: string; recent: number; before: number }>(
         `SELECT registry, sumIf(failures, minute >= {recentFrom:DateTime}) AS recent, sumIf(failures, minute < {recentFrom:DateTime}) AS before
-         FROM ${t.read('pull_stats_1m')} WHERE cause = 'rate_limited' AND minute >= {baseFrom:DateTime} AND minute <= {now:DateTime} GROUP BY registry`,
+         FROM ${t.read('pull_stats_1m')} WHERE cause = {rateLimited:String} AND minute >= {baseFrom:DateTime} AND minute <= {now:DateTime} GROUP BY registry`,
         {
           recentFrom: chTime(now - r.window).slice(0, 19),
           baseFrom: chTime(now - r.window - r.baseline).slice(0, 19),
           now: chTime(now).slice(0, 19),
+          rateLimited: RATE_LIMITED,
         },
       );
       s.rateLimit.set(

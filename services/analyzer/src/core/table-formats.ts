@@ -1,95 +1,14 @@
-import { RowBinaryFormat } from '@pullwatch/clickhouse';
+import { RowBinaryFormat, type RowOf, type TableColumns } from '@pullwatch/clickhouse';
 
 /**
- * Rows as the ClickHouse tables take them (see packages/clickhouse/migrations/0001_core.sql), with
- * times as epoch milliseconds (DateTime64(3) in RowBinary is that integer).
+ * The tables the analyzer writes in RowBinary, each defined once: its columns (names and ClickHouse
+ * types, in the order of packages/clickhouse/migrations) give the row type and the insert format. The
+ * server checks the names and types of every insert, and row-formats.int.test.ts checks them against
+ * the migrated tables. Times are epoch milliseconds (DateTime64(3) in RowBinary is that integer).
+ * Adding a stored column: packages/clickhouse/README.md.
  */
-export interface PullEventRow {
-  event_time: number;
-  first_time: number;
-  received_at: number;
-  cluster: string;
-  namespace: string;
-  pod: string;
-  container: string;
-  node: string;
-  outcome: 'failure' | 'success' | 'present' | 'state';
-  event_kind: string;
-  occurrences: number;
-  image: string;
-  registry: string;
-  provider: string;
-  repository: string;
-  tag: string;
-  digest: string;
-  tag_kind: string;
-  cause: string;
-  subcause: string;
-  attributed: number;
-  retryable: number;
-  hint: string;
-  message: string;
-  pull_duration_ms: number;
-  image_size_bytes: number;
-  image_pull_policy: string;
-  has_pull_secrets: number;
-  event_uid: string;
-  event_count: number;
-  identity: string;
-  kafka_partition: number;
-  kafka_offset: number;
-}
 
-export interface RawEventRow {
-  event_time: number;
-  received_at: number;
-  cluster: string;
-  source: string;
-  kind: string;
-  namespace: string;
-  object_kind: string;
-  object_name: string;
-  reason: string;
-  type: string;
-  message: string;
-  event_uid: string;
-  event_count: number;
-  resource_version: string;
-  identity: string;
-  payload: string;
-  kafka_partition: number;
-  kafka_offset: number;
-}
-
-export interface PodStateRow {
-  cluster: string;
-  namespace: string;
-  pod: string;
-  container: string;
-  image: string;
-  node: string;
-  registry: string;
-  provider: string;
-  status: 'failing' | 'stuck' | 'recovered';
-  cause: string;
-  subcause: string;
-  hint: string;
-  message: string;
-  first_failure: number;
-  last_failure: number;
-  attempts: number;
-  backoff_stage: number;
-  backoff_seconds: number;
-  recovered_at: number | null;
-  time_to_recover_ms: number | null;
-  image_pull_policy: string;
-  has_pull_secrets: number;
-  tag_kind: string;
-  updated_at: number;
-}
-
-/** pull_events in RowBinary; the server checks these names and types against the table. */
-export const PULL_EVENT_FORMAT = new RowBinaryFormat<PullEventRow>([
+export const PULL_EVENT_COLUMNS = [
   ['event_time', "DateTime64(3, 'UTC')"],
   ['first_time', "DateTime64(3, 'UTC')"],
   ['received_at', "DateTime64(3, 'UTC')"],
@@ -123,10 +42,15 @@ export const PULL_EVENT_FORMAT = new RowBinaryFormat<PullEventRow>([
   ['identity', 'String'],
   ['kafka_partition', 'UInt32'],
   ['kafka_offset', 'UInt64'],
-]);
+] as const satisfies TableColumns;
 
-/** raw_events in RowBinary; the server checks these names and types against the table. */
-export const RAW_EVENT_FORMAT = new RowBinaryFormat<RawEventRow>([
+/** A pull_events row; `outcome` narrowed to what the analyzer writes. */
+export type PullEventRow = RowOf<typeof PULL_EVENT_COLUMNS> & { outcome: 'failure' | 'success' | 'present' | 'state' };
+
+/** pull_events in RowBinary. */
+export const PULL_EVENT_FORMAT = new RowBinaryFormat<PullEventRow>(PULL_EVENT_COLUMNS);
+
+export const RAW_EVENT_COLUMNS = [
   ['event_time', "DateTime64(3, 'UTC')"],
   ['received_at', "DateTime64(3, 'UTC')"],
   ['cluster', 'LowCardinality(String)'],
@@ -145,10 +69,14 @@ export const RAW_EVENT_FORMAT = new RowBinaryFormat<RawEventRow>([
   ['payload', 'String'],
   ['kafka_partition', 'UInt32'],
   ['kafka_offset', 'UInt64'],
-]);
+] as const satisfies TableColumns;
 
-/** pod_pull_state in RowBinary; the server checks these names and types against the table. */
-export const POD_STATE_FORMAT = new RowBinaryFormat<PodStateRow>([
+export type RawEventRow = RowOf<typeof RAW_EVENT_COLUMNS>;
+
+/** raw_events in RowBinary (stored_at is the server's default). */
+export const RAW_EVENT_FORMAT = new RowBinaryFormat<RawEventRow>(RAW_EVENT_COLUMNS);
+
+export const POD_STATE_COLUMNS = [
   ['cluster', 'LowCardinality(String)'],
   ['namespace', 'LowCardinality(String)'],
   ['pod', 'String'],
@@ -173,7 +101,13 @@ export const POD_STATE_FORMAT = new RowBinaryFormat<PodStateRow>([
   ['has_pull_secrets', 'Int8'],
   ['tag_kind', 'LowCardinality(String)'],
   ['updated_at', "DateTime64(3, 'UTC')"],
-]);
+] as const satisfies TableColumns;
+
+/** A pod_pull_state row; `status` narrowed to the three states. */
+export type PodStateRow = RowOf<typeof POD_STATE_COLUMNS> & { status: 'failing' | 'stuck' | 'recovered' };
+
+/** pod_pull_state in RowBinary. */
+export const POD_STATE_FORMAT = new RowBinaryFormat<PodStateRow>(POD_STATE_COLUMNS);
 
 /** ClickHouse DateTime64(3) text: `2026-11-24 10:00:00.000` (for the JSON-inserted tables). */
 export function chTime(ms: number): string {

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { loadMigrateConfig } from './config.ts';
+
+describe('loadMigrateConfig', () => {
+  it('has defaults and reads the shared variables', () => {
+    expect(loadMigrateConfig({})).toEqual({ database: 'pullwatch', cluster: undefined, ttlDays: 90 });
+    expect(
+      loadMigrateConfig({
+        PULLWATCH_CLICKHOUSE_DATABASE: 'pw_prod',
+        PULLWATCH_CLICKHOUSE_CLUSTER: 'fleet',
+        PULLWATCH_TTL_DAYS: '30',
+        // The analyzer's own settings are none of migrate's business, even when invalid.
+        PULLWATCH_ANALYZER_BATCH_MAX_ROWS: 'lots',
+      }),
+    ).toEqual({ database: 'pw_prod', cluster: 'fleet', ttlDays: 30 });
+  });
+
+  it('names every invalid setting', () => {
+    expect(() => loadMigrateConfig({ PULLWATCH_CLICKHOUSE_DATABASE: 'x; DROP', PULLWATCH_TTL_DAYS: '0' })).toThrow(
+      'invalid migration settings: PULLWATCH_CLICKHOUSE_DATABASE: a ClickHouse identifier; PULLWATCH_TTL_DAYS: Too small: expected number to be >=1',
+    );
+  });
+});

@@ -1,0 +1,28 @@
+import { ClickHouseError } from '@clickhouse/client';
+import { describe, expect, it } from 'vitest';
+import { ClickHouseQueryError, ClickHouseUnavailableError, toClickHouseError } from './errors.ts';
+
+describe('toClickHouseError', () => {
+  it('keeps server errors as query errors with their code, unless their type is transient', () => {
+    const refused = toClickHouseError(new ClickHouseError({ message: 'no', code: '60', type: 'UNKNOWN_TABLE' }));
+    expect(refused).toBeInstanceOf(ClickHouseQueryError);
+    expect(refused).toMatchObject({ code: '60', type: 'UNKNOWN_TABLE' });
+    const busy = toClickHouseError(
+      new ClickHouseError({ message: 'busy', code: '202', type: 'TOO_MANY_SIMULTANEOUS_QUERIES' }),
+    );
+    expect(busy).toBeInstanceOf(ClickHouseUnavailableError);
+  });
+
+  it('decides socket failures by their code, also when wrapped, and never by the text', () => {
+    const refused = Object.assign(new Error('connect failed'), { code: 'ECONNREFUSED' });
+    expect(toClickHouseError(refused)).toBeInstanceOf(ClickHouseUnavailableError);
+    expect(toClickHouseError(new Error('fetch failed', { cause: refused }))).toBeInstanceOf(ClickHouseUnavailableError);
+    expect(toClickHouseError(new Error('ECONNREFUSED socket hang up timed out'))).toBeInstanceOf(ClickHouseQueryError);
+  });
+
+  it('calls a deadline that ran out unavailable, and passes typed errors through', () => {
+    expect(toClickHouseError(new Error('This operation was aborted'), true)).toBeInstanceOf(ClickHouseUnavailableError);
+    const typed = new ClickHouseUnavailableError('x');
+    expect(toClickHouseError(typed)).toBe(typed);
+  });
+});

@@ -1,0 +1,108 @@
+import { ClickHouseError, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
+
+/**
+ * ClickHouse could not be reached or did not answer in time: worth retrying (HTTP 503 in the query API).
+ */
+export class ClickHouseUnavailableError extends Error {
+  override readonly name = 'ClickHouseUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** ClickHouse answered and refused the query (a bug or a schema problem: HTTP 500 in the query API). */
+export class ClickHouseQueryError extends Error {
+  override readonly name = 'ClickHouseQueryError';
+  /** ClickHouse's error code and name (`60`, `UNKNOWN_TABLE`); empty when the error is not the server's. */
+  readonly code: string;
+  readonly type: string;
+  constructor(message: string, details: { code: string; type: string }, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = details.code;
+    this.type = details.type;
+  }
+}
+
+// Socket-level failures (Node's system error codes): ClickHouse is not there, or the path to it broke.
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+]);
+
+// Server errors that say "not now" rather than "wrong query".
+const TRANSIENT_SERVER_ERRORS = new Set([
+  'TOO_MANY_SIMULTANEOUS_QUERIES',
+  'TIMEOUT_EXCEEDED',
+  'SOCKET_TIMEOUT',
+  'NETWORK_ERROR',
+  'ALL_CONNECTION_TRIES_FAILED',
+  'ALL_REPLICAS_ARE_STALE',
+  'NO_AVAILABLE_REPLICA',
+]);
+
+function systemCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 4; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/**
+ * What a failed ClickHouse call means, decided by the error's class and codes (never by its text):
+ * the server's own errors are query errors unless their type is transient; socket errors, and a
+ * deadline of ours that ran out (`timedOut`), mean unavailable. Anything else is a query error.
+ */
+export function toClickHouseError(err: unknown, timedOut = false): ClickHouseUnavailableError | ClickHouseQueryError {
+  if (err instanceof ClickHouseUnavailableError || err instanceof ClickHouseQueryError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (timedOut) return new ClickHouseUnavailableError(`ClickHouse did not answer in time: ${message}`, { cause: err });
+  if (err instanceof ClickHouseError) {
+    const type = err.type ?? '';
+    if (TRANSIENT_SERVER_ERRORS.has(type))
+      return new ClickHouseUnavailableError(`ClickHouse is overloaded or unreachable (${type})`, { cause: err });
+    return new ClickHouseQueryError(message, { code: err.code, type }, { cause: err });
+  }
+  const code = systemCode(err);
+  if (code !== undefined && NETWORK_CODES.has(code))
+    return new ClickHouseUnavailableError(`ClickHouse is unreachable (${code})`, { cause: err });
+  return new ClickHouseQueryError(message, { code: '', type: '' }, { cause: err });
+}
+
+/**
+ * A SELECT returning its rows (JSONEachRow), failing only with ClickHouseUnavailableError or
+ * ClickHouseQueryError. `timeoutMs` is a deadline of its own (shorter than the client's request
+ * timeout), so running out of time is known by state, not by the client's message.
+ */
+export async function queryRows<T>(
+  client: ClickHouseClient,
+  q: {
+    query: string;
+    query_params?: Record<string, unknown>;
+    clickhouse_settings?: ClickHouseSettings;
+    timeoutMs?: number;
+  },
+): Promise<T[]> {
+  const deadline = q.timeoutMs === undefined ? undefined : AbortSignal.timeout(q.timeoutMs);
+  try {
+    const rs = await client.query({
+      query: q.query,
+      format: 'JSONEachRow',
+      ...(q.query_params ? { query_params: q.query_params } : {}),
+      ...(q.clickhouse_settings ? { clickhouse_settings: q.clickhouse_settings } : {}),
+      ...(deadline ? { abort_signal: deadline } : {}),
+    });
+    return await rs.json<T>();
+  } catch (err) {
+    throw toClickHouseError(err, deadline?.aborted === true);
+  }
+}

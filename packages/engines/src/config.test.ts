@@ -1,0 +1,68 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadEnginesConfig, repoRoot } from './config.ts';
+
+describe('loadEnginesConfig', () => {
+  it('defaults to the local engines in .pullwatch on the usual ports', () => {
+    expect(loadEnginesConfig({})).toEqual({
+      mode: 'local',
+      home: join(repoRoot, '.pullwatch'),
+      kafka: { port: 19092, controllerPort: 19093, heap: '512m', java: 'java' },
+      clickhouse: { port: 18123, user: 'default', password: '' },
+    });
+  });
+
+  it('reads external servers, trimming the broker list, and JAVA_HOME', () => {
+    expect(
+      loadEnginesConfig({
+        PULLWATCH_ENGINES: 'external',
+        PULLWATCH_KAFKA_BROKERS: ' k1:9092, k2:9092 ,',
+        PULLWATCH_CLICKHOUSE_URL: 'http://ch:8123',
+        PULLWATCH_CLICKHOUSE_USER: 'pw',
+        PULLWATCH_CLICKHOUSE_PASSWORD: 's3cret',
+        PULLWATCH_HOME: '/tmp/pw-home',
+        JAVA_HOME: '/opt/jdk',
+        PULLWATCH_KAFKA_PORT: '29092',
+      }),
+    ).toEqual({
+      mode: 'external',
+      home: '/tmp/pw-home',
+      kafka: {
+        port: 29092,
+        controllerPort: 19093,
+        heap: '512m',
+        java: '/opt/jdk/bin/java',
+        brokers: ['k1:9092', 'k2:9092'],
+      },
+      clickhouse: { port: 18123, user: 'pw', password: 's3cret', url: 'http://ch:8123' },
+    });
+  });
+
+  it('needs both servers for external engines', () => {
+    const message =
+      'PULLWATCH_ENGINES=external needs PULLWATCH_KAFKA_BROKERS (host:port[,host:port]) and PULLWATCH_CLICKHOUSE_URL';
+    expect(() =>
+      loadEnginesConfig({ PULLWATCH_ENGINES: 'external', PULLWATCH_CLICKHOUSE_URL: 'http://ch:8123' }),
+    ).toThrow(message);
+    expect(() =>
+      loadEnginesConfig({
+        PULLWATCH_ENGINES: 'external',
+        PULLWATCH_KAFKA_BROKERS: ' , ',
+        PULLWATCH_CLICKHOUSE_URL: 'http://ch:8123',
+      }),
+    ).toThrow(message);
+  });
+
+  it('names every invalid variable', () => {
+    expect(() =>
+      loadEnginesConfig({
+        PULLWATCH_ENGINES: 'docker',
+        PULLWATCH_KAFKA_PORT: '70000',
+        PULLWATCH_KAFKA_HEAP: 'lots',
+        PULLWATCH_CLICKHOUSE_URL: 'not a url',
+      }),
+    ).toThrow(
+      /^invalid engine settings: PULLWATCH_ENGINES: .+; PULLWATCH_KAFKA_PORT: .+; PULLWATCH_KAFKA_HEAP: like 512m or 1g; PULLWATCH_CLICKHOUSE_URL: .+$/,
+    );
+  });
+});
