@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnvelopeSchema, normalizeEvent, type Envelope } from '@pullwatch/event-schema';
-import { createKafka } from '@pullwatch/kafka';
+import { readTopic, topicOffsets } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry, startTracing } from '@pullwatch/telemetry';
 import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
 import { loadCollectorConfig } from './config.ts';
@@ -10,7 +10,7 @@ import { encodeOtlpLogsProtobuf } from './ingest/otlp-protobuf.ts';
 const logger = createLogger('collector-test', 'silent');
 // Spans without an exporter: their W3C context must still reach Kafka.
 startTracing({ serviceName: 'collector-test' });
-const kafka = createKafka({ brokers: testEndpoints().kafka.brokers, clientId: 'collector-test', logger });
+const kafka = { brokers: testEndpoints().kafka.brokers, clientId: 'collector-test', logger };
 
 function event(
   pod: string,
@@ -41,29 +41,14 @@ async function consumeAll(
   topic: string,
   expected: number,
 ): Promise<{ partition: number; envelope: Envelope; traceparent: string | null }[]> {
-  const consumer = kafka.consumer({ groupId: uniqueName('g') });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const got: { partition: number; envelope: Envelope; traceparent: string | null }[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`consumed ${got.length} of ${expected}`)), 30_000);
-    void consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        got.push({
-          partition,
-          envelope: EnvelopeSchema.parse(JSON.parse(message.value!.toString())),
-          traceparent: message.headers?.traceparent?.toString() ?? null,
-        });
-        if (got.length >= expected) {
-          clearTimeout(timer);
-          // Linger briefly: anything past `expected` would be a duplicate.
-          setTimeout(resolve, 1500);
-        }
-      },
-    });
-  });
-  await consumer.disconnect();
-  return got;
+  const messages = await readTopic(kafka, topic, { count: expected });
+  // Acknowledged means written: anything past `expected` in the topic would be a duplicate.
+  expect((await topicOffsets(kafka, topic)).reduce((n, o) => n + o, 0)).toBe(expected);
+  return messages.map((m) => ({
+    partition: m.partition,
+    envelope: EnvelopeSchema.parse(JSON.parse(m.value!.toString())),
+    traceparent: m.headers.traceparent ?? null,
+  }));
 }
 
 describe('collector HTTP ingest into the real Kafka', () => {
@@ -160,12 +145,8 @@ describe('collector HTTP ingest into the real Kafka', () => {
         body: JSON.stringify([event('web-9', 99)]),
       });
       expect(ok.status).toBe(200);
-      const admin = kafka.admin();
-      await admin.connect();
-      const offsets = await admin.fetchTopicOffsets(topic2);
-      await admin.disconnect();
       // Only the one good event reached the topic.
-      expect(offsets.reduce((n, o) => n + Number(o.high), 0)).toBe(1);
+      expect((await topicOffsets(kafka, topic2)).reduce((n, o) => n + o, 0)).toBe(1);
     } finally {
       await c2.stop();
     }
@@ -235,20 +216,9 @@ describe('collector HTTP ingest into the real Kafka', () => {
         headers: { 'content-type': 'application/json' },
       });
       expect(missing.status).toBe(400);
-      const original = kafka;
-      const consumer = original.consumer({ groupId: uniqueName('g') });
-      await consumer.connect();
-      await consumer.subscribe({ topic: topic3, fromBeginning: true });
-      const clusters: string[] = [];
-      await new Promise<void>((resolve) => {
-        void consumer.run({
-          eachMessage: async ({ message }) => {
-            clusters.push((JSON.parse(message.value!.toString()) as Envelope).cluster);
-            if (clusters.length === 4) resolve();
-          },
-        });
-      });
-      await consumer.disconnect();
+      const clusters = (await readTopic(kafka, topic3, { count: 4 })).map(
+        (m) => (JSON.parse(m.value!.toString()) as Envelope).cluster,
+      );
       expect(clusters).toEqual(['us-2', 'us-2', 'us-2', 'us-2']);
     } finally {
       await c3.stop();

@@ -8,7 +8,6 @@ import {
   type EngineEndpoints,
 } from '@pullwatch/engines';
 import { createClickHouse, migrate } from '@pullwatch/clickhouse';
-import { createKafka } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry, startTracing } from '@pullwatch/telemetry';
 import { createCollector, loadCollectorConfig } from '@pullwatch/collector';
 import { createAnalyzer, loadAnalyzerConfig } from '@pullwatch/analyzer';
@@ -118,12 +117,11 @@ export async function runStack(opts: StackOptions): Promise<RunningStack> {
     const level = (env.PULLWATCH_LOG_LEVEL as 'info' | undefined) ?? 'warn';
     const tracing = startTracing({ serviceName: 'pullwatch', otlpEndpoint: env.PULLWATCH_OTLP_TRACES_ENDPOINT });
     started.push({ name: 'tracing', stop: () => tracing.shutdown() });
-    const kafkaFor = (service: string) =>
-      createKafka({
-        brokers: endpoints.kafka.brokers,
-        clientId: `pullwatch-${service}`,
-        logger: createLogger(service, level),
-      });
+    const kafkaFor = (service: string) => ({
+      brokers: endpoints.kafka.brokers,
+      clientId: `pullwatch-${service}`,
+      logger: createLogger(service, level),
+    });
 
     const analyzer = createAnalyzer(analyzerConfig, {
       logger: createLogger('analyzer', level),

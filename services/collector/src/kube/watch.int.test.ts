@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Envelope } from '@pullwatch/event-schema';
-import { createKafka } from '@pullwatch/kafka';
+import { createGroupConsumer } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { testEndpoints, uniqueName } from '../../../../test/support/endpoints.ts';
 import { FakeApiServer } from '../../test/fake-apiserver.ts';
@@ -12,7 +12,7 @@ import { createCollector, type Collector } from '../collector.ts';
 
 const logger = createLogger('watch-test', (process.env.TEST_LOG_LEVEL as 'warn' | undefined) ?? 'silent');
 const metrics = createMetricsRegistry('watch-test');
-const kafka = createKafka({ brokers: testEndpoints().kafka.brokers, clientId: 'watch-test', logger });
+const kafka = { brokers: testEndpoints().kafka.brokers, clientId: 'watch-test', logger };
 const topic = uniqueName('watch_it');
 const api = new FakeApiServer();
 let collector: Collector;
@@ -33,7 +33,14 @@ const failed = (img: string) =>
   `Failed to pull image "${img}": rpc error: code = NotFound desc = failed to pull and unpack image "${img}": not found`;
 
 const received: Envelope[] = [];
-const consumer = kafka.consumer({ groupId: uniqueName('watch_g') });
+const consumer = createGroupConsumer(kafka, {
+  groupId: uniqueName('watch_g'),
+  topic,
+  sessionTimeoutMs: 10_000,
+  minBytes: 1,
+  maxWaitMs: 100,
+  maxBytesPerPartition: 1 << 20,
+});
 
 async function until(n: number, what: string) {
   const end = Date.now() + 60_000;
@@ -83,16 +90,14 @@ beforeAll(async () => {
     { logger, metrics, kafka },
   );
   await collector.start();
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => void received.push(JSON.parse(message.value!.toString()) as Envelope),
+  await consumer.run(async (batch) => {
+    for (const m of batch.messages) received.push(JSON.parse(m.value!.toString()) as Envelope);
   });
 });
 
 afterAll(async () => {
   await collector.stop();
-  await consumer.disconnect();
+  await consumer.close();
   await api.stop();
 });
 
