@@ -13,7 +13,12 @@ export async function ensureTopics(conn: KafkaConnection, topics: TopicSpec[]): 
     const existing = new Set(await admin.listTopics());
     for (const t of topics.filter((t) => !existing.has(t.topic))) {
       try {
-        await admin.createTopics({ topics: [t.topic], partitions: t.numPartitions, replicas: -1 });
+        await admin.createTopics({
+          topics: [t.topic],
+          partitions: t.numPartitions,
+          replicas: -1,
+          configs: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
+        });
       } catch (err) {
         // Another process created it in the meantime: as good as created by us.
         if (classifyKafkaError(err).reason !== 'TOPIC_ALREADY_EXISTS') throw classifyKafkaError(err);

@@ -1,5 +1,4 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { Admin } from '@platformatic/kafka';
 import { createLogger } from '@pullwatch/telemetry';
 import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
 import {
@@ -138,15 +137,7 @@ describe('@pullwatch/kafka against the real broker', () => {
   it('classifies errors by the broker code: a message over the limit is permanent, an unreachable broker retryable', async () => {
     const topic = uniqueName('kafka_errors');
     // A topic that takes batches of at most 2 KiB.
-    const admin = new Admin({ clientId: 'kafka-pkg-test', bootstrapBrokers: conn.brokers });
-    await admin.createTopics({
-      topics: [topic],
-      partitions: 1,
-      replicas: -1,
-      configs: [{ name: 'max.message.bytes', value: '2048' }],
-    });
-    await admin.close();
-    await ensureTopics(conn, [{ topic, numPartitions: 1 }]);
+    await ensureTopics(conn, [{ topic, numPartitions: 1, config: { 'max.message.bytes': '2048' } }]);
     const producer = await createProducer(conn);
     try {
       const err = await producer.send(topic, [{ key: 'k', value: 'x'.repeat(10_000) }]).catch((e: unknown) => e);

@@ -19,6 +19,8 @@ export const TopicsEnvShape = {
 export interface TopicSpec {
   topic: string;
   numPartitions: number;
+  /** Topic-level settings at creation (e.g. `max.message.bytes`); an existing topic keeps its own. */
+  config?: Record<string, string>;
 }
 
 export interface TopicsConfig {
