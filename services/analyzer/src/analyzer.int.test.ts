@@ -2,7 +2,10 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { eventEnvelope, K8sEventSchema } from '@pullwatch/event-schema';
 import { createClickHouse, migrate } from '@pullwatch/clickhouse';
 import { createProducer, ensureTopics, readTopic } from '@pullwatch/kafka';
-import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
+import { createLogger, createMetricsRegistry, injectTraceHeaders } from '@pullwatch/telemetry';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
 import { loadAnalyzerConfig } from './config.ts';
 import { createAnalyzer, type Analyzer } from './analyzer.ts';
@@ -12,6 +15,10 @@ const logger = createLogger('analyzer-test', 'silent');
 const kafka = { brokers: endpoints.kafka.brokers, clientId: 'analyzer-test', logger };
 const admin = createClickHouse({ ...endpoints.clickhouse });
 const databases: string[] = [];
+// Spans of this process (the analyzer's, and the stand-in collector's below) are kept in memory.
+const spans = new InMemorySpanExporter();
+trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }));
+propagation.setGlobalPropagator(new W3CTraceContextPropagator());
 
 const minutesAgo = (m: number, s = 0) => new Date(Date.now() - m * 60_000 + s * 1000).toISOString();
 function event(cluster: string, pod: string, uid: string, reason: string, message: string, count: number, at: string) {
@@ -34,7 +41,7 @@ const outage = (img: string) =>
   `Failed to pull image "${img}": rpc error: code = Unknown desc = failed to pull and unpack image "${img}": failed to resolve reference "${img}": unexpected status from HEAD request to https://quay.io/v2/acme/x/manifests/1: 503 Service Unavailable`;
 const asMessage = (e: ReturnType<typeof event>) => ({ key: e.key, value: JSON.stringify(e.envelope) });
 
-async function produce(topic: string, messages: { key: string; value: string }[]) {
+async function produce(topic: string, messages: { key: string; value: string; headers?: Record<string, string> }[]) {
   const p = await createProducer(kafka);
   try {
     await p.send(topic, messages);
@@ -223,6 +230,38 @@ describe('analyzer against the real Kafka and ClickHouse', () => {
       'the good two stored',
     );
     expect(a.stats()).toMatchObject({ consumed: 3, deadLettered: 1 });
+  });
+
+  it("continues the collector's trace: the analyzer's span for a message is a child of the span in its traceparent", async () => {
+    const f = await fixture(1);
+    current = f;
+    const a = f.analyzer();
+    await a.start();
+    // As the collector does: a span per request, its W3C context in the headers of the request's messages.
+    const tracer = trace.getTracer('collector-stand-in');
+    const requests = [tracer.startSpan('collector.forward'), tracer.startSpan('collector.forward')];
+    const headers = requests.map((span) => injectTraceHeaders(trace.setSpan(context.active(), span)));
+    for (const span of requests) span.end();
+    const msg = (i: number, h: Record<string, string>) => ({
+      ...asMessage(event('eu-1', `web-${i}`, `t-${i}`, 'Failed', outage('quay.io/acme/x:1'), 1, minutesAgo(1))),
+      headers: h,
+    });
+    await produce(f.topic, [msg(1, headers[0]!), msg(2, headers[0]!), msg(3, headers[1]!)]);
+    await until(async () => (await scalar(`SELECT count() FROM ${f.database}.raw_events`)) === 3, 'all 3 stored');
+    await until(
+      () => spans.getFinishedSpans().filter((s) => s.name === 'analyzer.slice').length >= 2,
+      'the analyzer spans to end',
+      10_000,
+    );
+    const analyzed = spans.getFinishedSpans().filter((s) => s.name === 'analyzer.slice');
+    const children = requests.map((r) =>
+      analyzed.filter(
+        (s) =>
+          s.spanContext().traceId === r.spanContext().traceId && s.parentSpanContext?.spanId === r.spanContext().spanId,
+      ),
+    );
+    // Each request's events are followed under its own trace: two events under the first, one under the second.
+    expect(children.map((c) => c.reduce((n, s) => n + Number(s.attributes['pullwatch.events']), 0))).toEqual([2, 1]);
   });
 
   it('two instances share the partitions: a rebalance restores the state from ClickHouse, both work, the sum is exact', async () => {
