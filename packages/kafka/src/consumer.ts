@@ -41,6 +41,8 @@ export interface GroupConsumerOptions {
   maxBytesPerPartition: number;
   /** Messages read ahead of the handler at most (the stream's buffer). */
   highWaterMark?: number;
+  /** Partitions whose batches are handled at the same time at most (default: all of a fetch). */
+  partitionsConcurrently?: number;
 }
 
 export interface GroupConsumerEvents {
@@ -161,11 +163,15 @@ export function createGroupConsumer(
           while (pending.size && !failed) {
             const batches = [...pending.entries()];
             pending.clear();
-            await Promise.all(
-              batches.map(([partition, messages]) =>
-                handle({ topic: opts.topic, partition, messages }, control(partition)),
-              ),
-            );
+            const width = opts.partitionsConcurrently ?? batches.length;
+            for (let i = 0; i < batches.length && !failed; i += width)
+              await Promise.all(
+                batches
+                  .slice(i, i + width)
+                  .map(([partition, messages]) =>
+                    handle({ topic: opts.topic, partition, messages }, control(partition)),
+                  ),
+              );
           }
         } catch (err) {
           fail(err);

@@ -277,6 +277,7 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
           minBytes: cfg.batch.minBytes,
           maxBytesPerPartition: cfg.batch.maxBytes,
           maxWaitMs: cfg.batch.maxWaitMs,
+          partitionsConcurrently: cfg.batch.partitionsConcurrently,
         },
         { assigned: onAssigned },
       );
