@@ -9,6 +9,7 @@ const suites: Record<string, () => Promise<{ run: (ctx: BenchContext) => Promise
   classifier: () => import('./classifier.ts'),
   'end-to-end': () => import('./end-to-end.ts'),
   'query-api': () => import('./query-api.ts'),
+  'kafka-clients': () => import('./kafka-clients.ts'),
 };
 
 export interface BenchOptions {
