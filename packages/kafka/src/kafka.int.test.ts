@@ -73,6 +73,28 @@ describe('@pullwatch/kafka against the real broker', () => {
     expect(got[0]!.headers.traceparent).toBe('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
   });
 
+  it('writes every one of many concurrent sends to one partition, and sends again afterwards', async () => {
+    const topic = uniqueName('kafka_concurrent');
+    await ensureTopics(conn, [{ topic, numPartitions: 1 }]);
+    const producer = await createProducer(conn);
+    try {
+      // The collector sends each ingest request's events as they come, many at once.
+      await Promise.all(Array.from({ length: 20 }, (_, i) => producer.send(topic, [{ key: 'pod', value: String(i) }])));
+      await producer.send(topic, [{ key: 'pod', value: 'after' }]);
+    } finally {
+      await producer.close();
+    }
+    expect(await topicOffsets(conn, topic)).toEqual([21]);
+    const values = (await readTopic(conn, topic)).map((m) => m.value!.toString());
+    expect(
+      values
+        .slice(0, 20)
+        .map(Number)
+        .sort((a, b) => a - b),
+    ).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(values[20]).toBe('after');
+  });
+
   it('hands batches per partition, and a restarted group resumes after the last commit only', async () => {
     const topic = uniqueName('kafka_group');
     const groupId = `${topic}_g`;
