@@ -154,6 +154,8 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
   /** One partition's share of a fetch: stored and committed in bounded slices, in order. */
   async function handleBatch(batch: PartitionBatch, control: BatchControl) {
     const { partition } = batch;
+    // Fetched before a rebalance moved the partition away: its new owner handles it.
+    if (!control.isCurrent()) return;
     coalescer.enter();
     try {
       await ensureRestored(partition, control);
