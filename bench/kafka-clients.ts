@@ -4,7 +4,10 @@
  * @pullwatch/kafka), alternately, in this one process, on the same broker, topic layout and batches.
  * Also part of `npm run bench` as `--only kafka-clients`; alone:
  *
- *   npx tsx bench/kafka-clients.ts [events=50000] [batch=200] [rounds=2]
+ *   npx tsx bench/kafka-clients.ts [events=50000] [batch=200] [rounds=2] [concurrency=4]
+ *
+ * (With concurrency > 1, @pullwatch/kafka sends what arrives during a request in the next one: fewer,
+ * larger requests; kafkajs sends each batch as its own request, one at a time.)
  *
  * Uses the running engines (PULLWATCH_* or the defaults) and topics of its own.
  */
@@ -23,8 +26,8 @@ type Message = { key: string; value: string; headers: Record<string, string> };
 type Send = (topic: string, batch: Message[]) => Promise<void>;
 
 const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-/** Requests in flight at once, as concurrent ingest requests put them in the collector. */
-const CONCURRENCY = 4;
+/** Sends in flight at once, as concurrent ingest requests put them in the collector. */
+let CONCURRENCY = 4;
 
 async function measure(send: Send, topic: string, messages: Message[], batch: number) {
   const before = process.cpuUsage();
@@ -120,7 +123,8 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [events = 50_000, batch = 200, rounds = 2] = process.argv.slice(2).map(Number);
+  const [events = 50_000, batch = 200, rounds = 2, concurrency = 4] = process.argv.slice(2).map(Number);
+  CONCURRENCY = concurrency;
   const { results } = await compare(events, batch, rounds, (l) => process.stdout.write(`${l}\n`));
   process.stdout.write(`${JSON.stringify({ events, batch, concurrency: CONCURRENCY, results })}\n`);
 }
