@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { ClickHouseClient } from '@pullwatch/clickhouse';
 import {
   type BatchControl,
@@ -17,7 +17,8 @@ import { AnalyzerState } from './core/process.ts';
 import { formIncidents } from './core/incidents.ts';
 import { AnalyzerStore } from './store.ts';
 import { BlockAbandoned, InsertCoalescer, type SliceControl } from './insert-coalescer.ts';
-import { type DeadLetter, decodeSlice, processSlice, SliceSpans, type SliceRows } from './stages.ts';
+import { createAnalyzerMetrics } from './metrics.ts';
+import { type DeadLetter, decodeSlice, processSlice, restoreState, SliceSpans, type SliceRows } from './stages.ts';
 
 export interface AnalyzerDeps {
   logger: Logger;
@@ -44,38 +45,11 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
   const stats: AnalyzerStats = { consumed: 0, failures: 0, successes: 0, deadLettered: 0, skippedAlreadyStored: 0 };
   /** Per partition: offsets at or below this are already in ClickHouse (from before a crash). */
   const storedUpTo = new Map<number, number>();
-  const consumedTotal = new Counter({
-    name: 'pullwatch_analyzer_messages_total',
-    help: 'Messages consumed by outcome',
-    labelNames: ['outcome'],
-    registers: [deps.metrics],
-  });
-  const failuresByCause = new Counter({
-    name: 'pullwatch_analyzer_failures_total',
-    help: 'Failed pull attempts by cause',
-    labelNames: ['cause'],
-    registers: [deps.metrics],
-  });
-  const insertSeconds = new Histogram({
-    name: 'pullwatch_analyzer_insert_seconds',
-    help: 'ClickHouse batch insert latency',
-    registers: [deps.metrics],
-    buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
-  });
-  new Gauge({
-    name: 'pullwatch_analyzer_lag_messages',
-    help: 'Messages behind the partition end after the last stored slice, per partition this instance holds',
-    labelNames: ['partition'],
-    registers: [deps.metrics],
-    // Read at scrape time: the partition ends from Kafka against what this instance stored.
-    async collect() {
-      this.reset();
-      if (!storedUpTo.size) return;
-      const ends = await topicOffsets(deps.kafka, cfg.topics.events.topic).catch(() => null);
-      if (!ends) return;
-      for (const [p, stored] of storedUpTo)
-        this.set({ partition: String(p) }, Math.max(0, (ends[p] ?? 0) - stored - 1));
-    },
+  const metrics = createAnalyzerMetrics(deps.metrics, async () => {
+    if (!storedUpTo.size) return new Map();
+    // The partition ends from Kafka against what this instance stored.
+    const ends = await topicOffsets(deps.kafka, cfg.topics.events.topic);
+    return new Map([...storedUpTo].map(([p, stored]) => [p, Math.max(0, (ends[p] ?? 0) - stored - 1)]));
   });
 
   let consumer: GroupConsumer | null = null;
@@ -86,23 +60,8 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
   let correlating: Promise<void> = Promise.resolve();
 
   async function restore(partitions: number[]) {
-    const [offsets, counts, pods] = await Promise.all([
-      store.storedOffsets(partitions),
-      store.lastCounts(partitions),
-      store.openPodStates(),
-    ]);
+    const offsets = await restoreState(store, state, partitions);
     for (const p of partitions) storedUpTo.set(p, offsets.get(p) ?? -1);
-    for (const c of counts) {
-      const key = `${c.cluster}/${c.uid}`;
-      state.lastCount.set(key, Math.max(state.lastCount.get(key) ?? 0, c.count));
-    }
-    for (const s of pods) {
-      const key = `${s.cluster}/${s.namespace}/${s.pod}/${s.container}/${s.image}`;
-      state.pods.set(key, s);
-      if (s.cause && s.cause !== 'no_cause' && s.cause !== 'unknown')
-        state.lastCause.set(key, { cause: s.cause, subcause: s.subcause, hint: s.hint });
-      state.imageOf.set(`${s.cluster}/${s.namespace}/${s.pod}/${s.container}`, s.image);
-    }
     log.info({ partitions, storedUpTo: Object.fromEntries(storedUpTo) }, 'analyzer: state restored from ClickHouse');
   }
 
@@ -116,7 +75,7 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
           { partitions: slices.map((s) => s.partition), events: slices.reduce((n, s) => n + s.rows.raws.length, 0) },
           'analyzer: writing a block',
         );
-      const end = insertSeconds.startTimer();
+      const end = metrics.insertSeconds.startTimer();
       await store.writeBatch(
         token,
         slices.flatMap((s) => s.rows.pulls),
@@ -202,9 +161,9 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
     await storeSlice(partition, first.offset, last.offset, processed.rows, control);
     stats.failures += processed.failures;
     stats.successes += processed.successes;
-    for (const [cause, n] of processed.failuresByCause) failuresByCause.inc({ cause }, n);
+    for (const [cause, n] of processed.failuresByCause) metrics.failuresByCause.inc({ cause }, n);
     stats.consumed += messages.length;
-    consumedTotal.inc({ outcome: 'stored' }, processed.rows.raws.length);
+    metrics.consumedTotal.inc({ outcome: 'stored' }, processed.rows.raws.length);
     // Committed only now that ClickHouse has it all: a restart resumes after it.
     await control.commit(last.offset);
     storedUpTo.set(partition, last.offset);
@@ -227,7 +186,7 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
       })),
     );
     stats.deadLettered += dead.length;
-    consumedTotal.inc({ outcome: 'dead_lettered' }, dead.length);
+    metrics.consumedTotal.inc({ outcome: 'dead_lettered' }, dead.length);
     log.warn({ count: dead.length, partition }, 'analyzer: messages sent to the dead-letter topic');
   }
 

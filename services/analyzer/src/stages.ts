@@ -1,7 +1,7 @@
 /**
- * The analyzer's work on one partition's slice, in named stages: decode → process → (dead-letter,
- * store, commit: in analyzer.ts, where the Kafka and ClickHouse clients are). Decode and process
- * are pure apart from the in-memory state and the trace spans, so they are tested without engines.
+ * The analyzer's work on one partition, in named stages: restore (once per assignment) → decode →
+ * process → (dead-letter, store, commit: in analyzer.ts, where the Kafka clients and the insert
+ * coalescer are). Decode and process touch nothing but the in-memory state.
  */
 import { type Context, context, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
 import { type Envelope, EnvelopeSchema } from '@pullwatch/event-schema';
@@ -9,6 +9,35 @@ import type { ConsumedMessage } from '@pullwatch/kafka';
 import { extractTraceContext } from '@pullwatch/telemetry';
 import { type AnalyzerState, processEnvelope } from './core/process.ts';
 import type { PodStateRow, PullEventRow, RawEventRow } from './core/rows.ts';
+import type { AnalyzerStore } from './store.ts';
+
+/**
+ * Stage 0, at a (re)assignment: the partitions' highest stored offsets, their Events' last counts and
+ * the open Pod states, read back from ClickHouse into the in-memory state.
+ */
+export async function restoreState(
+  store: AnalyzerStore,
+  state: AnalyzerState,
+  partitions: number[],
+): Promise<Map<number, number>> {
+  const [offsets, counts, pods] = await Promise.all([
+    store.storedOffsets(partitions),
+    store.lastCounts(partitions),
+    store.openPodStates(),
+  ]);
+  for (const c of counts) {
+    const key = `${c.cluster}/${c.uid}`;
+    state.lastCount.set(key, Math.max(state.lastCount.get(key) ?? 0, c.count));
+  }
+  for (const s of pods) {
+    const key = `${s.cluster}/${s.namespace}/${s.pod}/${s.container}/${s.image}`;
+    state.pods.set(key, s);
+    if (s.cause && s.cause !== 'no_cause' && s.cause !== 'unknown')
+      state.lastCause.set(key, { cause: s.cause, subcause: s.subcause, hint: s.hint });
+    state.imageOf.set(`${s.cluster}/${s.namespace}/${s.pod}/${s.container}`, s.image);
+  }
+  return offsets;
+}
 
 export interface DeadLetter {
   offset: number;
