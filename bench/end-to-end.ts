@@ -3,7 +3,8 @@ import os from 'node:os';
 import { createClickHouse, migrate, type ClickHouseClient } from '@pullwatch/clickhouse';
 import { LocalEngines, loadEnginesConfig, resolveEndpoints, type EngineEndpoints } from '@pullwatch/engines';
 import { eventEnvelope, K8sEventSchema } from '@pullwatch/event-schema';
-import { createKafka, ensureTopics } from '@pullwatch/kafka';
+import { Kafka, logLevel, Partitioners, type EachBatchPayload } from 'kafkajs';
+import { createGroupConsumer, createProducer, ensureTopics } from '@pullwatch/kafka';
 import { createLogger } from '@pullwatch/telemetry';
 import type { BenchContext, BenchFigure, BenchSection } from './types.ts';
 import { cpuMeter, cpuSeconds, freePort, peakRss, sleep, spawnService, stop } from './support.ts';
@@ -195,7 +196,9 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
   const e = resolveEndpoints(loadEnginesConfig());
   const admin = createClickHouse({ ...e.clickhouse, requestTimeoutMs: 600_000 });
   const logger = createLogger('bench', 'warn');
-  const kafka = createKafka({ brokers: e.kafka.brokers, clientId: 'bench', logger });
+  const conn = { brokers: e.kafka.brokers, clientId: 'bench', logger };
+  // The raw baselines use kafkajs directly, as they did before the services moved to @platformatic/kafka.
+  const kafka = new Kafka({ brokers: e.kafka.brokers, clientId: 'bench', logLevel: logLevel.NOTHING });
   const n = ctx.scale.events;
   // The local engines' processes, to count their CPU time too (not known for external engines).
   const engines = loadEnginesConfig();
@@ -221,7 +224,7 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     const tCopy = Date.now();
     await new Promise<void>((resolve) => {
       void consumer.run({
-        eachBatch: async ({ batch }) => {
+        eachBatch: async ({ batch }: EachBatchPayload) => {
           await admin.insert({
             table: `${copyDb}.raw_copy`,
             values: batch.messages.map((m) => ({ v: m.value?.toString() ?? '' })),
@@ -275,13 +278,17 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
       await stop(alone);
     }
 
-    // Stage baselines: plain kafkajs produce and consume of the same envelopes.
+    // Stage baselines: plain kafkajs produce and consume of the same envelopes, and the same with the services' client.
     const stageTopic = `${main.topic}_stage`;
-    await ensureTopics(kafka, [{ topic: stageTopic, numPartitions: 6 }]);
+    await ensureTopics(conn, [{ topic: stageTopic, numPartitions: 6 }]);
     const envelopes = events
       .map((ev) => eventEnvelope({ cluster: ev.cluster, source: 'http', event: K8sEventSchema.parse(ev.event) }))
       .map((o) => ({ key: o.key, value: JSON.stringify(o.envelope) }));
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     await producer.connect();
     const tProduce = Date.now();
     for (let i = 0; i < envelopes.length; i += 2000)
@@ -296,7 +303,7 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     await new Promise<void>(
       (resolve) =>
         void rawConsumer.run({
-          eachBatch: async ({ batch }) => {
+          eachBatch: async ({ batch }: EachBatchPayload) => {
             consumed += batch.messages.length;
             if (consumed >= n) resolve();
           },
@@ -304,6 +311,33 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     );
     const rawConsumeRate = n / ((Date.now() - tConsume) / 1000);
     await rawConsumer.disconnect();
+
+    const pwTopic = `${main.topic}_stage_pw`;
+    await ensureTopics(conn, [{ topic: pwTopic, numPartitions: 6 }]);
+    const pwProducer = await createProducer(conn);
+    const tPwProduce = Date.now();
+    for (let i = 0; i < envelopes.length; i += 2000) await pwProducer.send(pwTopic, envelopes.slice(i, i + 2000));
+    const pwProduceRate = n / ((Date.now() - tPwProduce) / 1000);
+    await pwProducer.close();
+    let pwConsumed = 0;
+    const tPwConsume = Date.now();
+    const pwConsumer = createGroupConsumer(conn, {
+      groupId: `${pwTopic}_g`,
+      topic: pwTopic,
+      sessionTimeoutMs: 30_000,
+      minBytes: 1,
+      maxWaitMs: 500,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+    });
+    await new Promise<void>(
+      (resolve) =>
+        void pwConsumer.run(async ({ messages }) => {
+          pwConsumed += messages.length;
+          if (pwConsumed >= n) resolve();
+        }),
+    );
+    const pwConsumeRate = n / ((Date.now() - tPwConsume) / 1000);
+    await pwConsumer.close();
 
     figures.push(
       {
@@ -339,6 +373,20 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
         unit: 'events/s',
         baseline: { name: 'kafkajs consume alone, same envelopes', value: rawConsumeRate },
         ratio: analyzerAloneRate / rawConsumeRate,
+      },
+      {
+        metric: "@platformatic/kafka produce (the services' client, @pullwatch/kafka), same envelopes",
+        value: pwProduceRate,
+        unit: 'events/s',
+        baseline: { name: 'kafkajs produce (acks=all, idempotent, batches of 2000)', value: rawProduceRate },
+        ratio: pwProduceRate / rawProduceRate,
+      },
+      {
+        metric: '@platformatic/kafka group consume (@pullwatch/kafka), same envelopes',
+        value: pwConsumeRate,
+        unit: 'events/s',
+        baseline: { name: 'kafkajs consume alone', value: rawConsumeRate },
+        ratio: pwConsumeRate / rawConsumeRate,
       },
       {
         metric: 'analyzer alone vs raw copy',
@@ -395,7 +443,7 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
       `${n} events (60 % successful pulls, 30 % failures of three causes, 10 % back-off) across ${Math.min(ctx.scale.clusters, 50)} clusters, posted in JSON arrays of 2000 by 4 concurrent clients; collector and analyzer run as separate processes, as deployed.`,
       'Latency is per event: ClickHouse stored_at (server clock at insert) minus the collector received_at.',
       'Partitions: one analyzer process consumes them all here, so more partitions mainly add parallel fetches; the gain comes from running one analyzer per partition group (same consumer group) on more cores.',
-      `CPU per event is each process's user+system time over the run (from /proc) divided by the events; when their sum is near what ${os.cpus().length} cores give per event at the measured rate, the machine is saturated and the rate is set by the total CPU per event, not by any one stage. The raw copy spends its CPU only on consuming and inserting one string column; the pipeline also parses HTTP, produces through kafkajs (its per-message encoding is most of the collector's CPU), validates and classifies, and writes two tables, three materialized views and the Pod states.`,
+      `CPU per event is each process's user+system time over the run (from /proc) divided by the events; when their sum is near what ${os.cpus().length} cores give per event at the measured rate, the machine is saturated and the rate is set by the total CPU per event, not by any one stage. The raw copy spends its CPU only on consuming and inserting one string column; the pipeline also parses HTTP, produces through @platformatic/kafka, validates and classifies, and writes two tables, three materialized views and the Pod states.`,
       'The analyzer-alone figure includes its process start-up (tsx, migrations, joining the group), so it is a lower bound of its steady rate.',
     );
   } finally {

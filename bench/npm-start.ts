@@ -145,13 +145,13 @@ async function runNpmStart(e: EngineEndpoints, admin: ClickHouseClient, events: 
 }
 
 async function createTopic(e: EngineEndpoints, topic: string): Promise<void> {
-  const { createKafka, ensureTopics } = await import('@pullwatch/kafka');
+  const { ensureTopics } = await import('@pullwatch/kafka');
   const { createLogger } = await import('@pullwatch/telemetry');
-  const kafka = createKafka({
+  const kafka = {
     brokers: e.kafka.brokers,
     clientId: 'bench-kcat',
     logger: createLogger('bench', 'warn'),
-  });
+  };
   await ensureTopics(kafka, [{ topic, numPartitions: PARTITIONS }]);
 }
 

@@ -155,13 +155,13 @@ async function counts(ch: ClickHouseClient, table: string): Promise<{ rows: numb
 }
 
 async function createTopic(e: EngineEndpoints, topic: string): Promise<void> {
-  const { createKafka, ensureTopics } = await import('@pullwatch/kafka');
+  const { ensureTopics } = await import('@pullwatch/kafka');
   const { createLogger } = await import('@pullwatch/telemetry');
-  const kafka = createKafka({
+  const kafka = {
     brokers: e.kafka.brokers,
     clientId: 'bench-otel',
     logger: createLogger('bench', 'warn'),
-  });
+  };
   await ensureTopics(kafka, [{ topic, numPartitions: PARTITIONS }]);
 }
 

@@ -11,6 +11,7 @@ const suites: Record<string, () => Promise<{ run: (ctx: BenchContext) => Promise
   'otel-peer': () => import('./otel-peer.ts'),
   'npm-start': () => import('./npm-start.ts'),
   'query-api': () => import('./query-api.ts'),
+  'kafka-clients': () => import('./kafka-clients.ts'),
 };
 
 export interface BenchOptions {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouse, migrate } from '@pullwatch/clickhouse';
 import { eventEnvelope, K8sEventSchema, type PodContext } from '@pullwatch/event-schema';
-import { createKafka, ensureTopics } from '@pullwatch/kafka';
+import { createProducer, ensureTopics } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { createAnalyzer, loadAnalyzerConfig, type Analyzer } from '../services/analyzer/src/index.ts';
 import { createQueryApi, loadQueryApiConfig, type QueryApi } from '../services/query-api/src/index.ts';
@@ -14,7 +14,7 @@ import { testEndpoints, uniqueName } from './support/endpoints.ts';
 // ClickHouse, then "did you mean", the Docker Hub quota and recovery times from the query API.
 const endpoints = testEndpoints();
 const logger = createLogger('diagnosis-test', 'silent');
-const kafka = createKafka({ brokers: endpoints.kafka.brokers, clientId: 'diagnosis-test', logger });
+const kafka = { brokers: endpoints.kafka.brokers, clientId: 'diagnosis-test', logger };
 const admin = createClickHouse({ ...endpoints.clickhouse });
 const database = uniqueName('diagnosis_it');
 const topic = uniqueName('diagnosis_it');
@@ -267,17 +267,15 @@ beforeAll(async () => {
   );
   await analyzer.start();
 
-  const producer = kafka.producer();
-  await producer.connect();
-  await producer.send({
+  const producer = await createProducer(kafka);
+  await producer.send(
     topic,
-    acks: -1,
-    messages: events.map((e) => {
+    events.map((e) => {
       const m = envelope(e);
       return { key: m.key, value: JSON.stringify(m.envelope) };
     }),
-  });
-  await producer.disconnect();
+  );
+  await producer.close();
   await until(async () => {
     const rs = await admin.query({ query: `SELECT count() AS n FROM ${database}.raw_events`, format: 'JSONEachRow' });
     return Number((await rs.json<{ n: number }>())[0]?.n) === events.length;

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createClickHouse } from '@pullwatch/clickhouse';
-import { createKafka, ensureTopics } from '@pullwatch/kafka';
+import { createGroupConsumer, createProducer, ensureTopics, topicPartitions } from '@pullwatch/kafka';
 import { createLogger } from '@pullwatch/telemetry';
 import { testEndpoints, uniqueName } from './support/endpoints.ts';
 
@@ -8,44 +8,39 @@ const endpoints = testEndpoints();
 const logger = createLogger('engines-test', 'warn');
 
 describe('the real Kafka broker', () => {
-  const kafka = createKafka({ brokers: endpoints.kafka.brokers, clientId: 'engines-test', logger });
+  const kafka = { brokers: endpoints.kafka.brokers, clientId: 'engines-test', logger };
 
   it('produces and consumes through a topic with several partitions and a consumer group', async () => {
     const topic = uniqueName('engines_it');
     await ensureTopics(kafka, [{ topic, numPartitions: 4 }]);
-    const admin = kafka.admin();
-    await admin.connect();
-    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-    await admin.disconnect();
-    expect(meta.topics[0]?.partitions).toHaveLength(4);
+    expect(await topicPartitions(kafka, topic)).toBe(4);
 
-    const producer = kafka.producer({ idempotent: true });
-    await producer.connect();
+    const producer = await createProducer(kafka);
     const sent = Array.from({ length: 200 }, (_, i) => ({ key: `pod-${i % 17}`, value: JSON.stringify({ i }) }));
-    await producer.send({ topic, acks: -1, messages: sent });
-    await producer.disconnect();
+    await producer.send(topic, sent);
+    await producer.close();
 
-    const consumer = kafka.consumer({ groupId: uniqueName('group') });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
+    const consumer = createGroupConsumer(kafka, {
+      groupId: uniqueName('group'),
+      topic,
+      sessionTimeoutMs: 10_000,
+      minBytes: 1,
+      maxWaitMs: 100,
+      maxBytesPerPartition: 1 << 20,
+    });
     const seen: { partition: number; key: string; i: number }[] = [];
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`only ${seen.length} of 200 consumed`)), 60_000);
-      void consumer.run({
-        eachMessage: async ({ partition, message }) => {
-          seen.push({
-            partition,
-            key: message.key!.toString(),
-            i: (JSON.parse(message.value!.toString()) as { i: number }).i,
-          });
-          if (seen.length === sent.length) {
-            clearTimeout(timer);
-            resolve();
-          }
-        },
+      void consumer.run(async ({ partition, messages }) => {
+        for (const m of messages)
+          seen.push({ partition, key: m.key!, i: (JSON.parse(m.value!.toString()) as { i: number }).i });
+        if (seen.length === sent.length) {
+          clearTimeout(timer);
+          resolve();
+        }
       });
     });
-    await consumer.disconnect();
+    await consumer.close();
 
     expect(seen.map((s) => s.i).sort((a, b) => a - b)).toEqual(sent.map((_, i) => i));
     // Same key, same partition, in order: the property the pipeline relies on for per-Pod order.

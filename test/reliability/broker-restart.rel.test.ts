@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnalyzer, loadAnalyzerConfig } from '@pullwatch/analyzer';
 import { createClickHouse, migrate } from '@pullwatch/clickhouse';
 import { createCollector, loadCollectorConfig, type Collector } from '@pullwatch/collector';
-import { createKafka } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { dedicatedKafka } from '../support/dedicated-kafka.ts';
 import { freePort } from '../support/free-port.ts';
@@ -11,10 +10,7 @@ import { report } from './report.ts';
 
 const logger = createLogger('broker-restart', 'silent');
 const broker = dedicatedKafka(await freePort(), await freePort());
-const kafka = createKafka(
-  { brokers: broker.brokers, clientId: 'broker-restart', logger },
-  { retry: { retries: 10, initialRetryTime: 300 } },
-);
+const kafka = { brokers: broker.brokers, clientId: 'broker-restart', logger };
 const endpoints = testEndpoints();
 const admin = createClickHouse({ ...endpoints.clickhouse });
 const database = uniqueName('broker_restart');

@@ -1,4 +1,4 @@
-import { Kafka, logLevel } from 'kafkajs';
+import { describeCluster } from '@pullwatch/kafka';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import type { EnginesConfig } from './config.ts';
 import type { EngineEndpoints, EnginesStatus } from './types.ts';
@@ -23,19 +23,10 @@ export function resolveEndpoints(cfg: EnginesConfig): EngineEndpoints {
 /** Reachability of engines we do not manage (external): the same checks as the local ready probes. */
 export async function probeEndpoints(mode: string, e: EngineEndpoints): Promise<EnginesStatus> {
   const kafkaUp = async () => {
-    const admin = new Kafka({
-      brokers: e.kafka.brokers,
-      logLevel: logLevel.NOTHING,
-      connectionTimeout: 3000,
-      retry: { retries: 0 },
-    }).admin();
     try {
-      await admin.connect();
-      return (await admin.describeCluster()).brokers.length > 0;
+      return (await describeCluster(e.kafka.brokers, 3000)).brokers > 0;
     } catch {
       return false;
-    } finally {
-      await admin.disconnect().catch(() => undefined);
     }
   };
   const clickhouseUp = async () => {

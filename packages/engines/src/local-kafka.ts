@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { describeCluster } from '@pullwatch/kafka';
 import { repoRoot, type EnginesConfig } from './config.ts';
 import { Daemon, waitUntil } from './daemon.ts';
 import type { EngineState, Progress } from './types.ts';
@@ -118,20 +118,8 @@ export class LocalKafka {
   }
 
   private async ready(timeoutMs: number): Promise<boolean> {
-    const kafka = new Kafka({
-      brokers: this.brokers,
-      logLevel: logLevel.NOTHING,
-      connectionTimeout: timeoutMs,
-      retry: { retries: 0 },
-    });
-    const admin = kafka.admin();
-    try {
-      await admin.connect();
-      const cluster = await admin.describeCluster();
-      return cluster.brokers.length > 0 && cluster.controller !== null;
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
+    const cluster = await describeCluster(this.brokers, timeoutMs);
+    return cluster.brokers > 0 && cluster.controllerId !== null;
   }
 
   private checkJava(): void {

@@ -1,1 +1,24 @@
-export { createKafka, ensureTopics, type KafkaClientConfig } from './client.ts';
+export type { KafkaConnection } from './connection.ts';
+export { TopicsEnvShape, topicsConfig, type TopicsConfig, type TopicSpec } from './topics.ts';
+export { describeCluster, ensureTopics, topicOffsets, topicPartitions } from './admin.ts';
+export { createProducer, type KafkaProducer, type OutgoingMessage, type ProducerOptions } from './producer.ts';
+export {
+  createGroupConsumer,
+  type BatchControl,
+  type ConsumedMessage,
+  type GroupConsumer,
+  type GroupConsumerEvents,
+  type GroupConsumerOptions,
+  type PartitionBatch,
+} from './consumer.ts';
+export { readTopic } from './read.ts';
+export {
+  classifyKafkaError,
+  KafkaAuthorizationError,
+  KafkaError,
+  KafkaInvalidRequestError,
+  KafkaMessageTooLargeError,
+  KafkaPermanentError,
+  KafkaRetryableError,
+  KafkaTimeoutError,
+} from './errors.ts';

@@ -1,19 +1,29 @@
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { type Envelope, EnvelopeSchema } from '@pullwatch/event-schema';
+import type { Registry } from 'prom-client';
 import type { ClickHouseClient } from '@pullwatch/clickhouse';
-import { ensureTopics } from '@pullwatch/kafka';
+import {
+  type BatchControl,
+  createGroupConsumer,
+  createProducer,
+  ensureTopics,
+  type GroupConsumer,
+  type KafkaConnection,
+  type KafkaProducer,
+  type PartitionBatch,
+  topicOffsets,
+} from '@pullwatch/kafka';
 import type { Logger } from '@pullwatch/telemetry';
 import type { AnalyzerConfig } from './config.ts';
-import { AnalyzerState, processEnvelope } from './core/process.ts';
-import type { PodStateRow, PullEventRow, RawEventRow } from './core/table-formats.ts';
+import { AnalyzerState } from './core/process.ts';
 import { AnalyzerStore } from './store.ts';
 import { BlockAbandoned, InsertCoalescer, type SliceControl } from './insert-coalescer.ts';
+import { createAnalyzerMetrics } from './metrics.ts';
+import { type DeadLetter, decodeSlice, processSlice, restoreState, SliceSpans, type SliceRows } from './stages.ts';
 
 export interface AnalyzerDeps {
   logger: Logger;
   metrics: Registry;
-  kafka: Kafka;
+  /** Where Kafka is; the analyzer opens its own consumer, dead-letter producer and admin connections. */
+  kafka: KafkaConnection;
   clickhouse: ClickHouseClient;
 }
 
@@ -34,65 +44,27 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
   const stats: AnalyzerStats = { consumed: 0, failures: 0, successes: 0, deadLettered: 0, skippedAlreadyStored: 0 };
   /** Per partition: offsets at or below this are already in ClickHouse (from before a crash). */
   const storedUpTo = new Map<number, number>();
-  const consumedTotal = new Counter({
-    name: 'pullwatch_analyzer_messages_total',
-    help: 'Messages consumed by outcome',
-    labelNames: ['outcome'],
-    registers: [deps.metrics],
-  });
-  const failuresByCause = new Counter({
-    name: 'pullwatch_analyzer_failures_total',
-    help: 'Failed pull attempts by cause',
-    labelNames: ['cause'],
-    registers: [deps.metrics],
-  });
-  const insertSeconds = new Histogram({
-    name: 'pullwatch_analyzer_insert_seconds',
-    help: 'ClickHouse batch insert latency',
-    registers: [deps.metrics],
-    buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
-  });
-  const lag = new Gauge({
-    name: 'pullwatch_analyzer_lag_messages',
-    help: 'Messages behind the partition end after the last stored slice',
-    labelNames: ['partition'],
-    registers: [deps.metrics],
+  const metrics = createAnalyzerMetrics(deps.metrics, async () => {
+    if (!storedUpTo.size) return new Map();
+    // The partition ends from Kafka against what this instance stored.
+    const ends = await topicOffsets(deps.kafka, cfg.topics.events.topic);
+    return new Map([...storedUpTo].map(([p, stored]) => [p, Math.max(0, (ends[p] ?? 0) - stored - 1)]));
   });
 
-  let consumer: Consumer | null = null;
-  let dlq: Producer | null = null;
+  let consumer: GroupConsumer | null = null;
+  let dlq: KafkaProducer | null = null;
   let stopping = false;
+  let rebalances = 0;
   let incidentTimer: NodeJS.Timeout | null = null;
   let correlating: Promise<void> = Promise.resolve();
 
   async function restore(partitions: number[]) {
-    const [offsets, counts, pods] = await Promise.all([
-      store.storedOffsets(partitions),
-      store.lastCounts(partitions),
-      store.openPodStates(),
-    ]);
+    const offsets = await restoreState(store, state, partitions);
     for (const p of partitions) storedUpTo.set(p, offsets.get(p) ?? -1);
-    for (const c of counts) {
-      const key = `${c.cluster}/${c.uid}`;
-      state.lastCount.set(key, Math.max(state.lastCount.get(key) ?? 0, c.count));
-    }
-    for (const s of pods) {
-      const key = `${s.cluster}/${s.namespace}/${s.pod}/${s.container}/${s.image}`;
-      state.pods.set(key, s);
-      if (s.cause && s.cause !== 'no_cause' && s.cause !== 'unknown')
-        state.lastCause.set(key, { cause: s.cause, subcause: s.subcause, hint: s.hint });
-      state.imageOf.set(`${s.cluster}/${s.namespace}/${s.pod}/${s.container}`, s.image);
-    }
     log.info({ partitions, storedUpTo: Object.fromEntries(storedUpTo) }, 'analyzer: state restored from ClickHouse');
   }
 
-  interface SliceRows {
-    pulls: PullEventRow[];
-    raws: RawEventRow[];
-    states: PodStateRow[];
-  }
-
-  const coalescer = new InsertCoalescer<SliceRows>(cfg.topic, {
+  const coalescer = new InsertCoalescer<SliceRows>(cfg.topics.events.topic, {
     maxRows: cfg.batch.maxRows,
     lingerMs: cfg.batch.maxWaitMs,
     stopping: () => stopping,
@@ -102,7 +74,7 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
           { partitions: slices.map((s) => s.partition), events: slices.reduce((n, s) => n + s.rows.raws.length, 0) },
           'analyzer: writing a block',
         );
-      const end = insertSeconds.startTimer();
+      const end = metrics.insertSeconds.startTimer();
       await store.writeBatch(
         token,
         slices.flatMap((s) => s.rows.pulls),
@@ -120,43 +92,44 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
     },
   });
 
-  async function eachBatch({ batch, heartbeat, isRunning, isStale, pause, resolveOffset }: EachBatchPayload) {
-    const partition = batch.partition;
+  /** Waits for ClickHouse at a (re)assignment like a failed write does: the partition's state must be known first. */
+  async function ensureRestored(partition: number, control: BatchControl) {
+    for (let attempt = 0; !storedUpTo.has(partition); attempt++) {
+      try {
+        await restore([partition]);
+      } catch (err) {
+        if (stopping || !control.isCurrent()) throw err;
+        if (attempt === 0)
+          log.warn(
+            { err: err instanceof Error ? err.message : String(err), partition },
+            'analyzer: could not read the stored state from ClickHouse; retrying',
+          );
+        await sleep(Math.min(10_000, 200 * 2 ** attempt));
+      }
+    }
+  }
+
+  /** One partition's share of a fetch: stored and committed in bounded slices, in order. */
+  async function handleBatch(batch: PartitionBatch, control: BatchControl) {
+    const { partition } = batch;
+    // Fetched before a rebalance moved the partition away: its new owner handles it.
+    if (!control.isCurrent()) return;
     coalescer.enter();
     try {
-      // ClickHouse down at a (re)assignment: wait for it like a failed write does, keeping the session.
-      for (let attempt = 0; !storedUpTo.has(partition); attempt++) {
+      await ensureRestored(partition, control);
+      // A fetch can hold more than one insert should.
+      for (let i = 0; i < batch.messages.length; i += cfg.batch.maxRows) {
+        if (!control.isCurrent()) return;
+        const slice = batch.messages.slice(i, i + cfg.batch.maxRows);
+        const spans = new SliceSpans(slice, { partition });
         try {
-          await restore([partition]);
+          await handleSlice(batch.topic, partition, slice, control);
+          spans.end();
         } catch (err) {
-          if (stopping || !isRunning() || isStale()) throw err;
-          if (attempt === 0)
-            log.warn(
-              { err: err instanceof Error ? err.message : String(err), partition },
-              'analyzer: could not read the stored state from ClickHouse; retrying',
-            );
-          await sleep(Math.min(10_000, 200 * 2 ** attempt));
-          await heartbeat();
+          spans.end(err);
+          throw err;
         }
       }
-      // A fetch can hold more than one insert should: store and commit it in bounded slices, in order.
-      for (let i = 0; i < batch.messages.length; i += cfg.batch.maxRows) {
-        if (!isRunning() || isStale()) return;
-        await storeSlice(batch.topic, partition, batch.messages.slice(i, i + cfg.batch.maxRows), {
-          heartbeat,
-          isRunning,
-          isStale,
-          pause,
-        });
-        const last = batch.messages[Math.min(i + cfg.batch.maxRows, batch.messages.length) - 1]!.offset;
-        // Resolve (the fetch position moves on) and commit (a restart resumes here), only now that ClickHouse has it all.
-        resolveOffset(last);
-        await consumer!.commitOffsets([{ topic: batch.topic, partition, offset: String(Number(last) + 1) }]);
-        storedUpTo.set(partition, Number(last));
-        lag.set({ partition: String(partition) }, Math.max(0, Number(batch.highWatermark) - Number(last) - 1));
-        await heartbeat();
-      }
-      if (consumer?.paused().length) consumer.resume([{ topic: batch.topic }]);
     } catch (err) {
       // What was processed but not stored has already moved the counts in memory: forget them and
       // restore every partition from ClickHouse before its next batch.
@@ -170,94 +143,78 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
     }
   }
 
-  async function storeSlice(topic: string, partition: number, messages: KafkaMessage[], control: SliceControl) {
-    const pulls: PullEventRow[] = [];
-    const raws: RawEventRow[] = [];
-    const states = new Map<string, PodStateRow>();
-    const dead: { value: Buffer | null; error: string; offset: string }[] = [];
-    const skipBelow = storedUpTo.get(partition) ?? -1;
-    for (const m of messages) {
-      const offset = Number(m.offset);
-      if (offset <= skipBelow) {
-        stats.skippedAlreadyStored += 1;
-        continue;
-      }
-      let envelope: Envelope;
-      const text = m.value?.toString('utf8') ?? '';
-      try {
-        envelope = EnvelopeSchema.parse(JSON.parse(text));
-      } catch (err) {
-        dead.push({
-          value: m.value,
-          error: err instanceof Error ? err.message.slice(0, 2000) : String(err),
-          offset: m.offset,
-        });
-        continue;
-      }
-      try {
-        const r = processEnvelope(envelope, { partition, offset }, state, {
-          stuckAfterMs: cfg.stuckAfterMs,
-          payload: text,
-        });
-        raws.push(r.raw);
-        if (r.pull) {
-          pulls.push(r.pull);
-          if (r.pull.outcome === 'failure') {
-            stats.failures += r.pull.occurrences;
-            failuresByCause.inc({ cause: r.pull.cause }, r.pull.occurrences);
-          } else if (r.pull.outcome === 'success') stats.successes += r.pull.occurrences;
-        }
-        if (r.podState)
-          states.set(
-            `${r.podState.cluster}/${r.podState.namespace}/${r.podState.pod}/${r.podState.container}/${r.podState.image}`,
-            r.podState,
-          );
-      } catch (err) {
-        dead.push({
-          value: m.value,
-          error: `processing failed: ${err instanceof Error ? err.message : String(err)}`,
-          offset: m.offset,
-        });
-      }
-    }
-    const first = messages[0]?.offset;
-    const last = messages[messages.length - 1]?.offset;
-    if (first === undefined || last === undefined) return;
+  /** decode → process → dead-letter → store → commit. */
+  async function handleSlice(
+    topic: string,
+    partition: number,
+    messages: PartitionBatch['messages'],
+    control: BatchControl,
+  ) {
+    const first = messages[0];
+    const last = messages[messages.length - 1];
+    if (!first || !last) return;
+    const decoded = decodeSlice(messages, storedUpTo.get(partition) ?? -1);
+    stats.skippedAlreadyStored += decoded.skipped;
+    const processed = processSlice(decoded.decoded, partition, state, { stuckAfterMs: cfg.stuckAfterMs });
+    await deadLetter(topic, partition, [...decoded.dead, ...processed.dead]);
+    await storeSlice(partition, first.offset, last.offset, processed.rows, control);
+    stats.failures += processed.failures;
+    stats.successes += processed.successes;
+    for (const [cause, n] of processed.failuresByCause) metrics.failuresByCause.inc({ cause }, n);
+    stats.consumed += messages.length;
+    metrics.consumedTotal.inc({ outcome: 'stored' }, processed.rows.raws.length);
+    // Committed only now that ClickHouse has it all: a restart resumes after it.
+    await control.commit(last.offset);
+    storedUpTo.set(partition, last.offset);
+  }
 
-    // Poison messages go to the dead-letter topic first: never lost, never blocking the partition.
-    if (dead.length) {
-      await dlq!.send({
-        topic: cfg.deadLetterTopic,
-        acks: -1,
-        messages: dead.map((d) => ({
-          key: `${topic}:${partition}:${d.offset}`,
-          value: d.value,
-          headers: {
-            'pullwatch-error': d.error,
-            'pullwatch-topic': topic,
-            'pullwatch-partition': String(partition),
-            'pullwatch-offset': d.offset,
-          },
-        })),
-      });
-      stats.deadLettered += dead.length;
-      consumedTotal.inc({ outcome: 'dead_lettered' }, dead.length);
-      log.warn({ count: dead.length, partition }, 'analyzer: messages sent to the dead-letter topic');
-    }
+  /** Poison messages go to the dead-letter topic first: never lost, never blocking the partition. */
+  async function deadLetter(topic: string, partition: number, dead: DeadLetter[]) {
+    if (!dead.length) return;
+    await dlq!.send(
+      cfg.topics.deadLetter.topic,
+      dead.map((d) => ({
+        key: `${topic}:${partition}:${d.offset}`,
+        value: d.value,
+        headers: {
+          'pullwatch-error': d.error,
+          'pullwatch-topic': topic,
+          'pullwatch-partition': String(partition),
+          'pullwatch-offset': String(d.offset),
+        },
+      })),
+    );
+    stats.deadLettered += dead.length;
+    metrics.consumedTotal.inc({ outcome: 'dead_lettered' }, dead.length);
+    log.warn({ count: dead.length, partition }, 'analyzer: messages sent to the dead-letter topic');
+  }
 
-    // Stored together with the slices of the other partitions in progress; ClickHouse down: paused
-    // and retried (inside the coalescer) with the group session kept.
-    const rows = { pulls, raws, states: [...states.values()] };
+  /**
+   * Stored together with the slices of the other partitions in progress; ClickHouse down: retried
+   * (inside the coalescer) while the partition stays this instance's.
+   */
+  async function storeSlice(partition: number, first: number, last: number, rows: SliceRows, control: BatchControl) {
+    const sliceControl: SliceControl = {
+      // The Kafka client heartbeats by itself, and fetches nothing while a batch is being handled.
+      heartbeat: async () => undefined,
+      pause: () => undefined,
+      isRunning: () => control.isCurrent(),
+      isStale: () => false,
+    };
     await coalescer.submit({
       partition,
-      firstOffset: first,
-      lastOffset: last,
-      rowCount: pulls.length + raws.length,
+      firstOffset: String(first),
+      lastOffset: String(last),
+      rowCount: rows.pulls.length + rows.raws.length,
       rows,
-      control,
+      control: sliceControl,
     });
-    stats.consumed += messages.length;
-    consumedTotal.inc({ outcome: 'stored' }, raws.length);
+  }
+
+  /** A rebalance can hand this instance partitions another instance wrote: their state is reloaded before their next batch. */
+  function onAssigned(partitions: number[]) {
+    for (const p of [...storedUpTo.keys()]) if (!partitions.includes(p)) storedUpTo.delete(p);
+    rebalances += 1;
   }
 
   async function correlate() {
@@ -268,34 +225,22 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
   return {
     metricsRegistry: deps.metrics,
     async start(): Promise<void> {
-      await ensureTopics(deps.kafka, [
-        { topic: cfg.topic, numPartitions: 6 },
-        { topic: cfg.deadLetterTopic, numPartitions: 1 },
-      ]);
-      dlq = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-      await dlq.connect();
-      consumer = deps.kafka.consumer({
-        groupId: cfg.groupId,
-        minBytes: cfg.batch.minBytes,
-        maxBytesPerPartition: cfg.batch.maxBytes,
-        maxWaitTimeInMs: cfg.batch.maxWaitMs,
-        sessionTimeout: cfg.sessionTimeoutMs,
-        rebalanceTimeout: Math.max(cfg.sessionTimeoutMs, 10_000),
-        heartbeatInterval: Math.min(3000, Math.floor(cfg.sessionTimeoutMs / 3)),
-      });
-      // A rebalance can hand this instance partitions another instance wrote: reload their state.
-      consumer.on(consumer.events.GROUP_JOIN, (e) => {
-        const parts = (e.payload.memberAssignment[cfg.topic] ?? []) as number[];
-        for (const p of [...storedUpTo.keys()]) if (!parts.includes(p)) storedUpTo.delete(p);
-      });
-      await consumer.connect();
-      await consumer.subscribe({ topic: cfg.topic, fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: cfg.batch.partitionsConcurrently,
-        eachBatch,
-      });
+      await ensureTopics(deps.kafka, [cfg.topics.events, cfg.topics.deadLetter]);
+      dlq = await createProducer(deps.kafka);
+      consumer = createGroupConsumer(
+        deps.kafka,
+        {
+          groupId: cfg.groupId,
+          topic: cfg.topics.events.topic,
+          sessionTimeoutMs: cfg.sessionTimeoutMs,
+          minBytes: cfg.batch.minBytes,
+          maxBytesPerPartition: cfg.batch.maxBytes,
+          maxWaitMs: cfg.batch.maxWaitMs,
+          partitionsConcurrently: cfg.batch.partitionsConcurrently,
+        },
+        { assigned: onAssigned },
+      );
+      await consumer.run(handleBatch);
       incidentTimer = setInterval(() => {
         correlating = correlating
           .then(correlate)
@@ -306,7 +251,7 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
             ),
           );
       }, cfg.incidents.intervalMs);
-      log.info({ topic: cfg.topic, group: cfg.groupId, database: cfg.database }, 'analyzer consuming');
+      log.info({ topic: cfg.topics.events.topic, group: cfg.groupId, database: cfg.database }, 'analyzer consuming');
     },
     /** Runs one correlation now (tests, and `start` after a backfill). */
     correlateNow: () => (correlating = correlating.then(correlate)),
@@ -314,12 +259,14 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
       stopping = true;
       if (incidentTimer) clearInterval(incidentTimer);
       await correlating.catch(() => undefined);
-      // disconnect waits for the batch in progress: it is written and committed, or left uncommitted.
-      await consumer?.disconnect();
-      await dlq?.disconnect();
+      // close waits for the batch in progress: it is written and committed, or left uncommitted.
+      await consumer?.close();
+      await dlq?.close();
       await deps.clickhouse.close();
     },
     stats: (): AnalyzerStats => ({ ...stats }),
+    /** The partitions this instance holds now, and how many (re)assignments it has seen. */
+    assignment: () => ({ partitions: consumer?.assigned() ?? [], rebalances }),
   };
 }
 

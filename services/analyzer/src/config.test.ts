@@ -5,8 +5,10 @@ describe('loadAnalyzerConfig', () => {
   it('has the documented defaults', () => {
     const c = loadAnalyzerConfig({});
     expect(c).toMatchObject({
-      topic: 'k8s.events.v1',
-      deadLetterTopic: 'k8s.events.dlq.v1',
+      topics: {
+        events: { topic: 'k8s.events.v1', numPartitions: 6 },
+        deadLetter: { topic: 'k8s.events.dlq.v1', numPartitions: 1 },
+      },
       groupId: 'pullwatch-analyzer',
       database: 'pullwatch',
       clickhouseCluster: undefined,

@@ -1,12 +1,11 @@
 import { z } from 'zod';
-import { DEFAULT_DEAD_LETTER_TOPIC, DEFAULT_TOPIC } from '@pullwatch/event-schema';
+import { TopicsEnvShape, topicsConfig, type TopicsConfig } from '@pullwatch/kafka';
 
-const topic = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic name');
 const int = (min: number) => z.coerce.number().int().min(min);
 
 const EnvSchema = z.object({
-  PULLWATCH_TOPIC: topic.default(DEFAULT_TOPIC),
-  PULLWATCH_DLQ_TOPIC: topic.default(DEFAULT_DEAD_LETTER_TOPIC),
+  // The topics and their partitions, shared with the collector (whichever starts first creates them).
+  ...TopicsEnvShape,
   PULLWATCH_ANALYZER_GROUP: z.string().min(1).default('pullwatch-analyzer'),
   PULLWATCH_CLICKHOUSE_DATABASE: z
     .string()
@@ -39,8 +38,7 @@ const EnvSchema = z.object({
 });
 
 export interface AnalyzerConfig {
-  topic: string;
-  deadLetterTopic: string;
+  topics: TopicsConfig;
   groupId: string;
   database: string;
   clickhouseCluster: string | undefined;
@@ -65,8 +63,7 @@ export function loadAnalyzerConfig(env: NodeJS.ProcessEnv = process.env): Analyz
     );
   const e = r.data;
   return {
-    topic: e.PULLWATCH_TOPIC,
-    deadLetterTopic: e.PULLWATCH_DLQ_TOPIC,
+    topics: topicsConfig(e),
     groupId: e.PULLWATCH_ANALYZER_GROUP,
     database: e.PULLWATCH_CLICKHOUSE_DATABASE,
     clickhouseCluster: e.PULLWATCH_CLICKHOUSE_CLUSTER,

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { eventEnvelope, K8sEventSchema } from '@pullwatch/event-schema';
 import { createClickHouse, migrate } from '@pullwatch/clickhouse';
 import { repoRoot } from '@pullwatch/engines';
-import { createKafka, ensureTopics } from '@pullwatch/kafka';
+import { createProducer, ensureTopics } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
 import { TcpProxy } from '../../../test/support/tcp-proxy.ts';
@@ -18,7 +18,7 @@ import { AnalyzerStore } from './store.ts';
 
 const endpoints = testEndpoints();
 const logger = createLogger('faults-test', 'silent');
-const kafka = createKafka({ brokers: endpoints.kafka.brokers, clientId: 'faults-test', logger });
+const kafka = { brokers: endpoints.kafka.brokers, clientId: 'faults-test', logger };
 const admin = createClickHouse({ ...endpoints.clickhouse });
 const databases: string[] = [];
 
@@ -57,11 +57,9 @@ async function setup(partitions: number) {
 }
 
 async function produce(topic: string, messages: { key: string; value: string }[]) {
-  const p = kafka.producer();
-  await p.connect();
-  for (let i = 0; i < messages.length; i += 500)
-    await p.send({ topic, acks: -1, messages: messages.slice(i, i + 500) });
-  await p.disconnect();
+  const p = await createProducer(kafka);
+  for (let i = 0; i < messages.length; i += 500) await p.send(topic, messages.slice(i, i + 500));
+  await p.close();
 }
 
 async function scalar(sql: string): Promise<number> {

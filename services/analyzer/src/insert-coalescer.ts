@@ -89,7 +89,7 @@ export class InsertCoalescer<R> {
   }
 
   /**
-   * Decides once the handlers started with this one have had their turn: kafkajs starts the batch
+   * Decides once the handlers started with this one have had their turn: the consumer starts the batch
    * handlers of a fetch one after another, each running until its first await, so deciding at
    * once would write the first slice alone.
    */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventEnvelope, isImageEvent, K8sEventSchema, normalizeEvent } from '@pullwatch/event-schema';
 import { createClickHouse, migrate } from '@pullwatch/clickhouse';
-import { createKafka, ensureTopics } from '@pullwatch/kafka';
+import { createProducer, ensureTopics } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
 import { loadAnalyzerConfig } from './config.ts';
@@ -12,7 +12,7 @@ import { type Analyzer, createAnalyzer } from './analyzer.ts';
 // the collector forwards: its filter (isImageEvent) decides, as in services/collector.
 const endpoints = testEndpoints();
 const logger = createLogger('recovery-test', 'silent');
-const kafka = createKafka({ brokers: endpoints.kafka.brokers, clientId: 'recovery-test', logger });
+const kafka = { brokers: endpoints.kafka.brokers, clientId: 'recovery-test', logger };
 const database = uniqueName('recovery_it');
 const topic = uniqueName('recovery_it');
 const admin = createClickHouse({ ...endpoints.clickhouse });
@@ -87,12 +87,10 @@ describe('a failing Pod recovers on Started, end to end', () => {
     ];
     const forwarded = observed.filter((e) => isImageEvent(normalizeEvent(e)));
     expect(forwarded.map((e) => e.reason)).toEqual(['Failed', 'BackOff', 'Started']);
-    const p = kafka.producer();
-    await p.connect();
-    await p.send({
+    const p = await createProducer(kafka);
+    await p.send(
       topic,
-      acks: -1,
-      messages: forwarded.map((e) => {
+      forwarded.map((e) => {
         const { key, envelope } = eventEnvelope({
           cluster: 'eu-1',
           source: 'http',
@@ -101,8 +99,8 @@ describe('a failing Pod recovers on Started, end to end', () => {
         });
         return { key, value: JSON.stringify(envelope) };
       }),
-    });
-    await p.disconnect();
+    );
+    await p.close();
 
     const states = async () => {
       const rs = await admin.query({

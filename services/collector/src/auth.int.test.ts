@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafka } from '@pullwatch/kafka';
+import { topicOffsets } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
 import { loadCollectorConfig } from './config.ts';
@@ -10,7 +10,7 @@ import { createCollector, type Collector } from './collector.ts';
 import { encodeOtlpLogsProtobuf } from './ingest/otlp-protobuf.ts';
 
 const logger = createLogger('auth-test', 'silent');
-const kafka = createKafka({ brokers: testEndpoints().kafka.brokers, clientId: 'auth-test', logger });
+const kafka = { brokers: testEndpoints().kafka.brokers, clientId: 'auth-test', logger };
 const dir = mkdtempSync(join(tmpdir(), 'pw-ingest-auth-'));
 
 const ALL = 'auth-test-token-every-cluster';
@@ -34,13 +34,7 @@ const otlp = (records: { cluster: string; i: number }[]) => ({
 });
 
 async function produced(topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
-  } finally {
-    await admin.disconnect();
-  }
+  return (await topicOffsets(kafka, topic)).reduce((n, o) => n + o, 0);
 }
 
 describe('ingest authentication: bearer tokens bound to clusters', () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Envelope } from '@pullwatch/event-schema';
-import { createKafka } from '@pullwatch/kafka';
+import { readTopic } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { dedicatedKafka } from '../../../test/support/dedicated-kafka.ts';
 import { freePort } from '../../../test/support/free-port.ts';
@@ -11,10 +11,7 @@ import { createCollector, type Collector } from './collector.ts';
 const logger = createLogger('backpressure-test', 'silent');
 // Ports from the OS (port 0), not fixed ones.
 const broker = dedicatedKafka(await freePort(), await freePort());
-const kafka = createKafka(
-  { brokers: broker.brokers, clientId: 'backpressure-test', logger },
-  { retry: { retries: 2, initialRetryTime: 200 } },
-);
+const kafka = { brokers: broker.brokers, clientId: 'backpressure-test', logger };
 const topic = uniqueName('bp');
 let collector: Collector;
 
@@ -78,23 +75,11 @@ describe('back-pressure when the broker stops', () => {
     }
     expect(status).toBe(200);
 
-    const consumer = kafka.consumer({ groupId: uniqueName('bp_g') });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const uids = new Set<string>();
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`only ${uids.size} of 20 identities`)), 60_000);
-      void consumer.run({
-        eachMessage: async ({ message }) => {
-          uids.add((JSON.parse(message.value!.toString()) as Envelope).identity.uid);
-          if (uids.size >= 20) {
-            clearTimeout(timer);
-            resolve();
-          }
-        },
-      });
-    });
-    await consumer.disconnect();
+    const uids = new Set(
+      (await readTopic(kafka, topic, { timeoutMs: 60_000 })).map(
+        (m) => (JSON.parse(m.value!.toString()) as Envelope).identity.uid,
+      ),
+    );
     // Every accepted event is there (a retried request may have been written twice: the identity lets
     // the analyzer count it once); nothing of the refused 60-event request was produced.
     expect([...uids].sort()).toEqual(
@@ -103,5 +88,36 @@ describe('back-pressure when the broker stops', () => {
         ...Array.from({ length: 10 }, (_, i) => `uid-${100 + i}`),
       ].sort(),
     );
+  });
+
+  it('a broker that stops answering: the produce times out at PULLWATCH_PRODUCE_TIMEOUT_MS with a 503, and the retried request lands', async () => {
+    const { pid } = await broker.kafka.status();
+    expect(pid).not.toBeNull();
+    // Frozen, not stopped: connections stay open and nothing answers, so only the produce timeout can end the wait.
+    process.kill(pid!, 'SIGSTOP');
+    try {
+      const t0 = Date.now();
+      const hung = await post(200, 5);
+      const waited = Date.now() - t0;
+      expect(hung.status).toBe(503);
+      expect(Number(hung.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(((await hung.json()) as { error: { message: string } }).error.message).toMatch(/within 3000 ms/);
+      expect(waited).toBeGreaterThanOrEqual(3000);
+      expect(waited).toBeLessThan(6000);
+    } finally {
+      process.kill(pid!, 'SIGCONT');
+    }
+    let status = 0;
+    for (let i = 0; i < 40 && status !== 200; i++) {
+      status = (await post(200, 5)).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(status).toBe(200);
+    const uids = new Set(
+      (await readTopic(kafka, topic, { timeoutMs: 60_000 })).map(
+        (m) => (JSON.parse(m.value!.toString()) as Envelope).identity.uid,
+      ),
+    );
+    for (let i = 200; i < 205; i++) expect(uids.has(`uid-${i}`)).toBe(true);
   });
 });

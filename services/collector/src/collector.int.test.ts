@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnvelopeSchema, normalizeEvent, type Envelope } from '@pullwatch/event-schema';
-import { createKafka } from '@pullwatch/kafka';
+import { ensureTopics, readTopic, topicOffsets } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry, startTracing } from '@pullwatch/telemetry';
 import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
 import { loadCollectorConfig } from './config.ts';
@@ -12,7 +12,7 @@ const TOKEN = 'collector-test-ingest-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
 // Spans without an exporter: their W3C context must still reach Kafka.
 startTracing({ serviceName: 'collector-test' });
-const kafka = createKafka({ brokers: testEndpoints().kafka.brokers, clientId: 'collector-test', logger });
+const kafka = { brokers: testEndpoints().kafka.brokers, clientId: 'collector-test', logger };
 
 function event(
   pod: string,
@@ -39,42 +39,19 @@ function event(
   };
 }
 
-/** Messages in the topic: the sum of its partitions' high watermarks. */
-async function inTopic(topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return (await admin.fetchTopicOffsets(topic)).reduce((n, o) => n + Number(o.high), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 /** Consumes the topic until it has `expected` messages and everything in the topic (so a duplicate would show). */
 async function consumeAll(
   topic: string,
   expected: number,
 ): Promise<{ partition: number; envelope: Envelope; traceparent: string | null }[]> {
-  const consumer = kafka.consumer({ groupId: uniqueName('g') });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const got: { partition: number; envelope: Envelope; traceparent: string | null }[] = [];
-  await consumer.run({
-    eachMessage: async ({ partition, message }) => {
-      got.push({
-        partition,
-        envelope: EnvelopeSchema.parse(JSON.parse(message.value!.toString())),
-        traceparent: message.headers?.traceparent?.toString() ?? null,
-      });
-    },
-  });
-  const end = Date.now() + 30_000;
-  while (got.length < expected || got.length < (await inTopic(topic))) {
-    if (Date.now() > end) throw new Error(`consumed ${got.length} of ${expected}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  await consumer.disconnect();
-  return got;
+  const messages = await readTopic(kafka, topic, { count: expected });
+  // Acknowledged means written: anything past `expected` in the topic would be a duplicate.
+  expect((await topicOffsets(kafka, topic)).reduce((n, o) => n + o, 0)).toBe(expected);
+  return messages.map((m) => ({
+    partition: m.partition,
+    envelope: EnvelopeSchema.parse(JSON.parse(m.value!.toString())),
+    traceparent: m.headers.traceparent ?? null,
+  }));
 }
 
 describe('collector HTTP ingest into the real Kafka', () => {
@@ -180,9 +157,37 @@ describe('collector HTTP ingest into the real Kafka', () => {
       });
       expect(ok.status).toBe(200);
       // Only the one good event reached the topic.
-      expect(await inTopic(topic2)).toBe(1);
+      expect((await topicOffsets(kafka, topic2)).reduce((n, o) => n + o, 0)).toBe(1);
     } finally {
       await c2.stop();
+    }
+  });
+
+  it('answers a permanent Kafka refusal (events over the topic limit) with 413 and no Retry-After (retryable ones stay 503: backpressure.int.test.ts)', async () => {
+    const topic4 = uniqueName('collector_limit');
+    // The topic takes produce batches of at most 2 KiB: one ordinary event fits, a request of many does not.
+    await ensureTopics(kafka, [{ topic: topic4, numPartitions: 1, config: { 'max.message.bytes': '2048' } }]);
+    const c4 = createCollector(
+      loadCollectorConfig({ PULLWATCH_INGEST_PORT: '0', PULLWATCH_TOPIC: topic4, PULLWATCH_TOPIC_PARTITIONS: '1' }),
+      { logger, metrics: createMetricsRegistry('c4'), kafka },
+    );
+    await c4.start();
+    try {
+      const tooBig = await fetch(`${c4.ingestUrl}/v1/k8s-events?cluster=eu-1`, {
+        method: 'POST',
+        body: JSON.stringify(Array.from({ length: 30 }, (_, i) => event('web-7', i))),
+      });
+      expect(tooBig.status).toBe(413);
+      expect(tooBig.headers.get('retry-after')).toBeNull();
+      expect(((await tooBig.json()) as { error: { code: string } }).error.code).toBe('event_too_large');
+      const fits = await fetch(`${c4.ingestUrl}/v1/k8s-events?cluster=eu-1`, {
+        method: 'POST',
+        body: JSON.stringify([event('web-7', 99)]),
+      });
+      expect(fits.status).toBe(200);
+      expect((await topicOffsets(kafka, topic4)).reduce((n, o) => n + o, 0)).toBe(1);
+    } finally {
+      await c4.stop();
     }
   });
 
@@ -255,20 +260,9 @@ describe('collector HTTP ingest into the real Kafka', () => {
         headers: { ...auth, 'content-type': 'application/json' },
       });
       expect(missing.status).toBe(400);
-      const original = kafka;
-      const consumer = original.consumer({ groupId: uniqueName('g') });
-      await consumer.connect();
-      await consumer.subscribe({ topic: topic3, fromBeginning: true });
-      const clusters: string[] = [];
-      await new Promise<void>((resolve) => {
-        void consumer.run({
-          eachMessage: async ({ message }) => {
-            clusters.push((JSON.parse(message.value!.toString()) as Envelope).cluster);
-            if (clusters.length === 4) resolve();
-          },
-        });
-      });
-      await consumer.disconnect();
+      const clusters = (await readTopic(kafka, topic3, { count: 4 })).map(
+        (m) => (JSON.parse(m.value!.toString()) as Envelope).cluster,
+      );
       expect(clusters).toEqual(['us-2', 'us-2', 'us-2', 'us-2']);
     } finally {
       await c3.stop();

@@ -1,8 +1,7 @@
-import type { Kafka } from 'kafkajs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Counter, type Registry } from 'prom-client';
 import { startListener, type Listener } from '@pullwatch/http-listener';
-import { ensureTopics } from '@pullwatch/kafka';
+import { ensureTopics, type KafkaConnection } from '@pullwatch/kafka';
 import type { Logger } from '@pullwatch/telemetry';
 import type { CollectorConfig } from './config.ts';
 import { EnvelopeProducer } from './producer.ts';
@@ -12,7 +11,8 @@ import { ClusterWatcher, type ClusterWatcherStats } from './kube/cluster-watcher
 export interface CollectorDeps {
   logger: Logger;
   metrics: Registry;
-  kafka: Kafka;
+  /** Where Kafka is; the collector opens its own producer and admin connections. */
+  kafka: KafkaConnection;
 }
 
 export interface Collector {
@@ -52,7 +52,7 @@ export function kubeConfigs(cfg: CollectorConfig): { cluster: string; kc: KubeCo
 }
 
 export function createCollector(cfg: CollectorConfig, deps: CollectorDeps): Collector {
-  const producer = new EnvelopeProducer(deps.kafka, cfg.topic, cfg.bufferMaxEvents, cfg.produceTimeoutMs);
+  const producer = new EnvelopeProducer(deps.kafka, cfg.topics.events.topic, cfg.bufferMaxEvents, cfg.produceTimeoutMs);
   const { app, stats } = createIngestApp(cfg, { producer, logger: deps.logger, metrics: deps.metrics });
   let listener: Listener | null = null;
   const watchers = kubeConfigs(cfg).map(
@@ -100,11 +100,11 @@ export function createCollector(cfg: CollectorConfig, deps: CollectorDeps): Coll
       return url;
     },
     async start() {
-      await ensureTopics(deps.kafka, [{ topic: cfg.topic, numPartitions: cfg.topicPartitions }]);
+      await ensureTopics(deps.kafka, [cfg.topics.events]);
       await producer.connect();
       listener = await startListener(app, cfg.host, cfg.port);
       url = listener.url;
-      deps.logger.info({ url, topic: cfg.topic }, 'collector ingest listening');
+      deps.logger.info({ url, topic: cfg.topics.events.topic }, 'collector ingest listening');
       for (const w of watchers) w.start();
     },
     async stop() {

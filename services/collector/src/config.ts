@@ -1,17 +1,14 @@
 import { z } from 'zod';
-import { DEFAULT_TOPIC } from '@pullwatch/event-schema';
 import { type IngestToken, mergeTokens, readIngestTokensFile } from './ingest/tokens.ts';
+import { TopicsEnvShape, topicsConfig, type TopicsConfig } from '@pullwatch/kafka';
 
 const bool = z.enum(['true', 'false', '1', '0', '']).transform((v) => v === 'true' || v === '1');
 
 const EnvSchema = z.object({
   PULLWATCH_INGEST_HOST: z.string().min(1).default('127.0.0.1'),
   PULLWATCH_INGEST_PORT: z.coerce.number().int().min(0).max(65535).default(4318),
-  PULLWATCH_TOPIC: z
-    .string()
-    .regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic name')
-    .default(DEFAULT_TOPIC),
-  PULLWATCH_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
+  // The topics and their partitions, shared with the analyzer.
+  ...TopicsEnvShape,
   PULLWATCH_ALL_EVENTS: bool.default(false),
   PULLWATCH_MAX_BODY_BYTES: z.coerce
     .number()
@@ -48,8 +45,7 @@ export type KubeSource =
 export interface CollectorConfig {
   host: string;
   port: number;
-  topic: string;
-  topicPartitions: number;
+  topics: TopicsConfig;
   allEvents: boolean;
   maxBodyBytes: number;
   /** Events accepted but not yet acknowledged by Kafka; past this, ingest answers 503. */
@@ -111,8 +107,7 @@ export function loadCollectorConfig(env: NodeJS.ProcessEnv = process.env): Colle
     ingestAuth,
     host: e.PULLWATCH_INGEST_HOST,
     port: e.PULLWATCH_INGEST_PORT,
-    topic: e.PULLWATCH_TOPIC,
-    topicPartitions: e.PULLWATCH_TOPIC_PARTITIONS,
+    topics: topicsConfig(e),
     allEvents: e.PULLWATCH_ALL_EVENTS,
     maxBodyBytes: e.PULLWATCH_MAX_BODY_BYTES,
     bufferMaxEvents: e.PULLWATCH_BUFFER_MAX_EVENTS,

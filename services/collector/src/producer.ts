@@ -1,15 +1,21 @@
-import type { Kafka, Producer } from 'kafkajs';
-import { CompressionTypes } from 'kafkajs';
 import { injectTraceHeaders } from '@pullwatch/telemetry';
 import type { Envelope } from '@pullwatch/event-schema';
+import {
+  createProducer,
+  KafkaPermanentError,
+  KafkaTimeoutError,
+  type KafkaConnection,
+  type KafkaProducer,
+} from '@pullwatch/kafka';
 
 /** Kafka could not take the messages now; the caller should answer 503 with Retry-After. */
 export class BackPressureError extends Error {
   constructor(
     message: string,
     readonly retryAfterSeconds: number,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = 'BackPressureError';
   }
 }
@@ -22,31 +28,23 @@ export interface Outgoing {
 /**
  * Produces envelopes with acks from all in-sync replicas. A bounded number of events may be in
  * flight; beyond it callers are pushed back instead of buffering without limit. A batch resolves
- * only once Kafka acknowledged all of it.
+ * only once Kafka acknowledged all of it. Failures that retrying can fix become BackPressureError;
+ * permanent ones (KafkaPermanentError) are passed on as they are.
  */
 export class EnvelopeProducer {
-  private producer: Producer;
+  private producer: KafkaProducer | null = null;
   private inFlight = 0;
-  private connected = false;
   acknowledged = 0;
 
   constructor(
-    kafka: Kafka,
+    private readonly kafka: KafkaConnection,
     private readonly topic: string,
     private readonly maxInFlight: number,
     private readonly timeoutMs: number,
-  ) {
-    // Idempotence keeps kafkajs's own retries from writing a message twice.
-    this.producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      retry: { retries: 5, initialRetryTime: 200 },
-    });
-  }
+  ) {}
 
   get ready(): boolean {
-    return this.connected;
+    return this.producer !== null;
   }
 
   get pending(): number {
@@ -54,29 +52,32 @@ export class EnvelopeProducer {
   }
 
   async connect(): Promise<void> {
-    await this.producer.connect();
-    this.connected = true;
+    this.producer = await createProducer(this.kafka, { requestTimeoutMs: this.timeoutMs });
   }
 
   async send(batch: Outgoing[]): Promise<void> {
     if (!batch.length) return;
+    const producer = this.producer;
+    if (!producer) throw new BackPressureError('not connected to Kafka yet', 2);
     if (this.inFlight + batch.length > this.maxInFlight) {
       throw new BackPressureError(`${this.inFlight} events are waiting for Kafka (limit ${this.maxInFlight})`, 2);
     }
     this.inFlight += batch.length;
     const headers = injectTraceHeaders();
     try {
-      const sent = this.producer.send({
-        topic: this.topic,
-        acks: -1,
-        timeout: this.timeoutMs,
-        compression: CompressionTypes.None,
-        messages: batch.map((m) => ({ key: m.key, value: JSON.stringify(m.envelope), headers })),
-      });
+      const sent = producer.send(
+        this.topic,
+        batch.map((m) => ({ key: m.key, value: JSON.stringify(m.envelope), headers })),
+      );
+      // A late failure of a timed-out send must not crash the process.
+      sent.catch(() => undefined);
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () => reject(new Error(`no acknowledgement from Kafka within ${this.timeoutMs} ms`)),
+          () =>
+            reject(
+              new KafkaTimeoutError(`no acknowledgement from Kafka within ${this.timeoutMs} ms`, 'PRODUCE_TIMEOUT'),
+            ),
           this.timeoutMs,
         );
       });
@@ -85,18 +86,20 @@ export class EnvelopeProducer {
       } finally {
         clearTimeout(timer);
       }
-      // A late failure of a timed-out send must not crash the process.
-      sent.catch(() => undefined);
       this.acknowledged += batch.length;
     } catch (err) {
-      throw new BackPressureError(`Kafka unavailable: ${err instanceof Error ? err.message : String(err)}`, 5);
+      if (err instanceof KafkaPermanentError) throw err;
+      throw new BackPressureError(`Kafka unavailable: ${err instanceof Error ? err.message : String(err)}`, 5, {
+        cause: err,
+      });
     } finally {
       this.inFlight -= batch.length;
     }
   }
 
   async disconnect(): Promise<void> {
-    this.connected = false;
-    await this.producer.disconnect();
+    const p = this.producer;
+    this.producer = null;
+    await p?.close();
   }
 }

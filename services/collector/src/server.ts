@@ -3,6 +3,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { eventEnvelope, isImageEvent, normalizeEvent, type Source } from '@pullwatch/event-schema';
 import { bearerTokens } from '@pullwatch/http-listener';
+import { KafkaAuthorizationError, KafkaMessageTooLargeError, KafkaPermanentError } from '@pullwatch/kafka';
 import type { Logger } from '@pullwatch/telemetry';
 import type { CollectorConfig, IngestAuth } from './config.ts';
 import { BodyError, parseEventsBody, type ParsedEvent } from './ingest/parse-body.ts';
@@ -312,6 +313,27 @@ export function createIngestApp(
         'unavailable',
         `${err.message}; nothing of this request was accepted, retry later`,
         err.retryAfterSeconds,
+      );
+    }
+    // Permanent Kafka failures: retrying the same request cannot succeed, so no 503 and no Retry-After.
+    if (err instanceof KafkaMessageTooLargeError) {
+      stats.rejected += 1;
+      requests.inc({ route, status: 413 });
+      return sendError(
+        res,
+        413,
+        'event_too_large',
+        `Kafka refused the events as too large (${err.reason}); nothing of this request was accepted, send fewer or smaller events`,
+      );
+    }
+    if (err instanceof KafkaPermanentError) {
+      requests.inc({ route, status: 500 });
+      deps.logger.error({ err: err.message, reason: err.reason }, 'Kafka refused the events permanently');
+      return sendError(
+        res,
+        500,
+        err instanceof KafkaAuthorizationError ? 'kafka_not_authorized' : 'kafka_rejected',
+        `Kafka refused the events (${err.reason}); the collector's Kafka settings need fixing, retrying will not help`,
       );
     }
     requests.inc({ route, status: 500 });

@@ -1,7 +1,6 @@
 import { createAnalyzer, loadAnalyzerConfig } from '@pullwatch/analyzer';
 import { createClickHouse, migrate, waitForClickHouse } from '@pullwatch/clickhouse';
 import { loadEnginesConfig, resolveEndpoints } from '@pullwatch/engines';
-import { createKafka } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry, startTracing } from '@pullwatch/telemetry';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
@@ -57,7 +56,7 @@ const analyzerCommand: Command = async () => {
   const analyzer = createAnalyzer(cfg, {
     logger,
     metrics,
-    kafka: createKafka({ brokers: endpoints.kafka.brokers, clientId: 'pullwatch-analyzer', logger }),
+    kafka: { brokers: endpoints.kafka.brokers, clientId: 'pullwatch-analyzer', logger },
     clickhouse: createClickHouse({ ...endpoints.clickhouse }),
   });
   // Bound before consuming starts: a taken port fails the command before anything is read.
@@ -71,7 +70,7 @@ const analyzerCommand: Command = async () => {
         );
   await analyzer.start();
   notifyReady('analyzer', null);
-  process.stderr.write(`analyzer: ${cfg.topic} → ${endpoints.clickhouse.url} database ${cfg.database}\n`);
+  process.stderr.write(`analyzer: ${cfg.topics.events.topic} → ${endpoints.clickhouse.url} database ${cfg.database}\n`);
   await stopSignal();
   await metricsServer?.close();
   await stopWithin('the analyzer', () => analyzer.stop());

@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
 import { createCollector, loadCollectorConfig } from '@pullwatch/collector';
 import { loadEnginesConfig, resolveEndpoints } from '@pullwatch/engines';
-import { createKafka } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry, startTracing } from '@pullwatch/telemetry';
 import type { Command } from '../command.ts';
 import { notifyReady } from '../start/service-process.ts';
@@ -35,12 +34,12 @@ const collectorCommand: Command = async (args) => {
   const collector = createCollector(config, {
     logger,
     metrics: createMetricsRegistry('collector'),
-    kafka: createKafka({ brokers: endpoints.kafka.brokers, clientId: 'pullwatch-collector', logger }),
+    kafka: { brokers: endpoints.kafka.brokers, clientId: 'pullwatch-collector', logger },
   });
   await collector.start();
   notifyReady('collector', collector.ingestUrl);
   process.stderr.write(
-    `collector: ingest on ${collector.ingestUrl} → kafka ${endpoints.kafka.brokers.join(',')} topic ${config.topic}\n`,
+    `collector: ingest on ${collector.ingestUrl} → kafka ${endpoints.kafka.brokers.join(',')} topic ${config.topics.events.topic}\n`,
   );
   await stopSignal();
   await stopWithin('the collector', () => collector.stop());

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Envelope } from '@pullwatch/event-schema';
-import { createKafka } from '@pullwatch/kafka';
+import { createGroupConsumer, topicOffsets } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { testEndpoints, uniqueName } from '../../../../test/support/endpoints.ts';
 import { FakeApiServer } from '../../test/fake-apiserver.ts';
@@ -12,7 +12,7 @@ import { createCollector, type Collector } from '../collector.ts';
 
 const logger = createLogger('watch-test', (process.env.TEST_LOG_LEVEL as 'warn' | undefined) ?? 'silent');
 const metrics = createMetricsRegistry('watch-test');
-const kafka = createKafka({ brokers: testEndpoints().kafka.brokers, clientId: 'watch-test', logger });
+const kafka = { brokers: testEndpoints().kafka.brokers, clientId: 'watch-test', logger };
 const topic = uniqueName('watch_it');
 const api = new FakeApiServer();
 let collector: Collector;
@@ -33,7 +33,14 @@ const failed = (img: string) =>
   `Failed to pull image "${img}": rpc error: code = NotFound desc = failed to pull and unpack image "${img}": not found`;
 
 const received: Envelope[] = [];
-const consumer = kafka.consumer({ groupId: uniqueName('watch_g') });
+const consumer = createGroupConsumer(kafka, {
+  groupId: uniqueName('watch_g'),
+  topic,
+  sessionTimeoutMs: 10_000,
+  minBytes: 1,
+  maxWaitMs: 100,
+  maxBytesPerPartition: 1 << 20,
+});
 
 async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000) {
   const end = Date.now() + timeoutMs;
@@ -46,13 +53,7 @@ const until = (n: number, what: string) => waitFor(() => received.length >= n, `
 
 /** Messages in the topic (the sum of its partitions' high watermarks): all the collector produced. */
 async function producedSoFar(): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
-  } finally {
-    await admin.disconnect();
-  }
+  return (await topicOffsets(kafka, topic)).reduce((n, o) => n + o, 0);
 }
 
 /** Waits until the consumer has every message the collector produced, so repeats would be counted too. */
@@ -105,16 +106,14 @@ beforeAll(async () => {
     { logger, metrics, kafka },
   );
   await collector.start();
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => void received.push(JSON.parse(message.value!.toString()) as Envelope),
+  await consumer.run(async (batch) => {
+    for (const m of batch.messages) received.push(JSON.parse(m.value!.toString()) as Envelope);
   });
 });
 
 afterAll(async () => {
   await collector.stop();
-  await consumer.disconnect();
+  await consumer.close();
   await api.stop();
 });
 

@@ -1,0 +1,88 @@
+import { Admin, Consumer } from '@platformatic/kafka';
+import { baseOptions, type KafkaConnection } from './connection.ts';
+import { classifyKafkaError } from './errors.ts';
+import type { TopicSpec } from './topics.ts';
+
+/**
+ * Creates the topics that are missing, with the cluster's default replication; existing topics are
+ * left exactly as they are (their partition count never grows here).
+ */
+export async function ensureTopics(conn: KafkaConnection, topics: TopicSpec[]): Promise<void> {
+  const admin = new Admin(baseOptions(conn));
+  try {
+    const existing = new Set(await admin.listTopics());
+    for (const t of topics.filter((t) => !existing.has(t.topic))) {
+      try {
+        await admin.createTopics({
+          topics: [t.topic],
+          partitions: t.numPartitions,
+          replicas: -1,
+          configs: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
+        });
+      } catch (err) {
+        // Another process created it in the meantime: as good as created by us.
+        if (classifyKafkaError(err).reason !== 'TOPIC_ALREADY_EXISTS') throw classifyKafkaError(err);
+      }
+    }
+    // Leaders are elected shortly after creation; produce and consume only once metadata shows them.
+    for (let attempt = 0; ; attempt++) {
+      const meta = await admin.metadata({ topics: topics.map((t) => t.topic), forceUpdate: true });
+      const ready = topics.every((t) => meta.topics.get(t.topic)?.partitions.every((p) => p.leader >= 0));
+      if (ready || attempt >= 50) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (err) {
+    throw classifyKafkaError(err);
+  } finally {
+    await admin.close();
+  }
+}
+
+/** The partition count of a topic, or null when it does not exist. */
+export async function topicPartitions(conn: KafkaConnection, topic: string): Promise<number | null> {
+  const admin = new Admin(baseOptions(conn));
+  try {
+    if (!(await admin.listTopics()).includes(topic)) return null;
+    const meta = await admin.metadata({ topics: [topic], forceUpdate: true });
+    return meta.topics.get(topic)?.partitionsCount ?? null;
+  } finally {
+    await admin.close();
+  }
+}
+
+/** The end offset (next offset to be written) of every partition of a topic: the total written so far. */
+export async function topicOffsets(conn: KafkaConnection, topic: string): Promise<number[]> {
+  // Listing offsets needs no group membership; the group id is only required by the constructor.
+  const c = new Consumer({ ...baseOptions(conn), groupId: `${conn.clientId}-offsets` });
+  try {
+    const offsets = await c.listOffsets({ topics: [topic] });
+    return (offsets.get(topic) ?? []).map(Number);
+  } catch (err) {
+    throw classifyKafkaError(err);
+  } finally {
+    await c.close();
+  }
+}
+
+/**
+ * The brokers and controller the cluster reports, with one attempt bounded by `timeoutMs` (engine
+ * readiness probes); throws when the cluster cannot be reached.
+ */
+export async function describeCluster(
+  brokers: string[],
+  timeoutMs: number,
+): Promise<{ brokers: number; controllerId: number | null }> {
+  const admin = new Admin({
+    clientId: 'pullwatch-probe',
+    bootstrapBrokers: brokers,
+    timeout: timeoutMs,
+    connectTimeout: timeoutMs,
+    retries: 0,
+  });
+  try {
+    const meta = await admin.metadata({ topics: [], forceUpdate: true });
+    return { brokers: meta.brokers.size, controllerId: meta.controllerId >= 0 ? meta.controllerId : null };
+  } finally {
+    await admin.close().catch(() => undefined);
+  }
+}

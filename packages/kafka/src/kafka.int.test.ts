@@ -1,0 +1,179 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLogger } from '@pullwatch/telemetry';
+import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
+import {
+  classifyKafkaError,
+  createGroupConsumer,
+  createProducer,
+  ensureTopics,
+  type GroupConsumer,
+  KafkaMessageTooLargeError,
+  KafkaPermanentError,
+  KafkaRetryableError,
+  type PartitionBatch,
+  readTopic,
+  topicOffsets,
+  topicPartitions,
+} from './index.ts';
+
+const conn = {
+  brokers: testEndpoints().kafka.brokers,
+  clientId: 'kafka-pkg-test',
+  logger: createLogger('kafka-test', 'silent'),
+};
+
+async function until(check: () => boolean | Promise<boolean>, what: string, ms = 30_000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('@pullwatch/kafka against the real broker', () => {
+  const open: GroupConsumer[] = [];
+  afterAll(async () => {
+    await Promise.all(open.map((c) => c.close()));
+  });
+
+  it('creates missing topics once and never changes an existing one', async () => {
+    const topic = uniqueName('kafka_topics');
+    await ensureTopics(conn, [{ topic, numPartitions: 3 }]);
+    await ensureTopics(conn, [{ topic, numPartitions: 5 }]);
+    expect(await topicPartitions(conn, topic)).toBe(3);
+    expect(await topicOffsets(conn, topic)).toEqual([0, 0, 0]);
+  });
+
+  it('produces keyed messages to kafkajs/Java partitions, in order, with headers', async () => {
+    const topic = uniqueName('kafka_produce');
+    await ensureTopics(conn, [{ topic, numPartitions: 6 }]);
+    const producer = await createProducer(conn);
+    try {
+      await producer.send(
+        topic,
+        Array.from({ length: 20 }, (_, i) => ({
+          key: `pod-${i % 4}`,
+          value: String(i),
+          headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+        })),
+      );
+    } finally {
+      await producer.close();
+    }
+    const got = await readTopic(conn, topic);
+    expect(got).toHaveLength(20);
+    // murmur2(key) & 0x7fffffff % 6, as kafkajs's default and Java's partitioners place them.
+    const partitionOf = new Map(got.map((m) => [m.key, m.partition]));
+    expect(Object.fromEntries(partitionOf)).toEqual({ 'pod-0': 0, 'pod-1': 0, 'pod-2': 3, 'pod-3': 1 });
+    for (const key of partitionOf.keys())
+      expect(got.filter((m) => m.key === key).map((m) => Number(m.value!.toString()))).toEqual(
+        Array.from({ length: 5 }, (_, j) => Number(key!.slice(4)) + 4 * j),
+      );
+    expect(got[0]!.headers.traceparent).toBe('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
+  });
+
+  it('writes every one of many concurrent sends to one partition, and sends again afterwards', async () => {
+    const topic = uniqueName('kafka_concurrent');
+    await ensureTopics(conn, [{ topic, numPartitions: 1 }]);
+    const producer = await createProducer(conn);
+    try {
+      // The collector sends each ingest request's events as they come, many at once.
+      await Promise.all(Array.from({ length: 20 }, (_, i) => producer.send(topic, [{ key: 'pod', value: String(i) }])));
+      await producer.send(topic, [{ key: 'pod', value: 'after' }]);
+    } finally {
+      await producer.close();
+    }
+    expect(await topicOffsets(conn, topic)).toEqual([21]);
+    const values = (await readTopic(conn, topic)).map((m) => m.value!.toString());
+    expect(
+      values
+        .slice(0, 20)
+        .map(Number)
+        .sort((a, b) => a - b),
+    ).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(values[20]).toBe('after');
+  });
+
+  it('hands batches per partition, and a restarted group resumes after the last commit only', async () => {
+    const topic = uniqueName('kafka_group');
+    const groupId = `${topic}_g`;
+    await ensureTopics(conn, [{ topic, numPartitions: 2 }]);
+    const producer = await createProducer(conn);
+    await producer.send(
+      topic,
+      Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: String(i) })),
+    );
+    const seen: PartitionBatch[] = [];
+    const first = createGroupConsumer(conn, {
+      groupId,
+      topic,
+      sessionTimeoutMs: 6000,
+      minBytes: 1,
+      maxWaitMs: 100,
+      maxBytesPerPartition: 1 << 20,
+    });
+    open.push(first);
+    await first.run(async (batch, control) => {
+      seen.push(batch);
+      // Commit everything but the last message of each batch.
+      const last = batch.messages[batch.messages.length - 1]!.offset;
+      if (last > batch.messages[0]!.offset) expect(await control.commit(last - 1)).toBe(true);
+    });
+    await until(() => seen.reduce((n, b) => n + b.messages.length, 0) === 10, 'all 10 consumed');
+    for (const b of seen) {
+      expect(b.messages.every((m) => m.partition === b.partition)).toBe(true);
+      const offsets = b.messages.map((m) => m.offset);
+      expect(offsets).toEqual([...offsets].sort((a, c) => a - c));
+    }
+    await first.close();
+    open.splice(open.indexOf(first), 1);
+
+    const ends = await topicOffsets(conn, topic);
+    const again: number[] = [];
+    const second = createGroupConsumer(conn, {
+      groupId,
+      topic,
+      sessionTimeoutMs: 6000,
+      minBytes: 1,
+      maxWaitMs: 100,
+      maxBytesPerPartition: 1 << 20,
+    });
+    open.push(second);
+    await second.run(async (batch) => {
+      for (const m of batch.messages) again.push(m.offset);
+    });
+    // Exactly the last message of each non-empty partition comes again.
+    const expected = ends.filter((e) => e > 0).length;
+    await until(() => again.length >= expected, 'the uncommitted messages again');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(again.sort()).toEqual(
+      ends
+        .filter((e) => e > 0)
+        .map((e) => e - 1)
+        .sort(),
+    );
+    await producer.close();
+  });
+
+  it('classifies errors by the broker code: a message over the limit is permanent, an unreachable broker retryable', async () => {
+    const topic = uniqueName('kafka_errors');
+    // A topic that takes batches of at most 2 KiB.
+    await ensureTopics(conn, [{ topic, numPartitions: 1, config: { 'max.message.bytes': '2048' } }]);
+    const producer = await createProducer(conn);
+    try {
+      const err = await producer.send(topic, [{ key: 'k', value: 'x'.repeat(10_000) }]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(KafkaMessageTooLargeError);
+      expect(err).toBeInstanceOf(KafkaPermanentError);
+      expect((err as KafkaMessageTooLargeError).reason).toMatch(/^(MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE)$/);
+    } finally {
+      await producer.close();
+    }
+    // Nothing listens on port 1: no connection at all.
+    const down = await createProducer({ ...conn, brokers: ['127.0.0.1:1'] }, { requestTimeoutMs: 1000 }).catch(
+      (e: unknown) => e,
+    );
+    expect(down).toBeInstanceOf(KafkaRetryableError);
+    expect(classifyKafkaError(down).retryable).toBe(true);
+  }, 60_000);
+});
