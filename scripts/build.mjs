@@ -25,6 +25,25 @@ export const assets = [
   'infra/kafka', // engines up (local Kafka): the Maven pom naming the jars
 ];
 
+// Files of bundled third-party packages they read at run time, placed where the bundle's chunks look.
+export const packageFiles = [
+  // @platformatic/kafka's CRC32C (its loader is pointed at the copy by packageFileUrls).
+  { pkg: '@platformatic/wasm-utils', file: 'dist/native.wasm', to: 'native.wasm' },
+];
+
+/** Third-party reads of their own files: pointed at the copies beside the chunks (`packageFiles`). */
+const packageFileUrls = {
+  name: 'package-file-urls',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]@platformatic[\\/]wasm-utils[\\/]dist[\\/]index\.js$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      const from = "new URL('../dist/native.wasm', import.meta.url)";
+      if (!text.includes(from)) throw new Error(`build: ${args.path} no longer reads ${from}; update packageFiles`);
+      return { contents: text.replace(from, "new URL('./native.wasm', import.meta.url)"), loader: 'js' };
+    });
+  },
+};
+
 // Packages that must stay in node_modules: native addons, optional engines and tooling that only the
 // local/containers engines or development commands load (never the services in a container).
 export const external = [
@@ -126,7 +145,7 @@ export async function buildCli({ outdir = dist, quiet = false } = {}) {
     chunkNames: '[name]-[hash]',
     outExtension: { '.js': '.mjs' },
     external,
-    plugins: [assetUrls, noBench],
+    plugins: [assetUrls, noBench, packageFileUrls],
     banner: { js: banner },
     sourcemap: 'linked',
     // Minified source is ~8 MiB less resident memory per service (V8 keeps the source text); functions keep
@@ -137,6 +156,12 @@ export async function buildCli({ outdir = dist, quiet = false } = {}) {
     metafile: true,
     logLevel: quiet ? 'error' : 'warning',
   });
+  // Files third-party code reads beside itself (`new URL('../dist/x', import.meta.url)` from a chunk in dist/).
+  for (const { pkg, file, to } of packageFiles) {
+    const from = join(root, 'node_modules', pkg, file);
+    if (!existsSync(from)) throw new Error(`build: ${pkg}'s ${file} is missing (npm install first)`);
+    cpSync(from, join(outdir, to));
+  }
   for (const a of assets) {
     const from = join(root, a);
     if (!existsSync(from)) throw new Error(`build: asset ${a} is missing`);

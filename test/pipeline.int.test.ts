@@ -166,6 +166,7 @@ describe('npm start: the pipeline on a simulated fleet', () => {
     const img = 'quay.io/acme/api:2.0.1';
     const res = await fetch(`${stack.ingestUrl}/v1/k8s-events?cluster=e2e-recovery`, {
       method: 'POST',
+      headers: { authorization: `Bearer ${stack.ingestToken}` },
       body: JSON.stringify([
         ev(
           'f1',
