@@ -150,7 +150,7 @@ function lineChart(series, interval) {
     }
   const step = INTERVAL_MS[interval];
   if (first < 0) {
-    el.innerHTML = `<p class="nodata" role="img" aria-label="no data">no data in the ${esc(RANGES[state.range].label)}</p>`;
+    el.innerHTML = `<p class="nodata">no data in the ${esc(RANGES[state.range].label)}</p>`;
     $('trend-legend').innerHTML = '';
     $('trend-note').textContent = '';
     return;
