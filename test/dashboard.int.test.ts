@@ -367,6 +367,10 @@ describe('the dashboard in a real browser', () => {
         await page.selectOption('#f-range', range);
         await rendered(page, { range });
         expect(new URL(page.url()).hash).toBe(`#range=${range}`);
+        expect(await page.textContent('#status')).toBe(
+          `updated · last ${range.replace(/(\d+)/, '$1 ')} · refreshes every 10 s`,
+        );
+        await page.screenshot({ path: join(OUT, `dashboard-range-${range}-1280x800.png`) });
         expect(await page.textContent('#h-trend')).toBe(`Failure rate by registry (${heading})`);
         expect(await page.textContent('#h-registries')).toBe(`Registries (last ${range.replace(/(\d+)/, '$1 ')})`);
         // The view's own requests (a periodic refresh of the previous view may still be answering):
@@ -578,6 +582,13 @@ describe('the dashboard in a real browser', () => {
       }));
       expect(a11y).toEqual({ unlabelled: [], headersWithoutScope: [], status: ['status', 'polite'] });
       expect(await lowContrast(page)).toEqual([]);
+      // The live region is not re-announced by the refresh every 10 s: only the time beside it changes.
+      const before = { status: await page.textContent('#status'), at: await page.textContent('#updated-at') };
+      await page.waitForFunction((at) => document.getElementById('updated-at')?.textContent !== at, before.at, {
+        timeout: 25_000,
+      });
+      expect(await page.textContent('#status')).toBe(before.status);
+      expect(before.status).toBe('updated · last 24 h · refreshes every 10 s');
       await page.locator('#registries button.open').first().click();
       await page.locator('#detail #d-stuck').waitFor();
       expect(await lowContrast(page)).toEqual([]);

@@ -209,7 +209,7 @@ function lineChart(series, interval) {
   const rangeStart = Date.parse(series[0].buckets[0].ts);
   $('trend-note').textContent =
     first > 0
-      ? `Pulls seen from ${fmtDay(t0)} to ${fmtDay(t1)}; no data from ${fmtDay(rangeStart)} to ${fmtDay(t0)} (not drawn). Gaps in a line: no pulls from that registry.`
+      ? `Pulls seen from ${fmtDay(t0)} to ${fmtDay(Math.min(t1, Date.now()))}; no data from ${fmtDay(rangeStart)} to ${fmtDay(t0)} (not drawn). Gaps in a line: no pulls from that registry.`
       : `Gaps in a line: no pulls from that registry.`;
 }
 new ResizeObserver(() => {
@@ -485,23 +485,27 @@ async function refresh() {
       'no risks in this view',
     );
 
-    $('status').className = 'status';
-    $('status').textContent =
-      `updated ${new Date().toLocaleTimeString()} · ${scope} · refreshes every ${REFRESH_MS / 1000} s`;
+    // The live region changes only when the view or its state does, not on every refresh; the time is beside it.
+    setStatus(`updated · ${scope} · refreshes every ${REFRESH_MS / 1000} s`);
+    $('updated-at').textContent = `at ${new Date().toLocaleTimeString()}`;
     document.body.dataset.view = viewKey();
     document.body.dataset.loading = 'false';
     if (state.detail && !$('detail').open) void openDetail(state.detail, null);
   } catch (err) {
     if (gen !== generation) return;
     document.body.dataset.loading = 'false';
-    $('status').className = 'status error';
     if (err.status === 401) {
-      $('status').textContent = 'a valid API token is needed';
+      setStatus('a valid API token is needed', true);
       $('token-form').hidden = false;
     } else {
-      $('status').textContent = err.status === 503 ? 'ClickHouse unavailable — retrying' : `error: ${err.message}`;
+      setStatus(err.status === 503 ? 'ClickHouse unavailable — retrying' : `error: ${err.message}`, true);
     }
   }
+}
+
+function setStatus(text, error = false) {
+  if ($('status').textContent !== text) $('status').textContent = text;
+  $('status').className = error ? 'error' : '';
 }
 
 /** What the page shows, for tests and links: the filters that the last render used. */
@@ -725,7 +729,7 @@ function applyControls() {
   state.registry = $('f-registry').value;
   writeHash();
   document.body.dataset.view = '';
-  $('status').textContent = 'loading…';
+  setStatus('loading…');
   void refresh();
 }
 $('filters').addEventListener('change', applyControls);
