@@ -175,6 +175,17 @@ function layoutProblems(page: Page, panels: string) {
       if (panel.scrollWidth > panel.clientWidth)
         problems.push(`${panel.id}: scrollWidth ${panel.scrollWidth} > clientWidth ${panel.clientWidth}`);
       const box = panel.getBoundingClientRect();
+      // The chart's labels stay inside the chart (an SVG clips what sticks out).
+      for (const svg of panel.querySelectorAll('svg')) {
+        const sb = svg.getBoundingClientRect();
+        for (const t of svg.querySelectorAll('text')) {
+          const r = t.getBoundingClientRect();
+          if (r.left < sb.left - 0.5 || r.right > sb.right + 0.5)
+            problems.push(
+              `${panel.id}: chart label "${t.textContent}" ${Math.round(r.left)}–${Math.round(r.right)} outside ${Math.round(sb.left)}–${Math.round(sb.right)}`,
+            );
+        }
+      }
       for (const el of panel.querySelectorAll('*')) {
         const r = el.getBoundingClientRect();
         if (r.width === 0 && r.height === 0) continue;
@@ -371,6 +382,7 @@ describe('the dashboard in a real browser', () => {
           `updated · last ${range.replace(/(\d+)/, '$1 ')} · refreshes every 10 s`,
         );
         await page.screenshot({ path: join(OUT, `dashboard-range-${range}-1280x800.png`) });
+        expect(await layoutProblems(page, 'main > section')).toEqual([]);
         expect(await page.textContent('#h-trend')).toBe(`Failure rate by registry (${heading})`);
         expect(await page.textContent('#h-registries')).toBe(`Registries (last ${range.replace(/(\d+)/, '$1 ')})`);
         // The view's own requests (a periodic refresh of the previous view may still be answering):

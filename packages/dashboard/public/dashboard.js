@@ -177,7 +177,11 @@ function lineChart(series, interval) {
   const ticks = Math.min(count, Math.max(2, Math.floor(w / 110)));
   const xLabels = Array.from({ length: ticks }, (_, k) => {
     const i = first + Math.round((k * (count - 1)) / Math.max(1, ticks - 1));
-    return `<text x="${x(i)}" y="${h - 8}" text-anchor="middle" font-size="11" fill="#4f5668">${esc(fmtTime(Date.parse(series[0].buckets[i].ts)))}</text>`;
+    // Centred under its bucket, moved in just enough to stay whole inside the chart.
+    const label = fmtTime(Date.parse(series[0].buckets[i].ts));
+    const half = label.length * 3.4;
+    const at = Math.min(Math.max(x(i), half + 2), w - half - 2);
+    return `<text x="${at.toFixed(1)}" y="${h - 8}" text-anchor="middle" font-size="11" fill="#4f5668">${esc(label)}</text>`;
   }).join('');
   const lines = series
     .map((s, k) => {
