@@ -199,6 +199,9 @@ function layoutProblems(page: Page, panels: string) {
   }, panels);
 }
 
+/** Long enough for the page's refresh every 10 s to catch up with the API. */
+const REFRESHED = { timeout: 25_000, interval: 500 };
+
 const PANELS = [
   'p-trend',
   'p-registries',
@@ -278,7 +281,7 @@ describe('the dashboard in a real browser', () => {
               .map((i) => `incident:${i.id}`)
               .sort(),
           };
-        })
+        }, REFRESHED)
         .toSatisfy((v: { page: string[]; api: string[] }) => JSON.stringify(v.page) === JSON.stringify(v.api));
       expect(await openerKeys(page, 'incidents')).not.toEqual([]);
       await expect
@@ -293,7 +296,7 @@ describe('the dashboard in a real browser', () => {
             .map(([image, n]) => [image, n]);
           const got = (await rows(page, 'images')).map((r) => [r[0], Number(r[2])]);
           return JSON.stringify(got) === JSON.stringify(want);
-        })
+        }, REFRESHED)
         .toBe(true);
       expect(await firstColumn(page, 'images')).toEqual(['quay.io/prometheus/node-exporter:v1.8.2']);
       await expect
@@ -308,7 +311,7 @@ describe('the dashboard in a real browser', () => {
             ),
           );
           return JSON.stringify(got) === JSON.stringify(want.length ? want : ['no stuck Pods']);
-        })
+        }, REFRESHED)
         .toBe(true);
       expect(await rows(page, 'hotspots')).toEqual([['no rate limiting in this view']]);
       expect(await rows(page, 'quota')).toEqual([['Docker Hub (docker.io) only']]);
@@ -434,7 +437,7 @@ describe('the dashboard in a real browser', () => {
               last: new Date(Date.parse(latest[0]!.series[withPulls.at(-1)!]!.ts) + step).toISOString(),
             };
             return JSON.stringify(shown) === JSON.stringify(want) ? 'equal' : JSON.stringify({ shown, want });
-          })
+          }, REFRESHED)
           .toBe('equal');
         // The simulated fleet has 90 minutes of history: the rest of a day or a week is marked "no data".
         if (range !== '1h') {
