@@ -553,6 +553,7 @@ describe('the dashboard in a real browser', () => {
           ),
         ),
       ).toEqual(['registry unavailable']);
+      await page.screenshot({ path: join(OUT, 'dashboard-drilldown-incident-1280x800.png') });
       await page.keyboard.press('Escape');
       await expect.poll(() => dialog.evaluate((d: HTMLDialogElement) => d.open)).toBe(false);
       expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.key)).toBe(
