@@ -367,10 +367,12 @@ describe('infra/prometheus: every metric a rule uses is exported by the running 
     const analyzerText = await until(async () => {
       const t = await text(analyzerMetrics.url);
       return value(t, 'pullwatch_analyzer_messages_total', 'outcome="stored"') >= 2 &&
-        value(t, 'pullwatch_analyzer_messages_total', 'outcome="dead_lettered"') === 1
+        value(t, 'pullwatch_analyzer_messages_total', 'outcome="dead_lettered"') === 1 &&
+        // The lag gauge is set after the stored slice's offsets are committed, a moment after the count.
+        /^pullwatch_analyzer_lag_messages\{/m.test(t)
         ? t
         : null;
-    }, 'the analyzer to store 2 messages and dead-letter 1');
+    }, 'the analyzer to store 2 messages, dead-letter 1 and report its lag');
     expect(value(analyzerText, 'pullwatch_analyzer_failures_total', 'cause="rate_limited"')).toBe(2);
     scraped.set('analyzer', parseExposition(analyzerText));
 
