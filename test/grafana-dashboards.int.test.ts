@@ -1,0 +1,707 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { createClickHouse, migrate } from '@pullwatch/clickhouse';
+import { testEndpoints, uniqueName } from './support/endpoints.ts';
+
+// Grafana cannot run here, so every panel's SQL is expanded the way Grafana and the official
+// ClickHouse plugin (grafana-clickhouse-datasource 4.x) expand it, then run against the real
+// ClickHouse with known rows, and each result is checked for the shape its panel type needs.
+//
+// The expansion follows the plugin:
+// - frontend (src/data/CHDatasource.ts applyTemplateVariables): `$__conditionalAll(cond, $var)` first
+//   (becomes `1=1` when the variable's value is `$__all` or empty), then Grafana's template
+//   replacement with the plugin's formatter (an array becomes 'a','b'; a single value stays raw;
+//   `${var:singlequote}` quotes and escapes every value);
+// - backend (pkg/macros/macros.go): `$__timeFilter(c)` → `c >= toDateTime(from) AND c <= toDateTime(to)`,
+//   `$__fromTime`/`$__toTime` → `toDateTime(s)`, `$__interval_s` → seconds (≥ 1),
+//   `$__timeInterval(c)` → `toStartOfInterval(toDateTime(c), INTERVAL s second)`.
+
+const DIR = new URL('../infra/grafana/', import.meta.url);
+const PLUGIN = 'grafana-clickhouse-datasource';
+const DS_VAR = ['$', '{datasource}'].join('');
+
+interface Target {
+  refId: string;
+  datasource: unknown;
+  editorType: string;
+  queryType: string;
+  format: number;
+  pluginVersion: string;
+  rawSql: string;
+}
+interface Panel {
+  id: number;
+  type: string;
+  title: string;
+  datasource: unknown;
+  interval?: string;
+  gridPos: { h: number; w: number; x: number; y: number };
+  targets: Target[];
+}
+interface Variable {
+  name: string;
+  type: string;
+  query: string;
+  current: { value: string | string[] };
+  multi?: boolean;
+  includeAll?: boolean;
+  datasource?: unknown;
+}
+interface Dashboard {
+  uid: string;
+  title: string;
+  id: unknown;
+  schemaVersion: number;
+  panels: Panel[];
+  templating: { list: Variable[] };
+}
+
+const dashboards = readdirSync(new URL('dashboards/', DIR))
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((f) => ({ file: f, d: JSON.parse(readFileSync(new URL(`dashboards/${f}`, DIR), 'utf8')) as Dashboard }));
+const byUid = (uid: string) => dashboards.find((x) => x.d.uid === uid)!.d;
+
+// ---------------------------------------------------------------- expansion, as Grafana and the plugin do it
+
+/** The plugin's getMacroArgs: the comma-separated arguments of the call whose '(' is at `open`. */
+function macroArgs(sql: string, open: number): { args: string[]; end: number } {
+  const args: string[] = [];
+  let depth = 0;
+  let last = open + 1;
+  for (let i = open; i < sql.length; i++) {
+    const c = sql[i];
+    if (c === '(') depth++;
+    else if (c === ')') depth--;
+    if (c === ',' && depth === 1) {
+      args.push(sql.slice(last, i));
+      last = i + 1;
+    }
+    if (depth === 0) {
+      args.push(sql.slice(last, i));
+      return { args, end: i + 1 };
+    }
+  }
+  throw new Error(`unbalanced macro arguments at ${open}: ${sql.slice(open, open + 60)}`);
+}
+
+type Values = Record<string, string | string[]>;
+
+/** CHDatasource.applyConditionalAll: from the last call to the first. */
+function conditionalAll(sql: string, vars: Values): string {
+  const macro = '$__conditionalAll(';
+  for (let at = sql.lastIndexOf(macro); at !== -1; at = sql.lastIndexOf(macro)) {
+    const { args, end } = macroArgs(sql, at + macro.length - 1);
+    if (args.length !== 2) throw new Error(`$__conditionalAll needs 2 arguments: ${sql.slice(at, end)}`);
+    const name = /(?<=\$\{)\w+(?=\})|(?<=\$)\w+/.exec(args[1]!.trim())?.[0];
+    const value = name === undefined ? undefined : vars[name];
+    const v = Array.isArray(value) ? value.join(',') : value;
+    sql = sql.slice(0, at) + (v === '' || v === '$__all' ? '1=1' : args[0]) + sql.slice(end);
+  }
+  return sql;
+}
+
+/** Grafana's template replacement (its variable regex) with the plugin's default formatter. */
+function templateReplace(sql: string, vars: Values, allValues: Record<string, string[]>): string {
+  const re = /\$(\w+)|\[\[(\w+?)(?::(\w+))?\]\]|\$\{(\w+)(?:\.([^:^}]+))?(?::([^}]+))?\}/g;
+  return sql.replace(
+    re,
+    (match, plain?: string, bracket?: string, bracketFmt?: string, braced?: string, _path?: string, fmt?: string) => {
+      const name = plain ?? bracket ?? braced!;
+      if (!(name in vars)) return match; // not a variable: `$__timeFilter` and friends stay for the backend
+      let value = vars[name]!;
+      if (Array.isArray(value) && value.length === 1 && value[0] === '$__all') value = allValues[name] ?? [];
+      const format = fmt ?? bracketFmt;
+      if (format === 'singlequote') {
+        const list = Array.isArray(value) ? value : [value];
+        return list.map((v) => `'${v.replaceAll("'", "\\'")}'`).join(',');
+      }
+      if (format !== undefined) throw new Error(`format ${format} is not modelled by this test`);
+      return Array.isArray(value) ? `'${value.join("','")}'` : value;
+    },
+  );
+}
+
+interface TimeContext {
+  from: Date;
+  to: Date;
+  intervalSeconds: number;
+}
+
+/** The backend macros of pkg/macros/macros.go. */
+function backendMacros(sql: string, t: TimeContext): string {
+  const s = (d: Date) => Math.floor(d.getTime() / 1000);
+  const dt = (d: Date) => `toDateTime(${s(d)})`;
+  const interval = Math.max(Math.floor(t.intervalSeconds), 1);
+  const macros: Record<string, (args: string[]) => string> = {
+    fromTime: () => dt(t.from),
+    toTime: () => dt(t.to),
+    interval_s: () => String(interval),
+    timeFilter: ([c]) => `${c} >= ${dt(t.from)} AND ${c} <= ${dt(t.to)}`,
+    timeInterval: ([c]) => `toStartOfInterval(toDateTime(${c}), INTERVAL ${interval} second)`,
+  };
+  const withArgs = new Set(['timeFilter', 'timeInterval']);
+  let out = '';
+  let i = 0;
+  for (let at = sql.indexOf('$__'); at !== -1; at = sql.indexOf('$__', i)) {
+    const name = /^\$__(\w+)/.exec(sql.slice(at))![1]!;
+    const fn = macros[name];
+    if (!fn) throw new Error(`macro $__${name} is not one the plugin's backend expands`);
+    out += sql.slice(i, at);
+    i = at + 3 + name.length;
+    if (withArgs.has(name)) {
+      if (sql[i] !== '(') throw new Error(`$__${name} needs an argument`);
+      const { args, end } = macroArgs(sql, i);
+      if (args.length !== 1) throw new Error(`$__${name} takes 1 argument, got ${args.length}`);
+      out += fn(args.map((a) => a.trim()));
+      i = end;
+    } else {
+      out += fn([]);
+    }
+  }
+  return out + sql.slice(i);
+}
+
+function expand(sql: string, vars: Values, allValues: Record<string, string[]>, t: TimeContext): string {
+  const out = backendMacros(templateReplace(conditionalAll(sql, vars), vars, allValues), t);
+  if (/\$|\[\[/.test(out)) throw new Error(`unexpanded variable or macro left in:\n${out}`);
+  return out;
+}
+
+// ---------------------------------------------------------------- the data
+
+const database = uniqueName('grafana');
+const admin = createClickHouse({ ...testEndpoints().clickhouse });
+// The data source should use a read-only user: the panels must work under readonly=1.
+const reader = createClickHouse({ ...testEndpoints().clickhouse, settings: { readonly: '1' } });
+// Whole seconds, as the plugin passes the time range to ClickHouse.
+const now = Math.floor(Date.now() / 1000) * 1000;
+const at = (minutesAgo: number) => new Date(now - minutesAgo * 60_000);
+const ch = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
+const range = (intervalSeconds: number): TimeContext => ({ from: at(6 * 60), to: at(-1), intervalSeconds });
+
+function pullEvent(o: Record<string, unknown> & { uid: string; minutesAgo: number }) {
+  const { minutesAgo, uid, ...rest } = o;
+  return {
+    event_time: ch(at(minutesAgo)),
+    first_time: ch(at(minutesAgo + 1)),
+    received_at: ch(at(minutesAgo)),
+    cluster: 'prod-eu-west',
+    namespace: 'shop',
+    pod: 'web-1',
+    container: 'web',
+    node: 'n1',
+    outcome: 'failure',
+    event_kind: 'failed_pull',
+    occurrences: 1,
+    image: 'docker.io/library/nginx:1.27',
+    registry: 'docker.io',
+    provider: 'docker_hub',
+    repository: 'library/nginx',
+    tag: '1.27',
+    digest: '',
+    tag_kind: 'pinned',
+    cause: 'rate_limited',
+    subcause: 'registry',
+    attributed: 0,
+    retryable: 1,
+    hint: '',
+    message: 'toomanyrequests',
+    pull_duration_ms: 0,
+    image_size_bytes: 0,
+    image_pull_policy: 'IfNotPresent',
+    has_pull_secrets: 0,
+    event_uid: uid,
+    event_count: 1,
+    identity: uid,
+    kafka_partition: 0,
+    kafka_offset: 0,
+    ...rest,
+  };
+}
+
+function podState(o: Record<string, unknown> & { pod: string; first: number; last: number }) {
+  const { first, last, ...rest } = o;
+  return {
+    cluster: 'prod-eu-west',
+    namespace: 'shop',
+    container: 'web',
+    image: 'docker.io/library/nginx:1.27',
+    node: 'n1',
+    registry: 'docker.io',
+    provider: 'docker_hub',
+    status: 'stuck',
+    cause: 'rate_limited',
+    subcause: 'registry',
+    hint: 'authenticate pulls',
+    message: 'toomanyrequests',
+    first_failure: ch(at(first)),
+    last_failure: ch(at(last)),
+    attempts: 7,
+    backoff_stage: 6,
+    backoff_seconds: 300,
+    recovered_at: null,
+    time_to_recover_ms: null,
+    image_pull_policy: 'IfNotPresent',
+    has_pull_secrets: 0,
+    tag_kind: 'pinned',
+    updated_at: ch(at(last)),
+    ...rest,
+  };
+}
+
+function incident(o: Record<string, unknown> & { id: string; start: number; last: number; end: number | null }) {
+  const { start, last, end, ...rest } = o;
+  return {
+    registry: 'docker.io',
+    cause: 'rate_limited',
+    scope: 'cluster',
+    clusters: ['prod-eu-west'],
+    images: ['docker.io/library/nginx:1.27'],
+    failures: 7,
+    start: ch(at(start)),
+    last_seen: ch(at(last)),
+    end: end === null ? null : ch(at(end)),
+    status: end === null ? 'open' : 'resolved',
+    updated_at: ch(at(last)),
+    ...rest,
+  };
+}
+
+beforeAll(async () => {
+  await migrate(admin, { database, ttlDays: 90 });
+  const insert = (table: string, values: Record<string, unknown>[]) =>
+    admin.insert({
+      table: `${database}.${table}`,
+      format: 'JSONEachRow',
+      values,
+      clickhouse_settings: { async_insert: 0 },
+    });
+  // Failures: docker.io 5 + 2 (prod-eu-west/shop), ghcr.io 4 (prod-us-east/payments), quay.io 3 (staging-eu/tools);
+  // successful pulls: docker.io 3 (prod-eu-west/shop), ghcr.io 1 (prod-us-east/payments). 14 failed, 4 pulled.
+  await insert('pull_events', [
+    pullEvent({ uid: 'a', minutesAgo: 30, occurrences: 5 }),
+    pullEvent({ uid: 'b', minutesAgo: 20, occurrences: 2, pod: 'web-2', node: 'n2' }),
+    pullEvent({
+      uid: 'c',
+      minutesAgo: 40,
+      occurrences: 4,
+      cluster: 'prod-us-east',
+      namespace: 'payments',
+      pod: 'api-1',
+      node: 'u1',
+      image: 'ghcr.io/acme/api:1.0',
+      registry: 'ghcr.io',
+      provider: 'ghcr',
+      repository: 'acme/api',
+      tag: '1.0',
+      cause: 'not_found',
+      subcause: 'manifest',
+      message: 'manifest unknown',
+    }),
+    pullEvent({
+      uid: 'd',
+      minutesAgo: 25,
+      outcome: 'success',
+      event_kind: 'pulled',
+      occurrences: 3,
+      pod: 'web-3',
+      cause: '',
+      subcause: '',
+      pull_duration_ms: 2000,
+      image_size_bytes: 50_000_000,
+    }),
+    pullEvent({
+      uid: 'e',
+      minutesAgo: 10,
+      outcome: 'success',
+      event_kind: 'pulled',
+      occurrences: 1,
+      cluster: 'prod-us-east',
+      namespace: 'payments',
+      pod: 'api-2',
+      image: 'ghcr.io/acme/api:1.1',
+      registry: 'ghcr.io',
+      provider: 'ghcr',
+      cause: '',
+      subcause: '',
+      pull_duration_ms: 4000,
+      image_size_bytes: 10_000_000,
+    }),
+    pullEvent({
+      uid: 'f',
+      minutesAgo: 50,
+      occurrences: 3,
+      cluster: 'staging-eu',
+      namespace: 'tools',
+      pod: 'job-1',
+      image: 'quay.io/acme/tool:2',
+      registry: 'quay.io',
+      provider: 'quay',
+      cause: 'registry_unavailable',
+      subcause: '',
+    }),
+  ]);
+  await insert('pod_pull_state', [
+    podState({ pod: 'web-1', first: 60, last: 2 }), // stuck: failing for an hour, failed 2 min ago
+    // failing, but only for 5 minutes: not stuck yet
+    podState({
+      pod: 'api-1',
+      cluster: 'prod-us-east',
+      namespace: 'payments',
+      image: 'ghcr.io/acme/api:1.0',
+      registry: 'ghcr.io',
+      status: 'failing',
+      cause: 'not_found',
+      first: 5,
+      last: 1,
+    }),
+    // stuck once, no failure for 40 minutes: fixed or deleted
+    podState({
+      pod: 'job-1',
+      cluster: 'staging-eu',
+      namespace: 'tools',
+      image: 'quay.io/acme/tool:2',
+      registry: 'quay.io',
+      first: 120,
+      last: 40,
+    }),
+    podState({ pod: 'web-3', status: 'recovered', first: 50, last: 45, recovered_at: ch(at(25)) }),
+  ]);
+  await insert('incidents', [
+    incident({ id: 'i1', start: 30, last: 20, end: null }),
+    incident({
+      id: 'i2',
+      registry: 'ghcr.io',
+      cause: 'not_found',
+      scope: 'image',
+      clusters: ['prod-us-east'],
+      images: ['ghcr.io/acme/api:1.0'],
+      failures: 4,
+      start: 40,
+      last: 39,
+      end: 35,
+    }),
+    incident({ id: 'old', start: 3 * 24 * 60, last: 2 * 24 * 60, end: 2 * 24 * 60 - 10 }),
+  ]);
+});
+
+afterAll(async () => {
+  await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+  await admin.close();
+  await reader.close();
+});
+
+interface Result {
+  meta: { name: string; type: string }[];
+  data: Record<string, unknown>[];
+}
+
+async function run(sql: string): Promise<Result> {
+  const rs = await reader.query({ query: sql, format: 'JSON' });
+  const json = (await rs.json()) as unknown as Result;
+  return { meta: json.meta, data: json.data };
+}
+
+const base = (t: string) =>
+  t.replace(/^(Nullable|LowCardinality)\((.*)\)$/, '$2').replace(/^(Nullable|LowCardinality)\((.*)\)$/, '$2');
+const isNumeric = (t: string) => /^(U?Int\d+|Float\d+|Decimal)/.test(base(t));
+const isTime = (t: string) => /^DateTime(64)?\b/.test(base(t));
+const isText = (t: string) => base(t) === 'String';
+
+/** Values of the dashboard's query variables for one selection (`$__all` or a list). */
+async function resolveVariables(d: Dashboard, selection: Record<string, string[] | '$__all'>, t: TimeContext) {
+  const vars: Values = { database, table_suffix: '' };
+  const allValues: Record<string, string[]> = {};
+  for (const v of d.templating.list.filter((x) => x.type === 'query')) {
+    // A variable's own query sees the variables above it, as Grafana refreshes them in order.
+    const res = await run(expand(v.query, vars, allValues, t));
+    expect(
+      res.meta.map((m) => isText(m.type)),
+      `variable ${v.name}: one text column`,
+    ).toEqual([true]);
+    allValues[v.name] = res.data.map((r) => String(Object.values(r)[0]));
+    const sel = selection[v.name] ?? '$__all';
+    vars[v.name] = sel === '$__all' ? ['$__all'] : sel;
+  }
+  return { vars, allValues };
+}
+
+/** Runs every panel of a dashboard for one selection and checks the shape its panel type needs. */
+async function runPanels(d: Dashboard, selection: Record<string, string[] | '$__all'>, intervalSeconds = 60) {
+  const t = range(intervalSeconds);
+  const { vars, allValues } = await resolveVariables(d, selection, t);
+  const results = new Map<string, Result>();
+  for (const p of d.panels) {
+    const sql = expand(p.targets[0]!.rawSql, vars, allValues, t);
+    const res = await run(sql).catch((err: unknown) => {
+      throw new Error(`${d.uid} / ${p.title}: ${err instanceof Error ? err.message : String(err)}\n${sql}`);
+    });
+    const types = res.meta.map((m) => m.type);
+    const what = `${d.uid} / ${p.title} (${types.join(', ')})`;
+    if (p.type === 'stat') {
+      expect(res.meta.length, what).toBe(1);
+      expect(isNumeric(types[0]!), what).toBe(true);
+      expect(res.data.length, what).toBe(1);
+    } else if (p.type === 'timeseries') {
+      // The plugin's timeseries format: a time column, numbers, and text columns that become labels.
+      expect(isTime(types[0]!), what).toBe(true);
+      expect(types.filter(isNumeric).length, what).toBeGreaterThan(0);
+      expect(
+        types.every((x, i) => i === 0 || isNumeric(x) || isText(x)),
+        what,
+      ).toBe(true);
+      const times = res.data.map((r) => String(Object.values(r)[0]));
+      expect(times, `${what}: ordered by time`).toEqual([...times].sort());
+    } else if (p.type === 'table') {
+      // Named columns: every column is an alias or a plain column, never an expression's text.
+      expect(res.meta.length, what).toBeGreaterThan(1);
+      for (const m of res.meta) expect(m.name, what).toMatch(/^[a-z][a-z0-9_]*$/);
+      expect(new Set(res.meta.map((m) => m.name)).size, what).toBe(res.meta.length);
+    } else {
+      throw new Error(`${what}: panel type ${p.type} is not checked`);
+    }
+    results.set(p.title, res);
+  }
+  return { results, allValues };
+}
+
+/** 64-bit integers come quoted or not, depending on the server's output_format_json_quote_64bit_integers. */
+const rows = (r: Result) =>
+  r.data.map((x) =>
+    Object.fromEntries(
+      Object.entries(x).map(([k, v]) => [k, typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v]),
+    ),
+  );
+const num = (r: Result, row = 0) => Number(Object.values(r.data[row]!)[0]);
+const col = (r: Result, name: string) => r.data.map((x) => x[name]);
+
+// ---------------------------------------------------------------- structure
+
+describe('infra/grafana: provisioning and dashboard JSON', () => {
+  const provisioned = parse(
+    readFileSync(new URL('provisioning/datasources/pullwatch-clickhouse.yaml', DIR), 'utf8'),
+  ) as { apiVersion: number; datasources: { type: string; uid: string; jsonData: Record<string, unknown> }[] };
+
+  it('provisions the official ClickHouse plugin over HTTP with a fixed uid', () => {
+    expect(provisioned.apiVersion).toBe(1);
+    expect(provisioned.datasources).toHaveLength(1);
+    const ds = provisioned.datasources[0]!;
+    expect(ds.type).toBe(PLUGIN);
+    expect(ds.uid).toBe('pullwatch-clickhouse');
+    expect(ds.jsonData).toMatchObject({ protocol: 'http', port: 8123, defaultDatabase: 'pullwatch' });
+    const provider = parse(readFileSync(new URL('provisioning/dashboards/pullwatch.yaml', DIR), 'utf8')) as {
+      providers: { type: string; options: { path: string } }[];
+    };
+    expect(provider.providers[0]!.type).toBe('file');
+  });
+
+  it('has two dashboards with stable, unique uids, Grafana 11 schema and unique panel ids', () => {
+    expect(dashboards.map((x) => x.d.uid)).toEqual(['pullwatch-drilldown', 'pullwatch-fleet']);
+    for (const { file, d } of dashboards) {
+      expect(d.schemaVersion, file).toBeGreaterThanOrEqual(39);
+      expect(d.id, file).toBeNull();
+      expect(d.uid, file).toMatch(/^[a-z0-9-]{1,40}$/);
+      expect(new Set(d.panels.map((p) => p.id)).size, file).toBe(d.panels.length);
+      expect(new Set(d.panels.map((p) => p.title)).size, file).toBe(d.panels.length);
+      for (const p of d.panels) {
+        expect(p.targets, `${file} ${p.title}`).toHaveLength(1);
+        expect(p.targets[0], `${file} ${p.title}`).toMatchObject({
+          editorType: 'sql',
+          queryType: p.type === 'timeseries' ? 'timeseries' : 'table',
+          format: p.type === 'timeseries' ? 0 : 1,
+        });
+        // The plugin migrates queries without a 4.x pluginVersion as v3 ones.
+        expect(Number(p.targets[0]!.pluginVersion.split('.')[0]), `${file} ${p.title}`).toBeGreaterThanOrEqual(4);
+      }
+    }
+  });
+
+  it('references the data source only as {type, uid} through the datasource variable, never by a numeric id or a name', () => {
+    for (const { file, d } of dashboards) {
+      const dsVar = d.templating.list.find((v) => v.name === 'datasource')!;
+      expect(dsVar, file).toMatchObject({ type: 'datasource', query: PLUGIN });
+      // Its default is the provisioned data source.
+      expect(dsVar.current.value, file).toBe('pullwatch-clickhouse');
+      const seen: unknown[] = [];
+      const walk = (node: unknown): void => {
+        if (Array.isArray(node)) node.forEach(walk);
+        else if (node && typeof node === 'object') {
+          for (const [k, v] of Object.entries(node)) {
+            if (k === 'datasource') seen.push(v);
+            if (k === 'datasourceId' || k === 'datasourceUid') seen.push(`forbidden key ${k}`);
+            walk(v);
+          }
+        }
+      };
+      walk(d.panels);
+      walk(d.templating.list.filter((v) => v.type !== 'datasource'));
+      expect(seen.length, file).toBeGreaterThan(0);
+      for (const ref of seen) expect(ref, file).toEqual({ type: PLUGIN, uid: DS_VAR });
+    }
+  });
+
+  it('filters the drill-down by cluster, registry and namespace (there is no team column to filter by)', async () => {
+    const d = byUid('pullwatch-drilldown');
+    const q = d.templating.list.filter((v) => v.type === 'query');
+    expect(q.map((v) => [v.name, v.multi, v.includeAll, v.current.value])).toEqual([
+      ['cluster', true, true, ['$__all']],
+      ['registry', true, true, ['$__all']],
+      ['namespace', true, true, ['$__all']],
+    ]);
+    // `team` would need a column: none of pullwatch's tables has one.
+    const rs = await admin.query({
+      query: `SELECT count() AS n FROM system.columns WHERE database = {db:String} AND name = 'team'`,
+      query_params: { db: database },
+      format: 'JSONEachRow',
+    });
+    expect((await rs.json<{ n: string | number }>()).map((x) => Number(x.n))).toEqual([0]);
+  });
+});
+
+// ---------------------------------------------------------------- the panels against ClickHouse
+
+describe('infra/grafana: every panel runs against the real ClickHouse', () => {
+  it('fleet overview: stats, trends, hotspots, incidents, stuck Pods and top images', async () => {
+    const { results: r } = await runPanels(byUid('pullwatch-fleet'), {});
+    expect(num(r.get('Failed pull attempts')!)).toBe(14);
+    expect(num(r.get('Fleet failure rate')!)).toBeCloseTo(14 / 18, 10);
+    expect(num(r.get('Pods with failed pulls')!)).toBe(4);
+    expect(num(r.get('Failing registries')!)).toBe(3);
+    expect(num(r.get('Stuck Pods')!)).toBe(1);
+    expect(num(r.get('Open incidents')!)).toBe(1);
+
+    const rate = r.get('Failure rate by registry')!;
+    expect(rate.meta.map((m) => m.name)).toEqual(['time', 'registry', 'failure_rate']);
+    expect([...new Set(col(rate, 'registry'))].sort()).toEqual(['docker.io', 'ghcr.io', 'quay.io']);
+    const causes = r.get('Failed attempts by cause')!;
+    expect(causes.data.reduce((n, x) => n + Number(x.failures), 0)).toBe(14);
+    expect([...new Set(col(causes, 'cause'))].sort()).toEqual(['not_found', 'rate_limited', 'registry_unavailable']);
+
+    expect(rows(r.get('Hotspots: registry × cluster')!)).toEqual([
+      {
+        registry: 'docker.io',
+        cluster: 'prod-eu-west',
+        failures: 7,
+        successes: 3,
+        failure_rate: 0.7,
+        top_cause: 'rate_limited',
+      },
+      {
+        registry: 'ghcr.io',
+        cluster: 'prod-us-east',
+        failures: 4,
+        successes: 1,
+        failure_rate: 0.8,
+        top_cause: 'not_found',
+      },
+      {
+        registry: 'quay.io',
+        cluster: 'staging-eu',
+        failures: 3,
+        successes: 0,
+        failure_rate: 1,
+        top_cause: 'registry_unavailable',
+      },
+    ]);
+    expect(
+      r.get('Rate-limit hotspots by node')!.data.map((x) => [x.registry, x.cluster, x.node, Number(x.failures)]),
+    ).toEqual([
+      ['docker.io', 'prod-eu-west', 'n1', 5],
+      ['docker.io', 'prod-eu-west', 'n2', 2],
+    ]);
+    expect(
+      r.get('Incidents')!.data.map((x) => [x.status, x.scope, x.registry, x.cluster_list, Number(x.image_count)]),
+    ).toEqual([
+      ['open', 'cluster', 'docker.io', 'prod-eu-west', 1],
+      ['resolved', 'image', 'ghcr.io', 'prod-us-east', 1],
+    ]);
+    const stuck = r.get('Stuck Pods, longest first')!;
+    expect(stuck.data.map((x) => [x.cluster, x.namespace, x.pod, x.cause, x.attempts])).toEqual([
+      ['prod-eu-west', 'shop', 'web-1', 'rate_limited', 7],
+    ]);
+    // first failure an hour before now, the range ends a minute after now
+    expect(Number(stuck.data[0]!.failing_for)).toBe(61 * 60);
+    expect(
+      r.get('Top failing images')!.data.map((x) => [x.image, Number(x.failures), Number(x.clusters), Number(x.pods)]),
+    ).toEqual([
+      ['docker.io/library/nginx:1.27', 7, 1, 2],
+      ['ghcr.io/acme/api:1.0', 4, 1, 1],
+      ['quay.io/acme/tool:2', 3, 1, 1],
+    ]);
+  });
+
+  it('drill-down, everything selected (All): the variables list every value, $__conditionalAll is 1=1', async () => {
+    const { results: r, allValues } = await runPanels(byUid('pullwatch-drilldown'), {}, 300);
+    expect(allValues).toEqual({
+      cluster: ['prod-eu-west', 'prod-us-east', 'staging-eu'],
+      registry: ['docker.io', 'ghcr.io', 'quay.io'],
+      namespace: ['payments', 'shop', 'tools'],
+    });
+    expect(num(r.get('Failed pull attempts')!)).toBe(14);
+    expect(num(r.get('Stuck Pods')!)).toBe(1);
+    // Per-minute rates over 5-minute buckets ($__interval_s = 300) add back up to the counts.
+    const perMinute = r.get('Pull attempts per minute')!;
+    expect(perMinute.meta.map((m) => m.name)).toEqual(['time', 'failed', 'pulled']);
+    expect(perMinute.data.reduce((n, x) => n + (Number(x.failed) * 300) / 60, 0)).toBeCloseTo(14, 10);
+    expect(perMinute.data.reduce((n, x) => n + (Number(x.pulled) * 300) / 60, 0)).toBeCloseTo(4, 10);
+    for (const x of perMinute.data) expect(Date.parse(`${String(x.time).replace(' ', 'T')}Z`) % 300_000).toBe(0);
+    expect(
+      r.get('Pull time by registry')!.data.map((x) => [x.registry, Number(x.pulls), Number(x.p50_seconds)]),
+    ).toEqual([
+      ['docker.io', 3, 2],
+      ['ghcr.io', 1, 4],
+    ]);
+    expect(r.get('Failing Pods')!.data.map((x) => x.pod)).toEqual(['job-1', 'web-1', 'api-1']);
+    expect(r.get('Incidents in the selection')!.data.map((x) => x.registry)).toEqual(['docker.io', 'ghcr.io']);
+  });
+
+  it('drill-down, one cluster (the :singlequote form): the other variables and every panel narrow to it', async () => {
+    const { results: r, allValues } = await runPanels(byUid('pullwatch-drilldown'), { cluster: ['prod-eu-west'] });
+    expect(allValues.registry).toEqual(['docker.io']);
+    expect(allValues.namespace).toEqual(['shop']);
+    expect(num(r.get('Failed pull attempts')!)).toBe(7);
+    expect(num(r.get('Failure rate')!)).toBeCloseTo(0.7, 10);
+    expect(num(r.get('Pods with failed pulls')!)).toBe(2);
+    expect(num(r.get('Stuck Pods')!)).toBe(1);
+    expect([...new Set(col(r.get('Failure rate by cluster')!, 'cluster'))]).toEqual(['prod-eu-west']);
+    expect(rows(r.get('Failures by namespace and cause')!)).toEqual([
+      { cluster: 'prod-eu-west', namespace: 'shop', cause: 'rate_limited', failures: 7, pods: 2, images: 1 },
+    ]);
+    expect(r.get('Incidents in the selection')!.data.map((x) => x.cluster_list)).toEqual(['prod-eu-west']);
+  });
+
+  it('drill-down, two clusters and one registry, then one namespace through the plain IN (var) form', async () => {
+    const d = byUid('pullwatch-drilldown');
+    const two = await runPanels(d, { cluster: ['prod-eu-west', 'prod-us-east'], registry: ['ghcr.io'] });
+    expect(two.allValues.registry).toEqual(['docker.io', 'ghcr.io']);
+    expect(two.allValues.namespace).toEqual(['payments']);
+    expect(num(two.results.get('Failed pull attempts')!)).toBe(4);
+    expect(num(two.results.get('Failure rate')!)).toBeCloseTo(0.8, 10);
+    expect(num(two.results.get('Stuck Pods')!)).toBe(0);
+    expect(two.results.get('Top failing images')!.data.map((x) => [x.image, x.last_message])).toEqual([
+      ['ghcr.io/acme/api:1.0', 'manifest unknown'],
+    ]);
+    expect(two.results.get('Incidents in the selection')!.data.map((x) => x.registry)).toEqual(['ghcr.io']);
+
+    const ns = await runPanels(d, { namespace: ['tools'] });
+    expect(num(ns.results.get('Failed pull attempts')!)).toBe(3);
+    expect(ns.results.get('Failing Pods')!.data.map((x) => x.pod)).toEqual(['job-1']);
+  });
+
+  it('expands the plugin macros exactly as the plugin does', () => {
+    const t: TimeContext = { from: new Date(1_700_000_000_000), to: new Date(1_700_003_600_000), intervalSeconds: 0.2 };
+    expect(
+      expand(
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a JS template
+        'SELECT $__timeInterval(minute) AS t FROM x WHERE $__timeFilter(minute) AND a >= $__fromTime AND b <= $__toTime AND $__interval_s > 0 AND $__conditionalAll(c IN (${c:singlequote}), $c) AND $__conditionalAll(d IN (${d}), $d) AND e IN ($e)',
+        { c: ["it's"], d: ['$__all'], e: ['x', 'y'] },
+        { d: ['p', 'q'] },
+        t,
+      ),
+    ).toBe(
+      "SELECT toStartOfInterval(toDateTime(minute), INTERVAL 1 second) AS t FROM x WHERE minute >= toDateTime(1700000000) AND minute <= toDateTime(1700003600) AND a >= toDateTime(1700000000) AND b <= toDateTime(1700003600) AND 1 > 0 AND c IN ('it\\'s') AND 1=1 AND e IN ('x','y')",
+    );
+  });
+});
