@@ -25,6 +25,18 @@ export default defineConfig({
         },
       },
       {
+        // The real OpenTelemetry Collector receiver against the fake API server: opt-in, as it needs a
+        // collector binary built with the Collector Builder (infra/otel-collector/README.md).
+        test: {
+          name: 'otelcol',
+          include: ['test/**/*.otelcol.test.ts'],
+          globalSetup: ['test/setup/engines.global.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+      {
         test: {
           name: 'reliability',
           include: ['test/reliability/**/*.rel.test.ts'],

@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { createAnalyzer, loadAnalyzerConfig, type Analyzer } from '@pullwatch/analyzer';
 import { createClickHouse, migrate } from '@pullwatch/clickhouse';
 import { startListener, type Listener } from '@pullwatch/http-listener';
-import { createKafka } from '@pullwatch/kafka';
+import { createProducer } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { createCollector, loadCollectorConfig, type Collector } from '@pullwatch/collector';
 import { createQueryApi, loadQueryApiConfig, type QueryApi } from '@pullwatch/query-api';
@@ -113,7 +113,7 @@ function parseExposition(text: string): Map<string, Record<string, string>[]> {
 
 const endpoints = testEndpoints();
 const logger = createLogger('rules-test', 'silent');
-const kafka = createKafka({ brokers: endpoints.kafka.brokers, clientId: 'rules-test', logger });
+const kafka = { brokers: endpoints.kafka.brokers, clientId: 'rules-test', logger };
 const database = uniqueName('rules');
 const topic = uniqueName('rules');
 const INGEST_TOKEN = 'rules-ingest-token';
@@ -345,10 +345,9 @@ describe('infra/prometheus: every metric a rule uses is exported by the running 
     expect((await post(collector, 'ingested-1', '{not json')).status).toBe(400);
     const two = JSON.stringify([event('h2', 'api-2', redis), event('h3', 'api-3', redis)]);
     expect((await post(tinyCollector, 'ingested-2', two)).status).toBe(503);
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({ topic, messages: [{ key: 'poison', value: 'not an envelope' }] });
-    await producer.disconnect();
+    const producer = await createProducer(kafka);
+    await producer.send(topic, [{ key: 'poison', value: 'not an envelope' }]);
+    await producer.close();
 
     const collectorText = await until(async () => {
       const t = await text(collector.ingestUrl);
