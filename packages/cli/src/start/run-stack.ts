@@ -2,17 +2,20 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   type EnginesConfig,
+  LocalCluster,
   LocalEngines,
   loadEnginesConfig,
   probeEndpoints,
   resolveEndpoints,
   startContainers,
   type EngineEndpoints,
+  type Topology,
 } from '@pullwatch/engines';
-import { createClickHouse, migrate } from '@pullwatch/clickhouse';
+import { createClickHouse } from '@pullwatch/clickhouse';
 import { createLogger } from '@pullwatch/telemetry';
 import { type AnalyzerConfig, loadAnalyzerConfig } from '@pullwatch/analyzer';
 import { createSimulator, defaultScenarioPath, loadScenario } from '@pullwatch/simulator';
+import { applyMigrations as migrateAll, describeMigrations } from '../migrations.ts';
 import { ensureApiToken } from './api-token.ts';
 import { type ServiceProcess, startServiceProcess } from './service-process.ts';
 import { forwardedEvents, summaryLine, type SummarySample } from './summary.ts';
@@ -32,6 +35,8 @@ export interface StackOptions {
   cliEntry?: string;
   /** Analyzer processes in one consumer group (at most the topic's partitions do work). */
   analyzers?: number;
+  /** `cluster`: 3 Kafka brokers and 2 ClickHouse shards (local engines); default from PULLWATCH_TOPOLOGY. */
+  topology?: Topology;
 }
 
 export interface RunningStack {
@@ -59,6 +64,7 @@ const defaultCliEntry = fileURLToPath(new URL('../../bin/pullwatch.js', import.m
  */
 export async function runStack(opts: StackOptions): Promise<RunningStack> {
   const env = { ...(opts.env ?? process.env) };
+  if (opts.topology) env.PULLWATCH_TOPOLOGY = opts.topology;
   const progress = (line: string) => opts.err(`  ${line}`);
   const started: Stoppable[] = [];
   const stopAll = async () => {
@@ -83,6 +89,14 @@ export async function runStack(opts: StackOptions): Promise<RunningStack> {
       PULLWATCH_CLICKHOUSE_USER: endpoints.clickhouse.user,
       PULLWATCH_CLICKHOUSE_PASSWORD: endpoints.clickhouse.password,
       PULLWATCH_LOG_LEVEL: env.PULLWATCH_LOG_LEVEL ?? 'warn',
+      // A sharded cluster without Keeper: migrations on every shard, reads through the _all tables.
+      ...(endpoints.clickhouse.cluster
+        ? {
+            PULLWATCH_CLICKHOUSE_CLUSTER: endpoints.clickhouse.cluster,
+            PULLWATCH_CLICKHOUSE_REPLICATED: 'false',
+            PULLWATCH_CLICKHOUSE_SHARDS: (endpoints.clickhouse.shards ?? []).join(','),
+          }
+        : {}),
     });
 
     const token =
@@ -120,6 +134,17 @@ async function startEngines(
   progress: (line: string) => void,
   started: Stoppable[],
 ): Promise<EngineEndpoints> {
+  if (cfg.mode === 'local' && cfg.topology === 'cluster') {
+    const cluster = new LocalCluster(cfg);
+    const report = await cluster.up(progress);
+    progress(
+      `kafka brokers started [${report.kafka.started.join(',')}] running [${report.kafka.reused.join(',')}], ` +
+        `clickhouse shards started [${report.clickhouse.started.join(',')}] running [${report.clickhouse.reused.join(',')}]`,
+    );
+    if (report.kafka.started.length || report.clickhouse.started.length)
+      started.push({ name: 'engines', stop: async () => void (await cluster.down()) });
+    return cluster.endpoints();
+  }
   if (cfg.mode === 'local') {
     const engines = new LocalEngines(cfg);
     const report = await engines.up(progress);
@@ -154,17 +179,8 @@ async function applyMigrations(
   cfg: AnalyzerConfig,
   progress: (line: string) => void,
 ): Promise<void> {
-  const admin = createClickHouse({ ...endpoints.clickhouse });
-  try {
-    const applied = await migrate(admin, {
-      database: cfg.database,
-      ttlDays: cfg.ttlDays,
-      cluster: cfg.clickhouseCluster,
-    });
-    progress(`migrations: ${applied.applied.length ? `applied ${applied.applied.join(', ')}` : 'up to date'}`);
-  } finally {
-    await admin.close();
-  }
+  const results = await migrateAll(endpoints.clickhouse, cfg);
+  for (const line of describeMigrations(results, cfg.database).split('\n')) progress(`migrations: ${line}`);
 }
 
 /**
@@ -180,14 +196,24 @@ async function startServices(
   const cliEntry = opts.cliEntry ?? defaultCliEntry;
   const line = (text: string) => opts.err(text);
   const services = new Map<string, ServiceProcess>();
-  const run = async (name: string, service: string, args: string[] = []) => {
-    const p = await startServiceProcess({ service, cliEntry, args, env, line });
+  const run = async (name: string, service: string, args: string[] = [], serviceEnv = env) => {
+    const p = await startServiceProcess({ service, cliEntry, args, env: serviceEnv, line });
     services.set(name, p);
     started.push({ name, stop: () => p.stop() });
   };
   const analyzers = opts.analyzers ?? 1;
+  // On a sharded ClickHouse each analyzer writes its event rows to one shard (its retries meet that
+  // shard's deduplication window): analyzer i to shard i mod n, which spreads the writes.
+  const shards = env.PULLWATCH_CLICKHOUSE_SHARDS?.split(',').filter(Boolean) ?? [];
   await Promise.all(
-    Array.from({ length: analyzers }, (_, i) => run(analyzers === 1 ? 'analyzer' : `analyzer-${i + 1}`, 'analyzer')),
+    Array.from({ length: analyzers }, (_, i) =>
+      run(
+        analyzers === 1 ? 'analyzer' : `analyzer-${i + 1}`,
+        'analyzer',
+        [],
+        shards.length ? { ...env, PULLWATCH_CLICKHOUSE_URL: shards[i % shards.length] } : env,
+      ),
+    ),
   );
   await run('collector', 'collector', [
     ...(opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig] : []),
