@@ -34,6 +34,17 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        test: {
+          // The cluster topology (3 Kafka brokers, 2 ClickHouse shards), started once for these files.
+          name: 'cluster',
+          include: ['test/cluster/**/*.rel.test.ts'],
+          globalSetup: ['test/setup/cluster.global.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });
