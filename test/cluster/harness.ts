@@ -138,14 +138,25 @@ export class Pipeline {
     );
   }
 
-  /** An analyzer writing its event rows to shard `shard` (1-based), with a metrics port to watch it. */
+  /**
+   * An analyzer writing its event rows to shard `shard` (1-based), with a metrics port to watch it;
+   * resolves once it migrated and started consuming (its metrics port is bound just before).
+   */
   async startAnalyzer(name: string, shard: number): Promise<number> {
     const port = await freePort();
-    this.start(name, 'analyzer', {
+    const child = this.start(name, 'analyzer', {
       PULLWATCH_CLICKHOUSE_URL: this.shards[shard - 1]!,
       PULLWATCH_ANALYZER_METRICS_PORT: String(port),
       PULLWATCH_ANALYZER_METRICS_HOST: '127.0.0.1',
     });
+    await until(
+      `${name} to start`,
+      async () => {
+        if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
+        return (await fetch(`http://127.0.0.1:${port}/healthz`)).status;
+      },
+      (s) => s === 200,
+    );
     return port;
   }
 
