@@ -35,7 +35,7 @@ function fail(res: Response, status: number, code: string, message: string) {
 // ALL_CONNECTION_TRIES_FAILED, NETWORK_ERROR: a shard behind a Distributed `_all` table is down (the
 // connected server answers, but cannot give the whole fleet): unavailable, not a wrong number.
 const UNAVAILABLE =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|socket hang up|Timeout error|timed out|ALL_CONNECTION_TRIES_FAILED|NETWORK_ERROR/i;
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|socket hang up|Timeout error|timed out|ALL_CONNECTION_TRIES_FAILED|NETWORK_ERROR|Connection reset by peer|Connection refused/i;
 
 export function buildApp(
   cfg: QueryApiConfig,
