@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { createClickHouse } from '@pullwatch/clickhouse';
 import { CLUSTER_NAME, LocalCluster, loadEnginesConfig, repoRoot } from '@pullwatch/engines';
+import { createKafka } from '@pullwatch/kafka';
+import { createLogger } from '@pullwatch/telemetry';
 import { uniqueName } from '../support/endpoints.ts';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -118,9 +120,9 @@ export class Pipeline {
     return child;
   }
 
-  async startCollector(): Promise<void> {
+  async startCollector(extra: Record<string, string> = {}): Promise<void> {
     this.ingestPort ||= await freePort();
-    this.start('collector', 'collector', { PULLWATCH_INGEST_PORT: String(this.ingestPort) });
+    this.start('collector', 'collector', { PULLWATCH_INGEST_PORT: String(this.ingestPort), ...extra });
     await until(
       'the collector to be ready',
       () => fetch(`http://127.0.0.1:${this.ingestPort}/readyz`).then((r) => r.status),
@@ -158,6 +160,13 @@ export class Pipeline {
       (s) => s === 200,
     );
     return port;
+  }
+
+  /** The process id of a running service. */
+  pid(name: string): number {
+    const pid = this.children.get(name)?.pid;
+    if (pid === undefined) throw new Error(`${name} is not running`);
+    return pid;
   }
 
   async stop(name: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -255,4 +264,23 @@ export function failure(cluster: string, i: number, count: number, baseMs: numbe
     firstTimestamp: new Date(baseMs).toISOString(),
     lastTimestamp: new Date(baseMs + count * 1000).toISOString(),
   };
+}
+
+/**
+ * Partition leaders of a topic: partition → leader node id (-1 when it has none). The one place the
+ * cluster tests use a Kafka client (packages/kafka's), so a client change touches only this function.
+ */
+export async function partitionLeaders(brokers: string[], topic: string): Promise<Map<number, number>> {
+  const kafka = createKafka(
+    { brokers, clientId: 'cluster-test', logger: createLogger('cluster-test', 'silent') },
+    { retry: { retries: 2 } },
+  );
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    return new Map(topics[0]!.partitions.map((p) => [p.partitionId, p.leader]));
+  } finally {
+    await admin.disconnect();
+  }
 }

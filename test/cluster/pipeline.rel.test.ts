@@ -65,6 +65,21 @@ describe('two analyzers in one group on 2 ClickHouse shards and 3 brokers', () =
       ['ghcr.io', 'rate_limited', 'fleet', clusters, expected],
     ]);
 
+    // Every route answers on the cluster (reads through _all, subqueries GLOBAL).
+    const statuses: Record<string, number> = {};
+    for (const path of [
+      'registries',
+      'hotspots/rate-limit',
+      'incidents',
+      'trends',
+      'failures',
+      'pods/stuck',
+      'risks',
+      'alerts',
+    ])
+      statuses[path] = (await p.api(`/v1/${path}?${path === 'pods/stuck' || path === 'alerts' ? '' : range}`)).status;
+    expect(Object.values(statuses)).toEqual(Array.from({ length: 8 }, () => 200));
+
     type Stuck = { pods: { cluster: string; pod: string }[] };
     const stuck = await p.api<Stuck>('/v1/pods/stuck?minutes=0');
     expect(stuck.status).toBe(200);

@@ -357,7 +357,7 @@ export class Queries {
       this.rows<Record<string, unknown>>(
         `SELECT image, registry, uniqExact(concat(cluster, '/', namespace, '/', pod)) AS pods
          FROM ${this.t.read('pull_events')} ${w.sql()} ${and} image_pull_policy = 'Always'
-           AND registry IN (SELECT DISTINCT registry FROM ${this.t.read('pull_failures')} ${w.sql()} ${and} cause = 'rate_limited')
+           AND registry ${this.t.cluster ? 'GLOBAL IN' : 'IN'} (SELECT DISTINCT registry FROM ${this.t.read('pull_failures')} ${w.sql()} ${and} cause = 'rate_limited')
          GROUP BY image, registry ORDER BY pods DESC, image LIMIT 200`,
         w.params,
       ),
