@@ -11,7 +11,7 @@ import {
   type EngineEndpoints,
   type Topology,
 } from '@pullwatch/engines';
-import { createClickHouse } from '@pullwatch/clickhouse';
+import { createClickHouse, FleetTables } from '@pullwatch/clickhouse';
 import { createLogger } from '@pullwatch/telemetry';
 import { type AnalyzerConfig, loadAnalyzerConfig } from '@pullwatch/analyzer';
 import { createSimulator, defaultScenarioPath, loadScenario } from '@pullwatch/simulator';
@@ -112,7 +112,13 @@ export async function runStack(opts: StackOptions): Promise<RunningStack> {
 
     if (opts.simulate) await startSimulator(opts, collector.url!, env, started);
     printBanner(opts, { apiUrl: queryApi.url!, ingestUrl: collector.url!, token, endpoints, analyzerConfig });
-    startSummary(opts, endpoints, analyzerConfig.database, collector.url!, started);
+    startSummary(
+      opts,
+      endpoints,
+      new FleetTables(analyzerConfig.database, analyzerConfig.clickhouseCluster),
+      collector.url!,
+      started,
+    );
 
     return {
       endpoints,
@@ -201,10 +207,10 @@ async function startServices(
     services.set(name, p);
     started.push({ name, stop: () => p.stop() });
   };
-  const analyzers = opts.analyzers ?? 1;
   // On a sharded ClickHouse each analyzer writes its event rows to one shard (its retries meet that
-  // shard's deduplication window): analyzer i to shard i mod n, which spreads the writes.
+  // shard's deduplication window): analyzer i to shard i mod n, one per shard unless told otherwise.
   const shards = env.PULLWATCH_CLICKHOUSE_SHARDS?.split(',').filter(Boolean) ?? [];
+  const analyzers = opts.analyzers ?? Math.max(1, shards.length);
   await Promise.all(
     Array.from({ length: analyzers }, (_, i) =>
       run(
@@ -266,19 +272,19 @@ function printBanner(
 function startSummary(
   opts: StackOptions,
   endpoints: EngineEndpoints,
-  database: string,
+  tables: FleetTables,
   collectorUrl: string,
   started: Stoppable[],
 ): void {
   const every = opts.summaryEverySeconds ?? 5;
   if (every <= 0) return;
-  const client = createClickHouse({ ...endpoints.clickhouse, database, settings: { readonly: '1' } });
+  const client = createClickHouse({ ...endpoints.clickhouse, settings: { readonly: '1' } });
   let prev: SummarySample | null = null;
   let busy = false;
   const timer = setInterval(() => {
     if (busy) return;
     busy = true;
-    sample(client, collectorUrl)
+    sample(client, tables, collectorUrl)
       .then((cur) => {
         opts.out(summaryLine(prev, cur));
         prev = cur;
@@ -299,19 +305,22 @@ function startSummary(
   });
 }
 
-async function sample(client: ReturnType<typeof createClickHouse>, collectorUrl: string): Promise<SummarySample> {
+/** The whole fleet's figures: on a sharded cluster through the `_all` tables. */
+async function sample(
+  client: ReturnType<typeof createClickHouse>,
+  t: FleetTables,
+  collectorUrl: string,
+): Promise<SummarySample> {
   const causes = await client.query({
-    query:
-      'SELECT cause, sum(occurrences) AS n FROM pull_failures WHERE event_time >= now() - INTERVAL 15 MINUTE GROUP BY cause',
+    query: `SELECT cause, sum(occurrences) AS n FROM ${t.read('pull_failures')} WHERE event_time >= now() - INTERVAL 15 MINUTE GROUP BY cause`,
     format: 'JSONEachRow',
   });
   const incidents = await client.query({
-    query: "SELECT count() AS n FROM incidents FINAL WHERE status = 'open'",
+    query: `SELECT count() AS n FROM ${t.read('incidents')} FINAL WHERE status = 'open'`,
     format: 'JSONEachRow',
   });
   const stuck = await client.query({
-    query:
-      "SELECT count() AS n FROM pod_pull_state FINAL WHERE status = 'stuck' AND last_failure >= now() - INTERVAL 15 MINUTE",
+    query: `SELECT count() AS n FROM ${t.read('pod_pull_state')} FINAL WHERE status = 'stuck' AND last_failure >= now() - INTERVAL 15 MINUTE`,
     format: 'JSONEachRow',
   });
   const failuresByCause: Record<string, number> = {};
