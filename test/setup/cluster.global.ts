@@ -73,6 +73,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('cluster', { env });
   return async () => {
     await cluster.down();
+    // `down` stops every node: none may be left behind on the shared box.
+    const s = await cluster.status();
+    const left = [...(s.kafka.nodes ?? []), ...(s.clickhouse.nodes ?? [])].filter((n) => n.pid !== null || n.up);
     rmSync(home, { recursive: true, force: true });
+    if (left.length) throw new Error(`cluster nodes still running after down: ${JSON.stringify(left)}`);
+    log('every node stopped');
   };
 }
