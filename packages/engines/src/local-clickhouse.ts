@@ -53,7 +53,7 @@ export class LocalClickHouse {
 
   async status(): Promise<EngineState> {
     const pid = this.daemon.pid();
-    const up = pid !== null && (await this.ready());
+    const up = pid !== null && (await this.ready().catch(() => false));
     return { up, pid, rssBytes: up ? this.daemon.rssBytes() : null };
   }
 

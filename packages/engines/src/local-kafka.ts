@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { repoRoot, type EnginesConfig } from './config.ts';
-import { Daemon, waitUntil } from './daemon.ts';
+import { Daemon, sleep, waitUntil } from './daemon.ts';
 import type { EngineState, Progress } from './types.ts';
 
 const pom = join(repoRoot, 'infra/kafka/pom.xml');
@@ -55,7 +55,7 @@ export class LocalKafka {
 
   async status(): Promise<EngineState> {
     const pid = this.daemon.pid();
-    const up = pid !== null && (await this.ready(3000));
+    const up = pid !== null && (await this.answers());
     return { up, pid, rssBytes: up ? this.daemon.rssBytes() : null };
   }
 
@@ -142,6 +142,18 @@ export class LocalKafka {
   /** Deletes the broker's data (topics, offsets); the jars stay. */
   reset(): void {
     rmSync(join(this.dir, 'data'), { recursive: true, force: true });
+  }
+
+  /**
+   * Whether the running broker answers, asked a few times: right after another node of a cluster died
+   * (or its controller moved), one metadata request may fail while this broker is fine.
+   */
+  private async answers(): Promise<boolean> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (await this.ready(3000).catch(() => false)) return true;
+      await sleep(300);
+    }
+    return false;
   }
 
   private async ready(timeoutMs: number): Promise<boolean> {
