@@ -9,7 +9,13 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['packages/**/*.test.ts', 'services/**/*.test.ts', 'test/**/*.test.ts'],
-          exclude: ['**/node_modules/**', '**/*.int.test.ts', '**/*.e2e.test.ts', '**/*.rel.test.ts'],
+          exclude: [
+            '**/node_modules/**',
+            '**/*.int.test.ts',
+            '**/*.e2e.test.ts',
+            '**/*.rel.test.ts',
+            '**/*.otelcol.test.ts',
+          ],
         },
       },
       {
@@ -41,6 +47,17 @@ export default defineConfig({
           name: 'reliability',
           include: ['test/reliability/**/*.rel.test.ts'],
           globalSetup: ['test/setup/engines.global.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          // The cluster topology (3 Kafka brokers, 2 ClickHouse shards), started once for these files.
+          name: 'cluster',
+          include: ['test/cluster/**/*.rel.test.ts'],
+          globalSetup: ['test/setup/cluster.global.ts'],
           testTimeout: 300_000,
           hookTimeout: 180_000,
           fileParallelism: false,

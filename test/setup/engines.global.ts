@@ -1,4 +1,11 @@
-import { LocalEngines, loadEnginesConfig, probeEndpoints, resolveEndpoints, startContainers } from '@pullwatch/engines';
+import {
+  LocalCluster,
+  LocalEngines,
+  loadEnginesConfig,
+  probeEndpoints,
+  resolveEndpoints,
+  startContainers,
+} from '@pullwatch/engines';
 
 /**
  * Brings up the real engines once for the integration project, then hands their addresses to the
@@ -10,7 +17,17 @@ export default async function setup(): Promise<() => Promise<void>> {
   const log = (line: string) => process.stderr.write(`[engines] ${line}\n`);
   let teardown = async () => {};
 
-  if (cfg.mode === 'local') {
+  if (cfg.mode === 'local' && cfg.topology === 'cluster') {
+    // PULLWATCH_TOPOLOGY=cluster: the same tests against 3 brokers and (connected to its first) 2 shards.
+    const cluster = new LocalCluster(cfg);
+    const report = await cluster.up(log);
+    log(
+      `cluster: brokers started [${report.kafka.started.join(',')}], shards started [${report.clickhouse.started.join(',')}]`,
+    );
+    exportEndpoints(cluster.endpoints());
+    if (report.kafka.started.length || report.clickhouse.started.length)
+      teardown = async () => void (await cluster.down());
+  } else if (cfg.mode === 'local') {
     const engines = new LocalEngines(cfg);
     const report = await engines.up(log);
     log(

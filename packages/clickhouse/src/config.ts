@@ -6,6 +6,19 @@ const MigrateEnv = z.object({
   PULLWATCH_CLICKHOUSE_DATABASE: z.string().regex(IDENTIFIER, 'a ClickHouse identifier').default('pullwatch'),
   PULLWATCH_CLICKHOUSE_CLUSTER: z.string().regex(IDENTIFIER, 'a ClickHouse identifier').optional(),
   PULLWATCH_TTL_DAYS: z.coerce.number().int().min(1).default(90),
+  // A sharded cluster without Keeper (no replication, no ON CLUSTER DDL): plain engines, migrations
+  // applied to every shard of PULLWATCH_CLICKHOUSE_SHARDS in turn (docs/scaling.md).
+  PULLWATCH_CLICKHOUSE_REPLICATED: z.enum(['true', 'false']).default('true'),
+  PULLWATCH_CLICKHOUSE_SHARDS: z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url())),
 });
 
 /** What `migrate` needs: the database, the cluster (if any) and the retention. */
@@ -13,6 +26,10 @@ export interface MigrateConfig {
   database: string;
   cluster: string | undefined;
   ttlDays: number;
+  /** false: a sharded cluster without replication or DDL queue. */
+  replicated: boolean;
+  /** Every shard's URL, when migrations run on each in turn. */
+  shards: string[];
 }
 
 /** The migrations' settings from the environment (the same variables the analyzer and query API read). */
@@ -26,5 +43,7 @@ export function loadMigrateConfig(env: NodeJS.ProcessEnv = process.env): Migrate
     database: r.data.PULLWATCH_CLICKHOUSE_DATABASE,
     cluster: r.data.PULLWATCH_CLICKHOUSE_CLUSTER,
     ttlDays: r.data.PULLWATCH_TTL_DAYS,
+    replicated: r.data.PULLWATCH_CLICKHOUSE_REPLICATED === 'true',
+    shards: r.data.PULLWATCH_CLICKHOUSE_SHARDS,
   };
 }

@@ -1,6 +1,7 @@
 export { createClickHouse, type ClickHouseConfig } from './client.ts';
 export {
   migrate,
+  migrateShards,
   loadMigrations,
   MIGRATIONS_DIR,
   type Migration,

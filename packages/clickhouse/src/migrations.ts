@@ -11,6 +11,12 @@ export interface MigrationOptions {
   ttlDays: number;
   /** A ClickHouse cluster name: tables become Replicated* and DDL runs ON CLUSTER. */
   cluster?: string | undefined;
+  /**
+   * With a cluster: false for shards without Keeper (no replication, no DDL queue): plain engines, no
+   * `ON CLUSTER`, the `_all` Distributed tables still created; run it on every shard (`migrateShards`).
+   * Default true.
+   */
+  replicated?: boolean | undefined;
 }
 
 export interface Migration {
@@ -41,14 +47,15 @@ export function loadMigrations(opts: MigrationOptions, dir = MIGRATIONS_DIR): Mi
 }
 
 function render(sql: string, o: MigrationOptions): string {
+  const ddlQueue = o.cluster !== undefined && o.replicated !== false;
   const replicated = (engine: string, args = '') =>
-    o.cluster
+    ddlQueue
       ? `Replicated${engine}('/clickhouse/tables/{shard}/{database}/{table}', '{replica}'${args ? `, ${args}` : ''})`
       : `${engine}${args ? `(${args})` : ''}`;
   return sql
     .replace(/^\s*--.*$/gm, '')
     .replaceAll('{db}', o.database)
-    .replaceAll('{on_cluster}', o.cluster ? `ON CLUSTER ${o.cluster}` : '')
+    .replaceAll('{on_cluster}', ddlQueue ? `ON CLUSTER ${o.cluster}` : '')
     .replaceAll('{ttl_days}', String(o.ttlDays))
     .replaceAll('{MergeTree}', replicated('MergeTree'))
     .replaceAll('{AggregatingMergeTree}', replicated('AggregatingMergeTree'))
@@ -91,10 +98,11 @@ export async function migrate(
 ): Promise<MigrateResult> {
   const migrations = loadMigrations(opts, dir);
   const db = opts.database;
-  const onCluster = opts.cluster ? `ON CLUSTER ${opts.cluster}` : '';
-  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db} ${onCluster}` });
+  const ddlQueue = opts.cluster !== undefined && opts.replicated !== false;
+  const onCluster = ddlQueue ? `ON CLUSTER ${opts.cluster}` : '';
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${opts.database} ${onCluster}` });
   await client.command({
-    query: `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations ${onCluster} (version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = ${opts.cluster ? "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')" : 'ReplacingMergeTree'} ORDER BY version`,
+    query: `CREATE TABLE IF NOT EXISTS ${opts.database}.schema_migrations ${onCluster} (version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = ${ddlQueue ? "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')" : 'ReplacingMergeTree'} ORDER BY version`,
   });
   const recorded = async () => {
     const rs = await client.query({
@@ -171,4 +179,27 @@ async function exists(client: ClickHouseClient, table: string): Promise<boolean>
   });
   const [row] = await rs.json<{ n: number | string }>();
   return Number(row?.n) > 0;
+}
+
+/**
+ * A sharded cluster without a DDL queue (`replicated: false`): the same migrations on every shard in
+ * turn (each keeps its own schema_migrations), as a cluster without Keeper needs. Stops at the first
+ * shard that fails, naming it; a rerun picks up where it stopped (every statement is idempotent).
+ */
+export async function migrateShards(
+  shards: { url: string; client: ClickHouseClient }[],
+  opts: MigrationOptions,
+  dir = MIGRATIONS_DIR,
+): Promise<(MigrateResult & { url: string })[]> {
+  const results: (MigrateResult & { url: string })[] = [];
+  for (const { url, client } of shards) {
+    try {
+      results.push({ url, ...(await migrate(client, opts, dir)) });
+    } catch (err) {
+      throw new Error(`migrations on shard ${url}: ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+      });
+    }
+  }
+  return results;
 }

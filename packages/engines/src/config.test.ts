@@ -4,8 +4,10 @@ import { loadEnginesConfig, repoRoot } from './config.ts';
 
 describe('loadEnginesConfig', () => {
   it('defaults to the local engines in .pullwatch on the usual ports', () => {
-    expect(loadEnginesConfig({})).toEqual({
+    const { cluster: _cluster, ...single } = loadEnginesConfig({});
+    expect(single).toEqual({
       mode: 'local',
+      topology: 'single',
       home: join(repoRoot, '.pullwatch'),
       kafka: { port: 19092, controllerPort: 19093, heap: '512m', java: 'java' },
       clickhouse: { port: 18123, user: 'default', password: '' },
@@ -13,19 +15,19 @@ describe('loadEnginesConfig', () => {
   });
 
   it('reads external servers, trimming the broker list, and JAVA_HOME', () => {
-    expect(
-      loadEnginesConfig({
-        PULLWATCH_ENGINES: 'external',
-        PULLWATCH_KAFKA_BROKERS: ' k1:9092, k2:9092 ,',
-        PULLWATCH_CLICKHOUSE_URL: 'http://ch:8123',
-        PULLWATCH_CLICKHOUSE_USER: 'pw',
-        PULLWATCH_CLICKHOUSE_PASSWORD: 's3cret',
-        PULLWATCH_HOME: '/tmp/pw-home',
-        JAVA_HOME: '/opt/jdk',
-        PULLWATCH_KAFKA_PORT: '29092',
-      }),
-    ).toEqual({
+    const { cluster: _cluster, ...external } = loadEnginesConfig({
+      PULLWATCH_ENGINES: 'external',
+      PULLWATCH_KAFKA_BROKERS: ' k1:9092, k2:9092 ,',
+      PULLWATCH_CLICKHOUSE_URL: 'http://ch:8123',
+      PULLWATCH_CLICKHOUSE_USER: 'pw',
+      PULLWATCH_CLICKHOUSE_PASSWORD: 's3cret',
+      PULLWATCH_HOME: '/tmp/pw-home',
+      JAVA_HOME: '/opt/jdk',
+      PULLWATCH_KAFKA_PORT: '29092',
+    });
+    expect(external).toEqual({
       mode: 'external',
+      topology: 'single',
       home: '/tmp/pw-home',
       kafka: {
         port: 29092,
@@ -64,5 +66,29 @@ describe('loadEnginesConfig', () => {
     ).toThrow(
       /^invalid engine settings: PULLWATCH_ENGINES: .+; PULLWATCH_KAFKA_PORT: .+; PULLWATCH_KAFKA_HEAP: like 512m or 1g; PULLWATCH_CLICKHOUSE_URL: .+$/,
     );
+  });
+});
+
+describe('loadEnginesConfig: topology', () => {
+  it('is single by default; the cluster topology has 3 brokers and 2 shards on the 29xxx ports', () => {
+    expect(loadEnginesConfig({}).topology).toBe('single');
+    const c = loadEnginesConfig({ PULLWATCH_TOPOLOGY: 'cluster' });
+    expect(c.topology).toBe('cluster');
+    expect(c.cluster).toEqual({
+      kafka: [
+        { id: 1, port: 29092, controllerPort: 29093 },
+        { id: 2, port: 29094, controllerPort: 29095 },
+        { id: 3, port: 29096, controllerPort: 29097 },
+      ],
+      clickhouse: [
+        { shard: 1, httpPort: 29123, tcpPort: 29900 },
+        { shard: 2, httpPort: 29124, tcpPort: 29901 },
+      ],
+    });
+    expect(
+      loadEnginesConfig({ PULLWATCH_CLUSTER_KAFKA_PORT: '40000', PULLWATCH_CLUSTER_CLICKHOUSE_PORT: '41000' }).cluster
+        .kafka[2],
+    ).toEqual({ id: 3, port: 40004, controllerPort: 40005 });
+    expect(() => loadEnginesConfig({ PULLWATCH_TOPOLOGY: 'ring' })).toThrow(/PULLWATCH_TOPOLOGY/);
   });
 });

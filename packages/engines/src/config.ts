@@ -17,6 +17,12 @@ const EnvSchema = z.object({
     .string()
     .regex(/^\d+[mg]$/, 'like 512m or 1g')
     .default('512m'),
+  PULLWATCH_TOPOLOGY: z.enum(['single', 'cluster']).default('single'),
+  // The cluster topology's ports (local engines): brokers on BASE, BASE+2, BASE+4 (each controller one
+  // above its broker), ClickHouse shards' HTTP on BASE, BASE+1 and their native TCP on BASE, BASE+1.
+  PULLWATCH_CLUSTER_KAFKA_PORT: port.default(29092),
+  PULLWATCH_CLUSTER_CLICKHOUSE_PORT: port.default(29123),
+  PULLWATCH_CLUSTER_CLICKHOUSE_TCP_PORT: port.default(29900),
   PULLWATCH_KAFKA_BROKERS: z.string().optional(),
   PULLWATCH_CLICKHOUSE_URL: z.url().optional(),
   PULLWATCH_CLICKHOUSE_USER: z.string().default('default'),
@@ -25,9 +31,23 @@ const EnvSchema = z.object({
 });
 
 export type EngineMode = z.infer<typeof EnvSchema>['PULLWATCH_ENGINES'];
+export type Topology = z.infer<typeof EnvSchema>['PULLWATCH_TOPOLOGY'];
+
+/** The ClickHouse cluster name the cluster topology declares in `remote_servers`. */
+export const CLUSTER_NAME = 'pullwatch';
+export const CLUSTER_BROKERS = 3;
+export const CLUSTER_SHARDS = 2;
+
+export interface ClusterPorts {
+  kafka: { id: number; port: number; controllerPort: number }[];
+  clickhouse: { shard: number; httpPort: number; tcpPort: number }[];
+}
 
 export interface EnginesConfig {
   mode: EngineMode;
+  /** `single`: one broker, one ClickHouse; `cluster`: 3 brokers and 2 ClickHouse shards (local engines). */
+  topology: Topology;
+  cluster: ClusterPorts;
   /** Where local engines keep jars, data, logs and pid files. */
   home: string;
   kafka: { port: number; controllerPort: number; heap: string; brokers?: string[]; java: string };
@@ -52,6 +72,19 @@ export function loadEnginesConfig(env: NodeJS.ProcessEnv = process.env): Engines
   }
   return {
     mode: e.PULLWATCH_ENGINES,
+    topology: e.PULLWATCH_TOPOLOGY,
+    cluster: {
+      kafka: Array.from({ length: CLUSTER_BROKERS }, (_, i) => ({
+        id: i + 1,
+        port: e.PULLWATCH_CLUSTER_KAFKA_PORT + 2 * i,
+        controllerPort: e.PULLWATCH_CLUSTER_KAFKA_PORT + 2 * i + 1,
+      })),
+      clickhouse: Array.from({ length: CLUSTER_SHARDS }, (_, i) => ({
+        shard: i + 1,
+        httpPort: e.PULLWATCH_CLUSTER_CLICKHOUSE_PORT + i,
+        tcpPort: e.PULLWATCH_CLUSTER_CLICKHOUSE_TCP_PORT + i,
+      })),
+    },
     home: e.PULLWATCH_HOME ? resolve(e.PULLWATCH_HOME) : join(repoRoot, '.pullwatch'),
     kafka: {
       port: e.PULLWATCH_KAFKA_PORT,

@@ -2,6 +2,7 @@ import { describeCluster } from '@pullwatch/kafka';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import type { EnginesConfig } from './config.ts';
 import type { EngineEndpoints, EnginesStatus } from './types.ts';
+import { LocalCluster } from './local-cluster.ts';
 import { LocalEngines } from './local-engines.ts';
 
 /**
@@ -10,7 +11,8 @@ import { LocalEngines } from './local-engines.ts';
  * their endpoints on as `external`.)
  */
 export function resolveEndpoints(cfg: EnginesConfig): EngineEndpoints {
-  if (cfg.mode === 'local') return new LocalEngines(cfg).endpoints();
+  if (cfg.mode === 'local')
+    return cfg.topology === 'cluster' ? new LocalCluster(cfg).endpoints() : new LocalEngines(cfg).endpoints();
   if (!cfg.kafka.brokers?.length || !cfg.clickhouse.url) {
     throw new Error(`PULLWATCH_ENGINES=${cfg.mode}: set PULLWATCH_KAFKA_BROKERS and PULLWATCH_CLICKHOUSE_URL`);
   }

@@ -1,7 +1,22 @@
-export { loadEnginesConfig, repoRoot, type EnginesConfig, type EngineMode } from './config.ts';
+export {
+  loadEnginesConfig,
+  repoRoot,
+  CLUSTER_NAME,
+  type EnginesConfig,
+  type EngineMode,
+  type Topology,
+} from './config.ts';
+export { LocalCluster, type ClusterUpReport } from './local-cluster.ts';
 export { LocalEngines, type UpReport } from './local-engines.ts';
 export { LocalKafka } from './local-kafka.ts';
 export { LocalClickHouse } from './local-clickhouse.ts';
 export { startContainers, KAFKA_IMAGE, CLICKHOUSE_IMAGE, type RunningContainers } from './containers.ts';
 export { resolveEndpoints, probeEndpoints } from './endpoints.ts';
-export type { EngineEndpoints, EnginesStatus, EngineState, Progress } from './types.ts';
+export type {
+  EngineEndpoints,
+  EnginesStatus,
+  EngineState,
+  Progress,
+  KafkaNodeStatus,
+  ClickHouseNodeStatus,
+} from './types.ts';

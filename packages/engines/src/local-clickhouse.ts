@@ -12,14 +12,32 @@ import type { EngineState, Progress } from './types.ts';
 const SERVE_FOREVER =
   '--query=SYSTEM START LISTEN HTTP; SELECT sleepEachRow(1) FROM system.numbers SETTINGS max_block_size=1 FORMAT Null';
 
+// A shard of the cluster topology also opens the native TCP port, which Distributed tables use to
+// reach the other shards (SYSTEM START LISTEN HTTP alone does not).
+const SERVE_FOREVER_SHARD =
+  '--query=SYSTEM START LISTEN QUERIES ALL; SELECT sleepEachRow(1) FROM system.numbers SETTINGS max_block_size=1 FORMAT Null';
+
+/** One shard of the cluster topology: its ports, folder and the cluster configuration (XML) it loads. */
+export interface ClickHouseShardSpec {
+  shard: number;
+  httpPort: number;
+  tcpPort: number;
+  dir: string;
+  /** `remote_servers` declaring every shard, and the Distributed send pool (see local-cluster.ts). */
+  configFile: string;
+}
+
 /** The full ClickHouse engine from the npm package @chdb/lib-linux-x64-gnu, serving HTTP on 127.0.0.1. */
 export class LocalClickHouse {
   private readonly dir: string;
   private readonly dataDir: string;
   private readonly daemon: Daemon;
 
-  constructor(private readonly cfg: EnginesConfig) {
-    this.dir = join(cfg.home, 'clickhouse');
+  constructor(
+    private readonly cfg: EnginesConfig,
+    private readonly shard?: ClickHouseShardSpec,
+  ) {
+    this.dir = shard?.dir ?? join(cfg.home, 'clickhouse');
     this.dataDir = join(this.dir, 'data');
     this.daemon = new Daemon(
       'clickhouse',
@@ -30,12 +48,12 @@ export class LocalClickHouse {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.cfg.clickhouse.port}`;
+    return `http://127.0.0.1:${this.shard?.httpPort ?? this.cfg.clickhouse.port}`;
   }
 
   async status(): Promise<EngineState> {
     const pid = this.daemon.pid();
-    const up = pid !== null && (await this.ready());
+    const up = pid !== null && (await this.ready().catch(() => false));
     return { up, pid, rssBytes: up ? this.daemon.rssBytes() : null };
   }
 
@@ -64,10 +82,11 @@ export class LocalClickHouse {
         'clickhouse',
         `--path=${this.dataDir}`,
         '--http_port',
-        String(this.cfg.clickhouse.port),
+        String(this.shard?.httpPort ?? this.cfg.clickhouse.port),
         '--listen_host',
         '127.0.0.1',
-        SERVE_FOREVER,
+        ...(this.shard ? ['--tcp_port', String(this.shard.tcpPort), '-C', this.shard.configFile] : []),
+        this.shard ? SERVE_FOREVER_SHARD : SERVE_FOREVER,
       ],
       this.dir,
     );

@@ -4,21 +4,45 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { describeCluster } from '@pullwatch/kafka';
 import { repoRoot, type EnginesConfig } from './config.ts';
-import { Daemon, waitUntil } from './daemon.ts';
+import { Daemon, sleep, waitUntil } from './daemon.ts';
 import type { EngineState, Progress } from './types.ts';
 
 const pom = join(repoRoot, 'infra/kafka/pom.xml');
 const log4jConfig = join(repoRoot, 'infra/kafka/log4j2.yaml');
 
-/** Apache Kafka's own broker, from Maven Central, as a single-node KRaft broker on 127.0.0.1. */
+/**
+ * One node of a multi-broker KRaft cluster (the cluster topology): a combined controller and broker
+ * whose controller votes in a static quorum of every node.
+ */
+export interface KafkaNodeSpec {
+  id: number;
+  port: number;
+  controllerPort: number;
+  /** Every node of the cluster (this one included): the controller quorum. */
+  nodes: { id: number; port: number; controllerPort: number }[];
+  /** This node's folder (properties, data, log, pid); the jars stay in `<home>/kafka/libs`. */
+  dir: string;
+}
+
+/**
+ * Apache Kafka's own broker, from Maven Central, on 127.0.0.1: a single-node KRaft broker, or (given a
+ * node spec) one node of a KRaft cluster.
+ */
 export class LocalKafka {
   private readonly dir: string;
   private readonly daemon: Daemon;
+  private readonly port: number;
+  private readonly controllerPort: number;
 
-  constructor(private readonly cfg: EnginesConfig) {
-    this.dir = join(cfg.home, 'kafka');
+  constructor(
+    private readonly cfg: EnginesConfig,
+    private readonly node?: KafkaNodeSpec,
+  ) {
+    this.dir = node?.dir ?? join(cfg.home, 'kafka');
+    this.port = node?.port ?? cfg.kafka.port;
+    this.controllerPort = node?.controllerPort ?? cfg.kafka.controllerPort;
     this.daemon = new Daemon(
-      'kafka',
+      node ? `kafka-${node.id}` : 'kafka',
       join(this.dir, 'kafka.pid'),
       join(this.dir, 'kafka.log'),
       `kafka.Kafka ${join(this.dir, 'server.properties')}`,
@@ -26,12 +50,12 @@ export class LocalKafka {
   }
 
   get brokers(): string[] {
-    return [`127.0.0.1:${this.cfg.kafka.port}`];
+    return [`127.0.0.1:${this.port}`];
   }
 
   async status(): Promise<EngineState> {
     const pid = this.daemon.pid();
-    const up = pid !== null && (await this.ready(3000));
+    const up = pid !== null && (await this.answers());
     return { up, pid, rssBytes: up ? this.daemon.rssBytes() : null };
   }
 
@@ -56,7 +80,9 @@ export class LocalKafka {
     const dataDir = join(this.dir, 'data');
     if (!existsSync(join(dataDir, 'meta.properties'))) {
       progress('kafka: formatting KRaft storage');
-      const clusterId = createHash('sha256').update(this.dir).digest('base64url').slice(0, 22);
+      // Every node of a cluster formats with the same id (from the cluster's folder).
+      const idSource = this.node ? join(this.dir, '..') : this.dir;
+      const clusterId = createHash('sha256').update(idSource).digest('base64url').slice(0, 22);
       const r = spawnSync(
         this.cfg.kafka.java,
         [
@@ -65,7 +91,8 @@ export class LocalKafka {
           `-Dlog4j2.configurationFile=${log4jConfig}`,
           'kafka.tools.StorageTool',
           'format',
-          '--standalone',
+          // A static quorum (controller.quorum.voters) is formatted without --standalone.
+          ...(this.node ? [] : ['--standalone']),
           `--cluster-id=${clusterId}`,
           '-c',
           properties,
@@ -117,6 +144,18 @@ export class LocalKafka {
     rmSync(join(this.dir, 'data'), { recursive: true, force: true });
   }
 
+  /**
+   * Whether the running broker answers, asked a few times: right after another node of a cluster died
+   * (or its controller moved), one metadata request may fail while this broker is fine.
+   */
+  private async answers(): Promise<boolean> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (await this.ready(3000).catch(() => false)) return true;
+      await sleep(300);
+    }
+    return false;
+  }
+
   private async ready(timeoutMs: number): Promise<boolean> {
     const cluster = await describeCluster(this.brokers, timeoutMs);
     return cluster.brokers > 0 && cluster.controllerId !== null;
@@ -135,8 +174,9 @@ export class LocalKafka {
   }
 
   /** Fetches the broker jars with Maven once; a changed pom.xml fetches them again. */
-  private ensureJars(progress: Progress): string {
-    const libs = join(this.dir, 'libs');
+  /** The jars, fetched once for every node (call before starting several at once). */
+  ensureJars(progress: Progress): string {
+    const libs = join(this.cfg.home, 'kafka', 'libs');
     const stamp = join(libs, '.pom-sha256');
     const want = createHash('sha256').update(readFileSync(pom)).digest('hex');
     if (existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === want) return libs;
@@ -159,15 +199,38 @@ export class LocalKafka {
   }
 
   private writeServerProperties(): string {
-    const { port, controllerPort } = this.cfg.kafka;
+    const { port, controllerPort } = this;
     const file = join(this.dir, 'server.properties');
+    const n = this.node;
+    // The cluster topology: every topic on 3 brokers, a write acknowledged by 2 of them.
+    const replication = n
+      ? [
+          `controller.quorum.voters=${n.nodes.map((x) => `${x.id}@127.0.0.1:${x.controllerPort}`).join(',')}`,
+          `default.replication.factor=${n.nodes.length}`,
+          `min.insync.replicas=${Math.min(2, n.nodes.length)}`,
+          `offsets.topic.replication.factor=${n.nodes.length}`,
+          `transaction.state.log.replication.factor=${n.nodes.length}`,
+          `transaction.state.log.min.isr=${Math.min(2, n.nodes.length)}`,
+          `share.coordinator.state.topic.replication.factor=${n.nodes.length}`,
+          `share.coordinator.state.topic.min.isr=${Math.min(2, n.nodes.length)}`,
+          // Leadership returns to the preferred replica soon after a restarted broker caught up.
+          'leader.imbalance.check.interval.seconds=10',
+        ]
+      : [
+          `controller.quorum.bootstrap.servers=127.0.0.1:${controllerPort}`,
+          'offsets.topic.replication.factor=1',
+          'transaction.state.log.replication.factor=1',
+          'transaction.state.log.min.isr=1',
+          'share.coordinator.state.topic.replication.factor=1',
+          'share.coordinator.state.topic.min.isr=1',
+        ];
     writeFileSync(
       file,
       [
         '# Written by pullwatch on every start; edit PULLWATCH_KAFKA_* settings instead.',
         'process.roles=broker,controller',
-        'node.id=1',
-        `controller.quorum.bootstrap.servers=127.0.0.1:${controllerPort}`,
+        `node.id=${n?.id ?? 1}`,
+        ...replication,
         `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
         `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
         'controller.listener.names=CONTROLLER',
@@ -175,12 +238,7 @@ export class LocalKafka {
         'inter.broker.listener.name=PLAINTEXT',
         `log.dirs=${join(this.dir, 'data')}`,
         'num.partitions=1',
-        'offsets.topic.replication.factor=1',
         'offsets.topic.num.partitions=8',
-        'transaction.state.log.replication.factor=1',
-        'transaction.state.log.min.isr=1',
-        'share.coordinator.state.topic.replication.factor=1',
-        'share.coordinator.state.topic.min.isr=1',
         // Tests and the local pipeline join groups often; the 3 s default delay only slows them.
         'group.initial.rebalance.delay.ms=0',
         'auto.create.topics.enable=false',

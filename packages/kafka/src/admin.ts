@@ -50,6 +50,18 @@ export async function topicPartitions(conn: KafkaConnection, topic: string): Pro
   }
 }
 
+/** Each partition's leader (broker id; -1 while it has none), freshly read from the cluster. */
+export async function partitionLeaders(conn: KafkaConnection, topic: string): Promise<Map<number, number>> {
+  const admin = new Admin(baseOptions(conn));
+  try {
+    const meta = await admin.metadata({ topics: [topic], forceUpdate: true });
+    const partitions = meta.topics.get(topic)?.partitions ?? [];
+    return new Map(partitions.map((p, i) => [i, p.leader]));
+  } finally {
+    await admin.close();
+  }
+}
+
 /** The end offset (next offset to be written) of every partition of a topic: the total written so far. */
 export async function topicOffsets(conn: KafkaConnection, topic: string): Promise<number[]> {
   // Listing offsets needs no group membership; the group id is only required by the constructor.

@@ -1,6 +1,6 @@
 export type { KafkaConnection } from './connection.ts';
 export { TopicsEnvShape, topicsConfig, type TopicsConfig, type TopicSpec } from './topics.ts';
-export { describeCluster, ensureTopics, topicOffsets, topicPartitions } from './admin.ts';
+export { describeCluster, ensureTopics, partitionLeaders, topicOffsets, topicPartitions } from './admin.ts';
 export { createProducer, type KafkaProducer, type OutgoingMessage, type ProducerOptions } from './producer.ts';
 export {
   createGroupConsumer,

@@ -25,6 +25,25 @@ describe('loadAnalyzerConfig', () => {
     expect(c.incidents).toMatchObject({ fleetMinClusters: 2, fleetWindowMs: 600_000 });
   });
 
+  it('reads a sharded cluster without Keeper: not replicated, every shard URL for the migrations', () => {
+    expect(loadAnalyzerConfig({})).toMatchObject({ clickhouseReplicated: true, clickhouseShards: [] });
+    expect(
+      loadAnalyzerConfig({
+        PULLWATCH_CLICKHOUSE_CLUSTER: 'pullwatch',
+        PULLWATCH_CLICKHOUSE_REPLICATED: 'false',
+        PULLWATCH_CLICKHOUSE_SHARDS: 'http://127.0.0.1:29123, http://127.0.0.1:29124',
+      }),
+    ).toMatchObject({
+      clickhouseCluster: 'pullwatch',
+      clickhouseReplicated: false,
+      clickhouseShards: ['http://127.0.0.1:29123', 'http://127.0.0.1:29124'],
+    });
+    expect(() => loadAnalyzerConfig({ PULLWATCH_CLICKHOUSE_SHARDS: 'shard-1' })).toThrow(/PULLWATCH_CLICKHOUSE_SHARDS/);
+    expect(() => loadAnalyzerConfig({ PULLWATCH_CLICKHOUSE_REPLICATED: 'no' })).toThrow(
+      /PULLWATCH_CLICKHOUSE_REPLICATED/,
+    );
+  });
+
   it('names the variable that is wrong', () => {
     expect(() => loadAnalyzerConfig({ PULLWATCH_ANALYZER_BATCH_MAX_ROWS: '0' })).toThrow(
       /PULLWATCH_ANALYZER_BATCH_MAX_ROWS/,

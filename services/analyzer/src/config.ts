@@ -15,6 +15,19 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
     .optional(),
+  // A sharded cluster without Keeper (no replication, no ON CLUSTER DDL): plain engines, migrations
+  // applied to every shard of PULLWATCH_CLICKHOUSE_SHARDS in turn (docs/scaling.md).
+  PULLWATCH_CLICKHOUSE_REPLICATED: z.enum(['true', 'false']).default('true'),
+  PULLWATCH_CLICKHOUSE_SHARDS: z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url())),
   PULLWATCH_TTL_DAYS: int(1).default(90),
   PULLWATCH_STUCK_AFTER_SECONDS: int(1).default(600),
   PULLWATCH_INCIDENT_FLEET_MIN_CLUSTERS: int(2).default(2),
@@ -42,6 +55,10 @@ export interface AnalyzerConfig {
   groupId: string;
   database: string;
   clickhouseCluster: string | undefined;
+  /** false: a sharded cluster without replication or DDL queue (see PULLWATCH_CLICKHOUSE_REPLICATED). */
+  clickhouseReplicated: boolean;
+  /** Every shard's URL, to apply the migrations to each (empty: only the connected server). */
+  clickhouseShards: string[];
   ttlDays: number;
   stuckAfterMs: number;
   sessionTimeoutMs: number;
@@ -67,6 +84,8 @@ export function loadAnalyzerConfig(env: NodeJS.ProcessEnv = process.env): Analyz
     groupId: e.PULLWATCH_ANALYZER_GROUP,
     database: e.PULLWATCH_CLICKHOUSE_DATABASE,
     clickhouseCluster: e.PULLWATCH_CLICKHOUSE_CLUSTER,
+    clickhouseReplicated: e.PULLWATCH_CLICKHOUSE_REPLICATED === 'true',
+    clickhouseShards: e.PULLWATCH_CLICKHOUSE_SHARDS,
     ttlDays: e.PULLWATCH_TTL_DAYS,
     stuckAfterMs: e.PULLWATCH_STUCK_AFTER_SECONDS * 1000,
     sessionTimeoutMs: e.PULLWATCH_ANALYZER_SESSION_TIMEOUT_MS,

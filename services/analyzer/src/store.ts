@@ -21,6 +21,14 @@ import {
 const MINUTE_MS = 60_000;
 
 /**
+ * Inserts through a Distributed `_all` table are acknowledged only once every shard stored its rows.
+ * By default a Distributed insert is acknowledged when queued on the connected server's disk, before
+ * the other shard has it (or forever, if that shard is down or the send pool is off): the analyzer
+ * would commit offsets whose Pod states no other analyzer can restore yet. Harmless on one server.
+ */
+const FOREGROUND = { insert_distributed_sync: 1 } as const;
+
+/**
  * The analyzer's ClickHouse reads and writes. On a ClickHouse cluster, reads that must see the whole
  * fleet go through the `<table>_all` Distributed tables, event rows go to the local replicated tables
  * of the connected shard, Pod states and incidents through their `_all` tables (sharded by Pod and by
@@ -62,7 +70,7 @@ export class AnalyzerStore {
         table: this.tables.read('pod_pull_state'),
         format: POD_STATE_FORMAT,
         rows: states,
-        clickhouse_settings: { async_insert: 0 },
+        clickhouse_settings: { async_insert: 0, ...FOREGROUND },
       }),
     ]);
     await insertRowBinary(this.ch, {
@@ -229,7 +237,7 @@ export class AnalyzerStore {
     await this.ch.insert({
       table: this.tables.read('incidents'),
       format: 'JSONEachRow',
-      clickhouse_settings: { async_insert: 0 },
+      clickhouse_settings: { async_insert: 0, ...FOREGROUND },
       values: incidents.map((i) => ({
         id: i.id,
         registry: i.registry,

@@ -364,7 +364,7 @@ export class Queries {
       this.rows<Record<string, unknown>>(
         `SELECT image, registry, uniqExact(concat(cluster, '/', namespace, '/', pod)) AS pods
          FROM ${this.t.read('pull_events')} ${w.sql()} ${and} image_pull_policy = 'Always'
-           AND registry IN (SELECT DISTINCT registry FROM ${this.t.read('pull_failures')} ${w.sql()} ${and} cause = {rateLimited:String})
+           AND registry ${this.t.cluster ? 'GLOBAL IN' : 'IN'} (SELECT DISTINCT registry FROM ${this.t.read('pull_failures')} ${w.sql()} ${and} cause = {rateLimited:String})
          GROUP BY image, registry ORDER BY pods DESC, image LIMIT 200`,
         { ...w.params, rateLimited: RATE_LIMITED },
       ),

@@ -1,11 +1,12 @@
 import { createAnalyzer, loadAnalyzerConfig } from '@pullwatch/analyzer';
-import { createClickHouse, migrate, waitForClickHouse } from '@pullwatch/clickhouse';
+import { createClickHouse, loadMigrateConfig, waitForClickHouse } from '@pullwatch/clickhouse';
 import { loadEnginesConfig, resolveEndpoints } from '@pullwatch/engines';
 import { createLogger, createMetricsRegistry, startTracing } from '@pullwatch/telemetry';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { startListener } from '@pullwatch/http-listener';
 import type { Command } from '../command.ts';
+import { applyMigrations } from '../migrations.ts';
 import { notifyReady } from '../start/service-process.ts';
 import { stopSignal, stopWithin } from '../stop-signal.ts';
 
@@ -43,8 +44,8 @@ const analyzerCommand: Command = async () => {
         'analyzer: waiting for ClickHouse',
       ),
   });
-  await migrate(admin, { database: cfg.database, ttlDays: cfg.ttlDays, cluster: cfg.clickhouseCluster });
   await admin.close();
+  await applyMigrations(endpoints.clickhouse, loadMigrateConfig());
   const metrics = createMetricsRegistry('analyzer');
   const metricsPort = process.env.PULLWATCH_ANALYZER_METRICS_PORT
     ? Number(process.env.PULLWATCH_ANALYZER_METRICS_PORT)

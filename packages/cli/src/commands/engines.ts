@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import {
+  LocalCluster,
   LocalEngines,
   loadEnginesConfig,
   probeEndpoints,
@@ -10,20 +11,27 @@ import {
 import type { Command } from '../command.ts';
 import { stopSignal } from '../stop-signal.ts';
 
-const USAGE = 'usage: pullwatch engines up|down|status [--json]';
+const USAGE = 'usage: pullwatch engines up|down|status [--json] [--topology single|cluster]';
 
 const engines: Command = async (args) => {
   const { positionals, values } = parseArgs({
     args,
     allowPositionals: true,
-    options: { json: { type: 'boolean', default: false } },
+    options: { json: { type: 'boolean', default: false }, topology: { type: 'string' } },
   });
   const action = positionals[0];
-  const cfg = loadEnginesConfig();
+  const cfg = loadEnginesConfig(
+    values.topology === undefined ? process.env : { ...process.env, PULLWATCH_TOPOLOGY: values.topology },
+  );
   const progress = (line: string) => process.stderr.write(`${line}\n`);
 
   if (action === 'status') {
-    const status = cfg.mode === 'local' ? await new LocalEngines(cfg).status() : await externalStatus(cfg.mode);
+    const status =
+      cfg.mode !== 'local'
+        ? await externalStatus(cfg.mode)
+        : cfg.topology === 'cluster'
+          ? await new LocalCluster(cfg).status()
+          : await new LocalEngines(cfg).status();
     process.stdout.write(values.json ? `${JSON.stringify(status)}\n` : describe(status));
     return status.kafka.up && status.clickhouse.up ? 0 : 3;
   }
@@ -44,6 +52,20 @@ const engines: Command = async (args) => {
       await running.stop();
       return 0;
     }
+    if (cfg.topology === 'cluster') {
+      const cluster = new LocalCluster(cfg);
+      const report = await cluster.up(progress);
+      for (const [name, r] of [
+        ['kafka brokers', report.kafka],
+        ['clickhouse shards', report.clickhouse],
+      ] as const)
+        progress(
+          `${name}: started [${r.started.join(',')}], already running [${r.reused.join(',')}], ready in ${(r.readyMs / 1000).toFixed(1)} s`,
+        );
+      const status = await cluster.status();
+      process.stdout.write(values.json ? `${JSON.stringify(status)}\n` : describe(status));
+      return status.kafka.up && status.clickhouse.up ? 0 : 1;
+    }
     const local = new LocalEngines(cfg);
     const report = await local.up(progress);
     const status = await local.status();
@@ -60,7 +82,7 @@ const engines: Command = async (args) => {
       process.stderr.write(`PULLWATCH_ENGINES=${cfg.mode}: pullwatch does not manage these engines; nothing stopped\n`);
       return 0;
     }
-    const stopped = await new LocalEngines(cfg).down();
+    const stopped = await (cfg.topology === 'cluster' ? new LocalCluster(cfg) : new LocalEngines(cfg)).down();
     for (const name of ['kafka', 'clickhouse'] as const)
       progress(`${name}: ${stopped[name] ? 'stopped' : 'was not running'}`);
     return 0;
@@ -80,6 +102,18 @@ async function externalStatus(mode: string): Promise<EnginesStatus> {
 
 function describe(s: EnginesStatus): string {
   const mb = (b: number | null | undefined) => (b ? ` rss=${Math.round(b / 2 ** 20)}MB` : '');
+  if (s.kafka.nodes && s.clickhouse.nodes)
+    return [
+      ...s.kafka.nodes.map(
+        (n) =>
+          `kafka-${n.id}     ${n.up ? 'up  ' : 'down'}  ${n.address}${n.pid ? ` pid=${n.pid}` : ''}${mb(n.rssBytes)}`,
+      ),
+      ...s.clickhouse.nodes.map(
+        (n) =>
+          `clickhouse-${n.shard}  ${n.up ? 'up  ' : 'down'}  ${n.url} (shard ${n.shard} of cluster ${s.clickhouse.cluster})${n.pid ? ` pid=${n.pid}` : ''}${mb(n.rssBytes)}`,
+      ),
+      '',
+    ].join('\n');
   return [
     `kafka       ${s.kafka.up ? 'up  ' : 'down'}  ${s.kafka.brokers.join(',')}${s.kafka.pid ? ` pid=${s.kafka.pid}` : ''}${mb(s.kafka.rssBytes)}`,
     `clickhouse  ${s.clickhouse.up ? 'up  ' : 'down'}  ${s.clickhouse.url}${s.clickhouse.pid ? ` pid=${s.clickhouse.pid}` : ''}${mb(s.clickhouse.rssBytes)}`,

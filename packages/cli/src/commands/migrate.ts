@@ -1,20 +1,14 @@
-import { createClickHouse, loadMigrateConfig, migrate } from '@pullwatch/clickhouse';
+import { loadMigrateConfig } from '@pullwatch/clickhouse';
 import { loadEnginesConfig, resolveEndpoints } from '@pullwatch/engines';
 import type { Command } from '../command.ts';
+import { applyMigrations, describeMigrations } from '../migrations.ts';
 
 const migrateCommand: Command = async () => {
   const cfg = loadMigrateConfig();
   const endpoints = resolveEndpoints(loadEnginesConfig());
-  const client = createClickHouse({ ...endpoints.clickhouse });
-  try {
-    const r = await migrate(client, { database: cfg.database, ttlDays: cfg.ttlDays, cluster: cfg.cluster });
-    process.stdout.write(
-      `${cfg.database} at ${endpoints.clickhouse.url}: ${r.applied.length ? `applied ${r.applied.join(', ')}` : 'up to date'}${r.alreadyApplied.length ? ` (already applied: ${r.alreadyApplied.join(', ')})` : ''}\n`,
-    );
-    return 0;
-  } finally {
-    await client.close();
-  }
+  const results = await applyMigrations(endpoints.clickhouse, cfg);
+  process.stdout.write(`${describeMigrations(results, cfg.database)}\n`);
+  return 0;
 };
 
 export default migrateCommand;

@@ -12,8 +12,11 @@ const start: Command = async (args) => {
       context: { type: 'string', multiple: true },
       scenario: { type: 'string' },
       'all-events': { type: 'boolean', default: false },
+      topology: { type: 'string' },
     },
   });
+  if (values.topology !== undefined && values.topology !== 'single' && values.topology !== 'cluster')
+    throw new Error(`--topology single|cluster, got '${values.topology}'`);
   if (values.context?.length && !values.kubeconfig) throw new Error('--context needs --kubeconfig PATH');
   const stack = await runStack({
     simulate: !values['no-simulate'] && !values.kubeconfig,
@@ -21,6 +24,7 @@ const start: Command = async (args) => {
     contexts: values.context ?? [],
     scenario: values.scenario ?? null,
     allEvents: values['all-events'],
+    ...(values.topology ? { topology: values.topology } : {}),
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
     // The services run from the same entry script as this command (sources or the built bundle).

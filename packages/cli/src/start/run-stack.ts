@@ -2,17 +2,20 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   type EnginesConfig,
+  LocalCluster,
   LocalEngines,
   loadEnginesConfig,
   probeEndpoints,
   resolveEndpoints,
   startContainers,
   type EngineEndpoints,
+  type Topology,
 } from '@pullwatch/engines';
-import { createClickHouse, migrate } from '@pullwatch/clickhouse';
+import { createClickHouse, FleetTables, loadMigrateConfig, type MigrateConfig } from '@pullwatch/clickhouse';
 import { createLogger } from '@pullwatch/telemetry';
 import { type AnalyzerConfig, loadAnalyzerConfig } from '@pullwatch/analyzer';
 import { createSimulator, defaultScenarioPath, loadScenario } from '@pullwatch/simulator';
+import { applyMigrations as migrateAll, describeMigrations } from '../migrations.ts';
 import { ensureApiToken, ensureIngestToken } from './api-token.ts';
 import { type ServiceProcess, startServiceProcess } from './service-process.ts';
 import { forwardedEvents, summaryLine, type SummarySample } from './summary.ts';
@@ -32,6 +35,8 @@ export interface StackOptions {
   cliEntry?: string;
   /** Analyzer processes in one consumer group (at most the topic's partitions do work). */
   analyzers?: number;
+  /** `cluster`: 3 Kafka brokers and 2 ClickHouse shards (local engines); default from PULLWATCH_TOPOLOGY. */
+  topology?: Topology;
 }
 
 export interface RunningStack {
@@ -61,6 +66,7 @@ const defaultCliEntry = fileURLToPath(new URL('../../bin/pullwatch.js', import.m
  */
 export async function runStack(opts: StackOptions): Promise<RunningStack> {
   const env = { ...(opts.env ?? process.env) };
+  if (opts.topology) env.PULLWATCH_TOPOLOGY = opts.topology;
   const progress = (line: string) => opts.err(`  ${line}`);
   const started: Stoppable[] = [];
   const stopAll = async () => {
@@ -85,6 +91,14 @@ export async function runStack(opts: StackOptions): Promise<RunningStack> {
       PULLWATCH_CLICKHOUSE_USER: endpoints.clickhouse.user,
       PULLWATCH_CLICKHOUSE_PASSWORD: endpoints.clickhouse.password,
       PULLWATCH_LOG_LEVEL: env.PULLWATCH_LOG_LEVEL ?? 'warn',
+      // A sharded cluster without Keeper: migrations on every shard, reads through the _all tables.
+      ...(endpoints.clickhouse.cluster
+        ? {
+            PULLWATCH_CLICKHOUSE_CLUSTER: endpoints.clickhouse.cluster,
+            PULLWATCH_CLICKHOUSE_REPLICATED: 'false',
+            PULLWATCH_CLICKHOUSE_SHARDS: (endpoints.clickhouse.shards ?? []).join(','),
+          }
+        : {}),
     });
 
     const token =
@@ -100,7 +114,7 @@ export async function runStack(opts: StackOptions): Promise<RunningStack> {
     if (env.PULLWATCH_INGEST_AUTH !== 'none') env.PULLWATCH_INGEST_TOKEN = ingestToken;
 
     const analyzerConfig = loadAnalyzerConfig(env);
-    await applyMigrations(endpoints, analyzerConfig, progress);
+    await applyMigrations(endpoints, loadMigrateConfig(env), progress);
 
     const services = await startServices(opts, env, started);
     const [collector, queryApi] = [services.get('collector')!, services.get('query-api')!];
@@ -115,7 +129,13 @@ export async function runStack(opts: StackOptions): Promise<RunningStack> {
       endpoints,
       analyzerConfig,
     });
-    startSummary(opts, endpoints, analyzerConfig.database, collector.url!, started);
+    startSummary(
+      opts,
+      endpoints,
+      new FleetTables(analyzerConfig.database, analyzerConfig.clickhouseCluster),
+      collector.url!,
+      started,
+    );
 
     return {
       endpoints,
@@ -138,6 +158,17 @@ async function startEngines(
   progress: (line: string) => void,
   started: Stoppable[],
 ): Promise<EngineEndpoints> {
+  if (cfg.mode === 'local' && cfg.topology === 'cluster') {
+    const cluster = new LocalCluster(cfg);
+    const report = await cluster.up(progress);
+    progress(
+      `kafka brokers started [${report.kafka.started.join(',')}] running [${report.kafka.reused.join(',')}], ` +
+        `clickhouse shards started [${report.clickhouse.started.join(',')}] running [${report.clickhouse.reused.join(',')}]`,
+    );
+    if (report.kafka.started.length || report.clickhouse.started.length)
+      started.push({ name: 'engines', stop: async () => void (await cluster.down()) });
+    return cluster.endpoints();
+  }
   if (cfg.mode === 'local') {
     const engines = new LocalEngines(cfg);
     const report = await engines.up(progress);
@@ -169,20 +200,11 @@ async function startEngines(
 
 async function applyMigrations(
   endpoints: EngineEndpoints,
-  cfg: AnalyzerConfig,
+  cfg: MigrateConfig,
   progress: (line: string) => void,
 ): Promise<void> {
-  const admin = createClickHouse({ ...endpoints.clickhouse });
-  try {
-    const applied = await migrate(admin, {
-      database: cfg.database,
-      ttlDays: cfg.ttlDays,
-      cluster: cfg.clickhouseCluster,
-    });
-    progress(`migrations: ${applied.applied.length ? `applied ${applied.applied.join(', ')}` : 'up to date'}`);
-  } finally {
-    await admin.close();
-  }
+  const results = await migrateAll(endpoints.clickhouse, cfg);
+  for (const line of describeMigrations(results, cfg.database).split('\n')) progress(`migrations: ${line}`);
 }
 
 /**
@@ -198,14 +220,24 @@ async function startServices(
   const cliEntry = opts.cliEntry ?? defaultCliEntry;
   const line = (text: string) => opts.err(text);
   const services = new Map<string, ServiceProcess>();
-  const run = async (name: string, service: string, args: string[] = []) => {
-    const p = await startServiceProcess({ service, cliEntry, args, env, line });
+  const run = async (name: string, service: string, args: string[] = [], serviceEnv = env) => {
+    const p = await startServiceProcess({ service, cliEntry, args, env: serviceEnv, line });
     services.set(name, p);
     started.push({ name, stop: () => p.stop() });
   };
-  const analyzers = opts.analyzers ?? 1;
+  // On a sharded ClickHouse each analyzer writes its event rows to one shard (its retries meet that
+  // shard's deduplication window): analyzer i to shard i mod n, one per shard unless told otherwise.
+  const shards = env.PULLWATCH_CLICKHOUSE_SHARDS?.split(',').filter(Boolean) ?? [];
+  const analyzers = opts.analyzers ?? Math.max(1, shards.length);
   await Promise.all(
-    Array.from({ length: analyzers }, (_, i) => run(analyzers === 1 ? 'analyzer' : `analyzer-${i + 1}`, 'analyzer')),
+    Array.from({ length: analyzers }, (_, i) =>
+      run(
+        analyzers === 1 ? 'analyzer' : `analyzer-${i + 1}`,
+        'analyzer',
+        [],
+        shards.length ? { ...env, PULLWATCH_CLICKHOUSE_URL: shards[i % shards.length] } : env,
+      ),
+    ),
   );
   await run('collector', 'collector', [
     ...(opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig] : []),
@@ -271,19 +303,19 @@ function printBanner(
 function startSummary(
   opts: StackOptions,
   endpoints: EngineEndpoints,
-  database: string,
+  tables: FleetTables,
   collectorUrl: string,
   started: Stoppable[],
 ): void {
   const every = opts.summaryEverySeconds ?? 5;
   if (every <= 0) return;
-  const client = createClickHouse({ ...endpoints.clickhouse, database, settings: { readonly: '1' } });
+  const client = createClickHouse({ ...endpoints.clickhouse, settings: { readonly: '1' } });
   let prev: SummarySample | null = null;
   let busy = false;
   const timer = setInterval(() => {
     if (busy) return;
     busy = true;
-    sample(client, collectorUrl)
+    sample(client, tables, collectorUrl)
       .then((cur) => {
         opts.out(summaryLine(prev, cur));
         prev = cur;
@@ -304,19 +336,22 @@ function startSummary(
   });
 }
 
-async function sample(client: ReturnType<typeof createClickHouse>, collectorUrl: string): Promise<SummarySample> {
+/** The whole fleet's figures: on a sharded cluster through the `_all` tables. */
+async function sample(
+  client: ReturnType<typeof createClickHouse>,
+  t: FleetTables,
+  collectorUrl: string,
+): Promise<SummarySample> {
   const causes = await client.query({
-    query:
-      'SELECT cause, sum(occurrences) AS n FROM pull_failures WHERE event_time >= now() - INTERVAL 15 MINUTE GROUP BY cause',
+    query: `SELECT cause, sum(occurrences) AS n FROM ${t.read('pull_failures')} WHERE event_time >= now() - INTERVAL 15 MINUTE GROUP BY cause`,
     format: 'JSONEachRow',
   });
   const incidents = await client.query({
-    query: "SELECT count() AS n FROM incidents FINAL WHERE status = 'open'",
+    query: `SELECT count() AS n FROM ${t.read('incidents')} FINAL WHERE status = 'open'`,
     format: 'JSONEachRow',
   });
   const stuck = await client.query({
-    query:
-      "SELECT count() AS n FROM pod_pull_state FINAL WHERE status = 'stuck' AND last_failure >= now() - INTERVAL 15 MINUTE",
+    query: `SELECT count() AS n FROM ${t.read('pod_pull_state')} FINAL WHERE status = 'stuck' AND last_failure >= now() - INTERVAL 15 MINUTE`,
     format: 'JSONEachRow',
   });
   const failuresByCause: Record<string, number> = {};

@@ -1,0 +1,188 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { report } from '../reliability/report.ts';
+import { analyzerMetrics, crash, failure, Pipeline, partitionLeaders, sleep, until } from './harness.ts';
+
+const clusters = ['eu', 'us'];
+const pods = 60;
+const rounds = 4;
+const baseMs = Math.floor((Date.now() - 600_000) / 60_000) * 60_000;
+let p: Pipeline | null = null;
+
+afterEach(async () => {
+  await p?.stopAll();
+  await p?.dropDatabase();
+  p = null;
+});
+
+/** Round `count` for every cluster, in requests of 20 events; `during(i)` runs before request i. */
+async function round(pipe: Pipeline, count: number, during?: (i: number) => Promise<void>) {
+  let i = 0;
+  const pushed = { pushedBack: 0, retryAfter: [] as string[] };
+  for (const c of clusters)
+    for (let from = 0; from < pods; from += 20) {
+      await during?.(i++);
+      const r = await pipe.send(
+        c,
+        Array.from({ length: 20 }, (_, k) => failure(c, from + k, count, baseMs)),
+      );
+      pushed.pushedBack += r.pushedBack;
+      pushed.retryAfter.push(...r.retryAfter);
+    }
+  return pushed;
+}
+
+/** Every occurrence counted once, every Pod present, as SQL on the _all tables and the query API see it. */
+async function expectExact(pipe: Pipeline) {
+  const expected = clusters.length * pods * rounds;
+  const db = pipe.database;
+  const range = `from=${new Date(baseMs - 3_600_000).toISOString()}&to=${new Date(Date.now() + 60_000).toISOString()}`;
+  await until(
+    'every occurrence stored',
+    () => pipe.scalar(`SELECT sum(occurrences) FROM ${db}.pull_failures_all`),
+    (n) => n >= expected,
+    180_000,
+  );
+  // Anything late (a duplicate) would show up within a few more batches.
+  await sleep(2000);
+  const stored = await pipe.scalar(`SELECT sum(occurrences) FROM ${db}.pull_failures_all`);
+  const podsStored = await pipe.scalar(`SELECT uniqExact(cluster, event_uid) FROM ${db}.pull_failures_all`);
+  const states = await pipe.scalar(`SELECT count() FROM ${db}.pod_pull_state_all FINAL`);
+  type Registries = { registries: { registry: string; failures: number }[] };
+  const api = await pipe.api<Registries>(`/v1/registries?${range}`);
+  expect(stored).toBe(expected);
+  expect(podsStored).toBe(clusters.length * pods);
+  expect(states).toBe(clusters.length * pods);
+  expect(api.status).toBe(200);
+  expect(api.body.registries.map((r) => [r.registry, r.failures])).toEqual([['ghcr.io', expected]]);
+  return { expected, stored };
+}
+
+describe('faults on the cluster topology', () => {
+  it('a ClickHouse shard SIGKILLed mid-stream: queries answer 503, the analyzers pause, resume, exact counts', async () => {
+    const pipe = new Pipeline({ partitions: 6 });
+    p = pipe;
+    const a = await pipe.startAnalyzer('analyzer-a', 1);
+    const b = await pipe.startAnalyzer('analyzer-b', 2);
+    await pipe.startCollector();
+    await pipe.startQueryApi();
+    const shard2 = pipe.cluster.shards[1]!;
+    const outage: { status: number; error: string }[] = [];
+    let storedAtCrash = 0;
+    let storedAfterOutageSends = 0;
+    for (let count = 1; count <= rounds; count++) {
+      await round(pipe, count, async (i) => {
+        if (count === 2 && i === 2) {
+          await crash(shard2);
+          // Every route that reads the fleet answers 503 now, never a partial number.
+          for (const path of ['/v1/registries', '/v1/incidents', '/v1/pods/stuck', '/v1/trends', '/v1/risks']) {
+            const r = await pipe.api<{ error?: { code: string } }>(path);
+            outage.push({ status: r.status, error: r.body.error?.code ?? '' });
+          }
+          storedAtCrash = (await analyzerMetrics(a)).stored + (await analyzerMetrics(b)).stored;
+        }
+      });
+      if (count === 3) {
+        storedAfterOutageSends = (await analyzerMetrics(a)).stored + (await analyzerMetrics(b)).stored;
+        await shard2.up(() => undefined);
+      }
+    }
+    const { expected } = await expectExact(pipe);
+    const [ma, mb] = [await analyzerMetrics(a), await analyzerMetrics(b)];
+    report('cluster: ClickHouse shard SIGKILL', {
+      occurrencesSent: expected,
+      storedAtCrash,
+      storedAfterOutageSends,
+      analyzerAStored: ma.stored,
+      analyzerBStored: mb.stored,
+      outageAnswers: outage.map((o) => o.status).join(','),
+    });
+    expect(outage).toEqual(Array.from({ length: 5 }, () => ({ status: 503, error: 'unavailable' })));
+    // Paused: while the shard was down (two rounds sent), no analyzer stored a batch.
+    expect(storedAfterOutageSends).toBe(storedAtCrash);
+    expect(ma.stored + mb.stored).toBeGreaterThan(storedAtCrash);
+  });
+
+  it('a partition leader SIGKILLed mid-stream and restarted; with one broker of three the collector pushes back', async () => {
+    const pipe = new Pipeline({ partitions: 6 });
+    p = pipe;
+    await pipe.startAnalyzer('analyzer-a', 1);
+    await pipe.startAnalyzer('analyzer-b', 2);
+    await pipe.startCollector({ PULLWATCH_PRODUCE_TIMEOUT_MS: '3000' });
+    await pipe.startQueryApi();
+    const brokers = pipe.cluster.endpoints().kafka.brokers;
+    let killed = 0;
+    let pushedBack = 0;
+    const retryAfter: string[] = [];
+    for (let count = 1; count <= rounds; count++) {
+      const r = await round(pipe, count, async (i) => {
+        if (count === 2 && i === 2) {
+          // The leader of partition 0, which every round writes to.
+          killed = (await partitionLeaders(brokers, pipe.topic)).get(0)!;
+          await crash(pipe.cluster.brokers[killed - 1]!);
+        }
+        if (count === 3 && i === 0) await pipe.cluster.brokers[killed - 1]!.up(() => undefined);
+      });
+      pushedBack += r.pushedBack;
+    }
+    const exact = await expectExact(pipe);
+
+    // One broker of three: below min.insync.replicas, so the collector answers 503 + Retry-After
+    // instead of accepting what it cannot store; the events are accepted once the brokers are back.
+    const [second, third] = [1, 2, 3].filter((id) => id !== killed).slice(0, 2) as [number, number];
+    await crash(pipe.cluster.brokers[second - 1]!);
+    await crash(pipe.cluster.brokers[killed - 1]!);
+    const res = await fetch(`http://127.0.0.1:${pipe.ingestPort}/v1/k8s-events?cluster=eu`, {
+      method: 'POST',
+      body: JSON.stringify([failure('eu', 0, rounds + 1, baseMs)]),
+    });
+    const body = (await res.json()) as { error?: { code: string } };
+    retryAfter.push(res.headers.get('retry-after') ?? '');
+    await Promise.all([second, killed].map((id) => pipe.cluster.brokers[id - 1]!.up(() => undefined)));
+    // The client honouring Retry-After sends it again; it is then counted once.
+    await pipe.send('eu', [failure('eu', 0, rounds + 1, baseMs)]);
+    await until(
+      'the resent event stored',
+      () => pipe.scalar(`SELECT sum(occurrences) FROM ${pipe.database}.pull_failures_all`),
+      (n) => n >= exact.expected + 1,
+    );
+    await sleep(2000);
+    const after = await pipe.scalar(`SELECT sum(occurrences) FROM ${pipe.database}.pull_failures_all`);
+    report('cluster: partition leader SIGKILL, one broker left', {
+      occurrencesSent: exact.expected + 1,
+      occurrencesStored: after,
+      killedLeader: killed,
+      survivingBroker: third,
+      secondKilled: second,
+      pushedBackDuringLeaderLoss: pushedBack,
+      oneBrokerStatus: res.status,
+      retryAfter: retryAfter.join(','),
+    });
+    expect(res.status).toBe(503);
+    expect(body.error?.code).toBeTruthy();
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(after).toBe(exact.expected + 1);
+  });
+
+  it('an analyzer added and one removed mid-stream: the group rebalances, exact counts', async () => {
+    const pipe = new Pipeline({ partitions: 6 });
+    p = pipe;
+    await pipe.startAnalyzer('analyzer-a', 1);
+    await pipe.startCollector();
+    await pipe.startQueryApi();
+    let b = 0;
+    for (let count = 1; count <= rounds; count++)
+      await round(pipe, count, async (i) => {
+        if (count === 2 && i === 1) b = await pipe.startAnalyzer('analyzer-b', 2);
+        if (count === 3 && i === 2) await pipe.stop('analyzer-a');
+      });
+    const { expected } = await expectExact(pipe);
+    const mb = await analyzerMetrics(b);
+    report('cluster: analyzer added and removed', {
+      occurrencesSent: expected,
+      analyzerBStored: mb.stored,
+      analyzerBPartitions: mb.partitions.join(','),
+    });
+    // After a left, b owns every partition.
+    expect(mb.partitions).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+});
