@@ -253,8 +253,7 @@ describe('helm chart infra/helm/pullwatch', () => {
           expect(Object.keys(c.resources?.limits ?? {}).sort(), where).toEqual(['cpu', 'memory']);
           if (w.kind !== 'Deployment') continue;
           expect(c.livenessProbe?.httpGet?.path, where).toBe('/healthz');
-          // The analyzer has no /readyz yet: its readiness is its /healthz (analyzer.readinessPath).
-          expect(c.readinessProbe?.httpGet?.path, where).toBe(c.name === 'analyzer' ? '/healthz' : '/readyz');
+          expect(c.readinessProbe?.httpGet?.path, where).toBe('/readyz');
         }
       }
     expect(containerOf(central, 'pw-pullwatch-collector').resources).toEqual({

@@ -54,6 +54,7 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
   let consumer: GroupConsumer | null = null;
   let dlq: KafkaProducer | null = null;
   let stopping = false;
+  let consuming = false;
   let rebalances = 0;
   let incidentTimer: NodeJS.Timeout | null = null;
   let correlating: Promise<void> = Promise.resolve();
@@ -251,8 +252,11 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
             ),
           );
       }, cfg.incidents.intervalMs);
+      consuming = true;
       log.info({ topic: cfg.topics.events.topic, group: cfg.groupId, database: cfg.database }, 'analyzer consuming');
     },
+    /** Consuming: started, and not stopping (the analyzer's `/readyz`). */
+    ready: () => consuming && !stopping,
     /** Runs one correlation now (tests, and `start` after a backfill). */
     correlateNow: () => (correlating = correlating.then(correlate)),
     async stop(): Promise<void> {

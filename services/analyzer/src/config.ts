@@ -48,6 +48,9 @@ const EnvSchema = z.object({
   PULLWATCH_ANALYZER_BATCH_MAX_WAIT_MS: int(10).default(1000),
   // Partitions whose batches are processed, and written together, at the same time.
   PULLWATCH_ANALYZER_PARTITIONS_CONCURRENTLY: int(1).default(12),
+  // /metrics, /healthz and /readyz; without a port the analyzer serves no HTTP.
+  PULLWATCH_ANALYZER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  PULLWATCH_ANALYZER_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
 });
 
 export interface AnalyzerConfig {
@@ -63,6 +66,8 @@ export interface AnalyzerConfig {
   stuckAfterMs: number;
   sessionTimeoutMs: number;
   batch: { maxRows: number; maxBytes: number; minBytes: number; maxWaitMs: number; partitionsConcurrently: number };
+  /** Where `/metrics`, `/healthz` and `/readyz` are served; null: nowhere. */
+  http: { host: string; port: number } | null;
   incidents: {
     fleetMinClusters: number;
     fleetWindowMs: number;
@@ -96,6 +101,10 @@ export function loadAnalyzerConfig(env: NodeJS.ProcessEnv = process.env): Analyz
       maxWaitMs: e.PULLWATCH_ANALYZER_BATCH_MAX_WAIT_MS,
       partitionsConcurrently: e.PULLWATCH_ANALYZER_PARTITIONS_CONCURRENTLY,
     },
+    http:
+      e.PULLWATCH_ANALYZER_METRICS_PORT === undefined
+        ? null
+        : { host: e.PULLWATCH_ANALYZER_METRICS_HOST, port: e.PULLWATCH_ANALYZER_METRICS_PORT },
     incidents: {
       fleetMinClusters: e.PULLWATCH_INCIDENT_FLEET_MIN_CLUSTERS,
       fleetWindowMs: e.PULLWATCH_INCIDENT_FLEET_WINDOW_SECONDS * 1000,

@@ -1,30 +1,11 @@
-import { createAnalyzer, loadAnalyzerConfig } from '@pullwatch/analyzer';
+import { createAnalyzer, loadAnalyzerConfig, startAnalyzerHttp } from '@pullwatch/analyzer';
 import { createClickHouse, loadMigrateConfig, waitForClickHouse } from '@pullwatch/clickhouse';
 import { loadEnginesConfig, resolveEndpoints } from '@pullwatch/engines';
 import { createLogger, createMetricsRegistry, startTracing } from '@pullwatch/telemetry';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Registry } from 'prom-client';
-import { startListener } from '@pullwatch/http-listener';
 import type { Command } from '../command.ts';
 import { applyMigrations } from '../migrations.ts';
 import { notifyReady } from '../start/service-process.ts';
 import { stopSignal, stopWithin } from '../stop-signal.ts';
-
-/** `/metrics` and `/healthz` on PULLWATCH_ANALYZER_METRICS_PORT, for Prometheus and health checks. */
-function metricsHandler(registry: Registry) {
-  return (req: IncomingMessage, res: ServerResponse) => {
-    if (req.url === '/metrics') {
-      registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-        () => res.writeHead(500).end(),
-      );
-    } else if (req.url === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-    } else {
-      res.writeHead(404).end();
-    }
-  };
-}
 
 const analyzerCommand: Command = async () => {
   // Traces are exported only when an OTLP endpoint is configured.
@@ -47,13 +28,6 @@ const analyzerCommand: Command = async () => {
   await admin.close();
   await applyMigrations(endpoints.clickhouse, loadMigrateConfig());
   const metrics = createMetricsRegistry('analyzer');
-  const metricsPort = process.env.PULLWATCH_ANALYZER_METRICS_PORT
-    ? Number(process.env.PULLWATCH_ANALYZER_METRICS_PORT)
-    : null;
-  if (metricsPort !== null && !(Number.isInteger(metricsPort) && metricsPort > 0 && metricsPort < 65536))
-    throw new Error(
-      `PULLWATCH_ANALYZER_METRICS_PORT: not a port number: ${process.env.PULLWATCH_ANALYZER_METRICS_PORT}`,
-    );
   const analyzer = createAnalyzer(cfg, {
     logger,
     metrics,
@@ -61,14 +35,7 @@ const analyzerCommand: Command = async () => {
     clickhouse: createClickHouse({ ...endpoints.clickhouse }),
   });
   // Bound before consuming starts: a taken port fails the command before anything is read.
-  const metricsServer =
-    metricsPort === null
-      ? null
-      : await startListener(
-          metricsHandler(metrics),
-          process.env.PULLWATCH_ANALYZER_METRICS_HOST ?? '0.0.0.0',
-          metricsPort,
-        );
+  const metricsServer = cfg.http ? await startAnalyzerHttp(cfg.http, metrics, analyzer.ready) : null;
   await analyzer.start();
   notifyReady('analyzer', null);
   process.stderr.write(`analyzer: ${cfg.topics.events.topic} → ${endpoints.clickhouse.url} database ${cfg.database}\n`);
