@@ -52,7 +52,9 @@ export class ReportQueries {
     groups: Group[];
     totals: Omit<Group, 'key'>;
   }> {
-    const [groups, totals] = await Promise.all([this.groups(q, q.groupBy), this.groups(q, [])]);
+    // One query at a time: a report holds one slot of the report pool, and so one ClickHouse query.
+    const groups = await this.groups(q, q.groupBy);
+    const totals = await this.groups(q, []);
     const { key: _k, ...t } = totals[0] ?? {
       key: {},
       failures: 0,
@@ -71,11 +73,9 @@ export class ReportQueries {
     const cause = dims.includes('cause');
     const set = new GroupSet(incidentsKnown(q, dims));
     const teamOf = (c: string, ns: string) => this.teams.of(c, ns);
-    const [counts, state, incidents] = await Promise.all([
-      this.counts(q, cols),
-      this.podState(q, cols),
-      incidentsKnown(q, dims) ? this.incidents(q, cols) : Promise.resolve([]),
-    ]);
+    const counts = await this.counts(q, cols);
+    const state = await this.podState(q, cols);
+    const incidents = incidentsKnown(q, dims) ? await this.incidents(q, cols) : [];
     // With cause in the key, successes (cause '') belong to no cause: each cause group gets the
     // successes of its other dimensions, as /v1/registries?cause= counts them.
     const successes = new Map<string, number>();
@@ -120,7 +120,7 @@ export class ReportQueries {
       );
     }
     // A row's minute is in [from, to) exactly when its time is in [from, to) rounded up to minutes.
-    const ceil = (d: Date) => new Date(Math.ceil(new Date(sec(d).replace(' ', 'T') + 'Z').getTime() / MINUTE) * MINUTE);
+    const ceil = (d: Date) => new Date(Math.ceil((Math.floor(d.getTime() / 1000) * 1000) / MINUTE) * MINUTE);
     const time = 'event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)}';
     const successCols = cols.map((c) => (c === 'cause' ? "'' AS cause" : c)).join(', ');
     return this.rows<Cols & { failures: number; successes: number; pods: number }>(
