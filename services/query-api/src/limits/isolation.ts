@@ -17,6 +17,8 @@ export function classSettings(limits: LimitsConfig, c: QueryClass) {
     read_overflow_mode: 'throw',
     priority: String(s.priority),
     ...(s.max_threads ? { max_threads: s.max_threads } : {}),
+    // Finds a class's queries in system.query_log (and lets tests tell them apart).
+    log_comment: `pullwatch-api:${c}`,
   } as const;
 }
 
