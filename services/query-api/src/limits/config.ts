@@ -56,7 +56,8 @@ const DEFAULTS: Record<QueryClass, ClassLimits> = {
     },
   },
   report: {
-    concurrency: 2,
+    // One report at a time on one thread: on a 2-core server the other core stays with dashboards.
+    concurrency: 1,
     queue: 4,
     queueTimeoutMs: 2_000,
     perToken: 2,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS, loadLimits } from './config.ts';
+import { loadLimits } from './config.ts';
 import { TooManyRequestsError } from './errors.ts';
 import { Isolation } from './isolation.ts';
 import { KeyedLimit, Pool } from './pool.ts';
@@ -28,7 +28,7 @@ describe('Pool', () => {
 
 describe('Isolation', () => {
   it('refuses a token over its share of a class, and keeps classes apart', async () => {
-    const iso = new Isolation(DEFAULT_LIMITS);
+    const iso = new Isolation(loadLimits({ PULLWATCH_API_REPORT_CONCURRENCY: '2', PULLWATCH_API_REPORT_QUEUE: '0' }));
     let release!: () => void;
     const held = new Promise<void>((r) => {
       release = r;

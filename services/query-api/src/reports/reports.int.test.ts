@@ -451,7 +451,7 @@ describe('GET /v1/reports/failures', () => {
     expect(byAccept.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     expect(await byAccept.text()).toBe(want);
     const byParam = await get('/v1/reports/failures?groupBy=image&format=csv&limit=2');
-    expect(await byParam.text()).toBe(want.split('\r\n').slice(0, 3).join('\r\n') + '\r\n');
+    expect(await byParam.text()).toBe(`${want.split('\r\n').slice(0, 3).join('\r\n')}\r\n`);
     expect(byParam.headers.get('x-next-cursor')).toMatch(/^[A-Za-z0-9_-]+$/);
   });
 
@@ -477,8 +477,8 @@ describe('load isolation', () => {
     const held = new Promise<void>((r) => {
       release = r;
     });
-    // Fill both report slots (default concurrency 2) from other tokens.
-    const holders = [api.isolation.run('report', 'x', () => held), api.isolation.run('report', 'y', () => held)];
+    // Fill the report slot (default concurrency 1; the queue is 0 here) from another token.
+    const holders = [api.isolation.run('report', 'x', () => held)];
     const refused = await get('/v1/reports/failures?groupBy=cluster');
     expect(refused.status).toBe(429);
     expect(refused.headers.get('retry-after')).toBe('2');
