@@ -180,12 +180,13 @@ const summary = (t: Tally) => ({
 
 describe('load isolation', () => {
   it('dashboards keep p99 ≤ 500 ms and alerts their schedule while 16 clients run 30-day reports', async () => {
-    // Warm-up: every route once.
-    for (const p of DASHBOARD) await call(p, tally());
+    // Warm-up (caches, connections), then the mix alone before and after the loaded phase: on a
+    // machine shared with other work one phase alone can be hit by a neighbour's burst.
+    await dashboards(Date.now() + 5000, tally());
     const alone = tally();
     const t0 = Date.now();
-    await dashboards(t0 + PHASE_MS, alone);
-    const aloneSeconds = (Date.now() - t0) / 1000;
+    await dashboards(t0 + PHASE_MS / 2, alone);
+    let aloneSeconds = (Date.now() - t0) / 1000;
 
     const loaded = tally();
     const heavy = tally();
@@ -195,9 +196,14 @@ describe('load isolation', () => {
     // Let the report clients fill their pool first.
     await new Promise((r) => setTimeout(r, 1000));
     await dashboards(t1 + PHASE_MS, loaded);
-    await reportsDone;
     const loadedSeconds = (Date.now() - t1 - 1000) / 1000;
-    const during = alertQueries.slice(alertsBefore).filter((a) => a.at <= performance.now());
+    const loadEnd = performance.now();
+    // The last reports may still run (up to their max_execution_time): wait for them before the phase alone.
+    await reportsDone;
+    const t2 = Date.now();
+    await dashboards(t2 + PHASE_MS / 2, alone);
+    aloneSeconds += (Date.now() - t2) / 1000;
+    const during = alertQueries.slice(alertsBefore).filter((a) => a.at <= loadEnd);
     const gaps = during.slice(1).map((a, i) => a.at - during[i]!.at);
 
     const status = (t: Tally, s: number) => t.statuses.get(s) ?? 0;
@@ -247,6 +253,9 @@ describe('load isolation', () => {
     expect(fiveHundreds(heavy, [503, 504])).toBe(0);
     expect(status(loaded, 200)).toBe(loaded.ms.length);
     expect(l.p99).toBeLessThanOrEqual(P99_BOUND_MS);
+    // Whatever the machine: reports cost the dashboards at most half their speed (without the pools
+    // and limits, 16 report clients took them from 28 to 1.2 requests/s, p50 23 ms to 2.9 s).
+    expect(l.p50).toBeLessThanOrEqual(2 * a.p50 + 100);
     // The evaluator ran through the load: rounds every ALERT_INTERVAL_S (5 queries each), never
     // waiting more than an interval and a second between two of its queries.
     expect(during.length).toBeGreaterThanOrEqual(Math.floor(loadedSeconds / ALERT_INTERVAL_S) * 3);
