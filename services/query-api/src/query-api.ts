@@ -23,10 +23,10 @@ export function createQueryApi(cfg: QueryApiConfig, deps: QueryApiDeps) {
   let listener: Listener | null = null;
   let url = `http://${cfg.host}:${cfg.port}`;
   // Every query carries its class's limits and priority; the evaluator's always the alerts class.
-  const clickhouse = limitedClickHouse(deps.clickhouse, cfg.limits);
   const isolation = new Isolation(cfg.limits);
+  const clickhouse = limitedClickHouse(deps.clickhouse, cfg.limits);
   const alerter = createAlerter({
-    clickhouse: limitedClickHouse(deps.clickhouse, cfg.limits, 'alerts'),
+    clickhouse: limitedClickHouse(deps.clickhouse, cfg.limits, 'alerts', isolation),
     database: cfg.database,
     clickhouseCluster: cfg.clickhouseCluster,
     rules: cfg.alerts.rules,

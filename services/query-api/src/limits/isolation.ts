@@ -26,10 +26,16 @@ export function classSettings(limits: LimitsConfig, c: QueryClass) {
  * A client whose every query carries the limits of the running request's class (dashboard when no
  * request set one), or of `fixed` (the alert evaluator's client). The query's own settings win.
  */
-export function limitedClickHouse(ch: ClickHouseClient, limits: LimitsConfig, fixed?: QueryClass): ClickHouseClient {
+export function limitedClickHouse(
+  ch: ClickHouseClient,
+  limits: LimitsConfig,
+  fixed?: QueryClass,
+  /** With `fixed`: each query also takes a slot of that class's pool (the evaluator's own share). */
+  pools?: Isolation,
+): ClickHouseClient {
   const wrapped = Object.create(ch) as ClickHouseClient;
-  const query = ch.query.bind(ch) as (p: Parameters<ClickHouseClient['query']>[0]) => unknown;
-  (wrapped as { query: unknown }).query = (p: Parameters<ClickHouseClient['query']>[0]) =>
+  const query = ch.query.bind(ch) as (p: Parameters<ClickHouseClient['query']>[0]) => Promise<unknown>;
+  const run = (p: Parameters<ClickHouseClient['query']>[0]) =>
     query({
       ...p,
       clickhouse_settings: {
@@ -37,6 +43,8 @@ export function limitedClickHouse(ch: ClickHouseClient, limits: LimitsConfig, fi
         ...p.clickhouse_settings,
       },
     });
+  (wrapped as { query: unknown }).query = (p: Parameters<ClickHouseClient['query']>[0]) =>
+    fixed && pools ? pools.run(fixed, `internal:${fixed}`, () => run(p)) : run(p);
   return wrapped;
 }
 
