@@ -19,6 +19,8 @@ const ROUTES: { path: string; aggregate: boolean }[] = [
   { path: '/v1/failures?limit=100', aggregate: false },
   { path: '/v1/failures?limit=100&registry=ghcr.io&cause=not_found', aggregate: false },
   { path: '/v1/alerts', aggregate: false },
+  { path: '/v1/reports/failures?groupBy=registry,cause', aggregate: true },
+  { path: '/v1/reports/failures?groupBy=workload&limit=100', aggregate: false },
 ];
 
 /** Timed requests per route: enough for a p99 that is not just the slowest of a handful. */

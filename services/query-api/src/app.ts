@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { Counter, type Registry } from 'prom-client';
@@ -23,6 +24,11 @@ import type { Queries } from './queries.ts';
 import type { Alerter } from './alerts/alerter.ts';
 import type { DiagnosisQueries } from './diagnosis/queries.ts';
 import { DiagnosisFields, diagnosisRoutes, incidentsWithDiagnosis, withDiagnosis } from './diagnosis/routes.ts';
+import { routeClass } from './core/query-class.ts';
+import { limitError, QueryLimitError, TooManyRequestsError } from './limits/errors.ts';
+import { Isolation } from './limits/isolation.ts';
+import type { ReportQueries } from './reports/queries.ts';
+import { CsvBody, reportRoutes } from './reports/routes.ts';
 
 interface Route {
   path: string;
@@ -30,7 +36,9 @@ interface Route {
   query: z.ZodObject;
   /** The answer's schema, for the OpenAPI document (an object when absent). */
   response?: z.ZodType;
-  handle: (q: never, now: Date) => Promise<unknown>;
+  handle: (q: never, now: Date, req: { accept?: string | undefined }) => Promise<unknown>;
+  /** Also answers text/csv (a CsvBody). */
+  csv?: boolean;
 }
 
 function fail(res: Response, status: number, code: string, message: string) {
@@ -46,9 +54,14 @@ export function buildApp(
     logger: Logger;
     metrics: Registry;
     now: () => Date;
+    /** The reporting routes' reads (issue 17); without them the routes are not served. */
+    reports?: ReportQueries;
+    /** Per-class and per-token concurrency (limits/); one from cfg.limits when absent. */
+    isolation?: Isolation;
   },
 ) {
   const { queries, diagnosis } = deps;
+  const isolation = deps.isolation ?? new Isolation(cfg.limits);
   // Constant-time comparison against every token (shared with the collector's ingest).
   const matchToken = bearerTokens(cfg.tokens.map((token) => ({ token, grant: true })));
   const authorized = (header: string | undefined) => matchToken(header) === true;
@@ -148,6 +161,7 @@ export function buildApp(
       }),
     },
     ...diagnosisRoutes({ queries: diagnosis, egress: cfg.dockerHubEgress, maxRangeDays: cfg.maxRangeDays }),
+    ...(deps.reports ? reportRoutes({ queries: deps.reports, maxRangeDays: cfg.maxRangeDays }) : []),
   ];
 
   const app = express();
@@ -178,9 +192,18 @@ export function buildApp(
     app.get(r.path, async (req: Request, res: Response) => {
       try {
         const q = parseQuery(r.query, req.query);
-        const body = await r.handle(q as never, deps.now());
+        const now = deps.now();
+        const token = createHash('sha256')
+          .update(req.headers.authorization ?? '')
+          .digest('hex');
+        const body = await isolation.run(routeClass(r.path, windowMs(q, now), cfg.limits.reportAfterMs), token, () =>
+          r.handle(q as never, now, { accept: req.headers.accept }),
+        );
         requests.inc({ route: r.path, status: 200 });
-        res.json(body);
+        if (body instanceof CsvBody) {
+          if (body.nextCursor) res.setHeader('X-Next-Cursor', body.nextCursor);
+          res.type('text/csv; charset=utf-8').send(body.text);
+        } else res.json(body);
       } catch (err) {
         handleError(err, res, r.path);
       }
@@ -195,6 +218,17 @@ export function buildApp(
       requests.inc({ route, status: 400 });
       return fail(res, 400, 'bad_parameter', err.message);
     }
+    if (err instanceof TooManyRequestsError) {
+      requests.inc({ route, status: 429 });
+      res.setHeader('Retry-After', String(err.retryAfterSeconds));
+      return fail(res, 429, 'too_many_requests', err.message);
+    }
+    const limited = err instanceof QueryLimitError ? err : limitError(err);
+    if (limited) {
+      requests.inc({ route, status: limited.status });
+      if (limited.status === 503) res.setHeader('Retry-After', String(cfg.limits.retryAfterSeconds));
+      return fail(res, limited.status, limited.code, limited.message);
+    }
     // The class decides (packages/clickhouse/src/errors.ts): unavailable is 503, anything else 500.
     if (err instanceof ClickHouseUnavailableError) {
       requests.inc({ route, status: 503 });
@@ -206,6 +240,16 @@ export function buildApp(
   }
 
   return app;
+}
+
+/** The length of a request's window (for its class), or null when it has none or it is not valid. */
+function windowMs(q: unknown, now: Date): number | null {
+  try {
+    const w = window(q as { from?: string; to?: string }, now, Number.POSITIVE_INFINITY);
+    return w.to.getTime() - w.from.getTime();
+  } catch {
+    return null;
+  }
 }
 
 /** OpenAPI 3.1 from the same zod schemas that validate the requests. */
@@ -233,11 +277,14 @@ function openApi(routes: Route[]) {
               'application/json': {
                 schema: r.response ? z.toJSONSchema(r.response, { io: 'output' }) : { type: 'object' },
               },
+              ...(r.csv ? { 'text/csv': { schema: { type: 'string' } } } : {}),
             },
           },
           '400': { $ref: '#/components/responses/Error' },
           '401': { $ref: '#/components/responses/Error' },
+          '429': { $ref: '#/components/responses/Error' },
           '503': { $ref: '#/components/responses/Error' },
+          '504': { $ref: '#/components/responses/Error' },
         },
       },
     };

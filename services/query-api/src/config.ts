@@ -4,6 +4,8 @@ import { defaultRulesPath, loadRules, type Rule } from './alerts/rules.ts';
 import { parseWebhooks, type Webhook } from './alerts/notify.ts';
 import type { EgressSettings } from './core/quota.ts';
 import { loadEgressSettings } from './diagnosis/egress-config.ts';
+import { type LimitsConfig, loadLimits } from './limits/config.ts';
+import { loadTeams, type Teams } from './reports/teams.ts';
 
 const EnvSchema = z.object({
   PULLWATCH_API_HOST: z.string().min(1).default('127.0.0.1'),
@@ -25,6 +27,8 @@ const EnvSchema = z.object({
   PULLWATCH_ALERT_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(30),
   // Who shares which egress address for Docker Hub's per-IP pull quota (diagnosis/egress-config.ts).
   PULLWATCH_DOCKERHUB_EGRESS_FILE: z.string().min(1).optional(),
+  // namespace → team (optionally per cluster) for /v1/reports/failures (reports/teams.ts).
+  PULLWATCH_TEAMS_FILE: z.string().min(1).optional(),
 });
 
 export interface QueryApiConfig {
@@ -36,6 +40,9 @@ export interface QueryApiConfig {
   maxRangeDays: number;
   alerts: { rules: Rule[]; webhooks: Webhook[]; intervalMs: number };
   dockerHubEgress: EgressSettings;
+  /** Query classes, their pools and ClickHouse limits (limits/config.ts). */
+  limits: LimitsConfig;
+  teams: Teams;
 }
 
 export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env): QueryApiConfig {
@@ -73,5 +80,7 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env): QueryA
       intervalMs: e.PULLWATCH_ALERT_INTERVAL_SECONDS * 1000,
     },
     dockerHubEgress: loadEgressSettings(e.PULLWATCH_DOCKERHUB_EGRESS_FILE),
+    limits: loadLimits(env),
+    teams: loadTeams(e.PULLWATCH_TEAMS_FILE),
   };
 }

@@ -166,6 +166,8 @@ describe('docs/sql.md cookbook, on real ClickHouse', () => {
       'docker_hub_quota_by_cluster',
       'recovery_by_registry',
       'fleet_pulled_repositories',
+      'weekly_fleet_report',
+      'weekly_causes_by_registry',
     ]);
   });
 
@@ -231,5 +233,25 @@ describe('docs/sql.md cookbook, on real ClickHouse', () => {
     expect(
       (await run('fleet_pulled_repositories')).map((r) => [r.registry, r.repository, r.tag, Number(r.pulls)]),
     ).toEqual([['docker.io', 'library/nginx', 'latest', 3]]);
+  });
+
+  it('weekly fleet report, per cluster and namespace and per registry and cause', async () => {
+    expect(
+      (await run('weekly_fleet_report')).map((r) => [
+        r.cluster,
+        r.namespace,
+        Number(r.failures),
+        Number(r.successes),
+        Number(r.failure_rate),
+        Number(r.failing_pods),
+      ]),
+    ).toEqual([
+      ['prod-eu-west', 'shop', 7, 3, 0.7, 2],
+      ['prod-us-east', 'shop', 4, 0, 1, 1],
+    ]);
+    expect((await run('weekly_causes_by_registry')).map((r) => [r.registry, r.cause, Number(r.failures)])).toEqual([
+      ['docker.io', 'rate_limited', 7],
+      ['ghcr.io', 'not_found', 4],
+    ]);
   });
 });

@@ -253,6 +253,7 @@ const ROUTES = [
   '/v1/alerts',
   '/v1/quota/docker-hub',
   '/v1/recovery',
+  '/v1/reports/failures',
 ];
 
 describe('query API on the real ClickHouse', () => {

@@ -8,6 +8,8 @@ import { Queries } from './queries.ts';
 import { DiagnosisQueries } from './diagnosis/queries.ts';
 import { FleetTables } from '@pullwatch/clickhouse';
 import { createAlerter } from './alerts/alerter.ts';
+import { Isolation, limitedClickHouse } from './limits/isolation.ts';
+import { ReportQueries } from './reports/queries.ts';
 
 export interface QueryApiDeps {
   logger: Logger;
@@ -20,8 +22,11 @@ export function createQueryApi(cfg: QueryApiConfig, deps: QueryApiDeps) {
   const now = deps.now ?? (() => new Date());
   let listener: Listener | null = null;
   let url = `http://${cfg.host}:${cfg.port}`;
+  // Every query carries its class's limits and priority; the evaluator's always the alerts class.
+  const isolation = new Isolation(cfg.limits);
+  const clickhouse = limitedClickHouse(deps.clickhouse, cfg.limits);
   const alerter = createAlerter({
-    clickhouse: deps.clickhouse,
+    clickhouse: limitedClickHouse(deps.clickhouse, cfg.limits, 'alerts', isolation),
     database: cfg.database,
     clickhouseCluster: cfg.clickhouseCluster,
     rules: cfg.alerts.rules,
@@ -33,8 +38,10 @@ export function createQueryApi(cfg: QueryApiConfig, deps: QueryApiDeps) {
     dockerHubEgress: cfg.dockerHubEgress,
   });
   const app = buildApp(cfg, {
-    queries: new Queries(deps.clickhouse, cfg.database, cfg.clickhouseCluster),
-    diagnosis: new DiagnosisQueries(deps.clickhouse, new FleetTables(cfg.database, cfg.clickhouseCluster)),
+    queries: new Queries(clickhouse, cfg.database, cfg.clickhouseCluster),
+    diagnosis: new DiagnosisQueries(clickhouse, new FleetTables(cfg.database, cfg.clickhouseCluster)),
+    reports: new ReportQueries(clickhouse, new FleetTables(cfg.database, cfg.clickhouseCluster), cfg.teams),
+    isolation,
     alerter,
     logger: deps.logger,
     metrics: deps.metrics,
@@ -43,6 +50,7 @@ export function createQueryApi(cfg: QueryApiConfig, deps: QueryApiDeps) {
   return {
     app,
     alerter,
+    isolation,
     get url() {
       return url;
     },
