@@ -60,11 +60,12 @@ export function missingPrerequisites(probe) {
       });
     }
   }
-  if (!hasHelm(probe) && !probe.runs('go', ['version']).ok) {
+  const rulecheckBuilt = probe.exists(join(probe.home, 'bin/rulecheck'));
+  if ((!hasHelm(probe) || !rulecheckBuilt) && !probe.runs('go', ['version']).ok) {
     missing.push({
-      tool: 'helm 3, or Go to build it',
-      why: 'renders the Helm chart in its tests',
-      fix: `apt-get install golang (npm test then builds helm ${HELM_VERSION} into .pullwatch/bin), or put helm 3 on PATH`,
+      tool: 'Go',
+      why: `builds helm ${HELM_VERSION} and the Prometheus rules checker for their tests (once, into .pullwatch/bin)`,
+      fix: 'apt-get install golang',
     });
   }
   const chromium = probe.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -115,6 +116,20 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     });
     if (r.status !== 0) {
       process.stderr.write(`go install helm failed (exit ${r.status}); install helm 3 and put it on PATH\n`);
+      process.exit(1);
+    }
+  }
+  const rulecheck = join(home, 'bin/rulecheck');
+  if (!message && !existsSync(rulecheck)) {
+    // The Prometheus rules' validator (promtool's own parser), built once from infra/prometheus/rulecheck.
+    process.stderr.write(`building ${rulecheck} with go build (first run only)\n`);
+    const r = spawnSync('go', ['build', '-o', rulecheck, '.'], {
+      cwd: join(root, 'infra/prometheus/rulecheck'),
+      env: { ...process.env, GOFLAGS: '-mod=mod' },
+      stdio: 'inherit',
+    });
+    if (r.status !== 0) {
+      process.stderr.write(`go build of infra/prometheus/rulecheck failed (exit ${r.status})\n`);
       process.exit(1);
     }
   }

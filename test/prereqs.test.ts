@@ -36,7 +36,7 @@ describe('npm test prerequisites', () => {
       'Java 17 or newer',
       'Maven',
       'gcc',
-      'helm 3, or Go to build it',
+      'Go',
       'Chromium (/usr/bin/chromium)',
     ]);
     const text = prerequisitesMessage(missing)!;
@@ -51,7 +51,13 @@ describe('npm test prerequisites', () => {
   it('does not ask for Maven or gcc once the jars and the launcher exist', () => {
     const m = machine({
       commands: { java: 'openjdk version "21" 2023-09-19' },
-      files: ['/usr/bin/chromium', '/h/kafka/libs/.pom-sha256', '/h/bin/chdb-launcher', '/h/bin/helm'],
+      files: [
+        '/usr/bin/chromium',
+        '/h/kafka/libs/.pom-sha256',
+        '/h/bin/chdb-launcher',
+        '/h/bin/helm',
+        '/h/bin/rulecheck',
+      ],
     });
     expect(missingPrerequisites(m)).toEqual([]);
   });
@@ -69,7 +75,11 @@ describe('npm test prerequisites', () => {
   });
 
   it('needs no engine tools with external engines, only the browser', () => {
-    const m = machine({ env: { PULLWATCH_ENGINES: 'external' }, commands: { helm: 'v3.22.0' } });
+    const m = machine({
+      env: { PULLWATCH_ENGINES: 'external' },
+      commands: { helm: 'v3.22.0' },
+      files: ['/h/bin/rulecheck'],
+    });
     expect(missingPrerequisites(m).map((x) => x.tool)).toEqual(['Chromium (/usr/bin/chromium)']);
   });
 });
