@@ -1,4 +1,11 @@
 export type { KafkaConnection } from './connection.ts';
+export {
+  KafkaSecurityEnvShape,
+  kafkaSecurityConfig,
+  KafkaSettingError,
+  type KafkaSaslMechanism,
+  type KafkaSecurity,
+} from './security.ts';
 export { TopicsEnvShape, topicsConfig, type TopicsConfig, type TopicSpec } from './topics.ts';
 export { describeCluster, ensureTopics, topicOffsets, topicPartitions } from './admin.ts';
 export { createProducer, type KafkaProducer, type OutgoingMessage, type ProducerOptions } from './producer.ts';
@@ -14,8 +21,10 @@ export {
 export { readTopic } from './read.ts';
 export {
   classifyKafkaError,
+  KafkaAuthenticationError,
   KafkaAuthorizationError,
   KafkaError,
+  KafkaTlsError,
   KafkaInvalidRequestError,
   KafkaMessageTooLargeError,
   KafkaPermanentError,
