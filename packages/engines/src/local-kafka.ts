@@ -10,12 +10,28 @@ import type { EngineState, Progress } from './types.ts';
 const pom = join(repoRoot, 'infra/kafka/pom.xml');
 const log4jConfig = join(repoRoot, 'infra/kafka/log4j2.yaml');
 
+/**
+ * More of the broker's own configuration, for tests that need a broker the local engines never are
+ * (e.g. a SASL_SSL listener beside the PLAINTEXT one the readiness probe uses).
+ */
+export interface LocalKafkaExtras {
+  /** Further listeners, each with its security protocol (`SASL_SSL`, `SSL`, …), advertised as they are. */
+  listeners?: { name: string; port: number; protocol: string }[];
+  /** Further `server.properties` lines (`key=value`). */
+  properties?: string[];
+  /** Further `StorageTool format` arguments (e.g. `--add-scram`), used when the storage is formatted. */
+  formatArgs?: string[];
+}
+
 /** Apache Kafka's own broker, from Maven Central, as a single-node KRaft broker on 127.0.0.1. */
 export class LocalKafka {
   private readonly dir: string;
   private readonly daemon: Daemon;
 
-  constructor(private readonly cfg: EnginesConfig) {
+  constructor(
+    private readonly cfg: EnginesConfig,
+    private readonly extras: LocalKafkaExtras = {},
+  ) {
     this.dir = join(cfg.home, 'kafka');
     this.daemon = new Daemon(
       'kafka',
@@ -69,6 +85,7 @@ export class LocalKafka {
           `--cluster-id=${clusterId}`,
           '-c',
           properties,
+          ...(this.extras.formatArgs ?? []),
         ],
         { encoding: 'utf8' },
       );
@@ -161,6 +178,9 @@ export class LocalKafka {
   private writeServerProperties(): string {
     const { port, controllerPort } = this.cfg.kafka;
     const file = join(this.dir, 'server.properties');
+    const extra = this.extras.listeners ?? [];
+    const listeners = extra.map((l) => `,${l.name}://127.0.0.1:${l.port}`).join('');
+    const protocols = extra.map((l) => `,${l.name}:${l.protocol}`).join('');
     writeFileSync(
       file,
       [
@@ -168,10 +188,10 @@ export class LocalKafka {
         'process.roles=broker,controller',
         'node.id=1',
         `controller.quorum.bootstrap.servers=127.0.0.1:${controllerPort}`,
-        `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-        `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+        `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${listeners}`,
+        `advertised.listeners=PLAINTEXT://127.0.0.1:${port}${listeners}`,
         'controller.listener.names=CONTROLLER',
-        'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+        `listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${protocols}`,
         'inter.broker.listener.name=PLAINTEXT',
         `log.dirs=${join(this.dir, 'data')}`,
         'num.partitions=1',
@@ -185,6 +205,7 @@ export class LocalKafka {
         'group.initial.rebalance.delay.ms=0',
         'auto.create.topics.enable=false',
         'message.max.bytes=16777216',
+        ...(this.extras.properties ?? []),
         '',
       ].join('\n'),
     );

@@ -1,3 +1,5 @@
+import type { KafkaSecurity } from '@pullwatch/kafka';
+
 export type Progress = (line: string) => void;
 
 export interface EngineState {
@@ -8,8 +10,8 @@ export interface EngineState {
 
 /** Where the engines answer; what services and tools connect to. */
 export interface EngineEndpoints {
-  kafka: { brokers: string[] };
-  clickhouse: { url: string; user: string; password: string };
+  kafka: { brokers: string[]; security?: KafkaSecurity };
+  clickhouse: { url: string; user: string; password: string; caCert?: Buffer };
 }
 
 /** The `engines status --json` contract. */

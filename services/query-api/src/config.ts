@@ -25,6 +25,9 @@ const EnvSchema = z.object({
   PULLWATCH_ALERT_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(30),
   // Who shares which egress address for Docker Hub's per-IP pull quota (diagnosis/egress-config.ts).
   PULLWATCH_DOCKERHUB_EGRESS_FILE: z.string().min(1).optional(),
+  // A ClickHouse user allowed only to read, for the API's queries (PULLWATCH_CLICKHOUSE_USER otherwise).
+  PULLWATCH_CLICKHOUSE_RO_USER: z.string().trim().min(1).optional(),
+  PULLWATCH_CLICKHOUSE_RO_PASSWORD: z.string().optional(),
 });
 
 export interface QueryApiConfig {
@@ -36,6 +39,8 @@ export interface QueryApiConfig {
   maxRangeDays: number;
   alerts: { rules: Rule[]; webhooks: Webhook[]; intervalMs: number };
   dockerHubEgress: EgressSettings;
+  /** The read-only ClickHouse user the API queries as, when one is configured. */
+  readOnlyUser: { user: string; password: string } | null;
 }
 
 export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env): QueryApiConfig {
@@ -55,6 +60,10 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env): QueryA
       );
     }
   }
+  if (e.PULLWATCH_CLICKHOUSE_RO_PASSWORD && !e.PULLWATCH_CLICKHOUSE_RO_USER)
+    throw new Error(
+      'invalid query API settings: PULLWATCH_CLICKHOUSE_RO_PASSWORD is set without PULLWATCH_CLICKHOUSE_RO_USER',
+    );
   const clean = tokens.map((t) => t.trim()).filter(Boolean);
   if (!clean.length)
     throw new Error(
@@ -73,5 +82,8 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env): QueryA
       intervalMs: e.PULLWATCH_ALERT_INTERVAL_SECONDS * 1000,
     },
     dockerHubEgress: loadEgressSettings(e.PULLWATCH_DOCKERHUB_EGRESS_FILE),
+    readOnlyUser: e.PULLWATCH_CLICKHOUSE_RO_USER
+      ? { user: e.PULLWATCH_CLICKHOUSE_RO_USER, password: e.PULLWATCH_CLICKHOUSE_RO_PASSWORD ?? '' }
+      : null,
   };
 }

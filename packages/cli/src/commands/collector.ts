@@ -34,7 +34,7 @@ const collectorCommand: Command = async (args) => {
   const collector = createCollector(config, {
     logger,
     metrics: createMetricsRegistry('collector'),
-    kafka: { brokers: endpoints.kafka.brokers, clientId: 'pullwatch-collector', logger },
+    kafka: { ...endpoints.kafka, clientId: 'pullwatch-collector', logger },
   });
   await collector.start();
   notifyReady('collector', collector.ingestUrl);
