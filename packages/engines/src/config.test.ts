@@ -99,6 +99,24 @@ describe('loadEnginesConfig', () => {
       expect(() => loadEnginesConfig({ ...external, PULLWATCH_KAFKA_SASL_MECHANISM: 'PLAIN' })).toThrow(
         'PULLWATCH_KAFKA_SASL_USERNAME: needed with PULLWATCH_KAFKA_SASL_MECHANISM=PLAIN',
       );
+      // The query API and migrate get the chart's shared Kafka settings but no Kafka credentials.
+      const apiOnly = loadEnginesConfig(
+        {
+          ...external,
+          PULLWATCH_KAFKA_SSL: 'true',
+          PULLWATCH_KAFKA_SASL_MECHANISM: 'PLAIN',
+          PULLWATCH_CLICKHOUSE_CA_FILE: ca,
+        },
+        { kafka: false },
+      );
+      expect([apiOnly.kafka.security, apiOnly.clickhouse.caCert]).toEqual([{}, Buffer.from('CLICKHOUSE CA')]);
+      // The collector needs no ClickHouse: its CA file is not read.
+      expect(
+        loadEnginesConfig(
+          { ...external, PULLWATCH_CLICKHOUSE_CA_FILE: join(dir, 'missing.pem') },
+          { clickhouse: false },
+        ).clickhouse.caCert,
+      ).toBeUndefined();
       // The local engines are plaintext: security settings there are a mistake, not something to ignore.
       expect(() => loadEnginesConfig({ PULLWATCH_KAFKA_SSL: 'true' })).toThrow(
         /^invalid engine settings: PULLWATCH_KAFKA_SSL is set but the local Kafka broker is plaintext/,

@@ -1,4 +1,4 @@
-export { loadEnginesConfig, repoRoot, type EnginesConfig, type EngineMode } from './config.ts';
+export { loadEnginesConfig, repoRoot, type EnginesConfig, type EngineMode, type EnginesUse } from './config.ts';
 export { LocalEngines, type UpReport } from './local-engines.ts';
 export { LocalKafka, type LocalKafkaExtras } from './local-kafka.ts';
 export { LocalClickHouse } from './local-clickhouse.ts';

@@ -4,7 +4,7 @@ import type { Command } from '../command.ts';
 
 const migrateCommand: Command = async () => {
   const cfg = loadMigrateConfig();
-  const endpoints = resolveEndpoints(loadEnginesConfig());
+  const endpoints = resolveEndpoints(loadEnginesConfig(process.env, { kafka: false }));
   const client = createClickHouse({ ...endpoints.clickhouse });
   try {
     const r = await migrate(client, { database: cfg.database, ttlDays: cfg.ttlDays, cluster: cfg.cluster });

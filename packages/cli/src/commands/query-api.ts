@@ -13,7 +13,7 @@ const queryApiCommand: Command = async () => {
     otlpEndpoint: process.env.PULLWATCH_OTLP_TRACES_ENDPOINT,
   });
   const cfg = loadQueryApiConfig();
-  const endpoints = resolveEndpoints(loadEnginesConfig());
+  const endpoints = resolveEndpoints(loadEnginesConfig(process.env, { kafka: false }));
   // The read-only user, when configured, with the same URL and CA as the other services.
   const clickhouse = createClickHouse({ ...endpoints.clickhouse, ...(cfg.readOnlyUser ?? {}) });
   const api = createQueryApi(cfg, {
