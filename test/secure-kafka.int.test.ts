@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnalyzer, loadAnalyzerConfig, type Analyzer } from '@pullwatch/analyzer';
@@ -15,6 +15,7 @@ import {
 } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { testEndpoints, uniqueName } from './support/endpoints.ts';
+import { freePort } from './support/free-port.ts';
 import { SASL_USERS, type SecureBroker, startSecureKafka } from './support/secure-kafka.ts';
 
 // Kafka over SASL_SSL (and mTLS) against a real broker of this test's own, with certificates made
@@ -290,6 +291,72 @@ describe('the pipeline over SASL_SSL with SCRAM-SHA-512', () => {
     ).map((r) => r.event_uid);
     const expected = [...Array.from({ length: 20 }, (_, i) => i), ...Array.from({ length: 300 }, (_, i) => 100 + i)];
     expect(uids.sort()).toEqual(expected.map((i) => `uid-${i}`).sort());
+  });
+});
+
+describe('the `pullwatch collector` command over SASL_SSL', () => {
+  const children: ChildProcess[] = [];
+  afterAll(async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  });
+
+  /** The command as a process of its own, with its log (stderr) collected. */
+  function collectorProcess(env: NodeJS.ProcessEnv, port: number) {
+    const child = spawn(process.execPath, [join(repoRoot, 'packages/cli/bin/pullwatch.js'), 'collector'], {
+      env: {
+        ...process.env,
+        ...env,
+        PULLWATCH_TOPIC: `${topic}_cli`,
+        PULLWATCH_INGEST_PORT: String(port),
+        PULLWATCH_INGEST_TOKEN: TOKEN,
+        PULLWATCH_LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    children.push(child);
+    let log = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      log += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    return { child, log: () => log, exited };
+  }
+  const readyz = async (port: number) => {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/readyz`);
+      return { status: r.status, body: (await r.json()) as { error?: { message: string } } };
+    } catch {
+      return null; // not listening yet
+    }
+  };
+
+  it('logs the setting to fix and stays not ready with a wrong password; restarted with the right one it is ready', async () => {
+    const port = await freePort();
+    const wrong = collectorProcess(
+      secureEnv('SCRAM-SHA-512', { PULLWATCH_KAFKA_SASL_PASSWORD: 'not-the-password' }),
+      port,
+    );
+    await until(
+      async () => (wrong.log().includes('"setting":"PULLWATCH_KAFKA_SASL_PASSWORD"') ? true : null),
+      'the collector logging the setting',
+    );
+    const notReady = await until(() => readyz(port), `the collector listening on ${port}`);
+    expect(notReady.status).toBe(503);
+    expect(notReady.body.error?.message).toMatch(
+      /^not connected to Kafka: Kafka SASL authentication failed; check PULLWATCH_KAFKA_SASL_USERNAME and PULLWATCH_KAFKA_SASL_PASSWORD: /,
+    );
+    wrong.child.kill('SIGTERM');
+    expect(await wrong.exited).toBe(0);
+
+    const right = collectorProcess(secureEnv('SCRAM-SHA-512'), port);
+    const ready = await until(async () => {
+      const r = await readyz(port);
+      return r?.status === 200 ? r : null;
+    }, 'the restarted collector ready');
+    expect(ready.body).toEqual({ status: 'ready' });
+    expect(right.log()).not.toContain('cannot connect to Kafka');
+    right.child.kill('SIGTERM');
+    expect(await right.exited).toBe(0);
   });
 });
 
