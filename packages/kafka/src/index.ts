@@ -1,6 +1,5 @@
 export type { KafkaConnection } from './connection.ts';
 export {
-  KafkaSecurityEnvShape,
   kafkaSecurityConfig,
   KafkaSettingError,
   type KafkaSaslMechanism,

@@ -5,7 +5,7 @@ const bool = z.enum(['true', 'false', '1', '0', '']).transform((v) => v === 'tru
 const file = z.string().trim().min(1).optional();
 
 /** The Kafka security settings, one schema for every process that talks to Kafka. */
-export const KafkaSecurityEnvShape = {
+const KafkaSecurityEnvShape = {
   PULLWATCH_KAFKA_SSL: bool.default(false),
   PULLWATCH_KAFKA_SSL_CA_FILE: file,
   PULLWATCH_KAFKA_SSL_CERT_FILE: file,
