@@ -115,7 +115,7 @@ describe('Kafka over SASL_SSL and mTLS, from the PULLWATCH_KAFKA_* settings', ()
     expect(await produceAndRead(conn, ['x', 'y'])).toEqual(['x', 'y']);
   });
 
-  it('refuses a wrong password and an untrusted certificate with errors naming the setting', async () => {
+  it('refuses a wrong password, an untrusted certificate and TLS to a plaintext port with errors naming the setting', async () => {
     const wrongPassword = connectionFor(
       secureEnv('SCRAM-SHA-512', { PULLWATCH_KAFKA_SASL_PASSWORD: 'not-the-password' }),
       'secure-wrong-password',
@@ -145,6 +145,21 @@ describe('Kafka over SASL_SSL and mTLS, from the PULLWATCH_KAFKA_* settings', ()
     expect((tls as Error).message).toMatch(
       /^Kafka TLS: the broker's certificate is not trusted .*PULLWATCH_KAFKA_SSL_CA_FILE/,
     );
+
+    // TLS to a plaintext listener.
+    const plaintext = connectionFor(
+      secureEnv('SCRAM-SHA-512', { PULLWATCH_KAFKA_BROKERS: broker.plaintext.join(',') }),
+      'secure-to-plaintext',
+    );
+    const handshake = await ensureTopics(plaintext, [{ topic: uniqueName('never'), numPartitions: 1 }]).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(handshake).toBeInstanceOf(KafkaTlsError);
+    expect([(handshake as KafkaTlsError).setting, (handshake as KafkaTlsError).reason]).toEqual([
+      'PULLWATCH_KAFKA_SSL',
+      'TLS_HANDSHAKE_FAILED',
+    ]);
   });
 
   it('`pullwatch engines status` probes the secured cluster with the same settings', async () => {

@@ -108,6 +108,8 @@ export interface SecureBroker {
   saslSsl: string[];
   /** The SSL listener that requires a client certificate signed by the CA (mTLS, no SASL). */
   mtls: string[];
+  /** The PLAINTEXT listener (the readiness probe's). */
+  plaintext: string[];
   certs: TestCertificates;
   stop(): Promise<void>;
 }
@@ -154,6 +156,7 @@ export async function startSecureKafka(): Promise<SecureBroker> {
     kafka: broker.kafka,
     saslSsl: [`127.0.0.1:${saslPort}`],
     mtls: [`127.0.0.1:${mtlsPort}`],
+    plaintext: broker.brokers,
     certs,
     async stop() {
       await broker.kafka.down();

@@ -68,6 +68,22 @@ describe('classifyKafkaError on secure connections', () => {
         `Kafka TLS: the broker's certificate is not trusted (${code}); check PULLWATCH_KAFKA_SSL_CA_FILE (the CA that signed the brokers' certificates): metadata failed 1 times.: Connection to 127.0.0.1:9093 failed.: unable to verify the first certificate`,
       );
     }
+    // TLS to a plaintext port: the library's UserError over the reset handshake.
+    const reset = tlsFailure(
+      'ECONNRESET',
+      'Client network socket disconnected before secure TLS connection was established',
+    );
+    const plaintext = classifyKafkaError(
+      connectionFailed(new UserError('TLS handshake failed. Please verify the broker supports TLS.', { cause: reset })),
+    );
+    expect([plaintext.constructor, plaintext.reason, (plaintext as KafkaTlsError).setting]).toEqual([
+      KafkaTlsError,
+      'TLS_HANDSHAKE_FAILED',
+      'PULLWATCH_KAFKA_SSL',
+    ]);
+    // An invalid message and a reset connection side by side are not a TLS failure.
+    const mixed = classifyKafkaError(new MultipleErrors('Produce failed', [new UserError('Invalid message'), reset]));
+    expect(mixed).not.toBeInstanceOf(KafkaTlsError);
     const host = classifyKafkaError(
       connectionFailed(tlsFailure('ERR_TLS_CERT_ALTNAME_INVALID', 'IP: 10.0.0.1 is not in the cert')),
     );

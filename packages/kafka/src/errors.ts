@@ -131,8 +131,9 @@ function securityError(err: unknown, found: string[], message: string): KafkaErr
       'PULLWATCH_KAFKA_SSL_CERT_FILE',
       { cause: err },
     );
-  // The library's "TLS handshake failed" (a UserError over the reset connection): the port is not TLS.
-  if (has('PLT_KFK_USER') && has('ECONNRESET'))
+  // The library's "TLS handshake failed": a UserError caused by the connection reset during the
+  // handshake (it raises it only with TLS on); the port is not a TLS listener.
+  if (someError(err, (e) => codeOf(e) === 'PLT_KFK_USER' && codeOf(e.cause) === 'ECONNRESET'))
     return new KafkaTlsError(
       `Kafka TLS: the handshake failed, the broker's listener may not be TLS; check PULLWATCH_KAFKA_SSL and PULLWATCH_KAFKA_BROKERS: ${message}`,
       'TLS_HANDSHAKE_FAILED',
@@ -154,6 +155,17 @@ function securityError(err: unknown, found: string[], message: string): KafkaErr
       { cause: err },
     );
   return null;
+}
+
+const codeOf = (e: unknown): unknown => (e instanceof Error ? (e as Error & { code?: unknown }).code : undefined);
+
+/** Whether the error, one of its nested errors or one of their causes matches. */
+function someError(err: unknown, match: (e: Error) => boolean, depth = 0): boolean {
+  if (depth > 8 || !(err instanceof Error)) return false;
+  if (match(err)) return true;
+  const inner = (err as Error & { errors?: unknown[] }).errors;
+  if (Array.isArray(inner) && inner.some((i) => someError(i, match, depth + 1))) return true;
+  return someError(err.cause, match, depth + 1);
 }
 
 /** The messages of an error and its causes, outermost first (what a log line needs to explain it). */
