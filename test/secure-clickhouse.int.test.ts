@@ -1,10 +1,9 @@
 import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClickHouseTlsError, createClickHouse, waitForClickHouse } from '@pullwatch/clickhouse';
 import { loadEnginesConfig, resolveEndpoints } from '@pullwatch/engines';
 import { testEndpoints } from './support/endpoints.ts';
-import { makeCertificates, type TestCertificates } from './support/secure-kafka.ts';
+import { makeCertificates, type TestCertificates } from './support/certificates.ts';
 import { startTlsProxy } from './support/tls-proxy.ts';
 
 // ClickHouse over HTTPS with a private CA. The embedded engine serves plain HTTP only, so a real TLS
@@ -18,8 +17,8 @@ beforeAll(async () => {
   certs = makeCertificates();
   const target = new URL(clickhouse.url);
   proxy = await startTlsProxy(target.hostname, Number(target.port), {
-    key: readFileSync(join(certs.dir, 'broker.key')),
-    cert: readFileSync(join(certs.dir, 'broker.pem')),
+    key: readFileSync(certs.serverKey),
+    cert: readFileSync(certs.serverCert),
   });
 });
 
