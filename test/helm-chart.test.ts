@@ -365,6 +365,39 @@ describe('helm chart infra/helm/pullwatch', () => {
     });
   });
 
+  it('gives a Kafka client certificate (mTLS) to the collector and the analyzer only', () => {
+    const objs = render([ci('production-values.yaml')], ['--set', 'kafka.tls.clientSecret=pullwatch-kafka-client']);
+    const files = {
+      PULLWATCH_KAFKA_SSL_CERT_FILE: '/etc/pullwatch/kafka-client/tls.crt',
+      PULLWATCH_KAFKA_SSL_KEY_FILE: '/etc/pullwatch/kafka-client/tls.key',
+    };
+    const volume = {
+      name: 'kafka-client',
+      secret: {
+        secretName: 'pullwatch-kafka-client',
+        items: [
+          { key: 'tls.crt', path: 'tls.crt' },
+          { key: 'tls.key', path: 'tls.key' },
+        ],
+      },
+    };
+    const mount = { name: 'kafka-client', mountPath: '/etc/pullwatch/kafka-client', readOnly: true };
+    for (const name of ['pw-pullwatch-collector', 'pw-pullwatch-analyzer']) {
+      const c = containerOf(objs, name);
+      expect(envOf(c), name).toMatchObject(files);
+      expect(c.volumeMounts, name).toContainEqual(mount);
+      expect(podSpec(named(objs, 'Deployment', name)).volumes, name).toContainEqual(volume);
+    }
+    const api = containerOf(objs, 'pw-pullwatch-query-api');
+    expect(Object.keys(envOf(api)).filter((k) => k.startsWith('PULLWATCH_KAFKA_SSL'))).toEqual([]);
+    expect(api.volumeMounts!.map((m) => m.name)).not.toContain('kafka-client');
+    // Not in the ConfigMap every service reads; without the option nothing changes.
+    expect(Object.keys(byKind(objs, 'ConfigMap')[0]!.data)).not.toContain('PULLWATCH_KAFKA_SSL_CERT_FILE');
+    expect(envOf(containerOf(production, 'pw-pullwatch-collector'))).not.toHaveProperty(
+      'PULLWATCH_KAFKA_SSL_CERT_FILE',
+    );
+  });
+
   it('installs an agent: the collector alone, watching its cluster, sending to the central Kafka', () => {
     const c = containerOf(agent, 'pw-pullwatch-collector');
     expect(c.args).toEqual(['collector']);

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalKafka, loadEnginesConfig, repoRoot } from '@pullwatch/engines';
+import { LocalKafka, type LocalKafkaExtras, loadEnginesConfig, repoRoot } from '@pullwatch/engines';
 
 /**
  * A Kafka broker of the test's own (real, from the same jars), on its own ports and data folder, so a
@@ -10,7 +10,8 @@ import { LocalKafka, loadEnginesConfig, repoRoot } from '@pullwatch/engines';
 export function dedicatedKafka(
   port: number,
   controllerPort = port + 1,
-): { kafka: LocalKafka; brokers: string[]; cleanup: () => void } {
+  extras: LocalKafkaExtras = {},
+): { kafka: LocalKafka; brokers: string[]; home: string; cleanup: () => void } {
   const home = mkdtempSync(join(tmpdir(), 'pw-kafka-'));
   const shared = join(loadEnginesConfig({ ...process.env, PULLWATCH_ENGINES: 'local' }).home, 'kafka', 'libs');
   const sharedHome = existsSync(shared) ? shared : join(repoRoot, '.pullwatch', 'kafka', 'libs');
@@ -27,6 +28,6 @@ export function dedicatedKafka(
     PULLWATCH_KAFKA_CONTROLLER_PORT: String(controllerPort),
     PULLWATCH_KAFKA_HEAP: '384m',
   });
-  const kafka = new LocalKafka(cfg);
-  return { kafka, brokers: kafka.brokers, cleanup: () => rmSync(home, { recursive: true, force: true }) };
+  const kafka = new LocalKafka(cfg, undefined, extras);
+  return { kafka, brokers: kafka.brokers, home, cleanup: () => rmSync(home, { recursive: true, force: true }) };
 }

@@ -8,6 +8,8 @@ export interface ClickHouseConfig {
   /** Per-request settings, e.g. `readonly: '1'` for the query API on engines without a read-only user. */
   settings?: ClickHouseSettings;
   requestTimeoutMs?: number;
+  /** The CA (PEM) that signed the server's HTTPS certificate (PULLWATCH_CLICKHOUSE_CA_FILE); absent: Node's CAs. */
+  caCert?: Buffer;
 }
 
 export function createClickHouse(cfg: ClickHouseConfig): ClickHouseClient {
@@ -19,5 +21,6 @@ export function createClickHouse(cfg: ClickHouseConfig): ClickHouseClient {
     request_timeout: cfg.requestTimeoutMs ?? 30_000,
     clickhouse_settings: cfg.settings ?? {},
     log: { level: ClickHouseLogLevel.OFF },
+    ...(cfg.caCert ? { tls: { ca_cert: cfg.caCert } } : {}),
   });
 }

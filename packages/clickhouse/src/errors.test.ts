@@ -1,6 +1,6 @@
 import { ClickHouseError } from '@clickhouse/client';
 import { describe, expect, it } from 'vitest';
-import { ClickHouseQueryError, ClickHouseUnavailableError, toClickHouseError } from './errors.ts';
+import { ClickHouseQueryError, ClickHouseTlsError, ClickHouseUnavailableError, toClickHouseError } from './errors.ts';
 
 describe('toClickHouseError', () => {
   it('keeps server errors as query errors with their code, unless their type is transient', () => {
@@ -24,5 +24,22 @@ describe('toClickHouseError', () => {
     expect(toClickHouseError(new Error('This operation was aborted'), true)).toBeInstanceOf(ClickHouseUnavailableError);
     const typed = new ClickHouseUnavailableError('x');
     expect(toClickHouseError(typed)).toBe(typed);
+  });
+
+  it('names PULLWATCH_CLICKHOUSE_CA_FILE for a server certificate no trusted CA signed, and never retries it', () => {
+    const untrusted = Object.assign(new Error('self-signed certificate in certificate chain'), {
+      code: 'SELF_SIGNED_CERT_IN_CHAIN',
+    });
+    const e = toClickHouseError(new Error('fetch failed', { cause: untrusted }));
+    expect(e).toBeInstanceOf(ClickHouseTlsError);
+    expect([(e as ClickHouseTlsError).setting, (e as ClickHouseTlsError).code]).toEqual([
+      'PULLWATCH_CLICKHOUSE_CA_FILE',
+      'SELF_SIGNED_CERT_IN_CHAIN',
+    ]);
+    expect(e.message).toBe(
+      "ClickHouse HTTPS: the server's certificate is not trusted (SELF_SIGNED_CERT_IN_CHAIN: fetch failed); check PULLWATCH_CLICKHOUSE_CA_FILE (the CA that signed it)",
+    );
+    const host = toClickHouseError(Object.assign(new Error('altname'), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }));
+    expect((host as ClickHouseTlsError).setting).toBe('PULLWATCH_CLICKHOUSE_URL');
   });
 });

@@ -23,6 +23,57 @@ export class ClickHouseQueryError extends Error {
   }
 }
 
+/**
+ * The HTTPS connection failed because the server's certificate is not trusted (or not for its host):
+ * retrying cannot help; `setting` names the variable to fix.
+ */
+export class ClickHouseTlsError extends Error {
+  override readonly name = 'ClickHouseTlsError';
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly setting: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+// Node's codes for a server certificate that does not chain to a CA we trust (or is out of date).
+const UNTRUSTED_CERT_CODES = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+]);
+
+/** A certificate failure as a ClickHouseTlsError naming the setting, or null for any other failure. */
+export function clickHouseTlsError(err: unknown): ClickHouseTlsError | null {
+  if (err instanceof ClickHouseTlsError) return err;
+  const code = systemCode(err);
+  const message = err instanceof Error ? err.message : String(err);
+  if (code !== undefined && UNTRUSTED_CERT_CODES.has(code))
+    return new ClickHouseTlsError(
+      `ClickHouse HTTPS: the server's certificate is not trusted (${code}: ${message}); check PULLWATCH_CLICKHOUSE_CA_FILE (the CA that signed it)`,
+      code,
+      'PULLWATCH_CLICKHOUSE_CA_FILE',
+      { cause: err },
+    );
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+    return new ClickHouseTlsError(
+      `ClickHouse HTTPS: the server's certificate is not for this host (${message}); check PULLWATCH_CLICKHOUSE_URL`,
+      code,
+      'PULLWATCH_CLICKHOUSE_URL',
+      { cause: err },
+    );
+  return null;
+}
+
 // Socket-level failures (Node's system error codes): ClickHouse is not there, or the path to it broke.
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
@@ -62,8 +113,18 @@ function systemCode(err: unknown): string | undefined {
  * the server's own errors are query errors unless their type is transient; socket errors, and a
  * deadline of ours that ran out (`timedOut`), mean unavailable. Anything else is a query error.
  */
-export function toClickHouseError(err: unknown, timedOut = false): ClickHouseUnavailableError | ClickHouseQueryError {
-  if (err instanceof ClickHouseUnavailableError || err instanceof ClickHouseQueryError) return err;
+export function toClickHouseError(
+  err: unknown,
+  timedOut = false,
+): ClickHouseUnavailableError | ClickHouseQueryError | ClickHouseTlsError {
+  if (
+    err instanceof ClickHouseUnavailableError ||
+    err instanceof ClickHouseQueryError ||
+    err instanceof ClickHouseTlsError
+  )
+    return err;
+  const tls = clickHouseTlsError(err);
+  if (tls) return tls;
   const message = err instanceof Error ? err.message : String(err);
   if (timedOut) return new ClickHouseUnavailableError(`ClickHouse did not answer in time: ${message}`, { cause: err });
   if (err instanceof ClickHouseError) {

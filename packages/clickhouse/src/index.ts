@@ -20,5 +20,12 @@ export {
 } from './row-binary.ts';
 export { waitForClickHouse } from './reachable.ts';
 export { FleetTables } from './fleet-tables.ts';
-export { ClickHouseUnavailableError, ClickHouseQueryError, toClickHouseError, queryRows } from './errors.ts';
+export {
+  ClickHouseUnavailableError,
+  ClickHouseQueryError,
+  ClickHouseTlsError,
+  clickHouseTlsError,
+  toClickHouseError,
+  queryRows,
+} from './errors.ts';
 export { loadMigrateConfig, type MigrateConfig } from './config.ts';

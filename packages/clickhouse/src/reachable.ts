@@ -1,8 +1,10 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { clickHouseTlsError } from './errors.ts';
 
 /**
  * Waits until ClickHouse answers, retrying with back-off: a service starting before its database
- * (a restart of both, a rollout) should wait for it rather than crash.
+ * (a restart of both, a rollout) should wait for it rather than crash. An untrusted certificate is
+ * not waited out: it fails at once with a ClickHouseTlsError naming the setting.
  */
 export async function waitForClickHouse(
   client: ClickHouseClient,
@@ -21,6 +23,8 @@ export async function waitForClickHouse(
       if (r.success) return;
       throw r.error;
     } catch (err) {
+      const tls = clickHouseTlsError(err);
+      if (tls) throw tls;
       if (Date.now() >= deadline)
         throw new Error(
           `ClickHouse not reachable after ${opts.timeoutMs ?? 300_000} ms: ${err instanceof Error ? err.message : String(err)}`,

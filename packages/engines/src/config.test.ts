@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadEnginesConfig, repoRoot } from './config.ts';
@@ -9,7 +11,7 @@ describe('loadEnginesConfig', () => {
       mode: 'local',
       topology: 'single',
       home: join(repoRoot, '.pullwatch'),
-      kafka: { port: 19092, controllerPort: 19093, heap: '512m', java: 'java' },
+      kafka: { port: 19092, controllerPort: 19093, heap: '512m', java: 'java', security: {} },
       clickhouse: { port: 18123, user: 'default', password: '' },
     });
   });
@@ -35,6 +37,7 @@ describe('loadEnginesConfig', () => {
         heap: '512m',
         java: '/opt/jdk/bin/java',
         brokers: ['k1:9092', 'k2:9092'],
+        security: {},
       },
       clickhouse: { port: 18123, user: 'pw', password: 's3cret', url: 'http://ch:8123' },
     });
@@ -66,6 +69,66 @@ describe('loadEnginesConfig', () => {
     ).toThrow(
       /^invalid engine settings: PULLWATCH_ENGINES: .+; PULLWATCH_KAFKA_PORT: .+; PULLWATCH_KAFKA_HEAP: like 512m or 1g; PULLWATCH_CLICKHOUSE_URL: .+$/,
     );
+  });
+
+  it('reads the Kafka security settings and the ClickHouse CA for external servers, naming bad ones', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pw-engines-config-'));
+    try {
+      const ca = join(dir, 'ca.pem');
+      writeFileSync(ca, 'CLICKHOUSE CA');
+      const external = {
+        PULLWATCH_ENGINES: 'external',
+        PULLWATCH_KAFKA_BROKERS: 'k1:9093',
+        PULLWATCH_CLICKHOUSE_URL: 'https://ch:8443',
+      };
+      const cfg = loadEnginesConfig({
+        ...external,
+        PULLWATCH_KAFKA_SSL: 'true',
+        PULLWATCH_KAFKA_SSL_CA_FILE: ca,
+        PULLWATCH_KAFKA_SASL_MECHANISM: 'SCRAM-SHA-256',
+        PULLWATCH_KAFKA_SASL_USERNAME: 'pw',
+        PULLWATCH_KAFKA_SASL_PASSWORD: 'secret',
+        PULLWATCH_CLICKHOUSE_CA_FILE: ca,
+      });
+      expect(cfg.kafka.security).toEqual({
+        tls: { ca: Buffer.from('CLICKHOUSE CA') },
+        sasl: { mechanism: 'SCRAM-SHA-256', username: 'pw', password: 'secret' },
+      });
+      expect(cfg.clickhouse.caCert).toEqual(Buffer.from('CLICKHOUSE CA'));
+      expect(() => loadEnginesConfig({ ...external, PULLWATCH_CLICKHOUSE_CA_FILE: join(dir, 'missing.pem') })).toThrow(
+        /^PULLWATCH_CLICKHOUSE_CA_FILE: cannot read .*missing\.pem: ENOENT/,
+      );
+      expect(() => loadEnginesConfig({ ...external, PULLWATCH_KAFKA_SASL_MECHANISM: 'PLAIN' })).toThrow(
+        'PULLWATCH_KAFKA_SASL_USERNAME: needed with PULLWATCH_KAFKA_SASL_MECHANISM=PLAIN',
+      );
+      // The query API and migrate get the chart's shared Kafka settings but no Kafka credentials.
+      const apiOnly = loadEnginesConfig(
+        {
+          ...external,
+          PULLWATCH_KAFKA_SSL: 'true',
+          PULLWATCH_KAFKA_SASL_MECHANISM: 'PLAIN',
+          PULLWATCH_CLICKHOUSE_CA_FILE: ca,
+        },
+        { kafka: false },
+      );
+      expect([apiOnly.kafka.security, apiOnly.clickhouse.caCert]).toEqual([{}, Buffer.from('CLICKHOUSE CA')]);
+      // The collector needs no ClickHouse: its CA file is not read.
+      expect(
+        loadEnginesConfig(
+          { ...external, PULLWATCH_CLICKHOUSE_CA_FILE: join(dir, 'missing.pem') },
+          { clickhouse: false },
+        ).clickhouse.caCert,
+      ).toBeUndefined();
+      // The local engines are plaintext: security settings there are a mistake, not something to ignore.
+      expect(() => loadEnginesConfig({ PULLWATCH_KAFKA_SSL: 'true' })).toThrow(
+        /^invalid engine settings: PULLWATCH_KAFKA_SSL is set but the local Kafka broker is plaintext/,
+      );
+      expect(() => loadEnginesConfig({ PULLWATCH_CLICKHOUSE_CA_FILE: ca })).toThrow(
+        /^invalid engine settings: PULLWATCH_CLICKHOUSE_CA_FILE is set but the local ClickHouse serves plain HTTP/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -17,8 +17,13 @@ export function resolveEndpoints(cfg: EnginesConfig): EngineEndpoints {
     throw new Error(`PULLWATCH_ENGINES=${cfg.mode}: set PULLWATCH_KAFKA_BROKERS and PULLWATCH_CLICKHOUSE_URL`);
   }
   return {
-    kafka: { brokers: cfg.kafka.brokers },
-    clickhouse: { url: cfg.clickhouse.url, user: cfg.clickhouse.user, password: cfg.clickhouse.password },
+    kafka: { brokers: cfg.kafka.brokers, security: cfg.kafka.security },
+    clickhouse: {
+      url: cfg.clickhouse.url,
+      user: cfg.clickhouse.user,
+      password: cfg.clickhouse.password,
+      ...(cfg.clickhouse.caCert ? { caCert: cfg.clickhouse.caCert } : {}),
+    },
   };
 }
 
@@ -26,7 +31,7 @@ export function resolveEndpoints(cfg: EnginesConfig): EngineEndpoints {
 export async function probeEndpoints(mode: string, e: EngineEndpoints): Promise<EnginesStatus> {
   const kafkaUp = async () => {
     try {
-      return (await describeCluster(e.kafka.brokers, 3000)).brokers > 0;
+      return (await describeCluster(e.kafka.brokers, 3000, e.kafka.security)).brokers > 0;
     } catch {
       return false;
     }
@@ -38,6 +43,7 @@ export async function probeEndpoints(mode: string, e: EngineEndpoints): Promise<
       password: e.clickhouse.password,
       request_timeout: 3000,
       log: { level: ClickHouseLogLevel.OFF },
+      ...(e.clickhouse.caCert ? { tls: { ca_cert: e.clickhouse.caCert } } : {}),
     });
     try {
       const rows = await (await client.query({ query: 'SELECT 1 AS ok', format: 'JSONEachRow' })).json<{

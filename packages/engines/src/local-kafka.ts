@@ -11,6 +11,19 @@ const pom = join(repoRoot, 'infra/kafka/pom.xml');
 const log4jConfig = join(repoRoot, 'infra/kafka/log4j2.yaml');
 
 /**
+ * More of the broker's own configuration, for tests that need a broker the local engines never are
+ * (e.g. a SASL_SSL listener beside the PLAINTEXT one the readiness probe uses).
+ */
+export interface LocalKafkaExtras {
+  /** Further listeners, each with its security protocol (`SASL_SSL`, `SSL`, …), advertised as they are. */
+  listeners?: { name: string; port: number; protocol: string }[];
+  /** Further `server.properties` lines (`key=value`). */
+  properties?: string[];
+  /** Further `StorageTool format` arguments (e.g. `--add-scram`), used when the storage is formatted. */
+  formatArgs?: string[];
+}
+
+/**
  * One node of a multi-broker KRaft cluster (the cluster topology): a combined controller and broker
  * whose controller votes in a static quorum of every node.
  */
@@ -37,6 +50,7 @@ export class LocalKafka {
   constructor(
     private readonly cfg: EnginesConfig,
     private readonly node?: KafkaNodeSpec,
+    private readonly extras: LocalKafkaExtras = {},
   ) {
     this.dir = node?.dir ?? join(cfg.home, 'kafka');
     this.port = node?.port ?? cfg.kafka.port;
@@ -96,6 +110,7 @@ export class LocalKafka {
           `--cluster-id=${clusterId}`,
           '-c',
           properties,
+          ...(this.extras.formatArgs ?? []),
         ],
         { encoding: 'utf8' },
       );
@@ -224,6 +239,9 @@ export class LocalKafka {
           'share.coordinator.state.topic.replication.factor=1',
           'share.coordinator.state.topic.min.isr=1',
         ];
+    const extra = this.extras.listeners ?? [];
+    const listeners = extra.map((l) => `,${l.name}://127.0.0.1:${l.port}`).join('');
+    const protocols = extra.map((l) => `,${l.name}:${l.protocol}`).join('');
     writeFileSync(
       file,
       [
@@ -231,10 +249,10 @@ export class LocalKafka {
         'process.roles=broker,controller',
         `node.id=${n?.id ?? 1}`,
         ...replication,
-        `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-        `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+        `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${listeners}`,
+        `advertised.listeners=PLAINTEXT://127.0.0.1:${port}${listeners}`,
         'controller.listener.names=CONTROLLER',
-        'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+        `listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${protocols}`,
         'inter.broker.listener.name=PLAINTEXT',
         `log.dirs=${join(this.dir, 'data')}`,
         'num.partitions=1',
@@ -243,6 +261,7 @@ export class LocalKafka {
         'group.initial.rebalance.delay.ms=0',
         'auto.create.topics.enable=false',
         'message.max.bytes=16777216',
+        ...(this.extras.properties ?? []),
         '',
       ].join('\n'),
     );

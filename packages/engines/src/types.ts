@@ -1,3 +1,5 @@
+import type { KafkaSecurity } from '@pullwatch/kafka';
+
 export type Progress = (line: string) => void;
 
 export interface EngineState {
@@ -8,11 +10,12 @@ export interface EngineState {
 
 /** Where the engines answer; what services and tools connect to. */
 export interface EngineEndpoints {
-  kafka: { brokers: string[] };
+  kafka: { brokers: string[]; security?: KafkaSecurity };
   clickhouse: {
     url: string;
     user: string;
     password: string;
+    caCert?: Buffer;
     /** On a sharded cluster: its name (`remote_servers`) and every shard's URL, the first being `url`. */
     cluster?: string;
     shards?: string[];

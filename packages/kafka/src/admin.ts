@@ -1,6 +1,7 @@
 import { Admin, Consumer } from '@platformatic/kafka';
 import { baseOptions, type KafkaConnection } from './connection.ts';
 import { classifyKafkaError } from './errors.ts';
+import { type KafkaSecurity, securityOptions } from './security.ts';
 import type { TopicSpec } from './topics.ts';
 
 /**
@@ -83,6 +84,7 @@ export async function topicOffsets(conn: KafkaConnection, topic: string): Promis
 export async function describeCluster(
   brokers: string[],
   timeoutMs: number,
+  security?: KafkaSecurity,
 ): Promise<{ brokers: number; controllerId: number | null }> {
   const admin = new Admin({
     clientId: 'pullwatch-probe',
@@ -90,6 +92,7 @@ export async function describeCluster(
     timeout: timeoutMs,
     connectTimeout: timeoutMs,
     retries: 0,
+    ...securityOptions(security),
   });
   try {
     const meta = await admin.metadata({ topics: [], forceUpdate: true });

@@ -36,6 +36,34 @@ export abstract class KafkaPermanentError extends KafkaError {
 export class KafkaMessageTooLargeError extends KafkaPermanentError {}
 /** The client is not allowed to do this (ACLs, SASL). */
 export class KafkaAuthorizationError extends KafkaPermanentError {}
+/**
+ * The broker refused who we said we are (SASL): wrong user name or password, or a mechanism it does not
+ * offer. `setting` names the variable to fix.
+ */
+export class KafkaAuthenticationError extends KafkaAuthorizationError {
+  constructor(
+    message: string,
+    reason: string,
+    readonly setting: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, reason, options);
+  }
+}
+/**
+ * The TLS connection failed: the broker's certificate is not trusted (or not for this host), the broker
+ * does not speak TLS, or it refused our client certificate. `setting` names the variable to fix.
+ */
+export class KafkaTlsError extends KafkaPermanentError {
+  constructor(
+    message: string,
+    reason: string,
+    readonly setting: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, reason, options);
+  }
+}
 /** The topic name or configuration is invalid, or the request was malformed. */
 export class KafkaInvalidRequestError extends KafkaPermanentError {}
 
@@ -57,14 +85,109 @@ const INVALID = new Set([
   'POLICY_VIOLATION',
 ]);
 
+/** Node's codes for a broker certificate that does not chain to a CA we trust (or is out of date). */
+const UNTRUSTED = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+]);
+/** TLS alerts from a broker that refused our client certificate (or its absence). */
+const CLIENT_CERT = new Set([
+  'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
+  'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE',
+  'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
+  'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN',
+]);
+
+/** Secure-connection failures, each naming the setting to fix; null when the failure is another kind. */
+function securityError(err: unknown, found: string[], message: string): KafkaError | null {
+  const has = (r: string) => found.includes(r);
+  const untrusted = found.find((r) => UNTRUSTED.has(r));
+  if (untrusted)
+    return new KafkaTlsError(
+      `Kafka TLS: the broker's certificate is not trusted (${untrusted}); check PULLWATCH_KAFKA_SSL_CA_FILE (the CA that signed the brokers' certificates): ${message}`,
+      untrusted,
+      'PULLWATCH_KAFKA_SSL_CA_FILE',
+      { cause: err },
+    );
+  if (has('ERR_TLS_CERT_ALTNAME_INVALID'))
+    return new KafkaTlsError(
+      `Kafka TLS: the broker's certificate is not for the host connected to; check PULLWATCH_KAFKA_BROKERS (the names in the certificate): ${message}`,
+      'ERR_TLS_CERT_ALTNAME_INVALID',
+      'PULLWATCH_KAFKA_BROKERS',
+      { cause: err },
+    );
+  const clientCert = found.find((r) => CLIENT_CERT.has(r));
+  if (clientCert)
+    return new KafkaTlsError(
+      `Kafka TLS: the broker refused our client certificate (${clientCert}); check PULLWATCH_KAFKA_SSL_CERT_FILE and PULLWATCH_KAFKA_SSL_KEY_FILE: ${message}`,
+      clientCert,
+      'PULLWATCH_KAFKA_SSL_CERT_FILE',
+      { cause: err },
+    );
+  // The library's "TLS handshake failed": a UserError caused by the connection reset during the
+  // handshake (it raises it only with TLS on); the port is not a TLS listener.
+  if (someError(err, (e) => codeOf(e) === 'PLT_KFK_USER' && codeOf(e.cause) === 'ECONNRESET'))
+    return new KafkaTlsError(
+      `Kafka TLS: the handshake failed, the broker's listener may not be TLS; check PULLWATCH_KAFKA_SSL and PULLWATCH_KAFKA_BROKERS: ${message}`,
+      'TLS_HANDSHAKE_FAILED',
+      'PULLWATCH_KAFKA_SSL',
+      { cause: err },
+    );
+  if (has('UNSUPPORTED_SASL_MECHANISM'))
+    return new KafkaAuthenticationError(
+      `Kafka SASL: the broker does not offer this mechanism; check PULLWATCH_KAFKA_SASL_MECHANISM: ${message}`,
+      'UNSUPPORTED_SASL_MECHANISM',
+      'PULLWATCH_KAFKA_SASL_MECHANISM',
+      { cause: err },
+    );
+  if (has('SASL_AUTHENTICATION_FAILED') || has('PLT_KFK_AUTHENTICATION'))
+    return new KafkaAuthenticationError(
+      `Kafka SASL authentication failed; check PULLWATCH_KAFKA_SASL_USERNAME and PULLWATCH_KAFKA_SASL_PASSWORD: ${message}`,
+      has('SASL_AUTHENTICATION_FAILED') ? 'SASL_AUTHENTICATION_FAILED' : 'PLT_KFK_AUTHENTICATION',
+      'PULLWATCH_KAFKA_SASL_PASSWORD',
+      { cause: err },
+    );
+  return null;
+}
+
+const codeOf = (e: unknown): unknown => (e instanceof Error ? (e as Error & { code?: unknown }).code : undefined);
+
+/** Whether the error, one of its nested errors or one of their causes matches. */
+function someError(err: unknown, match: (e: Error) => boolean, depth = 0): boolean {
+  if (depth > 8 || !(err instanceof Error)) return false;
+  if (match(err)) return true;
+  const inner = (err as Error & { errors?: unknown[] }).errors;
+  if (Array.isArray(inner) && inner.some((i) => someError(i, match, depth + 1))) return true;
+  return someError(err.cause, match, depth + 1);
+}
+
+/** The messages of an error and its causes, outermost first (what a log line needs to explain it). */
+function chain(err: unknown): string {
+  const out: string[] = [];
+  let e: unknown = err;
+  for (let i = 0; e instanceof Error && i < 8; i++) {
+    if (!out.includes(e.message)) out.push(e.message);
+    const inner = (e as Error & { errors?: unknown[] }).errors;
+    e = e.cause ?? (Array.isArray(inner) ? inner[0] : undefined);
+  }
+  return out.join(': ');
+}
+
 /** The broker error names inside a client error (its nested errors and causes). */
 function reasons(err: unknown, into: string[] = [], depth = 0): string[] {
   if (depth > 8 || !(err instanceof Error)) return into;
   const e = err as Error & { apiId?: unknown; code?: unknown; errors?: unknown[] };
   if (typeof e.apiId === 'string') into.push(e.apiId);
   else if (typeof e.code === 'string') into.push(e.code);
-  if (MultipleErrors.isMultipleErrors(err))
-    for (const inner of (err as MultipleErrors).errors) reasons(inner, into, depth + 1);
+  if (MultipleErrors.isMultipleErrors(err) || Array.isArray(e.errors))
+    for (const inner of (err as MultipleErrors).errors ?? []) reasons(inner, into, depth + 1);
   if (e.cause) reasons(e.cause, into, depth + 1);
   return into;
 }
@@ -74,6 +197,8 @@ export function classifyKafkaError(err: unknown): KafkaError {
   if (err instanceof KafkaError) return err;
   const found = reasons(err);
   const message = err instanceof Error ? err.message : String(err);
+  const secure = securityError(err, found, chain(err));
+  if (secure) return secure;
   const pick = (set: Set<string>) => found.find((r) => set.has(r));
   const tooLarge = pick(TOO_LARGE);
   if (tooLarge) return new KafkaMessageTooLargeError(message, tooLarge, { cause: err });

@@ -1,4 +1,10 @@
 export type { KafkaConnection } from './connection.ts';
+export {
+  kafkaSecurityConfig,
+  KafkaSettingError,
+  type KafkaSaslMechanism,
+  type KafkaSecurity,
+} from './security.ts';
 export { TopicsEnvShape, topicsConfig, type TopicsConfig, type TopicSpec } from './topics.ts';
 export { describeCluster, ensureTopics, partitionLeaders, topicOffsets, topicPartitions } from './admin.ts';
 export { createProducer, type KafkaProducer, type OutgoingMessage, type ProducerOptions } from './producer.ts';
@@ -14,8 +20,10 @@ export {
 export { readTopic } from './read.ts';
 export {
   classifyKafkaError,
+  KafkaAuthenticationError,
   KafkaAuthorizationError,
   KafkaError,
+  KafkaTlsError,
   KafkaInvalidRequestError,
   KafkaMessageTooLargeError,
   KafkaPermanentError,

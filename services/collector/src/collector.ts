@@ -1,7 +1,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { Counter, type Registry } from 'prom-client';
 import { startListener, type Listener } from '@pullwatch/http-listener';
-import { ensureTopics, type KafkaConnection } from '@pullwatch/kafka';
+import { classifyKafkaError, ensureTopics, type KafkaConnection } from '@pullwatch/kafka';
 import type { Logger } from '@pullwatch/telemetry';
 import type { CollectorConfig } from './config.ts';
 import { EnvelopeProducer } from './producer.ts';
@@ -60,6 +60,30 @@ export function createCollector(cfg: CollectorConfig, deps: CollectorDeps): Coll
       new ClusterWatcher(cluster, kc, producer, deps.logger.child({ cluster }), { allEvents: cfg.allEvents }),
   );
   let url = `http://${cfg.host}:${cfg.port}`;
+  let stopping = false;
+  let connecting: Promise<void> | null = null;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let wake: (() => void) | null = null;
+
+  /** Creates the topic and connects the producer; true once connected (the watchers then start). */
+  async function connectKafka(attempt: number): Promise<boolean> {
+    try {
+      await ensureTopics(deps.kafka, [cfg.topics.events]);
+      await producer.connect();
+    } catch (err) {
+      const e = classifyKafkaError(err);
+      producer.lastError = e.message;
+      deps.logger.error(
+        { err: e.message, reason: e.reason, ...('setting' in e ? { setting: e.setting } : {}), attempt },
+        'collector: cannot connect to Kafka; ingest answers 503 until it can',
+      );
+      return false;
+    }
+    if (stopping) return true;
+    if (attempt > 0) deps.logger.info({ attempt }, 'collector: connected to Kafka');
+    for (const w of watchers) w.start();
+    return true;
+  }
   // The watchers keep plain counts; Prometheus reads them at scrape time.
   new Counter({
     name: 'pullwatch_collector_watch_activity_total',
@@ -100,14 +124,27 @@ export function createCollector(cfg: CollectorConfig, deps: CollectorDeps): Coll
       return url;
     },
     async start() {
-      await ensureTopics(deps.kafka, [cfg.topics.events]);
-      await producer.connect();
+      // Listening first: until Kafka takes our connection (a broker that is down, a wrong password or
+      // CA), /readyz answers 503 with the reason and ingest answers 503, and the connection is retried.
       listener = await startListener(app, cfg.host, cfg.port);
       url = listener.url;
       deps.logger.info({ url, topic: cfg.topics.events.topic }, 'collector ingest listening');
-      for (const w of watchers) w.start();
+      if (await connectKafka(0)) return;
+      connecting = (async () => {
+        for (let attempt = 1; !stopping; attempt++) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            retryTimer = setTimeout(resolve, Math.min(30_000, 500 * 2 ** attempt));
+          });
+          if (stopping || (await connectKafka(attempt))) return;
+        }
+      })();
     },
     async stop() {
+      stopping = true;
+      clearTimeout(retryTimer);
+      wake?.();
+      await connecting;
       await Promise.all(watchers.map((w) => w.stop()));
       // Stop taking requests, let the ones in progress get their acks, then close the producer.
       await listener?.close();

@@ -35,6 +35,8 @@ export class EnvelopeProducer {
   private producer: KafkaProducer | null = null;
   private inFlight = 0;
   acknowledged = 0;
+  /** Why the last attempt to connect failed (naming the setting to fix, when it is one); null once connected. */
+  lastError: string | null = null;
 
   constructor(
     private readonly kafka: KafkaConnection,
@@ -53,6 +55,7 @@ export class EnvelopeProducer {
 
   async connect(): Promise<void> {
     this.producer = await createProducer(this.kafka, { requestTimeoutMs: this.timeoutMs });
+    this.lastError = null;
   }
 
   async send(batch: Outgoing[]): Promise<void> {

@@ -260,7 +260,12 @@ export function createIngestApp(
   app.get('/readyz', (_req, res) =>
     deps.producer.ready
       ? res.json({ status: 'ready' })
-      : sendError(res, 503, 'not_ready', 'not connected to Kafka yet'),
+      : sendError(
+          res,
+          503,
+          'not_ready',
+          deps.producer.lastError ? `not connected to Kafka: ${deps.producer.lastError}` : 'not connected to Kafka yet',
+        ),
   );
   app.get('/metrics', async (_req, res) => {
     res.setHeader('Content-Type', deps.metrics.contentType);

@@ -29,6 +29,9 @@ const EnvSchema = z.object({
   PULLWATCH_DOCKERHUB_EGRESS_FILE: z.string().min(1).optional(),
   // namespace → team (optionally per cluster) for /v1/reports/failures (reports/teams.ts).
   PULLWATCH_TEAMS_FILE: z.string().min(1).optional(),
+  // A ClickHouse user allowed only to read, for the API's queries (PULLWATCH_CLICKHOUSE_USER otherwise).
+  PULLWATCH_CLICKHOUSE_RO_USER: z.string().trim().min(1).optional(),
+  PULLWATCH_CLICKHOUSE_RO_PASSWORD: z.string().optional(),
 });
 
 export interface QueryApiConfig {
@@ -43,6 +46,8 @@ export interface QueryApiConfig {
   /** Query classes, their pools and ClickHouse limits (limits/config.ts). */
   limits: LimitsConfig;
   teams: Teams;
+  /** The read-only ClickHouse user the API queries as, when one is configured. */
+  readOnlyUser: { user: string; password: string } | null;
 }
 
 export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env): QueryApiConfig {
@@ -62,6 +67,10 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env): QueryA
       );
     }
   }
+  if (e.PULLWATCH_CLICKHOUSE_RO_PASSWORD && !e.PULLWATCH_CLICKHOUSE_RO_USER)
+    throw new Error(
+      'invalid query API settings: PULLWATCH_CLICKHOUSE_RO_PASSWORD is set without PULLWATCH_CLICKHOUSE_RO_USER',
+    );
   const clean = tokens.map((t) => t.trim()).filter(Boolean);
   if (!clean.length)
     throw new Error(
@@ -82,5 +91,8 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env): QueryA
     dockerHubEgress: loadEgressSettings(e.PULLWATCH_DOCKERHUB_EGRESS_FILE),
     limits: loadLimits(env),
     teams: loadTeams(e.PULLWATCH_TEAMS_FILE),
+    readOnlyUser: e.PULLWATCH_CLICKHOUSE_RO_USER
+      ? { user: e.PULLWATCH_CLICKHOUSE_RO_USER, password: e.PULLWATCH_CLICKHOUSE_RO_PASSWORD ?? '' }
+      : null,
   };
 }

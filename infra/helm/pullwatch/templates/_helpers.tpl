@@ -93,6 +93,10 @@ PULLWATCH_CLICKHOUSE_CA_FILE: /etc/pullwatch/clickhouse-ca/{{ .Values.clickhouse
 {{/* Credentials, each from its Secret: (dict "root" $ "kafka" true "clickhouse" true "readOnly" false). */}}
 {{- define "pullwatch.secretEnv" -}}
 {{- $v := .root.Values -}}
+{{- if and .kafka $v.kafka.tls.enabled $v.kafka.tls.clientSecret }}
+- { name: PULLWATCH_KAFKA_SSL_CERT_FILE, value: /etc/pullwatch/kafka-client/tls.crt }
+- { name: PULLWATCH_KAFKA_SSL_KEY_FILE, value: /etc/pullwatch/kafka-client/tls.key }
+{{- end }}
 {{- if and .kafka $v.kafka.sasl.mechanism }}
 - name: PULLWATCH_KAFKA_SASL_USERNAME
   valueFrom: { secretKeyRef: { name: {{ $v.kafka.sasl.existingSecret | quote }}, key: {{ $v.kafka.sasl.usernameKey | quote }} } }
@@ -114,12 +118,17 @@ PULLWATCH_CLICKHOUSE_CA_FILE: /etc/pullwatch/clickhouse-ca/{{ .Values.clickhouse
 {{- end -}}
 
 {{/* CA bundles mounted from Secrets: volumes, then mounts. Every container gets both, as the shared
-     settings (ConfigMap) name their paths for every service. */}}
+     settings (ConfigMap) name their paths for every service. The Kafka client certificate
+     ("kafkaClient") only goes to the services that connect to Kafka (collector, analyzer). */}}
 {{- define "pullwatch.caVolumes" -}}
 {{- $v := .root.Values -}}
 {{- if and .kafka $v.kafka.tls.enabled $v.kafka.tls.caSecret }}
 - name: kafka-ca
   secret: { secretName: {{ $v.kafka.tls.caSecret | quote }}, items: [{ key: {{ $v.kafka.tls.caKey | quote }}, path: {{ $v.kafka.tls.caKey | quote }} }] }
+{{- end }}
+{{- if and .kafkaClient $v.kafka.tls.enabled $v.kafka.tls.clientSecret }}
+- name: kafka-client
+  secret: { secretName: {{ $v.kafka.tls.clientSecret | quote }}, items: [{ key: tls.crt, path: tls.crt }, { key: tls.key, path: tls.key }] }
 {{- end }}
 {{- if and .clickhouse $v.clickhouse.caSecret }}
 - name: clickhouse-ca
@@ -131,6 +140,9 @@ PULLWATCH_CLICKHOUSE_CA_FILE: /etc/pullwatch/clickhouse-ca/{{ .Values.clickhouse
 {{- $v := .root.Values -}}
 {{- if and .kafka $v.kafka.tls.enabled $v.kafka.tls.caSecret }}
 - { name: kafka-ca, mountPath: /etc/pullwatch/kafka-ca, readOnly: true }
+{{- end }}
+{{- if and .kafkaClient $v.kafka.tls.enabled $v.kafka.tls.clientSecret }}
+- { name: kafka-client, mountPath: /etc/pullwatch/kafka-client, readOnly: true }
 {{- end }}
 {{- if and .clickhouse $v.clickhouse.caSecret }}
 - { name: clickhouse-ca, mountPath: /etc/pullwatch/clickhouse-ca, readOnly: true }

@@ -31,7 +31,7 @@ const analyzerCommand: Command = async () => {
   const analyzer = createAnalyzer(cfg, {
     logger,
     metrics,
-    kafka: { brokers: endpoints.kafka.brokers, clientId: 'pullwatch-analyzer', logger },
+    kafka: { ...endpoints.kafka, clientId: 'pullwatch-analyzer', logger },
     clickhouse: createClickHouse({ ...endpoints.clickhouse }),
   });
   // Bound before consuming starts: a taken port fails the command before anything is read.

@@ -29,12 +29,12 @@ const collectorCommand: Command = async (args) => {
     ...(values.context?.length ? { PULLWATCH_KUBE_CONTEXTS: values.context.join(',') } : {}),
   };
   const config = loadCollectorConfig(env);
-  const endpoints = resolveEndpoints(loadEnginesConfig(env));
+  const endpoints = resolveEndpoints(loadEnginesConfig(env, { clickhouse: false }));
   const logger = createLogger('collector', (env.PULLWATCH_LOG_LEVEL as 'info' | undefined) ?? 'info');
   const collector = createCollector(config, {
     logger,
     metrics: createMetricsRegistry('collector'),
-    kafka: { brokers: endpoints.kafka.brokers, clientId: 'pullwatch-collector', logger },
+    kafka: { ...endpoints.kafka, clientId: 'pullwatch-collector', logger },
   });
   await collector.start();
   notifyReady('collector', collector.ingestUrl);

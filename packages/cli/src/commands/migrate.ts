@@ -5,7 +5,7 @@ import { applyMigrations, describeMigrations } from '../migrations.ts';
 
 const migrateCommand: Command = async () => {
   const cfg = loadMigrateConfig();
-  const endpoints = resolveEndpoints(loadEnginesConfig());
+  const endpoints = resolveEndpoints(loadEnginesConfig(process.env, { kafka: false }));
   const results = await applyMigrations(endpoints.clickhouse, cfg);
   process.stdout.write(`${describeMigrations(results, cfg.database)}\n`);
   return 0;

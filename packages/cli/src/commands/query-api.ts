@@ -13,12 +13,9 @@ const queryApiCommand: Command = async () => {
     otlpEndpoint: process.env.PULLWATCH_OTLP_TRACES_ENDPOINT,
   });
   const cfg = loadQueryApiConfig();
-  const endpoints = resolveEndpoints(loadEnginesConfig());
-  const user = process.env.PULLWATCH_CLICKHOUSE_RO_USER;
-  const clickhouse = createClickHouse({
-    ...endpoints.clickhouse,
-    ...(user ? { user, password: process.env.PULLWATCH_CLICKHOUSE_RO_PASSWORD ?? '' } : {}),
-  });
+  const endpoints = resolveEndpoints(loadEnginesConfig(process.env, { kafka: false }));
+  // The read-only user, when configured, with the same URL and CA as the other services.
+  const clickhouse = createClickHouse({ ...endpoints.clickhouse, ...(cfg.readOnlyUser ?? {}) });
   const api = createQueryApi(cfg, {
     logger: createLogger('query-api', (process.env.PULLWATCH_LOG_LEVEL as 'info' | undefined) ?? 'info'),
     metrics: createMetricsRegistry('query-api'),

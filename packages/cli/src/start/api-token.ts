@@ -38,7 +38,9 @@ export const ensureApiToken = (file: string) => ensureToken(file, 'pw_');
  */
 export const ensureIngestToken = (file: string) => ensureToken(file, 'pwi_');
 
-export const ingestTokenFile = (env: NodeJS.ProcessEnv) => join(loadEnginesConfig(env).home, 'ingest-token');
+// Only the state folder is needed: replay and simulate talk to a collector, not to Kafka or ClickHouse.
+export const ingestTokenFile = (env: NodeJS.ProcessEnv) =>
+  join(loadEnginesConfig(env, { kafka: false, clickhouse: false }).home, 'ingest-token');
 
 /**
  * The ingest token a client command sends: `--token`, else PULLWATCH_INGEST_TOKEN, else the one
