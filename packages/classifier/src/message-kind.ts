@@ -64,7 +64,10 @@ export function parseGoDuration(text: string): number | null {
   return consumed === text.length && consumed > 0 && Number.isFinite(total) ? total : null;
 }
 
-/** Parses `Successfully pulled image "…" in 1.2s (1.2s including waiting). Image size: 123 bytes.` and older forms. */
+/**
+ * Parses `Successfully pulled image "…" in 1.2s (1.2s including waiting). Image size: 123 bytes.` and older
+ * forms.
+ */
 export function parsePulled(message: string): PulledImage | null {
   const m = PULLED_RE.exec(message);
   if (!m) return null;
