@@ -10,7 +10,10 @@ export const MIN_NODE = [20, 19];
 /** The helm the chart tests use when none is on PATH, built through the Go module proxy. */
 export const HELM_VERSION = 'v3.22.0';
 
-/** @param {{ home: string, runs: (cmd: string, args: string[]) => { ok: boolean }, exists: (p: string) => boolean }} probe */
+/**
+ * @param {{ home: string, runs: (cmd: string, args: string[]) => { ok: boolean }, exists: (p: string) => boolean
+ * }} probe
+ */
 export function hasHelm(probe) {
   return probe.exists(join(probe.home, 'bin/helm')) || probe.runs('helm', ['version']).ok;
 }
@@ -64,7 +67,9 @@ export function missingPrerequisites(probe) {
     missing.push({
       tool: 'helm 3, or Go to build it',
       why: 'renders the Helm chart in its tests',
-      fix: `apt-get install golang (npm test then builds helm ${HELM_VERSION} into .pullwatch/bin), or put helm 3 on PATH`,
+      fix:
+        `apt-get install golang (npm test then builds helm ${HELM_VERSION} into .pullwatch/bin), or put ` +
+        `helm 3 on PATH`,
     });
   }
   const chromium = probe.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

@@ -32,7 +32,8 @@ export function describeMigrations(results: (MigrateResult & { url: string })[],
   return results
     .map(
       (r) =>
-        `${database} at ${r.url}: ${r.applied.length ? `applied ${r.applied.join(', ')}` : 'up to date'}${r.alreadyApplied.length ? ` (already applied: ${r.alreadyApplied.join(', ')})` : ''}`,
+        `${database} ` +
+        `at ${r.url}: ${r.applied.length ? `applied ${r.applied.join(', ')}` : 'up to date'}${r.alreadyApplied.length ? ` (already applied: ${r.alreadyApplied.join(', ')})` : ''}`,
     )
     .join('\n');
 }
