@@ -89,8 +89,16 @@ export class DiagnosisQueries {
     const countedRow = `(outcome = 'success' OR (outcome = 'failure' AND cause IN {counted:Array(String)}))`;
     const rows = await this.rows<Record<string, unknown>>(
       `SELECT cluster, node,
-              ${windows.map((_, i) => `sumIf(occurrences, ${countedRow} AND event_time > {w${i}:DateTime64(3)}) AS used${i}`).join(', ')},
-              ${windows.map((_, i) => `sumIf(occurrences, outcome = 'failure' AND cause = 'rate_limited' AND event_time > {w${i}:DateTime64(3)}) AS limited${i}`).join(', ')},
+              ${windows
+                .map((_, i) => `sumIf(occurrences, ${countedRow} AND event_time > {w${i}:DateTime64(3)}) AS used${i}`)
+                .join(', ')},
+              ${windows
+                .map(
+                  (_, i) =>
+                    `sumIf(occurrences, outcome = 'failure' AND cause = 'rate_limited' AND ` +
+                    `event_time > {w${i}:DateTime64(3)}) AS limited${i}`,
+                )
+                .join(', ')},
               sumIf(occurrences, ${countedRow} AND event_time > {hour:DateTime64(3)}) AS lastHour
        FROM ${this.t.read('pull_events')}
        WHERE registry = 'docker.io' AND outcome IN ('success', 'failure', 'present')
@@ -157,7 +165,9 @@ export class DiagnosisQueries {
               countIf(status = 'open') AS open
        FROM (SELECT ${key} AS key, status, end, dateDiff('millisecond', start, coalesce(end, start)) / 1000 AS seconds
              FROM ${this.t.read('incidents')} FINAL
-             WHERE ((${ended}) OR (status = 'open' AND last_seen >= {from:DateTime64(3)}))${q.cluster ? ' AND has(clusters, {cluster:String})' : ''})
+             WHERE ((${ended}) OR (status = 'open' AND last_seen >= {from:DateTime64(3)}))${
+               q.cluster ? ' AND has(clusters, {cluster:String})' : ''
+             })
        ${q.groupBy === 'cluster' && q.cluster ? 'WHERE key = {cluster:String}' : ''}
        GROUP BY key ORDER BY count + open DESC, key LIMIT 1000`,
       params,
