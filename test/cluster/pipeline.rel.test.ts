@@ -100,7 +100,8 @@ describe('two analyzers in one group on 2 ClickHouse shards and 3 brokers', () =
     ).toBe(1);
     expect(
       await p.scalar(
-        `SELECT max(c) FROM (SELECT uniqExact(kafka_partition) AS c FROM ${db}.raw_events_all GROUP BY cluster, namespace, object_name)`,
+        `SELECT max(c) FROM (SELECT uniqExact(kafka_partition) AS c FROM ${db}.raw_events_all GROUP BY ` +
+          `cluster, namespace, object_name)`,
       ),
     ).toBe(1);
     // Both analyzers did work, and both shards hold event rows and Pod states.

@@ -22,7 +22,8 @@ interface Change {
 
 /**
  * A Kubernetes API server for tests that speaks the real list/watch protocol for core/v1 events and
- * pods, over HTTPS with bearer-token authentication: paged lists with a resourceVersion, chunked newline-delimited watch streams from a version,
+ * pods, over HTTPS with bearer-token authentication: paged lists with a resourceVersion, chunked
+ * newline-delimited watch streams from a version,
  * bookmarks, 410 Gone (as a watch ERROR Status) for versions older than the compaction point, continue
  * tokens that expire (410 with a Status body, reason Expired) once compacted past, deletions (DELETED),
  * malformed lines injected into watch streams, and connections that can be dropped mid-stream.
@@ -60,7 +61,9 @@ export class FakeApiServer {
     const ctx = contexts.map((c) => `- name: ${c}\n  context: { cluster: fake, user: tester }`).join('\n');
     writeFileSync(
       path,
-      `apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: { server: "${this.url}", certificate-authority-data: ${TLS.cert.toString('base64')} }\nusers:\n- name: tester\n  user: { token: test-token }\ncontexts:\n${ctx}\ncurrent-context: ${contexts[0]}\n`,
+      `apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: { server: "${this.url}", ` +
+        `certificate-authority-data: ${TLS.cert.toString('base64')} }\nusers:\n- name: tester\n  user: { ` +
+        `token: test-token }\ncontexts:\n${ctx}\ncurrent-context: ${contexts[0]}\n`,
     );
   }
 
@@ -171,7 +174,11 @@ export class FakeApiServer {
               metadata: {},
               status: 'Failure',
               message:
-                'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
+                'The provided continue parameter is too old to display a consistent list result. You can start ' +
+                'a new list without the continue parameter, or use the continue token in this response to ' +
+                'retrieve the remainder of the results. Continuing with the provided token results in an ' +
+                'inconsistent list - objects that were created, modified, or deleted between the time the ' +
+                'first chunk was returned and now may show up in the list.',
               reason: 'Expired',
               code: 410,
             }),
