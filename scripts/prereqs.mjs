@@ -11,8 +11,8 @@ export const MIN_NODE = [20, 19];
 export const HELM_VERSION = 'v3.22.0';
 
 /**
- * @param {{ home: string, runs: (cmd: string, args: string[]) => { ok: boolean }, exists: (p: string) => boolean
- * }} probe
+ * @param {{ home: string, runs: (cmd: string, args: string[]) => { ok: boolean },
+ *   exists: (p: string) => boolean }} probe
  */
 export function hasHelm(probe) {
   return probe.exists(join(probe.home, 'bin/helm')) || probe.runs('helm', ['version']).ok;

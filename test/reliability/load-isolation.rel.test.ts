@@ -7,14 +7,12 @@ import { testEndpoints, uniqueName } from '../support/endpoints.ts';
 import { report } from './report.ts';
 
 /**
- * Reports must not starve dashboards and alerts: 16 clients run 30-day reports against
- * PULLWATCH_LOAD_ROWS failure rows (10 million by default, over 30 days, generated inside ClickHouse
- * as bench/query-api.ts does) while a dashboard mix runs; the dashboards keep their latency (p50 and p99 under
- * load within a small
- * factor of the same mix alone, on the same machine in the same run), the alert evaluator keeps its
- * schedule, and nothing answers 5xx other than the documented 503/504. The absolute target (p99 ≤ 500 ms)
- * is reported beside the figures, not asserted: a timed bound belongs to the bench, and a shared 2-core
- * machine misses it even with no load at all.
+ * Reports must not starve dashboards and alerts: 16 clients run 30-day reports against PULLWATCH_LOAD_ROWS failure
+ * rows (10 million by default, over 30 days, generated inside ClickHouse as bench/query-api.ts does) while a
+ * dashboard mix runs; the dashboards keep their latency (p50 and p99 under load within a small factor of the same
+ * mix alone, on the same machine in the same run), the alert evaluator keeps its schedule, and nothing answers 5xx
+ * other than the documented 503/504. The absolute target (p99 ≤ 500 ms) is reported beside the figures, not
+ * asserted: a timed bound belongs to the bench, and a shared 2-core machine misses it even with no load at all.
  */
 const ROWS = Number(process.env.PULLWATCH_LOAD_ROWS ?? 10_000_000);
 const CLUSTERS = 200;
