@@ -34,7 +34,8 @@ describe('two analyzers in one group on 2 ClickHouse shards and 3 brokers', () =
           Array.from({ length: pods }, (_, i) => failure(c, i, count, baseMs)),
         );
     const expected = clusters.length * pods * rounds;
-    const range = `from=${new Date(baseMs - 3_600_000).toISOString()}&to=${new Date(Date.now() + 60_000).toISOString()}`;
+    const from = new Date(baseMs - 3_600_000).toISOString();
+    const range = `from=${from}&to=${new Date(Date.now() + 60_000).toISOString()}`;
 
     type Registries = { registries: { registry: string; failures: number; clusters: number }[] };
     const registries = await until(
