@@ -37,8 +37,11 @@ export interface PulledImage {
   sizeBytes: number | null;
 }
 
-const PULLED_RE =
-  /Successfully pulled image "([^"]*)"(?: in ([0-9.]+[a-zµμ]+(?:[0-9.]+[a-zµμ]+)*))?(?: \(([0-9.]+[a-zµμ]+(?:[0-9.]+[a-zµμ]+)*) including waiting\))?(?:\. Image size: (\d+) bytes)?/;
+const PULLED_RE = new RegExp(
+  'Successfully pulled image "([^"]*)"(?: in ([0-9.]+[a-zµμ]+(?:[0-9.]+[a-zµμ]+)*))?' +
+    String.raw`(?: \(([0-9.]+[a-zµμ]+(?:[0-9.]+[a-zµμ]+)*) including waiting\))?` +
+    String.raw`(?:\. Image size: (\d+) bytes)?`,
+);
 const DURATION_PART_RE = /([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)/g;
 const UNIT_MS: Record<string, number> = {
   ns: 1e-6,
