@@ -97,8 +97,10 @@ describe('npm start: the pipeline on a simulated fleet', () => {
       const admin = createClickHouse({ ...testEndpoints().clickhouse });
       try {
         const rs = await admin.query({
-          query: `SELECT registry, sumIf(occurrences, outcome = 'failure') AS failures, sumIf(occurrences, outcome = 'success') AS successes
-                  FROM ${database}.pull_events WHERE event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)}
+          query: `SELECT registry, sumIf(occurrences, outcome = 'failure') AS failures,
+                    sumIf(occurrences, outcome = 'success') AS successes
+                  FROM ${database}.pull_events WHERE event_time >= {from:DateTime64(3)}
+                    AND event_time < {to:DateTime64(3)}
                   GROUP BY registry HAVING failures + successes > 0 ORDER BY registry`,
           query_params: { from: chText(from), to: chText(to) },
           format: 'JSONEachRow',

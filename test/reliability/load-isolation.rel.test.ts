@@ -54,20 +54,26 @@ beforeAll(async () => {
   const insert = (from: number, count: number, outcome: 'failure' | 'success') =>
     admin.command({
       query: `INSERT INTO ${database}.pull_events
-        SELECT now64(3) - toIntervalSecond(number * 7919 % (30 * 86400)) AS event_time, event_time AS first_time, event_time AS received_at,
+        SELECT now64(3) - toIntervalSecond(number * 7919 % (30 * 86400)) AS event_time, event_time AS first_time,
+          event_time AS received_at,
           concat('c', toString(number % ${CLUSTERS})) AS cluster, concat('ns-', toString(number % 20)) AS namespace,
-          concat('app-', toString(number % 50), '-7d9f8b6c5-', ['x2k9p', 'b4m7q', 'zq4wm', 'lk8vq'][number % 4 + 1]) AS pod, 'app' AS container,
-          concat('node-', toString(number % 2000)) AS node, '${outcome}' AS outcome, '${outcome === 'failure' ? 'failed_pull' : 'pulled'}' AS event_kind, 1 + number % 3 AS occurrences,
+          concat('app-', toString(number % 50), '-7d9f8b6c5-', ['x2k9p', 'b4m7q', 'zq4wm', 'lk8vq'][number % 4 + 1])
+            AS pod, 'app' AS container,
+          concat('node-', toString(number % 2000)) AS node, '${outcome}' AS outcome,
+          '${outcome === 'failure' ? 'failed_pull' : 'pulled'}' AS event_kind, 1 + number % 3 AS occurrences,
           concat(registry, '/team/app-', toString(number % 500), ':1') AS image,
-          ['docker.io', 'ghcr.io', 'quay.io', 'registry.k8s.io', 'gcr.io', 'mcr.microsoft.com', 'registry.corp:5000', '1234.dkr.ecr.eu-west-1.amazonaws.com'][number % 8 + 1] AS registry,
-          'self_hosted' AS provider, 'team/app' AS repository, '1' AS tag, '' AS digest, if(number % 10 = 0, 'latest', 'pinned') AS tag_kind,
+          ['docker.io', 'ghcr.io', 'quay.io', 'registry.k8s.io', 'gcr.io', 'mcr.microsoft.com',
+           'registry.corp:5000', '1234.dkr.ecr.eu-west-1.amazonaws.com'][number % 8 + 1] AS registry,
+          'self_hosted' AS provider, 'team/app' AS repository, '1' AS tag, '' AS digest,
+          if(number % 10 = 0, 'latest', 'pinned') AS tag_kind,
           ${
             outcome === 'failure'
               ? "['rate_limited', 'not_found', 'registry_unavailable', 'unauthorized', " +
                 "'tls_error'][number % 5 + 1]"
               : "''"
           } AS cause, '' AS subcause, 0, 1, '' AS hint, '' AS message, 0, 0,
-          if(number % 4 = 0, 'Always', 'IfNotPresent') AS image_pull_policy, toInt8(number % 3) - 1 AS has_pull_secrets, toString(number) AS event_uid, 1, '' AS identity, 0, number
+          if(number % 4 = 0, 'Always', 'IfNotPresent') AS image_pull_policy,
+          toInt8(number % 3) - 1 AS has_pull_secrets, toString(number) AS event_uid, 1, '' AS identity, 0, number
         FROM numbers(${from}, ${count})`,
       clickhouse_settings: { async_insert: 0, max_insert_threads: '2' },
     });

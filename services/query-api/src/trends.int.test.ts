@@ -69,8 +69,10 @@ async function insert(database: string, seed: number) {
 /** The expected series, straight from the rows. */
 async function truth(database: string, seconds: number, from: number, to: number, registry?: string) {
   const rs = await admin.query({
-    query: `SELECT toUnixTimestamp(toStartOfInterval(event_time, INTERVAL {s:UInt32} SECOND)) * 1000 AS ts, sumIf(occurrences, outcome = 'failure') AS failures, sumIf(occurrences, outcome = 'success') AS successes
-            FROM ${database}.pull_events WHERE event_time >= fromUnixTimestamp64Milli({from:Int64}) AND event_time < fromUnixTimestamp64Milli({to:Int64}) ${registry ? 'AND registry = {r:String}' : ''}
+    query: `SELECT toUnixTimestamp(toStartOfInterval(event_time, INTERVAL {s:UInt32} SECOND)) * 1000 AS ts,
+              sumIf(occurrences, outcome = 'failure') AS failures, sumIf(occurrences, outcome = 'success') AS successes
+            FROM ${database}.pull_events WHERE event_time >= fromUnixTimestamp64Milli({from:Int64})
+              AND event_time < fromUnixTimestamp64Milli({to:Int64}) ${registry ? 'AND registry = {r:String}' : ''}
             GROUP BY ts ORDER BY ts`,
     query_params: { s: seconds, from, to, r: registry },
     format: 'JSONEachRow',

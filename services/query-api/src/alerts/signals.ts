@@ -33,8 +33,10 @@ export async function readSignals(
       );
     } else if (r.kind === 'rate_limit_rising') {
       const got = await rows<{ registry: string; recent: number; before: number }>(
-        `SELECT registry, sumIf(failures, minute >= {recentFrom:DateTime}) AS recent, sumIf(failures, minute < {recentFrom:DateTime}) AS before
-         FROM ${t.read('pull_stats_1m')} WHERE cause = {rateLimited:String} AND minute >= {baseFrom:DateTime} AND minute <= {now:DateTime} GROUP BY registry`,
+        `SELECT registry, sumIf(failures, minute >= {recentFrom:DateTime}) AS recent,
+           sumIf(failures, minute < {recentFrom:DateTime}) AS before
+         FROM ${t.read('pull_stats_1m')} WHERE cause = {rateLimited:String} AND minute >= {baseFrom:DateTime}
+           AND minute <= {now:DateTime} GROUP BY registry`,
         {
           recentFrom: chTime(now - r.window).slice(0, 19),
           baseFrom: chTime(now - r.window - r.baseline).slice(0, 19),

@@ -48,9 +48,11 @@ export class DiagnosisQueries {
     if (!registries.length) return [];
     const rows = await this.rows<Record<string, unknown>>(
       `SELECT registry, repository, tag, any(image) AS image, sum(occurrences) AS pulls,
-              sumIf(occurrences, has_pull_secrets = 1) AS withSecrets, sumIf(occurrences, has_pull_secrets = 0) AS withoutSecrets
+              sumIf(occurrences, has_pull_secrets = 1) AS withSecrets,
+              sumIf(occurrences, has_pull_secrets = 0) AS withoutSecrets
        FROM ${this.t.read('pull_successes')}
-       WHERE registry IN {registries:Array(String)} AND event_time >= {from:DateTime64(3)} AND event_time <= {now:DateTime64(3)} AND repository != ''
+       WHERE registry IN {registries:Array(String)} AND event_time >= {from:DateTime64(3)}
+         AND event_time <= {now:DateTime64(3)} AND repository != ''
        GROUP BY registry, repository, tag ORDER BY pulls DESC LIMIT 20000`,
       {
         registries,
@@ -129,9 +131,16 @@ export class DiagnosisQueries {
     const clusterFilter = q.cluster ? ' AND cluster = {cluster:String}' : '';
     const rows = await this.rows<Record<string, unknown>>(
       `SELECT ${q.groupBy} AS key,
-              countIf(status = 'recovered' AND recovered_at >= {from:DateTime64(3)} AND recovered_at < {to:DateTime64(3)}) AS count,
-              quantilesExactInclusiveIf(0.5, 0.9)(time_to_recover_ms / 1000, status = 'recovered' AND recovered_at >= {from:DateTime64(3)} AND recovered_at < {to:DateTime64(3)}) AS q,
-              maxIf(time_to_recover_ms / 1000, status = 'recovered' AND recovered_at >= {from:DateTime64(3)} AND recovered_at < {to:DateTime64(3)}) AS max,
+              countIf(status = 'recovered'
+                AND recovered_at >= {from:DateTime64(3)} AND recovered_at < {to:DateTime64(3)}) AS count,
+              quantilesExactInclusiveIf(0.5, 0.9)(
+                time_to_recover_ms / 1000,
+                status = 'recovered'
+                  AND recovered_at >= {from:DateTime64(3)} AND recovered_at < {to:DateTime64(3)}) AS q,
+              maxIf(
+                time_to_recover_ms / 1000,
+                status = 'recovered'
+                  AND recovered_at >= {from:DateTime64(3)} AND recovered_at < {to:DateTime64(3)}) AS max,
               countIf(status IN ('failing', 'stuck') AND last_failure >= {recent:DateTime64(3)}) AS stillStuck
        FROM ${this.t.read('pod_pull_state')} FINAL
        WHERE ((status = 'recovered' AND recovered_at >= {from:DateTime64(3)} AND recovered_at < {to:DateTime64(3)})
