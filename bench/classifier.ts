@@ -128,8 +128,10 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
       },
     ],
     notes: [
-      `${corpus.length} labelled messages (packages/classifier/test-fixtures: dev + extra) repeated to ${inputs.length}; best of 5 passes after warm-up.`,
-      'The classifier also extracts and parses the image, the registry and the provider; the naive baseline only extracts the quoted image.',
+      `${corpus.length} labelled messages (packages/classifier/test-fixtures: dev + extra) repeated ` +
+        `to ${inputs.length}; best of 5 passes after warm-up.`,
+      'The classifier also extracts and parses the image, the registry and the provider; the naive baseline ' +
+        'only extracts the quoted image.',
     ],
   };
 }

@@ -20,11 +20,17 @@ const REGISTRIES = [
 ];
 const FAILURES = [
   (img: string) =>
-    `Failed to pull image "${img}": rpc error: code = Unknown desc = failed to pull and unpack image "${img}": failed to copy: httpReadSeeker: failed open: unexpected status code https://registry-1.docker.io/v2/library/redis/manifests/7: 429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit.`,
+    `Failed to pull image "${img}": rpc error: code = Unknown desc = failed to pull and unpack image "${img}": ` +
+    `failed to copy: httpReadSeeker: failed open: unexpected status code ` +
+    `https://registry-1.docker.io/v2/library/redis/manifests/7: 429 Too Many Requests - Server message: ` +
+    `toomanyrequests: You have reached your pull rate limit.`,
   (img: string) =>
-    `Failed to pull image "${img}": rpc error: code = NotFound desc = failed to pull and unpack image "${img}": failed to resolve reference "${img}": ${img}: not found`,
+    `Failed to pull image "${img}": rpc error: code = NotFound desc = failed to pull and unpack image ` +
+    `"${img}": failed to resolve reference "${img}": ${img}: not found`,
   (img: string) =>
-    `Failed to pull image "${img}": rpc error: code = Unknown desc = failed to pull and unpack image "${img}": failed to resolve reference "${img}": failed to do request: Head "https://quay.io/v2/x/manifests/1": dial tcp: lookup quay.io on 10.96.0.10:53: no such host`,
+    `Failed to pull image "${img}": rpc error: code = Unknown desc = failed to pull and unpack image "${img}": ` +
+    `failed to resolve reference "${img}": failed to do request: Head "https://quay.io/v2/x/manifests/1": ` +
+    `dial tcp: lookup quay.io on 10.96.0.10:53: no such host`,
 ];
 
 /** Realistic Event objects: mostly successful pulls, failures of several causes, back-off states. */
@@ -91,7 +97,10 @@ interface PipelineRun {
   database: string;
 }
 
-/** HTTP ingest → collector → Kafka → analyzer → ClickHouse, as separate processes, until all rows are queryable. */
+/**
+ * HTTP ingest → collector → Kafka → analyzer → ClickHouse, as separate processes, until all rows are
+ * queryable.
+ */
 interface EnginePids {
   kafka: number | null;
   clickhouse: number | null;
@@ -170,7 +179,9 @@ async function pipeline(
     const done = await waitFor(admin, `SELECT count() FROM ${database}.raw_events`, events.length, 600_000);
     const cpuMicrosPerEvent = cpu(events.length);
     const rs = await admin.query({
-      query: `SELECT quantiles(0.5, 0.99)(toUnixTimestamp64Milli(stored_at) - toUnixTimestamp64Milli(received_at)) AS q FROM ${database}.raw_events`,
+      query:
+        `SELECT quantiles(0.5, 0.99)(toUnixTimestamp64Milli(stored_at) - ` +
+        `toUnixTimestamp64Milli(received_at)) AS q FROM ${database}.raw_events`,
       format: 'JSONEachRow',
     });
     const q = ((await rs.json<{ q: number[] }>())[0]?.q ?? [NaN, NaN]).map(Number);
@@ -242,7 +253,10 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
 
     // Baseline 2: ClickHouse's own Kafka table engine reading the same topic.
     await admin.command({
-      query: `CREATE TABLE ${copyDb}.kafka_src (v String) ENGINE = Kafka SETTINGS kafka_broker_list = '${e.kafka.brokers.join(',')}', kafka_topic_list = '${main.topic}', kafka_group_name = '${main.topic}_chkafka', kafka_format = 'JSONAsString', kafka_max_block_size = 65536`,
+      query:
+        `CREATE TABLE ${copyDb}.kafka_src (v String) ENGINE = Kafka SETTINGS kafka_broker_list = ` +
+        `'${e.kafka.brokers.join(',')}', kafka_topic_list = '${main.topic}', kafka_group_name = ` +
+        `'${main.topic}_chkafka', kafka_format = 'JSONAsString', kafka_max_block_size = 65536`,
     });
     await admin.command({ query: `CREATE TABLE ${copyDb}.kafka_copy (v String) ENGINE = MergeTree ORDER BY tuple()` });
     const tKafka = Date.now();
@@ -440,11 +454,20 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
       });
     }
     notes.push(
-      `${n} events (60 % successful pulls, 30 % failures of three causes, 10 % back-off) across ${Math.min(ctx.scale.clusters, 50)} clusters, posted in JSON arrays of 2000 by 4 concurrent clients; collector and analyzer run as separate processes, as deployed.`,
+      `${n} events (60 % successful pulls, 30 % failures of three causes, 10 % back-off) ` +
+        `across ${Math.min(ctx.scale.clusters, 50)} clusters, posted in JSON arrays of 2000 by 4 concurrent ` +
+        `clients; collector and analyzer run as separate processes, as deployed.`,
       'Latency is per event: ClickHouse stored_at (server clock at insert) minus the collector received_at.',
-      'Partitions: one analyzer process consumes them all here, so more partitions mainly add parallel fetches; the gain comes from running one analyzer per partition group (same consumer group) on more cores.',
-      `CPU per event is each process's user+system time over the run (from /proc) divided by the events; when their sum is near what ${os.cpus().length} cores give per event at the measured rate, the machine is saturated and the rate is set by the total CPU per event, not by any one stage. The raw copy spends its CPU only on consuming and inserting one string column; the pipeline also parses HTTP, produces through @platformatic/kafka, validates and classifies, and writes two tables, three materialized views and the Pod states.`,
-      'The analyzer-alone figure includes its process start-up (tsx, migrations, joining the group), so it is a lower bound of its steady rate.',
+      'Partitions: one analyzer process consumes them all here, so more partitions mainly add parallel ' +
+        'fetches; the gain comes from running one analyzer per partition group (same consumer group) on more cores.',
+      `CPU per event is each process's user+system time over the run (from /proc) divided by the events; when ` +
+        `their sum is near what ${os.cpus().length} cores give per event at the measured rate, the machine is ` +
+        `saturated and the rate is set by the total CPU per event, not by any one stage. The raw copy spends ` +
+        `its CPU only on consuming and inserting one string column; the pipeline also parses HTTP, produces ` +
+        `through @platformatic/kafka, validates and classifies, and writes two tables, three materialized ` +
+        `views and the Pod states.`,
+      'The analyzer-alone figure includes its process start-up (tsx, migrations, joining the group), so it is ' +
+        'a lower bound of its steady rate.',
     );
   } finally {
     for (const db of databases) await admin.command({ query: `DROP DATABASE IF EXISTS ${db}` }).catch(() => undefined);

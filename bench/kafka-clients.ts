@@ -84,7 +84,8 @@ export async function compare(events: number, batch: number, rounds: number, log
         const r = await measure(send, topic, messages, batch);
         results[name]!.push(r);
         log(
-          `${name} round ${round + 1}: ${r.cpuMicrosPerMessage.toFixed(1)} µs CPU/message, ${Math.round(r.perSecond)}/s`,
+          `${name} round ${round + 1}: ${r.cpuMicrosPerMessage.toFixed(1)} µs ` +
+            `CPU/message, ${Math.round(r.perSecond)}/s`,
         );
       }
   } finally {

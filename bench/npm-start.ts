@@ -234,7 +234,8 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
       figures,
       notes: [
         `${n} events posted by ${SENDERS} senders in JSON arrays of ${BATCH}; ${PARTITIONS} partitions for both.`,
-        'The kcat copy writes each Event as one JSON string row; pullwatch validates, classifies and stores each event with its Pod state.',
+        'The kcat copy writes each Event as one JSON string row; pullwatch validates, classifies and stores ' +
+          'each event with its Pod state.',
       ],
     };
   } finally {

@@ -292,8 +292,11 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     name,
     figures,
     notes: [
-      `Built from bench/otel/builder-manifest.yaml (contrib v0.165.1) into .pullwatch/otelcol; collector A and B as two processes, memory_limiter and batch with their usual settings, the Kafka exporter's max_message_bytes raised to 8 MB.`,
-      'The peer stores the records as they come (otel_logs, no classification, no Pod state); its rate counts distinct rows, since it may store some records twice and lose others.',
+      `Built from bench/otel/builder-manifest.yaml (contrib v0.165.1) into .pullwatch/otelcol; collector A and ` +
+        `B as two processes, memory_limiter and batch with their usual settings, the Kafka exporter's ` +
+        `max_message_bytes raised to 8 MB.`,
+      'The peer stores the records as they come (otel_logs, no classification, no Pod state); its rate counts ' +
+        'distinct rows, since it may store some records twice and lose others.',
     ],
   };
 }

@@ -73,7 +73,8 @@ export function toMarkdown(r: {
     for (const f of s.figures) {
       const baseline = f.baseline ? `${fmt(f.baseline.value)} ${f.unit} (${f.baseline.name})` : '';
       lines.push(
-        `| ${f.metric} | ${fmt(f.value)} ${f.unit} | ${baseline} | ${f.ratio === undefined ? '' : `${fmt(f.ratio)}×`} | ${f.target ?? ''} |`,
+        `| ${f.metric} | ${fmt(f.value)} ${f.unit} | ${baseline} ` +
+          `| ${f.ratio === undefined ? '' : `${fmt(f.ratio)}×`} | ${f.target ?? ''} |`,
       );
     }
     if (s.notes?.length) lines.push('', ...s.notes.map((n) => `- ${n}`));

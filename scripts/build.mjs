@@ -95,7 +95,8 @@ const noBench = {
     }));
     b.onLoad({ filter: /.*/, namespace: 'no-bench' }, () => ({
       contents:
-        "export function runBenchmarks() { throw new Error('the benchmarks run from the source tree: npx pullwatch bench'); }",
+        "export function runBenchmarks() { throw new Error('the benchmarks run from the source tree: npx " +
+        "pullwatch bench'); }",
       loader: 'js',
     }));
   },
@@ -175,7 +176,9 @@ export async function buildCli({ outdir = dist, quiet = false } = {}) {
     .reduce((n, [, o]) => n + o.bytes, 0);
   if (!quiet)
     process.stdout.write(
-      `build: ${relative(root, join(outdir, 'pullwatch.mjs'))} and ${Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.mjs')).length - 1} chunks, ${(bytes / 1048576).toFixed(1)} MiB, in ${Date.now() - started} ms\n`,
+      `build: ${relative(root, join(outdir, 'pullwatch.mjs'))} ` +
+        `and ${Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.mjs')).length - 1} ` +
+        `chunks, ${(bytes / 1048576).toFixed(1)} MiB, in ${Date.now() - started} ms\n`,
     );
   return {
     outdir,

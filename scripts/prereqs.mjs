@@ -10,7 +10,10 @@ export const MIN_NODE = [20, 19];
 /** The helm the chart tests use when none is on PATH, built through the Go module proxy. */
 export const HELM_VERSION = 'v3.22.0';
 
-/** @param {{ home: string, runs: (cmd: string, args: string[]) => { ok: boolean }, exists: (p: string) => boolean }} probe */
+/**
+ * @param {{ home: string, runs: (cmd: string, args: string[]) => { ok: boolean },
+ *   exists: (p: string) => boolean }} probe
+ */
 export function hasHelm(probe) {
   return probe.exists(join(probe.home, 'bin/helm')) || probe.runs('helm', ['version']).ok;
 }
@@ -64,7 +67,8 @@ export function missingPrerequisites(probe) {
   if ((!hasHelm(probe) || !rulecheckBuilt) && !probe.runs('go', ['version']).ok) {
     missing.push({
       tool: 'Go',
-      why: `builds helm ${HELM_VERSION} and the Prometheus rules checker for their tests (once, into .pullwatch/bin)`,
+      why:
+        `builds helm ${HELM_VERSION} and the Prometheus rules checker for their tests ` + '(once, into .pullwatch/bin)',
       fix: 'apt-get install golang',
     });
   }

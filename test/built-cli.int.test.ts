@@ -193,7 +193,9 @@ describe('the built pullwatch command (node dist/pullwatch.mjs)', () => {
       involvedObject: { kind: 'Pod', name: 'web-1', namespace: 'shop', fieldPath: 'spec.containers{app}' },
       reason: 'Failed',
       message:
-        'Failed to pull image "nginx:1.99": rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/library/nginx:1.99": failed to resolve reference "docker.io/library/nginx:1.99": docker.io/library/nginx:1.99: not found',
+        'Failed to pull image "nginx:1.99": rpc error: code = NotFound desc = failed to pull and unpack image ' +
+        '"docker.io/library/nginx:1.99": failed to resolve reference "docker.io/library/nginx:1.99": ' +
+        'docker.io/library/nginx:1.99: not found',
       type: 'Warning',
       count: 1,
       firstTimestamp: at.toISOString(),

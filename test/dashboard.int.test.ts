@@ -182,7 +182,8 @@ function layoutProblems(page: Page, panels: string) {
           const r = t.getBoundingClientRect();
           if (r.left < sb.left - 0.5 || r.right > sb.right + 0.5)
             problems.push(
-              `${panel.id}: chart label "${t.textContent}" ${Math.round(r.left)}–${Math.round(r.right)} outside ${Math.round(sb.left)}–${Math.round(sb.right)}`,
+              `${panel.id}: chart label "${t.textContent}" ${Math.round(r.left)}–${Math.round(r.right)} ` +
+                `outside ${Math.round(sb.left)}–${Math.round(sb.right)}`,
             );
         }
       }
@@ -191,7 +192,9 @@ function layoutProblems(page: Page, panels: string) {
         if (r.width === 0 && r.height === 0) continue;
         if (r.left < box.left - 0.5 || r.right > box.right + 0.5)
           problems.push(
-            `${panel.id}: <${el.tagName.toLowerCase()} class="${el.getAttribute('class') ?? ''}"> ${Math.round(r.left)}–${Math.round(r.right)} outside ${Math.round(box.left)}–${Math.round(box.right)}`,
+            `${panel.id}: <${el.tagName.toLowerCase()} ` +
+              `class="${el.getAttribute('class') ?? ''}"> ${Math.round(r.left)}–${Math.round(r.right)} ` +
+              `outside ${Math.round(box.left)}–${Math.round(box.right)}`,
           );
       }
     }
@@ -462,123 +465,128 @@ describe('the dashboard in a real browser', () => {
     }
   });
 
-  it('drills down from a registry (click) and an incident (keyboard) to causes, clusters, workloads and Pods', async () => {
-    const { page, errors } = await open(1280, 800);
-    try {
-      await rendered(page);
-      // A click anywhere on the registry's row.
-      const failuresAsked = page.waitForResponse(
-        (r) =>
-          new URL(r.url()).pathname === '/v1/failures' && new URL(r.url()).searchParams.get('registry') === 'docker.io',
-      );
-      await page
-        .locator('#registries tbody tr', { has: page.locator('[data-key="registry:docker.io"]') })
-        .locator('td')
-        .first()
-        .click();
-      const failures = (await (await failuresAsked).json()) as { failures: Failure[] };
-      const dialog = page.locator('#detail');
-      await dialog.locator('#d-stuck').waitFor();
-      expect(await dialog.evaluate((d: HTMLDialogElement) => d.open)).toBe(true);
-      expect(await page.textContent('#detail-title')).toBe('Registry docker.io');
-      expect(new URL(page.url()).hash).toBe('#range=24h&detail=registry%3Adocker.io');
-      const byCluster = new Map<string, number>();
-      for (const f of failures.failures) byCluster.set(f.cluster, (byCluster.get(f.cluster) ?? 0) + f.occurrences);
-      const clusterRows = (
-        await page.evaluate(() =>
-          [...document.querySelectorAll('#detail section[aria-labelledby="d-clusters"] tbody tr')].map((tr) =>
-            [...tr.children].slice(0, 2).map((c) => (c.textContent ?? '').trim()),
-          ),
-        )
-      ).map(([c, n]) => [c, Number(n)]);
-      expect(clusterRows).toEqual([...byCluster.entries()].sort((a, b) => b[1] - a[1]));
-      // The scenario: rate limits in prod-us-east, the typo'd ngnix in staging-eu, a full disk in prod-eu-west.
-      expect(clusterRows.map((r) => r[0]).sort()).toEqual(['prod-eu-west', 'prod-us-east', 'staging-eu']);
-      const causes = await page.evaluate(() =>
-        [...document.querySelectorAll('#detail section[aria-labelledby="d-causes"] tbody th')].map(
-          (c) => c.textContent,
-        ),
-      );
-      expect([...causes].sort()).toEqual(
-        [...new Set(failures.failures.map((f) => f.cause.replaceAll('_', ' ')))].sort(),
-      );
-      const workloads = await page.evaluate(() =>
-        [...document.querySelectorAll('#detail section[aria-labelledby="d-workloads"] tbody th .trunc')].map(
-          (c) => c.textContent,
-        ),
-      );
-      expect(workloads).toContain('staging-eu/shop/ngnix');
-      const stuck = await page.evaluate(() =>
-        [...document.querySelectorAll('#detail section[aria-labelledby="d-stuck"] tbody tr')].map(
-          (tr) => tr.textContent,
-        ),
-      );
-      const typo = stuck.filter((t) => t?.includes('ngnix:1.27.3'));
-      expect(typo.length).toBeGreaterThan(0);
-      for (const t of typo) expect(t).toContain('suggested image: nginx:1.27.3 — a similar image pulls in the fleet');
-      expect(await layoutProblems(page, 'dialog[open]')).toEqual([]);
-      await page.screenshot({ path: join(OUT, 'dashboard-drilldown-1280x800.png') });
-      await page.locator('#d-stuck').scrollIntoViewIfNeeded();
-      await page.screenshot({ path: join(OUT, 'dashboard-drilldown-pods-1280x800.png') });
-      await page.keyboard.press('Escape');
-      await expect.poll(() => dialog.evaluate((d: HTMLDialogElement) => d.open)).toBe(false);
-      expect(new URL(page.url()).hash).toBe('#range=24h');
-
-      // From the keyboard: Tab to the quay.io fleet incident, Enter opens it, Escape closes and gives focus back.
-      const fleet = (await api<{ incidents: Incident[] }>('/v1/incidents?status=all')).incidents.find(
-        (i) => i.scope === 'fleet' && i.registry === 'quay.io',
-      )!;
-      const button = page.locator(`#incidents button[data-key="incident:${fleet.id}"]`);
-      await page.locator('#f-registry').focus();
-      for (let k = 0; k < 40 && !(await button.evaluate((b) => b === document.activeElement)); k++)
-        await page.keyboard.press('Tab');
-      expect(await button.evaluate((b) => b === document.activeElement)).toBe(true);
-      const outline = await button.evaluate((b) => getComputedStyle(b));
-      expect(outline.outlineStyle).toBe('solid');
-      expect(Number.parseFloat(outline.outlineWidth)).toBeGreaterThanOrEqual(2);
-      await page.keyboard.press('Enter');
-      await dialog.locator('#d-stuck').waitFor();
-      expect(await page.textContent('#detail-title')).toBe('Incident: quay.io · registry_unavailable');
-      expect(
-        await page.evaluate(() =>
-          [...document.querySelectorAll('#detail section[aria-labelledby="d-clusters"] tbody th')]
-            .map((c) => c.textContent)
-            .sort(),
-        ),
-      ).toEqual(['prod-eu-west', 'prod-us-east', 'staging-eu']);
-      expect(
-        await page.evaluate(() =>
+  it(
+    'drills down from a registry (click) and an incident ' + '(keyboard) to causes, clusters, workloads and Pods',
+    async () => {
+      const { page, errors } = await open(1280, 800);
+      try {
+        await rendered(page);
+        // A click anywhere on the registry's row.
+        const failuresAsked = page.waitForResponse(
+          (r) =>
+            new URL(r.url()).pathname === '/v1/failures' &&
+            new URL(r.url()).searchParams.get('registry') === 'docker.io',
+        );
+        await page
+          .locator('#registries tbody tr', { has: page.locator('[data-key="registry:docker.io"]') })
+          .locator('td')
+          .first()
+          .click();
+        const failures = (await (await failuresAsked).json()) as { failures: Failure[] };
+        const dialog = page.locator('#detail');
+        await dialog.locator('#d-stuck').waitFor();
+        expect(await dialog.evaluate((d: HTMLDialogElement) => d.open)).toBe(true);
+        expect(await page.textContent('#detail-title')).toBe('Registry docker.io');
+        expect(new URL(page.url()).hash).toBe('#range=24h&detail=registry%3Adocker.io');
+        const byCluster = new Map<string, number>();
+        for (const f of failures.failures) byCluster.set(f.cluster, (byCluster.get(f.cluster) ?? 0) + f.occurrences);
+        const clusterRows = (
+          await page.evaluate(() =>
+            [...document.querySelectorAll('#detail section[aria-labelledby="d-clusters"] tbody tr')].map((tr) =>
+              [...tr.children].slice(0, 2).map((c) => (c.textContent ?? '').trim()),
+            ),
+          )
+        ).map(([c, n]) => [c, Number(n)]);
+        expect(clusterRows).toEqual([...byCluster.entries()].sort((a, b) => b[1] - a[1]));
+        // The scenario: rate limits in prod-us-east, the typo'd ngnix in staging-eu, a full disk in prod-eu-west.
+        expect(clusterRows.map((r) => r[0]).sort()).toEqual(['prod-eu-west', 'prod-us-east', 'staging-eu']);
+        const causes = await page.evaluate(() =>
           [...document.querySelectorAll('#detail section[aria-labelledby="d-causes"] tbody th')].map(
             (c) => c.textContent,
           ),
-        ),
-      ).toEqual(['registry unavailable']);
-      await page.screenshot({ path: join(OUT, 'dashboard-drilldown-incident-1280x800.png') });
-      await page.keyboard.press('Escape');
-      await expect.poll(() => dialog.evaluate((d: HTMLDialogElement) => d.open)).toBe(false);
-      expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.key)).toBe(
-        `incident:${fleet.id}`,
-      );
+        );
+        expect([...causes].sort()).toEqual(
+          [...new Set(failures.failures.map((f) => f.cause.replaceAll('_', ' ')))].sort(),
+        );
+        const workloads = await page.evaluate(() =>
+          [...document.querySelectorAll('#detail section[aria-labelledby="d-workloads"] tbody th .trunc')].map(
+            (c) => c.textContent,
+          ),
+        );
+        expect(workloads).toContain('staging-eu/shop/ngnix');
+        const stuck = await page.evaluate(() =>
+          [...document.querySelectorAll('#detail section[aria-labelledby="d-stuck"] tbody tr')].map(
+            (tr) => tr.textContent,
+          ),
+        );
+        const typo = stuck.filter((t) => t?.includes('ngnix:1.27.3'));
+        expect(typo.length).toBeGreaterThan(0);
+        for (const t of typo)
+          expect(t).toContain('suggested image: nginx:1.27.3 — a similar image pulls in ' + 'the fleet');
+        expect(await layoutProblems(page, 'dialog[open]')).toEqual([]);
+        await page.screenshot({ path: join(OUT, 'dashboard-drilldown-1280x800.png') });
+        await page.locator('#d-stuck').scrollIntoViewIfNeeded();
+        await page.screenshot({ path: join(OUT, 'dashboard-drilldown-pods-1280x800.png') });
+        await page.keyboard.press('Escape');
+        await expect.poll(() => dialog.evaluate((d: HTMLDialogElement) => d.open)).toBe(false);
+        expect(new URL(page.url()).hash).toBe('#range=24h');
 
-      // Space on a registry's button; and a link with the detail opens it.
-      await page.locator('#registries button[data-key="registry:quay.io"]').focus();
-      await page.keyboard.press('Space');
-      await dialog.locator('#d-stuck').waitFor();
-      expect(await page.textContent('#detail-title')).toBe('Registry quay.io');
-      await page.keyboard.press('Escape');
-      const linked = await open(1280, 800, 'range=24h&detail=registry%3Aghcr.io');
-      try {
-        await linked.page.locator('#detail #d-stuck').waitFor();
-        expect(await linked.page.textContent('#detail-title')).toBe('Registry ghcr.io');
-        expect(linked.errors).toEqual([]);
+        // From the keyboard: Tab to the quay.io fleet incident, Enter opens it, Escape closes and gives focus back.
+        const fleet = (await api<{ incidents: Incident[] }>('/v1/incidents?status=all')).incidents.find(
+          (i) => i.scope === 'fleet' && i.registry === 'quay.io',
+        )!;
+        const button = page.locator(`#incidents button[data-key="incident:${fleet.id}"]`);
+        await page.locator('#f-registry').focus();
+        for (let k = 0; k < 40 && !(await button.evaluate((b) => b === document.activeElement)); k++)
+          await page.keyboard.press('Tab');
+        expect(await button.evaluate((b) => b === document.activeElement)).toBe(true);
+        const outline = await button.evaluate((b) => getComputedStyle(b));
+        expect(outline.outlineStyle).toBe('solid');
+        expect(Number.parseFloat(outline.outlineWidth)).toBeGreaterThanOrEqual(2);
+        await page.keyboard.press('Enter');
+        await dialog.locator('#d-stuck').waitFor();
+        expect(await page.textContent('#detail-title')).toBe('Incident: quay.io · registry_unavailable');
+        expect(
+          await page.evaluate(() =>
+            [...document.querySelectorAll('#detail section[aria-labelledby="d-clusters"] tbody th')]
+              .map((c) => c.textContent)
+              .sort(),
+          ),
+        ).toEqual(['prod-eu-west', 'prod-us-east', 'staging-eu']);
+        expect(
+          await page.evaluate(() =>
+            [...document.querySelectorAll('#detail section[aria-labelledby="d-causes"] tbody th')].map(
+              (c) => c.textContent,
+            ),
+          ),
+        ).toEqual(['registry unavailable']);
+        await page.screenshot({ path: join(OUT, 'dashboard-drilldown-incident-1280x800.png') });
+        await page.keyboard.press('Escape');
+        await expect.poll(() => dialog.evaluate((d: HTMLDialogElement) => d.open)).toBe(false);
+        expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.key)).toBe(
+          `incident:${fleet.id}`,
+        );
+
+        // Space on a registry's button; and a link with the detail opens it.
+        await page.locator('#registries button[data-key="registry:quay.io"]').focus();
+        await page.keyboard.press('Space');
+        await dialog.locator('#d-stuck').waitFor();
+        expect(await page.textContent('#detail-title')).toBe('Registry quay.io');
+        await page.keyboard.press('Escape');
+        const linked = await open(1280, 800, 'range=24h&detail=registry%3Aghcr.io');
+        try {
+          await linked.page.locator('#detail #d-stuck').waitFor();
+          expect(await linked.page.textContent('#detail-title')).toBe('Registry ghcr.io');
+          expect(linked.errors).toEqual([]);
+        } finally {
+          await linked.page.close();
+        }
+        expect(errors).toEqual([]);
       } finally {
-        await linked.page.close();
+        await page.close();
       }
-      expect(errors).toEqual([]);
-    } finally {
-      await page.close();
-    }
-  });
+    },
+  );
 
   it('is accessible: labelled controls, header scopes, a live status, text contrast of at least 4.5:1', async () => {
     const { page, errors } = await open(1280, 800);
@@ -676,7 +684,8 @@ function lowContrast(page: Page) {
           const c = ratio(over(fg, bg), bg);
           if (c < 4.5) {
             bad.push(
-              `${el.tagName.toLowerCase()}.${el.getAttribute('class') ?? ''} "${el.textContent?.trim().slice(0, 30)}": ${c.toFixed(2)}`,
+              `${el.tagName.toLowerCase()}.${el.getAttribute('class') ?? ''} ` +
+                `"${el.textContent?.trim().slice(0, 30)}": ${c.toFixed(2)}`,
             );
             break;
           }

@@ -57,9 +57,11 @@ function envelope(e: Ev) {
   });
 }
 const resolveFailed = (image: string, ref: string, why: string) =>
-  `Failed to pull image "${image}": rpc error: code = Unknown desc = failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": ${why}`;
+  `Failed to pull image "${image}": rpc error: code = Unknown desc = failed to pull and unpack image "${ref}": ` +
+  `failed to resolve reference "${ref}": ${why}`;
 const denied =
-  'pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed';
+  'pull access denied, repository does not exist or may require authorization: server message: ' +
+  'insufficient_scope: authorization failed';
 const pulled = (image: string) =>
   `Successfully pulled image "${image}" in 1.5s (1.5s including waiting). Image size: 5000 bytes.`;
 const quay503 = (img: string) =>
@@ -115,7 +117,8 @@ const events: Ev[] = [
     node: 'prod-arm',
     reason: 'Failed',
     message:
-      'Failed to pull image "postgres:17.2": rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/library/postgres:17.2": no match for platform in manifest: not found',
+      'Failed to pull image "postgres:17.2": rpc error: code = NotFound desc = failed to pull and unpack image ' +
+      '"docker.io/library/postgres:17.2": no match for platform in manifest: not found',
     first: 14,
   },
   // Docker Hub refused three pulls with 429: not counted as used, reported as rate-limited.
@@ -125,7 +128,11 @@ const events: Ev[] = [
     node: 'prod-n2',
     reason: 'Failed',
     message:
-      'Failed to pull image "busybox:1.36": rpc error: code = Unknown desc = failed to pull and unpack image "docker.io/library/busybox:1.36": failed to copy: httpReadSeeker: failed open: unexpected status code https://registry-1.docker.io/v2/library/busybox/manifests/1.36: 429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit. You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit',
+      'Failed to pull image "busybox:1.36": rpc error: code = Unknown desc = failed to pull and unpack image ' +
+      '"docker.io/library/busybox:1.36": failed to copy: httpReadSeeker: failed open: unexpected status code ' +
+      'https://registry-1.docker.io/v2/library/busybox/manifests/1.36: 429 Too Many Requests - Server ' +
+      'message: toomanyrequests: You have reached your pull rate limit. You may increase the limit by ' +
+      'authenticating and upgrading: https://www.docker.com/increase-rate-limit',
     count: 3,
     first: 8,
     last: 2,
@@ -173,7 +180,9 @@ const events: Ev[] = [
     node: 'stg-n1',
     reason: 'Failed',
     message:
-      'Failed to pull image "Nginx:1.27.3": rpc error: code = InvalidArgument desc = failed to pull and unpack image "Nginx:1.27.3": failed to resolve reference "Nginx:1.27.3": invalid reference format: repository name must be lowercase',
+      'Failed to pull image "Nginx:1.27.3": rpc error: code = InvalidArgument desc = failed to pull and unpack ' +
+      'image "Nginx:1.27.3": failed to resolve reference "Nginx:1.27.3": invalid reference format: ' +
+      'repository name must be lowercase',
     count: 2,
     first: 9,
     last: 3,
@@ -395,7 +404,9 @@ describe('diagnosis through Kafka, the analyzer and the query API', () => {
     expect(alerts.filter((a) => a.rule === 'DockerHubQuotaNearlyExhausted')).toEqual([
       expect.objectContaining({
         labels: { egress: 'cluster:prod' },
-        summary: `cluster:prod: 90 of 100 Docker Hub pulls used (prod), exhausted by ${new Date(NOW + 3_600_000).toISOString()}`,
+        summary:
+          `cluster:prod: 90 of 100 Docker Hub pulls used (prod), exhausted ` +
+          `by ${new Date(NOW + 3_600_000).toISOString()}`,
       }),
     ]);
   });

@@ -70,7 +70,9 @@ describe('the real ClickHouse server', () => {
   it('creates a MergeTree table, inserts, and queries with parameters', async () => {
     await client.command({ query: `CREATE DATABASE ${database}` });
     await client.command({
-      query: `CREATE TABLE ${database}.pulls (t DateTime64(3, 'UTC'), registry LowCardinality(String), failures UInt32) ENGINE = MergeTree ORDER BY (registry, t)`,
+      query:
+        `CREATE TABLE ${database}.pulls (t DateTime64(3, 'UTC'), registry LowCardinality(String), ` +
+        `failures UInt32) ENGINE = MergeTree ORDER BY (registry, t)`,
     });
     await client.insert({
       table: `${database}.pulls`,
@@ -83,13 +85,17 @@ describe('the real ClickHouse server', () => {
       clickhouse_settings: { async_insert: 0 },
     });
     const rs = await client.query({
-      query: `SELECT registry, sum(failures) AS failures FROM ${database}.pulls WHERE registry = {registry:String} AND t >= {from:DateTime64(3)} GROUP BY registry`,
+      query:
+        `SELECT registry, sum(failures) AS failures FROM ${database}.pulls WHERE registry = ` +
+        `{registry:String} AND t >= {from:DateTime64(3)} GROUP BY registry`,
       query_params: { registry: "docker.io' OR 1=1 --", from: '2026-11-24 00:00:00' },
       format: 'JSONEachRow',
     });
     expect(await rs.json()).toEqual([]);
     const ok = await client.query({
-      query: `SELECT registry, sum(failures) AS failures FROM ${database}.pulls WHERE registry = {registry:String} GROUP BY registry`,
+      query:
+        `SELECT registry, sum(failures) AS failures FROM ${database}.pulls WHERE registry = ` +
+        `{registry:String} GROUP BY registry`,
       query_params: { registry: 'docker.io' },
       format: 'JSONEachRow',
     });

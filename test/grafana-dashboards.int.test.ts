@@ -518,29 +518,33 @@ describe('infra/grafana: provisioning and dashboard JSON', () => {
     }
   });
 
-  it('references the data source only as {type, uid} through the datasource variable, never by a numeric id or a name', () => {
-    for (const { file, d } of dashboards) {
-      const dsVar = d.templating.list.find((v) => v.name === 'datasource')!;
-      expect(dsVar, file).toMatchObject({ type: 'datasource', query: PLUGIN });
-      // Its default is the provisioned data source.
-      expect(dsVar.current.value, file).toBe('pullwatch-clickhouse');
-      const seen: unknown[] = [];
-      const walk = (node: unknown): void => {
-        if (Array.isArray(node)) node.forEach(walk);
-        else if (node && typeof node === 'object') {
-          for (const [k, v] of Object.entries(node)) {
-            if (k === 'datasource') seen.push(v);
-            if (k === 'datasourceId' || k === 'datasourceUid') seen.push(`forbidden key ${k}`);
-            walk(v);
+  it(
+    'references the data source only as {type, uid} through the datasource variable, never by a numeric id or ' +
+      'a name',
+    () => {
+      for (const { file, d } of dashboards) {
+        const dsVar = d.templating.list.find((v) => v.name === 'datasource')!;
+        expect(dsVar, file).toMatchObject({ type: 'datasource', query: PLUGIN });
+        // Its default is the provisioned data source.
+        expect(dsVar.current.value, file).toBe('pullwatch-clickhouse');
+        const seen: unknown[] = [];
+        const walk = (node: unknown): void => {
+          if (Array.isArray(node)) node.forEach(walk);
+          else if (node && typeof node === 'object') {
+            for (const [k, v] of Object.entries(node)) {
+              if (k === 'datasource') seen.push(v);
+              if (k === 'datasourceId' || k === 'datasourceUid') seen.push(`forbidden key ${k}`);
+              walk(v);
+            }
           }
-        }
-      };
-      walk(d.panels);
-      walk(d.templating.list.filter((v) => v.type !== 'datasource'));
-      expect(seen.length, file).toBeGreaterThan(0);
-      for (const ref of seen) expect(ref, file).toEqual({ type: PLUGIN, uid: DS_VAR });
-    }
-  });
+        };
+        walk(d.panels);
+        walk(d.templating.list.filter((v) => v.type !== 'datasource'));
+        expect(seen.length, file).toBeGreaterThan(0);
+        for (const ref of seen) expect(ref, file).toEqual({ type: PLUGIN, uid: DS_VAR });
+      }
+    },
+  );
 
   it('filters the drill-down by cluster, registry and namespace (there is no team column to filter by)', async () => {
     const d = byUid('pullwatch-drilldown');
@@ -694,14 +698,19 @@ describe('infra/grafana: every panel runs against the real ClickHouse', () => {
     const t: TimeContext = { from: new Date(1_700_000_000_000), to: new Date(1_700_003_600_000), intervalSeconds: 0.2 };
     expect(
       expand(
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a JS template
-        'SELECT $__timeInterval(minute) AS t FROM x WHERE $__timeFilter(minute) AND a >= $__fromTime AND b <= $__toTime AND $__interval_s > 0 AND $__conditionalAll(c IN (${c:singlequote}), $c) AND $__conditionalAll(d IN (${d}), $d) AND e IN ($e)',
+        'SELECT $__timeInterval(minute) AS t FROM x WHERE $__timeFilter(minute) AND a >= $__fromTime AND b <= ' +
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a JS template
+          '$__toTime AND $__interval_s > 0 AND $__conditionalAll(c IN (${c:singlequote}), $c) AND ' +
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a JS template
+          '$__conditionalAll(d IN (${d}), $d) AND e IN ($e)',
         { c: ["it's"], d: ['$__all'], e: ['x', 'y'] },
         { d: ['p', 'q'] },
         t,
       ),
     ).toBe(
-      "SELECT toStartOfInterval(toDateTime(minute), INTERVAL 1 second) AS t FROM x WHERE minute >= toDateTime(1700000000) AND minute <= toDateTime(1700003600) AND a >= toDateTime(1700000000) AND b <= toDateTime(1700003600) AND 1 > 0 AND c IN ('it\\'s') AND 1=1 AND e IN ('x','y')",
+      'SELECT toStartOfInterval(toDateTime(minute), INTERVAL 1 second) AS t FROM x WHERE minute >= ' +
+        'toDateTime(1700000000) AND minute <= toDateTime(1700003600) AND a >= toDateTime(1700000000) AND b <= ' +
+        "toDateTime(1700003600) AND 1 > 0 AND c IN ('it\\'s') AND 1=1 AND e IN ('x','y')",
     );
   });
 });

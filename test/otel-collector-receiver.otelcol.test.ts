@@ -54,7 +54,9 @@ const event = (name: string, count: number) => ({
   metadata: { name, namespace: 'shop', uid: `uid-${name}` },
   involvedObject: { kind: 'Pod', name: 'api-1', namespace: 'shop', fieldPath: 'spec.containers{api}' },
   reason: 'Failed',
-  message: `Failed to pull image "${img}": rpc error: code = NotFound desc = failed to resolve reference "${img}": not found`,
+  message:
+    `Failed to pull image "${img}": rpc error: code = NotFound desc = failed to resolve reference ` +
+    `"${img}": not found`,
   type: 'Warning',
   count,
   firstTimestamp: '2026-11-30T10:00:00Z',
@@ -119,7 +121,9 @@ beforeAll(async () => {
   const kubeconfig = join(mkdtempSync(join(tmpdir(), 'pw-otelcol-')), 'config');
   writeFileSync(
     kubeconfig,
-    `apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: { server: "${front}" }\nusers:\n- name: tester\n  user: { token: test-token }\ncontexts:\n- name: fake\n  context: { cluster: fake, user: tester }\ncurrent-context: fake\n`,
+    `apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: { server: "${front}" }\nusers:\n- name: ` +
+      `tester\n  user: { token: test-token }\ncontexts:\n- name: fake\n  context: { cluster: fake, user: ` +
+      `tester }\ncurrent-context: fake\n`,
   );
 
   collector = createCollector(
@@ -186,35 +190,38 @@ afterAll(async () => {
 });
 
 describe('the real k8sobjects receiver with infra/otel-collector/pullwatch-events.yaml', () => {
-  it('sends existing Events and updates, and loses what changed during a 410 Gone gap (pullwatch does not)', async () => {
-    // include_initial_state: the Event from before the start arrives, with the cluster from the resource processor.
-    await until('the existing Event', () => seen().length >= 1);
-    expect(received.find((e) => e.cluster === 'otel-fake')).toMatchObject({ source: 'otlp', kind: 'event' });
-    expect(seen()).toEqual(['api-1.a#1']);
-    await until('pullwatch’s watcher to list it', () => seen('pullwatch-watch').length >= 1);
+  it(
+    'sends existing Events and updates, and loses what ' + 'changed during a 410 Gone gap (pullwatch does not)',
+    async () => {
+      // include_initial_state: the Event from before the start arrives, with the cluster from the resource processor.
+      await until('the existing Event', () => seen().length >= 1);
+      expect(received.find((e) => e.cluster === 'otel-fake')).toMatchObject({ source: 'otlp', kind: 'event' });
+      expect(seen()).toEqual(['api-1.a#1']);
+      await until('pullwatch’s watcher to list it', () => seen('pullwatch-watch').length >= 1);
 
-    // A watched update (MODIFIED, count 2).
-    api.put('events', event('api-1.a', 2));
-    await until('the update', () => seen().length >= 2 && seen('pullwatch-watch').length >= 2);
-    expect(seen()).toEqual(['api-1.a#1', 'api-1.a#2']);
+      // A watched update (MODIFIED, count 2).
+      api.put('events', event('api-1.a', 2));
+      await until('the update', () => seen().length >= 2 && seen('pullwatch-watch').length >= 2);
+      expect(seen()).toEqual(['api-1.a#1', 'api-1.a#2']);
 
-    // The watches break; meanwhile a new Event is created and the API server compacts past the last
-    // version they saw. The receiver gets 410 Gone, relists only for a new resourceVersion and watches
-    // on: api-1.b is never sent. api-1.c, created after, arrives.
-    const lists = () => proxied.filter((r) => !r.watch).length;
-    const listsBefore = lists();
-    api.dropConnections();
-    api.put('events', event('api-1.b', 1));
-    api.compact();
-    await until('the receiver’s relist after 410 Gone', () => lists() > listsBefore);
-    // The relist is done once the receiver watches again from the list's version.
-    await until('the receiver’s new watch', () => proxied.at(-1)?.watch === true);
-    api.put('events', event('api-1.c', 1));
-    await until('the Event after the gap', () => seen().length >= 3);
-    expect(seen()).toEqual(['api-1.a#1', 'api-1.a#2', 'api-1.c#1']);
-    expect(otelcolLog).toContain('received a 410');
-    // pullwatch's own watcher on the same API server: its relist after 410 Gone forwards api-1.b.
-    await until('pullwatch’s watcher after the gap', () => seen('pullwatch-watch').length >= 4);
-    expect(seen('pullwatch-watch')).toEqual(['api-1.a#1', 'api-1.a#2', 'api-1.b#1', 'api-1.c#1']);
-  });
+      // The watches break; meanwhile a new Event is created and the API server compacts past the last
+      // version they saw. The receiver gets 410 Gone, relists only for a new resourceVersion and watches
+      // on: api-1.b is never sent. api-1.c, created after, arrives.
+      const lists = () => proxied.filter((r) => !r.watch).length;
+      const listsBefore = lists();
+      api.dropConnections();
+      api.put('events', event('api-1.b', 1));
+      api.compact();
+      await until('the receiver’s relist after 410 Gone', () => lists() > listsBefore);
+      // The relist is done once the receiver watches again from the list's version.
+      await until('the receiver’s new watch', () => proxied.at(-1)?.watch === true);
+      api.put('events', event('api-1.c', 1));
+      await until('the Event after the gap', () => seen().length >= 3);
+      expect(seen()).toEqual(['api-1.a#1', 'api-1.a#2', 'api-1.c#1']);
+      expect(otelcolLog).toContain('received a 410');
+      // pullwatch's own watcher on the same API server: its relist after 410 Gone forwards api-1.b.
+      await until('pullwatch’s watcher after the gap', () => seen('pullwatch-watch').length >= 4);
+      expect(seen('pullwatch-watch')).toEqual(['api-1.a#1', 'api-1.a#2', 'api-1.b#1', 'api-1.c#1']);
+    },
+  );
 });

@@ -120,7 +120,10 @@ describe('infra/otel-collector: what the pipeline sends is accepted by the real 
     await collector.stop();
   });
 
-  /** An Event as the API server serves it, wrapped as the receiver's watch-mode log body (unstructured_to_logdata.go). */
+  /**
+   * An Event as the API server serves it, wrapped as the receiver's watch-mode log body
+   * (unstructured_to_logdata.go).
+   */
   const watchRecord = (type: string, name: string, count: number) => {
     const kv = (o: Record<string, unknown>): unknown => ({
       kvlistValue: {
@@ -152,7 +155,9 @@ describe('infra/otel-collector: what the pipeline sends is accepted by the real 
           metadata: { name, namespace: 'shop', uid: `uid-${name}`, resourceVersion: String(100 + count) },
           involvedObject: { kind: 'Pod', name: 'api-1', namespace: 'shop', fieldPath: 'spec.containers{api}' },
           reason: 'Failed',
-          message: `Failed to pull image "${img}": rpc error: code = NotFound desc = failed to resolve reference "${img}": not found`,
+          message:
+            `Failed to pull image "${img}": rpc error: code = NotFound desc = failed to resolve ` +
+            `reference "${img}": not found`,
           type: 'Warning',
           count,
           firstTimestamp: '2026-11-30T10:00:00Z',
@@ -163,41 +168,46 @@ describe('infra/otel-collector: what the pipeline sends is accepted by the real 
     };
   };
 
-  it('takes the receiver’s watch events, gzip-compressed protobuf with the token, for the configured cluster', async () => {
-    const request = {
-      resourceLogs: [
-        {
-          // What resource/cluster sets from PULLWATCH_CLUSTER.
-          resource: { attributes: [{ key: 'k8s.cluster.name', value: { stringValue: 'otel-eu-1' } }] },
-          scopeLogs: [
-            {
-              scope: { name: 'github.com/open-telemetry/opentelemetry-collector-contrib/receiver/k8sobjectsreceiver' },
-              logRecords: [watchRecord('ADDED', 'api-1.1', 1), watchRecord('MODIFIED', 'api-1.1', 2)],
-            },
-          ],
+  it(
+    'takes the receiver’s watch events, gzip-compressed ' + 'protobuf with the token, for the configured cluster',
+    async () => {
+      const request = {
+        resourceLogs: [
+          {
+            // What resource/cluster sets from PULLWATCH_CLUSTER.
+            resource: { attributes: [{ key: 'k8s.cluster.name', value: { stringValue: 'otel-eu-1' } }] },
+            scopeLogs: [
+              {
+                scope: {
+                  name: 'github.com/open-telemetry/opentelemetry-collector-contrib/receiver/k8sobjectsreceiver',
+                },
+                logRecords: [watchRecord('ADDED', 'api-1.1', 1), watchRecord('MODIFIED', 'api-1.1', 2)],
+              },
+            ],
+          },
+        ],
+      };
+      // otlphttp's defaults: protobuf, gzip; the configured Authorization header.
+      const res = await fetch(`${collector.ingestUrl}/v1/logs`, {
+        method: 'POST',
+        body: gzipSync(Buffer.from(encodeOtlpLogsProtobuf(request))),
+        headers: {
+          'content-type': 'application/x-protobuf',
+          'content-encoding': 'gzip',
+          authorization: `Bearer ${INGEST_TOKEN}`,
         },
-      ],
-    };
-    // otlphttp's defaults: protobuf, gzip; the configured Authorization header.
-    const res = await fetch(`${collector.ingestUrl}/v1/logs`, {
-      method: 'POST',
-      body: gzipSync(Buffer.from(encodeOtlpLogsProtobuf(request))),
-      headers: {
-        'content-type': 'application/x-protobuf',
-        'content-encoding': 'gzip',
-        authorization: `Bearer ${INGEST_TOKEN}`,
-      },
-    });
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toMatch(/protobuf/);
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/protobuf/);
 
-    const got = (await readTopic(kafka, topic, { count: 2 })).map((m) =>
-      EnvelopeSchema.parse(JSON.parse(m.value!.toString())),
-    );
-    expect(got.map((e) => [e.cluster, e.source, e.kind])).toEqual([
-      ['otel-eu-1', 'otlp', 'event'],
-      ['otel-eu-1', 'otlp', 'event'],
-    ]);
-    expect(got.map((e) => (e.kind === 'event' ? e.event.count : null))).toEqual([1, 2]);
-  });
+      const got = (await readTopic(kafka, topic, { count: 2 })).map((m) =>
+        EnvelopeSchema.parse(JSON.parse(m.value!.toString())),
+      );
+      expect(got.map((e) => [e.cluster, e.source, e.kind])).toEqual([
+        ['otel-eu-1', 'otlp', 'event'],
+        ['otel-eu-1', 'otlp', 'event'],
+      ]);
+      expect(got.map((e) => (e.kind === 'event' ? e.event.count : null))).toEqual([1, 2]);
+    },
+  );
 });

@@ -97,8 +97,10 @@ describe('npm start: the pipeline on a simulated fleet', () => {
       const admin = createClickHouse({ ...testEndpoints().clickhouse });
       try {
         const rs = await admin.query({
-          query: `SELECT registry, sumIf(occurrences, outcome = 'failure') AS failures, sumIf(occurrences, outcome = 'success') AS successes
-                  FROM ${database}.pull_events WHERE event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)}
+          query: `SELECT registry, sumIf(occurrences, outcome = 'failure') AS failures,
+                    sumIf(occurrences, outcome = 'success') AS successes
+                  FROM ${database}.pull_events WHERE event_time >= {from:DateTime64(3)}
+                    AND event_time < {to:DateTime64(3)}
                   GROUP BY registry HAVING failures + successes > 0 ORDER BY registry`,
           query_params: { from: chText(from), to: chText(to) },
           format: 'JSONEachRow',
@@ -150,51 +152,56 @@ describe('npm start: the pipeline on a simulated fleet', () => {
     expect(typo).toMatchObject({ suggestion: 'nginx:1.27.3', evidence: 'similar_fleet_image' });
   });
 
-  it('recovers a failing Pod when its container starts: collector filter → Kafka → analyzer → ClickHouse', async () => {
-    const at = (s: number) => new Date(Date.now() - 10 * 60_000 + s * 1000).toISOString();
-    const ev = (uid: string, reason: string, message: string, count: number, s: number) => ({
-      apiVersion: 'v1',
-      kind: 'Event',
-      metadata: { name: `api-1.${uid}`, namespace: 'shop', uid },
-      involvedObject: { kind: 'Pod', name: 'api-1', namespace: 'shop', fieldPath: 'spec.containers{api}' },
-      reason,
-      message,
-      count,
-      firstTimestamp: at(0),
-      lastTimestamp: at(s),
-    });
-    const img = 'quay.io/acme/api:2.0.1';
-    const res = await fetch(`${stack.ingestUrl}/v1/k8s-events?cluster=e2e-recovery`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${stack.ingestToken}` },
-      body: JSON.stringify([
-        ev(
-          'f1',
-          'Failed',
-          `Failed to pull image "${img}": rpc error: code = Unknown desc = 503 Service Unavailable`,
-          2,
-          30,
-        ),
-        ev('b1', 'BackOff', `Back-off pulling image "${img}"`, 1, 40),
-        ev('s1', 'Started', 'Started container api', 1, 120),
-      ]),
-    });
-    expect(await res.json()).toEqual({ accepted: 3, filtered: 0, received: 3 });
-    const admin = createClickHouse({ ...testEndpoints().clickhouse });
-    try {
-      const state = await until(async () => {
-        const rs = await admin.query({
-          query: `SELECT status, attempts, time_to_recover_ms AS ttr FROM ${database}.pod_pull_state FINAL WHERE cluster = 'e2e-recovery'`,
-          format: 'JSONEachRow',
-        });
-        const rows = await rs.json<{ status: string; attempts: number | string; ttr: number | string | null }>();
-        return rows[0]?.status === 'recovered' ? rows : null;
-      }, 'the Pod recovered');
-      expect(state.map((r) => [r.status, Number(r.attempts), Number(r.ttr)])).toEqual([['recovered', 2, 120_000]]);
-    } finally {
-      await admin.close();
-    }
-  });
+  it(
+    'recovers a failing Pod when its container starts: ' + 'collector filter → Kafka → analyzer → ClickHouse',
+    async () => {
+      const at = (s: number) => new Date(Date.now() - 10 * 60_000 + s * 1000).toISOString();
+      const ev = (uid: string, reason: string, message: string, count: number, s: number) => ({
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name: `api-1.${uid}`, namespace: 'shop', uid },
+        involvedObject: { kind: 'Pod', name: 'api-1', namespace: 'shop', fieldPath: 'spec.containers{api}' },
+        reason,
+        message,
+        count,
+        firstTimestamp: at(0),
+        lastTimestamp: at(s),
+      });
+      const img = 'quay.io/acme/api:2.0.1';
+      const res = await fetch(`${stack.ingestUrl}/v1/k8s-events?cluster=e2e-recovery`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${stack.ingestToken}` },
+        body: JSON.stringify([
+          ev(
+            'f1',
+            'Failed',
+            `Failed to pull image "${img}": rpc error: code = Unknown desc = 503 Service Unavailable`,
+            2,
+            30,
+          ),
+          ev('b1', 'BackOff', `Back-off pulling image "${img}"`, 1, 40),
+          ev('s1', 'Started', 'Started container api', 1, 120),
+        ]),
+      });
+      expect(await res.json()).toEqual({ accepted: 3, filtered: 0, received: 3 });
+      const admin = createClickHouse({ ...testEndpoints().clickhouse });
+      try {
+        const state = await until(async () => {
+          const rs = await admin.query({
+            query:
+              `SELECT status, attempts, time_to_recover_ms AS ttr FROM ${database}.pod_pull_state FINAL ` +
+              `WHERE cluster = 'e2e-recovery'`,
+            format: 'JSONEachRow',
+          });
+          const rows = await rs.json<{ status: string; attempts: number | string; ttr: number | string | null }>();
+          return rows[0]?.status === 'recovered' ? rows : null;
+        }, 'the Pod recovered');
+        expect(state.map((r) => [r.status, Number(r.attempts), Number(r.ttr)])).toEqual([['recovered', 2, 120_000]]);
+      } finally {
+        await admin.close();
+      }
+    },
+  );
 
   it('shows it on the dashboard in a real browser, without console errors', async () => {
     let browser: Browser | null = null;

@@ -132,7 +132,8 @@ let orphanApi: QueryApi;
 const scraped = new Map<string, Map<string, Record<string, string>[]>>();
 
 const failed = (img: string) =>
-  `Failed to pull image "${img}": rpc error: code = Unknown desc = failed to pull and unpack image "${img}": 429 Too Many Requests - toomanyrequests: You have reached your pull rate limit`;
+  `Failed to pull image "${img}": rpc error: code = Unknown desc = failed to pull and unpack image "${img}": ` +
+  `429 Too Many Requests - toomanyrequests: You have reached your pull rate limit`;
 const event = (name: string, pod: string, message: string, reason = 'Failed') => ({
   apiVersion: 'v1',
   kind: 'Event',
@@ -300,7 +301,8 @@ describe('infra/prometheus: rule files', () => {
   it('parses metric selectors out of PromQL', () => {
     expect(
       selectors(
-        'sum by (namespace, le) (rate(a_total{x="1",y=~"5.."}[5m] offset 30m)) / on (namespace) group_left max(b) > 0 unless absent(c_count)',
+        'sum by (namespace, le) (rate(a_total{x="1",y=~"5.."}[5m] offset 30m)) / on (namespace) group_left ' +
+          'max(b) > 0 unless absent(c_count)',
       ),
     ).toEqual([
       {

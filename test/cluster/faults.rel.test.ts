@@ -58,110 +58,116 @@ async function expectExact(pipe: Pipeline) {
 }
 
 describe('faults on the cluster topology', () => {
-  it('a ClickHouse shard SIGKILLed mid-stream: queries answer 503, the analyzers pause, resume, exact counts', async () => {
-    const pipe = new Pipeline({ partitions: 6 });
-    p = pipe;
-    const a = await pipe.startAnalyzer('analyzer-a', 1);
-    const b = await pipe.startAnalyzer('analyzer-b', 2);
-    await pipe.startCollector();
-    await pipe.startQueryApi();
-    const shard2 = pipe.cluster.shards[1]!;
-    const outage: { status: number; error: string }[] = [];
-    let storedAtCrash = 0;
-    let storedAfterOutageSends = 0;
-    for (let count = 1; count <= rounds; count++) {
-      await round(pipe, count, async (i) => {
-        if (count === 2 && i === 2) {
-          await crash(shard2);
-          // Every route that reads the fleet answers 503 now, never a partial number.
-          for (const path of ['/v1/registries', '/v1/incidents', '/v1/pods/stuck', '/v1/trends', '/v1/risks']) {
-            const r = await pipe.api<{ error?: { code: string } }>(path);
-            outage.push({ status: r.status, error: r.body.error?.code ?? '' });
+  it(
+    'a ClickHouse shard SIGKILLed mid-stream: queries ' + 'answer 503, the analyzers pause, resume, exact counts',
+    async () => {
+      const pipe = new Pipeline({ partitions: 6 });
+      p = pipe;
+      const a = await pipe.startAnalyzer('analyzer-a', 1);
+      const b = await pipe.startAnalyzer('analyzer-b', 2);
+      await pipe.startCollector();
+      await pipe.startQueryApi();
+      const shard2 = pipe.cluster.shards[1]!;
+      const outage: { status: number; error: string }[] = [];
+      let storedAtCrash = 0;
+      let storedAfterOutageSends = 0;
+      for (let count = 1; count <= rounds; count++) {
+        await round(pipe, count, async (i) => {
+          if (count === 2 && i === 2) {
+            await crash(shard2);
+            // Every route that reads the fleet answers 503 now, never a partial number.
+            for (const path of ['/v1/registries', '/v1/incidents', '/v1/pods/stuck', '/v1/trends', '/v1/risks']) {
+              const r = await pipe.api<{ error?: { code: string } }>(path);
+              outage.push({ status: r.status, error: r.body.error?.code ?? '' });
+            }
+            storedAtCrash = (await analyzerMetrics(a)).stored + (await analyzerMetrics(b)).stored;
           }
-          storedAtCrash = (await analyzerMetrics(a)).stored + (await analyzerMetrics(b)).stored;
+        });
+        if (count === 3) {
+          storedAfterOutageSends = (await analyzerMetrics(a)).stored + (await analyzerMetrics(b)).stored;
+          await shard2.up(() => undefined);
         }
-      });
-      if (count === 3) {
-        storedAfterOutageSends = (await analyzerMetrics(a)).stored + (await analyzerMetrics(b)).stored;
-        await shard2.up(() => undefined);
       }
-    }
-    const { expected } = await expectExact(pipe);
-    const [ma, mb] = [await analyzerMetrics(a), await analyzerMetrics(b)];
-    report('cluster: ClickHouse shard SIGKILL', {
-      occurrencesSent: expected,
-      storedAtCrash,
-      storedAfterOutageSends,
-      analyzerAStored: ma.stored,
-      analyzerBStored: mb.stored,
-      outageAnswers: outage.map((o) => o.status).join(','),
-    });
-    expect(outage).toEqual(Array.from({ length: 5 }, () => ({ status: 503, error: 'unavailable' })));
-    // Paused: while the shard was down (two rounds sent), no analyzer stored a batch.
-    expect(storedAfterOutageSends).toBe(storedAtCrash);
-    expect(ma.stored + mb.stored).toBeGreaterThan(storedAtCrash);
-  });
-
-  it('a partition leader SIGKILLed mid-stream and restarted; with one broker of three the collector pushes back', async () => {
-    const pipe = new Pipeline({ partitions: 6 });
-    p = pipe;
-    await pipe.startAnalyzer('analyzer-a', 1);
-    await pipe.startAnalyzer('analyzer-b', 2);
-    await pipe.startCollector({ PULLWATCH_PRODUCE_TIMEOUT_MS: '3000' });
-    await pipe.startQueryApi();
-    const brokers = pipe.cluster.endpoints().kafka.brokers;
-    let killed = 0;
-    let pushedBack = 0;
-    const retryAfter: string[] = [];
-    for (let count = 1; count <= rounds; count++) {
-      const r = await round(pipe, count, async (i) => {
-        if (count === 2 && i === 2) {
-          // The leader of partition 0, which every round writes to.
-          killed = (await partitionLeaders(brokers, pipe.topic)).get(0)!;
-          await crash(pipe.cluster.brokers[killed - 1]!);
-        }
-        if (count === 3 && i === 0) await pipe.cluster.brokers[killed - 1]!.up(() => undefined);
+      const { expected } = await expectExact(pipe);
+      const [ma, mb] = [await analyzerMetrics(a), await analyzerMetrics(b)];
+      report('cluster: ClickHouse shard SIGKILL', {
+        occurrencesSent: expected,
+        storedAtCrash,
+        storedAfterOutageSends,
+        analyzerAStored: ma.stored,
+        analyzerBStored: mb.stored,
+        outageAnswers: outage.map((o) => o.status).join(','),
       });
-      pushedBack += r.pushedBack;
-    }
-    const exact = await expectExact(pipe);
+      expect(outage).toEqual(Array.from({ length: 5 }, () => ({ status: 503, error: 'unavailable' })));
+      // Paused: while the shard was down (two rounds sent), no analyzer stored a batch.
+      expect(storedAfterOutageSends).toBe(storedAtCrash);
+      expect(ma.stored + mb.stored).toBeGreaterThan(storedAtCrash);
+    },
+  );
 
-    // One broker of three: below min.insync.replicas, so the collector answers 503 + Retry-After
-    // instead of accepting what it cannot store; the events are accepted once the brokers are back.
-    const [second, third] = [1, 2, 3].filter((id) => id !== killed).slice(0, 2) as [number, number];
-    await crash(pipe.cluster.brokers[second - 1]!);
-    await crash(pipe.cluster.brokers[killed - 1]!);
-    const res = await fetch(`http://127.0.0.1:${pipe.ingestPort}/v1/k8s-events?cluster=eu`, {
-      method: 'POST',
-      body: JSON.stringify([failure('eu', 0, rounds + 1, baseMs)]),
-    });
-    const body = (await res.json()) as { error?: { code: string } };
-    retryAfter.push(res.headers.get('retry-after') ?? '');
-    await Promise.all([second, killed].map((id) => pipe.cluster.brokers[id - 1]!.up(() => undefined)));
-    // The client honouring Retry-After sends it again; it is then counted once.
-    await pipe.send('eu', [failure('eu', 0, rounds + 1, baseMs)]);
-    await until(
-      'the resent event stored',
-      () => pipe.scalar(`SELECT sum(occurrences) FROM ${pipe.database}.pull_failures_all`),
-      (n) => n >= exact.expected + 1,
-    );
-    await sleep(2000);
-    const after = await pipe.scalar(`SELECT sum(occurrences) FROM ${pipe.database}.pull_failures_all`);
-    report('cluster: partition leader SIGKILL, one broker left', {
-      occurrencesSent: exact.expected + 1,
-      occurrencesStored: after,
-      killedLeader: killed,
-      survivingBroker: third,
-      secondKilled: second,
-      pushedBackDuringLeaderLoss: pushedBack,
-      oneBrokerStatus: res.status,
-      retryAfter: retryAfter.join(','),
-    });
-    expect(res.status).toBe(503);
-    expect(body.error?.code).toBeTruthy();
-    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(after).toBe(exact.expected + 1);
-  });
+  it(
+    'a partition leader SIGKILLed mid-stream and restarted; ' + 'with one broker of three the collector pushes back',
+    async () => {
+      const pipe = new Pipeline({ partitions: 6 });
+      p = pipe;
+      await pipe.startAnalyzer('analyzer-a', 1);
+      await pipe.startAnalyzer('analyzer-b', 2);
+      await pipe.startCollector({ PULLWATCH_PRODUCE_TIMEOUT_MS: '3000' });
+      await pipe.startQueryApi();
+      const brokers = pipe.cluster.endpoints().kafka.brokers;
+      let killed = 0;
+      let pushedBack = 0;
+      const retryAfter: string[] = [];
+      for (let count = 1; count <= rounds; count++) {
+        const r = await round(pipe, count, async (i) => {
+          if (count === 2 && i === 2) {
+            // The leader of partition 0, which every round writes to.
+            killed = (await partitionLeaders(brokers, pipe.topic)).get(0)!;
+            await crash(pipe.cluster.brokers[killed - 1]!);
+          }
+          if (count === 3 && i === 0) await pipe.cluster.brokers[killed - 1]!.up(() => undefined);
+        });
+        pushedBack += r.pushedBack;
+      }
+      const exact = await expectExact(pipe);
+
+      // One broker of three: below min.insync.replicas, so the collector answers 503 + Retry-After
+      // instead of accepting what it cannot store; the events are accepted once the brokers are back.
+      const [second, third] = [1, 2, 3].filter((id) => id !== killed).slice(0, 2) as [number, number];
+      await crash(pipe.cluster.brokers[second - 1]!);
+      await crash(pipe.cluster.brokers[killed - 1]!);
+      const res = await fetch(`http://127.0.0.1:${pipe.ingestPort}/v1/k8s-events?cluster=eu`, {
+        method: 'POST',
+        body: JSON.stringify([failure('eu', 0, rounds + 1, baseMs)]),
+      });
+      const body = (await res.json()) as { error?: { code: string } };
+      retryAfter.push(res.headers.get('retry-after') ?? '');
+      await Promise.all([second, killed].map((id) => pipe.cluster.brokers[id - 1]!.up(() => undefined)));
+      // The client honouring Retry-After sends it again; it is then counted once.
+      await pipe.send('eu', [failure('eu', 0, rounds + 1, baseMs)]);
+      await until(
+        'the resent event stored',
+        () => pipe.scalar(`SELECT sum(occurrences) FROM ${pipe.database}.pull_failures_all`),
+        (n) => n >= exact.expected + 1,
+      );
+      await sleep(2000);
+      const after = await pipe.scalar(`SELECT sum(occurrences) FROM ${pipe.database}.pull_failures_all`);
+      report('cluster: partition leader SIGKILL, one broker left', {
+        occurrencesSent: exact.expected + 1,
+        occurrencesStored: after,
+        killedLeader: killed,
+        survivingBroker: third,
+        secondKilled: second,
+        pushedBackDuringLeaderLoss: pushedBack,
+        oneBrokerStatus: res.status,
+        retryAfter: retryAfter.join(','),
+      });
+      expect(res.status).toBe(503);
+      expect(body.error?.code).toBeTruthy();
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(after).toBe(exact.expected + 1);
+    },
+  );
 
   it('an analyzer added and one removed mid-stream: the group rebalances, exact counts', async () => {
     const pipe = new Pipeline({ partitions: 6 });

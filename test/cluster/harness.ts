@@ -259,7 +259,9 @@ export function failure(cluster: string, i: number, count: number, baseMs: numbe
     metadata: { name: `e${i}`, namespace: 'shop', uid: `${cluster}-u-${i}` },
     involvedObject: { kind: 'Pod', name: `web-${i}`, namespace: 'shop', fieldPath: 'spec.containers{web}' },
     reason: 'Failed',
-    message: `Failed to pull image "ghcr.io/acme/web:${i}": rpc error: code = Unknown desc = failed to pull and unpack image: unexpected status code 429 Too Many Requests`,
+    message:
+      `Failed to pull image "ghcr.io/acme/web:${i}": rpc error: code = Unknown desc = failed to pull ` +
+      `and unpack image: unexpected status code 429 Too Many Requests`,
     count,
     firstTimestamp: new Date(baseMs).toISOString(),
     lastTimestamp: new Date(baseMs + count * 1000).toISOString(),

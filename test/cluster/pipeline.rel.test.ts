@@ -34,7 +34,8 @@ describe('two analyzers in one group on 2 ClickHouse shards and 3 brokers', () =
           Array.from({ length: pods }, (_, i) => failure(c, i, count, baseMs)),
         );
     const expected = clusters.length * pods * rounds;
-    const range = `from=${new Date(baseMs - 3_600_000).toISOString()}&to=${new Date(Date.now() + 60_000).toISOString()}`;
+    const from = new Date(baseMs - 3_600_000).toISOString();
+    const range = `from=${from}&to=${new Date(Date.now() + 60_000).toISOString()}`;
 
     type Registries = { registries: { registry: string; failures: number; clusters: number }[] };
     const registries = await until(
@@ -100,7 +101,8 @@ describe('two analyzers in one group on 2 ClickHouse shards and 3 brokers', () =
     ).toBe(1);
     expect(
       await p.scalar(
-        `SELECT max(c) FROM (SELECT uniqExact(kafka_partition) AS c FROM ${db}.raw_events_all GROUP BY cluster, namespace, object_name)`,
+        `SELECT max(c) FROM (SELECT uniqExact(kafka_partition) AS c FROM ${db}.raw_events_all GROUP BY ` +
+          `cluster, namespace, object_name)`,
       ),
     ).toBe(1);
     // Both analyzers did work, and both shards hold event rows and Pod states.

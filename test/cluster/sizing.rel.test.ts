@@ -55,7 +55,8 @@ describe('sizing figures on the cluster topology', () => {
     });
     const db = p.database;
     const tables = await p.rows<{ table: string; rows: string; compressed: string; uncompressed: string }>(
-      `SELECT table, sum(rows) AS rows, sum(data_compressed_bytes) AS compressed, sum(data_uncompressed_bytes) AS uncompressed
+      `SELECT table, sum(rows) AS rows, sum(data_compressed_bytes) AS compressed,
+         sum(data_uncompressed_bytes) AS uncompressed
        FROM cluster('pullwatch', system.parts) WHERE database = '${db}' AND active GROUP BY table ORDER BY table`,
     );
     const perMillion = (x: string) => Math.round((Number(x) / events) * 1_000_000);

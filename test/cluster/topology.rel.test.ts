@@ -61,7 +61,9 @@ describe('engines on the cluster topology', () => {
     const clusters = await (
       await fetch(`http://127.0.0.1:${httpPort + 1}/`, {
         method: 'POST',
-        body: "SELECT shard_num, port FROM system.clusters WHERE cluster = 'pullwatch' ORDER BY shard_num FORMAT JSONCompact",
+        body:
+          "SELECT shard_num, port FROM system.clusters WHERE cluster = 'pullwatch' ORDER BY shard_num " +
+          'FORMAT JSONCompact',
       })
     ).json();
     expect((clusters as { data: unknown[] }).data).toEqual([

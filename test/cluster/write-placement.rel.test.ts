@@ -40,7 +40,8 @@ afterAll(async () => {
 const rows = (
   prefix: string,
 ) => `(pod, cluster, namespace, container, image, status, first_failure, last_failure, updated_at)
-  SELECT concat('${prefix}-', toString(number)), 'eu', 'shop', 'web', 'nginx', 'failing', now64(3), now64(3), now64(3) FROM numbers(100)`;
+  SELECT concat('${prefix}-', toString(number)), 'eu', 'shop', 'web', 'nginx', 'failing', now64(3), now64(3),
+    now64(3) FROM numbers(100)`;
 
 describe('where the analyzer writes on a sharded cluster', () => {
   it('a retried block is dropped only by the shard that stored it: retries must go to the same shard', async () => {

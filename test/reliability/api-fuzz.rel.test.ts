@@ -52,7 +52,9 @@ function values(schema: Schema, i: number): string[] {
 beforeAll(async () => {
   await migrate(admin, { database, ttlDays: 90 });
   await admin.command({
-    query: `INSERT INTO ${database}.pull_events (event_time, cluster, registry, outcome, cause, occurrences, event_uid) VALUES (now64(3) - INTERVAL 1 HOUR, 'c', 'docker.io', 'failure', 'rate_limited', 4, 'u')`,
+    query:
+      `INSERT INTO ${database}.pull_events (event_time, cluster, registry, outcome, cause, occurrences, ` +
+      `event_uid) VALUES (now64(3) - INTERVAL 1 HOUR, 'c', 'docker.io', 'failure', 'rate_limited', 4, 'u')`,
     clickhouse_settings: { async_insert: 0 },
   });
   api = createQueryApi(

@@ -19,7 +19,10 @@ const analyzerMetricsPort = await freePort();
 const children: ChildProcess[] = [];
 const INGEST_TOKEN = 'process-faults-ingest-token';
 
-/** The collector and the analyzer as their own processes (as deployed), against the shared Kafka and this test's ClickHouse. */
+/**
+ * The collector and the analyzer as their own processes (as deployed), against the shared Kafka and this test's
+ * ClickHouse.
+ */
 function service(name: 'collector' | 'analyzer'): ChildProcess {
   const child = spawn(process.execPath, [join(repoRoot, 'packages/cli/bin/pullwatch.js'), name], {
     env: {
@@ -73,7 +76,9 @@ const event = (i: number, count: number) => ({
   metadata: { name: `e${i}`, namespace: 'shop', uid: `u-${i}` },
   involvedObject: { kind: 'Pod', name: `web-${i}`, namespace: 'shop', fieldPath: 'spec.containers{web}' },
   reason: 'Failed',
-  message: `Failed to pull image "ghcr.io/acme/web:${i}": rpc error: code = Unknown desc = failed to pull and unpack image: unexpected status code 429 Too Many Requests`,
+  message:
+    `Failed to pull image "ghcr.io/acme/web:${i}": rpc error: code = Unknown desc = failed to pull and ` +
+    `unpack image: unexpected status code 429 Too Many Requests`,
   count,
   lastTimestamp: new Date(Date.now() - 600_000 + count * 1000).toISOString(),
 });

@@ -22,7 +22,8 @@ export default async function setup(): Promise<() => Promise<void>> {
     const cluster = new LocalCluster(cfg);
     const report = await cluster.up(log);
     log(
-      `cluster: brokers started [${report.kafka.started.join(',')}], shards started [${report.clickhouse.started.join(',')}]`,
+      `cluster: brokers started [${report.kafka.started.join(',')}], shards started ` +
+        `[${report.clickhouse.started.join(',')}]`,
     );
     exportEndpoints(cluster.endpoints());
     if (report.kafka.started.length || report.clickhouse.started.length)
@@ -31,7 +32,8 @@ export default async function setup(): Promise<() => Promise<void>> {
     const engines = new LocalEngines(cfg);
     const report = await engines.up(log);
     log(
-      `kafka ${report.kafka.reused ? 'reused' : `ready in ${report.kafka.readyMs} ms`}, clickhouse ${report.clickhouse.reused ? 'reused' : `ready in ${report.clickhouse.readyMs} ms`}`,
+      `kafka ${report.kafka.reused ? 'reused' : `ready in ${report.kafka.readyMs} ms`}, ` +
+        `clickhouse ${report.clickhouse.reused ? 'reused' : `ready in ${report.clickhouse.readyMs} ms`}`,
     );
     exportEndpoints(engines.endpoints());
     if (!report.kafka.reused || !report.clickhouse.reused) {

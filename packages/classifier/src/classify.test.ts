@@ -8,27 +8,32 @@ const c = (message: string, extra: { reason?: string; image?: string } = {}) => 
 describe('precedence: the most specific evidence wins', () => {
   it('a 429 inside a resolve wrapper is rate limiting', () => {
     const r = c(
-      'Failed to pull image "x/y:1": failed to pull and unpack image "docker.io/x/y:1": failed to resolve reference "docker.io/x/y:1": unexpected status from HEAD request to https://registry-1.docker.io/v2/x/y/manifests/1: 429 Too Many Requests',
+      'Failed to pull image "x/y:1": failed to pull and unpack image "docker.io/x/y:1": failed to resolve ' +
+        'reference "docker.io/x/y:1": unexpected status from HEAD request to ' +
+        'https://registry-1.docker.io/v2/x/y/manifests/1: 429 Too Many Requests',
     );
     expect([r.cause, r.subcause, r.retryable]).toEqual(['rate_limited', 'registry', true]);
   });
   it('the ambiguous pull access denied beats a plain not found or denied', () => {
     expect(
       c(
-        "Error response from daemon: pull access denied for foo/bar, repository does not exist or may require 'docker login': denied: requested access to the resource is denied",
+        'Error response from daemon: pull access denied for foo/bar, repository does not exist or may require ' +
+          "'docker login': denied: requested access to the resource is denied",
       ).cause,
     ).toBe('not_found_or_unauthorized');
   });
   it('an expired token beats the ambiguous phrase', () => {
     expect(
       c(
-        "pull access denied for 1.dkr.ecr.us-east-2.amazonaws.com/test, repository does not exist or may require 'docker login': denied: Your authorization token has expired. Reauthenticate and try again.",
+        'pull access denied for 1.dkr.ecr.us-east-2.amazonaws.com/test, repository does not exist or may ' +
+          "require 'docker login': denied: Your authorization token has expired. Reauthenticate and try again.",
       ),
     ).toMatchObject({ cause: 'unauthorized', subcause: 'expired_token' });
   });
   it('missing credentials on a registry that never serves anonymous pulls is unauthorized', () => {
     const msg =
-      'failed to resolve reference "1.dkr.ecr.eu-west-1.amazonaws.com/app:1": pull access denied, repository does not exist or may require authorization: authorization failed: no basic auth credentials';
+      'failed to resolve reference "1.dkr.ecr.eu-west-1.amazonaws.com/app:1": pull access denied, repository ' +
+      'does not exist or may require authorization: authorization failed: no basic auth credentials';
     expect(c(msg).cause).toBe('unauthorized');
     expect(c(msg.replaceAll('1.dkr.ecr.eu-west-1.amazonaws.com', 'docker.io/library')).cause).toBe(
       'not_found_or_unauthorized',
@@ -48,7 +53,8 @@ describe('precedence: the most specific evidence wins', () => {
   it('a transport failure while fetching a token is not an auth failure', () => {
     expect(
       c(
-        'failed to authorize: failed to fetch anonymous token: Get "https://auth.docker.io/token?scope=x": dial tcp 1.2.3.4:443: i/o timeout',
+        'failed to authorize: failed to fetch anonymous token: Get "https://auth.docker.io/token?scope=x": ' +
+          'dial tcp 1.2.3.4:443: i/o timeout',
       ),
     ).toMatchObject({ cause: 'registry_unavailable', subcause: 'timeout', registry: 'docker.io' });
   });
@@ -65,7 +71,10 @@ describe('precedence: the most specific evidence wins', () => {
   it('in a kubelet list, an attempt that got past authentication wins', () => {
     expect(
       c(
-        'Failed to pull image "a.azurecr.io/p": [rpc error: code = Unknown desc = Error response from daemon: manifest for a.azurecr.io/p:latest not found: manifest unknown: manifest unknown, rpc error: code = Unknown desc = Error response from daemon: Get https://a.azurecr.io/v2/p/manifests/latest: unauthorized: authentication required]',
+        'Failed to pull image "a.azurecr.io/p": [rpc error: code = Unknown desc = Error response from daemon: ' +
+          'manifest for a.azurecr.io/p:latest not found: manifest unknown: manifest unknown, rpc error: code = ' +
+          'Unknown desc = Error response from daemon: Get https://a.azurecr.io/v2/p/manifests/latest: ' +
+          'unauthorized: authentication required]',
       ).cause,
     ).toBe('not_found');
   });
@@ -75,7 +84,8 @@ describe('evidence the runtimes give in fewer words', () => {
   it('a gRPC status code decides when its detail is cut off', () => {
     const grpc = (code: string) =>
       c(
-        `Failed to pull image "a.example/b:1": rpc error: code = ${code} desc = failed to pull and unpack image "a.example/b:1"`,
+        `Failed to pull image "a.example/b:1": rpc error: code = ${code} desc = failed to pull and unpack ` +
+          `image "a.example/b:1"`,
       ).cause;
     expect(grpc('NotFound')).toBe('not_found');
     expect(grpc('Unauthenticated')).toBe('unauthorized');
@@ -88,7 +98,8 @@ describe('evidence the runtimes give in fewer words', () => {
   it('a detail more specific than the code wins', () => {
     expect(
       c(
-        'rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/a/b:1": no match for platform in manifest: not found',
+        'rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/a/b:1": no match for ' +
+          'platform in manifest: not found',
       ).cause,
     ).toBe('platform_mismatch');
   });
@@ -121,19 +132,22 @@ describe('evidence the runtimes give in fewer words', () => {
   it('I/O errors under the runtime storage are the node storage', () => {
     expect(
       c(
-        'failed to extract layer sha256:ab: failed to mount /var/lib/containerd/tmpmounts/containerd-mount1: input/output error: unknown',
+        'failed to extract layer sha256:ab: failed to mount /var/lib/containerd/tmpmounts/containerd-mount1: ' +
+          'input/output error: unknown',
       ).cause,
     ).toBe('node_storage');
   });
   it('finds the image in more wrappers', () => {
     expect(
       c(
-        'failed to resolve ref 1.dkr.ecr.us-east-1.amazonaws.com/a:1: pulling from host 1.dkr.ecr.us-east-1.amazonaws.com failed with status code [manifests 1]: 403 Forbidden',
+        'failed to resolve ref 1.dkr.ecr.us-east-1.amazonaws.com/a:1: pulling from host ' +
+          '1.dkr.ecr.us-east-1.amazonaws.com failed with status code [manifests 1]: 403 Forbidden',
       ).registry,
     ).toBe('1.dkr.ecr.us-east-1.amazonaws.com');
     expect(
       c(
-        'europe-west1-docker.pkg.dev/p/r/i:1: failed to authorize: failed to fetch anonymous token: unexpected status: 403 Forbidden',
+        'europe-west1-docker.pkg.dev/p/r/i:1: failed to authorize: failed to fetch anonymous token: unexpected ' +
+          'status: 403 Forbidden',
       ).registry,
     ).toBe('europe-west1-docker.pkg.dev');
     expect(c('Error pulling ghcr.io/a/b:1: failed to register layer: no space left on device')).toMatchObject({
@@ -157,7 +171,8 @@ describe('states, kinds and hints', () => {
   it('takes the subcause of an invalid reference from the parser', () => {
     expect(
       c(
-        'Failed to apply default image tag "https://h.example/a:1": couldn\'t parse image reference "https://h.example/a:1": invalid reference format',
+        'Failed to apply default image tag "https://h.example/a:1": couldn\'t parse image reference ' +
+          '"https://h.example/a:1": invalid reference format',
       ),
     ).toMatchObject({
       cause: 'invalid_reference',
@@ -170,7 +185,8 @@ describe('states, kinds and hints', () => {
   it('reports the registry an unparsable reference names, or docker.io when it names no host', () => {
     const reg = (image: string) =>
       c(
-        `Failed to apply default image tag "${image}": couldn't parse image reference "${image}": invalid reference format`,
+        `Failed to apply default image tag "${image}": couldn't parse image reference "${image}": invalid ` +
+          `reference format`,
       );
     expect(reg('r.example:5000/Team/App:1')).toMatchObject({ registry: 'r.example:5000', referenceValid: false });
     expect(reg('1.dkr.ecr.us-east-1.amazonaws.com/app:').registry).toBe('1.dkr.ecr.us-east-1.amazonaws.com');
@@ -198,7 +214,8 @@ describe('states, kinds and hints', () => {
     expect(c('failed to create containerd task: exec format error').cause).toBe('unknown');
     expect(
       c(
-        'rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing dial unix /run/containerd/containerd.sock: connect: connection refused"',
+        'rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing dial ' +
+          'unix /run/containerd/containerd.sock: connect: connection refused"',
       ).cause,
     ).toBe('unknown');
   });

@@ -22,7 +22,8 @@ describe('pullwatch classify (spawned)', () => {
     const input = [
       JSON.stringify({
         message:
-          'Failed to pull image "busybox": rpc error: code = Unknown desc = toomanyrequests: You have reached your pull rate limit',
+          'Failed to pull image "busybox": rpc error: code = Unknown desc = toomanyrequests: You have reached ' +
+          'your pull rate limit',
         reason: 'Failed',
       }),
       '{not json',

@@ -126,8 +126,8 @@ describeSet('dev-messages.jsonl', [
 
 describeSet('extra-messages.jsonl', []);
 
-// Held out: real messages from public issues, none of them in the dev or extra sets (see the README). Targets: cause ≥ 98 %, every cause
-// with ≥ 5 examples ≥ 90 % recall, registry ≥ 97 % where the label names one.
+// Held out: real messages from public issues, none of them in the dev or extra sets (see the README). Targets:
+// cause ≥ 98 %, every cause with ≥ 5 examples ≥ 90 % recall, registry ≥ 97 % where the label names one.
 describeSet('held-out-messages.jsonl', [], (rows, s) => {
   expect(rows.length).toBeGreaterThanOrEqual(100);
   expect(s.causeAccuracy).toBeGreaterThanOrEqual(0.98);

@@ -10,11 +10,19 @@ type Finder = readonly [gate: string, pattern: RegExp];
 const IMAGE_FINDERS: readonly Finder[] = [
   [
     'image \\"',
-    /(?:failed to pull|back-off pulling|pulling|successfully pulled|failed to inspect|failed to get sandbox) image \\"([^"\\]*)\\"/i,
+    new RegExp(
+      '(?:failed to pull|back-off pulling|pulling|successfully pulled|failed to inspect|' +
+        String.raw`failed to get sandbox) image \\"([^"\\]*)\\"`,
+      'i',
+    ),
   ],
   [
     'image "',
-    /(?:failed to pull|back-off pulling|pulling|successfully pulled|failed to inspect|failed to get sandbox) image "([^"]*)"/i,
+    new RegExp(
+      '(?:failed to pull|back-off pulling|pulling|successfully pulled|failed to inspect|' +
+        'failed to get sandbox) image "([^"]*)"',
+      'i',
+    ),
   ],
   ['container image', /Container image \\?"([^"\\]*)\\?"/],
   ['default image tag', /default image tag \\?"([^"\\]*)\\?"/i],

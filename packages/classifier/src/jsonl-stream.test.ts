@@ -36,7 +36,8 @@ describe('runClassifyStream', () => {
   it('keeps order, answers bad lines with errors, skips blank lines, exit 2', async () => {
     const input = Readable.from([
       '{"message":"Error: ErrImagePull"}\n\nnot json\n',
-      '{"message":"Failed to pull image \\"nginx:x\\": manifest unknown", "reason":"Failed"}\r\n{"reason":"Failed"}\n   \n{"message":"Error: InvalidImageName"}',
+      '{"message":"Failed to pull image \\"nginx:x\\": manifest unknown", ' +
+        '"reason":"Failed"}\r\n{"reason":"Failed"}\n   \n{"message":"Error: InvalidImageName"}',
     ]);
     const { sink, text } = collector();
     const result = await runClassifyStream(input, sink);

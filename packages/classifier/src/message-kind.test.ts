@@ -6,7 +6,8 @@ describe('messageKind', () => {
     ['Failed to pull image "nginx:x": rpc error: code = NotFound desc = not found', 'failed_pull'],
     ['spec.containers{app}: Failed to pull image "nginx:x": not found', 'failed_pull'],
     [
-      'Failed to apply default image tag "None:None": couldn\'t parse image reference "None:None": invalid reference format',
+      'Failed to apply default image tag "None:None": couldn\'t parse image reference "None:None": invalid ' +
+        'reference format',
       'inspect_failed',
     ],
     [

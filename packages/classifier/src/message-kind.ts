@@ -37,8 +37,11 @@ export interface PulledImage {
   sizeBytes: number | null;
 }
 
-const PULLED_RE =
-  /Successfully pulled image "([^"]*)"(?: in ([0-9.]+[a-zµμ]+(?:[0-9.]+[a-zµμ]+)*))?(?: \(([0-9.]+[a-zµμ]+(?:[0-9.]+[a-zµμ]+)*) including waiting\))?(?:\. Image size: (\d+) bytes)?/;
+const PULLED_RE = new RegExp(
+  'Successfully pulled image "([^"]*)"(?: in ([0-9.]+[a-zµμ]+(?:[0-9.]+[a-zµμ]+)*))?' +
+    String.raw`(?: \(([0-9.]+[a-zµμ]+(?:[0-9.]+[a-zµμ]+)*) including waiting\))?` +
+    String.raw`(?:\. Image size: (\d+) bytes)?`,
+);
 const DURATION_PART_RE = /([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)/g;
 const UNIT_MS: Record<string, number> = {
   ns: 1e-6,
@@ -64,7 +67,10 @@ export function parseGoDuration(text: string): number | null {
   return consumed === text.length && consumed > 0 && Number.isFinite(total) ? total : null;
 }
 
-/** Parses `Successfully pulled image "…" in 1.2s (1.2s including waiting). Image size: 123 bytes.` and older forms. */
+/**
+ * Parses `Successfully pulled image "…" in 1.2s (1.2s including waiting). Image size: 123 bytes.` and older
+ * forms.
+ */
 export function parsePulled(message: string): PulledImage | null {
   const m = PULLED_RE.exec(message);
   if (!m) return null;

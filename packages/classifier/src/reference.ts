@@ -126,5 +126,7 @@ export function parseReference(input: string): ParseReferenceResult {
 
 /** `registry/repository[:tag][@digest]`, the fully qualified form containerd prints. */
 export function formatReference(ref: ImageReference): string {
-  return `${ref.registry}/${ref.repository}${ref.tag !== null ? `:${ref.tag}` : ''}${ref.digest !== null ? `@${ref.digest}` : ''}`;
+  const tag = ref.tag !== null ? `:${ref.tag}` : '';
+  const digest = ref.digest !== null ? `@${ref.digest}` : '';
+  return `${ref.registry}/${ref.repository}${tag}${digest}`;
 }

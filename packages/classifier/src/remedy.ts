@@ -20,12 +20,14 @@ const CAUSE_HINTS: Record<Cause, string> = {
   not_found_or_unauthorized: 'Check the repository name first; if it exists and is private, set up an imagePullSecret.',
   rate_limited: 'Authenticate pulls or mirror the image to a registry you control to avoid the registry rate limit.',
   registry_unavailable:
-    'Check the registry is up and reachable from the node (DNS, proxy, firewall, network policy); it usually heals on retry.',
+    'Check the registry is up and reachable from the node (DNS, proxy, firewall, network policy); it usually ' +
+    'heals on retry.',
   tls_error: "Fix the registry's TLS setup or make the nodes trust its CA.",
   platform_mismatch:
     "Build a multi-arch image (or one for the node's OS/architecture), or schedule onto matching nodes.",
   node_storage:
-    "Free disk on the node: prune unused images, lower the kubelet's image GC thresholds or enlarge the runtime's filesystem.",
+    "Free disk on the node: prune unused images, lower the kubelet's image GC thresholds or enlarge the " +
+    "runtime's filesystem.",
   pull_policy_never: 'The image is not on the node and imagePullPolicy is Never: preload it or change the pull policy.',
   policy_denied: 'An image or admission policy rejected the image: use an allowed, signed image or update the policy.',
   no_cause: "This message reports a state only; the cause is in the Pod's previous pull failure.",
@@ -36,13 +38,16 @@ const SUBCAUSE_HINTS: Partial<Record<Subcause, string>> = {
   uppercase: 'Repository names must be lower-case: fix the image string.',
   scheme_prefix: 'Drop the https:// prefix: an image reference is host[:port]/path[:tag].',
   expired_token:
-    'The registry token expired: refresh the pull secret (ECR tokens last 12 h) or use a credential provider that renews it.',
+    'The registry token expired: refresh the pull secret (ECR tokens last 12 h) or use a credential provider ' +
+    'that renews it.',
   kubelet: "The kubelet's own pull limit: raise registryPullQPS/registryBurst or stagger the rollout.",
   dns: 'The registry host does not resolve from the node: check DNS (node resolvers, CoreDNS, proxy settings).',
   timeout:
-    'Requests to the registry time out: check egress from the node (firewall, proxy, network policy); usually heals on retry.',
+    'Requests to the registry time out: check egress from the node (firewall, proxy, network policy); usually ' +
+    'heals on retry.',
   connection_refused:
-    'Nothing accepts connections at the registry address: check the registry runs and the host/port is reachable from the node.',
+    'Nothing accepts connections at the registry address: check the registry runs and the host/port is ' +
+    'reachable from the node.',
   connection_reset: 'The connection to the registry was cut: check proxies and firewalls between node and registry.',
   server_error: 'The registry answered with a server error: check its health or status page and retry later.',
   tls_handshake_timeout:

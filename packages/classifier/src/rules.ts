@@ -75,7 +75,11 @@ export const RULES: readonly Rule[] = [
     'policy_denied',
     'signature',
     ['signature'],
-    /signature (?:was |is )?required|no signatures? (?:exists?|found)|signaturevalidationfailed|signature (?:verification|validation) failed|no matching signatures|invalid signature|signature not found|unsigned image|image signature/,
+    new RegExp(
+      'signature (?:was |is )?required|no signatures? (?:exists?|found)|signaturevalidationfailed|' +
+        'signature (?:verification|validation) failed|no matching signatures|invalid signature|' +
+        'signature not found|unsigned image|image signature',
+    ),
   ),
   rule('policy-denied', 'policy_denied', null, [
     'source image rejected',
@@ -181,7 +185,10 @@ export const RULES: readonly Rule[] = [
       'could not resolve host',
       'name or service not known',
     ],
-    /no such host|name resolution|server misbehaving|\blookup [^\s:]+(?: on \S+)?: |resolving host|could not resolve host|name or service not known/,
+    new RegExp(
+      String.raw`no such host|name resolution|server misbehaving|\blookup [^\s:]+(?: on \S+)?: |` +
+        'resolving host|could not resolve host|name or service not known',
+    ),
   ),
   rule('net-tls-timeout', 'registry_unavailable', 'tls_handshake_timeout', ['tls handshake timeout']),
   // An unreachable network is reported with connection_refused: in both the registry cannot be connected to.
@@ -259,7 +266,11 @@ export const RULES: readonly Rule[] = [
       'unable to retrieve auth token',
       'permission',
     ],
-    /unauthorized|authentication required|no basic auth credentials|denied|forbidden|\b40[13]\b|insufficient_scope|invalid username|incorrect username|username or password|not authorized|authorization failed|authentication failed|auth error|unable to retrieve auth token|permission/,
+    new RegExp(
+      String.raw`unauthorized|authentication required|no basic auth credentials|denied|forbidden|\b40[13]\b|` +
+        'insufficient_scope|invalid username|incorrect username|username or password|not authorized|' +
+        'authorization failed|authentication failed|auth error|unable to retrieve auth token|permission',
+    ),
   ),
 
   // Absence.
@@ -280,7 +291,10 @@ export const RULES: readonly Rule[] = [
       'not known to registry',
       'no such image',
     ],
-    /manifest unknown|name unknown|blob unknown|manifest_unknown|name_unknown|blob_unknown|not found|\b404\b|does not exist|not known to registry|no such image/,
+    new RegExp(
+      'manifest unknown|name unknown|blob unknown|manifest_unknown|name_unknown|blob_unknown|' +
+        String.raw`not found|\b404\b|does not exist|not known to registry|no such image`,
+    ),
   ),
 
   rule('net-eof', 'registry_unavailable', 'eof', ['eof'], /\beof\b/),
@@ -298,7 +312,11 @@ export const RULES: readonly Rule[] = [
       'remote auto blocked',
       'unavailable',
     ],
-    /\b5\d\d [a-z(]|(?:status|code|error|http)\W{1,4}(?:code\W{1,3})?5\d\d\b|internal server error|bad gateway|service unavailable|gateway time-?out|server error|remote auto blocked|\bunavailable\b/,
+    new RegExp(
+      String.raw`\b5\d\d [a-z(]|(?:status|code|error|http)\W{1,4}(?:code\W{1,3})?5\d\d\b|` +
+        'internal server error|bad gateway|service unavailable|gateway time-?out|server error|' +
+        String.raw`remote auto blocked|\bunavailable\b`,
+    ),
   ),
 
   // The runtime's gRPC status code, when the detail after it was cut off or says nothing more.

@@ -30,9 +30,10 @@ export async function applyMigrations(
 /** One line per server: what was applied. */
 export function describeMigrations(results: (MigrateResult & { url: string })[], database: string): string {
   return results
-    .map(
-      (r) =>
-        `${database} at ${r.url}: ${r.applied.length ? `applied ${r.applied.join(', ')}` : 'up to date'}${r.alreadyApplied.length ? ` (already applied: ${r.alreadyApplied.join(', ')})` : ''}`,
-    )
+    .map((r) => {
+      const applied = r.applied.length ? `applied ${r.applied.join(', ')}` : 'up to date';
+      const already = r.alreadyApplied.length ? ` (already applied: ${r.alreadyApplied.join(', ')})` : '';
+      return `${database} at ${r.url}: ${applied}${already}`;
+    })
     .join('\n');
 }

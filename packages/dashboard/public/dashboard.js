@@ -99,7 +99,10 @@ function workloadOf(pod) {
 function table(el, cols, rows, empty) {
   const focused = el.contains(document.activeElement) ? document.activeElement.dataset.key : null;
   const colgroup = `<colgroup>${cols.map((c) => `<col style="width:${c[1]}">`).join('')}</colgroup>`;
-  const head = `<thead><tr>${cols.map((c) => `<th scope="col"${c[2] ? ` class="${c[2]}"` : ''}>${c[0]}</th>`).join('')}</tr></thead>`;
+  const head =
+    `<thead><tr>` +
+    `${cols.map((c) => `<th scope="col"${c[2] ? ` class="${c[2]}"` : ''}>${c[0]}</th>`).join('')}` +
+    `</tr></thead>`;
   el.innerHTML = rows.length
     ? `${colgroup}${head}<tbody>${rows.map((r) => `<tr>${r.join('')}</tr>`).join('')}</tbody>`
     : `${colgroup}${head}<tbody><tr><td class="empty" colspan="${cols.length}">${esc(empty)}</td></tr></tbody>`;
@@ -108,14 +111,18 @@ function table(el, cols, rows, empty) {
 
 /** A row header holding the button that opens the detail dialog. */
 const opener = (key, label, title) =>
-  `<th scope="row"><button type="button" class="open" data-key="${esc(key)}" title="${esc(title)}">${label}</button></th>`;
+  `<th scope="row"><button type="button" class="open" data-key="${esc(key)}" ` +
+  `title="${esc(title)}">${label}</button></th>`;
 
 function hintCell(item) {
   const parts = [];
   if (item.hint) parts.push(`<span class="hint-text">${esc(item.hint)}</span>`);
   if (item.suggestion)
     parts.push(
-      `<span class="suggest">suggested image: <code>${esc(item.suggestion)}</code>${item.evidence ? ` — ${esc(EVIDENCE[item.evidence] ?? item.evidence)}` : ''}</span>`,
+      `<span class="suggest">suggested image: ` +
+        `<code>${esc(item.suggestion)}</code>${
+          item.evidence ? ` — ${esc(EVIDENCE[item.evidence] ?? item.evidence)}` : ''
+        }</span>`,
     );
   else if (item.evidence) parts.push(`<span class="suggest">${esc(EVIDENCE[item.evidence] ?? item.evidence)}</span>`);
   return parts.join('');
@@ -171,7 +178,9 @@ function lineChart(series, interval) {
   const grid = [0, 0.25, 0.5, 0.75, 1]
     .map(
       (f) =>
-        `<line x1="${padL}" x2="${w - padR}" y1="${y(max * f)}" y2="${y(max * f)}" stroke="#d5d9e0"/><text x="${padL - 6}" y="${y(max * f) + 4}" text-anchor="end" font-size="11" fill="#4f5668">${Math.round(max * f * 100)} %</text>`,
+        `<line x1="${padL}" x2="${w - padR}" y1="${y(max * f)}" y2="${y(max * f)}" stroke="#d5d9e0"/><text ` +
+        `x="${padL - 6}" y="${y(max * f) + 4}" text-anchor="end" font-size="11" ` +
+        `fill="#4f5668">${Math.round(max * f * 100)} %</text>`,
     )
     .join('');
   const ticks = Math.min(count, Math.max(2, Math.floor(w / 110)));
@@ -181,7 +190,10 @@ function lineChart(series, interval) {
     const label = fmtTime(Date.parse(series[0].buckets[i].ts));
     const half = label.length * 3.4;
     const at = Math.min(Math.max(x(i), half + 2), w - half - 2);
-    return `<text x="${at.toFixed(1)}" y="${h - 8}" text-anchor="middle" font-size="11" fill="#4f5668">${esc(label)}</text>`;
+    return (
+      `<text x="${at.toFixed(1)}" y="${h - 8}" text-anchor="middle" font-size="11" ` +
+      `fill="#4f5668">${esc(label)}</text>`
+    );
   }).join('');
   const lines = series
     .map((s, k) => {
@@ -199,21 +211,26 @@ function lineChart(series, interval) {
       return segs
         .map((pts) =>
           pts.length === 1
-            ? `<circle cx="${pts[0].split(',')[0]}" cy="${pts[0].split(',')[1]}" r="2.5" fill="${color}"/><polyline fill="none" stroke="${color}" points="${pts[0]}"/>`
+            ? `<circle cx="${pts[0].split(',')[0]}" cy="${pts[0].split(',')[1]}" r="2.5" ` +
+              `fill="${color}"/><polyline fill="none" stroke="${color}" points="${pts[0]}"/>`
             : `<polyline fill="none" stroke-width="2" stroke="${color}" points="${pts.join(' ')}"/>`,
         )
         .join('');
     })
     .join('');
   const summary = `${series.length} registries, ${fmtTime(t0)} to ${fmtTime(t1)}`;
-  el.innerHTML = `<svg width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="failure rate by registry, ${esc(summary)}" data-first="${new Date(t0).toISOString()}" data-last="${new Date(t1).toISOString()}">${grid}${xLabels}${lines}</svg>`;
+  el.innerHTML =
+    `<svg width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="failure rate ` +
+    `by registry, ${esc(summary)}" data-first="${new Date(t0).toISOString()}" ` +
+    `data-last="${new Date(t1).toISOString()}">${grid}${xLabels}${lines}</svg>`;
   $('trend-legend').innerHTML = series
     .map((s, k) => `<span><i style="background:${COLORS[k % COLORS.length]}"></i>${esc(s.name)}</span>`)
     .join('');
   const rangeStart = Date.parse(series[0].buckets[0].ts);
   $('trend-note').textContent =
     first > 0
-      ? `Pulls seen from ${fmtDay(t0)} to ${fmtDay(Math.min(t1, Date.now()))}; no data from ${fmtDay(rangeStart)} to ${fmtDay(t0)} (not drawn). Gaps in a line: no pulls from that registry.`
+      ? `Pulls seen from ${fmtDay(t0)} to ${fmtDay(Math.min(t1, Date.now()))}; no data ` +
+        `from ${fmtDay(rangeStart)} to ${fmtDay(t0)} (not drawn). Gaps in a line: no pulls from that registry.`
       : `Gaps in a line: no pulls from that registry.`;
 }
 new ResizeObserver(() => {
@@ -224,7 +241,8 @@ function setOptions(select, values, allLabel, selected) {
   const all = [...new Set([...values, ...(selected ? [selected] : [])])].sort();
   const want = ['', ...all].join('\n');
   if (select.dataset.values !== want) {
-    select.innerHTML = `<option value="">${esc(allLabel)}</option>${all.map((v) => `<option>${esc(v)}</option>`).join('')}`;
+    select.innerHTML =
+      `<option value="">${esc(allLabel)}</option>` + `${all.map((v) => `<option>${esc(v)}</option>`).join('')}`;
     select.dataset.values = want;
   }
   select.value = selected;
@@ -318,7 +336,10 @@ async function refresh() {
           `details of the ${i.scope} incident: ${i.registry}, ${i.cause}`,
         ),
         td(
-          `<span class="tag scope-${esc(i.scope)}">${esc(i.scope)}</span>${i.status === 'open' ? '' : `<span class="sub">${esc(i.status)}</span>`}`,
+          `<span class="tag ` +
+            `scope-${esc(i.scope)}">${esc(i.scope)}</span>${
+              i.status === 'open' ? '' : `<span class="sub">${esc(i.status)}</span>`
+            }`,
         ),
         td(i.clusters.map((c) => `<span class="tag">${esc(c)}</span>`).join('')),
         td(
@@ -447,7 +468,12 @@ async function refresh() {
         ['<abbr title="Pods still stuck">stuck</abbr>', '14%', 'num'],
       ],
       groups.map((g) => [
-        `<th scope="row">${registry ? trunc(g.registry) : `<span class="trunc" title="${causeText(g.cause)}">${causeText(g.cause)}</span>`}</th>`,
+        `<th ` +
+          `scope="row">${
+            registry
+              ? trunc(g.registry)
+              : `<span class="trunc" title="${causeText(g.cause)}">${causeText(g.cause)}</span>`
+          }</th>`,
         num(g.count),
         num(secs(g.p50)),
         num(secs(g.p90)),
@@ -599,7 +625,8 @@ function detailSections(s, stuckPods, note) {
       s.workloads
         .slice(0, 50)
         .map((w) => [
-          `<th scope="row">${trunc(w.key)}<span class="sub">${w.pods.size} Pod${w.pods.size === 1 ? '' : 's'}</span></th>`,
+          `<th scope="row">${trunc(w.key)}<span class="sub">${w.pods.size} ` +
+            `Pod${w.pods.size === 1 ? '' : 's'}</span></th>`,
           td(trunc(w.image)),
           td(causeText(w.item.cause), 'wrap'),
           num(w.failures),
@@ -618,7 +645,8 @@ function detailSections(s, stuckPods, note) {
         ['hint and suggestion', '24%'],
       ],
       stuckPods.map((p) => [
-        `<th scope="row">${trunc(`${p.cluster}/${p.namespace}/${p.pod}`)}<span class="sub">since ${ago(p.since)}</span></th>`,
+        `<th scope="row">${trunc(`${p.cluster}/${p.namespace}/${p.pod}`)}<span ` +
+          `class="sub">since ${ago(p.since)}</span></th>`,
         td(trunc(p.image)),
         td(causeText(p.cause), 'wrap'),
         num(p.attempts),
@@ -657,7 +685,8 @@ async function openDetail(key, from) {
       $('detail-body').innerHTML =
         `<p class="d-summary">${
           r
-            ? `${r.failures} failures and ${r.successes} successful pulls (${pct(r.failureRate)} failed) · ${r.pods} failing Pods in ${r.clusters} cluster${r.clusters === 1 ? '' : 's'}`
+            ? `${r.failures} failures and ${r.successes} successful pulls (${pct(r.failureRate)} failed) ` +
+              `· ${r.pods} failing Pods in ${r.clusters} cluster${r.clusters === 1 ? '' : 's'}`
             : 'no pulls'
         } · ${esc(scope)}</p>` +
         detailSections(
@@ -684,7 +713,8 @@ async function openDetail(key, from) {
       const mine = failures.failures.filter((f) => inc.images.includes(f.image) && inc.clusters.includes(f.cluster));
       $('detail-title').textContent = `Incident: ${inc.registry} · ${inc.cause}`;
       $('detail-body').innerHTML =
-        `<p class="d-summary"><span class="tag scope-${esc(inc.scope)}">${esc(inc.scope)}</span> ${esc(inc.status)} · ${inc.failures} failures · from ${esc(new Date(inc.start).toLocaleString())} ${
+        `<p class="d-summary"><span class="tag scope-${esc(inc.scope)}">${esc(inc.scope)}</span> ` +
+        `${esc(inc.status)} · ${inc.failures} failures · from ${esc(new Date(inc.start).toLocaleString())} ${
           inc.end ? `to ${esc(new Date(inc.end).toLocaleString())}` : `(last seen ${ago(inc.lastSeen)})`
         }</p>` +
         `<p class="d-summary">clusters: ${inc.clusters.map((c) => `<span class="tag">${esc(c)}</span>`).join('')}</p>` +

@@ -16,7 +16,9 @@ const cc = process.env.CC ?? 'gcc';
 const r = spawnSync(cc, ['-O2', '-Wall', '-o', target, source, '-ldl'], { stdio: 'inherit' });
 if (r.error || r.status !== 0) {
   console.error(
-    `[pullwatch] could not build the ClickHouse launcher with '${cc}': ${r.error?.message ?? `exit ${r.status}`}. Install gcc (apt-get install gcc) and run 'npm rebuild' or 'pullwatch engines up'.`,
+    `[pullwatch] could not build the ClickHouse launcher with ` +
+      `'${cc}': ${r.error?.message ?? `exit ${r.status}`}. Install gcc (apt-get install gcc) and run 'npm ` +
+      `rebuild' or 'pullwatch engines up'.`,
   );
   process.exit(1);
 }

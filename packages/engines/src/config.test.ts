@@ -67,7 +67,10 @@ describe('loadEnginesConfig', () => {
         PULLWATCH_CLICKHOUSE_URL: 'not a url',
       }),
     ).toThrow(
-      /^invalid engine settings: PULLWATCH_ENGINES: .+; PULLWATCH_KAFKA_PORT: .+; PULLWATCH_KAFKA_HEAP: like 512m or 1g; PULLWATCH_CLICKHOUSE_URL: .+$/,
+      new RegExp(
+        '^invalid engine settings: PULLWATCH_ENGINES: .+; PULLWATCH_KAFKA_PORT: .+; ' +
+          'PULLWATCH_KAFKA_HEAP: like 512m or 1g; PULLWATCH_CLICKHOUSE_URL: .+$',
+      ),
     );
   });
 

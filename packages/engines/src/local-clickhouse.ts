@@ -15,7 +15,8 @@ const SERVE_FOREVER =
 // A shard of the cluster topology also opens the native TCP port, which Distributed tables use to
 // reach the other shards (SYSTEM START LISTEN HTTP alone does not).
 const SERVE_FOREVER_SHARD =
-  '--query=SYSTEM START LISTEN QUERIES ALL; SELECT sleepEachRow(1) FROM system.numbers SETTINGS max_block_size=1 FORMAT Null';
+  '--query=SYSTEM START LISTEN QUERIES ALL; SELECT sleepEachRow(1) FROM system.numbers SETTINGS ' +
+  'max_block_size=1 FORMAT Null';
 
 /** One shard of the cluster topology: its ports, folder and the cluster configuration (XML) it loads. */
 export interface ClickHouseShardSpec {
@@ -67,7 +68,8 @@ export class LocalClickHouse {
       );
       if (r.ok) return { reused: true, readyMs: Date.now() - t0 };
       throw new Error(
-        `a ClickHouse process is running but not answering on ${this.url}: ${String(r.lastError)}\n${this.daemon.tail()}`,
+        `a ClickHouse process is running but not answering ` +
+          `on ${this.url}: ${String(r.lastError)}\n${this.daemon.tail()}`,
       );
     }
     const library = findLibrary();
@@ -99,7 +101,8 @@ export class LocalClickHouse {
       const tail = this.daemon.tail();
       await this.daemon.stop(5000);
       throw new Error(
-        `clickhouse did not become ready on ${this.url}: ${String(r.lastError ?? 'timed out')}\n--- ${join(this.dir, 'clickhouse.log')} ---\n${tail}`,
+        `clickhouse did not become ready ` +
+          `on ${this.url}: ${String(r.lastError ?? 'timed out')}\n--- ${join(this.dir, 'clickhouse.log')} ---\n${tail}`,
       );
     }
     return { reused: false, readyMs: Date.now() - t0 };
@@ -146,7 +149,9 @@ function findLibrary(): string {
     pkg = require.resolve('@chdb/lib-linux-x64-gnu/package.json');
   } catch {
     throw new Error(
-      `the embedded ClickHouse engine (npm package @chdb/lib-linux-x64-gnu) is not installed. It ships for linux x64 with glibc only (this is ${process.platform} ${process.arch}); run 'npm install' there, or use PULLWATCH_ENGINES=external|containers.`,
+      `the embedded ClickHouse engine (npm package @chdb/lib-linux-x64-gnu) is not installed. It ships for ` +
+        `linux x64 with glibc only (this is ${process.platform} ${process.arch}); run 'npm install' there, or ` +
+        `use PULLWATCH_ENGINES=external|containers.`,
     );
   }
   const lib = join(dirname(pkg), 'libchdb.so');

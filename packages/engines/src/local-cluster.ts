@@ -138,7 +138,9 @@ export class LocalCluster {
     const shards = this.cfg.cluster.clickhouse
       .map(
         (s) =>
-          `      <shard><replica><host>127.0.0.1</host><port>${s.tcpPort}</port><user>${this.cfg.clickhouse.user}</user><password>${this.cfg.clickhouse.password}</password></replica></shard>`,
+          `      <shard><replica><host>127.0.0.1</host><port>${s.tcpPort}</port>` +
+          `<user>${this.cfg.clickhouse.user}</user><password>${this.cfg.clickhouse.password}</password>` +
+          `</replica></shard>`,
       )
       .join('\n');
     writeFileSync(

@@ -83,7 +83,8 @@ export class LocalKafka {
       );
       if (r.ok) return { reused: true, readyMs: Date.now() - t0 };
       throw new Error(
-        `a Kafka process is running but not answering on ${this.brokers[0]}: ${describe(r.lastError)}\n${this.daemon.tail()}`,
+        `a Kafka process is running but not answering ` +
+          `on ${this.brokers[0]}: ${describe(r.lastError)}\n${this.daemon.tail()}`,
       );
     }
     this.checkJava();
@@ -180,7 +181,9 @@ export class LocalKafka {
     const r = spawnSync(this.cfg.kafka.java, ['-version'], { encoding: 'utf8' });
     if (r.error || r.status !== 0) {
       throw new Error(
-        `Java (17 or newer) is needed to run the local Kafka broker and '${this.cfg.kafka.java}' did not run (${r.error?.message ?? r.stderr}). Install a JRE (e.g. apt-get install openjdk-17-jre-headless) or set JAVA_HOME; or use PULLWATCH_ENGINES=external|containers.`,
+        `Java (17 or newer) is needed to run the local Kafka broker and '${this.cfg.kafka.java}' did not run ` +
+          `(${r.error?.message ?? r.stderr}). Install a JRE (e.g. apt-get install openjdk-17-jre-headless) or ` +
+          `set JAVA_HOME; or use PULLWATCH_ENGINES=external|containers.`,
       );
     }
     const m = /version "(\d+)/.exec(r.stderr);
@@ -198,7 +201,8 @@ export class LocalKafka {
     const mvn = spawnSync('mvn', ['-v'], { encoding: 'utf8' });
     if (mvn.error || mvn.status !== 0) {
       throw new Error(
-        'Maven is needed once to fetch the Kafka jars from Maven Central and `mvn` did not run. Install it (apt-get install maven), or use PULLWATCH_ENGINES=external|containers.',
+        'Maven is needed once to fetch the Kafka jars from Maven Central and `mvn` did not run. Install it ' +
+          '(apt-get install maven), or use PULLWATCH_ENGINES=external|containers.',
       );
     }
     progress('kafka: fetching Apache Kafka jars from Maven Central (first run only)');

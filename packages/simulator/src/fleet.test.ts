@@ -106,7 +106,8 @@ describe('FleetSimulation', () => {
     );
     expect(() =>
       parseScenario(
-        'name: x\nimages: [a]\nclusters: [{name: a, nodes: [{name: n}]}]\nincidents: [{kind: typo, clusters: [b], start: 0}]',
+        'name: x\nimages: [a]\nclusters: [{name: a, nodes: [{name: n}]}]\nincidents: [{kind: typo, clusters: ' +
+          '[b], start: 0}]',
       ),
     ).toThrow(/unknown cluster 'b'.*needs an image|needs an image|unknown cluster/);
     expect(() =>

@@ -35,41 +35,94 @@ export function pullErrorDetail(kind: ScenarioIncident['kind'], image: string, r
   if (runtime === 'cri-o') {
     switch (kind) {
       case 'typo':
-        return `rpc error: code = Unknown desc = initializing source docker://${ref}: reading manifest ${r.tag} in ${r.host}/${r.path}: requested access to the resource is denied`;
+        return (
+          `rpc error: code = Unknown desc = initializing source docker://${ref}: reading ` +
+          `manifest ${r.tag} in ${r.host}/${r.path}: requested access to the resource is denied`
+        );
       case 'tag_removed':
-        return `rpc error: code = Unknown desc = reading manifest ${r.tag} in ${r.host}/${r.path}: manifest unknown: manifest unknown`;
+        return (
+          `rpc error: code = Unknown desc = reading manifest ${r.tag} in ${r.host}/${r.path}: manifest ` +
+          `unknown: manifest unknown`
+        );
       case 'missing_pull_secret':
-        return `rpc error: code = Unknown desc = reading manifest ${r.tag} in ${r.host}/${r.path}: unauthorized: authentication required`;
+        return (
+          `rpc error: code = Unknown desc = reading manifest ${r.tag} in ${r.host}/${r.path}: ` +
+          `unauthorized: authentication required`
+        );
       case 'dockerhub_rate_limit':
-        return `rpc error: code = Unknown desc = initializing source docker://${ref}: reading manifest ${r.tag} in ${r.host}/${r.path}: toomanyrequests: You have reached your pull rate limit. You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit`;
+        return (
+          `rpc error: code = Unknown desc = initializing source docker://${ref}: reading ` +
+          `manifest ${r.tag} in ${r.host}/${r.path}: toomanyrequests: You have reached your pull rate limit. ` +
+          `You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit`
+        );
       case 'registry_outage':
-        return `rpc error: code = Unknown desc = initializing source docker://${ref}: pinging container registry ${r.host}: received unexpected HTTP status: 503 Service Unavailable`;
+        return (
+          `rpc error: code = Unknown desc = initializing source docker://${ref}: pinging container ` +
+          `registry ${r.host}: received unexpected HTTP status: 503 Service Unavailable`
+        );
       case 'dns_failure':
-        return `rpc error: code = Unknown desc = pinging container registry ${r.host}: Get "https://${apiHost(r.host)}/v2/": dial tcp: lookup ${apiHost(r.host)}: no such host`;
+        return (
+          `rpc error: code = Unknown desc = pinging container registry ${r.host}: Get ` +
+          `"https://${apiHost(r.host)}/v2/": dial tcp: lookup ${apiHost(r.host)}: no such host`
+        );
       case 'arch_mismatch':
-        return `rpc error: code = Unknown desc = choosing image instance: no image found in manifest list for architecture arm64, variant "v8", OS linux`;
+        return (
+          `rpc error: code = Unknown desc = choosing image instance: no image found in manifest list for ` +
+          `architecture arm64, variant "v8", OS linux`
+        );
       case 'disk_full':
-        return `rpc error: code = Unknown desc = writing blob: storing blob to file "/var/tmp/storage${digest(ref).slice(0, 9)}/1": write /var/tmp/storage${digest(ref).slice(0, 9)}/1: no space left on device`;
+        return (
+          `rpc error: code = Unknown desc = writing blob: storing blob to file ` +
+          `"/var/tmp/storage${digest(ref).slice(0, 9)}/1": write /var/tmp/storage${digest(ref).slice(0, 9)}/1: ` +
+          `no space left on device`
+        );
     }
   }
   const resolve = `failed to pull and unpack image "${ref}": failed to resolve reference "${ref}"`;
   switch (kind) {
     case 'typo':
-      return `rpc error: code = Unknown desc = ${resolve}: pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed`;
+      return (
+        `rpc error: code = Unknown desc = ${resolve}: pull access denied, repository does not exist or ` +
+        `may require authorization: server message: insufficient_scope: authorization failed`
+      );
     case 'tag_removed':
       return `rpc error: code = NotFound desc = ${resolve}: ${ref}: not found`;
     case 'missing_pull_secret':
-      return `rpc error: code = Unknown desc = ${resolve}: failed to authorize: failed to fetch anonymous token: unexpected status from GET request to https://${r.host}/service/token?scope=repository%3A${encodeURIComponent(r.path)}%3Apull&service=${r.host}: 401 Unauthorized`;
+      return (
+        `rpc error: code = Unknown desc = ${resolve}: failed to authorize: failed to fetch anonymous ` +
+        `token: unexpected status from GET request to ` +
+        `https://${r.host}/service/token?scope=repository%3A${encodeURIComponent(r.path)}%3Apull&service=${r.host}: ` +
+        `401 Unauthorized`
+      );
     case 'dockerhub_rate_limit':
-      return `rpc error: code = Unknown desc = failed to pull and unpack image "${ref}": failed to copy: httpReadSeeker: failed open: unexpected status code ${manifestUrl}: 429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit. You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit`;
+      return (
+        `rpc error: code = Unknown desc = failed to pull and unpack image "${ref}": failed to copy: ` +
+        `httpReadSeeker: failed open: unexpected status code ${manifestUrl}: 429 Too Many Requests - Server ` +
+        `message: toomanyrequests: You have reached your pull rate limit. You may increase the limit by ` +
+        `authenticating and upgrading: https://www.docker.com/increase-rate-limit`
+      );
     case 'registry_outage':
-      return `rpc error: code = Unknown desc = ${resolve}: unexpected status from HEAD request to ${manifestUrl}: 503 Service Unavailable`;
+      return (
+        `rpc error: code = Unknown desc = ${resolve}: unexpected status from HEAD request ` +
+        `to ${manifestUrl}: 503 Service Unavailable`
+      );
     case 'dns_failure':
-      return `rpc error: code = Unknown desc = ${resolve}: failed to do request: Head "${manifestUrl}": dial tcp: lookup ${apiHost(r.host)} on 10.96.0.10:53: no such host`;
+      return (
+        `rpc error: code = Unknown desc = ${resolve}: failed to do request: Head "${manifestUrl}": dial ` +
+        `tcp: lookup ${apiHost(r.host)} on 10.96.0.10:53: no such host`
+      );
     case 'arch_mismatch':
-      return `rpc error: code = NotFound desc = failed to pull and unpack image "${ref}": no match for platform in manifest: not found`;
+      return (
+        `rpc error: code = NotFound desc = failed to pull and unpack image "${ref}": no match for ` +
+        `platform in manifest: not found`
+      );
     case 'disk_full':
-      return `rpc error: code = Unknown desc = failed to pull and unpack image "${ref}": failed to extract layer sha256:${digest(ref)}: write /var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/412/fs/usr/lib/libLLVM.so: no space left on device: unknown`;
+      return (
+        `rpc error: code = Unknown desc = failed to pull and unpack image "${ref}": failed to extract ` +
+        `layer sha256:${digest(ref)}: write ` +
+        `/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/412/fs/usr/lib/libLLVM.so: no ` +
+        `space left on device: unknown`
+      );
   }
 }
 
@@ -80,7 +133,8 @@ export const kubeletMessages = {
   backOff: (image: string) => `Back-off pulling image "${image}"`,
   imagePullBackOff: () => 'Error: ImagePullBackOff',
   pulled: (image: string, seconds: number, bytes: number) =>
-    `Successfully pulled image "${image}" in ${seconds.toFixed(3)}s (${seconds.toFixed(3)}s including waiting). Image size: ${bytes} bytes.`,
+    `Successfully pulled image "${image}" in ${seconds.toFixed(3)}s (${seconds.toFixed(3)}s including ` +
+    `waiting). Image size: ${bytes} bytes.`,
   alreadyPresent: (image: string) => `Container image "${image}" already present on machine`,
   created: (container: string) => `Created container ${container}`,
   started: (container: string) => `Started container ${container}`,

@@ -42,9 +42,13 @@ function messages(): { key: string; value: string }[] {
         ? `Successfully pulled image "${img}" in 1.2s (1.2s including waiting). Image size: ${1_000_000 + i} bytes.`
         : k < 9
           ? [
-              `Failed to pull image "${img}": rpc error: code = Unknown desc = failed to pull and unpack image "${img}": unexpected status code 429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit.`,
-              `Failed to pull image "${img}": rpc error: code = NotFound desc = failed to pull and unpack image "${img}": failed to resolve reference "${img}": ${img}: not found`,
-              `Failed to pull image "${img}": rpc error: code = Unknown desc = failed to resolve reference "${img}": dial tcp: lookup quay.io on 10.96.0.10:53: no such host`,
+              `Failed to pull image "${img}": rpc error: code = Unknown desc = failed to pull and unpack image ` +
+                `"${img}": unexpected status code 429 Too Many Requests - Server message: toomanyrequests: You ` +
+                `have reached your pull rate limit.`,
+              `Failed to pull image "${img}": rpc error: code = NotFound desc = failed to pull and unpack ` +
+                `image "${img}": failed to resolve reference "${img}": ${img}: not found`,
+              `Failed to pull image "${img}": rpc error: code = Unknown desc = failed to resolve reference ` +
+                `"${img}": dial tcp: lookup quay.io on 10.96.0.10:53: no such host`,
             ][i % 3]!
           : `Back-off pulling image "${img}"`;
     const pod = `app-${i % 5000}`;

@@ -212,7 +212,10 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
     });
   }
 
-  /** A rebalance can hand this instance partitions another instance wrote: their state is reloaded before their next batch. */
+  /**
+   * A rebalance can hand this instance partitions another instance wrote: their state is reloaded before their
+   * next batch.
+   */
   function onAssigned(partitions: number[]) {
     for (const p of [...storedUpTo.keys()]) if (!partitions.includes(p)) storedUpTo.delete(p);
     rebalances += 1;

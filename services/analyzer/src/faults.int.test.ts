@@ -35,7 +35,9 @@ function workload(pods: number, steps: number): { key: string; value: string }[]
           metadata: { uid: `u-${p}`, name: `web-${p}.1`, namespace: 'shop' },
           involvedObject: { kind: 'Pod', name: `web-${p}`, namespace: 'shop', fieldPath: 'spec.containers{app}' },
           reason: 'Failed',
-          message: `Failed to pull image "ghcr.io/acme/app-${p % 7}:1": rpc error: code = NotFound desc = failed to resolve reference: not found`,
+          message:
+            `Failed to pull image "ghcr.io/acme/app-${p % 7}:1": rpc error: code = NotFound desc = ` +
+            `failed to resolve reference: not found`,
           count: step,
           lastTimestamp: at(step * 10),
         }),
@@ -226,90 +228,93 @@ describe('analyzer faults', () => {
     }
   }, 180_000);
 
-  it("stores a block once through the analyzer's store when its write is retried and its slice redelivered", async () => {
-    const { database } = await setup(1);
-    const store = new AnalyzerStore(admin, database);
-    const blank = <T>(format: { columns: readonly (readonly [string, string])[] }): T =>
-      Object.fromEntries(format.columns.map(([name, type]) => [name, type.includes('String') ? '' : 0])) as T;
-    const t0 = Date.UTC(2026, 10, 24, 10);
-    const pull: PullEventRow = {
-      ...blank<PullEventRow>(PULL_EVENT_FORMAT),
-      event_time: t0,
-      first_time: t0,
-      received_at: t0,
-      cluster: 'c',
-      outcome: 'failure',
-      event_kind: 'failed_pull',
-      occurrences: 3,
-      registry: 'r',
-      cause: 'not_found',
-      has_pull_secrets: -1,
-      event_uid: 'u',
-      event_count: 3,
-      kafka_offset: 7,
-    };
-    const raw: RawEventRow = {
-      ...blank<RawEventRow>(RAW_EVENT_FORMAT),
-      event_time: t0,
-      received_at: t0,
-      kafka_offset: 7,
-    };
-    const tokens: string[] = [];
-    let ackLost = true;
-    const coalescer = new InsertCoalescer<{ pulls: PullEventRow[]; raws: RawEventRow[] }>('topic', {
-      maxRows: 100,
-      lingerMs: 10,
-      stopping: () => false,
-      onRetry: () => undefined,
-      sleep: async () => undefined,
-      async write(token, slices) {
-        tokens.push(token);
-        await store.writeBatch(
-          token,
-          slices.flatMap((x) => x.rows.pulls),
-          slices.flatMap((x) => x.rows.raws),
-          [],
-        );
-        // The first insert lands but its answer is lost: the coalescer retries the same block.
-        if (ackLost) {
-          ackLost = false;
-          throw new Error('connection reset after the insert');
-        }
-      },
-    });
-    const control: SliceControl = {
-      heartbeat: async () => undefined,
-      isRunning: () => true,
-      isStale: () => false,
-      pause: () => undefined,
-    };
-    const slice = {
-      partition: 0,
-      firstOffset: '7',
-      lastOffset: '7',
-      rowCount: 2,
-      rows: { pulls: [pull], raws: [raw] },
-      control,
-    };
-    await coalescer.submit(slice);
-    // A restart before the offset commit: the same offsets come again and form the same block.
-    await coalescer.submit(slice);
-    expect(tokens).toEqual(['topic:0:7-7', 'topic:0:7-7', 'topic:0:7-7']);
-    expect(await scalar(`SELECT count() FROM ${database}.raw_events`)).toBe(1);
-    expect(await scalar(`SELECT count() FROM ${database}.pull_events`)).toBe(1);
-    expect(await scalar(`SELECT count() FROM ${database}.pull_failures`)).toBe(1);
-    expect(await scalar(`SELECT sum(occurrences) FROM ${database}.pull_failures`)).toBe(3);
-    expect(await scalar(`SELECT sum(failures) FROM ${database}.pull_stats_1m`)).toBe(3);
-    expect(await scalar(`SELECT sum(failures) FROM ${database}.pull_stats_1h`)).toBe(3);
-    // Why the tables carry a window: a plain MergeTree keeps none, so the same retry counts twice there.
-    await admin.command({ query: `CREATE TABLE ${database}.plain (n UInt32) ENGINE = MergeTree ORDER BY n` });
-    for (let i = 0; i < 2; i++)
-      await admin.insert({
-        table: `${database}.plain`,
-        values: [{ n: 3 }],
-        format: 'JSONEachRow',
-        clickhouse_settings: { async_insert: 0, insert_deduplicate: 1, insert_deduplication_token: 'same' },
+  it(
+    "stores a block once through the analyzer's store " + 'when its write is retried and its slice redelivered',
+    async () => {
+      const { database } = await setup(1);
+      const store = new AnalyzerStore(admin, database);
+      const blank = <T>(format: { columns: readonly (readonly [string, string])[] }): T =>
+        Object.fromEntries(format.columns.map(([name, type]) => [name, type.includes('String') ? '' : 0])) as T;
+      const t0 = Date.UTC(2026, 10, 24, 10);
+      const pull: PullEventRow = {
+        ...blank<PullEventRow>(PULL_EVENT_FORMAT),
+        event_time: t0,
+        first_time: t0,
+        received_at: t0,
+        cluster: 'c',
+        outcome: 'failure',
+        event_kind: 'failed_pull',
+        occurrences: 3,
+        registry: 'r',
+        cause: 'not_found',
+        has_pull_secrets: -1,
+        event_uid: 'u',
+        event_count: 3,
+        kafka_offset: 7,
+      };
+      const raw: RawEventRow = {
+        ...blank<RawEventRow>(RAW_EVENT_FORMAT),
+        event_time: t0,
+        received_at: t0,
+        kafka_offset: 7,
+      };
+      const tokens: string[] = [];
+      let ackLost = true;
+      const coalescer = new InsertCoalescer<{ pulls: PullEventRow[]; raws: RawEventRow[] }>('topic', {
+        maxRows: 100,
+        lingerMs: 10,
+        stopping: () => false,
+        onRetry: () => undefined,
+        sleep: async () => undefined,
+        async write(token, slices) {
+          tokens.push(token);
+          await store.writeBatch(
+            token,
+            slices.flatMap((x) => x.rows.pulls),
+            slices.flatMap((x) => x.rows.raws),
+            [],
+          );
+          // The first insert lands but its answer is lost: the coalescer retries the same block.
+          if (ackLost) {
+            ackLost = false;
+            throw new Error('connection reset after the insert');
+          }
+        },
       });
-    expect(await scalar(`SELECT sum(n) FROM ${database}.plain`)).toBe(6);
-  });
+      const control: SliceControl = {
+        heartbeat: async () => undefined,
+        isRunning: () => true,
+        isStale: () => false,
+        pause: () => undefined,
+      };
+      const slice = {
+        partition: 0,
+        firstOffset: '7',
+        lastOffset: '7',
+        rowCount: 2,
+        rows: { pulls: [pull], raws: [raw] },
+        control,
+      };
+      await coalescer.submit(slice);
+      // A restart before the offset commit: the same offsets come again and form the same block.
+      await coalescer.submit(slice);
+      expect(tokens).toEqual(['topic:0:7-7', 'topic:0:7-7', 'topic:0:7-7']);
+      expect(await scalar(`SELECT count() FROM ${database}.raw_events`)).toBe(1);
+      expect(await scalar(`SELECT count() FROM ${database}.pull_events`)).toBe(1);
+      expect(await scalar(`SELECT count() FROM ${database}.pull_failures`)).toBe(1);
+      expect(await scalar(`SELECT sum(occurrences) FROM ${database}.pull_failures`)).toBe(3);
+      expect(await scalar(`SELECT sum(failures) FROM ${database}.pull_stats_1m`)).toBe(3);
+      expect(await scalar(`SELECT sum(failures) FROM ${database}.pull_stats_1h`)).toBe(3);
+      // Why the tables carry a window: a plain MergeTree keeps none, so the same retry counts twice there.
+      await admin.command({ query: `CREATE TABLE ${database}.plain (n UInt32) ENGINE = MergeTree ORDER BY n` });
+      for (let i = 0; i < 2; i++)
+        await admin.insert({
+          table: `${database}.plain`,
+          values: [{ n: 3 }],
+          format: 'JSONEachRow',
+          clickhouse_settings: { async_insert: 0, insert_deduplicate: 1, insert_deduplication_token: 'same' },
+        });
+      expect(await scalar(`SELECT sum(n) FROM ${database}.plain`)).toBe(6);
+    },
+  );
 });

@@ -98,39 +98,43 @@ describe('InsertCoalescer', () => {
     await expect(stopping.c.submit(slice(0, 0, 9))).rejects.toThrow(/insert abandoned: ClickHouse unreachable/);
   });
 
-  it('gives up the slices waiting behind a given-up block too, so no partition is restored from ClickHouse while a slice of its is still to be written', async () => {
-    const tokens: string[] = [];
-    let fail: (err: Error) => void = () => undefined;
-    const c = new InsertCoalescer<string>('t', {
-      maxRows: 1000,
-      lingerMs: 10,
-      stopping: () => true,
-      onRetry: () => undefined,
-      write: (token) => {
-        tokens.push(token);
-        return new Promise<void>((_, reject) => {
-          fail = reject;
-        });
-      },
-    });
-    c.enter();
-    const first = c.submit(slice(0, 0, 9));
-    const firstSettled = first.then(
-      () => 'stored',
-      (e: unknown) => e,
-    );
-    await new Promise((r) => setImmediate(r)); // the first block is being written…
-    const second = c.submit(slice(0, 10, 19)); // …when the next slice of the partition arrives
-    const secondSettled = second.then(
-      () => 'stored',
-      (e: unknown) => e,
-    );
-    await new Promise((r) => setImmediate(r));
-    fail(new Error('ClickHouse unreachable'));
-    expect(await firstSettled).toBeInstanceOf(BlockAbandoned);
-    expect(await secondSettled).toBeInstanceOf(BlockAbandoned);
-    expect(tokens).toEqual(['t:0:0-9']);
-  });
+  it(
+    'gives up the slices waiting behind a given-up block too, so no partition is restored from ClickHouse ' +
+      'while a slice of its is still to be written',
+    async () => {
+      const tokens: string[] = [];
+      let fail: (err: Error) => void = () => undefined;
+      const c = new InsertCoalescer<string>('t', {
+        maxRows: 1000,
+        lingerMs: 10,
+        stopping: () => true,
+        onRetry: () => undefined,
+        write: (token) => {
+          tokens.push(token);
+          return new Promise<void>((_, reject) => {
+            fail = reject;
+          });
+        },
+      });
+      c.enter();
+      const first = c.submit(slice(0, 0, 9));
+      const firstSettled = first.then(
+        () => 'stored',
+        (e: unknown) => e,
+      );
+      await new Promise((r) => setImmediate(r)); // the first block is being written…
+      const second = c.submit(slice(0, 10, 19)); // …when the next slice of the partition arrives
+      const secondSettled = second.then(
+        () => 'stored',
+        (e: unknown) => e,
+      );
+      await new Promise((r) => setImmediate(r));
+      fail(new Error('ClickHouse unreachable'));
+      expect(await firstSettled).toBeInstanceOf(BlockAbandoned);
+      expect(await secondSettled).toBeInstanceOf(BlockAbandoned);
+      expect(tokens).toEqual(['t:0:0-9']);
+    },
+  );
 
   it('writes the next block once the one in flight is stored', async () => {
     const { c, writes } = coalescer();

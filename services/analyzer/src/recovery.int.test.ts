@@ -104,7 +104,8 @@ describe('a failing Pod recovers on Started, end to end', () => {
 
     const states = async () => {
       const rs = await admin.query({
-        query: `SELECT status, attempts, toUnixTimestamp64Milli(first_failure) AS first, toUnixTimestamp64Milli(recovered_at) AS recovered, time_to_recover_ms AS ttr
+        query: `SELECT status, attempts, toUnixTimestamp64Milli(first_failure) AS first,
+                  toUnixTimestamp64Milli(recovered_at) AS recovered, time_to_recover_ms AS ttr
                 FROM ${database}.pod_pull_state FINAL WHERE pod = 'web-1'`,
         format: 'JSONEachRow',
       });

@@ -11,23 +11,27 @@ describe("the analyzer's RowBinary formats", () => {
     await client.close();
   });
 
-  it('name every column the migrations give their tables, with its exact type (all but server-filled defaults)', async () => {
-    await migrate(client, { database, ttlDays: 90 });
-    for (const [table, format] of [
-      ['raw_events', RAW_EVENT_FORMAT],
-      ['pull_events', PULL_EVENT_FORMAT],
-      ['pod_pull_state', POD_STATE_FORMAT],
-    ] as const) {
-      const rs = await client.query({
-        query:
-          "SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {t:String} AND default_kind = '' ORDER BY position",
-        query_params: { db: database, t: table },
-        format: 'JSONEachRow',
-      });
-      expect(
-        format.columns.map(([name, type]) => ({ name, type })),
-        table,
-      ).toEqual(await rs.json());
-    }
-  });
+  it(
+    'name every column the migrations give their tables, ' + 'with its exact type (all but server-filled defaults)',
+    async () => {
+      await migrate(client, { database, ttlDays: 90 });
+      for (const [table, format] of [
+        ['raw_events', RAW_EVENT_FORMAT],
+        ['pull_events', PULL_EVENT_FORMAT],
+        ['pod_pull_state', POD_STATE_FORMAT],
+      ] as const) {
+        const rs = await client.query({
+          query:
+            'SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {t:String} AND ' +
+            "default_kind = '' ORDER BY position",
+          query_params: { db: database, t: table },
+          format: 'JSONEachRow',
+        });
+        expect(
+          format.columns.map(([name, type]) => ({ name, type })),
+          table,
+        ).toEqual(await rs.json());
+      }
+    },
+  );
 });

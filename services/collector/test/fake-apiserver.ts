@@ -21,11 +21,11 @@ interface Change {
 }
 
 /**
- * A Kubernetes API server for tests that speaks the real list/watch protocol for core/v1 events and
- * pods, over HTTPS with bearer-token authentication: paged lists with a resourceVersion, chunked newline-delimited watch streams from a version,
- * bookmarks, 410 Gone (as a watch ERROR Status) for versions older than the compaction point, continue
- * tokens that expire (410 with a Status body, reason Expired) once compacted past, deletions (DELETED),
- * malformed lines injected into watch streams, and connections that can be dropped mid-stream.
+ * A Kubernetes API server for tests that speaks the real list/watch protocol for core/v1 events and pods, over
+ * HTTPS with bearer-token authentication: paged lists with a resourceVersion, chunked newline-delimited watch
+ * streams from a version, bookmarks, 410 Gone (as a watch ERROR Status) for versions older than the compaction
+ * point, continue tokens that expire (410 with a Status body, reason Expired) once compacted past, deletions
+ * (DELETED), malformed lines injected into watch streams, and connections that can be dropped mid-stream.
  */
 export class FakeApiServer {
   private rv = 100;
@@ -60,7 +60,9 @@ export class FakeApiServer {
     const ctx = contexts.map((c) => `- name: ${c}\n  context: { cluster: fake, user: tester }`).join('\n');
     writeFileSync(
       path,
-      `apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: { server: "${this.url}", certificate-authority-data: ${TLS.cert.toString('base64')} }\nusers:\n- name: tester\n  user: { token: test-token }\ncontexts:\n${ctx}\ncurrent-context: ${contexts[0]}\n`,
+      `apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: { server: "${this.url}", ` +
+        `certificate-authority-data: ${TLS.cert.toString('base64')} }\nusers:\n- name: tester\n  user: { ` +
+        `token: test-token }\ncontexts:\n${ctx}\ncurrent-context: ${contexts[0]}\n`,
     );
   }
 
@@ -122,10 +124,14 @@ export class FakeApiServer {
   }
 
   bookmark(): void {
-    for (const w of this.live)
-      w.out.write(
-        `${JSON.stringify({ type: 'BOOKMARK', object: { kind: w.res === 'events' ? 'Event' : 'Pod', metadata: { resourceVersion: String(this.rv) } } })}\n`,
-      );
+    for (const w of this.live) {
+      const kind = w.res === 'events' ? 'Event' : 'Pod';
+      const line = JSON.stringify({
+        type: 'BOOKMARK',
+        object: { kind, metadata: { resourceVersion: String(this.rv) } },
+      });
+      w.out.write(`${line}\n`);
+    }
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -171,7 +177,11 @@ export class FakeApiServer {
               metadata: {},
               status: 'Failure',
               message:
-                'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
+                'The provided continue parameter is too old to display a consistent list result. You can start ' +
+                'a new list without the continue parameter, or use the continue token in this response to ' +
+                'retrieve the remainder of the results. Continuing with the provided token results in an ' +
+                'inconsistent list - objects that were created, modified, or deleted between the time the ' +
+                'first chunk was returned and now may show up in the list.',
               reason: 'Expired',
               code: 410,
             }),
@@ -197,9 +207,9 @@ export class FakeApiServer {
     const from = Number(u.searchParams.get('resourceVersion') ?? 0);
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     if (from < this.compactedBelow) {
-      res.end(
-        `${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: `too old resource version: ${from} (${this.compactedBelow})`, reason: 'Expired', code: 410 } })}\n`,
-      );
+      const message = `too old resource version: ${from} (${this.compactedBelow})`;
+      const status = { kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason: 'Expired', code: 410 };
+      res.end(`${JSON.stringify({ type: 'ERROR', object: status })}\n`);
       return;
     }
     for (const c of this.history[resource])

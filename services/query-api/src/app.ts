@@ -145,7 +145,8 @@ export function buildApp(
     {
       path: '/v1/risks',
       summary:
-        'Preventive flags: mutable tags, Always-pull against rate-limited registries, private registries without pull secrets',
+        'Preventive flags: mutable tags, Always-pull against rate-limited registries, private registries ' +
+        'without pull secrets',
       query: RisksQuery,
       handle: async (q: z.infer<typeof RisksQuery>, now) => {
         const w = window(q, now, cfg.maxRangeDays);

@@ -63,7 +63,8 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env): QueryA
       tokens.push(...readFileSync(e.PULLWATCH_API_TOKENS_FILE, 'utf8').split('\n'));
     } catch (err) {
       throw new Error(
-        `PULLWATCH_API_TOKENS_FILE: cannot read ${e.PULLWATCH_API_TOKENS_FILE}: ${err instanceof Error ? err.message : String(err)}`,
+        `PULLWATCH_API_TOKENS_FILE: cannot ` +
+          `read ${e.PULLWATCH_API_TOKENS_FILE}: ${err instanceof Error ? err.message : String(err)}`,
       );
     }
   }

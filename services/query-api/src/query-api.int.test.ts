@@ -506,29 +506,32 @@ describe('query API on the real ClickHouse', () => {
     }
   });
 
-  it('answers 500 when ClickHouse refuses the query, even when its error text reads like a network failure', async () => {
-    // The missing database's name lands in ClickHouse's error message: only the error's class may decide.
-    const broken = createQueryApi(
-      loadQueryApiConfig({
-        PULLWATCH_API_PORT: '0',
-        PULLWATCH_API_TOKENS: TOKEN,
-        PULLWATCH_CLICKHOUSE_DATABASE: 'pw_ECONNREFUSED_timed_out',
-      }),
-      {
-        logger: createLogger('api-test', 'silent'),
-        metrics: createMetricsRegistry('api-broken'),
-        clickhouse: createClickHouse({ ...endpoints.clickhouse }),
-      },
-    );
-    await broken.start();
-    try {
-      const res = await fetch(`${broken.url}/v1/registries`, { headers: { authorization: `Bearer ${TOKEN}` } });
-      expect(res.status).toBe(500);
-      expect(await res.json()).toEqual({
-        error: { code: 'internal', message: 'the query failed; see the server log' },
-      });
-    } finally {
-      await broken.stop();
-    }
-  });
+  it(
+    'answers 500 when ClickHouse refuses the query, even ' + 'when its error text reads like a network failure',
+    async () => {
+      // The missing database's name lands in ClickHouse's error message: only the error's class may decide.
+      const broken = createQueryApi(
+        loadQueryApiConfig({
+          PULLWATCH_API_PORT: '0',
+          PULLWATCH_API_TOKENS: TOKEN,
+          PULLWATCH_CLICKHOUSE_DATABASE: 'pw_ECONNREFUSED_timed_out',
+        }),
+        {
+          logger: createLogger('api-test', 'silent'),
+          metrics: createMetricsRegistry('api-broken'),
+          clickhouse: createClickHouse({ ...endpoints.clickhouse }),
+        },
+      );
+      await broken.start();
+      try {
+        const res = await fetch(`${broken.url}/v1/registries`, { headers: { authorization: `Bearer ${TOKEN}` } });
+        expect(res.status).toBe(500);
+        expect(await res.json()).toEqual({
+          error: { code: 'internal', message: 'the query failed; see the server log' },
+        });
+      } finally {
+        await broken.stop();
+      }
+    },
+  );
 });

@@ -69,8 +69,10 @@ async function insert(database: string, seed: number) {
 /** The expected series, straight from the rows. */
 async function truth(database: string, seconds: number, from: number, to: number, registry?: string) {
   const rs = await admin.query({
-    query: `SELECT toUnixTimestamp(toStartOfInterval(event_time, INTERVAL {s:UInt32} SECOND)) * 1000 AS ts, sumIf(occurrences, outcome = 'failure') AS failures, sumIf(occurrences, outcome = 'success') AS successes
-            FROM ${database}.pull_events WHERE event_time >= fromUnixTimestamp64Milli({from:Int64}) AND event_time < fromUnixTimestamp64Milli({to:Int64}) ${registry ? 'AND registry = {r:String}' : ''}
+    query: `SELECT toUnixTimestamp(toStartOfInterval(event_time, INTERVAL {s:UInt32} SECOND)) * 1000 AS ts,
+              sumIf(occurrences, outcome = 'failure') AS failures, sumIf(occurrences, outcome = 'success') AS successes
+            FROM ${database}.pull_events WHERE event_time >= fromUnixTimestamp64Milli({from:Int64})
+              AND event_time < fromUnixTimestamp64Milli({to:Int64}) ${registry ? 'AND registry = {r:String}' : ''}
             GROUP BY ts ORDER BY ts`,
     query_params: { s: seconds, from, to, r: registry },
     format: 'JSONEachRow',
@@ -113,23 +115,32 @@ afterAll(async () => {
 });
 
 describe('trends over hours and days', () => {
-  it('on a new database reads whole hours from pull_stats_1h and the minutes around them, matching the rows exactly', async () => {
-    const database = uniqueName('trends_new');
-    databases.push(database);
-    await migrate(admin, { database, ttlDays: 3650 });
-    await insert(database, 1);
-    const rs = await admin.query({
-      query: `SELECT toUnixTimestamp(since) AS s FROM ${database}.pull_stats_1h_since`,
-      format: 'JSONEachRow',
-    });
-    expect(Number((await rs.json<{ s: number }>())[0]!.s)).toBe(0); // complete from the beginning
-    // Windows that start and end mid-hour, so both tables are read.
-    await check(database, { interval: '1h', seconds: 3600, from: T0 + 90 * 60_000, to: T0 + 50 * HOUR + 25 * 60_000 });
-    await check(database, { interval: '1d', seconds: 86400, from: T0, to: T0 + 71 * HOUR + 59 * 60_000 });
-    await check(database, { interval: '1h', seconds: 3600, from: T0, to: T0 + 72 * HOUR, registry: 'ghcr.io' });
-    // Minute intervals never touch the hourly table.
-    await check(database, { interval: '5m', seconds: 300, from: T0 + 10 * HOUR, to: T0 + 20 * HOUR });
-  });
+  it(
+    'on a new database reads whole hours from pull_stats_1h and the minutes around them, matching the rows ' +
+      'exactly',
+    async () => {
+      const database = uniqueName('trends_new');
+      databases.push(database);
+      await migrate(admin, { database, ttlDays: 3650 });
+      await insert(database, 1);
+      const rs = await admin.query({
+        query: `SELECT toUnixTimestamp(since) AS s FROM ${database}.pull_stats_1h_since`,
+        format: 'JSONEachRow',
+      });
+      expect(Number((await rs.json<{ s: number }>())[0]!.s)).toBe(0); // complete from the beginning
+      // Windows that start and end mid-hour, so both tables are read.
+      await check(database, {
+        interval: '1h',
+        seconds: 3600,
+        from: T0 + 90 * 60_000,
+        to: T0 + 50 * HOUR + 25 * 60_000,
+      });
+      await check(database, { interval: '1d', seconds: 86400, from: T0, to: T0 + 71 * HOUR + 59 * 60_000 });
+      await check(database, { interval: '1h', seconds: 3600, from: T0, to: T0 + 72 * HOUR, registry: 'ghcr.io' });
+      // Minute intervals never touch the hourly table.
+      await check(database, { interval: '5m', seconds: 300, from: T0 + 10 * HOUR, to: T0 + 20 * HOUR });
+    },
+  );
 
   it('on a database upgraded to it keeps reading the earlier data from pull_stats_1m', async () => {
     const database = uniqueName('trends_upgraded');
@@ -144,7 +155,9 @@ describe('trends over hours and days', () => {
     // …then upgraded: the hourly table is empty for those hours, and marked complete only from later on.
     expect((await migrate(admin, { database, ttlDays: 3650 })).applied).toEqual([5]);
     const rs = await admin.query({
-      query: `SELECT toUnixTimestamp(since) * 1000 AS s, (SELECT count() FROM ${database}.pull_stats_1h) AS hourly FROM ${database}.pull_stats_1h_since`,
+      query:
+        `SELECT toUnixTimestamp(since) * 1000 AS s, (SELECT count() FROM ${database}.pull_stats_1h) AS ` +
+        `hourly FROM ${database}.pull_stats_1h_since`,
       format: 'JSONEachRow',
     });
     const { s, hourly } = (await rs.json<{ s: number; hourly: number }>())[0]!;

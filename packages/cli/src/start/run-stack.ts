@@ -163,7 +163,8 @@ async function startEngines(
     const report = await cluster.up(progress);
     progress(
       `kafka brokers started [${report.kafka.started.join(',')}] running [${report.kafka.reused.join(',')}], ` +
-        `clickhouse shards started [${report.clickhouse.started.join(',')}] running [${report.clickhouse.reused.join(',')}]`,
+        `clickhouse shards started [${report.clickhouse.started.join(',')}] running ` +
+        `[${report.clickhouse.reused.join(',')}]`,
     );
     if (report.kafka.started.length || report.clickhouse.started.length)
       started.push({ name: 'engines', stop: async () => void (await cluster.down()) });
@@ -288,7 +289,8 @@ function printBanner(
   opts.out(`  query API   ${s.apiUrl}/v1  (Authorization: Bearer ${s.token})`);
   opts.out(`  ingest      ${s.ingestUrl}/v1/k8s-events?cluster=NAME  and  ${s.ingestUrl}/v1/logs`);
   opts.out(
-    `              (Authorization: Bearer ${s.ingestToken}, every cluster${s.ingestTokenFile ? `; kept in ${s.ingestTokenFile}` : ''})`,
+    `              (Authorization: Bearer ${s.ingestToken}, every ` +
+      `cluster${s.ingestTokenFile ? `; kept in ${s.ingestTokenFile}` : ''})`,
   );
   opts.out(
     `  kafka       ${s.endpoints.kafka.brokers.join(',')}   ` +
@@ -343,7 +345,9 @@ async function sample(
   collectorUrl: string,
 ): Promise<SummarySample> {
   const causes = await client.query({
-    query: `SELECT cause, sum(occurrences) AS n FROM ${t.read('pull_failures')} WHERE event_time >= now() - INTERVAL 15 MINUTE GROUP BY cause`,
+    query:
+      `SELECT cause, sum(occurrences) AS n FROM ${t.read('pull_failures')} WHERE event_time >= now() - ` +
+      `INTERVAL 15 MINUTE GROUP BY cause`,
     format: 'JSONEachRow',
   });
   const incidents = await client.query({
@@ -351,7 +355,9 @@ async function sample(
     format: 'JSONEachRow',
   });
   const stuck = await client.query({
-    query: `SELECT count() AS n FROM ${t.read('pod_pull_state')} FINAL WHERE status = 'stuck' AND last_failure >= now() - INTERVAL 15 MINUTE`,
+    query:
+      `SELECT count() AS n FROM ${t.read('pod_pull_state')} FINAL WHERE status = 'stuck' AND last_failure ` +
+      `>= now() - INTERVAL 15 MINUTE`,
     format: 'JSONEachRow',
   });
   const failuresByCause: Record<string, number> = {};

@@ -14,7 +14,11 @@ if (service === 'broken') { console.error('boom: no config'); process.exit(3); }
 console.log(service + ' starting');
 process.on('SIGTERM', () => { console.log(service + ' stopped cleanly'); process.exit(0); });
 if (service !== 'stubborn') process.send({ type: 'pullwatch:ready', service, url: 'http://127.0.0.1:1' });
-else { process.removeAllListeners('SIGTERM'); process.on('SIGTERM', () => console.log('ignoring SIGTERM')); process.send({ type: 'pullwatch:ready', service, url: null }); }
+else {
+  process.removeAllListeners('SIGTERM');
+  process.on('SIGTERM', () => console.log('ignoring SIGTERM'));
+  process.send({ type: 'pullwatch:ready', service, url: null });
+}
 setInterval(() => {}, 1000);
 `,
 );

@@ -17,7 +17,8 @@ export class ServiceExitedError extends Error {
     readonly lastLines: string[],
   ) {
     super(
-      `${service} exited (${signal ?? `code ${code}`}) before it was ready${lastLines.length ? `:\n  ${lastLines.join('\n  ')}` : ''}`,
+      `${service} exited (${signal ?? `code ${code}`}) before it was ` +
+        `ready${lastLines.length ? `:\n  ${lastLines.join('\n  ')}` : ''}`,
     );
     this.name = 'ServiceExitedError';
   }

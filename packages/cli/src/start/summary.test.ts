@@ -18,7 +18,8 @@ describe('summaryLine', () => {
       stuckPods: 4,
     };
     expect(summaryLine(prev, cur)).toBe(
-      '10:00:05  events/s    50  |  failures (15 min): rate_limited 40, not_found 3  |  open incidents 2  |  stuck pods 4',
+      '10:00:05  events/s    50  |  failures (15 min): rate_limited 40, not_found 3  |  open incidents 2  |  ' +
+        'stuck pods 4',
     );
   });
 

@@ -17,7 +17,10 @@ export function summaryLine(prev: SummarySample | null, cur: SummarySample): str
     .map(([c, n]) => `${c} ${n}`)
     .join(', ');
   const time = new Date(cur.atMs).toISOString().slice(11, 19);
-  return `${time}  events/s ${rate.toFixed(0).padStart(5)}  |  failures (15 min): ${causes || 'none'}  |  open incidents ${cur.openIncidents}  |  stuck pods ${cur.stuckPods}`;
+  return (
+    `${time}  events/s ${rate.toFixed(0).padStart(5)}  |  failures (15 min): ${causes || 'none'}  |  open ` +
+    `incidents ${cur.openIncidents}  |  stuck pods ${cur.stuckPods}`
+  );
 }
 
 const forwardedSeries = /^pullwatch_collector_(?:events|watch_objects)_total\{[^}]*outcome="forwarded"[^}]*\} (\S+)$/;

@@ -223,49 +223,60 @@ describe('webhook delivery when receivers fail, and across a restart', () => {
     }
   });
 
-  it('gives up on a receiver that keeps failing or is down after three attempts, logs it, and keeps the alert firing', async () => {
-    const failing = await receiverWith([503, 503, 503, 503]);
-    const down = await receiverWith([]);
-    await new Promise((r) => down.server.close(r)); // nothing listens there any more
-    const { instance, warnings } = apiWith(`generic=${failing.url}/x,slack=${down.url}/y`);
-    try {
-      await instance.alerter.evaluate();
-      expect(failing.got.map((g) => g.status)).toEqual([503, 503, 503]);
-      expect(warnings.map((w) => [w.msg, w.webhook?.replace(/: .*$/, '')]).sort()).toEqual([
-        ['alert webhook failed after retries', `generic ${failing.url}/x`],
-        ['alert webhook failed after retries', `slack ${down.url}/y`],
-      ]);
-      expect(warnings.find((w) => w.webhook?.startsWith('generic'))!.webhook).toBe(
-        `generic ${failing.url}/x: HTTP 503`,
-      );
-      expect(instance.alerter.list().map((a) => [a.rule, a.status])).toEqual([['RegistryFailureRateHigh', 'firing']]);
-    } finally {
-      await instance.stop();
-    }
-  });
+  it(
+    'gives up on a receiver that keeps failing or is down after three attempts, logs it, and keeps the alert ' +
+      'firing',
+    async () => {
+      const failing = await receiverWith([503, 503, 503, 503]);
+      const down = await receiverWith([]);
+      await new Promise((r) => down.server.close(r)); // nothing listens there any more
+      const { instance, warnings } = apiWith(`generic=${failing.url}/x,slack=${down.url}/y`);
+      try {
+        await instance.alerter.evaluate();
+        expect(failing.got.map((g) => g.status)).toEqual([503, 503, 503]);
+        expect(warnings.map((w) => [w.msg, w.webhook?.replace(/: .*$/, '')]).sort()).toEqual([
+          ['alert webhook failed after retries', `generic ${failing.url}/x`],
+          ['alert webhook failed after retries', `slack ${down.url}/y`],
+        ]);
+        expect(warnings.find((w) => w.webhook?.startsWith('generic'))!.webhook).toBe(
+          `generic ${failing.url}/x: HTTP 503`,
+        );
+        expect(instance.alerter.list().map((a) => [a.rule, a.status])).toEqual([['RegistryFailureRateHigh', 'firing']]);
+      } finally {
+        await instance.stop();
+      }
+    },
+  );
 
-  it('sends a firing alert again after a restart (alert state lives in memory), with the same Alertmanager fingerprint', async () => {
-    const hook = await receiverWith([]);
-    const first = apiWith(`alertmanager=${hook.url}/am`);
-    await first.instance.alerter.evaluate();
-    await first.instance.alerter.evaluate(); // still firing: not sent again while running
-    await first.instance.stop();
-    const second = apiWith(`alertmanager=${hook.url}/am`);
-    try {
-      await second.instance.alerter.evaluate();
-      const sent = hook.got.map(
-        (g) =>
-          JSON.parse(g.body) as { status: string; alerts: { status: string; fingerprint: string; startsAt: string }[] },
-      );
-      // Documented (services/query-api/README.md): notifications are at least once; receivers dedupe by fingerprint.
-      expect(sent.map((b) => [b.status, b.alerts.length])).toEqual([
-        ['firing', 1],
-        ['firing', 1],
-      ]);
-      expect(sent[1]!.alerts[0]!.fingerprint).toBe(sent[0]!.alerts[0]!.fingerprint);
-      expect(sent[1]!.alerts[0]!.startsAt).toBe(FIRING_AT.toISOString());
-    } finally {
-      await second.instance.stop();
-    }
-  });
+  it(
+    'sends a firing alert again after a restart (alert state lives in memory), with the same Alertmanager ' +
+      'fingerprint',
+    async () => {
+      const hook = await receiverWith([]);
+      const first = apiWith(`alertmanager=${hook.url}/am`);
+      await first.instance.alerter.evaluate();
+      await first.instance.alerter.evaluate(); // still firing: not sent again while running
+      await first.instance.stop();
+      const second = apiWith(`alertmanager=${hook.url}/am`);
+      try {
+        await second.instance.alerter.evaluate();
+        const sent = hook.got.map(
+          (g) =>
+            JSON.parse(g.body) as {
+              status: string;
+              alerts: { status: string; fingerprint: string; startsAt: string }[];
+            },
+        );
+        // Documented (services/query-api/README.md): notifications are at least once; receivers dedupe by fingerprint.
+        expect(sent.map((b) => [b.status, b.alerts.length])).toEqual([
+          ['firing', 1],
+          ['firing', 1],
+        ]);
+        expect(sent[1]!.alerts[0]!.fingerprint).toBe(sent[0]!.alerts[0]!.fingerprint);
+        expect(sent[1]!.alerts[0]!.startsAt).toBe(FIRING_AT.toISOString());
+      } finally {
+        await second.instance.stop();
+      }
+    },
+  );
 });

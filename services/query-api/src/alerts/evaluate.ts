@@ -57,7 +57,9 @@ export function activeInstances(rules: Rule[], s: Signals): AlertInstance[] {
               severity: r.severity,
               labels: { registry: g.registry },
               value: rate,
-              summary: `${g.registry}: ${(rate * 100).toFixed(0)} % of ${attempts} pulls failed in the last ${r.window / 60_000} min`,
+              summary:
+                `${g.registry}: ${(rate * 100).toFixed(0)} % of ${attempts} pulls failed in the ` +
+                `last ${r.window / 60_000} min`,
             });
           }
         }
@@ -70,7 +72,9 @@ export function activeInstances(rules: Rule[], s: Signals): AlertInstance[] {
               severity: r.severity,
               labels: { registry: g.registry },
               value: g.recent,
-              summary: `${g.registry}: ${g.recent} rate-limited pulls in the last ${r.window / 60_000} min, ${g.baselinePerWindow.toFixed(1)} usual`,
+              summary:
+                `${g.registry}: ${g.recent} rate-limited pulls in the last ${r.window / 60_000} ` +
+                `min, ${g.baselinePerWindow.toFixed(1)} usual`,
             });
           }
         }
@@ -106,7 +110,11 @@ export function activeInstances(rules: Rule[], s: Signals): AlertInstance[] {
             severity: r.severity,
             labels: { egress: q.egress },
             value: q.used / q.limit,
-            summary: `${q.egress}: ${q.used} of ${q.limit} Docker Hub pulls used (${q.clusters.join(', ')})${q.exhaustedAt ? `, exhausted ${q.remaining ? 'by' : 'since'} ${q.exhaustedAt}` : ''}`,
+            summary:
+              `${q.egress}: ${q.used} of ${q.limit} Docker Hub pulls used ` +
+              `(${q.clusters.join(', ')})${
+                q.exhaustedAt ? `, exhausted ${q.remaining ? 'by' : 'since'} ${q.exhaustedAt}` : ''
+              }`,
           });
         }
         break;

@@ -56,7 +56,8 @@ export function payload(format: WebhookFormat, transitions: Transition[], extern
   if (format === 'slack') {
     const lines = transitions.map(
       (t) =>
-        `${t.kind === 'firing' ? ':rotating_light: FIRING' : ':white_check_mark: RESOLVED'} *${t.alert.instance.rule}* — ${t.alert.instance.summary}`,
+        `${t.kind === 'firing' ? ':rotating_light: FIRING' : ':white_check_mark: RESOLVED'} ` +
+        `*${t.alert.instance.rule}* — ${t.alert.instance.summary}`,
     );
     return { text: lines.join('\n') };
   }

@@ -22,7 +22,9 @@ export async function readSignals(
   for (const r of rules) {
     if (r.kind === 'registry_failure_rate' && !s.registryWindow.has(r.window)) {
       const got = await rows<{ registry: string; failures: number; successes: number }>(
-        `SELECT registry, sum(failures) AS failures, sum(successes) AS successes FROM ${t.read('pull_stats_1m')} WHERE minute >= {from:DateTime} AND minute <= {now:DateTime} GROUP BY registry`,
+        `SELECT registry, sum(failures) AS failures, sum(successes) AS successes ` +
+          `FROM ${t.read('pull_stats_1m')} WHERE minute >= {from:DateTime} AND minute <= {now:DateTime} GROUP ` +
+          `BY registry`,
         { from: chTime(now - r.window).slice(0, 19), now: chTime(now).slice(0, 19) },
       );
       s.registryWindow.set(
@@ -31,8 +33,10 @@ export async function readSignals(
       );
     } else if (r.kind === 'rate_limit_rising') {
       const got = await rows<{ registry: string; recent: number; before: number }>(
-        `SELECT registry, sumIf(failures, minute >= {recentFrom:DateTime}) AS recent, sumIf(failures, minute < {recentFrom:DateTime}) AS before
-         FROM ${t.read('pull_stats_1m')} WHERE cause = {rateLimited:String} AND minute >= {baseFrom:DateTime} AND minute <= {now:DateTime} GROUP BY registry`,
+        `SELECT registry, sumIf(failures, minute >= {recentFrom:DateTime}) AS recent,
+           sumIf(failures, minute < {recentFrom:DateTime}) AS before
+         FROM ${t.read('pull_stats_1m')} WHERE cause = {rateLimited:String} AND minute >= {baseFrom:DateTime}
+           AND minute <= {now:DateTime} GROUP BY registry`,
         {
           recentFrom: chTime(now - r.window).slice(0, 19),
           baseFrom: chTime(now - r.window - r.baseline).slice(0, 19),
@@ -50,12 +54,14 @@ export async function readSignals(
       );
     } else if (r.kind === 'fleet_incident' && !s.openFleetIncidents.length) {
       s.openFleetIncidents = await rows(
-        `SELECT id, registry, cause, clusters FROM ${t.read('incidents')} FINAL WHERE scope = 'fleet' AND status = 'open' ORDER BY id`,
+        `SELECT id, registry, cause, clusters FROM ${t.read('incidents')} FINAL WHERE scope = 'fleet' AND ` +
+          `status = 'open' ORDER BY id`,
         {},
       );
     } else if (r.kind === 'stuck_pods' && !s.stuckPods.has(r.stuckFor)) {
       const [got] = await rows<{ n: number }>(
-        `SELECT count() AS n FROM ${t.read('pod_pull_state')} FINAL WHERE status IN ('failing', 'stuck') AND first_failure <= {before:DateTime64(3)} AND last_failure >= {recent:DateTime64(3)}`,
+        `SELECT count() AS n FROM ${t.read('pod_pull_state')} FINAL WHERE status IN ('failing', 'stuck') AND ` +
+          `first_failure <= {before:DateTime64(3)} AND last_failure >= {recent:DateTime64(3)}`,
         { before: chTime(now - r.stuckFor), recent: chTime(now - 15 * 60_000) },
       );
       s.stuckPods.set(r.stuckFor, Number(got?.n ?? 0));

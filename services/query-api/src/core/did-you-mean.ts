@@ -181,11 +181,18 @@ export function diagnose(f: FailingImage, fleet: readonly FleetPull[], officialI
   return NONE(f.cause);
 }
 
-/** The hint as shown: "Did you mean IMAGE?" first when there is a suggestion; the credentials reading when the cause changed. */
+/**
+ * The hint as shown: "Did you mean IMAGE?" first when there is a suggestion; the credentials reading when the
+ * cause changed.
+ */
 export function diagnosedHint(hint: string, originalCause: string, d: Diagnosis): string {
   if (d.suggestion) return `Did you mean ${d.suggestion}? ${hint}`.trimEnd();
   if (d.cause !== originalCause && d.evidence === 'fleet_pulls_same_repository')
-    return `This repository pulls successfully elsewhere in the fleet, so the name is right: the Pod lacks credentials. Set up an imagePullSecret (or node credential provider / workload identity) with pull access to this repository.`;
+    return (
+      `This repository pulls successfully elsewhere in the fleet, so the name is right: the Pod lacks ` +
+      `credentials. Set up an imagePullSecret (or node credential provider / workload identity) with pull ` +
+      `access to this repository.`
+    );
   return hint;
 }
 

@@ -29,7 +29,10 @@ export interface Egress {
   window: Duration;
 }
 
-/** The egress a Pod on `node` in `cluster` pulls through: a node in a group, a cluster in a group, per node, per cluster. */
+/**
+ * The egress a Pod on `node` in `cluster` pulls through: a node in a group, a cluster in a group, per node, per
+ * cluster.
+ */
 export function egressOf(s: EgressSettings, cluster: string, node: string): Egress {
   for (const g of s.groups)
     if (g.nodes.some((n) => n.cluster === cluster && n.node === node) || g.clusters.includes(cluster))
@@ -140,7 +143,10 @@ export function quotaByEgress(s: EgressSettings, nodes: readonly NodeUsage[], no
     .sort((x, y) => y.used / y.limit - x.used / x.limit || x.egress.localeCompare(y.egress));
 }
 
-/** An egress the alert rule flags: at least `threshold` of its limit used, or exhaustion forecast within `forecastMs`. */
+/**
+ * An egress the alert rule flags: at least `threshold` of its limit used, or exhaustion forecast within
+ * `forecastMs`.
+ */
 export function nearlyExhausted(q: EgressQuota, threshold: number, forecastMs: number, now: number): boolean {
   if (q.used >= threshold * q.limit) return true;
   return q.exhaustedAt !== null && Date.parse(q.exhaustedAt) - now <= forecastMs;

@@ -52,7 +52,8 @@ describe('report core', () => {
     expect(csvField(null)).toBe('');
     expect(csvField(false)).toBe('false');
     expect(toCsv(['namespace'], [g('x,y', 3)])).toBe(
-      'namespace,failures,successes,failureRate,pods,stuckPodHours,incidents,medianRecoverySeconds\r\n"x,y",3,0,1,1,0,,\r\n',
+      'namespace,failures,successes,failureRate,pods,stuckPodHours,incidents,medianRecoverySeconds\r\n' +
+        '"x,y",3,0,1,1,0,,\r\n',
     );
   });
 

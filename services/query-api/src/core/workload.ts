@@ -4,7 +4,8 @@
  * Kubernetes names controller-made Pods predictably: a random 5-character suffix from the alphabet
  * `bcdfghjklmnpqrstvwxz2456789` (apimachinery's utilrand, no vowels, no 0, 1, 3), after the
  * ReplicaSet's pod-template-hash for a Deployment (the same alphabet, 5-10 characters). Holding to
- * that alphabet keeps `kube-proxy-9fz5w` a DaemonSet/Job `kube-proxy`, not a Deployment `kube`. The patterns, tried in this order:
+ * that alphabet keeps `kube-proxy-9fz5w` a DaemonSet/Job `kube-proxy`, not a Deployment `kube`.
+ * The patterns, tried in this order:
  *
  * | Pod name                         | workload                          |
  * | -------------------------------- | --------------------------------- |

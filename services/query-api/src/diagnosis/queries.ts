@@ -48,9 +48,11 @@ export class DiagnosisQueries {
     if (!registries.length) return [];
     const rows = await this.rows<Record<string, unknown>>(
       `SELECT registry, repository, tag, any(image) AS image, sum(occurrences) AS pulls,
-              sumIf(occurrences, has_pull_secrets = 1) AS withSecrets, sumIf(occurrences, has_pull_secrets = 0) AS withoutSecrets
+              sumIf(occurrences, has_pull_secrets = 1) AS withSecrets,
+              sumIf(occurrences, has_pull_secrets = 0) AS withoutSecrets
        FROM ${this.t.read('pull_successes')}
-       WHERE registry IN {registries:Array(String)} AND event_time >= {from:DateTime64(3)} AND event_time <= {now:DateTime64(3)} AND repository != ''
+       WHERE registry IN {registries:Array(String)} AND event_time >= {from:DateTime64(3)}
+         AND event_time <= {now:DateTime64(3)} AND repository != ''
        GROUP BY registry, repository, tag ORDER BY pulls DESC LIMIT 20000`,
       {
         registries,
@@ -89,8 +91,16 @@ export class DiagnosisQueries {
     const countedRow = `(outcome = 'success' OR (outcome = 'failure' AND cause IN {counted:Array(String)}))`;
     const rows = await this.rows<Record<string, unknown>>(
       `SELECT cluster, node,
-              ${windows.map((_, i) => `sumIf(occurrences, ${countedRow} AND event_time > {w${i}:DateTime64(3)}) AS used${i}`).join(', ')},
-              ${windows.map((_, i) => `sumIf(occurrences, outcome = 'failure' AND cause = 'rate_limited' AND event_time > {w${i}:DateTime64(3)}) AS limited${i}`).join(', ')},
+              ${windows
+                .map((_, i) => `sumIf(occurrences, ${countedRow} AND event_time > {w${i}:DateTime64(3)}) AS used${i}`)
+                .join(', ')},
+              ${windows
+                .map(
+                  (_, i) =>
+                    `sumIf(occurrences, outcome = 'failure' AND cause = 'rate_limited' AND ` +
+                    `event_time > {w${i}:DateTime64(3)}) AS limited${i}`,
+                )
+                .join(', ')},
               sumIf(occurrences, ${countedRow} AND event_time > {hour:DateTime64(3)}) AS lastHour
        FROM ${this.t.read('pull_events')}
        WHERE registry = 'docker.io' AND outcome IN ('success', 'failure', 'present')
@@ -121,9 +131,16 @@ export class DiagnosisQueries {
     const clusterFilter = q.cluster ? ' AND cluster = {cluster:String}' : '';
     const rows = await this.rows<Record<string, unknown>>(
       `SELECT ${q.groupBy} AS key,
-              countIf(status = 'recovered' AND recovered_at >= {from:DateTime64(3)} AND recovered_at < {to:DateTime64(3)}) AS count,
-              quantilesExactInclusiveIf(0.5, 0.9)(time_to_recover_ms / 1000, status = 'recovered' AND recovered_at >= {from:DateTime64(3)} AND recovered_at < {to:DateTime64(3)}) AS q,
-              maxIf(time_to_recover_ms / 1000, status = 'recovered' AND recovered_at >= {from:DateTime64(3)} AND recovered_at < {to:DateTime64(3)}) AS max,
+              countIf(status = 'recovered'
+                AND recovered_at >= {from:DateTime64(3)} AND recovered_at < {to:DateTime64(3)}) AS count,
+              quantilesExactInclusiveIf(0.5, 0.9)(
+                time_to_recover_ms / 1000,
+                status = 'recovered'
+                  AND recovered_at >= {from:DateTime64(3)} AND recovered_at < {to:DateTime64(3)}) AS q,
+              maxIf(
+                time_to_recover_ms / 1000,
+                status = 'recovered'
+                  AND recovered_at >= {from:DateTime64(3)} AND recovered_at < {to:DateTime64(3)}) AS max,
               countIf(status IN ('failing', 'stuck') AND last_failure >= {recent:DateTime64(3)}) AS stillStuck
        FROM ${this.t.read('pod_pull_state')} FINAL
        WHERE ((status = 'recovered' AND recovered_at >= {from:DateTime64(3)} AND recovered_at < {to:DateTime64(3)})
@@ -157,7 +174,9 @@ export class DiagnosisQueries {
               countIf(status = 'open') AS open
        FROM (SELECT ${key} AS key, status, end, dateDiff('millisecond', start, coalesce(end, start)) / 1000 AS seconds
              FROM ${this.t.read('incidents')} FINAL
-             WHERE ((${ended}) OR (status = 'open' AND last_seen >= {from:DateTime64(3)}))${q.cluster ? ' AND has(clusters, {cluster:String})' : ''})
+             WHERE ((${ended}) OR (status = 'open' AND last_seen >= {from:DateTime64(3)}))${
+               q.cluster ? ' AND has(clusters, {cluster:String})' : ''
+             })
        ${q.groupBy === 'cluster' && q.cluster ? 'WHERE key = {cluster:String}' : ''}
        GROUP BY key ORDER BY count + open DESC, key LIMIT 1000`,
       params,

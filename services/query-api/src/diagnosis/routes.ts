@@ -18,12 +18,16 @@ const Evidence = z
   .nullable()
   .describe('What the suggestion or the changed cause rests on');
 
-/** The fields "did you mean" adds to /v1/failures, /v1/pods/stuck and /v1/incidents items (for the OpenAPI document). */
+/**
+ * The fields "did you mean" adds to /v1/failures, /v1/pods/stuck and /v1/incidents items (for the OpenAPI
+ * document).
+ */
 export const DiagnosisFields = z.object({
   cause: z
     .string()
     .describe(
-      'The cause after the fleet evidence: an ambiguous denial of a repository that pulls elsewhere becomes unauthorized',
+      'The cause after the fleet evidence: an ambiguous denial of a repository that pulls elsewhere becomes ' +
+        'unauthorized',
     ),
   suggestion: z.string().nullable().describe('The image the user most likely meant, or null'),
   evidence: Evidence,
@@ -107,7 +111,8 @@ export function diagnosisRoutes(deps: { queries: DiagnosisQueries; egress: Egres
     {
       path: '/v1/quota/docker-hub',
       summary:
-        'Docker Hub pull quota per egress address (default one per cluster): used, remaining, rate and forecast exhaustion',
+        'Docker Hub pull quota per egress address (default one per cluster): used, remaining, rate and ' +
+        'forecast exhaustion',
       query: QuotaQuery,
       response: QuotaResponse,
       handle: async (_q: z.infer<typeof QuotaQuery>, now: Date) => ({
@@ -118,7 +123,8 @@ export function diagnosisRoutes(deps: { queries: DiagnosisQueries; egress: Egres
     {
       path: '/v1/recovery',
       summary:
-        'Time to recover per Pod (first failure → successful pull or start) and incident durations, p50/p90/max seconds per group, and Pods still stuck',
+        'Time to recover per Pod (first failure → successful pull or start) and incident durations, ' +
+        'p50/p90/max seconds per group, and Pods still stuck',
       query: RecoveryQuery,
       response: RecoveryResponse,
       handle: async (q: z.infer<typeof RecoveryQuery>, now: Date) => {

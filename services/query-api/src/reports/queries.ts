@@ -124,8 +124,10 @@ export class ReportQueries {
     const time = 'event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)}';
     const successCols = cols.map((c) => (c === 'cause' ? "'' AS cause" : c)).join(', ');
     return this.rows<Cols & { failures: number; successes: number; pods: number }>(
-      `SELECT ${select}${cols.length ? ',' : ''} sum(f) AS failures, sum(s) AS successes, uniqExactIf(pk, f > 0) AS pods FROM (
-         SELECT ${select}${cols.length ? ',' : ''} occurrences AS f, toUInt32(0) AS s, concat(cluster, '/', namespace, '/', pod) AS pk
+      `SELECT ${select}${cols.length ? ',' : ''} sum(f) AS failures, sum(s) AS successes,
+         uniqExactIf(pk, f > 0) AS pods FROM (
+         SELECT ${select}${cols.length ? ',' : ''} occurrences AS f, toUInt32(0) AS s,
+           concat(cluster, '/', namespace, '/', pod) AS pk
          FROM ${this.t.read('pull_failures')} WHERE ${time}${filters.sql}
          UNION ALL
          SELECT ${successCols}${cols.length ? ',' : ''} toUInt32(0) AS f, occurrences AS s, '' AS pk
@@ -145,8 +147,13 @@ export class ReportQueries {
     const end = 'coalesce(recovered_at, last_failure)';
     return this.rows<Cols & { stuckHours: number; recoveries: number[] }>(
       `SELECT ${cols.join(', ')}${cols.length ? ',' : ''}
-              sum(greatest(0, toUnixTimestamp64Milli(least(${end}, {to:DateTime64(3)})) - toUnixTimestamp64Milli(greatest(first_failure, {from:DateTime64(3)})))) / 3600000 AS stuckHours,
-              groupArrayIf(time_to_recover_ms / 1000, status = 'recovered' AND recovered_at >= {from:DateTime64(3)} AND recovered_at < {to:DateTime64(3)}) AS recoveries
+              sum(greatest(0,
+                toUnixTimestamp64Milli(least(${end}, {to:DateTime64(3)}))
+                  - toUnixTimestamp64Milli(greatest(first_failure, {from:DateTime64(3)})))) / 3600000 AS stuckHours,
+              groupArrayIf(
+                time_to_recover_ms / 1000,
+                status = 'recovered'
+                  AND recovered_at >= {from:DateTime64(3)} AND recovered_at < {to:DateTime64(3)}) AS recoveries
        FROM ${this.t.read('pod_pull_state')} FINAL
        WHERE first_failure < {to:DateTime64(3)} AND ${end} >= {from:DateTime64(3)}${filters.sql}
        ${cols.length ? `GROUP BY ${cols.join(', ')}` : ''}`,

@@ -424,19 +424,22 @@ describe('GET /v1/reports/failures', () => {
     );
   });
 
-  it('per cause and registry: successes of the registry beside each cause, as /v1/registries?cause= counts', async () => {
-    const r = await json('/v1/reports/failures?groupBy=registry,cause');
-    expect(r.groups.map((g) => [g.key, g.failures, g.successes, g.failureRate, g.incidents])).toEqual([
-      [{ registry: 'docker.io', cause: 'rate_limited' }, 8, 10, 0.444444, 1],
-      [{ registry: 'quay.io', cause: 'not_found' }, 7, 0, 1, 0],
-      [{ registry: 'ghcr.io', cause: 'not_found' }, 4, 1, 0.8, 0],
-      [{ registry: 'docker.io', cause: 'unauthorized' }, 2, 10, 0.166667, 0],
-    ]);
-    const reg = (await (await get('/v1/registries?cause=rate_limited')).json()) as {
-      registries: { registry: string; failures: number; successes: number }[];
-    };
-    expect(reg.registries.find((x) => x.registry === 'docker.io')).toMatchObject({ failures: 8, successes: 10 });
-  });
+  it(
+    'per cause and registry: successes of the registry ' + 'beside each cause, as /v1/registries?cause= counts',
+    async () => {
+      const r = await json('/v1/reports/failures?groupBy=registry,cause');
+      expect(r.groups.map((g) => [g.key, g.failures, g.successes, g.failureRate, g.incidents])).toEqual([
+        [{ registry: 'docker.io', cause: 'rate_limited' }, 8, 10, 0.444444, 1],
+        [{ registry: 'quay.io', cause: 'not_found' }, 7, 0, 1, 0],
+        [{ registry: 'ghcr.io', cause: 'not_found' }, 4, 1, 0.8, 0],
+        [{ registry: 'docker.io', cause: 'unauthorized' }, 2, 10, 0.166667, 0],
+      ]);
+      const reg = (await (await get('/v1/registries?cause=rate_limited')).json()) as {
+        registries: { registry: string; failures: number; successes: number }[];
+      };
+      expect(reg.registries.find((x) => x.registry === 'docker.io')).toMatchObject({ failures: 8, successes: 10 });
+    },
+  );
 
   it('CSV by Accept or format=csv, quoted properly', async () => {
     const want = [
@@ -524,7 +527,8 @@ describe('load isolation', () => {
     );
     expect(
       await failure(
-        'SELECT count() FROM numbers(10000000000) WHERE sipHash64(number) = 0 SETTINGS max_rows_to_read = 0, max_memory_usage = 0',
+        'SELECT count() FROM numbers(10000000000) WHERE sipHash64(number) = 0 SETTINGS max_rows_to_read = 0, ' +
+          'max_memory_usage = 0',
       ),
     ).toMatchObject({ status: 504, limit: 'max_execution_time', code: 'query_timeout' });
   });
@@ -556,7 +560,8 @@ describe('load isolation', () => {
         error: {
           code: 'query_too_many_rows',
           message:
-            'the query would read more rows than its max_rows_to_read and was stopped; narrow the window or the filters',
+            'the query would read more rows than its max_rows_to_read and was stopped; narrow the window or ' +
+            'the filters',
         },
       });
     } finally {

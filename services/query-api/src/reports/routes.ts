@@ -67,7 +67,9 @@ export function reportRoutes(deps: { queries: ReportQueries; maxRangeDays: numbe
     {
       path: '/v1/reports/failures',
       summary:
-        'Failures, successes, failure rate, failing Pods, stuck Pod hours, incidents and median recovery per group (cluster, namespace, team, workload, registry, cause, image), keyset-paged; CSV with Accept: text/csv or format=csv',
+        'Failures, successes, failure rate, failing Pods, stuck Pod hours, incidents and median recovery per ' +
+        'group (cluster, namespace, team, workload, registry, cause, image), keyset-paged; CSV with Accept: ' +
+        'text/csv or format=csv',
       query: ReportQuery,
       response: ReportResponse,
       csv: true,
