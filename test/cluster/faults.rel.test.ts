@@ -138,6 +138,7 @@ describe('faults on the cluster topology', () => {
       await crash(pipe.cluster.brokers[killed - 1]!);
       const res = await fetch(`http://127.0.0.1:${pipe.ingestPort}/v1/k8s-events?cluster=eu`, {
         method: 'POST',
+        headers: { authorization: `Bearer ${pipe.ingestToken}` },
         body: JSON.stringify([failure('eu', 0, rounds + 1, baseMs)]),
       });
       const body = (await res.json()) as { error?: { code: string } };

@@ -72,6 +72,8 @@ export class Pipeline {
   readonly topic = uniqueName('cl');
   readonly database = uniqueName('cl');
   readonly token = 'cluster-test-token';
+  /** The collector's ingest token (every cluster). */
+  readonly ingestToken = 'cluster-test-ingest-token';
   ingestPort = 0;
   apiPort = 0;
   private readonly children = new Map<string, ChildProcess>();
@@ -101,6 +103,7 @@ export class Pipeline {
       PULLWATCH_ANALYZER_BATCH_MAX_WAIT_MS: '200',
       PULLWATCH_INCIDENT_INTERVAL_SECONDS: String(this.opts.incidentIntervalSeconds ?? 3600),
       PULLWATCH_API_TOKENS: this.token,
+      PULLWATCH_INGEST_TOKEN: this.ingestToken,
       PULLWATCH_LOG_LEVEL: 'error',
       ...extra,
     };
@@ -193,6 +196,7 @@ export class Pipeline {
     for (;;) {
       const res = await fetch(`http://127.0.0.1:${this.ingestPort}/v1/k8s-events?cluster=${cluster}`, {
         method: 'POST',
+        headers: { authorization: `Bearer ${this.ingestToken}` },
         body: JSON.stringify(events),
         signal: AbortSignal.timeout(20_000),
       }).catch(() => null);
