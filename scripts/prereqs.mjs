@@ -67,8 +67,7 @@ export function missingPrerequisites(probe) {
   if ((!hasHelm(probe) || !rulecheckBuilt) && !probe.runs('go', ['version']).ok) {
     missing.push({
       tool: 'Go',
-      why:
-        `builds helm ${HELM_VERSION} and the Prometheus rules checker for their tests ` + '(once, into .pullwatch/bin)',
+      why: `builds helm ${HELM_VERSION} and the Prometheus rules checker for their tests (once)`,
       fix: 'apt-get install golang',
     });
   }

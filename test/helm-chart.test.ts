@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -140,15 +140,17 @@ describe('helm chart infra/helm/pullwatch', () => {
       'Service/pw-pullwatch-collector',
       'ServiceAccount/pw-pullwatch-collector',
     ]);
-    // Production: an ingest-only collector (no RBAC), an Ingress and ServiceMonitors.
+    // Production: an ingest-only collector (no RBAC), an Ingress, ServiceMonitors, alert rules, dashboards.
     expect(kinds(production)).toEqual([
       'ConfigMap/pw-pullwatch',
+      'ConfigMap/pw-pullwatch-grafana-dashboards',
       'Deployment/pw-pullwatch-analyzer',
       'Deployment/pw-pullwatch-collector',
       'Deployment/pw-pullwatch-query-api',
       'Ingress/pw-pullwatch-query-api',
       'Job/pw-pullwatch-migrate',
       'PodDisruptionBudget/pw-pullwatch-analyzer',
+      'PrometheusRule/pw-pullwatch',
       'Service/pw-pullwatch-analyzer',
       'Service/pw-pullwatch-collector',
       'Service/pw-pullwatch-query-api',
@@ -287,8 +289,8 @@ describe('helm chart infra/helm/pullwatch', () => {
   });
 
   it('wires Kafka TLS/SASL and ClickHouse HTTPS, users and tokens to the services from Secrets', () => {
-    const [cm] = byKind(production, 'ConfigMap');
-    expect(cm!.data).toEqual({
+    const cm = named(production, 'ConfigMap', 'pw-pullwatch');
+    expect(cm.data).toEqual({
       PULLWATCH_ENGINES: 'external',
       PULLWATCH_LOG_LEVEL: 'info',
       PULLWATCH_KAFKA_BROKERS: 'kafka-0.kafka:9094,kafka-1.kafka:9094,kafka-2.kafka:9094',
@@ -486,6 +488,23 @@ describe('helm chart infra/helm/pullwatch', () => {
     );
     expect(renderError({}, [...base, '--set', 'kafka.sasl.mechanism=PLAIN'])).toContain(
       'pullwatch: kafka.sasl.existingSecret is required when kafka.sasl.mechanism is set',
+    );
+  });
+
+  it('ships the alert rules and Grafana dashboards of infra/ when enabled, and neither by default', () => {
+    const rule = named(production, 'PrometheusRule', 'pw-pullwatch') as K8sObject & { spec: unknown };
+    const plain = parseAllDocuments(readFileSync(join(repo, 'infra/prometheus/pullwatch-rules.yaml'), 'utf8'))[0]!;
+    expect(rule.spec).toEqual(plain.toJS());
+    expect(rule.metadata.labels?.release).toBe('kube-prometheus-stack');
+    const dashboards = named(production, 'ConfigMap', 'pw-pullwatch-grafana-dashboards');
+    expect(dashboards.metadata.labels?.grafana_dashboard).toBe('1');
+    expect(Object.keys(dashboards.data ?? {}).sort()).toEqual(['pullwatch-drilldown.json', 'pullwatch-fleet.json']);
+    for (const [file, text] of Object.entries(dashboards.data ?? {}))
+      expect(JSON.parse(String(text)), file).toEqual(
+        JSON.parse(readFileSync(join(repo, 'infra/grafana/dashboards', file), 'utf8')),
+      );
+    expect(central.some((o) => o.kind === 'PrometheusRule' || o.metadata.name.endsWith('grafana-dashboards'))).toBe(
+      false,
     );
   });
 });
