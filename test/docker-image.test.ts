@@ -25,7 +25,7 @@ describe('infra/docker/Dockerfile', () => {
   it('builds in one stage and runs on node:20-bookworm-slim in another', () => {
     expect(stages.map((s) => s.from)).toEqual(['node:20-bookworm-slim AS build', 'node:20-bookworm-slim AS runtime']);
     expect(stages[0]!.body.filter((i) => i.op === 'RUN').map((i) => i.args)).toEqual([
-      'npm ci --ignore-scripts --no-audit --no-fund && npm run build',
+      'npm ci --ignore-scripts --no-audit --no-fund && npx patch-package --error-on-fail && npm run build',
     ]);
   });
 
