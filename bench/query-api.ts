@@ -47,7 +47,7 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
           ['docker.io', 'ghcr.io', 'quay.io', 'registry.k8s.io', 'gcr.io', 'mcr.microsoft.com', 'registry.corp:5000', '1234.dkr.ecr.eu-west-1.amazonaws.com'][number % 8 + 1] AS registry,
           'self_hosted' AS provider, 'team/app' AS repository, '1' AS tag, '' AS digest, if(number % 10 = 0, 'latest', 'pinned') AS tag_kind,
           ${outcome === 'failure' ? "['rate_limited', 'not_found', 'registry_unavailable', 'unauthorized', 'tls_error'][number % 5 + 1]" : "''"} AS cause, '' AS subcause, 0, 1, '' AS hint, '' AS message, 0, 0,
-          if(number % 4 = 0, 'Always', 'IfNotPresent') AS image_pull_policy, toInt8(number % 3) - 1 AS has_pull_secrets, toString(number) AS event_uid, 1, '' AS identity, 0, number
+          if(number % 4 = 0, 'Always', 'IfNotPresent') AS image_pull_policy, toInt8(number % 3) - 1 AS has_pull_secrets, toString(number) AS event_uid, 1, 0, number
         FROM numbers(${from}, ${count})`,
         clickhouse_settings: { async_insert: 0, max_insert_threads: '2' },
       });

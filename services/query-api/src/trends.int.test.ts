@@ -50,7 +50,6 @@ function rows(seed: number) {
       has_pull_secrets: -1,
       event_uid: `u${seed}-${i}`,
       event_count: 1,
-      identity: `u${seed}-${i}`,
       kafka_partition: 0,
       kafka_offset: i,
     };
