@@ -3,7 +3,7 @@
  * the end-to-end bench's mix (`makeEvents`), ClickHouse CPU per event of the analyzer's inserts, and
  * the analyzer's own CPU per event (processing and RowBinary encoding, in this process).
  *
- *   npx tsx bench/storage-footprint.ts [--events 200000] [--batch 5000] [--ch-pid PID] [--keep]
+ *   npx tsx bench/storage-footprint.ts [--events 200000] [--batch 5000] [--span-hours H] [--ch-pid PID] [--keep]
  *
  * The events go through the analyzer's processEnvelope and AnalyzerStore.writeBatch (the formats of
  * services/analyzer/src/core/table-formats.ts) into a fresh database migrated to the latest version;
@@ -27,6 +27,8 @@ const { values: args } = parseArgs({
     events: { type: 'string', default: '200000' },
     batch: { type: 'string', default: '5000' },
     clusters: { type: 'string', default: '20' },
+    // makeEvents puts the events 1 ms apart; a span spreads them evenly over it (a fleet's real pace).
+    'span-hours': { type: 'string' },
     'ch-pid': { type: 'string' },
     keep: { type: 'boolean', default: false },
   },
@@ -42,13 +44,20 @@ await migrate(ch, { database, ttlDays: 90 });
 const store = new AnalyzerStore(ch, database);
 
 // The collector's envelopes, as JSON text (what the analyzer receives from Kafka).
-const t0 = Date.now() - 20 * 60_000;
-const texts = makeEvents(n, Number(args.clusters)).map(({ cluster, event }, i) =>
-  JSON.stringify(
-    eventEnvelope({ cluster, source: 'http', event: K8sEventSchema.parse(event), receivedAt: new Date(t0 + i) })
-      .envelope,
-  ),
-);
+const spanMs = args['span-hours'] ? Number(args['span-hours']) * 3_600_000 : n;
+const t0 = Date.now() - spanMs - 20 * 60_000;
+const texts = makeEvents(n, Number(args.clusters)).map(({ cluster, event }, i) => {
+  const at = new Date(t0 + Math.floor((i * spanMs) / n));
+  const timed = { ...event, firstTimestamp: at.toISOString(), lastTimestamp: at.toISOString() };
+  return JSON.stringify(
+    eventEnvelope({
+      cluster,
+      source: 'http',
+      event: K8sEventSchema.parse(timed),
+      receivedAt: new Date(at.getTime() + 1500),
+    }).envelope,
+  );
+});
 
 // The server's idle rate (other clients), to subtract.
 const idleMs = 3000;
@@ -91,7 +100,11 @@ const tables = (
     })
   ).json<{ name: string }>()
 ).map((r) => r.name);
-for (const t of tables) await ch.command({ query: `OPTIMIZE TABLE ${database}.${t} FINAL` });
+// Merged, and in wide parts (small parts are compact, whose columns system.columns does not size).
+for (const t of tables) {
+  await ch.command({ query: `ALTER TABLE ${database}.${t} MODIFY SETTING min_bytes_for_wide_part = 0` });
+  await ch.command({ query: `OPTIMIZE TABLE ${database}.${t} FINAL` });
+}
 
 const perM = (b: number | string) => Math.round((Number(b) / n) * 1e6);
 const mib = (b: number) => (b / 2 ** 20).toFixed(1);
@@ -113,7 +126,9 @@ const columns = await (
 ).json<{ table: string; name: string; type: string; codec: string; comp: string; uncomp: string }>();
 
 const out: string[] = [];
-out.push(`database ${database}: ${n} events in ${wallS.toFixed(1)} s, batches of ${batch}`);
+out.push(
+  `database ${database}: ${n} events (event times over ${(spanMs / 3_600_000).toFixed(2)} h) stored in ${wallS.toFixed(1)} s, batches of ${batch}`,
+);
 out.push(
   `analyzer (this process) CPU per event: ${(((own.user + own.system) / n) * 1).toFixed(1)} µs (processing + encoding + HTTP)`,
 );
