@@ -62,12 +62,15 @@ ALTER TABLE {db}.pod_pull_state {on_cluster}
     MODIFY COLUMN last_failure CODEC(ZSTD(1)),
     MODIFY COLUMN updated_at CODEC(ZSTD(1));
 
--- The Distributed tables copied the columns when they were created: the same ALIAS columns there.
-{cluster_only} ALTER TABLE {db}.raw_events_all {on_cluster}
-    MODIFY COLUMN message String ALIAS multiIf(kind = 'pod-waiting', JSONExtractString(payload, 'podWaiting', 'message'), JSONHas(payload, 'event', 'message'), JSONExtractString(payload, 'event', 'message'), JSONExtractString(payload, 'event', 'note')),
-    MODIFY COLUMN event_uid String ALIAS if(kind = 'pod-waiting', JSONExtractString(payload, 'podWaiting', 'podUid'), JSONExtractString(payload, 'identity', 'uid')),
-    MODIFY COLUMN resource_version String ALIAS JSONExtractString(payload, 'identity', 'resourceVersion'),
-    MODIFY COLUMN identity String ALIAS JSONExtractString(payload, 'identity', 'key');
+-- On a cluster the Distributed tables copied the columns (and codecs) when they were created: they
+-- are created again from the migrated tables, so they read the same ALIAS columns. They hold no
+-- data (event rows are written to the local tables); queries through them fail for that moment.
+{cluster_only} DROP TABLE IF EXISTS {db}.raw_events_all {on_cluster} SYNC;
 
-{cluster_only} ALTER TABLE {db}.pull_events_all {on_cluster}
-    MODIFY COLUMN identity String ALIAS concat(cluster, '/', event_uid, '/', toString(event_count));
+{cluster_only} CREATE TABLE IF NOT EXISTS {db}.raw_events_all {on_cluster} AS {db}.raw_events
+ENGINE = Distributed({cluster}, {db}, raw_events, cityHash64(cluster, namespace, object_name));
+
+{cluster_only} DROP TABLE IF EXISTS {db}.pull_events_all {on_cluster} SYNC;
+
+{cluster_only} CREATE TABLE IF NOT EXISTS {db}.pull_events_all {on_cluster} AS {db}.pull_events
+ENGINE = Distributed({cluster}, {db}, pull_events, cityHash64(cluster, namespace, pod));

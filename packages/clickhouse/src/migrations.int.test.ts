@@ -96,6 +96,17 @@ describe('migrate', () => {
         .find((x) => x.name === 'stats_1h')!
         .statements.join('\n'),
     ).not.toContain('_all');
+    // 0007: on a cluster the Distributed tables are made again from the migrated tables (their ALIAS columns).
+    const storage = (cluster?: string) =>
+      loadMigrations({ database: 'pw', ttlDays: 30, cluster }).find((x) => x.name === 'storage')!.statements;
+    expect(storage('fleet').filter((st) => st.includes('_all'))).toEqual([
+      'DROP TABLE IF EXISTS pw.raw_events_all ON CLUSTER fleet SYNC',
+      'CREATE TABLE IF NOT EXISTS pw.raw_events_all ON CLUSTER fleet AS pw.raw_events\nENGINE = Distributed(fleet, pw, raw_events, cityHash64(cluster, namespace, object_name))',
+      'DROP TABLE IF EXISTS pw.pull_events_all ON CLUSTER fleet SYNC',
+      'CREATE TABLE IF NOT EXISTS pw.pull_events_all ON CLUSTER fleet AS pw.pull_events\nENGINE = Distributed(fleet, pw, pull_events, cityHash64(cluster, namespace, pod))',
+    ]);
+    expect(storage().filter((st) => st.includes('_all'))).toEqual([]);
+    expect(storage().every((st) => st.startsWith('ALTER TABLE pw.'))).toBe(true);
     expect(() => loadMigrations({ database: 'x; DROP', ttlDays: 30 })).toThrow(/invalid database/);
   });
 
