@@ -63,7 +63,7 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
               : "''"
           } AS cause, '' AS subcause, 0, 1, '' AS hint, '' AS message, 0, 0,
           if(number % 4 = 0, 'Always', 'IfNotPresent') AS image_pull_policy,
-          toInt8(number % 3) - 1 AS has_pull_secrets, toString(number) AS event_uid, 1, '' AS identity, 0, number
+          toInt8(number % 3) - 1 AS has_pull_secrets, toString(number) AS event_uid, 1, 0, number
         FROM numbers(${from}, ${count})`,
         clickhouse_settings: { async_insert: 0, max_insert_threads: '2' },
       });

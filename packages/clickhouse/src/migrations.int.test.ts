@@ -6,6 +6,23 @@ import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
 import { createClickHouse } from './client.ts';
 import { loadMigrations, MIGRATIONS_DIR, migrate } from './migrations.ts';
 
+/** The envelope of the raw row the upgrade tests store before migrating: what its ALIAS columns read after 0007. */
+const RAW_PAYLOAD = JSON.stringify({
+  schema: 'pullwatch.k8s/v1',
+  kind: 'event',
+  cluster: 'eu',
+  source: 'watch',
+  receivedAt: '2026-11-24T10:00:01.000Z',
+  identity: { uid: 'u1', count: 3, resourceVersion: '42', key: 'eu/u1/3' },
+  event: {
+    metadata: { uid: 'u1', name: 'web-1.1', namespace: 'shop', resourceVersion: '42' },
+    involvedObject: { kind: 'Pod', name: 'web-1', namespace: 'shop' },
+    reason: 'Failed',
+    message: 'Failed to pull image "quay.io/a:1": 503',
+    count: 3,
+  },
+});
+
 describe('migrate', () => {
   const database = uniqueName('migrate_it');
   const client = createClickHouse({ ...testEndpoints().clickhouse });
@@ -18,7 +35,7 @@ describe('migrate', () => {
     const all = loadMigrations({ database, ttlDays: 90 }).map((m) => m.version);
     const first = await migrate(client, { database, ttlDays: 90 });
     expect(first.applied).toEqual(all);
-    expect(all).toEqual([1, 2, 3, 4, 5]);
+    expect(all).toEqual([1, 2, 3, 4, 5, 7]);
     const second = await migrate(client, { database, ttlDays: 90 });
     expect(second).toEqual({ applied: [], alreadyApplied: all });
     const rs = await client.query({
@@ -79,6 +96,17 @@ describe('migrate', () => {
         .find((x) => x.name === 'stats_1h')!
         .statements.join('\n'),
     ).not.toContain('_all');
+    // 0007: on a cluster the Distributed tables are made again from the migrated tables (their ALIAS columns).
+    const storage = (cluster?: string) =>
+      loadMigrations({ database: 'pw', ttlDays: 30, cluster }).find((x) => x.name === 'storage')!.statements;
+    expect(storage('fleet').filter((st) => st.includes('_all'))).toEqual([
+      'DROP TABLE IF EXISTS pw.raw_events_all ON CLUSTER fleet SYNC',
+      'CREATE TABLE IF NOT EXISTS pw.raw_events_all ON CLUSTER fleet AS pw.raw_events\nENGINE = Distributed(fleet, pw, raw_events, cityHash64(cluster, namespace, object_name))',
+      'DROP TABLE IF EXISTS pw.pull_events_all ON CLUSTER fleet SYNC',
+      'CREATE TABLE IF NOT EXISTS pw.pull_events_all ON CLUSTER fleet AS pw.pull_events\nENGINE = Distributed(fleet, pw, pull_events, cityHash64(cluster, namespace, pod))',
+    ]);
+    expect(storage().filter((st) => st.includes('_all'))).toEqual([]);
+    expect(storage().every((st) => st.startsWith('ALTER TABLE pw.'))).toBe(true);
     expect(() => loadMigrations({ database: 'x; DROP', ttlDays: 30 })).toThrow(/invalid database/);
   });
 
@@ -90,7 +118,7 @@ describe('migrate', () => {
         migrate(client, { database: db, ttlDays: 90 }),
         migrate(other, { database: db, ttlDays: 90 }),
       ]);
-      const all = [1, 2, 3, 4, 5];
+      const all = [1, 2, 3, 4, 5, 7];
       // Every version applied by exactly one of them, and known to the other as already applied.
       expect([...a.applied, ...b.applied].sort()).toEqual(all);
       expect([...a.alreadyApplied, ...b.alreadyApplied].sort()).toEqual(all);
@@ -171,8 +199,14 @@ describe('migrate', () => {
             {
               event_time: '2026-11-24 10:00:00.000',
               cluster: 'eu',
+              kind: 'event',
               reason: 'Failed',
+              message: 'Failed to pull image "quay.io/a:1": 503',
               event_uid: 'u1',
+              event_count: 3,
+              resource_version: '42',
+              identity: 'eu/u1/3',
+              payload: RAW_PAYLOAD,
               kafka_offset: 1,
             },
           ],
@@ -196,13 +230,35 @@ describe('migrate', () => {
           f: 3,
           s: 1,
         });
-        expect(await one(`SELECT count() AS n, any(reason) AS reason FROM ${db}.raw_events`)).toEqual({
+        // A raw row stored before 0007 reads the same: its columns that became ALIAS come from its payload.
+        expect(
+          await one(
+            `SELECT count() AS n, any(reason) AS reason, any(message) AS message, any(event_uid) AS event_uid, any(resource_version) AS rv, any(identity) AS identity FROM ${db}.raw_events`,
+          ),
+        ).toEqual({
           n: 1,
           reason: 'Failed',
+          message: 'Failed to pull image "quay.io/a:1": 503',
+          event_uid: 'u1',
+          rv: '42',
+          identity: 'eu/u1/3',
         });
-        // Data from before 0005 is not in the hourly table, which says so: complete only from a later hour.
-        expect(await one(`SELECT count() AS n FROM ${db}.pull_stats_1h`)).toEqual({ n: 0 });
-        expect(await one(`SELECT since > now() AS later FROM ${db}.pull_stats_1h_since`)).toEqual({ later: 1 });
+        expect(await one(`SELECT identity FROM ${db}.pull_events WHERE event_uid = 'u1'`)).toEqual({
+          identity: 'eu/u1/3',
+        });
+        if (k < 5) {
+          // Data from before 0005 is not in the hourly table, which says so: complete only from a later hour.
+          expect(await one(`SELECT count() AS n FROM ${db}.pull_stats_1h`)).toEqual({ n: 0 });
+          expect(await one(`SELECT since > now() AS later FROM ${db}.pull_stats_1h_since`)).toEqual({ later: 1 });
+        } else {
+          expect(await one(`SELECT sum(failures) AS f, sum(successes) AS s FROM ${db}.pull_stats_1h`)).toEqual({
+            f: 3,
+            s: 1,
+          });
+          expect(await one(`SELECT since AS since FROM ${db}.pull_stats_1h_since`)).toEqual({
+            since: '1970-01-01 00:00:00',
+          });
+        }
       } finally {
         rmSync(dir, { recursive: true, force: true });
         await client.command({ query: `DROP DATABASE IF EXISTS ${db}` });

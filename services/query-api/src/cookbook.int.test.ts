@@ -50,7 +50,6 @@ function row(o: Partial<Record<string, unknown>> & { uid: string }) {
     has_pull_secrets: -1,
     event_uid: o.uid,
     event_count: 1,
-    identity: o.uid,
     kafka_partition: 0,
     kafka_offset: 0,
     ...o,

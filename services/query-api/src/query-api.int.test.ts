@@ -59,7 +59,6 @@ function row(o: {
     has_pull_secrets: o.secrets ?? -1,
     event_uid: o.uid,
     event_count: o.occurrences,
-    identity: o.uid,
     kafka_partition: 0,
     kafka_offset: 0,
   };

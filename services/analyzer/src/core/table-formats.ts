@@ -39,7 +39,7 @@ export const PULL_EVENT_COLUMNS = [
   ['has_pull_secrets', 'Int8'],
   ['event_uid', 'String'],
   ['event_count', 'UInt32'],
-  ['identity', 'String'],
+  // identity: an ALIAS since 0007 (cluster/event_uid/event_count), not sent.
   ['kafka_partition', 'UInt32'],
   ['kafka_offset', 'UInt64'],
 ] as const satisfies TableColumns;
@@ -61,11 +61,9 @@ export const RAW_EVENT_COLUMNS = [
   ['object_name', 'String'],
   ['reason', 'LowCardinality(String)'],
   ['type', 'LowCardinality(String)'],
-  ['message', 'String'],
-  ['event_uid', 'String'],
+  // message, event_uid: ALIAS columns since 0007, read from the payload (stored once, there).
   ['event_count', 'UInt32'],
-  ['resource_version', 'String'],
-  ['identity', 'String'],
+  // resource_version, identity: ALIAS columns of the payload since 0007.
   ['payload', 'String'],
   ['kafka_partition', 'UInt32'],
   ['kafka_offset', 'UInt64'],
@@ -73,7 +71,10 @@ export const RAW_EVENT_COLUMNS = [
 
 export type RawEventRow = RowOf<typeof RAW_EVENT_COLUMNS>;
 
-/** raw_events in RowBinary (stored_at is the server's default). */
+/**
+ * raw_events in RowBinary (stored_at is the server's default). The payload, the envelope as
+ * received, is the replay record: the columns that only repeated it are computed from it when read.
+ */
 export const RAW_EVENT_FORMAT = new RowBinaryFormat<RawEventRow>(RAW_EVENT_COLUMNS);
 
 export const POD_STATE_COLUMNS = [

@@ -57,7 +57,6 @@ function pulls(
     has_pull_secrets: -1,
     event_uid: uid,
     event_count: occurrences,
-    identity: uid,
     kafka_partition: 0,
     kafka_offset: 0,
   };
