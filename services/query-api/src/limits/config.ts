@@ -114,7 +114,8 @@ const classSchema = (prefix: string, d: ClassLimits) =>
     );
 
 const GlobalSchema = z.object({
-  PULLWATCH_API_REPORT_AFTER_HOURS: z.coerce.number().positive().default(48),
+  // Longer than the dashboard's longest range (7 days), so its panels never queue behind reports.
+  PULLWATCH_API_REPORT_AFTER_HOURS: z.coerce.number().positive().default(192),
   PULLWATCH_API_RETRY_AFTER_SECONDS: int(1).default(2),
 });
 
