@@ -47,7 +47,8 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
           ['docker.io', 'ghcr.io', 'quay.io', 'registry.k8s.io', 'gcr.io', 'mcr.microsoft.com', 'registry.corp:5000', '1234.dkr.ecr.eu-west-1.amazonaws.com'][number % 8 + 1] AS registry,
           'self_hosted' AS provider, 'team/app' AS repository, '1' AS tag, '' AS digest, if(number % 10 = 0, 'latest', 'pinned') AS tag_kind,
           ${outcome === 'failure' ? "['rate_limited', 'not_found', 'registry_unavailable', 'unauthorized', 'tls_error'][number % 5 + 1]" : "''"} AS cause, '' AS subcause, 0, 1, '' AS hint, '' AS message, 0, 0,
-          if(number % 4 = 0, 'Always', 'IfNotPresent') AS image_pull_policy, toInt8(number % 3) - 1 AS has_pull_secrets, toString(number) AS event_uid, 1, '' AS identity, 0, number
+          if(number % 4 = 0, 'Always', 'IfNotPresent') AS image_pull_policy, toInt8(number % 3) - 1 AS has_pull_secrets, toString(number) AS event_uid, 1, '' AS identity, 0, number,
+          'Deployment' AS workload_kind, concat('app-', toString(number % 500)) AS workload_name, false AS workload_inferred, concat('team-', toString(number % 12)) AS team
         FROM numbers(${from}, ${count})`,
         clickhouse_settings: { async_insert: 0, max_insert_threads: '2' },
       });
@@ -59,7 +60,7 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     for (let i = 0; i < Math.ceil(rows / 10); i += chunk)
       await insert(rows + i, Math.min(chunk, Math.ceil(rows / 10) - i), 'success');
     await admin.command({
-      query: `INSERT INTO ${database}.pod_pull_state SELECT concat('c', toString(number % ${clusters})), 'ns', concat('pod-', toString(number)), 'app', 'img', '', 'ghcr.io', 'ghcr', if(number % 3 = 0, 'recovered', 'stuck'), 'not_found', '', 'check the tag', '', now64(3) - toIntervalMinute(30 + number % 600), now64(3), 5, 4, 80, NULL, NULL, '', -1, 'pinned', now64(3) FROM numbers(20000)`,
+      query: `INSERT INTO ${database}.pod_pull_state SELECT concat('c', toString(number % ${clusters})), 'ns', concat('pod-', toString(number)), 'app', 'img', '', 'ghcr.io', 'ghcr', if(number % 3 = 0, 'recovered', 'stuck'), 'not_found', '', 'check the tag', '', now64(3) - toIntervalMinute(30 + number % 600), now64(3), 5, 4, 80, NULL, NULL, '', -1, 'pinned', now64(3), 'Deployment', 'app', false, concat('team-', toString(number % 12)) FROM numbers(20000)`,
     });
     await admin.command({
       query: `INSERT INTO ${database}.incidents SELECT toString(number), 'quay.io', 'registry_unavailable', 'fleet', ['c1', 'c2'], ['quay.io/a:1'], 100, now64(3) - toIntervalHour(number % 700), now64(3) - toIntervalHour(number % 700), NULL, 'resolved', now64(3) FROM numbers(2000)`,

@@ -18,7 +18,7 @@ describe('migrate', () => {
     const all = loadMigrations({ database, ttlDays: 90 }).map((m) => m.version);
     const first = await migrate(client, { database, ttlDays: 90 });
     expect(first.applied).toEqual(all);
-    expect(all).toEqual([1, 2, 3, 4, 5]);
+    expect(all).toEqual([1, 2, 3, 4, 5, 6]);
     const second = await migrate(client, { database, ttlDays: 90 });
     expect(second).toEqual({ applied: [], alreadyApplied: all });
     const rs = await client.query({
@@ -90,7 +90,7 @@ describe('migrate', () => {
         migrate(client, { database: db, ttlDays: 90 }),
         migrate(other, { database: db, ttlDays: 90 }),
       ]);
-      const all = [1, 2, 3, 4, 5];
+      const all = [1, 2, 3, 4, 5, 6];
       // Every version applied by exactly one of them, and known to the other as already applied.
       expect([...a.applied, ...b.applied].sort()).toEqual(all);
       expect([...a.alreadyApplied, ...b.alreadyApplied].sort()).toEqual(all);
@@ -200,9 +200,50 @@ describe('migrate', () => {
           n: 1,
           reason: 'Failed',
         });
-        // Data from before 0005 is not in the hourly table, which says so: complete only from a later hour.
-        expect(await one(`SELECT count() AS n FROM ${db}.pull_stats_1h`)).toEqual({ n: 0 });
-        expect(await one(`SELECT since > now() AS later FROM ${db}.pull_stats_1h_since`)).toEqual({ later: 1 });
+        if (k < 5) {
+          // Data from before 0005 is not in the hourly table, which says so: complete only from a later hour.
+          expect(await one(`SELECT count() AS n FROM ${db}.pull_stats_1h`)).toEqual({ n: 0 });
+          expect(await one(`SELECT since > now() AS later FROM ${db}.pull_stats_1h_since`)).toEqual({ later: 1 });
+        } else {
+          // Stored after 0005: counted hourly, complete from the beginning.
+          expect(await one(`SELECT count() AS n FROM ${db}.pull_stats_1h`)).toEqual({ n: 2 });
+          expect(await one(`SELECT toUnixTimestamp(since) AS s FROM ${db}.pull_stats_1h_since`)).toEqual({ s: 0 });
+        }
+        // Rows from before 0006 have no workload and an unknown team; new failures carry theirs into pull_failures.
+        expect(
+          await one(`SELECT workload_kind, workload_name, workload_inferred, team FROM ${db}.pull_failures`),
+        ).toEqual({ workload_kind: '', workload_name: '', workload_inferred: false, team: '' });
+        await client.insert({
+          table: `${db}.pull_events`,
+          format: 'JSONEachRow',
+          clickhouse_settings: { async_insert: 0 },
+          values: [
+            {
+              event_time: '2026-11-24 10:02:00.000',
+              cluster: 'eu',
+              pod: 'checkout-7d4b9c8f5d-x7k2p',
+              outcome: 'failure',
+              occurrences: 2,
+              event_uid: 'u3',
+              workload_kind: 'Deployment',
+              workload_name: 'checkout',
+              workload_inferred: true,
+              team: 'payments',
+            },
+          ],
+        });
+        expect(
+          await one(
+            `SELECT pod, occurrences, workload_kind, workload_name, workload_inferred, team FROM ${db}.pull_failures WHERE event_uid = 'u3'`,
+          ),
+        ).toEqual({
+          pod: 'checkout-7d4b9c8f5d-x7k2p',
+          occurrences: 2,
+          workload_kind: 'Deployment',
+          workload_name: 'checkout',
+          workload_inferred: true,
+          team: 'payments',
+        });
       } finally {
         rmSync(dir, { recursive: true, force: true });
         await client.command({ query: `DROP DATABASE IF EXISTS ${db}` });
