@@ -12,12 +12,14 @@ import type { Workload } from './workload.ts';
 
 /** What a collector may add about the Pod, each only when known (absent fields keep old envelopes unchanged). */
 export interface PodExtras {
+  /** null: the Pod is known to have no controlling workload; absent: not known. */
   workload?: Workload | null;
   team?: string | null;
 }
 
 const extras = (a: PodExtras) => ({
-  ...(a.workload ? { workload: a.workload } : {}),
+  // null is sent: the Pod is known and has no controller (nothing to infer); undefined is left out.
+  ...(a.workload !== undefined ? { workload: a.workload } : {}),
   ...(a.team ? { team: a.team } : {}),
 });
 

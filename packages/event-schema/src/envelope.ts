@@ -64,8 +64,9 @@ const base = {
   receivedAt: z.string(),
   identity: IdentitySchema,
   /**
-   * The Pod's controlling workload, when the collector knows the Pod (its watch: from ownerReferences).
-   * Absent from Events-only ingest and older collectors: the analyzer then infers it from the Pod's name.
+   * The Pod's controlling workload, when the collector knows the Pod (its watch: from ownerReferences);
+   * null when the Pod is known to have none (a bare Pod). Absent from Events-only ingest and older
+   * collectors: the analyzer then infers it from the Pod's name.
    */
   workload: WorkloadSchema.nullable().optional(),
   /** The Pod's team (the collector's PULLWATCH_TEAM_LABEL on its Namespace); null or absent: unknown. */

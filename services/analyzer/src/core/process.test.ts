@@ -177,8 +177,17 @@ describe('processEnvelope', () => {
     const expected = { workload_kind: 'Deployment', workload_name: 'checkout', workload_inferred: true, team: '' };
     expect(r.pull).toMatchObject(expected);
     expect(r.podState).toMatchObject(expected);
+    const none = { workload_kind: '', workload_name: '', workload_inferred: false, team: '' };
     const bare = processEnvelope(ev('w2', 'Failed', FAILED, 1, 0, 'debug'), pos, s, opts);
-    expect(bare.pull).toMatchObject({ workload_kind: '', workload_name: '', workload_inferred: false, team: '' });
+    expect(bare.pull).toMatchObject(none);
+    // A Pod the collector knows has no controller (workload null): nothing inferred from its name.
+    const known = { ...ev('w3', 'Failed', FAILED, 1, 0, 'debug-x7k2p'), workload: null };
+    expect(processEnvelope(known, pos, s, opts).pull).toMatchObject(none);
+    expect(processEnvelope(ev('w4', 'Failed', FAILED, 1, 0, 'debug-x7k2p'), pos, s, opts).pull).toMatchObject({
+      workload_kind: 'DaemonSet|Job',
+      workload_name: 'debug',
+      workload_inferred: true,
+    });
   });
 
   it("keeps the collector's workload and team, and a later envelope without them does not replace them with a guess", () => {

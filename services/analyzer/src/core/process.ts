@@ -245,17 +245,24 @@ function pullRow(
 type WorkloadColumns = Pick<PullEventRow, 'workload_kind' | 'workload_name' | 'workload_inferred' | 'team'>;
 
 /**
- * The workload and team columns: the collector's (from the Pod's owners and its Namespace), else what
+ * The workload and team columns: the collector's (from the Pod's owners and its Namespace; a null
+ * workload is a Pod known to have none), else what
  * the Pod's state already knew from an earlier envelope, else the workload inferred from the Pod's
  * name. Team '' is unknown: it is never inferred.
  */
 export function workloadColumns(env: Envelope, pod: string, previous?: WorkloadColumns): WorkloadColumns {
   const known = previous?.workload_kind && !previous.workload_inferred ? previous : undefined;
-  const w = env.workload ?? (known ? null : inferWorkloadFromPodName(pod));
+  // null from the collector: the Pod is known to have no controller.
+  const w =
+    env.workload !== undefined
+      ? env.workload
+      : known
+        ? { kind: known.workload_kind, name: known.workload_name, inferred: false }
+        : inferWorkloadFromPodName(pod);
   return {
-    workload_kind: w ? w.kind : (known?.workload_kind ?? ''),
-    workload_name: w ? w.name : (known?.workload_name ?? ''),
-    workload_inferred: w ? w.inferred : false,
+    workload_kind: w?.kind ?? '',
+    workload_name: w?.name ?? '',
+    workload_inferred: w?.inferred ?? false,
     team: env.team ?? previous?.team ?? '',
   };
 }
