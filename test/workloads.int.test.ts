@@ -167,9 +167,12 @@ describe('workloads and teams, end to end', () => {
       workload_inferred: w.workload[2],
       team: { shop: 'payments', platform: 'sre', sandbox: '' }[w.pod.metadata.namespace],
     })).sort((a, b) => a.pod.localeCompare(b.pod));
+    // The analyzer writes pull_events (and through it pull_failures) and pod_pull_state in separate inserts.
+    const count = async (table: string) =>
+      Number((await rows<{ n: string }>(`SELECT count() AS n FROM ${database}.${table}`))[0]!.n);
     await until(
-      async () => (await rows(`SELECT 1 FROM ${database}.pod_pull_state FINAL WHERE cluster = 'prod-a'`)).length >= 6,
-      'six Pod states',
+      async () => (await count('pull_failures')) >= 6 && (await count('pod_pull_state FINAL')) >= 6,
+      'six failures and six Pod states',
     );
     expect(await rows<WorkloadRow>(`SELECT ${COLS} FROM ${database}.pull_failures ORDER BY pod`)).toEqual(expected);
     expect(await rows<WorkloadRow>(`SELECT ${COLS} FROM ${database}.pull_events ORDER BY pod`)).toEqual(expected);
@@ -214,6 +217,27 @@ describe('workloads and teams, end to end', () => {
     ).toEqual([
       { object_name: 'api-6b9f4c7d9-b2c4d', watch_type: 'ADDED' },
       { object_name: 'redis-2', watch_type: 'MODIFIED' },
+    ]);
+  });
+
+  it('follows a Namespace label added while watching: later failures carry the new team', async () => {
+    api.put('namespaces', { metadata: { name: 'sandbox', uid: 'ns-sandbox', labels: { team: 'research' } } });
+    const p = pod('sandbox', 'notebook-0', [owner('StatefulSet', 'notebook')]);
+    // Written in this order to the watch streams, which the collector reads as they come.
+    api.put('pods', p);
+    api.put('events', event('sandbox', 'notebook-0'));
+    await until(
+      async () => (await rows(`SELECT 1 FROM ${database}.pull_failures WHERE pod = 'notebook-0'`)).length > 0,
+      "the new Pod's failure",
+    );
+    expect(await rows<WorkloadRow>(`SELECT ${COLS} FROM ${database}.pull_failures WHERE pod = 'notebook-0'`)).toEqual([
+      {
+        pod: 'notebook-0',
+        workload_kind: 'StatefulSet',
+        workload_name: 'notebook',
+        workload_inferred: false,
+        team: 'research',
+      },
     ]);
   });
 });
