@@ -79,6 +79,21 @@ describe('migrate', () => {
         .find((x) => x.name === 'stats_1h')!
         .statements.join('\n'),
     ).not.toContain('_all');
+    // 0006: the local tables and the view everywhere, their Distributed `_all` tables on a cluster only.
+    const workloads = (cluster?: string) =>
+      loadMigrations({ database: 'pw', ttlDays: 30, ...(cluster ? { cluster } : {}) })
+        .find((x) => x.name === 'workloads')!
+        .statements.map((st) => /^ALTER TABLE (\S+)/.exec(st)?.[1]);
+    expect(workloads()).toEqual(['pw.pull_events', 'pw.pull_failures', 'pw.pull_failures_mv', 'pw.pod_pull_state']);
+    expect(workloads('fleet')).toEqual([
+      'pw.pull_events',
+      'pw.pull_failures',
+      'pw.pull_failures_mv',
+      'pw.pod_pull_state',
+      'pw.pull_events_all',
+      'pw.pull_failures_all',
+      'pw.pod_pull_state_all',
+    ]);
     expect(() => loadMigrations({ database: 'x; DROP', ttlDays: 30 })).toThrow(/invalid database/);
   });
 
