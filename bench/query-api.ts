@@ -63,7 +63,9 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
               : "''"
           } AS cause, '' AS subcause, 0, 1, '' AS hint, '' AS message, 0, 0,
           if(number % 4 = 0, 'Always', 'IfNotPresent') AS image_pull_policy,
-          toInt8(number % 3) - 1 AS has_pull_secrets, toString(number) AS event_uid, 1, 0, number
+          toInt8(number % 3) - 1 AS has_pull_secrets, toString(number) AS event_uid, 1, 0, number,
+          'Deployment' AS workload_kind, concat('app-', toString(number % 500)) AS workload_name,
+          false AS workload_inferred, concat('team-', toString(number % 12)) AS team
         FROM numbers(${from}, ${count})`,
         clickhouse_settings: { async_insert: 0, max_insert_threads: '2' },
       });
@@ -79,7 +81,8 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
         `INSERT INTO ${database}.pod_pull_state SELECT concat('c', toString(number % ${clusters})), 'ns', ` +
         `concat('pod-', toString(number)), 'app', 'img', '', 'ghcr.io', 'ghcr', if(number % 3 = 0, ` +
         `'recovered', 'stuck'), 'not_found', '', 'check the tag', '', now64(3) - toIntervalMinute(30 + number ` +
-        `% 600), now64(3), 5, 4, 80, NULL, NULL, '', -1, 'pinned', now64(3) FROM numbers(20000)`,
+        `% 600), now64(3), 5, 4, 80, NULL, NULL, '', -1, 'pinned', now64(3), 'Deployment', 'app', false, ` +
+        `concat('team-', toString(number % 12)) FROM numbers(20000)`,
     });
     await admin.command({
       query:

@@ -14,7 +14,7 @@ const docs = parseAllDocuments(readFileSync(new URL('../infra/k8s/collector.yaml
 const byKind = (k: string) => docs.filter((d) => d.kind === k);
 
 describe('infra/k8s collector manifests', () => {
-  it('grant only get/list/watch on events and pods', () => {
+  it('grant only get/list/watch on events, pods and namespaces (for the team label)', () => {
     const [role] = byKind('ClusterRole');
     const granted = role!.rules!.flatMap((r) =>
       r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g || 'core'}/${res}:${v}`))),
@@ -23,6 +23,9 @@ describe('infra/k8s collector manifests', () => {
       'core/events:get',
       'core/events:list',
       'core/events:watch',
+      'core/namespaces:get',
+      'core/namespaces:list',
+      'core/namespaces:watch',
       'core/pods:get',
       'core/pods:list',
       'core/pods:watch',
@@ -66,6 +69,7 @@ describe('infra/k8s collector manifests', () => {
     expect(Object.fromEntries(c.env.map((e) => [e.name, e.value]))).toMatchObject({
       PULLWATCH_IN_CLUSTER: 'true',
       PULLWATCH_ENGINES: 'external',
+      PULLWATCH_TEAM_LABEL: 'team',
     });
   });
 

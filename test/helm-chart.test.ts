@@ -225,6 +225,34 @@ describe('helm chart infra/helm/pullwatch', () => {
     expect(byKind(production, 'ServiceAccount').map((s) => s.automountServiceAccountToken)).toEqual([false, false]);
   });
 
+  it('grants get/list/watch on namespaces, and passes the label, only when a team label is set', () => {
+    const granted = (objs: K8sObject[]) =>
+      (byKind(objs, 'ClusterRole')[0]!.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[])
+        .flatMap((r) =>
+          r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g || 'core'}/${res}:${v}`))),
+        )
+        .sort();
+    const withTeams = render([ci('default-values.yaml')], ['--set', 'collector.teamLabel=example.com/team']);
+    expect(granted(withTeams)).toEqual([
+      'core/events:get',
+      'core/events:list',
+      'core/events:watch',
+      'core/namespaces:get',
+      'core/namespaces:list',
+      'core/namespaces:watch',
+      'core/pods:get',
+      'core/pods:list',
+      'core/pods:watch',
+      'events.k8s.io/events:get',
+      'events.k8s.io/events:list',
+      'events.k8s.io/events:watch',
+    ]);
+    expect(envOf(containerOf(withTeams, 'pw-pullwatch-collector')).PULLWATCH_TEAM_LABEL).toBe('example.com/team');
+    expect(granted(central)).not.toContain('core/namespaces:list');
+    expect(envOf(containerOf(central, 'pw-pullwatch-collector'))).not.toHaveProperty('PULLWATCH_TEAM_LABEL');
+    expect(renderError({ collector: { teamLabel: 'not a label!' } })).toMatch(/teamLabel/);
+  });
+
   it('runs every container non-root, read-only, without privileges, with resources and probes', () => {
     for (const [file, objs] of Object.entries(rendered))
       for (const w of workloads(objs)) {

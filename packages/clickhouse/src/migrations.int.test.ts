@@ -35,7 +35,7 @@ describe('migrate', () => {
     const all = loadMigrations({ database, ttlDays: 90 }).map((m) => m.version);
     const first = await migrate(client, { database, ttlDays: 90 });
     expect(first.applied).toEqual(all);
-    expect(all).toEqual([1, 2, 3, 4, 5, 7]);
+    expect(all).toEqual([1, 2, 3, 4, 5, 6, 7]);
     const second = await migrate(client, { database, ttlDays: 90 });
     expect(second).toEqual({ applied: [], alreadyApplied: all });
     const rs = await client.query({
@@ -107,6 +107,21 @@ describe('migrate', () => {
     ]);
     expect(storage().filter((st) => st.includes('_all'))).toEqual([]);
     expect(storage().every((st) => st.startsWith('ALTER TABLE pw.'))).toBe(true);
+    // 0006: the local tables and the view everywhere, their Distributed `_all` tables on a cluster only.
+    const workloads = (cluster?: string) =>
+      loadMigrations({ database: 'pw', ttlDays: 30, ...(cluster ? { cluster } : {}) })
+        .find((x) => x.name === 'workloads')!
+        .statements.map((st) => /^ALTER TABLE (\S+)/.exec(st)?.[1]);
+    expect(workloads()).toEqual(['pw.pull_events', 'pw.pull_failures', 'pw.pull_failures_mv', 'pw.pod_pull_state']);
+    expect(workloads('fleet')).toEqual([
+      'pw.pull_events',
+      'pw.pull_failures',
+      'pw.pull_failures_mv',
+      'pw.pod_pull_state',
+      'pw.pull_events_all',
+      'pw.pull_failures_all',
+      'pw.pod_pull_state_all',
+    ]);
     expect(() => loadMigrations({ database: 'x; DROP', ttlDays: 30 })).toThrow(/invalid database/);
   });
 
@@ -118,7 +133,7 @@ describe('migrate', () => {
         migrate(client, { database: db, ttlDays: 90 }),
         migrate(other, { database: db, ttlDays: 90 }),
       ]);
-      const all = [1, 2, 3, 4, 5, 7];
+      const all = [1, 2, 3, 4, 5, 6, 7];
       // Every version applied by exactly one of them, and known to the other as already applied.
       expect([...a.applied, ...b.applied].sort()).toEqual(all);
       expect([...a.alreadyApplied, ...b.alreadyApplied].sort()).toEqual(all);
@@ -259,6 +274,41 @@ describe('migrate', () => {
             since: '1970-01-01 00:00:00',
           });
         }
+        // Rows from before 0006 have no workload and an unknown team; new failures carry theirs into pull_failures.
+        expect(
+          await one(`SELECT workload_kind, workload_name, workload_inferred, team FROM ${db}.pull_failures`),
+        ).toEqual({ workload_kind: '', workload_name: '', workload_inferred: false, team: '' });
+        await client.insert({
+          table: `${db}.pull_events`,
+          format: 'JSONEachRow',
+          clickhouse_settings: { async_insert: 0 },
+          values: [
+            {
+              event_time: '2026-11-24 10:02:00.000',
+              cluster: 'eu',
+              pod: 'checkout-7d4b9c8f5d-x7k2p',
+              outcome: 'failure',
+              occurrences: 2,
+              event_uid: 'u3',
+              workload_kind: 'Deployment',
+              workload_name: 'checkout',
+              workload_inferred: true,
+              team: 'payments',
+            },
+          ],
+        });
+        expect(
+          await one(
+            `SELECT pod, occurrences, workload_kind, workload_name, workload_inferred, team FROM ${db}.pull_failures WHERE event_uid = 'u3'`,
+          ),
+        ).toEqual({
+          pod: 'checkout-7d4b9c8f5d-x7k2p',
+          occurrences: 2,
+          workload_kind: 'Deployment',
+          workload_name: 'checkout',
+          workload_inferred: true,
+          team: 'payments',
+        });
       } finally {
         rmSync(dir, { recursive: true, force: true });
         await client.command({ query: `DROP DATABASE IF EXISTS ${db}` });

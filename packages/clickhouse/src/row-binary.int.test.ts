@@ -13,6 +13,7 @@ interface Row {
   t: number;
   nt: number | null;
   nu: number | null;
+  b: boolean;
 }
 
 const FORMAT = new RowBinaryFormat<Row>([
@@ -25,6 +26,7 @@ const FORMAT = new RowBinaryFormat<Row>([
   ['t', "DateTime64(3, 'UTC')"],
   ['nt', "Nullable(DateTime64(3, 'UTC'))"],
   ['nu', 'Nullable(UInt64)'],
+  ['b', 'Bool'],
 ]);
 
 describe('RowBinary inserts against the real ClickHouse', () => {
@@ -35,7 +37,7 @@ describe('RowBinary inserts against the real ClickHouse', () => {
     await client.command({ query: `CREATE DATABASE ${database}` });
     await client.command({
       query: `CREATE TABLE ${database}.t (i UInt32 DEFAULT 0, s String, lc LowCardinality(String), u8 UInt8, i8 Int8, u32 UInt32, u64 UInt64,
-              t DateTime64(3, 'UTC'), nt Nullable(DateTime64(3, 'UTC')), nu Nullable(UInt64), extra String DEFAULT 'kept') ENGINE = MergeTree ORDER BY tuple()`,
+              t DateTime64(3, 'UTC'), nt Nullable(DateTime64(3, 'UTC')), nu Nullable(UInt64), b Bool, extra String DEFAULT 'kept') ENGINE = MergeTree ORDER BY tuple()`,
     });
   });
   afterAll(async () => {
@@ -56,6 +58,7 @@ describe('RowBinary inserts against the real ClickHouse', () => {
         t: Date.UTC(2026, 10, 24, 10, 0, 0, 123),
         nt: null,
         nu: null,
+        b: true,
       },
       {
         s: 'ünïcödé ✓ 镜像拉取失败 \t\n\\ "quoted"',
@@ -67,6 +70,7 @@ describe('RowBinary inserts against the real ClickHouse', () => {
         t: 0,
         nt: Date.UTC(2030, 0, 1, 0, 0, 0, 1),
         nu: 1_234_567_890_123,
+        b: false,
       },
       {
         s: long,
@@ -78,6 +82,7 @@ describe('RowBinary inserts against the real ClickHouse', () => {
         t: Date.UTC(1999, 11, 31, 23, 59, 59, 999),
         nt: 0,
         nu: 0,
+        b: true,
       },
     ];
     await insertRowBinary(client, {
@@ -87,7 +92,7 @@ describe('RowBinary inserts against the real ClickHouse', () => {
       clickhouse_settings: { async_insert: 0 },
     });
     const rs = await client.query({
-      query: `SELECT s, lc, u8, i8, u32, toString(u64) AS u64, toUnixTimestamp64Milli(t) AS t, toUnixTimestamp64Milli(nt) AS nt, toString(nu) AS nu, extra FROM ${database}.t ORDER BY u32 DESC`,
+      query: `SELECT s, lc, u8, i8, u32, toString(u64) AS u64, toUnixTimestamp64Milli(t) AS t, toUnixTimestamp64Milli(nt) AS nt, toString(nu) AS nu, b, extra FROM ${database}.t ORDER BY u32 DESC`,
       format: 'JSONEachRow',
     });
     const back = (await rs.json<Record<string, unknown>>()).map((r) => ({

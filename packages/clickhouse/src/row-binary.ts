@@ -12,6 +12,7 @@ export type RowBinaryType =
   | 'LowCardinality(String)'
   | 'UInt8'
   | 'Int8'
+  | 'Bool'
   | 'UInt32'
   | 'UInt64'
   | "DateTime64(3, 'UTC')"
@@ -26,6 +27,7 @@ export interface RowBinaryValue {
   'LowCardinality(String)': string;
   UInt8: number;
   Int8: number;
+  Bool: boolean;
   UInt32: number;
   UInt64: number;
   "DateTime64(3, 'UTC')": number;
@@ -135,6 +137,7 @@ const WRITERS: Record<RowBinaryType, Writer> = {
   'LowCardinality(String)': (w, v) => w.string(typeof v === 'string' ? v : fail('String', v)),
   UInt8: (w, v) => w.uint8(num('UInt8', v)),
   Int8: (w, v) => w.uint8(num('Int8', v)),
+  Bool: (w, v) => w.uint8(typeof v === 'boolean' ? (v ? 1 : 0) : fail('Bool', v)),
   UInt32: (w, v) => w.uint32(num('UInt32', v)),
   UInt64: (w, v) => w.int64(num('UInt64', v)),
   "DateTime64(3, 'UTC')": (w, v) => w.int64(num('DateTime64(3) milliseconds', v)),

@@ -8,6 +8,20 @@ import {
   type Source,
 } from './envelope.ts';
 import { normalizeEvent, type K8sEvent, type NormalizedEvent } from './k8s-event.ts';
+import type { Workload } from './workload.ts';
+
+/** What a collector may add about the Pod, each only when known (absent fields keep old envelopes unchanged). */
+export interface PodExtras {
+  /** null: the Pod is known to have no controlling workload; absent: not known. */
+  workload?: Workload | null;
+  team?: string | null;
+}
+
+const extras = (a: PodExtras) => ({
+  // null is sent: the Pod is known and has no controller (nothing to infer); undefined is left out.
+  ...(a.workload !== undefined ? { workload: a.workload } : {}),
+  ...(a.team ? { team: a.team } : {}),
+});
 
 /** Drops what downstream never reads and is often most of an object's size. */
 export function trimEvent(event: K8sEvent): K8sEvent {
@@ -19,14 +33,17 @@ export function trimEvent(event: K8sEvent): K8sEvent {
   return { ...event, metadata };
 }
 
-export function eventEnvelope(args: {
-  cluster: string;
-  source: Source;
-  event: K8sEvent;
-  pod?: PodContext | null;
-  receivedAt?: Date;
-  normalized?: NormalizedEvent;
-}): { key: string; envelope: EventEnvelope } {
+export function eventEnvelope(
+  args: PodExtras & {
+    cluster: string;
+    watchType?: 'ADDED' | 'MODIFIED';
+    source: Source;
+    event: K8sEvent;
+    pod?: PodContext | null;
+    receivedAt?: Date;
+    normalized?: NormalizedEvent;
+  },
+): { key: string; envelope: EventEnvelope } {
   const n = args.normalized ?? normalizeEvent(args.event);
   const envelope: EventEnvelope = {
     schema: ENVELOPE_SCHEMA,
@@ -42,16 +59,20 @@ export function eventEnvelope(args: {
     },
     event: trimEvent(args.event),
     ...(args.pod ? { pod: args.pod } : {}),
+    ...extras(args),
+    ...(args.watchType ? { watchType: args.watchType } : {}),
   };
   return { key: partitionKey(args.cluster, n.object.namespace, n.object.name), envelope };
 }
 
-export function podWaitingEnvelope(args: {
-  cluster: string;
-  source: Source;
-  podWaiting: PodWaiting;
-  receivedAt?: Date;
-}): { key: string; envelope: PodWaitingEnvelope } {
+export function podWaitingEnvelope(
+  args: PodExtras & {
+    cluster: string;
+    source: Source;
+    podWaiting: PodWaiting;
+    receivedAt?: Date;
+  },
+): { key: string; envelope: PodWaitingEnvelope } {
   const w = args.podWaiting;
   // One observation per Pod, container and waiting reason+message: seeing the same state again adds nothing.
   const stateKey = `${w.podUid}/${w.container}/${w.reason}`;
@@ -70,6 +91,7 @@ export function podWaitingEnvelope(args: {
         key: `${args.cluster}/${stateKey}/${w.message ?? ''}`,
       },
       podWaiting: w,
+      ...extras(args),
     },
   };
 }

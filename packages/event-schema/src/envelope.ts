@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { K8sEventSchema } from './k8s-event.ts';
+import { WorkloadSchema } from './workload.ts';
 
 export const ENVELOPE_SCHEMA = 'pullwatch.k8s/v1' as const;
 export const DEFAULT_TOPIC = 'k8s.events.v1';
@@ -62,6 +63,16 @@ const base = {
   source: z.enum(SOURCES),
   receivedAt: z.string(),
   identity: IdentitySchema,
+  /**
+   * The Pod's controlling workload, when the collector knows the Pod (its watch: from ownerReferences);
+   * null when the Pod is known to have none (a bare Pod). Absent from Events-only ingest and older
+   * collectors: the analyzer then infers it from the Pod's name.
+   */
+  workload: WorkloadSchema.nullable().optional(),
+  /** The Pod's team (the collector's PULLWATCH_TEAM_LABEL on its Namespace); null or absent: unknown. */
+  team: z.string().min(1).nullable().optional(),
+  /** For Events that came as watch events (OTLP k8sobjects receiver in watch mode, NDJSON watch output): ADDED or MODIFIED. */
+  watchType: z.enum(['ADDED', 'MODIFIED']).optional(),
 };
 
 export const EnvelopeSchema = z.discriminatedUnion('kind', [

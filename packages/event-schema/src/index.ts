@@ -27,4 +27,14 @@ export {
   type Identity,
   type Source,
 } from './envelope.ts';
-export { eventEnvelope, podWaitingEnvelope, trimEvent } from './build.ts';
+export { eventEnvelope, podWaitingEnvelope, trimEvent, type PodExtras } from './build.ts';
+export {
+  WorkloadSchema,
+  WORKLOAD_KINDS,
+  AMBIGUOUS_KIND,
+  KUBE_NAME_ALPHABET,
+  inferWorkloadFromPodName,
+  workloadFromOwners,
+  type Workload,
+  type PodOwnership,
+} from './workload.ts';

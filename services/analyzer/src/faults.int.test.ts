@@ -234,7 +234,9 @@ describe('analyzer faults', () => {
       const { database } = await setup(1);
       const store = new AnalyzerStore(admin, database);
       const blank = <T>(format: { columns: readonly (readonly [string, string])[] }): T =>
-        Object.fromEntries(format.columns.map(([name, type]) => [name, type.includes('String') ? '' : 0])) as T;
+        Object.fromEntries(
+          format.columns.map(([name, type]) => [name, type.includes('String') ? '' : type === 'Bool' ? false : 0]),
+        ) as T;
       const t0 = Date.UTC(2026, 10, 24, 10);
       const pull: PullEventRow = {
         ...blank<PullEventRow>(PULL_EVENT_FORMAT),

@@ -30,7 +30,10 @@ describe('AnalyzerStore incidents against the real ClickHouse', () => {
       const pulls: PullEventRow[] = [];
       for (let at = startMs, i = 0; at <= nowMs - M; at += 5 * M, i++) {
         const row = Object.fromEntries(
-          PULL_EVENT_FORMAT.columns.map(([name, type]) => [name, type.includes('String') ? '' : 0]),
+          PULL_EVENT_FORMAT.columns.map(([name, type]) => [
+            name,
+            type.includes('String') ? '' : type === 'Bool' ? false : 0,
+          ]),
         ) as unknown as PullEventRow;
         pulls.push({
           ...row,

@@ -22,9 +22,11 @@ function recording() {
   return { client, queries, inserts };
 }
 
-/** A row of zeros and empty strings with every column of the format. */
+/** A row of zeros, false and empty strings with every column of the format. */
 const blank = <T>(format: { columns: readonly (readonly [keyof T & string, string])[] }): T =>
-  Object.fromEntries(format.columns.map(([name, type]) => [name, type.includes('String') ? '' : 0])) as T;
+  Object.fromEntries(
+    format.columns.map(([name, type]) => [name, type.includes('String') ? '' : type === 'Bool' ? false : 0]),
+  ) as T;
 
 async function exercise(store: AnalyzerStore) {
   await store.storedOffsets([0]);

@@ -123,6 +123,7 @@ export class AnalyzerStore {
       recovered_at: r.recovered_at === null ? null : Number(r.recovered_at),
       time_to_recover_ms: r.time_to_recover_ms === null ? null : Number(r.time_to_recover_ms),
       attempts: Number(r.attempts),
+      workload_inferred: (r.workload_inferred as unknown) === true || (r.workload_inferred as unknown) === 1,
     }));
   }
 

@@ -57,7 +57,10 @@ export function createCollector(cfg: CollectorConfig, deps: CollectorDeps): Coll
   let listener: Listener | null = null;
   const watchers = kubeConfigs(cfg).map(
     ({ cluster, kc }) =>
-      new ClusterWatcher(cluster, kc, producer, deps.logger.child({ cluster }), { allEvents: cfg.allEvents }),
+      new ClusterWatcher(cluster, kc, producer, deps.logger.child({ cluster }), {
+        allEvents: cfg.allEvents,
+        teamLabel: cfg.teamLabel,
+      }),
   );
   let url = `http://${cfg.host}:${cfg.port}`;
   let stopping = false;
@@ -97,6 +100,7 @@ export function createCollector(cfg: CollectorConfig, deps: CollectorDeps): Coll
         for (const [resource, counts] of [
           ['events', s.events],
           ['pods', s.pods],
+          ...(s.namespaces ? [['namespaces', s.namespaces] as const] : []),
         ] as const) {
           for (const [activity, n] of Object.entries(counts)) this.inc({ cluster: s.cluster, resource, activity }, n);
         }

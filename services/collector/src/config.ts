@@ -10,6 +10,11 @@ const EnvSchema = z.object({
   // The topics and their partitions, shared with the analyzer.
   ...TopicsEnvShape,
   PULLWATCH_ALL_EVENTS: bool.default(false),
+  // The Namespace label naming a Pod's team (e.g. `team`); unset: no Namespace watch, team unknown.
+  PULLWATCH_TEAM_LABEL: z
+    .string()
+    .regex(/^([A-Za-z0-9.-]{1,253}\/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/, 'a Kubernetes label key')
+    .optional(),
   PULLWATCH_MAX_BODY_BYTES: z.coerce
     .number()
     .int()
@@ -47,6 +52,8 @@ export interface CollectorConfig {
   port: number;
   topics: TopicsConfig;
   allEvents: boolean;
+  /** The Namespace label that names a team; null: the watch reads no Namespaces and sends no team. */
+  teamLabel: string | null;
   maxBodyBytes: number;
   /** Events accepted but not yet acknowledged by Kafka; past this, ingest answers 503. */
   bufferMaxEvents: number;
@@ -109,6 +116,7 @@ export function loadCollectorConfig(env: NodeJS.ProcessEnv = process.env): Colle
     port: e.PULLWATCH_INGEST_PORT,
     topics: topicsConfig(e),
     allEvents: e.PULLWATCH_ALL_EVENTS,
+    teamLabel: e.PULLWATCH_TEAM_LABEL ?? null,
     maxBodyBytes: e.PULLWATCH_MAX_BODY_BYTES,
     bufferMaxEvents: e.PULLWATCH_BUFFER_MAX_EVENTS,
     produceTimeoutMs: e.PULLWATCH_PRODUCE_TIMEOUT_MS,

@@ -120,7 +120,8 @@ function normalise(items: Item[], source: Source, allEvents: boolean): Normalise
       n.filtered.set(cluster, (n.filtered.get(cluster) ?? 0) + 1);
       continue;
     }
-    n.out.push(eventEnvelope({ cluster, source, event: parsed.event, normalized }));
+    const watchType = parsed.watchType === 'ADDED' || parsed.watchType === 'MODIFIED' ? parsed.watchType : undefined;
+    n.out.push(eventEnvelope({ cluster, source, event: parsed.event, normalized, watchType }));
     n.forwarded.set(cluster, (n.forwarded.get(cluster) ?? 0) + 1);
   }
   return n;

@@ -10,10 +10,14 @@ const TLS = {
   key: readFileSync(new URL('./tls/fake-apiserver.key', import.meta.url)),
 };
 
+/** Namespaces are cluster-scoped: no metadata.namespace. */
 type Obj = {
-  metadata: { resourceVersion?: string; uid: string; name: string; namespace: string };
+  metadata: { resourceVersion?: string; uid: string; name: string; namespace?: string; [k: string]: unknown };
   [k: string]: unknown;
 };
+type Resource = 'events' | 'pods' | 'namespaces';
+const KIND = { events: 'Event', pods: 'Pod', namespaces: 'Namespace' } as const;
+
 interface Change {
   rv: number;
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -21,18 +25,23 @@ interface Change {
 }
 
 /**
- * A Kubernetes API server for tests that speaks the real list/watch protocol for core/v1 events and pods, over
- * HTTPS with bearer-token authentication: paged lists with a resourceVersion, chunked newline-delimited watch
- * streams from a version, bookmarks, 410 Gone (as a watch ERROR Status) for versions older than the compaction
- * point, continue tokens that expire (410 with a Status body, reason Expired) once compacted past, deletions
- * (DELETED), malformed lines injected into watch streams, and connections that can be dropped mid-stream.
+ * A Kubernetes API server for tests that speaks the real list/watch protocol for core/v1 events, pods and
+ * namespaces, over HTTPS with bearer-token authentication: paged lists with a resourceVersion, chunked
+ * newline-delimited watch streams from a version, bookmarks, 410 Gone (as a watch ERROR Status) for versions
+ * older than the compaction point, continue tokens that expire (410 with a Status body, reason Expired) once
+ * compacted past, deletions (DELETED), malformed lines injected into watch streams, and connections that can
+ * be dropped mid-stream.
  */
 export class FakeApiServer {
   private rv = 100;
   private compactedBelow = 0;
-  private readonly objects = { events: new Map<string, Obj>(), pods: new Map<string, Obj>() };
-  private readonly history = { events: [] as Change[], pods: [] as Change[] };
-  private readonly live = new Set<{ res: 'events' | 'pods'; from: number; out: ServerResponse }>();
+  private readonly objects = {
+    events: new Map<string, Obj>(),
+    pods: new Map<string, Obj>(),
+    namespaces: new Map<string, Obj>(),
+  };
+  private readonly history = { events: [] as Change[], pods: [] as Change[], namespaces: [] as Change[] };
+  private readonly live = new Set<{ res: Resource; from: number; out: ServerResponse }>();
   private server: Server | null = null;
   private compactBeforeNextContinue = false;
   readonly requests: {
@@ -66,8 +75,8 @@ export class FakeApiServer {
     );
   }
 
-  put(res: 'events' | 'pods', object: Obj): void {
-    const key = `${object.metadata.namespace}/${object.metadata.name}`;
+  put(res: Resource, object: Obj): void {
+    const key = `${object.metadata.namespace ?? ''}/${object.metadata.name}`;
     const type = this.objects[res].has(key) ? 'MODIFIED' : 'ADDED';
     this.rv += 1;
     const stored = { ...object, metadata: { ...object.metadata, resourceVersion: String(this.rv) } };
@@ -76,7 +85,7 @@ export class FakeApiServer {
   }
 
   /** Deletes an object: watches see DELETED with its last state (at a new resourceVersion). */
-  delete(res: 'events' | 'pods', namespace: string, name: string): void {
+  delete(res: Resource, namespace: string, name: string): void {
     const key = `${namespace}/${name}`;
     const last = this.objects[res].get(key);
     if (!last) throw new Error(`fake API server: no ${res} ${key}`);
@@ -90,12 +99,12 @@ export class FakeApiServer {
   }
 
   /** Writes a raw line to every live watch of `res` (to test malformed input). */
-  writeRaw(res: 'events' | 'pods', line: string): void {
+  writeRaw(res: Resource, line: string): void {
     for (const w of this.live) if (w.res === res) w.out.write(`${line}\n`);
   }
 
   /** Live watch streams of `res`. */
-  watching(res: 'events' | 'pods'): number {
+  watching(res: Resource): number {
     return [...this.live].filter((w) => w.res === res).length;
   }
 
@@ -107,7 +116,7 @@ export class FakeApiServer {
     this.compactBeforeNextContinue = true;
   }
 
-  private record(res: 'events' | 'pods', change: Change): void {
+  private record(res: Resource, change: Change): void {
     this.history[res].push(change);
     for (const w of this.live)
       if (w.res === res) w.out.write(`${JSON.stringify({ type: change.type, object: change.object })}\n`);
@@ -125,7 +134,7 @@ export class FakeApiServer {
 
   bookmark(): void {
     for (const w of this.live) {
-      const kind = w.res === 'events' ? 'Event' : 'Pod';
+      const kind = KIND[w.res];
       const line = JSON.stringify({
         type: 'BOOKMARK',
         object: { kind, metadata: { resourceVersion: String(this.rv) } },
@@ -136,7 +145,7 @@ export class FakeApiServer {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const u = new URL(req.url ?? '/', 'http://x');
-    const m = /^\/api\/v1\/(events|pods)$/.exec(u.pathname);
+    const m = /^\/api\/v1\/(events|pods|namespaces)$/.exec(u.pathname);
     if (req.headers.authorization !== 'Bearer test-token') {
       res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', code: 401 }));
       return;
@@ -145,7 +154,7 @@ export class FakeApiServer {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', code: 404 }));
       return;
     }
-    const resource = m[1] as 'events' | 'pods';
+    const resource = m[1] as Resource;
     const watch = u.searchParams.get('watch') === 'true' || u.searchParams.get('watch') === '1';
     const request = {
       path: u.pathname,
@@ -196,7 +205,7 @@ export class FakeApiServer {
         start + limit < all.length ? Buffer.from(`${listRv}:${start + limit}`).toString('base64url') : undefined;
       res.writeHead(200, { 'content-type': 'application/json' }).end(
         JSON.stringify({
-          kind: resource === 'events' ? 'EventList' : 'PodList',
+          kind: `${KIND[resource]}List`,
           apiVersion: 'v1',
           metadata: { resourceVersion: String(listRv), ...(next ? { continue: next } : {}) },
           items: page,

@@ -30,6 +30,23 @@ import { Isolation } from './limits/isolation.ts';
 import type { ReportQueries } from './reports/queries.ts';
 import { CsvBody, reportRoutes } from './reports/routes.ts';
 
+/** The Pod's workload and team on failure and stuck-Pod items (stored since migration 0006). */
+const WorkloadTeamFields = {
+  workload: z
+    .object({
+      kind: z
+        .string()
+        .describe(
+          'Deployment, StatefulSet, DaemonSet, Job, CronJob, ReplicaSet, another controller, or "DaemonSet|Job" when a name cannot tell',
+        ),
+      name: z.string(),
+      inferred: z.boolean().describe("true: read from the Pod's name, not its ownerReferences"),
+    })
+    .nullable()
+    .describe('The controlling workload, or null when none is known'),
+  team: z.string().nullable().describe("The team label of the Pod's Namespace, or null when unknown"),
+};
+
 interface Route {
   path: string;
   summary: string;
@@ -127,7 +144,10 @@ export function buildApp(
       path: '/v1/failures',
       summary: 'Failure observations, newest first, with keyset pagination',
       query: FailuresQuery,
-      response: z.object({ failures: z.array(DiagnosisFields.loose()), nextCursor: z.string().nullable() }),
+      response: z.object({
+        failures: z.array(DiagnosisFields.extend(WorkloadTeamFields).loose()),
+        nextCursor: z.string().nullable(),
+      }),
       handle: async (q: z.infer<typeof FailuresQuery>, now) => {
         const page = await queries.failures({ ...q, ...window(q, now, cfg.maxRangeDays) });
         return { ...page, failures: await withDiagnosis(diagnosis, page.failures, now) };
@@ -137,7 +157,7 @@ export function buildApp(
       path: '/v1/pods/stuck',
       summary: 'Pods still failing to pull, with cause, since when, attempts and hint',
       query: StuckQuery,
-      response: z.object({ pods: z.array(DiagnosisFields.loose()) }),
+      response: z.object({ pods: z.array(DiagnosisFields.extend(WorkloadTeamFields).loose()) }),
       handle: async (q: z.infer<typeof StuckQuery>, now) => ({
         pods: await withDiagnosis(diagnosis, await queries.stuck(q, now), now),
       }),

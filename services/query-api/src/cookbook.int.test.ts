@@ -63,6 +63,9 @@ async function run(name: string): Promise<Record<string, unknown>[]> {
   return rs.json();
 }
 
+// The Deployment `web` of team payments, from the collector's Pod watch (migration 0006).
+const web = { workload_kind: 'Deployment', workload_name: 'web', workload_inferred: false, team: 'payments' };
+
 beforeAll(async () => {
   await migrate(admin, { database, ttlDays: 90 });
   await admin.insert({
@@ -70,8 +73,8 @@ beforeAll(async () => {
     format: 'JSONEachRow',
     clickhouse_settings: { async_insert: 0 },
     values: [
-      row({ uid: 'a', occurrences: 5, node: 'n1' }),
-      row({ uid: 'b', occurrences: 2, node: 'n2', pod: 'web-2' }),
+      row({ uid: 'a', occurrences: 5, node: 'n1', ...web }),
+      row({ uid: 'b', occurrences: 2, node: 'n2', pod: 'web-2', ...web }),
       row({
         uid: 'c',
         occurrences: 4,
@@ -85,6 +88,9 @@ beforeAll(async () => {
         tag_kind: 'pinned',
         cause: 'not_found',
         subcause: '',
+        workload_kind: 'StatefulSet',
+        workload_name: 'api',
+        workload_inferred: true,
       }),
       row({ uid: 'd', outcome: 'success', event_kind: 'pulled', occurrences: 3, cause: '', pod: 'web-3' }),
     ],
@@ -123,6 +129,19 @@ beforeAll(async () => {
       state('p1', 'rate_limited', 10_000),
       state('p2', 'rate_limited', 30_000),
       state('p3', 'rate_limited', 50_000),
+      {
+        ...state('web-7', 'not_found', 0),
+        cluster: 'prod-eu-west',
+        namespace: 'shop',
+        status: 'stuck',
+        first_failure: ago(45),
+        last_failure: ago(2),
+        attempts: 14,
+        recovered_at: null,
+        time_to_recover_ms: null,
+        updated_at: ago(2),
+        ...web,
+      },
     ],
   });
   await admin.insert({
@@ -167,6 +186,8 @@ describe('docs/sql.md cookbook, on real ClickHouse', () => {
       'fleet_pulled_repositories',
       'weekly_fleet_report',
       'weekly_causes_by_registry',
+      'failures_by_team_and_workload',
+      'stuck_pods_by_workload',
     ]);
   });
 
@@ -219,6 +240,7 @@ describe('docs/sql.md cookbook, on real ClickHouse', () => {
         Number(r.rate_limited_failures),
       ]),
     ).toEqual([['prod-eu-west', 3, 97, 3, 7]]);
+    // Still stuck: web-7 (failing for 45 minutes, its last failure 2 minutes ago).
     expect(
       (await run('recovery_by_registry')).map((r) => [
         r.registry,
@@ -228,7 +250,7 @@ describe('docs/sql.md cookbook, on real ClickHouse', () => {
         Number(r.max_seconds),
         Number(r.still_stuck),
       ]),
-    ).toEqual([['docker.io', 3, 30, 46, 50, 0]]);
+    ).toEqual([['docker.io', 3, 30, 46, 50, 1]]);
     expect(
       (await run('fleet_pulled_repositories')).map((r) => [r.registry, r.repository, r.tag, Number(r.pulls)]),
     ).toEqual([['docker.io', 'library/nginx', 'latest', 3]]);
@@ -252,5 +274,32 @@ describe('docs/sql.md cookbook, on real ClickHouse', () => {
       ['docker.io', 'rate_limited', 7],
       ['ghcr.io', 'not_found', 4],
     ]);
+  });
+
+  it('failures by team and workload, stuck Pods by workload', async () => {
+    expect(
+      (await run('failures_by_team_and_workload')).map((r) => [
+        r.team,
+        r.workload_kind,
+        r.workload_name,
+        r.inferred,
+        Number(r.failures),
+        Number(r.pods),
+      ]),
+    ).toEqual([
+      ['payments', 'Deployment', 'web', false, 7, 2],
+      [null, 'StatefulSet', 'api', true, 4, 1],
+    ]);
+    expect(
+      (await run('stuck_pods_by_workload')).map((r) => [
+        r.cluster,
+        r.namespace,
+        r.workload_kind,
+        r.workload_name,
+        r.team,
+        Number(r.pods),
+        Number(r.attempts),
+      ]),
+    ).toEqual([['prod-eu-west', 'shop', 'Deployment', 'web', 'payments', 1, 14]]);
   });
 });

@@ -27,6 +27,23 @@ class Where {
 const n = (v: unknown) => Number(v ?? 0);
 
 /**
+ * The stored workload columns as the API shows them: null without a workload; team '' (unknown) as
+ * null. `inferred`: read from the Pod's name rather than its owner references (migration 0006).
+ */
+export function workloadFields(r: Record<string, unknown>) {
+  return {
+    workload: r.workload_kind
+      ? {
+          kind: String(r.workload_kind),
+          name: String(r.workload_name ?? ''),
+          inferred: r.workload_inferred === true || r.workload_inferred === 1,
+        }
+      : null,
+    team: r.team ? String(r.team) : null,
+  };
+}
+
+/**
  * How long a route's query may take before the API answers 503 (below the client's 30 s request
  * timeout, so running out of time is ours to know, not a message to parse).
  */
@@ -282,7 +299,8 @@ export class Queries {
       Object.assign(w.params, { ct: c[0], cu: c[1], cc: c[2] });
     }
     const rows = await this.rows<Record<string, unknown>>(
-      `SELECT event_time, first_time, cluster, namespace, pod, container, node, image, registry, provider, cause, subcause, occurrences, attributed, hint, message, event_uid, event_count
+      `SELECT event_time, first_time, cluster, namespace, pod, container, node, image, registry, provider, cause, subcause, occurrences, attributed, hint, message, event_uid, event_count,
+              workload_kind, workload_name, workload_inferred, team
        FROM ${this.t.read('pull_failures')} ${w.sql()} ORDER BY event_time DESC, event_uid DESC, event_count DESC LIMIT {limit:UInt32}`,
       { ...w.params, limit: q.limit + 1 },
     );
@@ -312,6 +330,7 @@ export class Queries {
         attributed: n(r.attributed) === 1,
         hint: r.hint,
         message: r.message,
+        ...workloadFields(r),
       })),
       nextCursor,
     };
@@ -345,6 +364,7 @@ export class Queries {
       backoffSeconds: n(r.backoff_seconds),
       status: r.status,
       hint: r.hint,
+      ...workloadFields(r),
     }));
   }
 

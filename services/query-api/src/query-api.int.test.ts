@@ -27,6 +27,8 @@ function row(o: {
   tagKind?: string;
   policy?: string;
   secrets?: number;
+  workload?: [kind: string, name: string, inferred: boolean];
+  team?: string;
 }) {
   return {
     event_time: at(o.minAgo),
@@ -61,6 +63,10 @@ function row(o: {
     event_count: o.occurrences,
     kafka_partition: 0,
     kafka_offset: 0,
+    workload_kind: o.workload?.[0] ?? '',
+    workload_name: o.workload?.[1] ?? '',
+    workload_inferred: o.workload?.[2] ?? false,
+    team: o.team ?? '',
   };
 }
 
@@ -116,6 +122,8 @@ beforeAll(async () => {
         occurrences: 4,
         minAgo: 5,
         uid: 'e',
+        workload: ['Deployment', 'web', false],
+        team: 'payments',
       }),
       row({
         cluster: 'eu',
@@ -189,6 +197,10 @@ beforeAll(async () => {
         has_pull_secrets: -1,
         tag_kind: 'pinned',
         updated_at: at(1),
+        workload_kind: 'StatefulSet',
+        workload_name: 'web',
+        workload_inferred: true,
+        team: 'payments',
       },
       // Failed for hours, then nothing for two: fixed or deleted, no longer stuck.
       {
@@ -312,20 +324,41 @@ describe('query API on the real ClickHouse', () => {
     const stuck = (await (await get('/v1/pods/stuck')).json()) as {
       pods: { pod: string; attempts: number; hint: string }[];
     };
-    expect(stuck.pods).toMatchObject([{ pod: 'web-9', attempts: 12, hint: 'check the tag' }]);
+    expect(stuck.pods).toMatchObject([
+      {
+        pod: 'web-9',
+        attempts: 12,
+        hint: 'check the tag',
+        workload: { kind: 'StatefulSet', name: 'web', inferred: true },
+        team: 'payments',
+      },
+    ]);
 
+    type Failure = { occurrences: number; workload: unknown; team: string | null };
     const page1 = (await (await get('/v1/failures?limit=4')).json()) as {
-      failures: { occurrences: number }[];
+      failures: Failure[];
       nextCursor: string;
     };
     expect(page1.failures).toHaveLength(4);
     const page2 = (await (await get(`/v1/failures?limit=4&cursor=${page1.nextCursor}`)).json()) as {
-      failures: { occurrences: number }[];
+      failures: Failure[];
       nextCursor: string | null;
     };
     expect(page2.failures).toHaveLength(1);
     expect(page2.nextCursor).toBeNull();
     expect([...page1.failures, ...page2.failures].reduce((n, f) => n + f.occurrences, 0)).toBe(17);
+    // The workload and team as stored (migration 0006); rows without them say null, not ''.
+    expect(
+      [...page1.failures, ...page2.failures]
+        .map((f) => [f.occurrences, f.workload, f.team])
+        .sort((a, b) => Number(a[0]) - Number(b[0])),
+    ).toEqual([
+      [1, null, null],
+      [2, null, null],
+      [3, null, null],
+      [4, { kind: 'Deployment', name: 'web', inferred: false }, 'payments'],
+      [7, null, null],
+    ]);
 
     const trends = (await (await get('/v1/trends?interval=1h')).json()) as {
       series: { failures: number; successes: number }[];

@@ -170,4 +170,58 @@ describe('processEnvelope', () => {
     expect(backoffFor(1)).toEqual({ stage: 0, seconds: 5 });
     expect(backoffFor(12)).toEqual({ stage: 6, seconds: 300 });
   });
+
+  it('infers the workload from the Pod name when the envelope names none, and leaves the team unknown', () => {
+    const s = new AnalyzerState();
+    const r = processEnvelope(ev('w1', 'Failed', FAILED, 1, 0, 'checkout-7d4b9c8f5d-x7k2p'), pos, s, opts);
+    const expected = { workload_kind: 'Deployment', workload_name: 'checkout', workload_inferred: true, team: '' };
+    expect(r.pull).toMatchObject(expected);
+    expect(r.podState).toMatchObject(expected);
+    const none = { workload_kind: '', workload_name: '', workload_inferred: false, team: '' };
+    const bare = processEnvelope(ev('w2', 'Failed', FAILED, 1, 0, 'debug'), pos, s, opts);
+    expect(bare.pull).toMatchObject(none);
+    // A Pod the collector knows has no controller (workload null): nothing inferred from its name.
+    const known = { ...ev('w3', 'Failed', FAILED, 1, 0, 'debug-x7k2p'), workload: null };
+    expect(processEnvelope(known, pos, s, opts).pull).toMatchObject(none);
+    expect(processEnvelope(ev('w4', 'Failed', FAILED, 1, 0, 'debug-x7k2p'), pos, s, opts).pull).toMatchObject({
+      workload_kind: 'DaemonSet|Job',
+      workload_name: 'debug',
+      workload_inferred: true,
+    });
+  });
+
+  it("keeps the collector's workload and team, and a later envelope without them does not replace them with a guess", () => {
+    const s = new AnalyzerState();
+    const withPod = {
+      ...ev('w1', 'Failed', FAILED, 1, 0, 'cache-x9k2m'),
+      workload: { kind: 'DaemonSet', name: 'cache', inferred: false },
+      team: 'payments',
+    };
+    const first = processEnvelope(withPod, pos, s, opts);
+    const known = { workload_kind: 'DaemonSet', workload_name: 'cache', workload_inferred: false, team: 'payments' };
+    expect(first.pull).toMatchObject(known);
+    expect(first.podState).toMatchObject(known);
+    const later = processEnvelope(ev('w1', 'Failed', FAILED, 2, 20, 'cache-x9k2m'), pos, s, opts);
+    expect(later.pull).toMatchObject({
+      workload_kind: 'DaemonSet|Job',
+      workload_name: 'cache',
+      workload_inferred: true,
+      team: '',
+    });
+    expect(later.podState).toMatchObject({ ...known, attempts: 2 });
+    const recovered = processEnvelope(
+      ev(
+        'w3',
+        'Pulled',
+        'Successfully pulled image "ghcr.io/acme/web:1.2" in 1.2s (1.2s including waiting). Image size: 100 bytes.',
+        1,
+        40,
+        'cache-x9k2m',
+      ),
+      pos,
+      s,
+      opts,
+    );
+    expect(recovered.podState).toMatchObject({ ...known, status: 'recovered' });
+  });
 });

@@ -9,6 +9,7 @@ import {
 } from '@pullwatch/classifier';
 import {
   containerOf,
+  inferWorkloadFromPodName,
   normalizeEvent,
   RECOVERY_REASONS,
   type Envelope,
@@ -236,6 +237,32 @@ function pullRow(
     event_count: n.count,
     kafka_partition: pos.partition,
     kafka_offset: pos.offset,
+    ...workloadColumns(env, n.object.name),
+  };
+}
+
+type WorkloadColumns = Pick<PullEventRow, 'workload_kind' | 'workload_name' | 'workload_inferred' | 'team'>;
+
+/**
+ * The workload and team columns: the collector's (from the Pod's owners and its Namespace; a null
+ * workload is a Pod known to have none), else what
+ * the Pod's state already knew from an earlier envelope, else the workload inferred from the Pod's
+ * name. Team '' is unknown: it is never inferred.
+ */
+export function workloadColumns(env: Envelope, pod: string, previous?: WorkloadColumns): WorkloadColumns {
+  const known = previous?.workload_kind && !previous.workload_inferred ? previous : undefined;
+  // null from the collector: the Pod is known to have no controller.
+  const w =
+    env.workload !== undefined
+      ? env.workload
+      : known
+        ? { kind: known.workload_kind, name: known.workload_name, inferred: false }
+        : inferWorkloadFromPodName(pod);
+  return {
+    workload_kind: w?.kind ?? '',
+    workload_name: w?.name ?? '',
+    workload_inferred: w?.inferred ?? false,
+    team: env.team ?? previous?.team ?? '',
   };
 }
 
@@ -286,11 +313,13 @@ function nextPodState(
       has_pull_secrets: pullSecretsOf(env),
       tag_kind: e.tagKind,
       updated_at: timeMs,
+      ...workloadColumns(env, n.object.name, open),
     };
   }
   if (open && (outcome === 'success' || outcome === 'present' || RECOVERY_REASONS.has(n.reason)))
     return {
       ...open,
+      ...workloadColumns(env, open.pod, open),
       status: 'recovered',
       recovered_at: timeMs,
       time_to_recover_ms: Math.max(0, timeMs - open.first_failure),
@@ -301,7 +330,12 @@ function nextPodState(
     (kind === 'status' || kind === 'backoff') &&
     timeMs - open.first_failure >= opts.stuckAfterMs
   )
-    return { ...open, status: 'stuck', updated_at: Math.max(timeMs, open.updated_at) };
+    return {
+      ...open,
+      ...workloadColumns(env, open.pod, open),
+      status: 'stuck',
+      updated_at: Math.max(timeMs, open.updated_at),
+    };
   return null;
 }
 
@@ -378,10 +412,12 @@ function processWaiting(
       has_pull_secrets: w.hasPullSecrets ? 1 : 0,
       tag_kind: tagKind(w.image),
       updated_at: timeMs,
+      ...workloadColumns(env, w.pod),
     };
   } else if (st.first_failure + opts.stuckAfterMs <= timeMs && st.status === 'failing') {
     podState = {
       ...st,
+      ...workloadColumns(env, w.pod, st),
       status: 'stuck',
       image_pull_policy: w.imagePullPolicy ?? st.image_pull_policy,
       has_pull_secrets: w.hasPullSecrets ? 1 : 0,

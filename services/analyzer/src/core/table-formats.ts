@@ -42,6 +42,10 @@ export const PULL_EVENT_COLUMNS = [
   // identity: an ALIAS since 0007 (cluster/event_uid/event_count), not sent.
   ['kafka_partition', 'UInt32'],
   ['kafka_offset', 'UInt64'],
+  ['workload_kind', 'LowCardinality(String)'],
+  ['workload_name', 'String'],
+  ['workload_inferred', 'Bool'],
+  ['team', 'LowCardinality(String)'],
 ] as const satisfies TableColumns;
 
 /** A pull_events row; `outcome` narrowed to what the analyzer writes. */
@@ -102,6 +106,10 @@ export const POD_STATE_COLUMNS = [
   ['has_pull_secrets', 'Int8'],
   ['tag_kind', 'LowCardinality(String)'],
   ['updated_at', "DateTime64(3, 'UTC')"],
+  ['workload_kind', 'LowCardinality(String)'],
+  ['workload_name', 'String'],
+  ['workload_inferred', 'Bool'],
+  ['team', 'LowCardinality(String)'],
 ] as const satisfies TableColumns;
 
 /** A pod_pull_state row; `status` narrowed to the three states. */

@@ -6,6 +6,8 @@ import {
   K8sEventSchema,
   normalizeEvent,
   podWaitingEnvelope,
+  workloadFromOwners,
+  type PodExtras,
 } from '@pullwatch/event-schema';
 import type { Logger } from '@pullwatch/telemetry';
 import { BackPressureError, type EnvelopeProducer, type Outgoing } from '../producer.ts';
@@ -24,7 +26,12 @@ export interface ClusterWatcherStats {
   podsTracked: number;
   events: ListWatch['stats'];
   pods: ListWatch['stats'];
+  /** Null when no team label is configured (no Namespace watch). */
+  namespaces: ListWatch['stats'] | null;
 }
+
+/** How long the first Pods and Events wait for the first Namespace list (when a team label is set). */
+const NAMESPACE_WAIT_MS = 10_000;
 
 const podKey = (o: KubeObject): string | null => {
   const { namespace, name } = o?.metadata ?? {};
@@ -41,6 +48,12 @@ export class ClusterWatcher {
   private readonly pods = new Map<string, KubePod>();
   private readonly events: ListWatch;
   private readonly podWatch: ListWatch;
+  /** Namespace → its team label's value (only Namespaces that have one). */
+  private readonly teams = new Map<string, string>();
+  private readonly namespaceWatch: ListWatch | null;
+  /** Settles after the first Namespace list, or after NAMESPACE_WAIT_MS when it does not come (Pods and Events then go without team). */
+  private namespacesListed: Promise<void> = Promise.resolve();
+  private markNamespacesListed: () => void = () => {};
   private stopped = false;
   private counts = { forwarded: 0, skippedAlreadySent: 0, filtered: 0, invalid: 0 };
 
@@ -49,8 +62,27 @@ export class ClusterWatcher {
     kc: KubeConfig,
     private readonly producer: EnvelopeProducer,
     private readonly log: Logger,
-    private readonly opts: { allEvents: boolean },
+    private readonly opts: { allEvents: boolean; teamLabel?: string | null },
   ) {
+    const teamLabel = opts.teamLabel ?? null;
+    this.namespaceWatch = teamLabel
+      ? new ListWatch(
+          kc,
+          '/api/v1/namespaces',
+          {
+            onList: async (items) => {
+              this.teams.clear();
+              for (const ns of items) this.onNamespace(ns, teamLabel);
+              this.markNamespacesListed();
+            },
+            onObject: async (ns) => this.onNamespace(ns, teamLabel),
+            onDeleted: (ns) => {
+              if (ns?.metadata?.name) this.teams.delete(ns.metadata.name);
+            },
+          },
+          log,
+        )
+      : null;
     this.podWatch = new ListWatch(
       kc,
       '/api/v1/pods',
@@ -72,14 +104,32 @@ export class ClusterWatcher {
     );
   }
 
+  /**
+   * Starts the watches. With a team label, Namespaces are listed first (awaited), so the first Pods
+   * and Events already carry their team.
+   */
   start(): void {
+    if (this.namespaceWatch) {
+      this.namespacesListed = new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.log.warn({ cluster: this.cluster }, 'watch: no Namespace list yet; sending without teams meanwhile');
+          resolve();
+        }, NAMESPACE_WAIT_MS);
+        timer.unref();
+        this.markNamespacesListed = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.namespaceWatch.start();
+    }
     this.podWatch.start();
     this.events.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await Promise.all([this.events.stop(), this.podWatch.stop()]);
+    await Promise.all([this.events.stop(), this.podWatch.stop(), this.namespaceWatch?.stop()]);
   }
 
   stats(): ClusterWatcherStats {
@@ -89,10 +139,12 @@ export class ClusterWatcher {
       podsTracked: this.pods.size,
       events: { ...this.events.stats },
       pods: { ...this.podWatch.stats },
+      namespaces: this.namespaceWatch ? { ...this.namespaceWatch.stats } : null,
     };
   }
 
   private async onEvents(items: KubeObject[]): Promise<void> {
+    await this.namespacesListed;
     const out: Outgoing[] = [];
     for (const item of items) {
       const parsed = K8sEventSchema.safeParse({ kind: 'Event', ...item });
@@ -112,6 +164,7 @@ export class ClusterWatcher {
         event: parsed.data,
         normalized: n,
         pod: pod ? podContext(pod, containerOf(n.object.fieldPath)) : null,
+        ...this.extras(n.object.namespace, pod),
       });
       if (this.sent.has(o.envelope.identity.key)) {
         this.counts.skippedAlreadySent += 1;
@@ -124,6 +177,7 @@ export class ClusterWatcher {
 
   /** A list (`relist`) replaces the known Pods, so Pods deleted while the watch was away are forgotten too. */
   private async onPods(items: KubeObject[], opts: { relist?: boolean } = {}): Promise<void> {
+    await this.namespacesListed;
     const out: Outgoing[] = [];
     const now = new Date();
     if (opts.relist) this.pods.clear();
@@ -136,12 +190,34 @@ export class ClusterWatcher {
       const pod = item as KubePod;
       this.pods.set(key, pod);
       for (const w of waitingContainers(pod, now)) {
-        const o = podWaitingEnvelope({ cluster: this.cluster, source: 'watch', podWaiting: w });
+        const o = podWaitingEnvelope({
+          cluster: this.cluster,
+          source: 'watch',
+          podWaiting: w,
+          ...this.extras(w.namespace, pod),
+        });
         if (this.sent.has(o.envelope.identity.key)) continue;
         out.push(o);
       }
     }
     await this.produce(out);
+  }
+
+  private onNamespace(ns: KubeObject, teamLabel: string): void {
+    const name = ns?.metadata?.name;
+    if (typeof name !== 'string' || !name) return;
+    const labels = (ns.metadata as { labels?: Record<string, unknown> }).labels;
+    const team = labels?.[teamLabel];
+    if (typeof team === 'string' && team) this.teams.set(name, team);
+    else this.teams.delete(name);
+  }
+
+  /** The Pod's workload (from its owner references; without the Pod, the analyzer infers it) and its Namespace's team. */
+  private extras(namespace: string, pod: KubePod | undefined): PodExtras {
+    return {
+      workload: pod?.metadata ? workloadFromOwners(pod.metadata) : undefined,
+      team: this.teams.get(namespace) ?? null,
+    };
   }
 
   private invalid(kind: string, item: KubeObject, why: string): void {

@@ -2,7 +2,13 @@ import { PULL_WAITING_REASONS, type PodContext, type PodWaiting } from '@pullwat
 
 /** The parts of a Pod the collector reads. */
 export interface KubePod {
-  metadata?: { name?: string; namespace?: string; uid?: string };
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    labels?: Record<string, string>;
+    ownerReferences?: { kind?: string; name?: string; controller?: boolean }[];
+  };
   spec?: {
     nodeName?: string;
     imagePullSecrets?: { name?: string }[];
