@@ -110,7 +110,8 @@ const perM = (b: number | string) => Math.round((Number(b) / n) * 1e6);
 const mib = (b: number) => (b / 2 ** 20).toFixed(1);
 const parts = await (
   await ch.query({
-    query: `SELECT table, sum(rows) AS rows, sum(bytes_on_disk) AS disk, sum(data_compressed_bytes) AS comp, sum(data_uncompressed_bytes) AS uncomp
+    query: `SELECT table, sum(rows) AS rows, sum(bytes_on_disk) AS disk,
+              sum(data_compressed_bytes) AS comp, sum(data_uncompressed_bytes) AS uncomp
             FROM system.parts WHERE database = {db:String} AND active GROUP BY table ORDER BY disk DESC`,
     query_params: { db: database },
     format: 'JSONEachRow',
@@ -118,8 +119,10 @@ const parts = await (
 ).json<{ table: string; rows: string; disk: string; comp: string; uncomp: string }>();
 const columns = await (
   await ch.query({
-    query: `SELECT table, name, type, compression_codec AS codec, data_compressed_bytes AS comp, data_uncompressed_bytes AS uncomp
-            FROM system.columns WHERE database = {db:String} AND data_compressed_bytes > 0 ORDER BY table, comp DESC`,
+    query: `SELECT table, name, type, compression_codec AS codec,
+              data_compressed_bytes AS comp, data_uncompressed_bytes AS uncomp
+            FROM system.columns WHERE database = {db:String} AND data_compressed_bytes > 0
+            ORDER BY table, comp DESC`,
     query_params: { db: database },
     format: 'JSONEachRow',
   })
@@ -127,14 +130,17 @@ const columns = await (
 
 const out: string[] = [];
 out.push(
-  `database ${database}: ${n} events (event times over ${(spanMs / 3_600_000).toFixed(2)} h) stored in ${wallS.toFixed(1)} s, batches of ${batch}`,
+  `database ${database}: ${n} events (event times over ${(spanMs / 3_600_000).toFixed(2)} h) ` +
+    `stored in ${wallS.toFixed(1)} s, batches of ${batch}`,
 );
 out.push(
-  `analyzer (this process) CPU per event: ${(((own.user + own.system) / n) * 1).toFixed(1)} µs (processing + encoding + HTTP)`,
+  `analyzer (this process) CPU per event: ${(((own.user + own.system) / n) * 1).toFixed(1)} µs ` +
+    '(processing + encoding + HTTP)',
 );
 out.push(
   chPid
-    ? `ClickHouse CPU per event: ${((serverS * 1e6) / n).toFixed(1)} µs (server ${((serverRaw * 1e6) / n).toFixed(1)} µs less idle ${idleRate.toFixed(3)} CPU-s/s)`
+    ? `ClickHouse CPU per event: ${((serverS * 1e6) / n).toFixed(1)} µs ` +
+        `(server ${((serverRaw * 1e6) / n).toFixed(1)} µs less idle ${idleRate.toFixed(3)} CPU-s/s)`
     : 'ClickHouse CPU: --ch-pid not given',
 );
 out.push('', 'table | rows | MiB on disk per M events | compressed MiB/M | uncompressed MiB/M | ratio');
@@ -142,7 +148,8 @@ let total = 0;
 for (const p of parts) {
   total += perM(p.disk);
   out.push(
-    `${p.table} | ${p.rows} | ${mib(perM(p.disk))} | ${mib(perM(p.comp))} | ${mib(perM(p.uncomp))} | ${(Number(p.uncomp) / Number(p.comp)).toFixed(1)}`,
+    `${p.table} | ${p.rows} | ${mib(perM(p.disk))} | ${mib(perM(p.comp))} | ${mib(perM(p.uncomp))} | ` +
+      `${(Number(p.uncomp) / Number(p.comp)).toFixed(1)}`,
   );
 }
 out.push(`total | | ${mib(total)} | | |`);
@@ -150,7 +157,8 @@ out.push('', 'table.column (type, codec) | compressed MiB/M | uncompressed MiB/M
 for (const c of columns)
   if (perM(c.comp) >= 0.05 * 2 ** 20)
     out.push(
-      `${c.table}.${c.name} (${c.type}${c.codec ? `, ${c.codec}` : ''}) | ${mib(perM(c.comp))} | ${mib(perM(c.uncomp))} | ${(Number(c.uncomp) / Number(c.comp)).toFixed(1)}`,
+      `${c.table}.${c.name} (${c.type}${c.codec ? `, ${c.codec}` : ''}) | ` +
+        `${mib(perM(c.comp))} | ${mib(perM(c.uncomp))} | ${(Number(c.uncomp) / Number(c.comp)).toFixed(1)}`,
     );
 console.log(out.join('\n'));
 if (!args.keep) await ch.command({ query: `DROP DATABASE IF EXISTS ${database}` });

@@ -64,7 +64,10 @@ describe('ClickHouse over HTTPS from PULLWATCH_CLICKHOUSE_CA_FILE', () => {
       expect((err as ClickHouseTlsError).setting).toBe('PULLWATCH_CLICKHOUSE_CA_FILE');
       expect((err as ClickHouseTlsError).code).toBe('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
       expect((err as Error).message).toMatch(
-        /^ClickHouse HTTPS: the server's certificate is not trusted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE: .+\); check PULLWATCH_CLICKHOUSE_CA_FILE/,
+        new RegExp(
+          "^ClickHouse HTTPS: the server's certificate is not trusted " +
+            '\\(UNABLE_TO_VERIFY_LEAF_SIGNATURE: .+\\); check PULLWATCH_CLICKHOUSE_CA_FILE',
+        ),
       );
       // Not waited out as if ClickHouse were down: retrying cannot help.
       expect(Date.now() - t0).toBeLessThan(10_000);

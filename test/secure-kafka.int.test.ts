@@ -115,52 +115,56 @@ describe('Kafka over SASL_SSL and mTLS, from the PULLWATCH_KAFKA_* settings', ()
     expect(await produceAndRead(conn, ['x', 'y'])).toEqual(['x', 'y']);
   });
 
-  it('refuses a wrong password, an untrusted certificate and TLS to a plaintext port with errors naming the setting', async () => {
-    const wrongPassword = connectionFor(
-      secureEnv('SCRAM-SHA-512', { PULLWATCH_KAFKA_SASL_PASSWORD: 'not-the-password' }),
-      'secure-wrong-password',
-    );
-    const auth = await ensureTopics(wrongPassword, [{ topic: uniqueName('never'), numPartitions: 1 }]).then(
-      () => null,
-      (err: unknown) => err,
-    );
-    expect(auth).toBeInstanceOf(KafkaAuthenticationError);
-    expect((auth as KafkaAuthenticationError).setting).toBe('PULLWATCH_KAFKA_SASL_PASSWORD');
-    expect((auth as KafkaAuthenticationError).reason).toBe('SASL_AUTHENTICATION_FAILED');
-    expect((auth as Error).message).toMatch(
-      /^Kafka SASL authentication failed; check PULLWATCH_KAFKA_SASL_USERNAME and PULLWATCH_KAFKA_SASL_PASSWORD: /,
-    );
+  it(
+    'refuses a wrong password, an untrusted certificate and TLS to a plaintext port ' +
+      'with errors naming the setting',
+    async () => {
+      const wrongPassword = connectionFor(
+        secureEnv('SCRAM-SHA-512', { PULLWATCH_KAFKA_SASL_PASSWORD: 'not-the-password' }),
+        'secure-wrong-password',
+      );
+      const auth = await ensureTopics(wrongPassword, [{ topic: uniqueName('never'), numPartitions: 1 }]).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      expect(auth).toBeInstanceOf(KafkaAuthenticationError);
+      expect((auth as KafkaAuthenticationError).setting).toBe('PULLWATCH_KAFKA_SASL_PASSWORD');
+      expect((auth as KafkaAuthenticationError).reason).toBe('SASL_AUTHENTICATION_FAILED');
+      expect((auth as Error).message).toMatch(
+        /^Kafka SASL authentication failed; check PULLWATCH_KAFKA_SASL_USERNAME and PULLWATCH_KAFKA_SASL_PASSWORD: /,
+      );
 
-    const untrusted = connectionFor(
-      secureEnv('SCRAM-SHA-512', { PULLWATCH_KAFKA_SSL_CA_FILE: broker.certs.otherCa }),
-      'secure-untrusted',
-    );
-    const tls = await ensureTopics(untrusted, [{ topic: uniqueName('never'), numPartitions: 1 }]).then(
-      () => null,
-      (err: unknown) => err,
-    );
-    expect(tls).toBeInstanceOf(KafkaTlsError);
-    expect((tls as KafkaTlsError).setting).toBe('PULLWATCH_KAFKA_SSL_CA_FILE');
-    expect((tls as KafkaTlsError).reason).toBe('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
-    expect((tls as Error).message).toMatch(
-      /^Kafka TLS: the broker's certificate is not trusted .*PULLWATCH_KAFKA_SSL_CA_FILE/,
-    );
+      const untrusted = connectionFor(
+        secureEnv('SCRAM-SHA-512', { PULLWATCH_KAFKA_SSL_CA_FILE: broker.certs.otherCa }),
+        'secure-untrusted',
+      );
+      const tls = await ensureTopics(untrusted, [{ topic: uniqueName('never'), numPartitions: 1 }]).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      expect(tls).toBeInstanceOf(KafkaTlsError);
+      expect((tls as KafkaTlsError).setting).toBe('PULLWATCH_KAFKA_SSL_CA_FILE');
+      expect((tls as KafkaTlsError).reason).toBe('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+      expect((tls as Error).message).toMatch(
+        /^Kafka TLS: the broker's certificate is not trusted .*PULLWATCH_KAFKA_SSL_CA_FILE/,
+      );
 
-    // TLS to a plaintext listener.
-    const plaintext = connectionFor(
-      secureEnv('SCRAM-SHA-512', { PULLWATCH_KAFKA_BROKERS: broker.plaintext.join(',') }),
-      'secure-to-plaintext',
-    );
-    const handshake = await ensureTopics(plaintext, [{ topic: uniqueName('never'), numPartitions: 1 }]).then(
-      () => null,
-      (err: unknown) => err,
-    );
-    expect(handshake).toBeInstanceOf(KafkaTlsError);
-    expect([(handshake as KafkaTlsError).setting, (handshake as KafkaTlsError).reason]).toEqual([
-      'PULLWATCH_KAFKA_SSL',
-      'TLS_HANDSHAKE_FAILED',
-    ]);
-  });
+      // TLS to a plaintext listener.
+      const plaintext = connectionFor(
+        secureEnv('SCRAM-SHA-512', { PULLWATCH_KAFKA_BROKERS: broker.plaintext.join(',') }),
+        'secure-to-plaintext',
+      );
+      const handshake = await ensureTopics(plaintext, [{ topic: uniqueName('never'), numPartitions: 1 }]).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      expect(handshake).toBeInstanceOf(KafkaTlsError);
+      expect([(handshake as KafkaTlsError).setting, (handshake as KafkaTlsError).reason]).toEqual([
+        'PULLWATCH_KAFKA_SSL',
+        'TLS_HANDSHAKE_FAILED',
+      ]);
+    },
+  );
 
   it('`pullwatch engines status` probes the secured cluster with the same settings', async () => {
     const status = (env: NodeJS.ProcessEnv) => {
@@ -345,34 +349,40 @@ describe('the `pullwatch collector` command over SASL_SSL', () => {
     }
   };
 
-  it('logs the setting to fix and stays not ready with a wrong password; restarted with the right one it is ready', async () => {
-    const port = await freePort();
-    const wrong = collectorProcess(
-      secureEnv('SCRAM-SHA-512', { PULLWATCH_KAFKA_SASL_PASSWORD: 'not-the-password' }),
-      port,
-    );
-    await until(
-      async () => (wrong.log().includes('"setting":"PULLWATCH_KAFKA_SASL_PASSWORD"') ? true : null),
-      'the collector logging the setting',
-    );
-    const notReady = await until(() => readyz(port), `the collector listening on ${port}`);
-    expect(notReady.status).toBe(503);
-    expect(notReady.body.error?.message).toMatch(
-      /^not connected to Kafka: Kafka SASL authentication failed; check PULLWATCH_KAFKA_SASL_USERNAME and PULLWATCH_KAFKA_SASL_PASSWORD: /,
-    );
-    wrong.child.kill('SIGTERM');
-    expect(await wrong.exited).toBe(0);
+  it(
+    'logs the setting to fix and stays not ready with a wrong password; ' + 'restarted with the right one it is ready',
+    async () => {
+      const port = await freePort();
+      const wrong = collectorProcess(
+        secureEnv('SCRAM-SHA-512', { PULLWATCH_KAFKA_SASL_PASSWORD: 'not-the-password' }),
+        port,
+      );
+      await until(
+        async () => (wrong.log().includes('"setting":"PULLWATCH_KAFKA_SASL_PASSWORD"') ? true : null),
+        'the collector logging the setting',
+      );
+      const notReady = await until(() => readyz(port), `the collector listening on ${port}`);
+      expect(notReady.status).toBe(503);
+      expect(notReady.body.error?.message).toMatch(
+        new RegExp(
+          '^not connected to Kafka: Kafka SASL authentication failed; ' +
+            'check PULLWATCH_KAFKA_SASL_USERNAME and PULLWATCH_KAFKA_SASL_PASSWORD: ',
+        ),
+      );
+      wrong.child.kill('SIGTERM');
+      expect(await wrong.exited).toBe(0);
 
-    const right = collectorProcess(secureEnv('SCRAM-SHA-512'), port);
-    const ready = await until(async () => {
-      const r = await readyz(port);
-      return r?.status === 200 ? r : null;
-    }, 'the restarted collector ready');
-    expect(ready.body).toEqual({ status: 'ready' });
-    expect(right.log()).not.toContain('cannot connect to Kafka');
-    right.child.kill('SIGTERM');
-    expect(await right.exited).toBe(0);
-  });
+      const right = collectorProcess(secureEnv('SCRAM-SHA-512'), port);
+      const ready = await until(async () => {
+        const r = await readyz(port);
+        return r?.status === 200 ? r : null;
+      }, 'the restarted collector ready');
+      expect(ready.body).toEqual({ status: 'ready' });
+      expect(right.log()).not.toContain('cannot connect to Kafka');
+      right.child.kill('SIGTERM');
+      expect(await right.exited).toBe(0);
+    },
+  );
 });
 
 /** Everything written to the events topic so far, read over SASL_SSL. */

@@ -31,7 +31,8 @@ describe('loadMigrateConfig', () => {
 
   it('names every invalid setting', () => {
     expect(() => loadMigrateConfig({ PULLWATCH_CLICKHOUSE_DATABASE: 'x; DROP', PULLWATCH_TTL_DAYS: '0' })).toThrow(
-      'invalid migration settings: PULLWATCH_CLICKHOUSE_DATABASE: a ClickHouse identifier; PULLWATCH_TTL_DAYS: Too small: expected number to be >=1',
+      'invalid migration settings: PULLWATCH_CLICKHOUSE_DATABASE: a ClickHouse identifier; ' +
+        'PULLWATCH_TTL_DAYS: Too small: expected number to be >=1',
     );
   });
 });

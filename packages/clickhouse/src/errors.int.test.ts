@@ -12,11 +12,17 @@ describe('queryRows: typed errors from the real ClickHouse and from no ClickHous
     expect(await queryRows<{ n: number }>(ch, { query: 'SELECT 1 AS n' })).toEqual([{ n: 1 }]);
   });
 
-  it('a query the server refuses is a ClickHouseQueryError with its code, even when its text reads like a network error', async () => {
-    const err = await queryRows(ch, { query: 'SELECT 1 FROM pw_ECONNREFUSED_timed_out.nope' }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ClickHouseQueryError);
-    expect(err).toMatchObject({ code: '81', type: 'UNKNOWN_DATABASE' });
-  });
+  it(
+    'a query the server refuses is a ClickHouseQueryError with its code, ' +
+      'even when its text reads like a network error',
+    async () => {
+      const err = await queryRows(ch, { query: 'SELECT 1 FROM pw_ECONNREFUSED_timed_out.nope' }).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ClickHouseQueryError);
+      expect(err).toMatchObject({ code: '81', type: 'UNKNOWN_DATABASE' });
+    },
+  );
 
   it('nothing listening is a ClickHouseUnavailableError', async () => {
     const nobody = createClickHouse({ url: 'http://127.0.0.1:1', user: 'default', password: '' });

@@ -37,7 +37,8 @@ describe('toClickHouseError', () => {
       'SELF_SIGNED_CERT_IN_CHAIN',
     ]);
     expect(e.message).toBe(
-      "ClickHouse HTTPS: the server's certificate is not trusted (SELF_SIGNED_CERT_IN_CHAIN: fetch failed); check PULLWATCH_CLICKHOUSE_CA_FILE (the CA that signed it)",
+      "ClickHouse HTTPS: the server's certificate is not trusted (SELF_SIGNED_CERT_IN_CHAIN: fetch failed); " +
+        'check PULLWATCH_CLICKHOUSE_CA_FILE (the CA that signed it)',
     );
     const host = toClickHouseError(Object.assign(new Error('altname'), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }));
     expect((host as ClickHouseTlsError).setting).toBe('PULLWATCH_CLICKHOUSE_URL');

@@ -59,7 +59,8 @@ export function clickHouseTlsError(err: unknown): ClickHouseTlsError | null {
   const message = err instanceof Error ? err.message : String(err);
   if (code !== undefined && UNTRUSTED_CERT_CODES.has(code))
     return new ClickHouseTlsError(
-      `ClickHouse HTTPS: the server's certificate is not trusted (${code}: ${message}); check PULLWATCH_CLICKHOUSE_CA_FILE (the CA that signed it)`,
+      `ClickHouse HTTPS: the server's certificate is not trusted (${code}: ${message}); ` +
+        'check PULLWATCH_CLICKHOUSE_CA_FILE (the CA that signed it)',
       code,
       'PULLWATCH_CLICKHOUSE_CA_FILE',
       { cause: err },

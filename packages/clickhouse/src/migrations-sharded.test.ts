@@ -15,7 +15,8 @@ describe('migrations for a sharded cluster without Keeper (replicated: false)', 
         .statements.map((s) => s.replace('ON CLUSTER fleet', '')),
     );
     expect(sql).toContain(
-      'CREATE TABLE IF NOT EXISTS pw.pull_events_all  AS pw.pull_events\nENGINE = Distributed(fleet, pw, pull_events, cityHash64(cluster, namespace, pod))',
+      'CREATE TABLE IF NOT EXISTS pw.pull_events_all  AS pw.pull_events\n' +
+        'ENGINE = Distributed(fleet, pw, pull_events, cityHash64(cluster, namespace, pod))',
     );
   });
 });

@@ -27,7 +27,8 @@ export async function waitForClickHouse(
       if (tls) throw tls;
       if (Date.now() >= deadline)
         throw new Error(
-          `ClickHouse not reachable after ${opts.timeoutMs ?? 300_000} ms: ${err instanceof Error ? err.message : String(err)}`,
+          `ClickHouse not reachable after ${opts.timeoutMs ?? 300_000} ms: ` +
+            `${err instanceof Error ? err.message : String(err)}`,
         );
       opts.onRetry?.(err, attempt);
       await sleep(Math.min(5000, 200 * 2 ** attempt));

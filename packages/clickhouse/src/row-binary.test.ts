@@ -9,17 +9,21 @@ const FORMAT = new RowBinaryFormat<{ s: string; n: number; t: number; nt: number
 ]);
 
 describe('RowBinaryFormat', () => {
-  it("writes the names-and-types header, then each row as length-prefixed UTF-8, two's complement and little-endian 64-bit", () => {
-    const bytes = FORMAT.encode([{ s: 'é', n: -2, t: 2 ** 32 + 5, nt: null }]);
-    const header = Buffer.concat([
-      Buffer.from([4]),
-      ...['s', 'n', 't', 'nt', 'String', 'Int8', "DateTime64(3, 'UTC')", "Nullable(DateTime64(3, 'UTC'))"].map((x) =>
-        Buffer.concat([Buffer.from([x.length]), Buffer.from(x)]),
-      ),
-    ]);
-    expect(bytes.subarray(0, header.length)).toEqual(header);
-    expect([...bytes.subarray(header.length)]).toEqual([2, 0xc3, 0xa9, 0xfe, 5, 0, 0, 0, 1, 0, 0, 0, 1]);
-  });
+  it(
+    "writes the names-and-types header, then each row as length-prefixed UTF-8, two's complement " +
+      'and little-endian 64-bit',
+    () => {
+      const bytes = FORMAT.encode([{ s: 'é', n: -2, t: 2 ** 32 + 5, nt: null }]);
+      const header = Buffer.concat([
+        Buffer.from([4]),
+        ...['s', 'n', 't', 'nt', 'String', 'Int8', "DateTime64(3, 'UTC')", "Nullable(DateTime64(3, 'UTC'))"].map((x) =>
+          Buffer.concat([Buffer.from([x.length]), Buffer.from(x)]),
+        ),
+      ]);
+      expect(bytes.subarray(0, header.length)).toEqual(header);
+      expect([...bytes.subarray(header.length)]).toEqual([2, 0xc3, 0xa9, 0xfe, 5, 0, 0, 0, 1, 0, 0, 0, 1]);
+    },
+  );
 
   it('writes lengths of 128 and more as LEB128 and grows its buffer for large rows', () => {
     const rows = Array.from({ length: 50 }, (_, i) => ({ s: 'a'.repeat(300 + i), n: 0, t: 0, nt: 7 }));

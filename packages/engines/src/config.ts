@@ -107,19 +107,22 @@ export function loadEnginesConfig(env: NodeJS.ProcessEnv = process.env, use: Eng
   const security: KafkaSecurity = use.kafka === false ? {} : kafkaSecurityConfig(env);
   if (e.PULLWATCH_ENGINES === 'local' && (security.tls || security.sasl))
     throw new Error(
-      `invalid engine settings: ${security.tls ? 'PULLWATCH_KAFKA_SSL' : 'PULLWATCH_KAFKA_SASL_MECHANISM'} is set but the local Kafka broker is plaintext without SASL; use PULLWATCH_ENGINES=external for a secured cluster`,
+      `invalid engine settings: ${security.tls ? 'PULLWATCH_KAFKA_SSL' : 'PULLWATCH_KAFKA_SASL_MECHANISM'} is set ` +
+        'but the local Kafka broker is plaintext without SASL; use PULLWATCH_ENGINES=external for a secured cluster',
     );
   let caCert: Buffer | undefined;
   if (e.PULLWATCH_CLICKHOUSE_CA_FILE && use.clickhouse !== false) {
     if (e.PULLWATCH_ENGINES === 'local')
       throw new Error(
-        'invalid engine settings: PULLWATCH_CLICKHOUSE_CA_FILE is set but the local ClickHouse serves plain HTTP; use PULLWATCH_ENGINES=external',
+        'invalid engine settings: PULLWATCH_CLICKHOUSE_CA_FILE is set but the local ClickHouse serves plain HTTP; ' +
+          'use PULLWATCH_ENGINES=external',
       );
     try {
       caCert = readFileSync(e.PULLWATCH_CLICKHOUSE_CA_FILE);
     } catch (err) {
       throw new Error(
-        `PULLWATCH_CLICKHOUSE_CA_FILE: cannot read ${e.PULLWATCH_CLICKHOUSE_CA_FILE}: ${err instanceof Error ? err.message : String(err)}`,
+        `PULLWATCH_CLICKHOUSE_CA_FILE: cannot read ${e.PULLWATCH_CLICKHOUSE_CA_FILE}: ` +
+          `${err instanceof Error ? err.message : String(err)}`,
       );
     }
   }

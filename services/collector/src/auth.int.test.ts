@@ -45,7 +45,8 @@ describe('ingest authentication: bearer tokens bound to clusters', () => {
     const file = join(dir, 'tokens.jsonl');
     writeFileSync(
       file,
-      `${JSON.stringify({ token: EU, clusters: ['prod-eu'] })}\n# a comment\n${JSON.stringify({ token: EU_US, clusters: ['prod-eu', 'prod-us'] })}\n`,
+      `${JSON.stringify({ token: EU, clusters: ['prod-eu'] })}\n# a comment\n` +
+        `${JSON.stringify({ token: EU_US, clusters: ['prod-eu', 'prod-us'] })}\n`,
     );
     collector = createCollector(
       loadCollectorConfig({
@@ -170,7 +171,9 @@ describe('ingest authentication settings', () => {
     const file = join(dir, 'tokens.yaml');
     writeFileSync(
       file,
-      `tokens:\n  - token: ${EU}\n    clusters: [prod-eu]\n  - token: ${EU}\n    clusters: [prod-us]\n  - token: ${ALL}\n    clusters: "*"\n`,
+      `tokens:\n  - token: ${EU}\n    clusters: [prod-eu]\n` +
+        `  - token: ${EU}\n    clusters: [prod-us]\n` +
+        `  - token: ${ALL}\n    clusters: "*"\n`,
     );
     expect(loadCollectorConfig({ ...base, PULLWATCH_INGEST_TOKENS_FILE: file }).ingestAuth).toEqual({
       kind: 'tokens',

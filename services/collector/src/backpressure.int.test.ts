@@ -90,34 +90,38 @@ describe('back-pressure when the broker stops', () => {
     );
   });
 
-  it('a broker that stops answering: the produce times out at PULLWATCH_PRODUCE_TIMEOUT_MS with a 503, and the retried request lands', async () => {
-    const { pid } = await broker.kafka.status();
-    expect(pid).not.toBeNull();
-    // Frozen, not stopped: connections stay open and nothing answers, so only the produce timeout can end the wait.
-    process.kill(pid!, 'SIGSTOP');
-    try {
-      const t0 = Date.now();
-      const hung = await post(200, 5);
-      const waited = Date.now() - t0;
-      expect(hung.status).toBe(503);
-      expect(Number(hung.headers.get('retry-after'))).toBeGreaterThan(0);
-      expect(((await hung.json()) as { error: { message: string } }).error.message).toMatch(/within 3000 ms/);
-      expect(waited).toBeGreaterThanOrEqual(3000);
-      expect(waited).toBeLessThan(6000);
-    } finally {
-      process.kill(pid!, 'SIGCONT');
-    }
-    let status = 0;
-    for (let i = 0; i < 40 && status !== 200; i++) {
-      status = (await post(200, 5)).status;
-      if (status !== 200) await new Promise((r) => setTimeout(r, 1000));
-    }
-    expect(status).toBe(200);
-    const uids = new Set(
-      (await readTopic(kafka, topic, { timeoutMs: 60_000 })).map(
-        (m) => (JSON.parse(m.value!.toString()) as Envelope).identity.uid,
-      ),
-    );
-    for (let i = 200; i < 205; i++) expect(uids.has(`uid-${i}`)).toBe(true);
-  });
+  it(
+    'a broker that stops answering: the produce times out at PULLWATCH_PRODUCE_TIMEOUT_MS with a 503, ' +
+      'and the retried request lands',
+    async () => {
+      const { pid } = await broker.kafka.status();
+      expect(pid).not.toBeNull();
+      // Frozen, not stopped: connections stay open and nothing answers, so only the produce timeout can end the wait.
+      process.kill(pid!, 'SIGSTOP');
+      try {
+        const t0 = Date.now();
+        const hung = await post(200, 5);
+        const waited = Date.now() - t0;
+        expect(hung.status).toBe(503);
+        expect(Number(hung.headers.get('retry-after'))).toBeGreaterThan(0);
+        expect(((await hung.json()) as { error: { message: string } }).error.message).toMatch(/within 3000 ms/);
+        expect(waited).toBeGreaterThanOrEqual(3000);
+        expect(waited).toBeLessThan(6000);
+      } finally {
+        process.kill(pid!, 'SIGCONT');
+      }
+      let status = 0;
+      for (let i = 0; i < 40 && status !== 200; i++) {
+        status = (await post(200, 5)).status;
+        if (status !== 200) await new Promise((r) => setTimeout(r, 1000));
+      }
+      expect(status).toBe(200);
+      const uids = new Set(
+        (await readTopic(kafka, topic, { timeoutMs: 60_000 })).map(
+          (m) => (JSON.parse(m.value!.toString()) as Envelope).identity.uid,
+        ),
+      );
+      for (let i = 200; i < 205; i++) expect(uids.has(`uid-${i}`)).toBe(true);
+    },
+  );
 });

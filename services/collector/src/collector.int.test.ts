@@ -163,40 +163,44 @@ describe('collector HTTP ingest into the real Kafka', () => {
     }
   });
 
-  it('answers a permanent Kafka refusal (events over the topic limit) with 413 and no Retry-After (retryable ones stay 503: backpressure.int.test.ts)', async () => {
-    const topic4 = uniqueName('collector_limit');
-    // The topic takes produce batches of at most 2 KiB: one ordinary event fits, a request of many does not.
-    await ensureTopics(kafka, [{ topic: topic4, numPartitions: 1, config: { 'max.message.bytes': '2048' } }]);
-    const c4 = createCollector(
-      loadCollectorConfig({
-        PULLWATCH_INGEST_TOKEN: TOKEN,
-        PULLWATCH_INGEST_PORT: '0',
-        PULLWATCH_TOPIC: topic4,
-        PULLWATCH_TOPIC_PARTITIONS: '1',
-      }),
-      { logger, metrics: createMetricsRegistry('c4'), kafka },
-    );
-    await c4.start();
-    try {
-      const tooBig = await fetch(`${c4.ingestUrl}/v1/k8s-events?cluster=eu-1`, {
-        method: 'POST',
-        headers: auth,
-        body: JSON.stringify(Array.from({ length: 30 }, (_, i) => event('web-7', i))),
-      });
-      expect(tooBig.status).toBe(413);
-      expect(tooBig.headers.get('retry-after')).toBeNull();
-      expect(((await tooBig.json()) as { error: { code: string } }).error.code).toBe('event_too_large');
-      const fits = await fetch(`${c4.ingestUrl}/v1/k8s-events?cluster=eu-1`, {
-        method: 'POST',
-        headers: auth,
-        body: JSON.stringify([event('web-7', 99)]),
-      });
-      expect(fits.status).toBe(200);
-      expect((await topicOffsets(kafka, topic4)).reduce((n, o) => n + o, 0)).toBe(1);
-    } finally {
-      await c4.stop();
-    }
-  });
+  it(
+    'answers a permanent Kafka refusal (events over the topic limit) with 413 and no Retry-After ' +
+      '(retryable ones stay 503: backpressure.int.test.ts)',
+    async () => {
+      const topic4 = uniqueName('collector_limit');
+      // The topic takes produce batches of at most 2 KiB: one ordinary event fits, a request of many does not.
+      await ensureTopics(kafka, [{ topic: topic4, numPartitions: 1, config: { 'max.message.bytes': '2048' } }]);
+      const c4 = createCollector(
+        loadCollectorConfig({
+          PULLWATCH_INGEST_TOKEN: TOKEN,
+          PULLWATCH_INGEST_PORT: '0',
+          PULLWATCH_TOPIC: topic4,
+          PULLWATCH_TOPIC_PARTITIONS: '1',
+        }),
+        { logger, metrics: createMetricsRegistry('c4'), kafka },
+      );
+      await c4.start();
+      try {
+        const tooBig = await fetch(`${c4.ingestUrl}/v1/k8s-events?cluster=eu-1`, {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify(Array.from({ length: 30 }, (_, i) => event('web-7', i))),
+        });
+        expect(tooBig.status).toBe(413);
+        expect(tooBig.headers.get('retry-after')).toBeNull();
+        expect(((await tooBig.json()) as { error: { code: string } }).error.code).toBe('event_too_large');
+        const fits = await fetch(`${c4.ingestUrl}/v1/k8s-events?cluster=eu-1`, {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify([event('web-7', 99)]),
+        });
+        expect(fits.status).toBe(200);
+        expect((await topicOffsets(kafka, topic4)).reduce((n, o) => n + o, 0)).toBe(1);
+      } finally {
+        await c4.stop();
+      }
+    },
+  );
 
   it('takes OTLP/JSON logs from the k8sobjects receiver with the cluster from the resource', async () => {
     const topic3 = uniqueName('collector_otlp');

@@ -85,29 +85,32 @@ describe('ListWatch against the fake API server', () => {
     expect(seen.objects).toEqual(['p6']);
   });
 
-  it('relists after 410 Gone on a watch, then watches from the relist’s version without repeating events', async () => {
-    const { api, lw, seen } = await setup();
-    api.put('pods', pod('p1'));
-    lw.start();
-    await waitFor(() => api.watching('pods') === 1, 'the watch');
-    api.put('pods', pod('p2'));
-    await waitFor(() => seen.objects.length === 1, 'p2 from the watch');
+  it(
+    'relists after 410 Gone on a watch, then watches from the relist’s version ' + 'without repeating events',
+    async () => {
+      const { api, lw, seen } = await setup();
+      api.put('pods', pod('p1'));
+      lw.start();
+      await waitFor(() => api.watching('pods') === 1, 'the watch');
+      api.put('pods', pod('p2'));
+      await waitFor(() => seen.objects.length === 1, 'p2 from the watch');
 
-    // The watch drops; meanwhile p3 arrives and the history is compacted past the watch's version.
-    api.dropConnections();
-    api.put('pods', pod('p3'));
-    api.compact();
-    await waitFor(() => seen.lists.length === 2 && api.watching('pods') === 1, 'the relist and the new watch');
-    api.put('pods', pod('p4'));
-    await waitFor(() => seen.objects.length === 2, 'p4 from the new watch');
+      // The watch drops; meanwhile p3 arrives and the history is compacted past the watch's version.
+      api.dropConnections();
+      api.put('pods', pod('p3'));
+      api.compact();
+      await waitFor(() => seen.lists.length === 2 && api.watching('pods') === 1, 'the relist and the new watch');
+      api.put('pods', pod('p4'));
+      await waitFor(() => seen.objects.length === 2, 'p4 from the new watch');
 
-    expect(seen.lists).toEqual([['p1'], ['p1', 'p2', 'p3']]);
-    expect(seen.objects).toEqual(['p2', 'p4']);
-    expect(lw.stats.relistsAfterGone).toBe(1);
-    const watches = api.requests.filter((r) => r.watch).map((r) => r.resourceVersion);
-    // The first watch from the first list's version, the reconnect from p2's (410), then the relist's.
-    expect(watches).toEqual(['101', '102', '103']);
-  });
+      expect(seen.lists).toEqual([['p1'], ['p1', 'p2', 'p3']]);
+      expect(seen.objects).toEqual(['p2', 'p4']);
+      expect(lw.stats.relistsAfterGone).toBe(1);
+      const watches = api.requests.filter((r) => r.watch).map((r) => r.resourceVersion);
+      // The first watch from the first list's version, the reconnect from p2's (410), then the relist's.
+      expect(watches).toEqual(['101', '102', '103']);
+    },
+  );
 
   it('skips malformed watch lines and objects, counts them, and keeps the watch going', async () => {
     const { api, lw, seen } = await setup();

@@ -30,7 +30,8 @@ const event = (name: string, pod: string, reason: string, message: string, count
   source: { host: 'node-a' },
 });
 const failed = (img: string) =>
-  `Failed to pull image "${img}": rpc error: code = NotFound desc = failed to pull and unpack image "${img}": not found`;
+  `Failed to pull image "${img}": rpc error: code = NotFound ` +
+  `desc = failed to pull and unpack image "${img}": not found`;
 
 const received: Envelope[] = [];
 const consumer = createGroupConsumer(kafka, {
@@ -194,7 +195,8 @@ describe('Kubernetes watch (fake API server speaking the real protocol)', () => 
     expect(sample('cluster="prod-a",resource="events",activity="reconnects"')).toBeGreaterThanOrEqual(1);
     expect(scraped).toMatch(
       new RegExp(
-        `^pullwatch_collector_watch_objects_total\\{cluster="prod-a",outcome="skipped_already_sent",service="watch-test"\\} ${collector.stats().watch[0]!.skippedAlreadySent}$`,
+        '^pullwatch_collector_watch_objects_total\\{cluster="prod-a",outcome="skipped_already_sent",' +
+          `service="watch-test"\\} ${collector.stats().watch[0]!.skippedAlreadySent}$`,
         'm',
       ),
     );
@@ -250,7 +252,8 @@ describe('Kubernetes watch (fake API server speaking the real protocol)', () => 
     const scraped = await (await fetch(`${collector.ingestUrl}/metrics`)).text();
     expect(scraped).toMatch(
       new RegExp(
-        `^pullwatch_collector_watch_objects_total\\{cluster="prod-a",outcome="invalid",service="watch-test"\\} ${s1.invalid}$`,
+        '^pullwatch_collector_watch_objects_total\\{cluster="prod-a",outcome="invalid",' +
+          `service="watch-test"\\} ${s1.invalid}$`,
         'm',
       ),
     );
