@@ -1,4 +1,4 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { Counter, type Registry } from 'prom-client';
 import { startListener, type Listener } from '@pullwatch/http-listener';
 import { classifyKafkaError, ensureTopics, type KafkaConnection } from '@pullwatch/kafka';
@@ -24,8 +24,10 @@ export interface Collector {
 }
 
 /** One KubeConfig per watched cluster: in-cluster, or each requested kubeconfig context (default: the current one). */
-export function kubeConfigs(cfg: CollectorConfig): { cluster: string; kc: KubeConfig }[] {
+export async function kubeConfigs(cfg: CollectorConfig): Promise<{ cluster: string; kc: KubeConfig }[]> {
   if (cfg.kube.kind === 'none') return [];
+  // Loaded only to watch: an ingest-only collector (the agent's common case) idles ~9 MiB lighter without it.
+  const { KubeConfig } = await import('@kubernetes/client-node');
   if (cfg.kube.kind === 'in-cluster') {
     const kc = new KubeConfig();
     kc.loadFromCluster();
@@ -55,13 +57,8 @@ export function createCollector(cfg: CollectorConfig, deps: CollectorDeps): Coll
   const producer = new EnvelopeProducer(deps.kafka, cfg.topics.events.topic, cfg.bufferMaxEvents, cfg.produceTimeoutMs);
   const { app, stats } = createIngestApp(cfg, { producer, logger: deps.logger, metrics: deps.metrics });
   let listener: Listener | null = null;
-  const watchers = kubeConfigs(cfg).map(
-    ({ cluster, kc }) =>
-      new ClusterWatcher(cluster, kc, producer, deps.logger.child({ cluster }), {
-        allEvents: cfg.allEvents,
-        teamLabel: cfg.teamLabel,
-      }),
-  );
+  // Made at start: reading the kubeconfig loads the Kubernetes client, which only watching needs.
+  const watchers: ClusterWatcher[] = [];
   let url = `http://${cfg.host}:${cfg.port}`;
   let stopping = false;
   let connecting: Promise<void> | null = null;
@@ -128,6 +125,13 @@ export function createCollector(cfg: CollectorConfig, deps: CollectorDeps): Coll
       return url;
     },
     async start() {
+      for (const { cluster, kc } of await kubeConfigs(cfg))
+        watchers.push(
+          new ClusterWatcher(cluster, kc, producer, deps.logger.child({ cluster }), {
+            allEvents: cfg.allEvents,
+            teamLabel: cfg.teamLabel,
+          }),
+        );
       // Listening first: until Kafka takes our connection (a broker that is down, a wrong password or
       // CA), /readyz answers 503 with the reason and ingest answers 503, and the connection is retried.
       listener = await startListener(app, cfg.host, cfg.port);
