@@ -546,28 +546,31 @@ describe('infra/grafana: provisioning and dashboard JSON', () => {
     },
   );
 
-  it('filters the drill-down by cluster, registry and namespace (the aggregates its panels read have no team)', async () => {
-    const d = byUid('pullwatch-drilldown');
-    const q = d.templating.list.filter((v) => v.type === 'query');
-    expect(q.map((v) => [v.name, v.multi, v.includeAll, v.current.value])).toEqual([
-      ['cluster', true, true, ['$__all']],
-      ['registry', true, true, ['$__all']],
-      ['namespace', true, true, ['$__all']],
-    ]);
-    // `team` (0006) is on the event rows and Pod states, not on the per-minute and hourly aggregates most
-    // panels read: a team variable would filter only some panels, so the drill-down leaves it out.
-    const rs = await admin.query({
-      query: `SELECT table FROM system.columns WHERE database = {db:String} AND name = 'team' ORDER BY table`,
-      query_params: { db: database },
-      format: 'JSONEachRow',
-    });
-    expect((await rs.json<{ table: string }>()).map((x) => x.table)).toEqual([
-      'pod_pull_state',
-      'pull_events',
-      'pull_failures',
-      'pull_failures_mv',
-    ]);
-  });
+  it(
+    'filters the drill-down by cluster, registry and namespace (the aggregates its panels read have no ' + 'team)',
+    async () => {
+      const d = byUid('pullwatch-drilldown');
+      const q = d.templating.list.filter((v) => v.type === 'query');
+      expect(q.map((v) => [v.name, v.multi, v.includeAll, v.current.value])).toEqual([
+        ['cluster', true, true, ['$__all']],
+        ['registry', true, true, ['$__all']],
+        ['namespace', true, true, ['$__all']],
+      ]);
+      // `team` (0006) is on the event rows and Pod states, not on the per-minute and hourly aggregates most
+      // panels read: a team variable would filter only some panels, so the drill-down leaves it out.
+      const rs = await admin.query({
+        query: `SELECT table FROM system.columns WHERE database = {db:String} AND name = 'team' ORDER BY table`,
+        query_params: { db: database },
+        format: 'JSONEachRow',
+      });
+      expect((await rs.json<{ table: string }>()).map((x) => x.table)).toEqual([
+        'pod_pull_state',
+        'pull_events',
+        'pull_failures',
+        'pull_failures_mv',
+      ]);
+    },
+  );
 });
 
 // ---------------------------------------------------------------- the panels against ClickHouse

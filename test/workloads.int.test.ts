@@ -25,7 +25,8 @@ let analyzer: Analyzer;
 
 const T0 = Date.now() - 10 * 60_000;
 const failed = (img: string) =>
-  `Failed to pull image "${img}": rpc error: code = NotFound desc = failed to pull and unpack image "${img}": not found`;
+  `Failed to pull image "${img}": rpc error: code = NotFound desc = failed to pull and unpack ` +
+  `image "${img}": not found`;
 const image = (pod: string) => `ghcr.io/acme/${pod}:1`;
 
 function event(namespace: string, pod: string) {
@@ -159,66 +160,75 @@ type WorkloadRow = {
 const COLS = 'pod, workload_kind, workload_name, workload_inferred, team';
 
 describe('workloads and teams, end to end', () => {
-  it('stores the workload from ownerReferences and the team from the Namespace label with every failure and Pod state', async () => {
-    const expected = WATCHED.map((w) => ({
-      pod: w.pod.metadata.name,
-      workload_kind: w.workload[0],
-      workload_name: w.workload[1],
-      workload_inferred: w.workload[2],
-      team: { shop: 'payments', platform: 'sre', sandbox: '' }[w.pod.metadata.namespace],
-    })).sort((a, b) => a.pod.localeCompare(b.pod));
-    // The analyzer writes pull_events (and through it pull_failures) and pod_pull_state in separate inserts.
-    const count = async (table: string) =>
-      Number((await rows<{ n: string }>(`SELECT count() AS n FROM ${database}.${table}`))[0]!.n);
-    await until(
-      async () => (await count('pull_failures')) >= 6 && (await count('pod_pull_state FINAL')) >= 6,
-      'six failures and six Pod states',
-    );
-    expect(await rows<WorkloadRow>(`SELECT ${COLS} FROM ${database}.pull_failures ORDER BY pod`)).toEqual(expected);
-    expect(await rows<WorkloadRow>(`SELECT ${COLS} FROM ${database}.pull_events ORDER BY pod`)).toEqual(expected);
-    expect(await rows<WorkloadRow>(`SELECT ${COLS} FROM ${database}.pod_pull_state FINAL ORDER BY pod`)).toEqual(
-      expected,
-    );
-  });
+  it(
+    'stores the workload from ownerReferences and the team from the Namespace label with every failure and Pod ' +
+      'state',
+    async () => {
+      const expected = WATCHED.map((w) => ({
+        pod: w.pod.metadata.name,
+        workload_kind: w.workload[0],
+        workload_name: w.workload[1],
+        workload_inferred: w.workload[2],
+        team: { shop: 'payments', platform: 'sre', sandbox: '' }[w.pod.metadata.namespace],
+      })).sort((a, b) => a.pod.localeCompare(b.pod));
+      // The analyzer writes pull_events (and through it pull_failures) and pod_pull_state in separate inserts.
+      const count = async (table: string) =>
+        Number((await rows<{ n: string }>(`SELECT count() AS n FROM ${database}.${table}`))[0]!.n);
+      await until(
+        async () => (await count('pull_failures')) >= 6 && (await count('pod_pull_state FINAL')) >= 6,
+        'six failures and six Pod states',
+      );
+      expect(await rows<WorkloadRow>(`SELECT ${COLS} FROM ${database}.pull_failures ORDER BY pod`)).toEqual(expected);
+      expect(await rows<WorkloadRow>(`SELECT ${COLS} FROM ${database}.pull_events ORDER BY pod`)).toEqual(expected);
+      expect(await rows<WorkloadRow>(`SELECT ${COLS} FROM ${database}.pod_pull_state FINAL ORDER BY pod`)).toEqual(
+        expected,
+      );
+    },
+  );
 
-  it('infers the workload from the Pod name for Events posted without a Pod watch, team unknown; keeps the watch type', async () => {
-    const body = [
-      { type: 'ADDED', object: event('web', 'api-6b9f4c7d9-b2c4d') },
-      { type: 'MODIFIED', object: { ...event('web', 'redis-2'), count: 2 } },
-    ]
-      .map((l) => JSON.stringify(l))
-      .join('\n');
-    const res = await fetch(`${collector.ingestUrl}/v1/k8s-events?cluster=edge-1`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${INGEST_TOKEN}`, 'content-type': 'application/x-ndjson' },
-      body,
-    });
-    expect(res.status).toBe(200);
-    await until(
-      async () => (await rows(`SELECT 1 FROM ${database}.pull_failures WHERE cluster = 'edge-1'`)).length === 2,
-      'the two ingested failures',
-    );
-    expect(
-      await rows<WorkloadRow>(`SELECT ${COLS} FROM ${database}.pull_failures WHERE cluster = 'edge-1' ORDER BY pod`),
-    ).toEqual([
-      {
-        pod: 'api-6b9f4c7d9-b2c4d',
-        workload_kind: 'Deployment',
-        workload_name: 'api',
-        workload_inferred: true,
-        team: '',
-      },
-      { pod: 'redis-2', workload_kind: 'StatefulSet', workload_name: 'redis', workload_inferred: true, team: '' },
-    ]);
-    expect(
-      await rows(
-        `SELECT object_name, JSONExtractString(payload, 'watchType') AS watch_type FROM ${database}.raw_events WHERE cluster = 'edge-1' ORDER BY object_name`,
-      ),
-    ).toEqual([
-      { object_name: 'api-6b9f4c7d9-b2c4d', watch_type: 'ADDED' },
-      { object_name: 'redis-2', watch_type: 'MODIFIED' },
-    ]);
-  });
+  it(
+    'infers the workload from the Pod name for Events posted without a Pod watch, team unknown; keeps the ' +
+      'watch type',
+    async () => {
+      const body = [
+        { type: 'ADDED', object: event('web', 'api-6b9f4c7d9-b2c4d') },
+        { type: 'MODIFIED', object: { ...event('web', 'redis-2'), count: 2 } },
+      ]
+        .map((l) => JSON.stringify(l))
+        .join('\n');
+      const res = await fetch(`${collector.ingestUrl}/v1/k8s-events?cluster=edge-1`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${INGEST_TOKEN}`, 'content-type': 'application/x-ndjson' },
+        body,
+      });
+      expect(res.status).toBe(200);
+      await until(
+        async () => (await rows(`SELECT 1 FROM ${database}.pull_failures WHERE cluster = 'edge-1'`)).length === 2,
+        'the two ingested failures',
+      );
+      expect(
+        await rows<WorkloadRow>(`SELECT ${COLS} FROM ${database}.pull_failures WHERE cluster = 'edge-1' ORDER BY pod`),
+      ).toEqual([
+        {
+          pod: 'api-6b9f4c7d9-b2c4d',
+          workload_kind: 'Deployment',
+          workload_name: 'api',
+          workload_inferred: true,
+          team: '',
+        },
+        { pod: 'redis-2', workload_kind: 'StatefulSet', workload_name: 'redis', workload_inferred: true, team: '' },
+      ]);
+      expect(
+        await rows(
+          `SELECT object_name, JSONExtractString(payload, 'watchType') AS watch_type FROM ${database}.raw_events ` +
+            `WHERE cluster = 'edge-1' ORDER BY object_name`,
+        ),
+      ).toEqual([
+        { object_name: 'api-6b9f4c7d9-b2c4d', watch_type: 'ADDED' },
+        { object_name: 'redis-2', watch_type: 'MODIFIED' },
+      ]);
+    },
+  );
 
   it('follows a Namespace label added while watching: later failures carry the new team', async () => {
     api.put('namespaces', { metadata: { name: 'sandbox', uid: 'ns-sandbox', labels: { team: 'research' } } });

@@ -48,7 +48,8 @@ export async function startSecureKafka(): Promise<SecureBroker> {
       'ssl.truststore.type=PEM',
       `ssl.truststore.location=${certs.ca}`,
       'listener.name.secure.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
-      `listener.name.secure.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_${plain.username}="${plain.password}";`,
+      `listener.name.secure.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule ` +
+        `required user_${plain.username}="${plain.password}";`,
       'listener.name.secure.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
       'listener.name.secure.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
       'listener.name.secure.ssl.client.auth=none',

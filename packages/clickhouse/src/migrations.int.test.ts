@@ -76,7 +76,8 @@ describe('migrate', () => {
     )!.statements;
     expect(distributed).toHaveLength(7);
     expect(distributed).toContain(
-      'CREATE TABLE IF NOT EXISTS pw.pull_events_all ON CLUSTER fleet AS pw.pull_events\nENGINE = Distributed(fleet, pw, pull_events, cityHash64(cluster, namespace, pod))',
+      'CREATE TABLE IF NOT EXISTS pw.pull_events_all ON CLUSTER fleet AS pw.pull_events\nENGINE = ' +
+        'Distributed(fleet, pw, pull_events, cityHash64(cluster, namespace, pod))',
     );
     expect(distributed.join('\n')).toContain('ENGINE = Distributed(fleet, pw, incidents, cityHash64(id))');
     expect(loadMigrations({ database: 'pw', ttlDays: 30 }).find((x) => x.name === 'distributed')!.statements).toEqual(
@@ -89,7 +90,8 @@ describe('migrate', () => {
       "ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')",
     );
     expect(hourly).toContain(
-      'CREATE TABLE IF NOT EXISTS pw.pull_stats_1h_all ON CLUSTER fleet AS pw.pull_stats_1h\nENGINE = Distributed(fleet, pw, pull_stats_1h)',
+      'CREATE TABLE IF NOT EXISTS pw.pull_stats_1h_all ON CLUSTER fleet AS pw.pull_stats_1h\nENGINE = ' +
+        'Distributed(fleet, pw, pull_stats_1h)',
     );
     expect(
       loadMigrations({ database: 'pw', ttlDays: 30 })
@@ -101,9 +103,11 @@ describe('migrate', () => {
       loadMigrations({ database: 'pw', ttlDays: 30, cluster }).find((x) => x.name === 'storage')!.statements;
     expect(storage('fleet').filter((st) => st.includes('_all'))).toEqual([
       'DROP TABLE IF EXISTS pw.raw_events_all ON CLUSTER fleet SYNC',
-      'CREATE TABLE IF NOT EXISTS pw.raw_events_all ON CLUSTER fleet AS pw.raw_events\nENGINE = Distributed(fleet, pw, raw_events, cityHash64(cluster, namespace, object_name))',
+      'CREATE TABLE IF NOT EXISTS pw.raw_events_all ON CLUSTER fleet AS pw.raw_events\nENGINE = ' +
+        'Distributed(fleet, pw, raw_events, cityHash64(cluster, namespace, object_name))',
       'DROP TABLE IF EXISTS pw.pull_events_all ON CLUSTER fleet SYNC',
-      'CREATE TABLE IF NOT EXISTS pw.pull_events_all ON CLUSTER fleet AS pw.pull_events\nENGINE = Distributed(fleet, pw, pull_events, cityHash64(cluster, namespace, pod))',
+      'CREATE TABLE IF NOT EXISTS pw.pull_events_all ON CLUSTER fleet AS pw.pull_events\nENGINE = ' +
+        'Distributed(fleet, pw, pull_events, cityHash64(cluster, namespace, pod))',
     ]);
     expect(storage().filter((st) => st.includes('_all'))).toEqual([]);
     expect(storage().every((st) => st.startsWith('ALTER TABLE pw.'))).toBe(true);
@@ -163,7 +167,8 @@ describe('migrate', () => {
   const columns = async (db: string) => {
     const rs = await client.query({
       query:
-        "SELECT table, name, type, default_kind FROM system.columns WHERE database = {db:String} AND table NOT LIKE 'schema_migration%' ORDER BY table, position",
+        'SELECT table, name, type, default_kind FROM system.columns WHERE database = {db:String} AND table NOT ' +
+        "LIKE 'schema_migration%' ORDER BY table, position",
       query_params: { db },
       format: 'JSONEachRow',
     });
@@ -248,7 +253,8 @@ describe('migrate', () => {
         // A raw row stored before 0007 reads the same: its columns that became ALIAS come from its payload.
         expect(
           await one(
-            `SELECT count() AS n, any(reason) AS reason, any(message) AS message, any(event_uid) AS event_uid, any(resource_version) AS rv, any(identity) AS identity FROM ${db}.raw_events`,
+            `SELECT count() AS n, any(reason) AS reason, any(message) AS message, any(event_uid) AS event_uid, ` +
+              `any(resource_version) AS rv, any(identity) AS identity FROM ${db}.raw_events`,
           ),
         ).toEqual({
           n: 1,
@@ -299,7 +305,8 @@ describe('migrate', () => {
         });
         expect(
           await one(
-            `SELECT pod, occurrences, workload_kind, workload_name, workload_inferred, team FROM ${db}.pull_failures WHERE event_uid = 'u3'`,
+            `SELECT pod, occurrences, workload_kind, workload_name, workload_inferred, team ` +
+              `FROM ${db}.pull_failures WHERE event_uid = 'u3'`,
           ),
         ).toEqual({
           pod: 'checkout-7d4b9c8f5d-x7k2p',

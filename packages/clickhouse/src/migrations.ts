@@ -102,7 +102,14 @@ export async function migrate(
   const onCluster = ddlQueue ? `ON CLUSTER ${opts.cluster}` : '';
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${opts.database} ${onCluster}` });
   await client.command({
-    query: `CREATE TABLE IF NOT EXISTS ${opts.database}.schema_migrations ${onCluster} (version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = ${ddlQueue ? "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')" : 'ReplacingMergeTree'} ORDER BY version`,
+    query:
+      `CREATE TABLE IF NOT EXISTS ${opts.database}.schema_migrations ${onCluster} (version UInt32, name ` +
+      `String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ` +
+      `ENGINE = ${
+        ddlQueue
+          ? "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')"
+          : 'ReplacingMergeTree'
+      } ORDER BY version`,
   });
   const recorded = async () => {
     const rs = await client.query({
@@ -141,7 +148,8 @@ export async function migrate(
           if (!(await exists(client, claim))) return mergeResults(result, await migrate(client, opts, dir));
           if (Date.now() > deadline)
             throw new Error(
-              `migration ${m.version} (${m.name}) is claimed by another run that has not finished; if none is running, DROP TABLE ${claim}`,
+              `migration ${m.version} (${m.name}) is claimed by another run that has not finished; if none is ` +
+                `running, DROP TABLE ${claim}`,
             );
           await new Promise((r) => setTimeout(r, 200));
         }

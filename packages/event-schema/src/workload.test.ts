@@ -42,14 +42,18 @@ describe('inferWorkloadFromPodName', () => {
 describe('workloadFromOwners', () => {
   const rs = (name: string) => [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name, controller: true }];
 
-  it('resolves a ReplicaSet named after the pod-template-hash to its Deployment, from the owner reference (not inferred)', () => {
-    expect(
-      workloadFromOwners({
-        labels: { app: 'x', 'pod-template-hash': '7d4b9c8f5d' },
-        ownerReferences: rs('checkout-7d4b9c8f5d'),
-      }),
-    ).toEqual({ kind: 'Deployment', name: 'checkout', inferred: false });
-  });
+  it(
+    'resolves a ReplicaSet named after the pod-template-hash to its Deployment, from the owner reference (not ' +
+      'inferred)',
+    () => {
+      expect(
+        workloadFromOwners({
+          labels: { app: 'x', 'pod-template-hash': '7d4b9c8f5d' },
+          ownerReferences: rs('checkout-7d4b9c8f5d'),
+        }),
+      ).toEqual({ kind: 'Deployment', name: 'checkout', inferred: false });
+    },
+  );
 
   it('keeps a ReplicaSet without the Deployment controller’s hash label as the ReplicaSet', () => {
     expect(workloadFromOwners({ labels: {}, ownerReferences: rs('standalone') })).toEqual({

@@ -65,7 +65,9 @@ describe('classifyKafkaError on secure connections', () => {
         false,
       ]);
       expect(e.message).toBe(
-        `Kafka TLS: the broker's certificate is not trusted (${code}); check PULLWATCH_KAFKA_SSL_CA_FILE (the CA that signed the brokers' certificates): metadata failed 1 times.: Connection to 127.0.0.1:9093 failed.: unable to verify the first certificate`,
+        `Kafka TLS: the broker's certificate is not trusted (${code}); check PULLWATCH_KAFKA_SSL_CA_FILE (the ` +
+          `CA that signed the brokers' certificates): metadata failed 1 times.: Connection to 127.0.0.1:9093 ` +
+          `failed.: unable to verify the first certificate`,
       );
     }
     // TLS to a plaintext port: the library's UserError over the reset handshake.

@@ -111,14 +111,16 @@ function securityError(err: unknown, found: string[], message: string): KafkaErr
   const untrusted = found.find((r) => UNTRUSTED.has(r));
   if (untrusted)
     return new KafkaTlsError(
-      `Kafka TLS: the broker's certificate is not trusted (${untrusted}); check PULLWATCH_KAFKA_SSL_CA_FILE (the CA that signed the brokers' certificates): ${message}`,
+      `Kafka TLS: the broker's certificate is not trusted (${untrusted}); check PULLWATCH_KAFKA_SSL_CA_FILE ` +
+        `(the CA that signed the brokers' certificates): ${message}`,
       untrusted,
       'PULLWATCH_KAFKA_SSL_CA_FILE',
       { cause: err },
     );
   if (has('ERR_TLS_CERT_ALTNAME_INVALID'))
     return new KafkaTlsError(
-      `Kafka TLS: the broker's certificate is not for the host connected to; check PULLWATCH_KAFKA_BROKERS (the names in the certificate): ${message}`,
+      `Kafka TLS: the broker's certificate is not for the host connected to; check PULLWATCH_KAFKA_BROKERS (the ` +
+        `names in the certificate): ${message}`,
       'ERR_TLS_CERT_ALTNAME_INVALID',
       'PULLWATCH_KAFKA_BROKERS',
       { cause: err },
@@ -126,7 +128,8 @@ function securityError(err: unknown, found: string[], message: string): KafkaErr
   const clientCert = found.find((r) => CLIENT_CERT.has(r));
   if (clientCert)
     return new KafkaTlsError(
-      `Kafka TLS: the broker refused our client certificate (${clientCert}); check PULLWATCH_KAFKA_SSL_CERT_FILE and PULLWATCH_KAFKA_SSL_KEY_FILE: ${message}`,
+      `Kafka TLS: the broker refused our client certificate (${clientCert}); check ` +
+        `PULLWATCH_KAFKA_SSL_CERT_FILE and PULLWATCH_KAFKA_SSL_KEY_FILE: ${message}`,
       clientCert,
       'PULLWATCH_KAFKA_SSL_CERT_FILE',
       { cause: err },
@@ -135,7 +138,8 @@ function securityError(err: unknown, found: string[], message: string): KafkaErr
   // handshake (it raises it only with TLS on); the port is not a TLS listener.
   if (someError(err, (e) => codeOf(e) === 'PLT_KFK_USER' && codeOf(e.cause) === 'ECONNRESET'))
     return new KafkaTlsError(
-      `Kafka TLS: the handshake failed, the broker's listener may not be TLS; check PULLWATCH_KAFKA_SSL and PULLWATCH_KAFKA_BROKERS: ${message}`,
+      `Kafka TLS: the handshake failed, the broker's listener may not be TLS; check PULLWATCH_KAFKA_SSL and ` +
+        `PULLWATCH_KAFKA_BROKERS: ${message}`,
       'TLS_HANDSHAKE_FAILED',
       'PULLWATCH_KAFKA_SSL',
       { cause: err },
@@ -149,7 +153,8 @@ function securityError(err: unknown, found: string[], message: string): KafkaErr
     );
   if (has('SASL_AUTHENTICATION_FAILED') || has('PLT_KFK_AUTHENTICATION'))
     return new KafkaAuthenticationError(
-      `Kafka SASL authentication failed; check PULLWATCH_KAFKA_SASL_USERNAME and PULLWATCH_KAFKA_SASL_PASSWORD: ${message}`,
+      `Kafka SASL authentication failed; check PULLWATCH_KAFKA_SASL_USERNAME and ` +
+        `PULLWATCH_KAFKA_SASL_PASSWORD: ${message}`,
       has('SASL_AUTHENTICATION_FAILED') ? 'SASL_AUTHENTICATION_FAILED' : 'PLT_KFK_AUTHENTICATION',
       'PULLWATCH_KAFKA_SASL_PASSWORD',
       { cause: err },

@@ -156,7 +156,8 @@ describe('@pullwatch/kafka against the real broker', () => {
     await producer.close();
   });
 
-  it('classifies errors by the broker code: a message over the limit is permanent, an unreachable broker retryable', async () => {
+  it('classifies errors by the broker code: a message over the limit is permanent, an unreachable broker ' +
+    'retryable', async () => {
     const topic = uniqueName('kafka_errors');
     // A topic that takes batches of at most 2 KiB.
     await ensureTopics(conn, [{ topic, numPartitions: 1, config: { 'max.message.bytes': '2048' } }]);

@@ -85,7 +85,9 @@ export class AnalyzerStore {
   async storedOffsets(partitions: number[]): Promise<Map<number, number>> {
     if (!partitions.length) return new Map();
     const rs = await this.ch.query({
-      query: `SELECT kafka_partition AS p, max(kafka_offset) AS o FROM ${this.tables.read('raw_events')} WHERE kafka_partition IN {parts:Array(UInt32)} GROUP BY p`,
+      query:
+        `SELECT kafka_partition AS p, max(kafka_offset) AS o FROM ${this.tables.read('raw_events')} WHERE ` +
+        `kafka_partition IN {parts:Array(UInt32)} GROUP BY p`,
       query_params: { parts: partitions },
       format: 'JSONEachRow',
     });
@@ -98,7 +100,10 @@ export class AnalyzerStore {
     const rs = await this.ch.query({
       // From pull_events, written before raw_events: a batch whose pull rows were stored but whose raw
       // rows were not is processed again, and its counts then add nothing.
-      query: `SELECT cluster, event_uid AS uid, max(event_count) AS count FROM ${this.tables.read('pull_events')} WHERE kafka_partition IN {parts:Array(UInt32)} AND received_at >= now() - INTERVAL 2 DAY GROUP BY cluster, uid`,
+      query:
+        `SELECT cluster, event_uid AS uid, max(event_count) AS count ` +
+        `FROM ${this.tables.read('pull_events')} WHERE kafka_partition IN {parts:Array(UInt32)} AND received_at ` +
+        `>= now() - INTERVAL 2 DAY GROUP BY cluster, uid`,
       query_params: { parts: partitions },
       format: 'JSONEachRow',
     });
@@ -150,7 +155,9 @@ export class AnalyzerStore {
    */
   async openIncidentsBefore(windowStartMs: number): Promise<CarriedIncident[]> {
     const rs = await this.ch.query({
-      query: `SELECT id, registry, cause, scope, clusters, images, failures, toUnixTimestamp64Milli(start) AS startMs, toUnixTimestamp64Milli(last_seen) AS lastSeenMs
+      query:
+        `SELECT id, registry, cause, scope, clusters, images, failures, toUnixTimestamp64Milli(start) AS ` +
+        `startMs, toUnixTimestamp64Milli(last_seen) AS lastSeenMs
               FROM ${this.tables.read('incidents')} FINAL
               WHERE status = 'open' AND start < fromUnixTimestamp64Milli({w:Int64}, 'UTC')`,
       query_params: { w: windowStartMs },
@@ -166,9 +173,13 @@ export class AnalyzerStore {
       rows.map(async (r) => {
         const startMs = Number(r.startMs);
         const before = await this.ch.query({
-          query: `SELECT sum(occurrences) AS n FROM ${this.tables.read('pull_failures')}
-                  WHERE registry = {registry:String} AND cause = {cause:String} ${isImageCause(r.cause) ? 'AND image = {image:String}' : ''}
-                    AND event_time >= fromUnixTimestamp64Milli({s:Int64}, 'UTC') AND event_time < fromUnixTimestamp64Milli({w:Int64}, 'UTC')`,
+          query:
+            `SELECT sum(occurrences) AS n FROM ${this.tables.read('pull_failures')}
+                  WHERE registry = {registry:String} AND cause = {cause:String} ${
+                    isImageCause(r.cause) ? 'AND image = {image:String}' : ''
+                  }
+                    AND event_time >= fromUnixTimestamp64Milli({s:Int64}, 'UTC') AND event_time < ` +
+            `fromUnixTimestamp64Milli({w:Int64}, 'UTC')`,
           query_params: {
             registry: r.registry,
             cause: r.cause,
@@ -200,7 +211,9 @@ export class AnalyzerStore {
     const since =
       windowStartMs === undefined ? 'now() - INTERVAL {h:UInt32} HOUR' : "fromUnixTimestamp64Milli({w:Int64}, 'UTC')";
     const rs = await this.ch.query({
-      query: `SELECT registry, cause, cluster, image, toUnixTimestamp(toStartOfMinute(event_time)) * 1000 AS minuteMs, toUnixTimestamp64Milli(max(event_time)) AS lastMs, sum(occurrences) AS failures
+      query:
+        `SELECT registry, cause, cluster, image, toUnixTimestamp(toStartOfMinute(event_time)) * 1000 AS ` +
+        `minuteMs, toUnixTimestamp64Milli(max(event_time)) AS lastMs, sum(occurrences) AS failures
               FROM ${this.tables.read('pull_failures')} WHERE event_time >= ${since}
               GROUP BY registry, cause, cluster, image, minuteMs ORDER BY minuteMs`,
       query_params: { h: lookbackHours, w: windowStartMs ?? 0 },
@@ -219,7 +232,10 @@ export class AnalyzerStore {
 
   async successMarks(lookbackHours: number): Promise<SuccessMarks> {
     const rs = await this.ch.query({
-      query: `SELECT registry, cluster, image, toUnixTimestamp64Milli(max(event_time)) AS last FROM ${this.tables.read('pull_successes')} WHERE event_time >= now() - INTERVAL {h:UInt32} HOUR GROUP BY registry, cluster, image`,
+      query:
+        `SELECT registry, cluster, image, toUnixTimestamp64Milli(max(event_time)) AS last ` +
+        `FROM ${this.tables.read('pull_successes')} WHERE event_time >= now() - INTERVAL {h:UInt32} HOUR GROUP ` +
+        `BY registry, cluster, image`,
       query_params: { h: lookbackHours },
       format: 'JSONEachRow',
     });

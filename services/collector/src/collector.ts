@@ -41,7 +41,9 @@ export async function kubeConfigs(cfg: CollectorConfig): Promise<{ cluster: stri
   return wanted.map(({ context, cluster }) => {
     if (!base.getContextObject(context))
       throw new Error(
-        `context '${context}' is not in ${cfg.kube.kind === 'kubeconfig' ? cfg.kube.path : 'the kubeconfig'} (it has: ${base
+        `context '${context}' is not in ${
+          cfg.kube.kind === 'kubeconfig' ? cfg.kube.path : 'the kubeconfig'
+        } (it has: ${base
           .getContexts()
           .map((c) => c.name)
           .join(', ')})`,
@@ -87,7 +89,9 @@ export function createCollector(cfg: CollectorConfig, deps: CollectorDeps): Coll
   // The watchers keep plain counts; Prometheus reads them at scrape time.
   new Counter({
     name: 'pullwatch_collector_watch_activity_total',
-    help: 'Kubernetes list/watch activity per cluster and resource: lists, relists after 410 Gone, reconnects, bookmarks',
+    help:
+      'Kubernetes list/watch activity per cluster and resource: lists, relists after 410 Gone, reconnects, ' +
+      'bookmarks',
     labelNames: ['cluster', 'resource', 'activity'],
     registers: [deps.metrics],
     collect() {
@@ -106,7 +110,9 @@ export function createCollector(cfg: CollectorConfig, deps: CollectorDeps): Coll
   });
   new Counter({
     name: 'pullwatch_collector_watch_objects_total',
-    help: 'Watched objects per cluster by outcome: forwarded to Kafka, skipped as already sent (relists), filtered (not about images), invalid (skipped)',
+    help:
+      'Watched objects per cluster by outcome: forwarded to Kafka, skipped as already sent (relists), ' +
+      'filtered (not about images), invalid (skipped)',
     labelNames: ['cluster', 'outcome'],
     registers: [deps.metrics],
     collect() {

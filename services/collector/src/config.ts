@@ -73,7 +73,8 @@ export function loadCollectorConfig(env: NodeJS.ProcessEnv = process.env): Colle
   if (e.PULLWATCH_IN_CLUSTER) {
     if (!e.PULLWATCH_CLUSTER)
       throw new Error(
-        'invalid collector settings: PULLWATCH_IN_CLUSTER=true needs PULLWATCH_CLUSTER (the name this cluster has in pullwatch)',
+        'invalid collector settings: PULLWATCH_IN_CLUSTER=true needs PULLWATCH_CLUSTER (the name this cluster ' +
+          'has in pullwatch)',
       );
     kube = { kind: 'in-cluster', cluster: e.PULLWATCH_CLUSTER };
   } else if (e.PULLWATCH_KUBECONFIG) {
@@ -106,7 +107,9 @@ export function loadCollectorConfig(env: NodeJS.ProcessEnv = process.env): Colle
     ingestAuth = { kind: 'closed' };
   } else {
     throw new Error(
-      'invalid collector settings: the ingest needs a token: set PULLWATCH_INGEST_TOKEN (all clusters) or PULLWATCH_INGEST_TOKENS_FILE ({token, clusters} per entry), or PULLWATCH_INGEST_AUTH=none to accept unauthenticated events (trusted networks only)',
+      'invalid collector settings: the ingest needs a token: set PULLWATCH_INGEST_TOKEN (all clusters) or ' +
+        'PULLWATCH_INGEST_TOKENS_FILE ({token, clusters} per entry), or PULLWATCH_INGEST_AUTH=none to accept ' +
+        'unauthenticated events (trusted networks only)',
     );
   }
   return {

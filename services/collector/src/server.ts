@@ -63,7 +63,8 @@ function authenticator(auth: IngestAuth): (authorization: string | undefined) =>
   if (auth.kind === 'closed')
     return () => {
       throw new UnauthorizedError(
-        'the ingest is closed: this collector has no ingest token configured (PULLWATCH_INGEST_TOKEN or PULLWATCH_INGEST_TOKENS_FILE)',
+        'the ingest is closed: this collector has no ingest token configured (PULLWATCH_INGEST_TOKEN or ' +
+          'PULLWATCH_INGEST_TOKENS_FILE)',
         REALM,
       );
     };
@@ -329,7 +330,8 @@ export function createIngestApp(
         res,
         413,
         'event_too_large',
-        `Kafka refused the events as too large (${err.reason}); nothing of this request was accepted, send fewer or smaller events`,
+        `Kafka refused the events as too large (${err.reason}); nothing of this request was accepted, send ` +
+          `fewer or smaller events`,
       );
     }
     if (err instanceof KafkaPermanentError) {

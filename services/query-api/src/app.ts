@@ -37,7 +37,8 @@ const WorkloadTeamFields = {
       kind: z
         .string()
         .describe(
-          'Deployment, StatefulSet, DaemonSet, Job, CronJob, ReplicaSet, another controller, or "DaemonSet|Job" when a name cannot tell',
+          'Deployment, StatefulSet, DaemonSet, Job, CronJob, ReplicaSet, another controller, or "DaemonSet|Job" ' +
+            'when a name cannot tell',
         ),
       name: z.string(),
       inferred: z.boolean().describe("true: read from the Pod's name, not its ownerReferences"),

@@ -118,7 +118,9 @@ export class Queries {
       w.params,
     );
     const causes = await this.rows<{ registry: string; cause: string; failures: number }>(
-      `SELECT registry, cause, sum(failures) AS failures FROM ${this.t.read('pull_stats_1m')} ${w.sql()}${w.parts.length ? ' AND' : ' WHERE'} cause != '' GROUP BY registry, cause`,
+      `SELECT registry, cause, sum(failures) AS failures ` +
+        `FROM ${this.t.read('pull_stats_1m')} ${w.sql()}${w.parts.length ? ' AND' : ' WHERE'} cause != '' GROUP ` +
+        `BY registry, cause`,
       w.params,
     );
     const byCause = new Map<string, Record<string, number>>();
@@ -160,8 +162,10 @@ export class Queries {
       .add('registry = {registry:String}', 'registry', q.registry)
       .add('cluster = {cluster:String}', 'cluster', q.cluster);
     const rows = await this.rows<Record<string, unknown>>(
-      `SELECT registry, cluster, ${byNode ? 'node' : "'' AS node"}, sum(occurrences) AS failures, min(first_time) AS firstSeen, max(event_time) AS lastSeen
-       FROM ${this.t.read('pull_failures')} ${w.sql()} GROUP BY registry, cluster${byNode ? ', node' : ''} ORDER BY failures DESC, registry, cluster LIMIT 1000`,
+      `SELECT registry, cluster, ${byNode ? 'node' : "'' AS node"}, sum(occurrences) AS failures, ` +
+        `min(first_time) AS firstSeen, max(event_time) AS lastSeen
+       FROM ${this.t.read('pull_failures')} ${w.sql()} GROUP BY registry, ` +
+        `cluster${byNode ? ', node' : ''} ORDER BY failures DESC, registry, cluster LIMIT 1000`,
       w.params,
     );
     return rows.map((r) => ({
@@ -180,7 +184,8 @@ export class Queries {
       .add('start < {to:DateTime64(3)}', 'to', chTime(q.to));
     if (q.status !== 'all') w.add('status = {status:String}', 'status', q.status);
     const rows = await this.rows<Record<string, unknown>>(
-      `SELECT id, registry, cause, scope, clusters, images, failures, start, last_seen, end, status FROM ${this.t.read('incidents')} FINAL ${w.sql()} ORDER BY start DESC, id LIMIT 1000`,
+      `SELECT id, registry, cause, scope, clusters, images, failures, start, last_seen, end, status ` +
+        `FROM ${this.t.read('incidents')} FINAL ${w.sql()} ORDER BY start DESC, id LIMIT 1000`,
       w.params,
     );
     return rows.map((r) => ({
@@ -212,7 +217,8 @@ export class Queries {
     if (buckets > 10_000)
       throw new ParamError(
         'interval',
-        `${q.interval} makes ${buckets} buckets over this window; at most 10000 — pick a coarser interval or a shorter window`,
+        `${q.interval} makes ${buckets} buckets over this window; at most 10000 — pick a coarser interval or a ` +
+          `shorter window`,
       );
     const filters = new Where()
       .add('registry = {registry:String}', 'registry', q.registry)
@@ -220,7 +226,8 @@ export class Queries {
     if (q.cause) filters.add("(cause = {cause:String} OR cause = '')", 'cause', q.cause);
     const and = filters.parts.map((p) => ` AND ${p}`).join('');
     const bucket = (column: string) =>
-      `toUnixTimestamp(toStartOfInterval(${column}, INTERVAL {seconds:UInt32} SECOND)) AS ts, cause, failures, successes`;
+      `toUnixTimestamp(toStartOfInterval(${column}, INTERVAL {seconds:UInt32} SECOND)) AS ts, cause, failures, ` +
+      `successes`;
     const sec = (ms: number) => chTime(new Date(ms)).slice(0, 19);
     // Whole hours from the hourly table where it is complete (see migration 0005); minutes around them.
     const HOUR = 3_600_000;
@@ -236,11 +243,14 @@ export class Queries {
       ...(hourly ? { hourFrom: sec(hourFrom), hourTo: sec(hourTo) } : {}),
     };
     const sql = hourly
-      ? `SELECT ${bucket('hour')} FROM ${this.t.read('pull_stats_1h')} WHERE hour >= {hourFrom:DateTime} AND hour < {hourTo:DateTime}${and}
+      ? `SELECT ${bucket('hour')} FROM ${this.t.read('pull_stats_1h')} WHERE hour >= {hourFrom:DateTime} AND ` +
+        `hour < {hourTo:DateTime}${and}
            UNION ALL
            SELECT ${bucket('minute')} FROM ${this.t.read('pull_stats_1m')}
-           WHERE ((minute >= {from:DateTime} AND minute < {hourFrom:DateTime}) OR (minute >= {hourTo:DateTime} AND minute < {to:DateTime}))${and}`
-      : `SELECT ${bucket('minute')} FROM ${this.t.read('pull_stats_1m')} WHERE minute >= {from:DateTime} AND minute < {to:DateTime}${and}`;
+           WHERE ((minute >= {from:DateTime} AND minute < {hourFrom:DateTime}) OR (minute >= {hourTo:DateTime} ` +
+        `AND minute < {to:DateTime}))${and}`
+      : `SELECT ${bucket('minute')} FROM ${this.t.read('pull_stats_1m')} WHERE minute >= {from:DateTime} AND ` +
+        `minute < {to:DateTime}${and}`;
     const rows = await this.rows<{ ts: number; cause: string; failures: number; successes: number }>(
       `SELECT ts, cause, sum(failures) AS failures, sum(successes) AS successes FROM (${sql}) GROUP BY ts, cause`,
       params,
@@ -299,9 +309,11 @@ export class Queries {
       Object.assign(w.params, { ct: c[0], cu: c[1], cc: c[2] });
     }
     const rows = await this.rows<Record<string, unknown>>(
-      `SELECT event_time, first_time, cluster, namespace, pod, container, node, image, registry, provider, cause, subcause, occurrences, attributed, hint, message, event_uid, event_count,
+      `SELECT event_time, first_time, cluster, namespace, pod, container, node, image, registry, provider, ` +
+        `cause, subcause, occurrences, attributed, hint, message, event_uid, event_count,
               workload_kind, workload_name, workload_inferred, team
-       FROM ${this.t.read('pull_failures')} ${w.sql()} ORDER BY event_time DESC, event_uid DESC, event_count DESC LIMIT {limit:UInt32}`,
+       FROM ${this.t.read('pull_failures')} ${w.sql()} ORDER BY event_time DESC, event_uid DESC, event_count ` +
+        `DESC LIMIT {limit:UInt32}`,
       { ...w.params, limit: q.limit + 1 },
     );
     const page = rows.slice(0, q.limit);
@@ -377,20 +389,25 @@ export class Queries {
     // Three independent scans: run them at once.
     const [mutableTags, alwaysVsRateLimited, noSecrets] = await Promise.all([
       this.rows<Record<string, unknown>>(
-        `SELECT image, tag_kind, uniqExact(cluster) AS clusters, uniqExact(concat(cluster, '/', namespace, '/', pod)) AS pods
-         FROM ${this.t.read('pull_events')} ${w.sql()} ${and} tag_kind IN ('latest', 'missing') AND outcome IN ('success', 'failure', 'present') GROUP BY image, tag_kind ORDER BY pods DESC, image LIMIT 200`,
+        `SELECT image, tag_kind, uniqExact(cluster) AS clusters, uniqExact(concat(cluster, '/', namespace, '/', ` +
+          `pod)) AS pods
+         FROM ${this.t.read('pull_events')} ${w.sql()} ${and} tag_kind IN ('latest', 'missing') AND outcome IN ` +
+          `('success', 'failure', 'present') GROUP BY image, tag_kind ORDER BY pods DESC, image LIMIT 200`,
         w.params,
       ),
       this.rows<Record<string, unknown>>(
         `SELECT image, registry, uniqExact(concat(cluster, '/', namespace, '/', pod)) AS pods
          FROM ${this.t.read('pull_events')} ${w.sql()} ${and} image_pull_policy = 'Always'
-           AND registry ${this.t.cluster ? 'GLOBAL IN' : 'IN'} (SELECT DISTINCT registry FROM ${this.t.read('pull_failures')} ${w.sql()} ${and} cause = {rateLimited:String})
+           AND registry ${this.t.cluster ? 'GLOBAL IN' : 'IN'} (SELECT DISTINCT registry ` +
+          `FROM ${this.t.read('pull_failures')} ${w.sql()} ${and} cause = {rateLimited:String})
          GROUP BY image, registry ORDER BY pods DESC, image LIMIT 200`,
         { ...w.params, rateLimited: RATE_LIMITED },
       ),
       this.rows<Record<string, unknown>>(
-        `SELECT registry, image, has_pull_secrets, sum(occurrences) AS failures, uniqExact(concat(cluster, '/', namespace, '/', pod)) AS pods
-         FROM ${this.t.read('pull_failures')} ${w.sql()} ${and} cause IN ('unauthorized', 'not_found_or_unauthorized') AND has_pull_secrets != 1
+        `SELECT registry, image, has_pull_secrets, sum(occurrences) AS failures, uniqExact(concat(cluster, '/', ` +
+          `namespace, '/', pod)) AS pods
+         FROM ${this.t.read('pull_failures')} ${w.sql()} ${and} cause IN ('unauthorized', ` +
+          `'not_found_or_unauthorized') AND has_pull_secrets != 1
          GROUP BY registry, image, has_pull_secrets ORDER BY failures DESC, image LIMIT 200`,
         w.params,
       ),

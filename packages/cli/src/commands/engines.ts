@@ -60,7 +60,8 @@ const engines: Command = async (args) => {
         ['clickhouse shards', report.clickhouse],
       ] as const)
         progress(
-          `${name}: started [${r.started.join(',')}], already running [${r.reused.join(',')}], ready in ${(r.readyMs / 1000).toFixed(1)} s`,
+          `${name}: started [${r.started.join(',')}], already ` +
+            `running [${r.reused.join(',')}], ready in ${(r.readyMs / 1000).toFixed(1)} s`,
         );
       const status = await cluster.status();
       process.stdout.write(values.json ? `${JSON.stringify(status)}\n` : describe(status));
@@ -110,7 +111,8 @@ function describe(s: EnginesStatus): string {
       ),
       ...s.clickhouse.nodes.map(
         (n) =>
-          `clickhouse-${n.shard}  ${n.up ? 'up  ' : 'down'}  ${n.url} (shard ${n.shard} of cluster ${s.clickhouse.cluster})${n.pid ? ` pid=${n.pid}` : ''}${mb(n.rssBytes)}`,
+          `clickhouse-${n.shard}  ${n.up ? 'up  ' : 'down'}  ${n.url} (shard ${n.shard} of ` +
+          `cluster ${s.clickhouse.cluster})${n.pid ? ` pid=${n.pid}` : ''}${mb(n.rssBytes)}`,
       ),
       '',
     ].join('\n');

@@ -20,7 +20,8 @@ function ev(uid: string, reason: string, message: string, count: number, at: num
   }).envelope;
 }
 const FAILED =
-  'Failed to pull image "ghcr.io/acme/web:1.2": rpc error: code = NotFound desc = failed to pull and unpack image "ghcr.io/acme/web:1.2": failed to resolve reference "ghcr.io/acme/web:1.2": ghcr.io/acme/web:1.2: not found';
+  'Failed to pull image "ghcr.io/acme/web:1.2": rpc error: code = NotFound desc = failed to pull and unpack ' +
+  'image "ghcr.io/acme/web:1.2": failed to resolve reference "ghcr.io/acme/web:1.2": ghcr.io/acme/web:1.2: not found';
 const opts = { stuckAfterMs: 600_000 };
 const pos = { partition: 0, offset: 0 };
 
@@ -33,36 +34,40 @@ describe('processEnvelope', () => {
     expect(occ).toEqual([1, 1, 3, 0, 0]);
   });
 
-  it('classifies failures and attributes status and back-off messages to the last concrete cause without counting them', () => {
-    const s = new AnalyzerState();
-    const failed = processEnvelope(ev('u1', 'Failed', FAILED, 1, 0), pos, s, opts).pull!;
-    expect(failed).toMatchObject({
-      outcome: 'failure',
-      event_kind: 'failed_pull',
-      cause: 'not_found',
-      registry: 'ghcr.io',
-      provider: 'ghcr',
-      occurrences: 1,
-      tag_kind: 'pinned',
-      node: 'node-a',
-      container: 'web',
-    });
-    const status = processEnvelope(ev('u2', 'Failed', 'Error: ErrImagePull', 1, 1), pos, s, opts).pull!;
-    expect(status).toMatchObject({
-      outcome: 'state',
-      event_kind: 'status',
-      cause: 'not_found',
-      attributed: 1,
-      image: 'ghcr.io/acme/web:1.2',
-    });
-    const backoff = processEnvelope(
-      ev('u3', 'BackOff', 'Back-off pulling image "ghcr.io/acme/web:1.2"', 3, 30),
-      pos,
-      s,
-      opts,
-    ).pull!;
-    expect(backoff).toMatchObject({ outcome: 'state', cause: 'not_found', attributed: 1 });
-  });
+  it(
+    'classifies failures and attributes status and back-off messages to the last concrete cause without ' +
+      'counting them',
+    () => {
+      const s = new AnalyzerState();
+      const failed = processEnvelope(ev('u1', 'Failed', FAILED, 1, 0), pos, s, opts).pull!;
+      expect(failed).toMatchObject({
+        outcome: 'failure',
+        event_kind: 'failed_pull',
+        cause: 'not_found',
+        registry: 'ghcr.io',
+        provider: 'ghcr',
+        occurrences: 1,
+        tag_kind: 'pinned',
+        node: 'node-a',
+        container: 'web',
+      });
+      const status = processEnvelope(ev('u2', 'Failed', 'Error: ErrImagePull', 1, 1), pos, s, opts).pull!;
+      expect(status).toMatchObject({
+        outcome: 'state',
+        event_kind: 'status',
+        cause: 'not_found',
+        attributed: 1,
+        image: 'ghcr.io/acme/web:1.2',
+      });
+      const backoff = processEnvelope(
+        ev('u3', 'BackOff', 'Back-off pulling image "ghcr.io/acme/web:1.2"', 3, 30),
+        pos,
+        s,
+        opts,
+      ).pull!;
+      expect(backoff).toMatchObject({ outcome: 'state', cause: 'not_found', attributed: 1 });
+    },
+  );
 
   it('follows a Pod through back-off to recovery, and marks long failures stuck', () => {
     const s = new AnalyzerState();
@@ -95,7 +100,8 @@ describe('processEnvelope', () => {
       ev(
         'u10',
         'Pulled',
-        'Successfully pulled image "ghcr.io/acme/web:1.2" in 2.345000000000001s (2.4s including waiting). Image size: 1000 bytes.',
+        'Successfully pulled image "ghcr.io/acme/web:1.2" in 2.345000000000001s (2.4s including waiting). Image ' +
+          'size: 1000 bytes.',
         1,
         1001,
       ),
@@ -136,7 +142,8 @@ describe('processEnvelope', () => {
         ev(
           'a',
           'InspectFailed',
-          'Failed to apply default image tag "Web:1": couldn\'t parse image reference "Web:1": invalid reference format: repository name must be lowercase',
+          'Failed to apply default image tag "Web:1": couldn\'t parse image reference "Web:1": invalid ' +
+            'reference format: repository name must be lowercase',
           1,
           0,
         ),
@@ -190,38 +197,42 @@ describe('processEnvelope', () => {
     });
   });
 
-  it("keeps the collector's workload and team, and a later envelope without them does not replace them with a guess", () => {
-    const s = new AnalyzerState();
-    const withPod = {
-      ...ev('w1', 'Failed', FAILED, 1, 0, 'cache-x9k2m'),
-      workload: { kind: 'DaemonSet', name: 'cache', inferred: false },
-      team: 'payments',
-    };
-    const first = processEnvelope(withPod, pos, s, opts);
-    const known = { workload_kind: 'DaemonSet', workload_name: 'cache', workload_inferred: false, team: 'payments' };
-    expect(first.pull).toMatchObject(known);
-    expect(first.podState).toMatchObject(known);
-    const later = processEnvelope(ev('w1', 'Failed', FAILED, 2, 20, 'cache-x9k2m'), pos, s, opts);
-    expect(later.pull).toMatchObject({
-      workload_kind: 'DaemonSet|Job',
-      workload_name: 'cache',
-      workload_inferred: true,
-      team: '',
-    });
-    expect(later.podState).toMatchObject({ ...known, attempts: 2 });
-    const recovered = processEnvelope(
-      ev(
-        'w3',
-        'Pulled',
-        'Successfully pulled image "ghcr.io/acme/web:1.2" in 1.2s (1.2s including waiting). Image size: 100 bytes.',
-        1,
-        40,
-        'cache-x9k2m',
-      ),
-      pos,
-      s,
-      opts,
-    );
-    expect(recovered.podState).toMatchObject({ ...known, status: 'recovered' });
-  });
+  it(
+    "keeps the collector's workload and team, and a later envelope without them does not replace them with a " +
+      'guess',
+    () => {
+      const s = new AnalyzerState();
+      const withPod = {
+        ...ev('w1', 'Failed', FAILED, 1, 0, 'cache-x9k2m'),
+        workload: { kind: 'DaemonSet', name: 'cache', inferred: false },
+        team: 'payments',
+      };
+      const first = processEnvelope(withPod, pos, s, opts);
+      const known = { workload_kind: 'DaemonSet', workload_name: 'cache', workload_inferred: false, team: 'payments' };
+      expect(first.pull).toMatchObject(known);
+      expect(first.podState).toMatchObject(known);
+      const later = processEnvelope(ev('w1', 'Failed', FAILED, 2, 20, 'cache-x9k2m'), pos, s, opts);
+      expect(later.pull).toMatchObject({
+        workload_kind: 'DaemonSet|Job',
+        workload_name: 'cache',
+        workload_inferred: true,
+        team: '',
+      });
+      expect(later.podState).toMatchObject({ ...known, attempts: 2 });
+      const recovered = processEnvelope(
+        ev(
+          'w3',
+          'Pulled',
+          'Successfully pulled image "ghcr.io/acme/web:1.2" in 1.2s (1.2s including waiting). Image size: 100 bytes.',
+          1,
+          40,
+          'cache-x9k2m',
+        ),
+        pos,
+        s,
+        opts,
+      );
+      expect(recovered.podState).toMatchObject({ ...known, status: 'recovered' });
+    },
+  );
 });

@@ -29,7 +29,8 @@ function toEvent(value: unknown, where: string): ParsedEvent | null {
   if (!r.success) {
     const issue = r.error.issues[0];
     throw new BodyError(
-      `${where}: not a Kubernetes Event (${issue ? `${issue.path.join('.') || 'object'}: ${issue.message}` : 'invalid'})`,
+      `${where}: not a Kubernetes ` +
+        `Event (${issue ? `${issue.path.join('.') || 'object'}: ${issue.message}` : 'invalid'})`,
     );
   }
   return { event: r.data, where };

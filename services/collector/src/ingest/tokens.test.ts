@@ -8,7 +8,8 @@ describe('parseIngestTokens', () => {
   it('reads JSON Lines, skipping blank lines and comments', () => {
     expect(
       parseIngestTokens(
-        `${JSON.stringify({ token: A, clusters: ['prod-eu'] })}\n\n# ci\n${JSON.stringify({ token: B, clusters: '*' })}\n`,
+        `${JSON.stringify({ token: A, clusters: ['prod-eu'] })}\n\n# ` +
+          `ci\n${JSON.stringify({ token: B, clusters: '*' })}\n`,
         'f',
       ),
     ).toEqual([
