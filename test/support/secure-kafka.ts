@@ -50,8 +50,10 @@ export async function startSecureKafka(): Promise<SecureBroker> {
       'listener.name.secure.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
       `listener.name.secure.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule ` +
         `required user_${plain.username}="${plain.password}";`,
-      'listener.name.secure.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
-      'listener.name.secure.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
+      'listener.name.secure.scram-sha-256.sasl.jaas.config=' +
+        'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+      'listener.name.secure.scram-sha-512.sasl.jaas.config=' +
+        'org.apache.kafka.common.security.scram.ScramLoginModule required;',
       'listener.name.secure.ssl.client.auth=none',
       'listener.name.mtls.ssl.client.auth=required',
     ],

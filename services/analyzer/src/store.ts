@@ -116,7 +116,9 @@ export class AnalyzerStore {
   async openPodStates(): Promise<PodStateRow[]> {
     const ms = (c: string) => `toUnixTimestamp64Milli(${c}) AS ${c}`;
     const rs = await this.ch.query({
-      query: `SELECT * REPLACE (${['first_failure', 'last_failure', 'recovered_at', 'updated_at'].map(ms).join(', ')}) FROM ${this.tables.read('pod_pull_state')} FINAL WHERE status != 'recovered'`,
+      query:
+        `SELECT * REPLACE (${['first_failure', 'last_failure', 'recovered_at', 'updated_at'].map(ms).join(', ')}) ` +
+        `FROM ${this.tables.read('pod_pull_state')} FINAL WHERE status != 'recovered'`,
       format: 'JSONEachRow',
     });
     // 64-bit integers may come back as JSON strings, depending on the server's settings.

@@ -39,7 +39,8 @@ const collectorCommand: Command = async (args) => {
   await collector.start();
   notifyReady('collector', collector.ingestUrl);
   process.stderr.write(
-    `collector: ingest on ${collector.ingestUrl} → kafka ${endpoints.kafka.brokers.join(',')} topic ${config.topics.events.topic}\n`,
+    `collector: ingest on ${collector.ingestUrl} → kafka ${endpoints.kafka.brokers.join(',')} ` +
+      `topic ${config.topics.events.topic}\n`,
   );
   await stopSignal();
   await stopWithin('the collector', () => collector.stop());

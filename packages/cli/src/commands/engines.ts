@@ -117,8 +117,10 @@ function describe(s: EnginesStatus): string {
       '',
     ].join('\n');
   return [
-    `kafka       ${s.kafka.up ? 'up  ' : 'down'}  ${s.kafka.brokers.join(',')}${s.kafka.pid ? ` pid=${s.kafka.pid}` : ''}${mb(s.kafka.rssBytes)}`,
-    `clickhouse  ${s.clickhouse.up ? 'up  ' : 'down'}  ${s.clickhouse.url}${s.clickhouse.pid ? ` pid=${s.clickhouse.pid}` : ''}${mb(s.clickhouse.rssBytes)}`,
+    `kafka       ${s.kafka.up ? 'up  ' : 'down'}  ${s.kafka.brokers.join(',')}` +
+      `${s.kafka.pid ? ` pid=${s.kafka.pid}` : ''}${mb(s.kafka.rssBytes)}`,
+    `clickhouse  ${s.clickhouse.up ? 'up  ' : 'down'}  ${s.clickhouse.url}` +
+      `${s.clickhouse.pid ? ` pid=${s.clickhouse.pid}` : ''}${mb(s.clickhouse.rssBytes)}`,
     '',
   ].join('\n');
 }

@@ -63,7 +63,8 @@ async function post(url: string, items: unknown[], token: string | undefined): P
     } catch (err) {
       if (attempt >= 3)
         throw new Error(
-          `collector unreachable at ${url}: ${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}`,
+          `collector unreachable at ${url}: ` +
+            `${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}`,
         );
       await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
       continue;
@@ -101,7 +102,9 @@ const replay: Command = async (args) => {
     return 2;
   }
   if (!existsSync(values.file)) throw new Error(`no such file: ${values.file}`);
-  const url = `${values.endpoint.replace(/\/$/, '')}/v1/k8s-events?cluster=${encodeURIComponent(values.cluster)}&source=replay`;
+  const url =
+    `${values.endpoint.replace(/\/$/, '')}/v1/k8s-events` +
+    `?cluster=${encodeURIComponent(values.cluster)}&source=replay`;
   const token = clientIngestToken(values.token, process.env);
   let sent = 0;
   let accepted = 0;

@@ -34,7 +34,8 @@ const simulate: Command = async (args) => {
     ...(backfillMinutes !== undefined ? { backfillMinutes } : {}),
   });
   process.stderr.write(
-    `simulating '${scenario.name}' (${scenario.clusters.length} clusters, ${scenario.incidents.length} incidents) against ${values.endpoint}\n`,
+    `simulating '${scenario.name}' (${scenario.clusters.length} clusters, ` +
+      `${scenario.incidents.length} incidents) against ${values.endpoint}\n`,
   );
   await sim.start();
   process.stderr.write(`history sent: ${sim.stats().sent} events\n`);

@@ -48,7 +48,8 @@ export function parseIngestTokens(text: string, source: string): IngestToken[] {
     const r = TokenEntry.safeParse(e);
     if (!r.success)
       throw new Error(
-        `${source}: entry ${i + 1}: ${r.error.issues.map((x) => `${x.path.join('.') || 'entry'}: ${x.message}`).join('; ')}`,
+        `${source}: entry ${i + 1}: ` +
+          `${r.error.issues.map((x) => `${x.path.join('.') || 'entry'}: ${x.message}`).join('; ')}`,
       );
     return r.data;
   });
