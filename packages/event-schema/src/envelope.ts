@@ -71,7 +71,10 @@ const base = {
   workload: WorkloadSchema.nullable().optional(),
   /** The Pod's team (the collector's PULLWATCH_TEAM_LABEL on its Namespace); null or absent: unknown. */
   team: z.string().min(1).nullable().optional(),
-  /** For Events that came as watch events (OTLP k8sobjects receiver in watch mode, NDJSON watch output): ADDED or MODIFIED. */
+  /**
+   * For Events that came as watch events (OTLP k8sobjects receiver in watch mode, NDJSON watch output): ADDED or
+   * MODIFIED.
+   */
   watchType: z.enum(['ADDED', 'MODIFIED']).optional(),
 };
 

@@ -18,7 +18,10 @@ export const WorkloadSchema = z.object({
 });
 export type Workload = z.infer<typeof WorkloadSchema>;
 
-/** The alphabet of Kubernetes' random name suffixes and pod-template-hashes (rand.SafeEncodeString): no vowels, no 0 1 3. */
+/**
+ * The alphabet of Kubernetes' random name suffixes and pod-template-hashes (rand.SafeEncodeString): no vowels,
+ * no 0 1 3.
+ */
 export const KUBE_NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
 const C = `[${KUBE_NAME_ALPHABET}]`;

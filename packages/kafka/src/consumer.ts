@@ -98,7 +98,9 @@ export function createGroupConsumer(
   let stopping = false;
   let stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | null = null;
   let loop: Promise<void> | null = null;
-  /** Per partition: the highest offset handed to the handler by the current stream (a rejoin refetches from the commit). */
+  /**
+   * Per partition: the highest offset handed to the handler by the current stream (a rejoin refetches from the commit).
+   */
   const delivered = new Map<number, number>();
   let current = new Set<number>();
 

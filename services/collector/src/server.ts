@@ -47,7 +47,9 @@ type Item = { cluster: string; parsed: ParsedEvent };
 interface Normalised {
   out: Outgoing[];
   received: number;
-  /** Per cluster: counted per cluster and request, not per event (a labelled counter update costs more than the filter). */
+  /**
+   * Per cluster: counted per cluster and request, not per event (a labelled counter update costs more than the filter).
+   */
   forwarded: Map<string, number>;
   filtered: Map<string, number>;
 }
@@ -89,7 +91,10 @@ function parseK8sEvents(body: string, cluster: string): Item[] {
   return parseEventsBody(body).map((parsed) => ({ cluster, parsed }));
 }
 
-/** Stage 2, parse (POST /v1/logs): OTLP logs, JSON or protobuf; each record's cluster from its resource, else `?cluster=`. */
+/**
+ * Stage 2, parse (POST /v1/logs): OTLP logs, JSON or protobuf; each record's cluster from its resource, else
+ * `?cluster=`.
+ */
 function parseLogs(bytes: Buffer, protobuf: boolean, queryCluster: string | undefined): Item[] {
   let request: unknown;
   if (protobuf) request = decodeOtlpLogsProtobuf(bytes);

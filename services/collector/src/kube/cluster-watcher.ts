@@ -51,7 +51,10 @@ export class ClusterWatcher {
   /** Namespace → its team label's value (only Namespaces that have one). */
   private readonly teams = new Map<string, string>();
   private readonly namespaceWatch: ListWatch | null;
-  /** Settles after the first Namespace list, or after NAMESPACE_WAIT_MS when it does not come (Pods and Events then go without team). */
+  /**
+   * Settles after the first Namespace list, or after NAMESPACE_WAIT_MS when it does not come (Pods and Events then go
+   * without team).
+   */
   private namespacesListed: Promise<void> = Promise.resolve();
   private markNamespacesListed: () => void = () => {};
   private stopped = false;
@@ -212,7 +215,9 @@ export class ClusterWatcher {
     else this.teams.delete(name);
   }
 
-  /** The Pod's workload (from its owner references; without the Pod, the analyzer infers it) and its Namespace's team. */
+  /**
+   * The Pod's workload (from its owner references; without the Pod, the analyzer infers it) and its Namespace's team.
+   */
   private extras(namespace: string, pod: KubePod | undefined): PodExtras {
     return {
       workload: pod?.metadata ? workloadFromOwners(pod.metadata) : undefined,
