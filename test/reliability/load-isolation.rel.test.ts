@@ -73,7 +73,9 @@ beforeAll(async () => {
               : "''"
           } AS cause, '' AS subcause, 0, 1, '' AS hint, '' AS message, 0, 0,
           if(number % 4 = 0, 'Always', 'IfNotPresent') AS image_pull_policy,
-          toInt8(number % 3) - 1 AS has_pull_secrets, toString(number) AS event_uid, 1, '' AS identity, 0, number
+          toInt8(number % 3) - 1 AS has_pull_secrets, toString(number) AS event_uid, 1, 0, number,
+          'Deployment' AS workload_kind, concat('app-', toString(number % 50)) AS workload_name,
+          false AS workload_inferred, concat('team-', toString(number % 12)) AS team
         FROM numbers(${from}, ${count})`,
       clickhouse_settings: { async_insert: 0, max_insert_threads: '2' },
     });
@@ -87,8 +89,8 @@ beforeAll(async () => {
       `concat('ns-', toString(number % 20)), concat('app-', toString(number % 50), '-7d9f8b6c5-x2k9p'), 'app', ` +
       `'img', '', 'ghcr.io', 'ghcr', if(number % 3 = 0, 'recovered', 'stuck'), 'not_found', '', 'check the ` +
       `tag', '', now64(3) - toIntervalMinute(30 + number % 600), now64(3), 5, 4, 80, if(number % 3 = 0, ` +
-      `now64(3), NULL), if(number % 3 = 0, (30 + number % 600) * 60000, NULL), '', -1, 'pinned', now64(3) FROM ` +
-      `numbers(20000)`,
+      `now64(3), NULL), if(number % 3 = 0, (30 + number % 600) * 60000, NULL), '', -1, 'pinned', now64(3), ` +
+      `'Deployment', 'app', false, concat('team-', toString(number % 12)) FROM numbers(20000)`,
   });
   await admin.command({
     query:
