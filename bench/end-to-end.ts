@@ -9,7 +9,7 @@ import { createLogger } from '@pullwatch/telemetry';
 import type { BenchContext, BenchFigure, BenchSection } from './types.ts';
 import { cpuMeter, cpuSeconds, freePort, peakRss, sleep, spawnService, stop } from './support.ts';
 
-const INGEST_TOKEN = 'bench-end-to-end-ingest-token';
+export const INGEST_TOKEN = 'bench-end-to-end-ingest-token';
 
 const REGISTRIES = [
   'docker.io',
@@ -68,12 +68,56 @@ export function makeEvents(n: number, clusters: number): { cluster: string; even
   return out;
 }
 
+/** Waits for a collector's `/readyz`. */
+export async function collectorReady(url: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    const ok = await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    if (i > 300) throw new Error('collector did not become ready');
+    await sleep(100);
+  }
+}
+
+/** The events as the ingest takes them: a JSON array of up to 2,000 per request, per cluster. */
+export function ingestBatches(events: ReturnType<typeof makeEvents>): { cluster: string; body: string }[] {
+  const byCluster = new Map<string, unknown[]>();
+  for (const ev of events) (byCluster.get(ev.cluster) ?? byCluster.set(ev.cluster, []).get(ev.cluster)!).push(ev.event);
+  const batches: { cluster: string; body: string }[] = [];
+  for (const [cluster, list] of byCluster)
+    for (let i = 0; i < list.length; i += 2000)
+      batches.push({ cluster, body: JSON.stringify(list.slice(i, i + 2000)) });
+  return batches;
+}
+
+/** Posts the batches with four concurrent clients, each waiting out a 503's Retry-After. */
+export async function postBatches(url: string, batches: { cluster: string; body: string }[]): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < batches.length) {
+      const b = batches[next++]!;
+      for (;;) {
+        const res = await fetch(`${url}/v1/k8s-events?cluster=${b.cluster}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${INGEST_TOKEN}` },
+          body: b.body,
+        });
+        if (res.ok) break;
+        await sleep(Number(res.headers.get('retry-after') ?? 1) * 1000);
+      }
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
+}
+
 async function count(ch: ClickHouseClient, sql: string): Promise<number> {
   const rs = await ch.query({ query: sql, format: 'JSONEachRow' });
   return Number(Object.values((await rs.json<Record<string, number>>())[0] ?? { n: 0 })[0]);
 }
 
-async function waitFor(ch: ClickHouseClient, sql: string, n: number, timeoutMs: number): Promise<number> {
+export async function waitFor(ch: ClickHouseClient, sql: string, n: number, timeoutMs: number): Promise<number> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const c = await count(ch, sql);
@@ -132,24 +176,10 @@ async function pipeline(
   };
   const collector = spawnService('collector', e, env);
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    const ok = await fetch(`${url}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    if (i > 300) throw new Error('collector did not become ready');
-    await sleep(100);
-  }
+  await collectorReady(url);
   const analyzer = spawnService('analyzer', e, env);
   try {
-    const byCluster = new Map<string, unknown[]>();
-    for (const ev of events)
-      (byCluster.get(ev.cluster) ?? byCluster.set(ev.cluster, []).get(ev.cluster)!).push(ev.event);
-    const batches: { cluster: string; body: string }[] = [];
-    for (const [cluster, list] of byCluster)
-      for (let i = 0; i < list.length; i += 2000)
-        batches.push({ cluster, body: JSON.stringify(list.slice(i, i + 2000)) });
+    const batches = ingestBatches(events);
     const cpu = cpuMeter({
       collector: collector.pid,
       analyzer: analyzer.pid,
@@ -158,22 +188,7 @@ async function pipeline(
       'bench client': process.pid,
     });
     const t0 = Date.now();
-    let next = 0;
-    const worker = async () => {
-      while (next < batches.length) {
-        const b = batches[next++]!;
-        for (;;) {
-          const res = await fetch(`${url}/v1/k8s-events?cluster=${b.cluster}`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${INGEST_TOKEN}` },
-            body: b.body,
-          });
-          if (res.ok) break;
-          await sleep(Number(res.headers.get('retry-after') ?? 1) * 1000);
-        }
-      }
-    };
-    await Promise.all([worker(), worker(), worker(), worker()]);
+    await postBatches(url, batches);
     const ingested = Date.now();
     log(`${partitions} partition(s): ${events.length} events ingested in ${((ingested - t0) / 1000).toFixed(1)} s`);
     const done = await waitFor(admin, `SELECT count() FROM ${database}.raw_events`, events.length, 600_000);

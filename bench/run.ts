@@ -8,6 +8,7 @@ import type { BenchContext, BenchSection } from './types.ts';
 const suites: Record<string, () => Promise<{ run: (ctx: BenchContext) => Promise<BenchSection> }>> = {
   classifier: () => import('./classifier.ts'),
   'end-to-end': () => import('./end-to-end.ts'),
+  cluster: () => import('./cluster.ts'),
   'otel-peer': () => import('./otel-peer.ts'),
   'npm-start': () => import('./npm-start.ts'),
   'query-api': () => import('./query-api.ts'),
