@@ -104,7 +104,7 @@ export class Pipeline {
       PULLWATCH_INCIDENT_INTERVAL_SECONDS: String(this.opts.incidentIntervalSeconds ?? 3600),
       PULLWATCH_API_TOKENS: this.token,
       PULLWATCH_INGEST_TOKEN: this.ingestToken,
-      PULLWATCH_LOG_LEVEL: 'error',
+      PULLWATCH_LOG_LEVEL: process.env.PULLWATCH_CLUSTER_LOG_LEVEL ?? 'error',
       ...extra,
     };
   }

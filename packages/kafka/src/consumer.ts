@@ -81,13 +81,21 @@ function toMessage(m: Message<Buffer, Buffer, Buffer, Buffer>): ConsumedMessage 
   };
 }
 
+type ConsumerOptions = ConstructorParameters<typeof Consumer<Buffer, Buffer, Buffer, Buffer>>[0];
+
+/** Builds the client; tests pass a stand-in to drive the client's events. */
+export type ConsumerFactory = (options: ConsumerOptions) => Consumer<Buffer, Buffer, Buffer, Buffer>;
+
+const newConsumer: ConsumerFactory = (options) => new Consumer(options);
+
 export function createGroupConsumer(
   conn: KafkaConnection,
   opts: GroupConsumerOptions,
   on: Partial<GroupConsumerEvents> = {},
+  factory: ConsumerFactory = newConsumer,
 ): GroupConsumer {
   const log = conn.logger.child({ component: 'kafka-consumer', group: opts.groupId });
-  const consumer = new Consumer({
+  const consumer = factory({
     ...baseOptions(conn),
     groupId: opts.groupId,
     sessionTimeout: opts.sessionTimeoutMs,
@@ -103,6 +111,17 @@ export function createGroupConsumer(
    */
   const delivered = new Map<number, number>();
   let current = new Set<number>();
+
+  /** Ends the running stream's pump with an error (consumption then restarts); null between streams. */
+  let failStream: ((err: unknown) => void) | null = null;
+  // The client emits 'error' when a rejoin after a failed heartbeat ran out of retries (every broker
+  // unreachable for a few seconds). Unhandled, that event would end the process; it is a lost group
+  // membership like any other, so consumption restarts and rejoins from the committed offsets.
+  consumer.on('error', (err: unknown) => {
+    if (stopping) return;
+    if (failStream) failStream(err);
+    else log.warn({ err: err instanceof Error ? err.message : String(err) }, 'kafka: group membership lost');
+  });
 
   consumer.on('consumer:group:join', (e) => {
     const mine = e.assignments?.find((a) => a.topic === opts.topic)?.partitions ?? [];
@@ -147,6 +166,7 @@ export function createGroupConsumer(
         failed = true;
         reject(err);
       };
+      failStream = fail;
       const control = (partition: number): BatchControl => ({
         isCurrent: () => !stopping && !failed && stream === s && current.has(partition),
         async commit(lastOffset) {
@@ -231,6 +251,7 @@ export function createGroupConsumer(
             await pump(s, handle);
             attempt = 0;
           } catch (err) {
+            failStream = null;
             if (stopping) break;
             const e = classifyKafkaError(err);
             log.warn(

@@ -1,0 +1,81 @@
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '@pullwatch/telemetry';
+import { type ConsumerFactory, createGroupConsumer } from './consumer.ts';
+
+/** A message stream as the client hands it out: data events, pause/resume, close. */
+class FakeStream extends EventEmitter {
+  closed = false;
+  pause() {}
+  resume() {}
+  async close() {
+    this.closed = true;
+  }
+}
+
+/**
+ * The client as far as the group consumer uses it: consume() opens a stream, and the client emits
+ * events of its own (group joins, errors).
+ */
+class FakeConsumer extends EventEmitter {
+  readonly streams: FakeStream[] = [];
+  assignments = [{ topic: 't', partitions: [0] }];
+  async consume() {
+    const s = new FakeStream();
+    this.streams.push(s);
+    return s;
+  }
+  async commit() {}
+  close(_force: boolean, cb: (err?: Error) => void) {
+    cb();
+  }
+}
+
+const until = async (ok: () => boolean) => {
+  while (!ok()) await new Promise((r) => setTimeout(r, 5));
+};
+
+describe('createGroupConsumer', () => {
+  it("restarts consumption when the client emits 'error' (a rejoin out of retries) instead of crashing", async () => {
+    const client = new FakeConsumer();
+    const factory = (() => client) as unknown as ConsumerFactory;
+    const restarts: string[] = [];
+    const gc = createGroupConsumer(
+      { brokers: ['127.0.0.1:1'], clientId: 'c', logger: createLogger('t', 'silent') },
+      { groupId: 'g', topic: 't', sessionTimeoutMs: 6000, minBytes: 1, maxWaitMs: 100, maxBytesPerPartition: 1024 },
+      { restarting: (err) => restarts.push(err instanceof Error ? err.message : String(err)) },
+      factory,
+    );
+    const handled: number[] = [];
+    await gc.run(async (batch) => {
+      handled.push(...batch.messages.map((m) => m.offset));
+    });
+    expect(client.streams).toHaveLength(1);
+
+    // Without a listener, EventEmitter throws an 'error' event at the emitter: the process would end.
+    client.emit('error', new Error('rejoinGroup failed 9 times.'));
+    await until(() => client.streams[0]!.closed);
+    expect(restarts).toEqual(['rejoinGroup failed 9 times.']);
+    // After the back-off, a new stream (a new group join) delivers messages again.
+    await until(() => client.streams.length === 2);
+    client.streams[1]!.emit('data', { topic: 't', partition: 0, offset: 7n, key: null, value: null, headers: new Map() });
+    await until(() => handled.length === 1);
+    expect(handled).toEqual([7]);
+    await gc.close();
+  });
+
+  it("logs an 'error' between streams and opens the next stream as planned", async () => {
+    const client = new FakeConsumer();
+    const gc = createGroupConsumer(
+      { brokers: ['127.0.0.1:1'], clientId: 'c', logger: createLogger('t', 'silent') },
+      { groupId: 'g', topic: 't', sessionTimeoutMs: 6000, minBytes: 1, maxWaitMs: 100, maxBytesPerPartition: 1024 },
+      {},
+      (() => client) as unknown as ConsumerFactory,
+    );
+    // Not running yet: no stream to end, and no throw.
+    expect(() => client.emit('error', new Error('lost'))).not.toThrow();
+    await gc.run(async () => undefined);
+    expect(client.streams).toHaveLength(1);
+    await gc.close();
+  });
+});
