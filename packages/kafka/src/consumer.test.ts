@@ -58,7 +58,14 @@ describe('createGroupConsumer', () => {
     expect(restarts).toEqual(['rejoinGroup failed 9 times.']);
     // After the back-off, a new stream (a new group join) delivers messages again.
     await until(() => client.streams.length === 2);
-    client.streams[1]!.emit('data', { topic: 't', partition: 0, offset: 7n, key: null, value: null, headers: new Map() });
+    client.streams[1]!.emit('data', {
+      topic: 't',
+      partition: 0,
+      offset: 7n,
+      key: null,
+      value: null,
+      headers: new Map(),
+    });
     await until(() => handled.length === 1);
     expect(handled).toEqual([7]);
     await gc.close();
