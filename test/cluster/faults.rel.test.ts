@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { report } from '../reliability/report.ts';
-import { analyzerMetrics, crash, failure, Pipeline, partitionLeaders, sleep, until } from './harness.ts';
+import { analyzerMetrics, coordinatorOf, crash, failure, Pipeline, partitionLeaders, sleep, until } from './harness.ts';
 
 const clusters = ['eu', 'us'];
 const pods = 60;
@@ -169,6 +169,56 @@ describe('faults on the cluster topology', () => {
       expect(after).toBe(exact.expected + 1);
     },
   );
+
+  it("the group coordinator's broker SIGKILLed mid-stream: the analyzers find the new coordinator, exact counts", async () => {
+    const pipe = new Pipeline({ partitions: 6 });
+    p = pipe;
+    const a = await pipe.startAnalyzer('analyzer-a', 1);
+    const b = await pipe.startAnalyzer('analyzer-b', 2);
+    await pipe.startCollector({ PULLWATCH_PRODUCE_TIMEOUT_MS: '3000' });
+    await pipe.startQueryApi();
+    const brokers = pipe.cluster.endpoints().kafka.brokers;
+    const group = String(pipe.env().PULLWATCH_ANALYZER_GROUP);
+    let killed = 0;
+    let movedTo = 0;
+    let storedBeforeKill = 0;
+    for (let count = 1; count <= rounds; count++) {
+      if (count === 2) {
+        // Group requests go to the coordinator; once it is gone they must follow it to its successor.
+        await until(
+          'the first round stored',
+          async () => (await analyzerMetrics(a)).stored + (await analyzerMetrics(b)).stored,
+          (n) => n >= clusters.length * pods,
+        );
+        storedBeforeKill = (await analyzerMetrics(a)).stored + (await analyzerMetrics(b)).stored;
+        killed = await coordinatorOf(brokers, group);
+        await crash(pipe.cluster.brokers[killed - 1]!);
+        movedTo = await until(
+          'a new coordinator',
+          () =>
+            coordinatorOf(
+              brokers.filter((_, i) => i !== killed - 1),
+              group,
+            ),
+          (id) => id !== killed,
+          60_000,
+        );
+      }
+      await round(pipe, count);
+      // The old coordinator stays down until every round is stored: no way back to it.
+    }
+    const { expected } = await expectExact(pipe);
+    await pipe.cluster.brokers[killed - 1]!.up(() => undefined);
+    const [ma, mb] = [await analyzerMetrics(a), await analyzerMetrics(b)];
+    report('cluster: group coordinator SIGKILL', {
+      occurrencesSent: expected,
+      killedCoordinator: killed,
+      newCoordinator: movedTo,
+      storedBeforeKill,
+      storedAfter: ma.stored + mb.stored,
+    });
+    expect(movedTo).not.toBe(killed);
+  });
 
   it('an analyzer added and one removed mid-stream: the group rebalances, exact counts', async () => {
     const pipe = new Pipeline({ partitions: 6 });

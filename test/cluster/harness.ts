@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { createClickHouse } from '@pullwatch/clickhouse';
 import { CLUSTER_NAME, LocalCluster, loadEnginesConfig, repoRoot } from '@pullwatch/engines';
-import { partitionLeaders as leadersOf } from '@pullwatch/kafka';
+import { groupCoordinator, partitionLeaders as leadersOf } from '@pullwatch/kafka';
 import { createLogger } from '@pullwatch/telemetry';
 import { uniqueName } from '../support/endpoints.ts';
 
@@ -278,4 +278,12 @@ export function failure(cluster: string, i: number, count: number, baseMs: numbe
  */
 export async function partitionLeaders(brokers: string[], topic: string): Promise<Map<number, number>> {
   return leadersOf({ brokers, clientId: 'cluster-test', logger: createLogger('cluster-test', 'silent') }, topic);
+}
+
+/** The broker coordinating a consumer group now. */
+export async function coordinatorOf(brokers: string[], groupId: string): Promise<number> {
+  return groupCoordinator(
+    { brokers, clientId: 'cluster-test', logger: createLogger('cluster-test', 'silent') },
+    groupId,
+  );
 }

@@ -63,6 +63,21 @@ export async function partitionLeaders(conn: KafkaConnection, topic: string): Pr
   }
 }
 
+/** The broker id coordinating a consumer group now (it moves when its broker dies). */
+export async function groupCoordinator(conn: KafkaConnection, groupId: string): Promise<number> {
+  const admin = new Admin(baseOptions(conn));
+  try {
+    // Key type 0: a consumer group (1 would be a transaction).
+    const [found] = await admin.findCoordinator({ keyType: 0, keys: [groupId] });
+    if (!found) throw new Error(`no coordinator found for group ${groupId}`);
+    return found.nodeId;
+  } catch (err) {
+    throw classifyKafkaError(err);
+  } finally {
+    await admin.close();
+  }
+}
+
 /** The end offset (next offset to be written) of every partition of a topic: the total written so far. */
 export async function topicOffsets(conn: KafkaConnection, topic: string): Promise<number[]> {
   // Listing offsets needs no group membership; the group id is only required by the constructor.

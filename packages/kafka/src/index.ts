@@ -6,7 +6,14 @@ export {
   type KafkaSecurity,
 } from './security.ts';
 export { TopicsEnvShape, topicsConfig, type TopicsConfig, type TopicSpec } from './topics.ts';
-export { describeCluster, ensureTopics, partitionLeaders, topicOffsets, topicPartitions } from './admin.ts';
+export {
+  describeCluster,
+  ensureTopics,
+  groupCoordinator,
+  partitionLeaders,
+  topicOffsets,
+  topicPartitions,
+} from './admin.ts';
 export { createProducer, type KafkaProducer, type OutgoingMessage, type ProducerOptions } from './producer.ts';
 export {
   createGroupConsumer,
