@@ -58,7 +58,7 @@ const TeamsResponse = z.object({
     z.object({
       team: z.string(),
       clusters: z.array(z.string()).describe("The clusters of the team's namespaces"),
-      namespaces: z.number().int().describe('How many (cluster, namespace) pairs are the team’s'),
+      namespaces: z.number().int().describe('How many (cluster, namespace) pairs belong to the team'),
     }),
   ),
 });
