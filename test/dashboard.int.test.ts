@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -51,6 +52,14 @@ interface Stuck {
   registry: string;
   suggestion: string | null;
 }
+interface Registry {
+  registry: string;
+  failures: number;
+  successes: number;
+}
+interface Quota {
+  egresses: { egress: string; clusters: string[] }[];
+}
 interface Bucket {
   ts: string;
   failures: number;
@@ -73,8 +82,14 @@ async function until<T>(probe: () => Promise<T | null>, what: string, ms = 120_0
   }
 }
 
+// Teams from a mapping file (the simulated fleet's Namespaces carry no team label): every cluster's `shop`
+// is storefront's, every `payments` payments', and prod-us-east's `search` search's.
+const TEAMS = 'namespaces:\n  shop: storefront\n  payments: payments\nclusters:\n  prod-us-east:\n    search: search\n';
+
 beforeAll(async () => {
   mkdirSync(OUT, { recursive: true });
+  const teamsFile = join(mkdtempSync(join(tmpdir(), 'dashboard-teams-')), 'teams.yaml');
+  writeFileSync(teamsFile, TEAMS);
   stack = await runStack({
     simulate: true,
     kubeconfig: null,
@@ -94,6 +109,7 @@ beforeAll(async () => {
       PULLWATCH_DLQ_TOPIC: `${topic}_dlq`,
       PULLWATCH_ANALYZER_GROUP: `${topic}_g`,
       PULLWATCH_INCIDENT_INTERVAL_SECONDS: '2',
+      PULLWATCH_TEAMS_FILE: teamsFile,
     },
   });
   // The scenario's history is in: the quay.io fleet incident, and the typo'd ngnix Pods stuck.
@@ -140,9 +156,11 @@ async function open(width: number, height: number, hash = '') {
   return { page, errors };
 }
 
-/** Waits until the page has rendered the view (range, cluster, registry) completely. */
-async function rendered(page: Page, view: { range?: string; cluster?: string; registry?: string } = {}) {
-  const key = `range=${view.range ?? '24h'}&cluster=${view.cluster ?? ''}&registry=${view.registry ?? ''}`;
+/** Waits until the page has rendered the view (range, cluster, registry, team) completely. */
+async function rendered(page: Page, view: { range?: string; cluster?: string; registry?: string; team?: string } = {}) {
+  const key =
+    `range=${view.range ?? '24h'}&cluster=${view.cluster ?? ''}&registry=${view.registry ?? ''}` +
+    `&team=${view.team ?? ''}`;
   await page.waitForFunction(
     (k) => document.body.dataset.view === k && document.body.dataset.loading === 'false',
     key,
@@ -362,6 +380,149 @@ describe('the dashboard in a real browser', () => {
     }
   });
 
+  it('filters every panel by team (from the mapping file) through the URL hash, exactly', async () => {
+    const { page, errors } = await open(1280, 800);
+    try {
+      await rendered(page);
+      expect(await page.locator('#f-team option').allTextContents()).toEqual([
+        'all teams',
+        'payments',
+        'search',
+        'storefront',
+      ]);
+      const everyone = (await rows(page, 'registries')).map((r) => [r[0], Number(r[1]), Number(r[2])]);
+
+      const asked: string[] = [];
+      const answers = new Map<string, unknown>();
+      page.on('request', (r) => {
+        if (r.url().includes('/v1/')) asked.push(r.url());
+      });
+      // The latest answer of each route per team and cluster the page asked for.
+      const answerKey = (route: string, team: string, cluster = '') => `${route} ${team} ${cluster}`;
+      page.on('response', async (r) => {
+        const u = new URL(r.url());
+        const team = u.searchParams.get('team');
+        if (team && r.ok())
+          answers.set(answerKey(u.pathname, team, u.searchParams.get('cluster') ?? ''), await r.json());
+      });
+      /** The registries table equals the page's latest answer for the view (a refresh may land between: polled). */
+      const registriesShown = (team: string, cluster = '') =>
+        expect
+          .poll(async () => {
+            const body = answers.get(answerKey('/v1/registries', team, cluster)) as
+              | { registries: Registry[] }
+              | undefined;
+            const want = body?.registries.map((r) => [r.registry, r.failures, r.successes]);
+            const got = (await rows(page, 'registries')).map((r) => [r[0], Number(r[1]), Number(r[2])]);
+            return JSON.stringify(got) === JSON.stringify(want);
+          }, REFRESHED)
+          .toBe(true);
+      await page.selectOption('#f-team', 'payments');
+      await rendered(page, { team: 'payments' });
+      expect(new URL(page.url()).hash).toBe('#range=24h&team=payments');
+      expect(await page.textContent('#h-registries')).toBe('Registries (last 24 h · team payments)');
+      // Every panel's route gets the team, but the Docker Hub quota's: that is per egress address.
+      const teamParam = (route: string) =>
+        asked.filter((u) => new URL(u).pathname === route).map((u) => new URL(u).searchParams.get('team'));
+      for (const route of [
+        '/v1/registries',
+        '/v1/hotspots/rate-limit',
+        '/v1/incidents',
+        '/v1/pods/stuck',
+        '/v1/failures',
+        '/v1/recovery',
+        '/v1/risks',
+        '/v1/trends',
+      ])
+        expect(teamParam(route), route).toContain('payments');
+      expect(teamParam('/v1/quota/docker-hub')).not.toContain('payments');
+
+      await registriesShown('payments');
+      const mine = (await rows(page, 'registries')).map((r) => [r[0], Number(r[1]), Number(r[2])]);
+      // payments pulls from the private registry (the missing pull secret) and has fewer pulls than everyone.
+      expect(mine.map((r) => r[0])).toContain('registry.corp.example:5000');
+      const total = (xs: (string | number)[][]) => xs.reduce((n, r) => n + Number(r[1]) + Number(r[2]), 0);
+      expect(total(mine)).toBeGreaterThan(0);
+      expect(total(mine)).toBeLessThan(total(everyone));
+      await expect
+        .poll(async () => {
+          const body = answers.get(answerKey('/v1/pods/stuck', 'payments')) as { pods: Stuck[] } | undefined;
+          const want = body?.pods.map((p) => `${p.cluster}/${p.namespace}/${p.pod}`) ?? [];
+          const got = await page.evaluate(() =>
+            [...document.querySelectorAll('#stuck tbody tr')].map(
+              (tr) => (tr.querySelector('th .trunc') ?? tr.querySelector('td'))?.textContent,
+            ),
+          );
+          return JSON.stringify(got) === JSON.stringify(want.length ? want : ['no stuck Pods']);
+        }, REFRESHED)
+        .toBe(true);
+      // The Pods stuck now are payments' (the ledger without a pull secret), not storefront's typo'd ngnix.
+      const stuckNow = await page.evaluate(() =>
+        [...document.querySelectorAll('#stuck tbody th .trunc:first-child')].map((e) => e.textContent ?? ''),
+      );
+      expect(stuckNow.length).toBeGreaterThan(0);
+      for (const pod of stuckNow) expect(pod).toMatch(/^(prod-eu-west|staging-eu)\/payments\//);
+      // The quota panel: the egresses of the team's clusters, whole.
+      const quota = await api<Quota>('/v1/quota/docker-hub');
+      expect(await firstColumn(page, 'quota')).toEqual(
+        quota.egresses
+          .filter((q) => q.clusters.some((c) => c === 'prod-eu-west' || c === 'staging-eu'))
+          .map((q) => q.egress),
+      );
+      expect(await firstColumn(page, 'quota')).not.toContain('cluster:prod-us-east');
+
+      // The team filter selects exactly what the namespace filter selects for the file's fleet-wide entry
+      // (a window ending a minute ago: no pull still arriving in it).
+      const to = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 60_000);
+      const fixed = `from=${new Date(to.getTime() - 24 * 3600_000).toISOString()}&to=${to.toISOString()}`;
+      const byTeam = await api<{ registries: Registry[] }>(`/v1/registries?${fixed}&team=payments`);
+      const byNamespace = await api<{ registries: Registry[] }>(`/v1/registries?${fixed}&namespace=payments`);
+      expect(byTeam.registries.length).toBeGreaterThan(0);
+      expect(byTeam.registries).toEqual(byNamespace.registries);
+
+      // Storefront in one cluster: prod-us-east's shop.
+      await page.selectOption('#f-team', 'storefront');
+      await page.selectOption('#f-cluster', 'prod-us-east');
+      await rendered(page, { cluster: 'prod-us-east', team: 'storefront' });
+      expect(new URL(page.url()).hash).toBe('#range=24h&cluster=prod-us-east&team=storefront');
+      await registriesShown('storefront', 'prod-us-east');
+      const shopUs = await api<{ registries: Registry[] }>(
+        `/v1/registries?${fixed}&cluster=prod-us-east&team=storefront`,
+      );
+      const shopUsByNamespace = await api<{ registries: Registry[] }>(
+        `/v1/registries?${fixed}&cluster=prod-us-east&namespace=shop`,
+      );
+      expect(shopUs.registries.length).toBeGreaterThan(0);
+      expect(shopUs.registries).toEqual(shopUsByNamespace.registries);
+      expect(await firstColumn(page, 'quota')).toEqual(['cluster:prod-us-east']);
+
+      // A team nobody has (a stale link): every panel is empty, not an error.
+      const nobody = await open(1280, 800, 'range=24h&team=nobody');
+      try {
+        await rendered(nobody.page, { team: 'nobody' });
+        expect(await nobody.page.inputValue('#f-team')).toBe('nobody');
+        expect(await rows(nobody.page, 'registries')).toEqual([['no pulls in this view']]);
+        expect(await rows(nobody.page, 'stuck')).toEqual([['no stuck Pods']]);
+        expect(await rows(nobody.page, 'images')).toEqual([['no failures in this view']]);
+        expect(await rows(nobody.page, 'incidents')).toEqual([['no incidents in this view']]);
+        expect(await rows(nobody.page, 'quota')).toEqual([['no Docker Hub pulls in the window']]);
+        expect(await nobody.page.textContent('#trend-chart')).toBe('no data in the last 24 h');
+        expect(nobody.errors).toEqual([]);
+      } finally {
+        await nobody.page.close();
+      }
+
+      // Back to everyone.
+      await page.selectOption('#f-team', '');
+      await page.selectOption('#f-cluster', '');
+      await rendered(page);
+      expect(new URL(page.url()).hash).toBe('#range=24h');
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('applies the time range to every windowed route; the chart spans only the buckets with pulls', async () => {
     const { page, errors } = await open(1280, 800);
     try {
@@ -407,6 +568,7 @@ describe('the dashboard in a real browser', () => {
             '/v1/trends',
             '/v1/recovery',
             '/v1/risks',
+            '/v1/teams',
           ]),
         );
         for (const u of mine.filter((x) => new URL(x).pathname === '/v1/trends'))

@@ -445,7 +445,13 @@ describe('diagnosis through Kafka, the analyzer and the query API', () => {
     const doc = (await (await fetch(`${api.url}/openapi.json`)).json()) as {
       paths: Record<string, { get: { parameters: { name: string }[]; responses: Record<string, unknown> } }>;
     };
-    expect(doc.paths['/v1/recovery']!.get.parameters.map((p) => p.name)).toEqual(['from', 'to', 'groupBy', 'cluster']);
+    expect(doc.paths['/v1/recovery']!.get.parameters.map((p) => p.name)).toEqual([
+      'from',
+      'to',
+      'groupBy',
+      'cluster',
+      'team',
+    ]);
     expect(doc.paths['/v1/quota/docker-hub']!.get.parameters).toEqual([]);
     expect(JSON.stringify(doc.paths['/v1/failures']!.get.responses['200'])).toContain('"suggestion"');
     expect(JSON.stringify(doc.paths['/v1/quota/docker-hub']!.get.responses['200'])).toContain('"exhaustedAt"');

@@ -20,6 +20,8 @@ import { testEndpoints, uniqueName } from './support/endpoints.ts';
 const DIR = new URL('../infra/grafana/', import.meta.url);
 const PLUGIN = 'grafana-clickhouse-datasource';
 const DS_VAR = ['$', '{datasource}'].join('');
+/** How every panel's SQL takes the team variable (inside a `$__conditionalAll`). */
+const TEAM_IN = ['IN ($', '{team:singlequote})'].join('');
 
 interface Target {
   refId: string;
@@ -280,9 +282,11 @@ beforeAll(async () => {
     });
   // Failures: docker.io 5 + 2 (prod-eu-west/shop), ghcr.io 4 (prod-us-east/payments), quay.io 3 (staging-eu/tools);
   // successful pulls: docker.io 3 (prod-eu-west/shop), ghcr.io 1 (prod-us-east/payments). 14 failed, 4 pulled.
+  // Team labels: prod-eu-west/shop was web-old's, web's since 25 minutes ago; prod-us-east/payments is pay's,
+  // staging-eu/tools ops'.
   await insert('pull_events', [
-    pullEvent({ uid: 'a', minutesAgo: 30, occurrences: 5 }),
-    pullEvent({ uid: 'b', minutesAgo: 20, occurrences: 2, pod: 'web-2', node: 'n2' }),
+    pullEvent({ uid: 'a', minutesAgo: 30, occurrences: 5, team: 'web-old' }),
+    pullEvent({ uid: 'b', minutesAgo: 20, occurrences: 2, pod: 'web-2', node: 'n2', team: 'web' }),
     pullEvent({
       uid: 'c',
       minutesAgo: 40,
@@ -299,6 +303,7 @@ beforeAll(async () => {
       cause: 'not_found',
       subcause: 'manifest',
       message: 'manifest unknown',
+      team: 'pay',
     }),
     pullEvent({
       uid: 'd',
@@ -311,6 +316,7 @@ beforeAll(async () => {
       subcause: '',
       pull_duration_ms: 2000,
       image_size_bytes: 50_000_000,
+      team: 'web',
     }),
     pullEvent({
       uid: 'e',
@@ -328,6 +334,7 @@ beforeAll(async () => {
       subcause: '',
       pull_duration_ms: 4000,
       image_size_bytes: 10_000_000,
+      team: 'pay',
     }),
     pullEvent({
       uid: 'f',
@@ -341,6 +348,7 @@ beforeAll(async () => {
       provider: 'quay',
       cause: 'registry_unavailable',
       subcause: '',
+      team: 'ops',
     }),
   ]);
   await insert('pod_pull_state', [
@@ -546,31 +554,38 @@ describe('infra/grafana: provisioning and dashboard JSON', () => {
     },
   );
 
-  it(
-    'filters the drill-down by cluster, registry and namespace (the aggregates its panels read have no ' + 'team)',
-    async () => {
-      const d = byUid('pullwatch-drilldown');
-      const q = d.templating.list.filter((v) => v.type === 'query');
-      expect(q.map((v) => [v.name, v.multi, v.includeAll, v.current.value])).toEqual([
-        ['cluster', true, true, ['$__all']],
-        ['registry', true, true, ['$__all']],
-        ['namespace', true, true, ['$__all']],
-      ]);
-      // `team` (0006) is on the event rows and Pod states, not on the per-minute and hourly aggregates most
-      // panels read: a team variable would filter only some panels, so the drill-down leaves it out.
-      const rs = await admin.query({
-        query: `SELECT table FROM system.columns WHERE database = {db:String} AND name = 'team' ORDER BY table`,
-        query_params: { db: database },
-        format: 'JSONEachRow',
-      });
-      expect((await rs.json<{ table: string }>()).map((x) => x.table)).toEqual([
-        'pod_pull_state',
-        'pull_events',
-        'pull_failures',
-        'pull_failures_mv',
-      ]);
-    },
-  );
+  it('filters the drill-down by cluster, registry, team and namespace, the fleet overview by team', async () => {
+    const query = (uid: string) =>
+      byUid(uid)
+        .templating.list.filter((v) => v.type === 'query')
+        .map((v) => [v.name, v.multi, v.includeAll, v.current.value]);
+    expect(query('pullwatch-drilldown')).toEqual([
+      ['cluster', true, true, ['$__all']],
+      ['registry', true, true, ['$__all']],
+      ['team', true, true, ['$__all']],
+      ['namespace', true, true, ['$__all']],
+    ]);
+    expect(query('pullwatch-fleet')).toEqual([['team', true, true, ['$__all']]]);
+    // Every panel filters by team, through `$__conditionalAll` (nothing to add with All selected).
+    for (const { file, d } of dashboards)
+      for (const p of d.panels) {
+        expect(p.targets[0]!.rawSql, `${file} ${p.title}`).toContain(TEAM_IN);
+        expect(p.targets[0]!.rawSql, `${file} ${p.title}`).toContain(', $team)');
+      }
+    // `team` (0006) is on the event rows and Pod states, not on the per-minute and hourly aggregates most
+    // panels read: a team selects the (cluster, namespace) pairs whose latest stored label in the range is it.
+    const rs = await admin.query({
+      query: `SELECT table FROM system.columns WHERE database = {db:String} AND name = 'team' ORDER BY table`,
+      query_params: { db: database },
+      format: 'JSONEachRow',
+    });
+    expect((await rs.json<{ table: string }>()).map((x) => x.table)).toEqual([
+      'pod_pull_state',
+      'pull_events',
+      'pull_failures',
+      'pull_failures_mv',
+    ]);
+  });
 });
 
 // ---------------------------------------------------------------- the panels against ClickHouse
@@ -650,6 +665,7 @@ describe('infra/grafana: every panel runs against the real ClickHouse', () => {
     expect(allValues).toEqual({
       cluster: ['prod-eu-west', 'prod-us-east', 'staging-eu'],
       registry: ['docker.io', 'ghcr.io', 'quay.io'],
+      team: ['ops', 'pay', 'web'],
       namespace: ['payments', 'shop', 'tools'],
     });
     expect(num(r.get('Failed pull attempts')!)).toBe(14);
@@ -701,6 +717,90 @@ describe('infra/grafana: every panel runs against the real ClickHouse', () => {
     const ns = await runPanels(d, { namespace: ['tools'] });
     expect(num(ns.results.get('Failed pull attempts')!)).toBe(3);
     expect(ns.results.get('Failing Pods')!.data.map((x) => x.pod)).toEqual(['job-1']);
+  });
+
+  it('fleet overview, one team (web): the namespaces whose latest label in the range is web', async () => {
+    const { results: r, allValues } = await runPanels(byUid('pullwatch-fleet'), { team: ['web'] });
+    // web-old labelled prod-eu-west/shop before web did: it is nobody's team now.
+    expect(allValues.team).toEqual(['ops', 'pay', 'web']);
+    expect(num(r.get('Failed pull attempts')!)).toBe(7);
+    expect(num(r.get('Fleet failure rate')!)).toBeCloseTo(7 / 10, 10);
+    expect(num(r.get('Pods with failed pulls')!)).toBe(2);
+    expect(num(r.get('Failing registries')!)).toBe(1);
+    expect(num(r.get('Stuck Pods')!)).toBe(1);
+    expect(num(r.get('Open incidents')!)).toBe(1);
+    expect(rows(r.get('Hotspots: registry × cluster')!)).toEqual([
+      {
+        registry: 'docker.io',
+        cluster: 'prod-eu-west',
+        failures: 7,
+        successes: 3,
+        failure_rate: 0.7,
+        top_cause: 'rate_limited',
+      },
+    ]);
+    expect([...new Set(col(r.get('Failure rate by registry')!, 'registry'))]).toEqual(['docker.io']);
+    expect(r.get('Incidents')!.data.map((x) => [x.status, x.registry, x.cluster_list])).toEqual([
+      ['open', 'docker.io', 'prod-eu-west'],
+    ]);
+    expect(r.get('Stuck Pods, longest first')!.data.map((x) => x.pod)).toEqual(['web-1']);
+    expect(r.get('Top failing images')!.data.map((x) => [x.image, Number(x.failures)])).toEqual([
+      ['docker.io/library/nginx:1.27', 7],
+    ]);
+  });
+
+  it('fleet overview, two teams (the multi-value form): pay and ops together', async () => {
+    const { results: r } = await runPanels(byUid('pullwatch-fleet'), { team: ['pay', 'ops'] });
+    expect(num(r.get('Failed pull attempts')!)).toBe(7);
+    expect(num(r.get('Fleet failure rate')!)).toBeCloseTo(7 / 8, 10);
+    expect(num(r.get('Pods with failed pulls')!)).toBe(2);
+    expect(num(r.get('Failing registries')!)).toBe(2);
+    // api-1 has failed for 5 minutes only; job-1 not for 40: neither is stuck.
+    expect(num(r.get('Stuck Pods')!)).toBe(0);
+    expect(num(r.get('Open incidents')!)).toBe(0);
+    expect(r.get('Incidents')!.data.map((x) => [x.status, x.scope, x.registry, x.cluster_list])).toEqual([
+      ['resolved', 'image', 'ghcr.io', 'prod-us-east'],
+    ]);
+    expect(r.get('Rate-limit hotspots by node')!.data).toEqual([]);
+    expect(
+      r.get('Top failing images')!.data.map((x) => [x.image, Number(x.failures), Number(x.clusters), Number(x.pods)]),
+    ).toEqual([
+      ['ghcr.io/acme/api:1.0', 4, 1, 1],
+      ['quay.io/acme/tool:2', 3, 1, 1],
+    ]);
+  });
+
+  it('a team nobody has now (web-old, relabelled) empties every panel of both dashboards', async () => {
+    for (const { file, d } of dashboards) {
+      const { results } = await runPanels(d, { team: ['web-old'] });
+      for (const p of d.panels) {
+        const res = results.get(p.title)!;
+        if (p.type === 'stat') expect(num(res), `${file} ${p.title}`).toBe(0);
+        else expect(res.data, `${file} ${p.title}`).toEqual([]);
+      }
+    }
+  });
+
+  it('drill-down, one team: the namespace options and every panel narrow to its namespaces', async () => {
+    const d = byUid('pullwatch-drilldown');
+    const { results: r, allValues } = await runPanels(d, { team: ['web'] });
+    expect(allValues.team).toEqual(['ops', 'pay', 'web']);
+    expect(allValues.namespace).toEqual(['shop']);
+    expect(num(r.get('Failed pull attempts')!)).toBe(7);
+    expect(num(r.get('Failure rate')!)).toBeCloseTo(0.7, 10);
+    expect(num(r.get('Pods with failed pulls')!)).toBe(2);
+    expect(num(r.get('Stuck Pods')!)).toBe(1);
+    expect(rows(r.get('Failures by namespace and cause')!)).toEqual([
+      { cluster: 'prod-eu-west', namespace: 'shop', cause: 'rate_limited', failures: 7, pods: 2, images: 1 },
+    ]);
+    expect(r.get('Failing Pods')!.data.map((x) => x.pod)).toEqual(['web-1']);
+    expect(r.get('Pull time by registry')!.data.map((x) => [x.registry, Number(x.pulls)])).toEqual([['docker.io', 3]]);
+    expect(r.get('Incidents in the selection')!.data.map((x) => x.registry)).toEqual(['docker.io']);
+    // The team options narrow to the clusters and registries selected before them.
+    const us = await runPanels(d, { cluster: ['prod-us-east'] });
+    expect(us.allValues.team).toEqual(['pay']);
+    const quay = await runPanels(d, { registry: ['quay.io'] });
+    expect(quay.allValues.team).toEqual(['ops']);
   });
 
   it('expands the plugin macros exactly as the plugin does', () => {

@@ -83,6 +83,24 @@ describe('the query API fuzzed from its own OpenAPI document', () => {
     const spec = (await (await fetch(`${api.url}/openapi.json`)).json()) as {
       paths: Record<string, { get: { parameters: { name: string; schema: Schema }[] } }>;
     };
+    // The team filter and the route listing teams are fuzzed like the rest.
+    expect(Object.keys(spec.paths)).toContain('/v1/teams');
+    expect(
+      Object.entries(spec.paths)
+        .filter(([, item]) => item.get.parameters.some((p) => p.name === 'team'))
+        .map(([path]) => path)
+        .sort(),
+    ).toEqual([
+      '/v1/failures',
+      '/v1/hotspots/rate-limit',
+      '/v1/incidents',
+      '/v1/pods/stuck',
+      '/v1/recovery',
+      '/v1/registries',
+      '/v1/reports/failures',
+      '/v1/risks',
+      '/v1/trends',
+    ]);
     let tried = 0;
     const statuses = new Map<number, number>();
     const count = (s: number) => statuses.set(s, (statuses.get(s) ?? 0) + 1);

@@ -8,7 +8,7 @@ export {
   type MigrationOptions,
   type MigrateResult,
 } from './migrations.ts';
-export type { ClickHouseClient } from '@clickhouse/client';
+export { type ClickHouseClient, TupleParam } from '@clickhouse/client';
 export {
   RowBinaryFormat,
   insertRowBinary,

@@ -1,7 +1,7 @@
 // pullwatch dashboard: reads only the public /v1 API with the bearer token from the URL fragment
 // (`#token=…`, what `npm start` prints) or the form, kept in localStorage. The view (time range,
-// cluster, registry, open detail) lives in the fragment too, so a link reproduces it:
-// `#range=6h&cluster=prod-eu-west&registry=docker.io&detail=registry%3Adocker.io`.
+// cluster, registry, team, open detail) lives in the fragment too, so a link reproduces it:
+// `#range=6h&cluster=prod-eu-west&registry=docker.io&team=payments&detail=registry%3Adocker.io`.
 const REFRESH_MS = 10_000;
 const COLORS = ['#c8372d', '#2456a6', '#a86400', '#2f7d45', '#7a3fb0', '#0f7a7a'];
 const RANGES = {
@@ -19,9 +19,9 @@ const EVIDENCE = {
 const $ = (id) => document.getElementById(id);
 
 /** The view; `detail` is `registry:NAME` or `incident:ID`. */
-const state = { range: '24h', cluster: '', registry: '', detail: '' };
-/** Clusters and registries seen in any answer, for the filter lists. */
-const known = { clusters: new Set(), registries: new Set() };
+const state = { range: '24h', cluster: '', registry: '', team: '', detail: '' };
+/** Clusters, registries and teams seen in any answer, for the filter lists. */
+const known = { clusters: new Set(), registries: new Set(), teams: new Set() };
 /** The last answers, for the detail dialog. */
 const last = { registries: [], incidents: [], stuck: [] };
 
@@ -32,6 +32,7 @@ function readHash() {
   state.range = RANGES[p.get('range')] ? p.get('range') : '24h';
   state.cluster = p.get('cluster') ?? '';
   state.registry = p.get('registry') ?? '';
+  state.team = p.get('team') ?? '';
   state.detail = p.get('detail') ?? '';
   writeHash();
 }
@@ -40,6 +41,7 @@ function writeHash() {
   const p = new URLSearchParams({ range: state.range });
   if (state.cluster) p.set('cluster', state.cluster);
   if (state.registry) p.set('registry', state.registry);
+  if (state.team) p.set('team', state.team);
   if (state.detail) p.set('detail', state.detail);
   const hash = `#${p}`;
   if (location.hash !== hash) history.replaceState(null, '', `${location.pathname}${location.search}${hash}`);
@@ -254,24 +256,26 @@ async function refresh() {
   const { from, to } = window_();
   const cluster = state.cluster || undefined;
   const registry = state.registry || undefined;
+  const team = state.team || undefined;
   const range = RANGES[state.range];
   document.body.dataset.loading = 'true';
   try {
-    const [registries, hotspots, incidents, stuck, failures, quota, recovery, risks] = await Promise.all([
-      api('/v1/registries', { from, to, cluster }),
-      api('/v1/hotspots/rate-limit', { from, to, cluster, registry }),
-      api('/v1/incidents', { status: 'all', from, to }),
-      api('/v1/pods/stuck', { cluster }),
-      api('/v1/failures', { from, to, cluster, registry, limit: 1000 }),
+    const [registries, hotspots, incidents, stuck, failures, quota, recovery, risks, teams] = await Promise.all([
+      api('/v1/registries', { from, to, cluster, team }),
+      api('/v1/hotspots/rate-limit', { from, to, cluster, registry, team }),
+      api('/v1/incidents', { status: 'all', from, to, team }),
+      api('/v1/pods/stuck', { cluster, team }),
+      api('/v1/failures', { from, to, cluster, registry, team, limit: 1000 }),
       api('/v1/quota/docker-hub'),
-      api('/v1/recovery', { from, to, cluster, groupBy: registry ? 'registry' : 'cause' }),
-      api('/v1/risks', { from, to, cluster }),
+      api('/v1/recovery', { from, to, cluster, team, groupBy: registry ? 'registry' : 'cause' }),
+      api('/v1/risks', { from, to, cluster, team }),
+      api('/v1/teams', { from, to }),
     ]);
     // The routes without a registry (or cluster) parameter are filtered here, on the fields their items carry.
     const regs = registries.registries.filter((r) => !registry || r.registry === registry);
     const top = regs.slice(0, 5);
     const trends = await Promise.all(
-      top.map((r) => api('/v1/trends', { interval: range.interval, from, to, cluster, registry: r.registry })),
+      top.map((r) => api('/v1/trends', { interval: range.interval, from, to, cluster, team, registry: r.registry })),
     );
     if (gen !== generation) return;
 
@@ -280,10 +284,18 @@ async function refresh() {
     for (const i of incidents.incidents) for (const c of i.clusters) known.clusters.add(c);
     for (const p of stuck.pods) known.clusters.add(p.cluster);
     for (const f of failures.failures) known.clusters.add(f.cluster);
+    for (const t of teams.teams) {
+      known.teams.add(t.team);
+      for (const c of t.clusters) known.clusters.add(c);
+    }
     setOptions($('f-cluster'), known.clusters, 'all clusters', state.cluster);
     setOptions($('f-registry'), known.registries, 'all registries', state.registry);
+    setOptions($('f-team'), known.teams, 'all teams', state.team);
+    // The clusters of the team's namespaces (none for a team nobody has).
+    const teamClusters = new Set(teams.teams.find((t) => t.team === team)?.clusters ?? []);
 
-    const scope = [range.label, state.cluster, state.registry].filter(Boolean).join(' · ');
+    const teamLabel = team ? `team ${team}` : '';
+    const scope = [range.label, state.cluster, state.registry, teamLabel].filter(Boolean).join(' · ');
     $('h-trend').textContent = `Failure rate by registry (${range.label}, ${range.bucket})`;
     lineChart(
       top.map((r, i) => ({ name: r.registry, buckets: trends[i].series })),
@@ -357,7 +369,7 @@ async function refresh() {
     const pods = stuck.pods.filter((p) => !registry || p.registry === registry);
     last.stuck = pods;
     $('h-stuck').textContent =
-      `Stuck Pods now (${[state.cluster, state.registry].filter(Boolean).join(' · ') || 'all'})`;
+      `Stuck Pods now (${[state.cluster, state.registry, teamLabel].filter(Boolean).join(' · ') || 'all'})`;
     table(
       $('stuck'),
       [
@@ -423,7 +435,10 @@ async function refresh() {
     );
     $('images-note').textContent = failures.nextCursor ? 'From the newest 1000 failure records.' : '';
 
-    const egresses = quota.egresses.filter((q) => !cluster || q.clusters.includes(cluster));
+    // Docker Hub counts per egress address, whoever pulls: a team sees the egresses of its clusters, whole.
+    const egresses = quota.egresses.filter(
+      (q) => (!cluster || q.clusters.includes(cluster)) && (!team || q.clusters.some((c) => teamClusters.has(c))),
+    );
     table(
       $('quota'),
       [
@@ -539,7 +554,7 @@ function setStatus(text, error = false) {
 }
 
 /** What the page shows, for tests and links: the filters that the last render used. */
-const viewKey = () => `range=${state.range}&cluster=${state.cluster}&registry=${state.registry}`;
+const viewKey = () => `range=${state.range}&cluster=${state.cluster}&registry=${state.registry}&team=${state.team}`;
 
 // ---------- the detail dialog ----------
 
@@ -670,18 +685,19 @@ async function openDetail(key, from) {
   $('detail-body').innerHTML = '<p class="note">loading…</p>';
   if (!dialog.open) dialog.showModal();
   const cluster = state.cluster || undefined;
+  const team = state.team || undefined;
   try {
     if (kind === 'registry') {
       const { from: f, to } = window_();
       const [failures, stuck, regs] = await Promise.all([
-        api('/v1/failures', { from: f, to, cluster, registry: id, limit: 1000 }),
-        api('/v1/pods/stuck', { cluster }),
-        api('/v1/registries', { from: f, to, cluster }),
+        api('/v1/failures', { from: f, to, cluster, team, registry: id, limit: 1000 }),
+        api('/v1/pods/stuck', { cluster, team }),
+        api('/v1/registries', { from: f, to, cluster, team }),
       ]);
       if (state.detail !== key) return;
       const r = regs.registries.find((x) => x.registry === id);
       const s = summarize(failures.failures);
-      const scope = [RANGES[state.range].label, state.cluster].filter(Boolean).join(' · ');
+      const scope = [RANGES[state.range].label, state.cluster, team ? `team ${team}` : ''].filter(Boolean).join(' · ');
       $('detail-body').innerHTML =
         `<p class="d-summary">${
           r
@@ -761,6 +777,7 @@ function applyControls() {
   state.range = $('f-range').value;
   state.cluster = $('f-cluster').value;
   state.registry = $('f-registry').value;
+  state.team = $('f-team').value;
   writeHash();
   document.body.dataset.view = '';
   setStatus('loading…');
@@ -779,6 +796,7 @@ function syncControls() {
   $('f-range').value = state.range;
   setOptions($('f-cluster'), known.clusters, 'all clusters', state.cluster);
   setOptions($('f-registry'), known.registries, 'all registries', state.registry);
+  setOptions($('f-team'), known.teams, 'all teams', state.team);
 }
 
 $('token-form').addEventListener('submit', (e) => {

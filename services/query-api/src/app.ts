@@ -17,10 +17,13 @@ import {
   RegistriesQuery,
   RisksQuery,
   StuckQuery,
+  TeamsQuery,
   TrendsQuery,
   window,
 } from './params.ts';
-import type { Queries } from './queries.ts';
+import { bucketStart, type Queries } from './queries.ts';
+import { NOW_LOOKBACK_MS } from './core/teams.ts';
+import type { TeamResolver } from './teams/resolver.ts';
 import type { Alerter } from './alerts/alerter.ts';
 import type { DiagnosisQueries } from './diagnosis/queries.ts';
 import { DiagnosisFields, diagnosisRoutes, incidentsWithDiagnosis, withDiagnosis } from './diagnosis/routes.ts';
@@ -48,6 +51,18 @@ const WorkloadTeamFields = {
   team: z.string().nullable().describe("The team label of the Pod's Namespace, or null when unknown"),
 };
 
+const TeamsResponse = z.object({
+  from: z.string(),
+  to: z.string(),
+  teams: z.array(
+    z.object({
+      team: z.string(),
+      clusters: z.array(z.string()).describe("The clusters of the team's namespaces"),
+      namespaces: z.number().int().describe('How many (cluster, namespace) pairs belong to the team'),
+    }),
+  ),
+});
+
 interface Route {
   path: string;
   summary: string;
@@ -74,11 +89,16 @@ export function buildApp(
     now: () => Date;
     /** The reporting routes' reads (issue 17); without them the routes are not served. */
     reports?: ReportQueries;
+    /** Resolves `team` filters to (cluster, namespace) pairs, and lists teams (core/teams.ts). */
+    teams: TeamResolver;
     /** Per-class and per-token concurrency (limits/); one from cfg.limits when absent. */
     isolation?: Isolation;
   },
 ) {
   const { queries, diagnosis } = deps;
+  /** A team filter's pairs for a read of window `w`; undefined without a filter. */
+  const teamPairs = (team: string | undefined, w: { from: Date; to: Date }) =>
+    team === undefined ? Promise.resolve(undefined) : deps.teams.pairs(team, w);
   const isolation = deps.isolation ?? new Isolation(cfg.limits);
   // Constant-time comparison against every token (shared with the collector's ingest).
   const matchToken = bearerTokens(cfg.tokens.map((token) => ({ token, grant: true })));
@@ -100,7 +120,7 @@ export function buildApp(
         return {
           from: w.from.toISOString(),
           to: w.to.toISOString(),
-          registries: await queries.registries({ ...q, ...w }),
+          registries: await queries.registries({ ...q, ...w, teamPairs: await teamPairs(q.team, w) }),
         };
       },
     },
@@ -110,7 +130,8 @@ export function buildApp(
       query: HotspotsQuery,
       handle: async (q: z.infer<typeof HotspotsQuery>, now) => {
         const w = window(q, now, cfg.maxRangeDays);
-        return { from: w.from.toISOString(), to: w.to.toISOString(), hotspots: await queries.hotspots({ ...q, ...w }) };
+        const hotspots = await queries.hotspots({ ...q, ...w, teamPairs: await teamPairs(q.team, w) });
+        return { from: w.from.toISOString(), to: w.to.toISOString(), hotspots };
       },
     },
     {
@@ -120,10 +141,11 @@ export function buildApp(
       response: z.object({ from: z.string(), to: z.string(), incidents: z.array(DiagnosisFields.loose()) }),
       handle: async (q: z.infer<typeof IncidentsQuery>, now) => {
         const w = window(q, now, cfg.maxRangeDays);
+        const incidents = await queries.incidents({ ...q, ...w, teamPairs: await teamPairs(q.team, w) });
         return {
           from: w.from.toISOString(),
           to: w.to.toISOString(),
-          incidents: await incidentsWithDiagnosis(diagnosis, await queries.incidents({ ...q, ...w }), now),
+          incidents: await incidentsWithDiagnosis(diagnosis, incidents, now),
         };
       },
     },
@@ -133,11 +155,13 @@ export function buildApp(
       query: TrendsQuery,
       handle: async (q: z.infer<typeof TrendsQuery>, now) => {
         const w = window(q, now, cfg.maxRangeDays);
+        // The first bucket starts before `from`: its namespaces count from there.
+        const pairs = await teamPairs(q.team, { from: new Date(bucketStart(w.from, q.interval)), to: w.to });
         return {
           interval: q.interval,
           from: w.from.toISOString(),
           to: w.to.toISOString(),
-          series: await queries.trends({ ...q, ...w }),
+          series: await queries.trends({ ...q, ...w, teamPairs: pairs }),
         };
       },
     },
@@ -150,7 +174,8 @@ export function buildApp(
         nextCursor: z.string().nullable(),
       }),
       handle: async (q: z.infer<typeof FailuresQuery>, now) => {
-        const page = await queries.failures({ ...q, ...window(q, now, cfg.maxRangeDays) });
+        const w = window(q, now, cfg.maxRangeDays);
+        const page = await queries.failures({ ...q, ...w, teamPairs: await teamPairs(q.team, w) });
         return { ...page, failures: await withDiagnosis(diagnosis, page.failures, now) };
       },
     },
@@ -159,9 +184,10 @@ export function buildApp(
       summary: 'Pods still failing to pull, with cause, since when, attempts and hint',
       query: StuckQuery,
       response: z.object({ pods: z.array(DiagnosisFields.extend(WorkloadTeamFields).loose()) }),
-      handle: async (q: z.infer<typeof StuckQuery>, now) => ({
-        pods: await withDiagnosis(diagnosis, await queries.stuck(q, now), now),
-      }),
+      handle: async (q: z.infer<typeof StuckQuery>, now) => {
+        const pairs = await teamPairs(q.team, { from: new Date(now.getTime() - NOW_LOOKBACK_MS), to: now });
+        return { pods: await withDiagnosis(diagnosis, await queries.stuck({ ...q, teamPairs: pairs }, now), now) };
+      },
     },
     {
       path: '/v1/risks',
@@ -171,7 +197,20 @@ export function buildApp(
       query: RisksQuery,
       handle: async (q: z.infer<typeof RisksQuery>, now) => {
         const w = window(q, now, cfg.maxRangeDays);
-        return { from: w.from.toISOString(), to: w.to.toISOString(), ...(await queries.risks({ ...q, ...w })) };
+        const risks = await queries.risks({ ...q, ...w, teamPairs: await teamPairs(q.team, w) });
+        return { from: w.from.toISOString(), to: w.to.toISOString(), ...risks };
+      },
+    },
+    {
+      path: '/v1/teams',
+      summary:
+        'Teams with pulls in the window (from PULLWATCH_TEAMS_FILE and the stored Namespace team labels), with ' +
+        "their clusters and how many namespaces they have: the values the routes' team filter takes",
+      query: TeamsQuery,
+      response: TeamsResponse,
+      handle: async (q: z.infer<typeof TeamsQuery>, now) => {
+        const w = window(q, now, cfg.maxRangeDays);
+        return { from: w.from.toISOString(), to: w.to.toISOString(), teams: await deps.teams.list(w, q.cluster) };
       },
     },
     {
@@ -182,7 +221,12 @@ export function buildApp(
         alerts: deps.alerter.list().filter((a) => q.status === 'all' || a.status === q.status),
       }),
     },
-    ...diagnosisRoutes({ queries: diagnosis, egress: cfg.dockerHubEgress, maxRangeDays: cfg.maxRangeDays }),
+    ...diagnosisRoutes({
+      queries: diagnosis,
+      teams: deps.teams,
+      egress: cfg.dockerHubEgress,
+      maxRangeDays: cfg.maxRangeDays,
+    }),
     ...(deps.reports ? reportRoutes({ queries: deps.reports, maxRangeDays: cfg.maxRangeDays }) : []),
   ];
 

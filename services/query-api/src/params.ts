@@ -18,6 +18,13 @@ const isoTime = z
     'not an ISO 8601 time',
   );
 const name = z.string().min(1).max(512);
+/** A team filter (core/teams.ts): what it selects is resolved against the namespaces of the window. */
+export const team = name
+  .optional()
+  .describe(
+    'Only the namespaces of this team: named for it in PULLWATCH_TEAMS_FILE, else labelled with it (the ' +
+      "collector's Namespace label stored with their pulls); a team nobody has matches nothing",
+  );
 
 export const Window = z.object({ from: isoTime.optional(), to: isoTime.optional() });
 export const Filters = z.object({
@@ -26,31 +33,40 @@ export const Filters = z.object({
   registry: name.optional(),
   cause: z.enum(CAUSES).optional(),
   image: name.optional(),
+  team,
 });
 
 export const RegistriesQuery = Window.extend(
-  Filters.pick({ cluster: true, namespace: true, cause: true }).shape,
+  Filters.pick({ cluster: true, namespace: true, cause: true, team: true }).shape,
 ).strict();
 export const HotspotsQuery = Window.extend({
   groupBy: z.enum(['cluster', 'node']).optional(),
   registry: name.optional(),
   cluster: name.optional(),
+  team,
 }).strict();
-export const IncidentsQuery = Window.extend({ status: z.enum(['open', 'resolved', 'all']).default('all') }).strict();
+export const IncidentsQuery = Window.extend({
+  status: z.enum(['open', 'resolved', 'all']).default('all'),
+  team: team.describe(
+    "Only incidents in which this team's Pods failed: one of their clusters and images in the team's namespaces",
+  ),
+}).strict();
 export const TrendsQuery = Window.extend({
   interval: z.enum(['1m', '5m', '1h', '1d']).default('1h'),
   registry: name.optional(),
   cluster: name.optional(),
   cause: z.enum(CAUSES).optional(),
+  team,
 }).strict();
 export const FailuresQuery = Window.extend(Filters.shape)
   .extend({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(200).optional() })
   .strict();
 export const StuckQuery = z
-  .object({ cluster: name.optional(), minutes: z.coerce.number().int().min(0).max(100_000).default(5) })
+  .object({ cluster: name.optional(), team, minutes: z.coerce.number().int().min(0).max(100_000).default(5) })
   .strict();
 export const AlertsQuery = z.object({ status: z.enum(['firing', 'resolved', 'all']).default('all') }).strict();
-export const RisksQuery = Window.extend({ cluster: name.optional() }).strict();
+export const RisksQuery = Window.extend({ cluster: name.optional(), team }).strict();
+export const TeamsQuery = Window.extend({ cluster: name.optional() }).strict();
 
 /** Parses query parameters with a schema; the first problem becomes a ParamError naming its parameter. */
 export function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.infer<T> {

@@ -1,6 +1,8 @@
 import { FleetTables, queryRows, type ClickHouseClient } from '@pullwatch/clickhouse';
 import { RATE_LIMITED } from './causes.ts';
 import { chTime, isoOf, ParamError } from './params.ts';
+import type { Pair } from './core/teams.ts';
+import { TEAM_PAIRS_SQL, teamIncidentsSql, teamPairsParam } from './teams/sql.ts';
 
 type Params = Record<string, unknown>;
 
@@ -18,6 +20,10 @@ class Where {
   raw(fragment: string): this {
     this.parts.push(fragment);
     return this;
+  }
+  /** A team filter: its (cluster, namespace) pairs (none: nothing matches); undefined, no filter. */
+  team(pairs: readonly Pair[] | undefined): this {
+    return pairs === undefined ? this : this.add(TEAM_PAIRS_SQL, 'teamPairs', teamPairsParam(pairs));
   }
   sql(): string {
     return this.parts.length ? `WHERE ${this.parts.join(' AND ')}` : '';
@@ -48,6 +54,12 @@ export function workloadFields(r: Record<string, unknown>) {
  * timeout, so running out of time is ours to know, not a message to parse).
  */
 export const QUERY_DEADLINE_MS = 25_000;
+
+export const INTERVAL_SECONDS = { '1m': 60, '5m': 300, '1h': 3600, '1d': 86400 } as const;
+
+/** Where a trend's first bucket starts (epoch ms): its reads begin there, before `from`. */
+export const bucketStart = (from: Date, interval: keyof typeof INTERVAL_SECONDS) =>
+  Math.floor(from.getTime() / 1000 / INTERVAL_SECONDS[interval]) * INTERVAL_SECONDS[interval] * 1000;
 
 export class Queries {
   /** Tables to read the whole fleet from (`_all` on a ClickHouse cluster). */
@@ -104,12 +116,14 @@ export class Queries {
     cluster?: string | undefined;
     namespace?: string | undefined;
     cause?: string | undefined;
+    teamPairs?: readonly Pair[] | undefined;
   }) {
     const w = new Where()
       .add('minute >= {from:DateTime}', 'from', chTime(q.from).slice(0, 19))
       .add('minute < {to:DateTime}', 'to', chTime(q.to).slice(0, 19))
       .add('cluster = {cluster:String}', 'cluster', q.cluster)
-      .add('namespace = {namespace:String}', 'namespace', q.namespace);
+      .add('namespace = {namespace:String}', 'namespace', q.namespace)
+      .team(q.teamPairs);
     if (q.cause) w.add("(cause = {cause:String} OR cause = '')", 'cause', q.cause);
     const rows = await this.rows<Record<string, unknown>>(
       `SELECT registry, any(provider) AS provider, sum(failures) AS failures, sum(successes) AS successes,
@@ -153,6 +167,7 @@ export class Queries {
     groupBy?: string | undefined;
     registry?: string | undefined;
     cluster?: string | undefined;
+    teamPairs?: readonly Pair[] | undefined;
   }) {
     const byNode = q.groupBy === 'node';
     const w = new Where()
@@ -160,7 +175,8 @@ export class Queries {
       .add('event_time >= {from:DateTime64(3)}', 'from', chTime(q.from))
       .add('event_time < {to:DateTime64(3)}', 'to', chTime(q.to))
       .add('registry = {registry:String}', 'registry', q.registry)
-      .add('cluster = {cluster:String}', 'cluster', q.cluster);
+      .add('cluster = {cluster:String}', 'cluster', q.cluster)
+      .team(q.teamPairs);
     const rows = await this.rows<Record<string, unknown>>(
       `SELECT registry, cluster, ${byNode ? 'node' : "'' AS node"}, sum(occurrences) AS failures, ` +
         `min(first_time) AS firstSeen, max(event_time) AS lastSeen
@@ -178,11 +194,12 @@ export class Queries {
     }));
   }
 
-  async incidents(q: { from: Date; to: Date; status: string }) {
+  async incidents(q: { from: Date; to: Date; status: string; teamPairs?: readonly Pair[] | undefined }) {
     const w = new Where()
       .add('last_seen >= {from:DateTime64(3)}', 'from', chTime(q.from))
       .add('start < {to:DateTime64(3)}', 'to', chTime(q.to));
     if (q.status !== 'all') w.add('status = {status:String}', 'status', q.status);
+    if (q.teamPairs) w.add(teamIncidentsSql(this.t.read('pull_failures')), 'teamPairs', teamPairsParam(q.teamPairs));
     const rows = await this.rows<Record<string, unknown>>(
       `SELECT id, registry, cause, scope, clusters, images, failures, start, last_seen, end, status ` +
         `FROM ${this.t.read('incidents')} FINAL ${w.sql()} ORDER BY start DESC, id LIMIT 1000`,
@@ -210,9 +227,10 @@ export class Queries {
     registry?: string | undefined;
     cluster?: string | undefined;
     cause?: string | undefined;
+    teamPairs?: readonly Pair[] | undefined;
   }) {
-    const seconds = { '1m': 60, '5m': 300, '1h': 3600, '1d': 86400 }[q.interval];
-    const start = Math.floor(q.from.getTime() / 1000 / seconds) * seconds * 1000;
+    const seconds = INTERVAL_SECONDS[q.interval];
+    const start = bucketStart(q.from, q.interval);
     const buckets = Math.ceil((q.to.getTime() - start) / (seconds * 1000));
     if (buckets > 10_000)
       throw new ParamError(
@@ -222,7 +240,8 @@ export class Queries {
       );
     const filters = new Where()
       .add('registry = {registry:String}', 'registry', q.registry)
-      .add('cluster = {cluster:String}', 'cluster', q.cluster);
+      .add('cluster = {cluster:String}', 'cluster', q.cluster)
+      .team(q.teamPairs);
     if (q.cause) filters.add("(cause = {cause:String} OR cause = '')", 'cause', q.cause);
     const and = filters.parts.map((p) => ` AND ${p}`).join('');
     const bucket = (column: string) =>
@@ -230,8 +249,9 @@ export class Queries {
       `successes`;
     const sec = (ms: number) => chTime(new Date(ms)).slice(0, 19);
     // Whole hours from the hourly table where it is complete (see migration 0005); minutes around them.
+    // The hourly table has no namespace: a team's trend reads minutes only.
     const HOUR = 3_600_000;
-    const since = seconds >= 3600 ? await this.hourlySince() : null;
+    const since = seconds >= 3600 && q.teamPairs === undefined ? await this.hourlySince() : null;
     const hourFrom = since === null ? 0 : Math.max(start, Math.ceil(since / HOUR) * HOUR);
     const hourTo = Math.floor(q.to.getTime() / HOUR) * HOUR;
     const hourly = since !== null && hourFrom < hourTo;
@@ -281,6 +301,7 @@ export class Queries {
     registry?: string | undefined;
     cause?: string | undefined;
     image?: string | undefined;
+    teamPairs?: readonly Pair[] | undefined;
   }) {
     const w = new Where()
       .add('event_time >= {from:DateTime64(3)}', 'from', chTime(q.from))
@@ -289,7 +310,8 @@ export class Queries {
       .add('namespace = {namespace:String}', 'namespace', q.namespace)
       .add('registry = {registry:String}', 'registry', q.registry)
       .add('cause = {cause:String}', 'cause', q.cause)
-      .add('image = {image:String}', 'image', q.image);
+      .add('image = {image:String}', 'image', q.image)
+      .team(q.teamPairs);
     if (q.cursor) {
       let c: [string, string, number];
       try {
@@ -348,14 +370,18 @@ export class Queries {
     };
   }
 
-  async stuck(q: { cluster?: string | undefined; minutes: number }, now: Date) {
+  async stuck(
+    q: { cluster?: string | undefined; minutes: number; teamPairs?: readonly Pair[] | undefined },
+    now: Date,
+  ) {
     // Still failing = failed recently: kubelet retries at least every 5 minutes, so a Pod with no failure
     // for 15 minutes has been fixed or deleted (its state row would otherwise stay "stuck" forever).
     const w = new Where()
       .raw("status IN ('failing', 'stuck')")
       .add('first_failure <= {before:DateTime64(3)}', 'before', chTime(new Date(now.getTime() - q.minutes * 60_000)))
       .add('last_failure >= {recent:DateTime64(3)}', 'recent', chTime(new Date(now.getTime() - 15 * 60_000)))
-      .add('cluster = {cluster:String}', 'cluster', q.cluster);
+      .add('cluster = {cluster:String}', 'cluster', q.cluster)
+      .team(q.teamPairs);
     const rows = await this.rows<Record<string, unknown>>(
       `SELECT * FROM ${this.t.read('pod_pull_state')} FINAL ${w.sql()} ORDER BY first_failure LIMIT 1000`,
       w.params,
@@ -380,33 +406,36 @@ export class Queries {
     }));
   }
 
-  async risks(q: { from: Date; to: Date; cluster?: string | undefined }) {
-    const w = new Where()
-      .add('event_time >= {from:DateTime64(3)}', 'from', chTime(q.from))
-      .add('event_time < {to:DateTime64(3)}', 'to', chTime(q.to))
-      .add('cluster = {cluster:String}', 'cluster', q.cluster);
-    const and = w.parts.length ? 'AND' : 'WHERE';
+  async risks(q: { from: Date; to: Date; cluster?: string | undefined; teamPairs?: readonly Pair[] | undefined }) {
+    const where = () =>
+      new Where()
+        .add('event_time >= {from:DateTime64(3)}', 'from', chTime(q.from))
+        .add('event_time < {to:DateTime64(3)}', 'to', chTime(q.to))
+        .add('cluster = {cluster:String}', 'cluster', q.cluster);
+    // A registry that rate-limited any Pod in the window (and cluster) counts, whichever team it refused.
+    const anyone = where();
+    const w = where().team(q.teamPairs);
     // Three independent scans: run them at once.
     const [mutableTags, alwaysVsRateLimited, noSecrets] = await Promise.all([
       this.rows<Record<string, unknown>>(
         `SELECT image, tag_kind, uniqExact(cluster) AS clusters, uniqExact(concat(cluster, '/', namespace, '/', ` +
           `pod)) AS pods
-         FROM ${this.t.read('pull_events')} ${w.sql()} ${and} tag_kind IN ('latest', 'missing') AND outcome IN ` +
+         FROM ${this.t.read('pull_events')} ${w.sql()} AND tag_kind IN ('latest', 'missing') AND outcome IN ` +
           `('success', 'failure', 'present') GROUP BY image, tag_kind ORDER BY pods DESC, image LIMIT 200`,
         w.params,
       ),
       this.rows<Record<string, unknown>>(
         `SELECT image, registry, uniqExact(concat(cluster, '/', namespace, '/', pod)) AS pods
-         FROM ${this.t.read('pull_events')} ${w.sql()} ${and} image_pull_policy = 'Always'
+         FROM ${this.t.read('pull_events')} ${w.sql()} AND image_pull_policy = 'Always'
            AND registry ${this.t.cluster ? 'GLOBAL IN' : 'IN'} (SELECT DISTINCT registry ` +
-          `FROM ${this.t.read('pull_failures')} ${w.sql()} ${and} cause = {rateLimited:String})
+          `FROM ${this.t.read('pull_failures')} ${anyone.sql()} AND cause = {rateLimited:String})
          GROUP BY image, registry ORDER BY pods DESC, image LIMIT 200`,
         { ...w.params, rateLimited: RATE_LIMITED },
       ),
       this.rows<Record<string, unknown>>(
         `SELECT registry, image, has_pull_secrets, sum(occurrences) AS failures, uniqExact(concat(cluster, '/', ` +
           `namespace, '/', pod)) AS pods
-         FROM ${this.t.read('pull_failures')} ${w.sql()} ${and} cause IN ('unauthorized', ` +
+         FROM ${this.t.read('pull_failures')} ${w.sql()} AND cause IN ('unauthorized', ` +
           `'not_found_or_unauthorized') AND has_pull_secrets != 1
          GROUP BY registry, image, has_pull_secrets ORDER BY failures DESC, image LIMIT 200`,
         w.params,

@@ -261,6 +261,7 @@ const ROUTES = [
   '/v1/failures',
   '/v1/pods/stuck',
   '/v1/risks',
+  '/v1/teams',
   '/v1/alerts',
   '/v1/quota/docker-hub',
   '/v1/recovery',

@@ -10,6 +10,7 @@ import { FleetTables } from '@pullwatch/clickhouse';
 import { createAlerter } from './alerts/alerter.ts';
 import { Isolation, limitedClickHouse } from './limits/isolation.ts';
 import { ReportQueries } from './reports/queries.ts';
+import { TeamResolver } from './teams/resolver.ts';
 
 export interface QueryApiDeps {
   logger: Logger;
@@ -37,10 +38,13 @@ export function createQueryApi(cfg: QueryApiConfig, deps: QueryApiDeps) {
     externalUrl: () => url,
     dockerHubEgress: cfg.dockerHubEgress,
   });
+  const tables = new FleetTables(cfg.database, cfg.clickhouseCluster);
+  const teams = new TeamResolver(clickhouse, tables, cfg.teams);
   const app = buildApp(cfg, {
     queries: new Queries(clickhouse, cfg.database, cfg.clickhouseCluster),
-    diagnosis: new DiagnosisQueries(clickhouse, new FleetTables(cfg.database, cfg.clickhouseCluster)),
-    reports: new ReportQueries(clickhouse, new FleetTables(cfg.database, cfg.clickhouseCluster), cfg.teams),
+    diagnosis: new DiagnosisQueries(clickhouse, tables),
+    reports: new ReportQueries(clickhouse, tables, teams),
+    teams,
     isolation,
     alerter,
     logger: deps.logger,

@@ -2,6 +2,8 @@ import type { ClickHouseClient, FleetTables } from '@pullwatch/clickhouse';
 import type { FleetPull } from '../core/did-you-mean.ts';
 import { type EgressSettings, type NodeUsage, windowsOf } from '../core/quota.ts';
 import { chTime } from '../params.ts';
+import type { Pair } from '../core/teams.ts';
+import { TEAM_PAIRS_SQL, teamIncidentsSql, teamPairsParam } from '../teams/sql.ts';
 
 type Params = Record<string, unknown>;
 const n = (v: unknown) => Number(v ?? 0);
@@ -17,6 +19,15 @@ export const FLEET_PULLS_DAYS = 30;
 export const QUOTA_COUNTED_FAILURES = ['node_storage', 'platform_mismatch'];
 
 export type RecoveryGroupBy = 'cause' | 'registry' | 'cluster';
+
+export interface RecoveryQuery {
+  groupBy: RecoveryGroupBy;
+  from: Date;
+  to: Date;
+  cluster?: string | undefined;
+  /** A team filter's (cluster, namespace) pairs (core/teams.ts); undefined, no filter. */
+  teamPairs?: readonly Pair[] | undefined;
+}
 
 export interface RecoveryStats {
   key: string;
@@ -121,14 +132,16 @@ export class DiagnosisQueries {
    * Time to recover per Pod (first failure → a successful pull or a start), for Pods that recovered
    * in the window, and Pods still failing (a failure in the last 15 minutes), per group.
    */
-  async recovery(q: { groupBy: RecoveryGroupBy; from: Date; to: Date; cluster?: string | undefined }, now: Date) {
+  async recovery(q: RecoveryQuery, now: Date) {
     const params: Params = {
       from: chTime(q.from),
       to: chTime(q.to),
       recent: chTime(new Date(now.getTime() - 15 * 60_000)),
       ...(q.cluster ? { cluster: q.cluster } : {}),
+      ...(q.teamPairs ? { teamPairs: teamPairsParam(q.teamPairs) } : {}),
     };
-    const clusterFilter = q.cluster ? ' AND cluster = {cluster:String}' : '';
+    const clusterFilter =
+      (q.cluster ? ' AND cluster = {cluster:String}' : '') + (q.teamPairs ? ` AND ${TEAM_PAIRS_SQL}` : '');
     const rows = await this.rows<Record<string, unknown>>(
       `SELECT ${q.groupBy} AS key,
               countIf(status = 'recovered'
@@ -164,9 +177,15 @@ export class DiagnosisQueries {
   }
 
   /** Durations of incidents that ended in the window (start → end), and how many are still open. */
-  private async incidentDurations(q: { groupBy: RecoveryGroupBy; from: Date; to: Date; cluster?: string | undefined }) {
+  private async incidentDurations(q: RecoveryQuery) {
     const key = q.groupBy === 'cluster' ? 'arrayJoin(clusters)' : q.groupBy;
-    const params: Params = { from: chTime(q.from), to: chTime(q.to), ...(q.cluster ? { cluster: q.cluster } : {}) };
+    const params: Params = {
+      from: chTime(q.from),
+      to: chTime(q.to),
+      ...(q.cluster ? { cluster: q.cluster } : {}),
+      ...(q.teamPairs ? { teamPairs: teamPairsParam(q.teamPairs) } : {}),
+    };
+    const team = q.teamPairs ? ` AND ${teamIncidentsSql(this.t.read('pull_failures'))}` : '';
     const ended = `status = 'resolved' AND end >= {from:DateTime64(3)} AND end < {to:DateTime64(3)}`;
     const rows = await this.rows<Record<string, unknown>>(
       `SELECT key, countIf(${ended}) AS count,
@@ -176,7 +195,7 @@ export class DiagnosisQueries {
              FROM ${this.t.read('incidents')} FINAL
              WHERE ((${ended}) OR (status = 'open' AND last_seen >= {from:DateTime64(3)}))${
                q.cluster ? ' AND has(clusters, {cluster:String})' : ''
-             })
+             }${team})
        ${q.groupBy === 'cluster' && q.cluster ? 'WHERE key = {cluster:String}' : ''}
        GROUP BY key ORDER BY count + open DESC, key LIMIT 1000`,
       params,

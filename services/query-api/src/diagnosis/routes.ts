@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import type { EgressSettings } from '../core/quota.ts';
 import { quotaByEgress } from '../core/quota.ts';
-import { Window, window } from '../params.ts';
+import { team, Window, window } from '../params.ts';
+import type { TeamResolver } from '../teams/resolver.ts';
+import { NOW_LOOKBACK_MS } from '../core/teams.ts';
 import { diagnoseAll } from './diagnoser.ts';
 import type { DiagnosisQueries } from './queries.ts';
 
@@ -11,6 +13,7 @@ export const QuotaQuery = z.object({}).strict();
 export const RecoveryQuery = Window.extend({
   groupBy: z.enum(['cause', 'registry', 'cluster']).default('cause'),
   cluster: name.optional(),
+  team,
 }).strict();
 
 const Evidence = z
@@ -106,7 +109,12 @@ export async function incidentsWithDiagnosis<T extends { images: string[]; cause
 }
 
 /** The routes of the diagnosis issue: Docker Hub quota per egress and recovery times. */
-export function diagnosisRoutes(deps: { queries: DiagnosisQueries; egress: EgressSettings; maxRangeDays: number }) {
+export function diagnosisRoutes(deps: {
+  queries: DiagnosisQueries;
+  teams: TeamResolver;
+  egress: EgressSettings;
+  maxRangeDays: number;
+}) {
   return [
     {
       path: '/v1/quota/docker-hub',
@@ -129,11 +137,19 @@ export function diagnosisRoutes(deps: { queries: DiagnosisQueries; egress: Egres
       response: RecoveryResponse,
       handle: async (q: z.infer<typeof RecoveryQuery>, now: Date) => {
         const w = window(q, now, deps.maxRangeDays);
+        // Pods still failing count whatever the window: the pulls of the last day up to now decide too.
+        const teamPairs =
+          q.team === undefined
+            ? undefined
+            : await deps.teams.pairs(q.team, {
+                from: new Date(Math.min(w.from.getTime(), now.getTime() - NOW_LOOKBACK_MS)),
+                to: new Date(Math.max(w.to.getTime(), now.getTime())),
+              });
         return {
           from: w.from.toISOString(),
           to: w.to.toISOString(),
           groupBy: q.groupBy,
-          ...(await deps.queries.recovery({ ...q, ...w }, now)),
+          ...(await deps.queries.recovery({ ...q, ...w, teamPairs }, now)),
         };
       },
     },

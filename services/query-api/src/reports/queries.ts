@@ -1,7 +1,20 @@
 import type { ClickHouseClient, FleetTables } from '@pullwatch/clickhouse';
-import { type BaseColumn, baseColumns, type Dimension, type Group, GroupSet, keyOf } from '../core/report.ts';
+import {
+  type BaseColumn,
+  baseColumns,
+  type Dimension,
+  type Group,
+  GroupSet,
+  keyOf,
+  type TeamOf,
+} from '../core/report.ts';
 import { chTime } from '../params.ts';
-import type { Teams } from './teams.ts';
+
+/** Where a report's teams come from (teams/resolver.ts: the mapping file, else the stored labels). */
+export interface TeamLookup {
+  lookup(w: { from: Date; to: Date }): Promise<TeamOf>;
+}
+const NO_TEAM: TeamOf = () => null;
 
 type Params = Record<string, unknown>;
 type Cols = Partial<Record<BaseColumn, string>>;
@@ -34,7 +47,7 @@ export class ReportQueries {
   constructor(
     private readonly ch: ClickHouseClient,
     private readonly t: FleetTables,
-    private readonly teams: Teams,
+    private readonly teams: TeamLookup,
   ) {}
 
   private async rows<T>(query: string, params: Params): Promise<T[]> {
@@ -53,8 +66,9 @@ export class ReportQueries {
     totals: Omit<Group, 'key'>;
   }> {
     // One query at a time: a report holds one slot of the report pool, and so one ClickHouse query.
-    const groups = await this.groups(q, q.groupBy);
-    const totals = await this.groups(q, []);
+    const teamOf = q.team !== undefined || q.groupBy.includes('team') ? await this.teams.lookup(q) : NO_TEAM;
+    const groups = await this.groups(q, q.groupBy, teamOf);
+    const totals = await this.groups(q, [], teamOf);
     const { key: _k, ...t } = totals[0] ?? {
       key: {},
       failures: 0,
@@ -68,11 +82,14 @@ export class ReportQueries {
     return { groups, totals: t };
   }
 
-  private async groups(q: { from: Date; to: Date } & ReportFilters, dims: Dimension[]): Promise<Group[]> {
+  private async groups(
+    q: { from: Date; to: Date } & ReportFilters,
+    dims: Dimension[],
+    teamOf: TeamOf,
+  ): Promise<Group[]> {
     const cols = baseColumns(dims, q.team !== undefined);
     const cause = dims.includes('cause');
     const set = new GroupSet(incidentsKnown(q, dims));
-    const teamOf = (c: string, ns: string) => this.teams.of(c, ns);
     const counts = await this.counts(q, cols);
     const state = await this.podState(q, cols);
     const incidents = incidentsKnown(q, dims) ? await this.incidents(q, cols) : [];

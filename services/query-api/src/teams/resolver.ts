@@ -1,0 +1,64 @@
+import { type ClickHouseClient, type FleetTables, queryRows } from '@pullwatch/clickhouse';
+import { PromiseMemo } from '../core/memo.ts';
+import {
+  labelWindow,
+  type Pair,
+  pairsOf,
+  type SeenNamespace,
+  type TeamSummary,
+  teamLookup,
+  teamSummaries,
+} from '../core/teams.ts';
+import type { TeamOf } from '../core/report.ts';
+import { chTime } from '../params.ts';
+import { QUERY_DEADLINE_MS } from '../queries.ts';
+import type { Teams } from '../reports/teams.ts';
+
+/** The dashboard refreshes every 10 s and asks a dozen routes at once: they share one read of the labels. */
+const MEMO_TTL_MS = 10_000;
+
+/**
+ * Resolves teams (core/teams.ts) against the namespaces stored in a window: which (cluster,
+ * namespace) pairs a team filter selects, and which teams there are.
+ */
+export class TeamResolver {
+  private readonly memo = new PromiseMemo<SeenNamespace[]>(MEMO_TTL_MS, 64);
+
+  constructor(
+    private readonly ch: ClickHouseClient,
+    private readonly t: FleetTables,
+    private readonly teams: Teams,
+  ) {}
+
+  /** Each (cluster, namespace) with pulls in the label window of [from, to), with its latest stored label. */
+  seen(w: { from: Date; to: Date }): Promise<SeenNamespace[]> {
+    const lw = labelWindow(w);
+    return this.memo.get(`${lw.from.getTime()}/${lw.to.getTime()}`, async () => {
+      const rows = await queryRows<SeenNamespace>(this.ch, {
+        query:
+          `SELECT cluster, namespace, argMaxIf(team, event_time, team != '') AS label ` +
+          `FROM ${this.t.read('pull_events')} ` +
+          'WHERE event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)} ' +
+          'GROUP BY cluster, namespace',
+        query_params: { from: chTime(lw.from), to: chTime(lw.to) },
+        clickhouse_settings: { readonly: '1' },
+        timeoutMs: QUERY_DEADLINE_MS,
+      });
+      return rows.map((r) => ({ cluster: String(r.cluster), namespace: String(r.namespace), label: String(r.label) }));
+    });
+  }
+
+  /** The pairs a team filter selects for a read of [from, to); none for a team nobody has. */
+  async pairs(team: string, w: { from: Date; to: Date }): Promise<Pair[]> {
+    return pairsOf(team, await this.seen(w), this.teams);
+  }
+
+  /** Every namespace's team for a read of [from, to) (the reports' grouping and filter). */
+  async lookup(w: { from: Date; to: Date }): Promise<TeamOf> {
+    return teamLookup(await this.seen(w), this.teams);
+  }
+
+  async list(w: { from: Date; to: Date }, cluster?: string): Promise<TeamSummary[]> {
+    return teamSummaries(await this.seen(w), this.teams, cluster);
+  }
+}
