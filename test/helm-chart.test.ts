@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
 
 // The Helm chart infra/helm/pullwatch, rendered by a real helm (v3.22, installed by .ci/run with
 // `go install` into .pullwatch/bin) and every object checked against the Kubernetes API schemas.
@@ -251,6 +251,32 @@ describe('helm chart infra/helm/pullwatch', () => {
     expect(granted(central)).not.toContain('core/namespaces:list');
     expect(envOf(containerOf(central, 'pw-pullwatch-collector'))).not.toHaveProperty('PULLWATCH_TEAM_LABEL');
     expect(renderError({ collector: { teamLabel: 'not a label!' } })).toMatch(/teamLabel/);
+  });
+
+  it('gives the query API the team mapping of queryApi.teams as PULLWATCH_TEAMS_FILE, and none by default', () => {
+    const file = join(scratch, 'teams-values.yaml');
+    writeFileSync(
+      file,
+      'queryApi:\n  teams:\n    namespaces: { shop: web-team }\n    clusters: { prod-eu: { shop: eu-web-team } }\n',
+    );
+    const objs = render([ci('default-values.yaml'), file]);
+    const api = named(objs, 'Deployment', 'pw-pullwatch-query-api');
+    const c = containerOf(objs, 'pw-pullwatch-query-api');
+    expect(envOf(c).PULLWATCH_TEAMS_FILE).toBe('/etc/pullwatch/teams/teams.yaml');
+    expect(c.volumeMounts).toContainEqual({ name: 'teams', mountPath: '/etc/pullwatch/teams', readOnly: true });
+    expect(podSpec(api).volumes).toContainEqual({ name: 'teams', configMap: { name: 'pw-pullwatch-teams' } });
+    const cm = named(objs, 'ConfigMap', 'pw-pullwatch-teams');
+    // The file the query API reads (reports/teams.ts), exactly as given.
+    expect(parseYaml(String((cm.data as Record<string, string>)['teams.yaml']))).toEqual({
+      namespaces: { shop: 'web-team' },
+      clusters: { 'prod-eu': { shop: 'eu-web-team' } },
+    });
+    expect(
+      (api.spec.template.metadata as { annotations: Record<string, string> }).annotations['checksum/teams'],
+    ).toMatch(/^[0-9a-f]{64}$/);
+    expect(envOf(containerOf(central, 'pw-pullwatch-query-api'))).not.toHaveProperty('PULLWATCH_TEAMS_FILE');
+    expect(byKind(central, 'ConfigMap').map((o) => o.metadata.name)).not.toContain('pw-pullwatch-teams');
+    expect(renderError({ queryApi: { teams: { namespace: { shop: 'x' } } } })).toMatch(/teams/);
   });
 
   it('runs every container non-root, read-only, without privileges, with resources and probes', () => {
