@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createClickHouse, migrate } from '@pullwatch/clickhouse';
+import { createClickHouse, migrate, seedHistory } from '@pullwatch/clickhouse';
 import { loadEnginesConfig, resolveEndpoints } from '@pullwatch/engines';
 import { createQueryApi, loadQueryApiConfig } from '@pullwatch/query-api';
 import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
@@ -40,57 +40,12 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
   try {
     await migrate(admin, { database, ttlDays: 90 });
     const t0 = Date.now();
-    // Generated inside ClickHouse, through the landing table, so the materialized views fill the
-    // aggregate tables exactly as the analyzer's inserts do.
-    const insert = (from: number, count: number, outcome: 'failure' | 'success') =>
-      admin.command({
-        query: `INSERT INTO ${database}.pull_events
-        SELECT now64(3) - toIntervalSecond(number * 7919 % (30 * 86400)) AS event_time, event_time AS first_time,
-          event_time AS received_at,
-          concat('c', toString(number % ${clusters})) AS cluster, concat('ns-', toString(number % 20)) AS namespace,
-          concat('pod-', toString(number % 100000)) AS pod, 'app' AS container,
-          concat('node-', toString(number % 2000)) AS node, '${outcome}' AS outcome,
-          '${outcome === 'failure' ? 'failed_pull' : 'pulled'}' AS event_kind, 1 + number % 3 AS occurrences,
-          concat(registry, '/team/app-', toString(number % 500), ':1') AS image,
-          ['docker.io', 'ghcr.io', 'quay.io', 'registry.k8s.io', 'gcr.io', 'mcr.microsoft.com',
-           'registry.corp:5000', '1234.dkr.ecr.eu-west-1.amazonaws.com'][number % 8 + 1] AS registry,
-          'self_hosted' AS provider, 'team/app' AS repository, '1' AS tag, '' AS digest,
-          if(number % 10 = 0, 'latest', 'pinned') AS tag_kind,
-          ${
-            outcome === 'failure'
-              ? "['rate_limited', 'not_found', 'registry_unavailable', 'unauthorized', " +
-                "'tls_error'][number % 5 + 1]"
-              : "''"
-          } AS cause, '' AS subcause, 0, 1, '' AS hint, '' AS message, 0, 0,
-          if(number % 4 = 0, 'Always', 'IfNotPresent') AS image_pull_policy,
-          toInt8(number % 3) - 1 AS has_pull_secrets, toString(number) AS event_uid, 1, 0, number,
-          'Deployment' AS workload_kind, concat('app-', toString(number % 500)) AS workload_name,
-          false AS workload_inferred, concat('team-', toString(number % 12)) AS team
-        FROM numbers(${from}, ${count})`,
-        clickhouse_settings: { async_insert: 0, max_insert_threads: '2' },
-      });
-    const chunk = 2_000_000;
-    for (let i = 0; i < rows; i += chunk) {
-      await insert(i, Math.min(chunk, rows - i), 'failure');
-      ctx.log(`inserted ${Math.min(rows, i + chunk)} of ${rows} failure rows`);
-    }
-    for (let i = 0; i < Math.ceil(rows / 10); i += chunk)
-      await insert(rows + i, Math.min(chunk, Math.ceil(rows / 10) - i), 'success');
-    await admin.command({
-      query:
-        `INSERT INTO ${database}.pod_pull_state SELECT concat('c', toString(number % ${clusters})), 'ns', ` +
-        `concat('pod-', toString(number)), 'app', 'img', '', 'ghcr.io', 'ghcr', if(number % 3 = 0, ` +
-        `'recovered', 'stuck'), 'not_found', '', 'check the tag', '', now64(3) - toIntervalMinute(30 + number ` +
-        `% 600), now64(3), 5, 4, 80, NULL, NULL, '', -1, 'pinned', now64(3), 'Deployment', 'app', false, ` +
-        `concat('team-', toString(number % 12)) FROM numbers(20000)`,
+    await seedHistory(admin, {
+      database,
+      failures: rows,
+      clusters,
+      progress: (n, total) => ctx.log(`inserted ${n} of ${total} failure rows`),
     });
-    await admin.command({
-      query:
-        `INSERT INTO ${database}.incidents SELECT toString(number), 'quay.io', 'registry_unavailable', ` +
-        `'fleet', ['c1', 'c2'], ['quay.io/a:1'], 100, now64(3) - toIntervalHour(number % 700), now64(3) - ` +
-        `toIntervalHour(number % 700), NULL, 'resolved', now64(3) FROM numbers(2000)`,
-    });
-    await admin.command({ query: `OPTIMIZE TABLE ${database}.pull_stats_1m FINAL` });
     ctx.log(`data ready in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 
     const api = createQueryApi(

@@ -1,6 +1,6 @@
 import { loadavg } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ClickHouseClient, createClickHouse, migrate } from '@pullwatch/clickhouse';
+import { type ClickHouseClient, createClickHouse, migrate, seedHistory } from '@pullwatch/clickhouse';
 import { createQueryApi, loadQueryApiConfig, type QueryApi } from '@pullwatch/query-api';
 import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { testEndpoints, uniqueName } from '../support/endpoints.ts';
@@ -8,7 +8,7 @@ import { report } from './report.ts';
 
 /**
  * Reports must not starve dashboards and alerts: 16 clients run 30-day reports against PULLWATCH_LOAD_ROWS failure
- * rows (10 million by default, over 30 days, generated inside ClickHouse as bench/query-api.ts does) while a
+ * rows (10 million by default, over 30 days, generated inside ClickHouse by seedHistory, as the bench's) while a
  * dashboard mix runs; the dashboards keep their latency (p50 and p99 under load within a small factor of the same
  * mix alone, on the same machine in the same run), the alert evaluator keeps its schedule, and nothing answers 5xx
  * other than the documented 503/504. The absolute target (p99 ≤ 500 ms) is reported beside the figures, not
@@ -51,54 +51,7 @@ const q = (xs: number[], p: number) => {
 beforeAll(async () => {
   await migrate(admin, { database, ttlDays: 90 });
   const t0 = Date.now();
-  const insert = (from: number, count: number, outcome: 'failure' | 'success') =>
-    admin.command({
-      query: `INSERT INTO ${database}.pull_events
-        SELECT now64(3) - toIntervalSecond(number * 7919 % (30 * 86400)) AS event_time, event_time AS first_time,
-          event_time AS received_at,
-          concat('c', toString(number % ${CLUSTERS})) AS cluster, concat('ns-', toString(number % 20)) AS namespace,
-          concat('app-', toString(number % 50), '-7d9f8b6c5-', ['x2k9p', 'b4m7q', 'zq4wm', 'lk8vq'][number % 4 + 1])
-            AS pod, 'app' AS container,
-          concat('node-', toString(number % 2000)) AS node, '${outcome}' AS outcome,
-          '${outcome === 'failure' ? 'failed_pull' : 'pulled'}' AS event_kind, 1 + number % 3 AS occurrences,
-          concat(registry, '/team/app-', toString(number % 500), ':1') AS image,
-          ['docker.io', 'ghcr.io', 'quay.io', 'registry.k8s.io', 'gcr.io', 'mcr.microsoft.com',
-           'registry.corp:5000', '1234.dkr.ecr.eu-west-1.amazonaws.com'][number % 8 + 1] AS registry,
-          'self_hosted' AS provider, 'team/app' AS repository, '1' AS tag, '' AS digest,
-          if(number % 10 = 0, 'latest', 'pinned') AS tag_kind,
-          ${
-            outcome === 'failure'
-              ? "['rate_limited', 'not_found', 'registry_unavailable', 'unauthorized', " +
-                "'tls_error'][number % 5 + 1]"
-              : "''"
-          } AS cause, '' AS subcause, 0, 1, '' AS hint, '' AS message, 0, 0,
-          if(number % 4 = 0, 'Always', 'IfNotPresent') AS image_pull_policy,
-          toInt8(number % 3) - 1 AS has_pull_secrets, toString(number) AS event_uid, 1, 0, number,
-          'Deployment' AS workload_kind, concat('app-', toString(number % 50)) AS workload_name,
-          false AS workload_inferred, concat('team-', toString(number % 12)) AS team
-        FROM numbers(${from}, ${count})`,
-      clickhouse_settings: { async_insert: 0, max_insert_threads: '2' },
-    });
-  const chunk = 2_000_000;
-  for (let i = 0; i < ROWS; i += chunk) await insert(i, Math.min(chunk, ROWS - i), 'failure');
-  for (let i = 0; i < Math.ceil(ROWS / 10); i += chunk)
-    await insert(ROWS + i, Math.min(chunk, Math.ceil(ROWS / 10) - i), 'success');
-  await admin.command({
-    query:
-      `INSERT INTO ${database}.pod_pull_state SELECT concat('c', toString(number % ${CLUSTERS})), ` +
-      `concat('ns-', toString(number % 20)), concat('app-', toString(number % 50), '-7d9f8b6c5-x2k9p'), 'app', ` +
-      `'img', '', 'ghcr.io', 'ghcr', if(number % 3 = 0, 'recovered', 'stuck'), 'not_found', '', 'check the ` +
-      `tag', '', now64(3) - toIntervalMinute(30 + number % 600), now64(3), 5, 4, 80, if(number % 3 = 0, ` +
-      `now64(3), NULL), if(number % 3 = 0, (30 + number % 600) * 60000, NULL), '', -1, 'pinned', now64(3), ` +
-      `'Deployment', 'app', false, concat('team-', toString(number % 12)) FROM numbers(20000)`,
-  });
-  await admin.command({
-    query:
-      `INSERT INTO ${database}.incidents SELECT toString(number), 'quay.io', 'registry_unavailable', ` +
-      `'fleet', ['c1', 'c2'], ['quay.io/a:1'], 100, now64(3) - toIntervalHour(number % 700), now64(3) - ` +
-      `toIntervalHour(number % 700), NULL, 'resolved', now64(3) FROM numbers(2000)`,
-  });
-  await admin.command({ query: `OPTIMIZE TABLE ${database}.pull_stats_1m FINAL` });
+  await seedHistory(admin, { database, failures: ROWS, clusters: CLUSTERS });
   // Timed against settled tables, as a month of data would be, not against the merges of the bulk load.
   const settle = Date.now() + 300_000;
   for (;;) {

@@ -19,6 +19,7 @@ export {
   type TableColumns,
 } from './row-binary.ts';
 export { waitForClickHouse } from './reachable.ts';
+export { seedHistory, type SeedHistoryOptions } from './seed-history.ts';
 export { FleetTables } from './fleet-tables.ts';
 export {
   ClickHouseUnavailableError,
