@@ -10,6 +10,8 @@ let p: Pipeline | null = null;
 
 afterEach(async () => {
   await p?.stopAll();
+  // The next test starts from a whole cluster, whatever this one left down.
+  await p?.cluster.up(() => undefined);
   await p?.dropDatabase();
   p = null;
 });
@@ -71,6 +73,7 @@ describe('faults on the cluster topology', () => {
       const outage: { status: number; error: string }[] = [];
       let storedAtCrash = 0;
       let storedAfterOutageSends = 0;
+      let restarted: number[] = [];
       for (let count = 1; count <= rounds; count++) {
         await round(pipe, count, async (i) => {
           if (count === 2 && i === 2) {
@@ -85,7 +88,10 @@ describe('faults on the cluster topology', () => {
         });
         if (count === 3) {
           storedAfterOutageSends = (await analyzerMetrics(a)).stored + (await analyzerMetrics(b)).stored;
-          await shard2.up(() => undefined);
+          // Every node that is down is started again, as a supervisor would: the embedded engine on the
+          // surviving shard sometimes dies too ("shutting down due to a fatal error") while Distributed
+          // queries and inserts meet the killed shard; a clickhouse-server does not. Reported below.
+          restarted = (await pipe.cluster.up(() => undefined)).clickhouse.started;
         }
       }
       const { expected } = await expectExact(pipe);
@@ -97,7 +103,9 @@ describe('faults on the cluster topology', () => {
         analyzerAStored: ma.stored,
         analyzerBStored: mb.stored,
         outageAnswers: outage.map((o) => o.status).join(','),
+        shardsRestarted: restarted.join(','),
       });
+      expect(restarted).toContain(2);
       expect(outage).toEqual(Array.from({ length: 5 }, () => ({ status: 503, error: 'unavailable' })));
       // Paused: while the shard was down (two rounds sent), no analyzer stored a batch.
       expect(storedAfterOutageSends).toBe(storedAtCrash);
