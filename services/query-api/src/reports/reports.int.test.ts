@@ -10,103 +10,25 @@ import { createQueryApi, type QueryApi } from '../query-api.ts';
 import { DEFAULT_LIMITS } from '../limits/config.ts';
 import { limitError } from '../limits/errors.ts';
 import { limitedClickHouse } from '../limits/isolation.ts';
+import {
+  fixtureClock,
+  type PodStateFixture,
+  podStateRow,
+  type PullEventFixture,
+  pullEventRow,
+} from '../test-support/rows.ts';
 
 const endpoints = testEndpoints();
 const database = uniqueName('reports_it');
 const admin = createClickHouse({ ...endpoints.clickhouse });
 const NOW = new Date('2026-11-24T12:00:00Z');
-const at = (minAgo: number) =>
-  new Date(NOW.getTime() - minAgo * 60_000).toISOString().replace('T', ' ').replace('Z', '');
+const clock = fixtureClock(NOW);
+const { at } = clock;
 const TOKEN = 'reports-token';
 const WEIRD = 'quay.io/acme/"weird",img:1';
 
-function ev(o: {
-  cluster: string;
-  namespace: string;
-  pod: string;
-  registry: string;
-  image: string;
-  outcome: 'failure' | 'success';
-  cause?: string;
-  occurrences: number;
-  minAgo: number;
-  uid: string;
-}) {
-  return {
-    event_time: at(o.minAgo),
-    first_time: at(o.minAgo),
-    received_at: at(o.minAgo),
-    cluster: o.cluster,
-    namespace: o.namespace,
-    pod: o.pod,
-    container: 'c',
-    node: 'n1',
-    outcome: o.outcome,
-    event_kind: o.outcome === 'failure' ? 'failed_pull' : 'pulled',
-    occurrences: o.occurrences,
-    image: o.image,
-    registry: o.registry,
-    provider: 'self_hosted',
-    repository: 'r',
-    tag: '1',
-    digest: '',
-    tag_kind: 'pinned',
-    cause: o.cause ?? '',
-    subcause: '',
-    attributed: 0,
-    retryable: 1,
-    hint: '',
-    message: 'm',
-    pull_duration_ms: 0,
-    image_size_bytes: 0,
-    image_pull_policy: '',
-    has_pull_secrets: -1,
-    event_uid: o.uid,
-    event_count: o.occurrences,
-    identity: o.uid,
-    kafka_partition: 0,
-    kafka_offset: 0,
-  };
-}
-
-function state(o: {
-  cluster: string;
-  namespace: string;
-  pod: string;
-  registry: string;
-  image: string;
-  cause: string;
-  first: number;
-  last: number;
-  recovered?: number;
-}) {
-  return {
-    cluster: o.cluster,
-    namespace: o.namespace,
-    pod: o.pod,
-    container: 'c',
-    image: o.image,
-    node: 'n1',
-    registry: o.registry,
-    provider: 'self_hosted',
-    status: o.recovered === undefined ? 'stuck' : 'recovered',
-    cause: o.cause,
-    subcause: '',
-    hint: '',
-    message: '',
-    first_failure: at(o.first),
-    last_failure: at(o.last),
-    attempts: 3,
-    backoff_stage: 2,
-    backoff_seconds: 20,
-    recovered_at: o.recovered === undefined ? null : at(o.recovered),
-    time_to_recover_ms: o.recovered === undefined ? null : (o.first - o.recovered) * 60_000,
-    image_pull_policy: '',
-    has_pull_secrets: -1,
-    tag_kind: 'pinned',
-    updated_at: at(o.recovered ?? o.last),
-  };
-}
+const ev = (o: PullEventFixture) => pullEventRow(clock, { repository: 'r', ...o });
+const state = (o: PodStateFixture) => podStateRow(clock, o);
 
 const WEB = 'docker.io/acme/web:1';
 const PG = 'ghcr.io/acme/pg:1';

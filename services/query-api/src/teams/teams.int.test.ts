@@ -7,6 +7,13 @@ import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { testEndpoints, uniqueName } from '../../../../test/support/endpoints.ts';
 import { loadQueryApiConfig } from '../config.ts';
 import { createQueryApi, type QueryApi } from '../query-api.ts';
+import {
+  fixtureClock,
+  type PodStateFixture,
+  podStateRow,
+  type PullEventFixture,
+  pullEventRow,
+} from '../test-support/rows.ts';
 
 // The `team` filter of the dashboard's routes and GET /v1/teams, on the real ClickHouse. A namespace's
 // team: the mapping file's (a cluster's entry first), else the latest team label stored on its pulls in
@@ -15,104 +22,16 @@ const endpoints = testEndpoints();
 const database = uniqueName('teams_it');
 const admin = createClickHouse({ ...endpoints.clickhouse });
 const NOW = new Date('2026-11-24T12:00:00Z');
-const at = (minAgo: number) =>
-  new Date(NOW.getTime() - minAgo * 60_000).toISOString().replace('T', ' ').replace('Z', '');
-const iso = (minAgo: number) => encodeURIComponent(new Date(NOW.getTime() - minAgo * 60_000).toISOString());
+const clock = fixtureClock(NOW);
+const { at, iso } = clock;
 const TOKEN = 'teams-token';
 const WEB = 'docker.io/acme/web:1';
 const JOB = 'docker.io/acme/job:1';
 const PG = 'ghcr.io/acme/pg:1';
 const API = 'quay.io/acme/api:1';
 
-function ev(o: {
-  cluster: string;
-  namespace: string;
-  pod: string;
-  image: string;
-  outcome: 'failure' | 'success';
-  cause?: string;
-  occurrences: number;
-  minAgo: number;
-  uid: string;
-  team?: string;
-  tagKind?: string;
-  policy?: string;
-}) {
-  const registry = o.image.split('/')[0]!;
-  return {
-    event_time: at(o.minAgo),
-    first_time: at(o.minAgo),
-    received_at: at(o.minAgo),
-    cluster: o.cluster,
-    namespace: o.namespace,
-    pod: o.pod,
-    container: 'c',
-    node: 'n1',
-    outcome: o.outcome,
-    event_kind: o.outcome === 'failure' ? 'failed_pull' : 'pulled',
-    occurrences: o.occurrences,
-    image: o.image,
-    registry,
-    provider: 'self_hosted',
-    repository: o.image.split('/').slice(1).join('/').split(':')[0]!,
-    tag: '1',
-    digest: '',
-    tag_kind: o.tagKind ?? 'pinned',
-    cause: o.cause ?? '',
-    subcause: '',
-    attributed: 0,
-    retryable: 1,
-    hint: '',
-    message: 'm',
-    pull_duration_ms: 0,
-    image_size_bytes: 0,
-    image_pull_policy: o.policy ?? 'IfNotPresent',
-    has_pull_secrets: -1,
-    event_uid: o.uid,
-    event_count: o.occurrences,
-    kafka_partition: 0,
-    kafka_offset: 0,
-    team: o.team ?? '',
-  };
-}
-
-function state(o: {
-  cluster: string;
-  namespace: string;
-  pod: string;
-  image: string;
-  cause: string;
-  first: number;
-  last: number;
-  recovered?: number;
-}) {
-  return {
-    cluster: o.cluster,
-    namespace: o.namespace,
-    pod: o.pod,
-    container: 'c',
-    image: o.image,
-    node: 'n1',
-    registry: o.image.split('/')[0]!,
-    provider: 'self_hosted',
-    status: o.recovered === undefined ? 'stuck' : 'recovered',
-    cause: o.cause,
-    subcause: '',
-    hint: '',
-    message: '',
-    first_failure: at(o.first),
-    last_failure: at(o.last),
-    attempts: 3,
-    backoff_stage: 2,
-    backoff_seconds: 20,
-    recovered_at: o.recovered === undefined ? null : at(o.recovered),
-    time_to_recover_ms: o.recovered === undefined ? null : (o.first - o.recovered) * 60_000,
-    image_pull_policy: '',
-    has_pull_secrets: -1,
-    tag_kind: 'pinned',
-    updated_at: at(o.recovered ?? o.last),
-  };
-}
+const ev = (o: PullEventFixture) => pullEventRow(clock, { policy: 'IfNotPresent', ...o });
+const state = (o: PodStateFixture) => podStateRow(clock, o);
 
 function incident(id: string, registry: string, clusters: string[], images: string[]) {
   return {
