@@ -6,6 +6,9 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { createClickHouse } from '@pullwatch/clickhouse';
 import { type RunningStack, runStack } from 'pullwatch';
 import { testEndpoints, uniqueName } from './support/endpoints.ts';
+import { untilValue } from './support/until.ts';
+
+const until = <T>(probe: () => Promise<T | null>, what: string, ms = 120_000) => untilValue(probe, what, ms, 1000);
 
 // The browser's globals, for the functions this file runs in the page (the project compiles without the DOM lib).
 // biome-ignore lint/suspicious/noExplicitAny: page-side code, checked by running it
@@ -70,16 +73,6 @@ async function api<T>(path: string): Promise<T> {
   const res = await fetch(`${stack.apiUrl}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
   expect(res.status, path).toBe(200);
   return (await res.json()) as T;
-}
-
-async function until<T>(probe: () => Promise<T | null>, what: string, ms = 120_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== null) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
 }
 
 // Teams from a mapping file (the simulated fleet's Namespaces carry no team label): every cluster's `shop`

@@ -9,6 +9,7 @@ import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { createAnalyzer, loadAnalyzerConfig, type Analyzer } from '../services/analyzer/src/index.ts';
 import { createQueryApi, loadQueryApiConfig, type QueryApi } from '../services/query-api/src/index.ts';
 import { testEndpoints, uniqueName } from './support/endpoints.ts';
+import { until } from './support/until.ts';
 
 // The diagnosis issue end to end: envelopes through the real Kafka and the real analyzer into
 // ClickHouse, then "did you mean", the Docker Hub quota and recovery times from the query API.
@@ -242,15 +243,6 @@ async function get<T>(path: string): Promise<T> {
   const res = await fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
   expect(res.status, path).toBe(200);
   return (await res.json()) as T;
-}
-
-async function until(check: () => Promise<boolean>, what: string, ms = 60_000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 beforeAll(async () => {

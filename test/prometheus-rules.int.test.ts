@@ -13,6 +13,7 @@ import { createCollector, loadCollectorConfig, type Collector } from '@pullwatch
 import { createQueryApi, loadQueryApiConfig, type QueryApi } from '@pullwatch/query-api';
 import { FakeApiServer } from '../services/collector/test/fake-apiserver.ts';
 import { testEndpoints, uniqueName } from './support/endpoints.ts';
+import { untilValue as until } from './support/until.ts';
 
 // The alert rules in infra/prometheus may use only metrics the services really export: this starts the
 // real collector (watching a fake Kubernetes API server and taking HTTP ingest), analyzer and query API
@@ -146,16 +147,6 @@ const event = (name: string, pod: string, message: string, reason = 'Failed') =>
   lastTimestamp: new Date().toISOString(),
   source: { host: 'node-a' },
 });
-
-async function until<T>(probe: () => Promise<T | null | undefined | false>, what: string, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** The sum of a metric's samples whose labels include `labels` (exposition text). */
 const value = (text: string, name: string, labels: string) =>

@@ -17,6 +17,9 @@ import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { testEndpoints, uniqueName } from './support/endpoints.ts';
 import { freePort } from './support/free-port.ts';
 import { SASL_USERS, type SecureBroker, startSecureKafka } from './support/secure-kafka.ts';
+import { untilValue } from './support/until.ts';
+
+const until = <T>(probe: () => Promise<T | null>, what: string, ms = 60_000) => untilValue(probe, what, ms, 200);
 
 // Kafka over SASL_SSL (and mTLS) against a real broker of this test's own, with certificates made
 // here by openssl and SCRAM users created by Kafka's own storage tool. Every client gets its security
@@ -54,16 +57,6 @@ function secureEnv(mechanism: Mechanism, over: Record<string, string> = {}): Nod
 /** As a service builds its Kafka connection from its environment. */
 function connectionFor(env: NodeJS.ProcessEnv, clientId: string): KafkaConnection {
   return { ...resolveEndpoints(loadEnginesConfig(env)).kafka, clientId, logger };
-}
-
-async function until<T>(probe: () => Promise<T | null>, what: string, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== null) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 async function produceAndRead(conn: KafkaConnection, values: string[]): Promise<string[]> {

@@ -8,6 +8,9 @@ import { createAnalyzer, loadAnalyzerConfig, type Analyzer } from '../services/a
 import { createCollector, loadCollectorConfig, type Collector } from '../services/collector/src/index.ts';
 import { FakeApiServer } from '../services/collector/test/fake-apiserver.ts';
 import { testEndpoints, uniqueName } from './support/endpoints.ts';
+import { until as waitUntil } from './support/until.ts';
+
+const until = (check: () => boolean | Promise<boolean>, what: string, ms = 90_000) => waitUntil(check, what, ms);
 
 // Issue 17 end to end: a cluster (the fake API server: Namespaces with a team label, Pods with
 // ownerReferences, their Events) → the collector's watch → Kafka → the analyzer → ClickHouse rows with
@@ -85,15 +88,6 @@ const WATCHED = [
   // A bare Pod: no workload, and none inferred from a name that looks generated.
   { pod: pod('sandbox', 'debug-x7k2p', []), workload: ['', '', false] },
 ] as const;
-
-async function until(check: () => Promise<boolean>, what: string, ms = 90_000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 async function rows<T>(query: string): Promise<T[]> {
   const rs = await admin.query({ query, format: 'JSONEachRow' });

@@ -15,21 +15,13 @@ import {
   topicOffsets,
   topicPartitions,
 } from './index.ts';
+import { until } from '../../../test/support/until.ts';
 
 const conn = {
   brokers: testEndpoints().kafka.brokers,
   clientId: 'kafka-pkg-test',
   logger: createLogger('kafka-test', 'silent'),
 };
-
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 30_000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('@pullwatch/kafka against the real broker', () => {
   const open: GroupConsumer[] = [];

@@ -9,6 +9,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
 import { loadAnalyzerConfig } from './config.ts';
 import { createAnalyzer, type Analyzer } from './analyzer.ts';
+import { until } from '../../../test/support/until.ts';
 
 const endpoints = testEndpoints();
 const logger = createLogger('analyzer-test', 'silent');
@@ -57,15 +58,6 @@ async function query<T>(sql: string): Promise<T[]> {
   return rs.json<T>();
 }
 const scalar = async (sql: string) => Number(Object.values((await query<Record<string, string>>(sql))[0] ?? {})[0]);
-
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 60_000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** A fresh topic, dead-letter topic, group and database: no test sees another's messages or rows. */
 async function fixture(partitions: number) {

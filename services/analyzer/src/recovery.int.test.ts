@@ -6,6 +6,7 @@ import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
 import { loadAnalyzerConfig } from './config.ts';
 import { type Analyzer, createAnalyzer } from './analyzer.ts';
+import { until } from '../../../test/support/until.ts';
 
 // A Pod failing to pull recovers when its container starts (kubelet's `Started`), also without a
 // `Pulled` Event (the image came another way, or that Event expired). The envelopes are exactly those
@@ -30,15 +31,6 @@ function event(uid: string, reason: string, message: string, count: number, minu
     lastTimestamp: at(minute),
     source: { host: 'node-a' },
   });
-}
-
-async function until(check: () => Promise<boolean>, what: string, ms = 60_000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('a failing Pod recovers on Started, end to end', () => {
