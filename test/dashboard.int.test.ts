@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { createClickHouse } from '@pullwatch/clickhouse';
-import { type RunningStack, runStack } from 'pullwatch';
-import { testEndpoints, uniqueName } from './support/endpoints.ts';
+import type { RunningStack } from 'pullwatch';
+import { type SimulatedStack, simulatedStack } from './support/simulated-stack.ts';
 import { untilValue } from './support/until.ts';
 
 const until = <T>(probe: () => Promise<T | null>, what: string, ms = 120_000) => untilValue(probe, what, ms, 1000);
@@ -23,10 +22,9 @@ type HTMLDialogElement = Dom;
 // The built-in dashboard in real headless Chromium, on the whole stack (`npm start`'s simulated fleet →
 // collector → Kafka → analyzer → ClickHouse → query API): layout at two screen sizes, filters, time
 // range, drill-down, accessibility. Screenshots go to test-output/.
-const database = uniqueName('dashboard_e2e');
-const topic = uniqueName('dashboard_e2e');
 const TOKEN = 'dashboard-token';
 const OUT = join(process.cwd(), 'test-output');
+let sim: SimulatedStack;
 let stack: RunningStack;
 let browser: Browser;
 
@@ -69,11 +67,7 @@ interface Bucket {
   successes: number;
 }
 
-async function api<T>(path: string): Promise<T> {
-  const res = await fetch(`${stack.apiUrl}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
-  expect(res.status, path).toBe(200);
-  return (await res.json()) as T;
-}
+const api = <T>(path: string) => sim.api<T>(path);
 
 // Teams from a mapping file (the simulated fleet's Namespaces carry no team label): every cluster's `shop`
 // is storefront's, every `payments` payments', and prod-us-east's `search` search's.
@@ -83,28 +77,8 @@ beforeAll(async () => {
   mkdirSync(OUT, { recursive: true });
   const teamsFile = join(mkdtempSync(join(tmpdir(), 'dashboard-teams-')), 'teams.yaml');
   writeFileSync(teamsFile, TEAMS);
-  stack = await runStack({
-    simulate: true,
-    kubeconfig: null,
-    contexts: [],
-    scenario: null,
-    allEvents: false,
-    out: () => undefined,
-    err: (l) => process.stderr.write(`[stack] ${l}\n`),
-    summaryEverySeconds: 0,
-    env: {
-      ...process.env,
-      PULLWATCH_API_PORT: '0',
-      PULLWATCH_INGEST_PORT: '0',
-      PULLWATCH_API_TOKENS: TOKEN,
-      PULLWATCH_CLICKHOUSE_DATABASE: database,
-      PULLWATCH_TOPIC: topic,
-      PULLWATCH_DLQ_TOPIC: `${topic}_dlq`,
-      PULLWATCH_ANALYZER_GROUP: `${topic}_g`,
-      PULLWATCH_INCIDENT_INTERVAL_SECONDS: '2',
-      PULLWATCH_TEAMS_FILE: teamsFile,
-    },
-  });
+  sim = await simulatedStack('dashboard_e2e', TOKEN, { PULLWATCH_TEAMS_FILE: teamsFile });
+  stack = sim.stack;
   // The scenario's history is in: the quay.io fleet incident, and the typo'd ngnix Pods stuck.
   await until(async () => {
     const r = await api<{ incidents: Incident[] }>('/v1/incidents?status=all');
@@ -131,10 +105,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await stack?.stop();
-  const admin = createClickHouse({ ...testEndpoints().clickhouse });
-  await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` });
-  await admin.close();
+  await sim?.stop();
 });
 
 /** A page on the dashboard with its console errors collected, loaded with the view `hash`. */

@@ -3,55 +3,28 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
 import { createClickHouse } from '@pullwatch/clickhouse';
-import { type RunningStack, runStack } from 'pullwatch';
-import { testEndpoints, uniqueName } from './support/endpoints.ts';
+import type { RunningStack } from 'pullwatch';
+import { testEndpoints } from './support/endpoints.ts';
+import { type SimulatedStack, simulatedStack } from './support/simulated-stack.ts';
 import { untilValue } from './support/until.ts';
 
 const until = <T>(probe: () => Promise<T | null>, what: string, ms = 120_000) => untilValue(probe, what, ms, 1000);
 
 // The main job end to end, as `npm start` runs it: simulated fleet → collector → Kafka → analyzer
 // → ClickHouse → query API → dashboard in a real browser.
-const database = uniqueName('pipeline_e2e');
-const topic = uniqueName('pipeline_e2e');
 const TOKEN = 'e2e-token';
+let sim: SimulatedStack;
 let stack: RunningStack;
-
-async function api<T>(path: string): Promise<T> {
-  const res = await fetch(`${stack.apiUrl}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
-  expect(res.status, path).toBe(200);
-  return (await res.json()) as T;
-}
+let database: string;
+const api = <T>(path: string) => sim.api<T>(path);
 
 beforeAll(async () => {
-  stack = await runStack({
-    simulate: true,
-    kubeconfig: null,
-    contexts: [],
-    scenario: null,
-    allEvents: false,
-    out: () => undefined,
-    err: (l) => process.stderr.write(`[stack] ${l}\n`),
-    summaryEverySeconds: 0,
-    env: {
-      ...process.env,
-      PULLWATCH_API_PORT: '0',
-      PULLWATCH_INGEST_PORT: '0',
-      PULLWATCH_INGEST_TOKEN: 'pipeline-test-ingest-token',
-      PULLWATCH_API_TOKENS: TOKEN,
-      PULLWATCH_CLICKHOUSE_DATABASE: database,
-      PULLWATCH_TOPIC: topic,
-      PULLWATCH_DLQ_TOPIC: `${topic}_dlq`,
-      PULLWATCH_ANALYZER_GROUP: `${topic}_g`,
-      PULLWATCH_INCIDENT_INTERVAL_SECONDS: '2',
-    },
-  });
+  sim = await simulatedStack('pipeline_e2e', TOKEN, { PULLWATCH_INGEST_TOKEN: 'pipeline-test-ingest-token' });
+  ({ stack, database } = sim);
 });
 
 afterAll(async () => {
-  await stack?.stop();
-  const admin = createClickHouse({ ...testEndpoints().clickhouse });
-  await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` });
-  await admin.close();
+  await sim?.stop();
 });
 
 describe('npm start: the pipeline on a simulated fleet', () => {
