@@ -245,7 +245,7 @@ describe('the dashboard in a real browser', () => {
       });
       await page.selectOption('#f-registry', 'quay.io');
       await rendered(page, { registry: 'quay.io' });
-      expect(new URL(page.url()).hash).toBe('#range=24h&registry=quay.io');
+      await expect.poll(() => new URL(page.url()).hash).toBe('#range=24h&registry=quay.io');
       // The routes that take a registry get it as a parameter; the others are filtered on their items.
       const params = (route: string) =>
         asked.filter((u) => new URL(u).pathname === route).map((u) => new URL(u).searchParams.get('registry'));
@@ -307,7 +307,7 @@ describe('the dashboard in a real browser', () => {
       await rendered(page, { registry: 'docker.io' });
       await page.selectOption('#f-cluster', 'prod-us-east');
       await rendered(page, { cluster: 'prod-us-east', registry: 'docker.io' });
-      expect(new URL(page.url()).hash).toBe('#range=24h&cluster=prod-us-east&registry=docker.io');
+      await expect.poll(() => new URL(page.url()).hash).toBe('#range=24h&cluster=prod-us-east&registry=docker.io');
       expect((await rows(page, 'hotspots')).map((r) => r.slice(0, 2))).toEqual([['docker.io', 'prod-us-east']]);
       expect(await firstColumn(page, 'quota')).toEqual(['cluster:prod-us-east']);
       expect(await firstColumn(page, 'registries')).toEqual(['docker.io']);
@@ -336,7 +336,7 @@ describe('the dashboard in a real browser', () => {
       await page.selectOption('#f-cluster', '');
       await page.selectOption('#f-registry', '');
       await rendered(page);
-      expect(new URL(page.url()).hash).toBe('#range=24h');
+      await expect.poll(() => new URL(page.url()).hash).toBe('#range=24h');
       expect((await firstColumn(page, 'registries')).sort()).toEqual([...all].sort());
       expect(errors).toEqual([]);
     } finally {
@@ -383,7 +383,7 @@ describe('the dashboard in a real browser', () => {
           .toBe(true);
       await page.selectOption('#f-team', 'payments');
       await rendered(page, { team: 'payments' });
-      expect(new URL(page.url()).hash).toBe('#range=24h&team=payments');
+      await expect.poll(() => new URL(page.url()).hash).toBe('#range=24h&team=payments');
       expect(await page.textContent('#h-registries')).toBe('Registries (last 24 h · team payments)');
       // Every panel's route gets the team, but the Docker Hub quota's: that is per egress address.
       const teamParam = (route: string) =>
@@ -448,7 +448,7 @@ describe('the dashboard in a real browser', () => {
       await page.selectOption('#f-team', 'storefront');
       await page.selectOption('#f-cluster', 'prod-us-east');
       await rendered(page, { cluster: 'prod-us-east', team: 'storefront' });
-      expect(new URL(page.url()).hash).toBe('#range=24h&cluster=prod-us-east&team=storefront');
+      await expect.poll(() => new URL(page.url()).hash).toBe('#range=24h&cluster=prod-us-east&team=storefront');
       await registriesShown('storefront', 'prod-us-east');
       const shopUs = await api<{ registries: Registry[] }>(
         `/v1/registries?${fixed}&cluster=prod-us-east&team=storefront`,
@@ -480,7 +480,7 @@ describe('the dashboard in a real browser', () => {
       await page.selectOption('#f-team', '');
       await page.selectOption('#f-cluster', '');
       await rendered(page);
-      expect(new URL(page.url()).hash).toBe('#range=24h');
+      await expect.poll(() => new URL(page.url()).hash).toBe('#range=24h');
       expect(errors).toEqual([]);
     } finally {
       await page.close();
@@ -508,7 +508,7 @@ describe('the dashboard in a real browser', () => {
         trendBodies.clear();
         await page.selectOption('#f-range', range);
         await rendered(page, { range });
-        expect(new URL(page.url()).hash).toBe(`#range=${range}`);
+        await expect.poll(() => new URL(page.url()).hash).toBe(`#range=${range}`);
         expect(await page.textContent('#status')).toBe(
           `updated · last ${range.replace(/(\d+)/, '$1 ')} · refreshes every 10 s`,
         );
@@ -613,7 +613,7 @@ describe('the dashboard in a real browser', () => {
         await dialog.locator('#d-stuck').waitFor();
         expect(await dialog.evaluate((d: HTMLDialogElement) => d.open)).toBe(true);
         expect(await page.textContent('#detail-title')).toBe('Registry docker.io');
-        expect(new URL(page.url()).hash).toBe('#range=24h&detail=registry%3Adocker.io');
+        await expect.poll(() => new URL(page.url()).hash).toBe('#range=24h&detail=registry%3Adocker.io');
         const byCluster = new Map<string, number>();
         for (const f of failures.failures) byCluster.set(f.cluster, (byCluster.get(f.cluster) ?? 0) + f.occurrences);
         const clusterRows = (
@@ -655,7 +655,7 @@ describe('the dashboard in a real browser', () => {
         await page.screenshot({ path: join(OUT, 'dashboard-drilldown-pods-1280x800.png') });
         await page.keyboard.press('Escape');
         await expect.poll(() => dialog.evaluate((d: HTMLDialogElement) => d.open)).toBe(false);
-        expect(new URL(page.url()).hash).toBe('#range=24h');
+        await expect.poll(() => new URL(page.url()).hash).toBe('#range=24h');
 
         // From the keyboard: Tab to the quay.io fleet incident, Enter opens it, Escape closes and gives focus back.
         const fleet = (await api<{ incidents: Incident[] }>('/v1/incidents?status=all')).incidents.find(
