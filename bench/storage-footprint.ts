@@ -19,7 +19,7 @@ import { eventEnvelope, K8sEventSchema } from '@pullwatch/event-schema';
 import { AnalyzerState, processEnvelope } from '../services/analyzer/src/core/process.ts';
 import type { PodStateRow, PullEventRow, RawEventRow } from '../services/analyzer/src/core/table-formats.ts';
 import { AnalyzerStore } from '../services/analyzer/src/store.ts';
-import { makeEvents } from './end-to-end.ts';
+import { makeEvents } from './ingest.ts';
 import { cpuSeconds, sleep } from './support.ts';
 
 const { values: args } = parseArgs({
