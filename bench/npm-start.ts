@@ -227,7 +227,8 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
       name,
       figures,
       notes: [
-        `${n} events posted by ${SENDERS} senders in JSON arrays of ${BATCH_EVENTS}; ${PARTITIONS} partitions for both.`,
+        `${n} events posted by ${SENDERS} senders in JSON arrays of ${BATCH_EVENTS}; ` +
+          `${PARTITIONS} partitions for both.`,
         'The kcat copy writes each Event as one JSON string row; pullwatch validates, classifies and stores ' +
           'each event with its Pod state.',
       ],
