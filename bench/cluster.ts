@@ -54,7 +54,6 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     PULLWATCH_ANALYZER_GROUP: `bench_cluster_${id}_g`,
     PULLWATCH_INGEST_PORT: String(port),
     PULLWATCH_INGEST_TOKEN: INGEST_TOKEN,
-    PULLWATCH_BUFFER_MAX_EVENTS: '200000',
     PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600',
   };
   // One analyzer per shard: each writes its event rows to its own shard (docs/scaling.md).

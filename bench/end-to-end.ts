@@ -84,7 +84,6 @@ async function pipeline(
     PULLWATCH_CLICKHOUSE_DATABASE: database,
     PULLWATCH_INGEST_PORT: String(port),
     PULLWATCH_INGEST_TOKEN: INGEST_TOKEN,
-    PULLWATCH_BUFFER_MAX_EVENTS: '200000',
     PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600',
   };
   const collector = spawnService('collector', e, env);

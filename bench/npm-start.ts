@@ -87,7 +87,6 @@ async function runNpmStart(e: EngineEndpoints, admin: ClickHouseClient, events: 
       PULLWATCH_API_PORT: String(apiPort),
       PULLWATCH_API_TOKENS: token,
       PULLWATCH_INGEST_TOKEN: token,
-      PULLWATCH_BUFFER_MAX_EVENTS: '200000',
       PULLWATCH_LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
