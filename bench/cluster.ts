@@ -65,7 +65,8 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     // The analyzers migrate every shard before they consume; wait for the Distributed table they read through.
     await waitFor(
       admin,
-      `SELECT count() FROM system.tables WHERE database = '${env.PULLWATCH_CLICKHOUSE_DATABASE}' AND name = 'raw_events_all'`,
+      `SELECT count() FROM system.tables WHERE database = '${env.PULLWATCH_CLICKHOUSE_DATABASE}' ` +
+        `AND name = 'raw_events_all'`,
       1,
       180_000,
     );
