@@ -40,7 +40,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
   const log = deps.logger;
   const store = new AnalyzerStore(deps.clickhouse, cfg.database, cfg.clickhouseCluster);
-  const state = new AnalyzerState();
+  const state = new AnalyzerState({ forgetAfterMs: cfg.stateTtlMs });
   const stats: AnalyzerStats = { consumed: 0, failures: 0, successes: 0, deadLettered: 0, skippedAlreadyStored: 0 };
   /** Per partition: offsets at or below this are already in ClickHouse (from before a crash). */
   const storedUpTo = new Map<number, number>();

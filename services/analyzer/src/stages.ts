@@ -32,16 +32,13 @@ export async function restoreState(
     store.lastCounts(partitions),
     store.openPodStates(),
   ]);
-  for (const c of counts) {
-    const key = `${c.cluster}/${c.uid}`;
-    state.lastCount.set(key, Math.max(state.lastCount.get(key) ?? 0, c.count));
-  }
+  for (const c of counts) state.setCount(c.cluster, c.uid, Math.max(state.count(c.cluster, c.uid), c.count));
   for (const s of pods) {
     const key = `${s.cluster}/${s.namespace}/${s.pod}/${s.container}/${s.image}`;
-    state.pods.set(key, s);
+    state.setPod(key, s);
     if (s.cause && s.cause !== 'no_cause' && s.cause !== 'unknown')
-      state.lastCause.set(key, { cause: s.cause, subcause: s.subcause, hint: s.hint });
-    state.imageOf.set(`${s.cluster}/${s.namespace}/${s.pod}/${s.container}`, s.image);
+      state.setCause(key, { cause: s.cause, subcause: s.subcause, hint: s.hint });
+    state.setImage(`${s.cluster}/${s.namespace}/${s.pod}/${s.container}`, s.image);
   }
   return offsets;
 }
