@@ -7,7 +7,8 @@ import { Kafka, logLevel, Partitioners, type EachBatchPayload } from 'kafkajs';
 import { createGroupConsumer, createProducer, ensureTopics } from '@pullwatch/kafka';
 import { createLogger } from '@pullwatch/telemetry';
 import type { BenchContext, BenchFigure, BenchSection } from './types.ts';
-import { cpuMeter, cpuSeconds, freePort, peakRss, sleep, spawnService, stop } from './support.ts';
+import { serviceNodeFlags } from '../packages/cli/src/start/node-flags.ts';
+import { cpuMeter, cpuSeconds, freePort, peakRss, serviceEntry, sleep, spawnService, stop } from './support.ts';
 import {
   BATCH_EVENTS,
   collectorReady,
@@ -225,7 +226,7 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     let analyzerAloneCpu = NaN;
     try {
       const aloneDone = await waitFor(admin, `SELECT count() FROM ${aloneDb}.raw_events`, n, 600_000);
-      // Process start-up (tsx, migrations, group join) is part of the time: a conservative figure.
+      // Process start-up (migrations, group join) is part of the time: a conservative figure.
       analyzerAloneRate = n / ((aloneDone - tAlone) / 1000);
       // The analyzer process is new: all of its CPU time is this run's.
       analyzerAloneCpu = (cpuSeconds(alone.pid) * 1e6) / n + aloneClickHouseCpu(n).clickhouse;
@@ -414,10 +415,17 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
         ratio: r.eventsPerSecond / base.eventsPerSecond,
       });
     }
+    const flags = (['collector', 'analyzer'] as const)
+      .map((s) => `${s}: ${serviceNodeFlags(s, process.env.NODE_OPTIONS).join(' ') || 'none'}`)
+      .join('; ');
     notes.push(
       `${n} events (60 % successful pulls, 30 % failures of three causes, 10 % back-off) ` +
         `across ${Math.min(ctx.scale.clusters, 50)} clusters, posted in JSON arrays of 2000 by 4 concurrent ` +
-        `clients; collector and analyzer run as separate processes, as deployed.`,
+        `clients (each request body made as it is sent); collector and analyzer run as separate processes, ` +
+        `${serviceEntry().how}, with the Node flags \`pullwatch start\` gives them ` +
+        `(${flags}; ` +
+        `packages/cli/src/start/node-flags.ts) and their default settings (the collector's buffer: 50 000 events, ` +
+        `32 MiB). The Helm chart adds a heap cap (nodeOptions), which costs CPU: docs/deploy.md, section 8.`,
       'Latency is per event: ClickHouse stored_at (server clock at insert) minus the collector received_at.',
       'Partitions: one analyzer process consumes them all here, so more partitions mainly add parallel ' +
         'fetches; the gain comes from running one analyzer per partition group (same consumer group) on more cores.',
@@ -427,7 +435,7 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
         `its CPU only on consuming and inserting one string column; the pipeline also parses HTTP, produces ` +
         `through @platformatic/kafka, validates and classifies, and writes two tables, three materialized ` +
         `views and the Pod states.`,
-      'The analyzer-alone figure includes its process start-up (tsx, migrations, joining the group), so it is ' +
+      'The analyzer-alone figure includes its process start-up (migrations, joining the group), so it is ' +
         'a lower bound of its steady rate.',
     );
   } finally {
