@@ -7,7 +7,7 @@ import { Kafka, logLevel, Partitioners, type EachBatchPayload } from 'kafkajs';
 import { createGroupConsumer, createProducer, ensureTopics } from '@pullwatch/kafka';
 import { createLogger } from '@pullwatch/telemetry';
 import type { BenchContext, BenchFigure, BenchSection } from './types.ts';
-import { serviceNodeFlags } from '../packages/cli/src/start/node-flags.ts';
+import { serviceEnv, serviceNodeFlags } from '../packages/cli/src/start/runtime-tuning.ts';
 import { cpuMeter, cpuSeconds, freePort, peakRss, serviceEntry, sleep, spawnService, stop } from './support.ts';
 import {
   BATCH_EVENTS,
@@ -416,16 +416,19 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
       });
     }
     const flags = (['collector', 'analyzer'] as const)
-      .map((s) => `${s}: ${serviceNodeFlags(s, process.env.NODE_OPTIONS).join(' ') || 'none'}`)
+      .map((s) => {
+        const env = Object.entries(serviceEnv(s, {})).map(([k, v]) => `${k}=${v}`);
+        return `${s}: ${[...serviceNodeFlags(s, process.env.NODE_OPTIONS), ...env].join(' ') || 'none'}`;
+      })
       .join('; ');
     notes.push(
       `${n} events (60 % successful pulls, 30 % failures of three causes, 10 % back-off) ` +
         `across ${Math.min(ctx.scale.clusters, 50)} clusters, posted in JSON arrays of 2000 by 4 concurrent ` +
         `clients (each request body made as it is sent); collector and analyzer run as separate processes, ` +
-        `${serviceEntry().how}, with the Node flags \`pullwatch start\` gives them ` +
-        `(${flags}; ` +
-        `packages/cli/src/start/node-flags.ts) and their default settings (the collector's buffer: 50 000 events, ` +
-        `32 MiB). The Helm chart adds a heap cap (nodeOptions), which costs CPU: docs/deploy.md, section 8.`,
+        `${serviceEntry().how}, with the Node flags and environment \`pullwatch start\` gives them ` +
+        `(${flags}; packages/cli/src/start/runtime-tuning.ts) and their default settings (the collector's ` +
+        `buffer: 50 000 events, 32 MiB). The Helm chart adds a heap cap (nodeOptions), which costs CPU: ` +
+        `docs/deploy.md, section 8.`,
       'Latency is per event: ClickHouse stored_at (server clock at insert) minus the collector received_at.',
       'Partitions: one analyzer process consumes them all here, so more partitions mainly add parallel ' +
         'fetches; the gain comes from running one analyzer per partition group (same consumer group) on more cores.',

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, type EngineEndpoints } from '@pullwatch/engines';
-import { serviceNodeFlags } from '../packages/cli/src/start/node-flags.ts';
+import { serviceEnv, serviceNodeFlags } from '../packages/cli/src/start/runtime-tuning.ts';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -49,7 +49,8 @@ export function serviceEntry(): { path: string; how: string } {
 
 /**
  * A pullwatch service as its own process (as deployed), so its memory can be measured alone: from
- * serviceEntry(), with the Node flags `pullwatch start` gives it (packages/cli/src/start/node-flags.ts).
+ * serviceEntry(), with the Node flags and environment defaults `pullwatch start` gives it
+ * (packages/cli/src/start/runtime-tuning.ts).
  */
 export function spawnService(
   name: 'collector' | 'analyzer',
@@ -65,7 +66,7 @@ export function spawnService(
       : []),
   ];
   return spawn(process.execPath, [...nodeArgs, serviceEntry().path, name], {
-    env: {
+    env: serviceEnv(name, {
       ...process.env,
       NODE_ENV: 'production',
       PULLWATCH_ENGINES: 'external',
@@ -75,7 +76,7 @@ export function spawnService(
       PULLWATCH_CLICKHOUSE_PASSWORD: endpoints.clickhouse.password,
       PULLWATCH_LOG_LEVEL: 'warn',
       ...env,
-    },
+    }),
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }

@@ -23,11 +23,11 @@ setInterval(() => {}, 1000);
 `,
 );
 
-// A stand-in that prints the Node flags it was started with.
+// A stand-in that prints the Node flags and the malloc tuning it was started with.
 const flagsEntry = join(dir, 'flags.mjs');
 writeFileSync(
   flagsEntry,
-  `console.log(JSON.stringify(process.execArgv));
+  `console.log(JSON.stringify([...process.execArgv, process.env.MALLOC_MMAP_THRESHOLD_ ?? 'no malloc tuning']));
 process.send({ type: 'pullwatch:ready', service: process.argv[2], url: null });
 process.on('SIGTERM', () => process.exit(0));
 setInterval(() => {}, 1000);
@@ -95,8 +95,14 @@ describe('startServiceProcess: Node flags', () => {
       return lines[0]?.split(' │ ')[1];
     };
     const { NODE_OPTIONS: _, ...env } = process.env;
-    expect(await flagsOf('analyzer', env)).toBe('["--max-semi-space-size=4"]');
-    expect(await flagsOf('query-api', env)).toBe('[]');
-    expect(await flagsOf('collector', { ...env, NODE_OPTIONS: '--max-old-space-size=384' })).toBe('[]');
+    const { MALLOC_MMAP_THRESHOLD_: __, ...clean } = env;
+    expect(await flagsOf('analyzer', clean)).toBe('["--max-semi-space-size=4","65536"]');
+    expect(await flagsOf('query-api', clean)).toBe('["no malloc tuning"]');
+    expect(await flagsOf('collector', { ...clean, NODE_OPTIONS: '--max-old-space-size=384' })).toBe(
+      '["no malloc tuning"]',
+    );
+    expect(await flagsOf('analyzer', { ...clean, MALLOC_MMAP_THRESHOLD_: '131072' })).toBe(
+      '["--max-semi-space-size=4","131072"]',
+    );
   });
 });

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { serviceNodeFlags } from './node-flags.ts';
+import { serviceEnv, serviceNodeFlags } from './runtime-tuning.ts';
 
 /** What a service process tells the command that started it once it serves (sent over the IPC channel). */
 export interface ReadyMessage {
@@ -54,7 +54,7 @@ export interface ServiceProcess {
 export async function startServiceProcess(opts: ServiceProcessOptions): Promise<ServiceProcess> {
   const nodeFlags = serviceNodeFlags(opts.service, opts.env.NODE_OPTIONS);
   const child = spawn(process.execPath, [...nodeFlags, opts.cliEntry, opts.service, ...(opts.args ?? [])], {
-    env: opts.env,
+    env: serviceEnv(opts.service, opts.env),
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     detached: true,
   });
