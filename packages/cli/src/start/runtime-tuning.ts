@@ -6,7 +6,7 @@
  * Young generation. V8 sizes it from the machine: with memory to spare each of its two semi-spaces
  * grows to 16 MiB. The collector and the analyzer allocate fast (≈ 15 KB per event) and keep little
  * (what waits for Kafka or ClickHouse, the analyzer's state), so 4 MiB semi-spaces do as well: peak RSS
- * 244 → 217 MiB (collector) and 333 → 300 MiB (analyzer) for ≈ +1 and +2.5 µs of CPU per event. The
+ * 244 → 217 MiB (collector) and ≈ 340 → 320 MiB (analyzer) for ≈ +1 and +2.5 µs of CPU per event. The
  * Helm chart's heap caps give about the same: V8 derives 3 MiB (collector, `--max-old-space-size=384`)
  * and 4.5 MiB (analyzer, 576) semi-spaces from them.
  *
