@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClickHouse } from '@pullwatch/clickhouse';
 import { CLUSTER_NAME, LocalCluster, loadEnginesConfig } from '@pullwatch/engines';
-import { collectorReady, INGEST_TOKEN, ingestBatches, makeEvents, postBatches, waitFor } from './end-to-end.ts';
+import { waitFor } from './end-to-end.ts';
+import { collectorReady, INGEST_TOKEN, ingestBatches, postBatches } from './ingest.ts';
 import { cpuMeter, freePort, spawnService, stop } from './support.ts';
 import type { BenchContext, BenchFigure, BenchSection } from './types.ts';
 
@@ -40,7 +41,6 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
   const status = await cluster.status();
   const admin = createClickHouse({ ...e.clickhouse, requestTimeoutMs: 600_000 });
   const n = Math.min(ctx.scale.events, 200_000);
-  const events = makeEvents(n, Math.min(ctx.scale.clusters, 50));
   const id = randomUUID().replaceAll('-', '').slice(0, 10);
   const port = ports[3]!;
   const env = {
@@ -54,7 +54,6 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     PULLWATCH_ANALYZER_GROUP: `bench_cluster_${id}_g`,
     PULLWATCH_INGEST_PORT: String(port),
     PULLWATCH_INGEST_TOKEN: INGEST_TOKEN,
-    PULLWATCH_BUFFER_MAX_EVENTS: '200000',
     PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600',
   };
   // One analyzer per shard: each writes its event rows to its own shard (docs/scaling.md).
@@ -66,7 +65,8 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     // The analyzers migrate every shard before they consume; wait for the Distributed table they read through.
     await waitFor(
       admin,
-      `SELECT count() FROM system.tables WHERE database = '${env.PULLWATCH_CLICKHOUSE_DATABASE}' AND name = 'raw_events_all'`,
+      `SELECT count() FROM system.tables WHERE database = '${env.PULLWATCH_CLICKHOUSE_DATABASE}' ` +
+        `AND name = 'raw_events_all'`,
       1,
       180_000,
     );
@@ -79,15 +79,15 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     pids['bench client'] = process.pid;
     const cpu = cpuMeter(pids);
     const t0 = Date.now();
-    await postBatches(url, ingestBatches(events));
+    await postBatches(url, ingestBatches(n, Math.min(ctx.scale.clusters, 50)));
     const done = await waitFor(
       admin,
       `SELECT count() FROM ${env.PULLWATCH_CLICKHOUSE_DATABASE}.raw_events_all`,
-      events.length,
+      n,
       900_000,
     );
-    const perProcess = cpu(events.length);
-    const rate = events.length / ((done - t0) / 1000);
+    const perProcess = cpu(n);
+    const rate = n / ((done - t0) / 1000);
     const single = ctx.previous
       ?.flatMap((s) => s.figures)
       .find((f) => f.metric === 'end to end: HTTP ingest → queryable in ClickHouse');

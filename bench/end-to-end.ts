@@ -7,110 +7,19 @@ import { Kafka, logLevel, Partitioners, type EachBatchPayload } from 'kafkajs';
 import { createGroupConsumer, createProducer, ensureTopics } from '@pullwatch/kafka';
 import { createLogger } from '@pullwatch/telemetry';
 import type { BenchContext, BenchFigure, BenchSection } from './types.ts';
-import { cpuMeter, cpuSeconds, freePort, peakRss, sleep, spawnService, stop } from './support.ts';
-
-export const INGEST_TOKEN = 'bench-end-to-end-ingest-token';
-
-const REGISTRIES = [
-  'docker.io',
-  'ghcr.io',
-  'quay.io',
-  'registry.k8s.io',
-  '123456789012.dkr.ecr.eu-west-1.amazonaws.com',
-];
-const FAILURES = [
-  (img: string) =>
-    `Failed to pull image "${img}": rpc error: code = Unknown desc = failed to pull and unpack image "${img}": ` +
-    `failed to copy: httpReadSeeker: failed open: unexpected status code ` +
-    `https://registry-1.docker.io/v2/library/redis/manifests/7: 429 Too Many Requests - Server message: ` +
-    `toomanyrequests: You have reached your pull rate limit.`,
-  (img: string) =>
-    `Failed to pull image "${img}": rpc error: code = NotFound desc = failed to pull and unpack image ` +
-    `"${img}": failed to resolve reference "${img}": ${img}: not found`,
-  (img: string) =>
-    `Failed to pull image "${img}": rpc error: code = Unknown desc = failed to pull and unpack image "${img}": ` +
-    `failed to resolve reference "${img}": failed to do request: Head "https://quay.io/v2/x/manifests/1": ` +
-    `dial tcp: lookup quay.io on 10.96.0.10:53: no such host`,
-];
-
-/** Realistic Event objects: mostly successful pulls, failures of several causes, back-off states. */
-export function makeEvents(n: number, clusters: number): { cluster: string; event: Record<string, unknown> }[] {
-  const out: { cluster: string; event: Record<string, unknown> }[] = [];
-  const t0 = Date.now() - 30 * 60_000;
-  for (let i = 0; i < n; i++) {
-    const img = `${REGISTRIES[i % REGISTRIES.length]}/team-${i % 17}/app-${i % 101}:1.${i % 7}`;
-    const kind = i % 10;
-    const reason = kind < 6 ? 'Pulled' : kind < 9 ? 'Failed' : 'BackOff';
-    const message =
-      kind < 6
-        ? `Successfully pulled image "${img}" in 1.2s (1.2s including waiting). Image size: ${1_000_000 + i} bytes.`
-        : kind < 9
-          ? FAILURES[i % FAILURES.length]!(img)
-          : `Back-off pulling image "${img}"`;
-    const pod = `app-${i % 5000}`;
-    out.push({
-      cluster: `c${i % clusters}`,
-      event: {
-        apiVersion: 'v1',
-        kind: 'Event',
-        metadata: { name: `${pod}.${i}`, namespace: `ns-${i % 13}`, uid: randomUUID(), resourceVersion: String(i) },
-        involvedObject: { kind: 'Pod', name: pod, namespace: `ns-${i % 13}`, fieldPath: 'spec.containers{app}' },
-        reason,
-        message,
-        type: kind < 6 ? 'Normal' : 'Warning',
-        count: 1,
-        firstTimestamp: new Date(t0 + i).toISOString(),
-        lastTimestamp: new Date(t0 + i).toISOString(),
-        source: { component: 'kubelet', host: `node-${i % 40}` },
-      },
-    });
-  }
-  return out;
-}
-
-/** Waits for a collector's `/readyz`. */
-export async function collectorReady(url: string): Promise<void> {
-  for (let i = 0; ; i++) {
-    const ok = await fetch(`${url}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return;
-    if (i > 300) throw new Error('collector did not become ready');
-    await sleep(100);
-  }
-}
-
-/** The events as the ingest takes them: a JSON array of up to 2,000 per request, per cluster. */
-export function ingestBatches(events: ReturnType<typeof makeEvents>): { cluster: string; body: string }[] {
-  const byCluster = new Map<string, unknown[]>();
-  for (const ev of events) (byCluster.get(ev.cluster) ?? byCluster.set(ev.cluster, []).get(ev.cluster)!).push(ev.event);
-  const batches: { cluster: string; body: string }[] = [];
-  for (const [cluster, list] of byCluster)
-    for (let i = 0; i < list.length; i += 2000)
-      batches.push({ cluster, body: JSON.stringify(list.slice(i, i + 2000)) });
-  return batches;
-}
-
-/** Posts the batches with four concurrent clients, each waiting out a 503's Retry-After. */
-export async function postBatches(url: string, batches: { cluster: string; body: string }[]): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < batches.length) {
-      const b = batches[next++]!;
-      for (;;) {
-        const res = await fetch(`${url}/v1/k8s-events?cluster=${b.cluster}`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${INGEST_TOKEN}` },
-          body: b.body,
-        });
-        if (res.ok) break;
-        await sleep(Number(res.headers.get('retry-after') ?? 1) * 1000);
-      }
-    }
-  };
-  await Promise.all([worker(), worker(), worker(), worker()]);
-}
+import { serviceEnv, serviceNodeFlags } from '../packages/cli/src/start/runtime-tuning.ts';
+import { cpuMeter, cpuSeconds, freePort, peakRss, serviceEntry, sleep, spawnService, stop } from './support.ts';
+import {
+  BATCH_EVENTS,
+  collectorReady,
+  INGEST_TOKEN,
+  ingestBatches,
+  makeEvents,
+  newSeries,
+  type EventSeries,
+  type PostStats,
+  postBatches,
+} from './ingest.ts';
 
 async function count(ch: ClickHouseClient, sql: string): Promise<number> {
   const rs = await ch.query({ query: sql, format: 'JSONEachRow' });
@@ -139,6 +48,10 @@ interface PipelineRun {
   wallSeconds: number;
   topic: string;
   database: string;
+  /** raw_events rows once all were queryable, and how many distinct Events they hold (both n when exact). */
+  stored: number;
+  distinct: number;
+  post: PostStats;
 }
 
 /**
@@ -153,11 +66,12 @@ interface EnginePids {
 async function pipeline(
   e: EngineEndpoints,
   admin: ClickHouseClient,
-  events: ReturnType<typeof makeEvents>,
+  events: { n: number; clusters: number; series: EventSeries },
   partitions: number,
   pids: EnginePids,
   log: (l: string) => void,
 ): Promise<PipelineRun> {
+  const { n } = events;
   const id = randomUUID().replaceAll('-', '').slice(0, 10);
   const topic = `bench_e2e_${id}`;
   const database = `bench_e2e_${id}`;
@@ -171,7 +85,6 @@ async function pipeline(
     PULLWATCH_CLICKHOUSE_DATABASE: database,
     PULLWATCH_INGEST_PORT: String(port),
     PULLWATCH_INGEST_TOKEN: INGEST_TOKEN,
-    PULLWATCH_BUFFER_MAX_EVENTS: '200000',
     PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600',
   };
   const collector = spawnService('collector', e, env);
@@ -179,7 +92,6 @@ async function pipeline(
   await collectorReady(url);
   const analyzer = spawnService('analyzer', e, env);
   try {
-    const batches = ingestBatches(events);
     const cpu = cpuMeter({
       collector: collector.pid,
       analyzer: analyzer.pid,
@@ -188,21 +100,35 @@ async function pipeline(
       'bench client': process.pid,
     });
     const t0 = Date.now();
-    await postBatches(url, batches);
+    // Each request body is made as it is sent (bench/ingest.ts): the client's memory does not grow with n.
+    const post = await postBatches(url, ingestBatches(n, events.clusters, events.series));
     const ingested = Date.now();
-    log(`${partitions} partition(s): ${events.length} events ingested in ${((ingested - t0) / 1000).toFixed(1)} s`);
-    const done = await waitFor(admin, `SELECT count() FROM ${database}.raw_events`, events.length, 600_000);
-    const cpuMicrosPerEvent = cpu(events.length);
+    log(
+      `${partitions} partition(s): ${n} events ingested in ${((ingested - t0) / 1000).toFixed(1)} s ` +
+        `(${post.accepted} requests, ${post.pushedBack} pushed back, ${post.rejected} rejected fetches` +
+        `${post.rejected ? `: ${[...new Set(post.rejections)].join('; ')}` : ''})`,
+    );
+    const done = await waitFor(admin, `SELECT count() FROM ${database}.raw_events`, n, 900_000);
+    const cpuMicrosPerEvent = cpu(n);
     const rs = await admin.query({
       query:
         `SELECT quantiles(0.5, 0.99)(toUnixTimestamp64Milli(stored_at) - ` +
-        `toUnixTimestamp64Milli(received_at)) AS q FROM ${database}.raw_events`,
+        `toUnixTimestamp64Milli(received_at)) AS q, count() AS stored, uniqExact(event_uid) AS distinct ` +
+        `FROM ${database}.raw_events`,
       format: 'JSONEachRow',
     });
-    const q = ((await rs.json<{ q: number[] }>())[0]?.q ?? [NaN, NaN]).map(Number);
+    const row = (await rs.json<{ q: number[]; stored: string; distinct: string }>())[0];
+    const q = (row?.q ?? [NaN, NaN]).map(Number);
+    const stored = Number(row?.stored ?? NaN);
+    const distinct = Number(row?.distinct ?? NaN);
+    if (stored !== n || distinct !== n)
+      log(`${partitions} partition(s): NOT EXACT: ${stored} rows, ${distinct} Events of ${n}`);
     return {
-      eventsPerSecond: events.length / ((done - t0) / 1000),
-      ingestPerSecond: events.length / ((ingested - t0) / 1000),
+      stored,
+      distinct,
+      post,
+      eventsPerSecond: n / ((done - t0) / 1000),
+      ingestPerSecond: n / ((ingested - t0) / 1000),
       p50Ms: q[0]!,
       p99Ms: q[1]!,
       collectorPeakRss: peakRss(collector.pid),
@@ -230,13 +156,14 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
   const engines = loadEnginesConfig();
   const status = engines.mode === 'local' ? await new LocalEngines(engines).status() : null;
   const pids: EnginePids = { kafka: status?.kafka.pid ?? null, clickhouse: status?.clickhouse.pid ?? null };
-  const events = makeEvents(n, Math.min(ctx.scale.clusters, 50));
+  const clusters = Math.min(ctx.scale.clusters, 50);
+  const series = newSeries();
   const figures: BenchFigure[] = [];
   const notes: string[] = [];
   const databases: string[] = [];
   try {
     ctx.log(`end to end with ${n} events, 6 partitions`);
-    const main = await pipeline(e, admin, events, 6, pids, ctx.log);
+    const main = await pipeline(e, admin, { n, clusters, series }, 6, pids, ctx.log);
     databases.push(main.database);
 
     // Baseline 1: the same messages copied from Kafka into ClickHouse with no processing.
@@ -299,7 +226,7 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     let analyzerAloneCpu = NaN;
     try {
       const aloneDone = await waitFor(admin, `SELECT count() FROM ${aloneDb}.raw_events`, n, 600_000);
-      // Process start-up (tsx, migrations, group join) is part of the time: a conservative figure.
+      // Process start-up (migrations, group join) is part of the time: a conservative figure.
       analyzerAloneRate = n / ((aloneDone - tAlone) / 1000);
       // The analyzer process is new: all of its CPU time is this run's.
       analyzerAloneCpu = (cpuSeconds(alone.pid) * 1e6) / n + aloneClickHouseCpu(n).clickhouse;
@@ -310,19 +237,29 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     // Stage baselines: plain kafkajs produce and consume of the same envelopes, and the same with the services' client.
     const stageTopic = `${main.topic}_stage`;
     await ensureTopics(conn, [{ topic: stageTopic, numPartitions: 6 }]);
-    const envelopes = events
-      .map((ev) => eventEnvelope({ cluster: ev.cluster, source: 'http', event: K8sEventSchema.parse(ev.event) }))
-      .map((o) => ({ key: o.key, value: JSON.stringify(o.envelope) }));
+    // The same envelopes, made BATCH_EVENTS at a time outside the timed sends (bounded memory at any n).
+    const envelopes = (from: number) =>
+      makeEvents(Math.min(n, from + BATCH_EVENTS), clusters, series, from)
+        .map((ev) => eventEnvelope({ cluster: ev.cluster, source: 'http', event: K8sEventSchema.parse(ev.event) }))
+        .map((o) => ({ key: o.key, value: JSON.stringify(o.envelope) }));
+    /** Sends every envelope in order, BATCH_EVENTS per awaited send; the events per second of the sends alone. */
+    const timedSends = async (send: (messages: ReturnType<typeof envelopes>) => Promise<unknown>) => {
+      let ms = 0;
+      for (let i = 0; i < n; i += BATCH_EVENTS) {
+        const messages = envelopes(i);
+        const t = performance.now();
+        await send(messages);
+        ms += performance.now() - t;
+      }
+      return n / (ms / 1000);
+    };
     const producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,
     });
     await producer.connect();
-    const tProduce = Date.now();
-    for (let i = 0; i < envelopes.length; i += 2000)
-      await producer.send({ topic: stageTopic, acks: -1, messages: envelopes.slice(i, i + 2000) });
-    const rawProduceRate = n / ((Date.now() - tProduce) / 1000);
+    const rawProduceRate = await timedSends((messages) => producer.send({ topic: stageTopic, acks: -1, messages }));
     await producer.disconnect();
     const rawConsumer = kafka.consumer({ groupId: `${stageTopic}_g` });
     await rawConsumer.connect();
@@ -344,9 +281,7 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     const pwTopic = `${main.topic}_stage_pw`;
     await ensureTopics(conn, [{ topic: pwTopic, numPartitions: 6 }]);
     const pwProducer = await createProducer(conn);
-    const tPwProduce = Date.now();
-    for (let i = 0; i < envelopes.length; i += 2000) await pwProducer.send(pwTopic, envelopes.slice(i, i + 2000));
-    const pwProduceRate = n / ((Date.now() - tPwProduce) / 1000);
+    const pwProduceRate = await timedSends((messages) => pwProducer.send(pwTopic, messages));
     await pwProducer.close();
     let pwConsumed = 0;
     const tPwConsume = Date.now();
@@ -386,6 +321,18 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
         unit: 'events/s',
         baseline: { name: 'ClickHouse Kafka table engine → MergeTree, same topic', value: kafkaEngineRate },
         ratio: main.eventsPerSecond / kafkaEngineRate,
+      },
+      { metric: 'end to end: raw_events rows stored / events sent', value: main.stored, unit: `of ${n}` },
+      { metric: 'end to end: distinct Events stored / sent', value: main.distinct, unit: `of ${n}` },
+      {
+        metric: 'end to end: ingest requests pushed back (503/429, sent again)',
+        value: main.post.pushedBack,
+        unit: `of ${main.post.accepted} requests`,
+      },
+      {
+        metric: 'end to end: ingest requests whose fetch was rejected (sent again)',
+        value: main.post.rejected,
+        unit: `of ${main.post.accepted} requests`,
       },
       { metric: 'latency ingest → queryable, p50', value: main.p50Ms, unit: 'ms' },
       { metric: 'latency ingest → queryable, p99', value: main.p99Ms, unit: 'ms' },
@@ -454,24 +401,34 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     );
 
     // Scale-out shape: the same pipeline with 1, 2 and 4 partitions (one analyzer process).
-    const small = events.slice(0, Math.min(n, 50_000));
+    const small = { n: Math.min(n, 50_000), clusters, series: newSeries() };
     const base = await pipeline(e, admin, small, 1, pids, ctx.log);
     databases.push(base.database);
     for (const p of [2, 4]) {
       const r = await pipeline(e, admin, small, p, pids, ctx.log);
       databases.push(r.database);
       figures.push({
-        metric: `end to end with ${p} partitions, ${small.length} events`,
+        metric: `end to end with ${p} partitions, ${small.n} events`,
         value: r.eventsPerSecond,
         unit: 'events/s',
         baseline: { name: '1 partition, same events', value: base.eventsPerSecond },
         ratio: r.eventsPerSecond / base.eventsPerSecond,
       });
     }
+    const flags = (['collector', 'analyzer'] as const)
+      .map((s) => {
+        const env = Object.entries(serviceEnv(s, {})).map(([k, v]) => `${k}=${v}`);
+        return `${s}: ${[...serviceNodeFlags(s, process.env.NODE_OPTIONS), ...env].join(' ') || 'none'}`;
+      })
+      .join('; ');
     notes.push(
       `${n} events (60 % successful pulls, 30 % failures of three causes, 10 % back-off) ` +
         `across ${Math.min(ctx.scale.clusters, 50)} clusters, posted in JSON arrays of 2000 by 4 concurrent ` +
-        `clients; collector and analyzer run as separate processes, as deployed.`,
+        `clients (each request body made as it is sent); collector and analyzer run as separate processes, ` +
+        `${serviceEntry().how}, with the Node flags and environment \`pullwatch start\` gives them ` +
+        `(${flags}; packages/cli/src/start/runtime-tuning.ts) and their default settings (the collector's ` +
+        `buffer: 50 000 events, 32 MiB). The Helm chart adds a heap cap (nodeOptions), which costs CPU: ` +
+        `docs/deploy.md, section 8.`,
       'Latency is per event: ClickHouse stored_at (server clock at insert) minus the collector received_at.',
       'Partitions: one analyzer process consumes them all here, so more partitions mainly add parallel ' +
         'fetches; the gain comes from running one analyzer per partition group (same consumer group) on more cores.',
@@ -481,7 +438,7 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
         `its CPU only on consuming and inserting one string column; the pipeline also parses HTTP, produces ` +
         `through @platformatic/kafka, validates and classifies, and writes two tables, three materialized ` +
         `views and the Pod states.`,
-      'The analyzer-alone figure includes its process start-up (tsx, migrations, joining the group), so it is ' +
+      'The analyzer-alone figure includes its process start-up (migrations, joining the group), so it is ' +
         'a lower bound of its steady rate.',
     );
   } finally {

@@ -18,7 +18,7 @@ import { loadEnginesConfig, resolveEndpoints } from '@pullwatch/engines';
 import { eventEnvelope, K8sEventSchema } from '@pullwatch/event-schema';
 import { createProducer, ensureTopics } from '@pullwatch/kafka';
 import { createLogger } from '@pullwatch/telemetry';
-import { makeEvents } from './end-to-end.ts';
+import { makeEvents } from './ingest.ts';
 import type { BenchContext, BenchFigure, BenchSection } from './types.ts';
 
 type Message = { key: string; value: string; headers: Record<string, string> };

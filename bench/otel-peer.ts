@@ -4,7 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ClickHouseClient, createClickHouse } from '@pullwatch/clickhouse';
 import { type EngineEndpoints, LocalEngines, loadEnginesConfig, repoRoot, resolveEndpoints } from '@pullwatch/engines';
-import { makeEvents } from './end-to-end.ts';
+import { makeEvents } from './ingest.ts';
 import { cpuMeter, freePort, peakRss, sleep, stop } from './support.ts';
 import type { BenchContext, BenchFigure, BenchSection } from './types.ts';
 

@@ -17,9 +17,15 @@ import { createClickHouse, migrate } from '@pullwatch/clickhouse';
 import { loadEnginesConfig, resolveEndpoints } from '@pullwatch/engines';
 import { eventEnvelope, K8sEventSchema } from '@pullwatch/event-schema';
 import { AnalyzerState, processEnvelope } from '../services/analyzer/src/core/process.ts';
-import type { PodStateRow, PullEventRow, RawEventRow } from '../services/analyzer/src/core/table-formats.ts';
+import {
+  type PodStateRow,
+  PULL_EVENT_FORMAT,
+  type PullEventRow,
+  RAW_EVENT_FORMAT,
+  type RawEventRow,
+} from '../services/analyzer/src/core/table-formats.ts';
 import { AnalyzerStore } from '../services/analyzer/src/store.ts';
-import { makeEvents } from './end-to-end.ts';
+import { makeEvents } from './ingest.ts';
 import { cpuSeconds, sleep } from './support.ts';
 
 const { values: args } = parseArgs({
@@ -83,7 +89,12 @@ for (let i = 0; i < n; i += batch) {
     if (r.pull) pulls.push(r.pull);
     if (r.podState) states.set(`${r.podState.cluster}/${r.podState.namespace}/${r.podState.pod}`, r.podState);
   }
-  await store.writeBatch(`fp:${i}`, pulls, raws, [...states.values()]);
+  await store.writeBatch(
+    `fp:${i}`,
+    [PULL_EVENT_FORMAT.block(pulls)],
+    [RAW_EVENT_FORMAT.block(raws)],
+    [...states.values()],
+  );
 }
 const wallS = (Date.now() - wall0) / 1000;
 const own = process.cpuUsage(own0);

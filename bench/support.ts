@@ -1,8 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, type EngineEndpoints } from '@pullwatch/engines';
+import { serviceEnv, serviceNodeFlags } from '../packages/cli/src/start/runtime-tuning.ts';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -20,7 +22,36 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** A pullwatch service as its own process (as deployed), so its memory can be measured alone. */
+let entry: { path: string; how: string } | null = null;
+
+/**
+ * The `pullwatch` command the services run from: by default the bundle `npm run build` makes (what the
+ * Docker image runs), built once per bench run into a temporary folder; with
+ * PULLWATCH_BENCH_SERVICES=source, the sources through tsx (as `npm start` runs them: ≈ 55 MiB more
+ * resident memory per service).
+ */
+export function serviceEntry(): { path: string; how: string } {
+  if (entry) return entry;
+  const mode = process.env.PULLWATCH_BENCH_SERVICES ?? 'built';
+  if (mode === 'source')
+    entry = { path: join(repoRoot, 'packages/cli/bin/pullwatch.js'), how: 'from source through tsx' };
+  else if (mode === 'built') {
+    const outdir = mkdtempSync(join(tmpdir(), 'pw-bench-dist-'));
+    process.once('exit', () => rmSync(outdir, { recursive: true, force: true }));
+    const built = spawnSync(process.execPath, [join(repoRoot, 'scripts/build.mjs'), '--outdir', outdir], {
+      encoding: 'utf8',
+    });
+    if (built.status !== 0) throw new Error(`bench: building the services failed:\n${built.stderr}`);
+    entry = { path: join(outdir, 'pullwatch.mjs'), how: 'built (the bundle of npm run build, as in the Docker image)' };
+  } else throw new Error(`PULLWATCH_BENCH_SERVICES: 'built' or 'source', not '${mode}'`);
+  return entry;
+}
+
+/**
+ * A pullwatch service as its own process (as deployed), so its memory can be measured alone: from
+ * serviceEntry(), with the Node flags and environment defaults `pullwatch start` gives it
+ * (packages/cli/src/start/runtime-tuning.ts).
+ */
 export function spawnService(
   name: 'collector' | 'analyzer',
   endpoints: EngineEndpoints,
@@ -28,12 +59,16 @@ export function spawnService(
 ): ChildProcess {
   // PULLWATCH_BENCH_PROFILE_DIR: each service writes a V8 CPU profile there when it stops.
   const profileDir = process.env.PULLWATCH_BENCH_PROFILE_DIR;
-  const nodeArgs = profileDir
-    ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`]
-    : [];
-  return spawn(process.execPath, [...nodeArgs, join(repoRoot, 'packages/cli/bin/pullwatch.js'), name], {
-    env: {
+  const nodeArgs = [
+    ...serviceNodeFlags(name, process.env.NODE_OPTIONS),
+    ...(profileDir
+      ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`]
+      : []),
+  ];
+  return spawn(process.execPath, [...nodeArgs, serviceEntry().path, name], {
+    env: serviceEnv(name, {
       ...process.env,
+      NODE_ENV: 'production',
       PULLWATCH_ENGINES: 'external',
       PULLWATCH_KAFKA_BROKERS: endpoints.kafka.brokers.join(','),
       PULLWATCH_CLICKHOUSE_URL: endpoints.clickhouse.url,
@@ -41,7 +76,7 @@ export function spawnService(
       PULLWATCH_CLICKHOUSE_PASSWORD: endpoints.clickhouse.password,
       PULLWATCH_LOG_LEVEL: 'warn',
       ...env,
-    },
+    }),
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }

@@ -385,6 +385,7 @@ describe('helm chart infra/helm/pullwatch', () => {
       PULLWATCH_ANALYZER_METRICS_PORT: '9464',
       PULLWATCH_ANALYZER_GROUP: 'pw-pullwatch-analyzer',
       NODE_OPTIONS: '--max-old-space-size=576',
+      MALLOC_MMAP_THRESHOLD_: '65536',
       ...sasl,
       ...writer,
     });

@@ -414,6 +414,7 @@ describe('infra/prometheus: every metric a rule uses is exported by the running 
       'pullwatch_analyzer_lag_messages',
       'pullwatch_analyzer_messages_total',
       'pullwatch_api_requests_total',
+      'pullwatch_collector_buffered_bytes',
       'pullwatch_collector_buffered_events',
       'pullwatch_collector_events_total',
       'pullwatch_collector_requests_total',

@@ -11,6 +11,8 @@ export {
 export { type ClickHouseClient, TupleParam } from '@clickhouse/client';
 export {
   RowBinaryFormat,
+  RowBlock,
+  RowBlockWriter,
   insertRowBinary,
   type RowBinaryColumns,
   type RowBinaryType,

@@ -117,6 +117,34 @@ describe('RowBinary inserts against the real ClickHouse', () => {
     },
   );
 
+  it('stores blocks encoded beforehand, and rows beside them, in one insert after one header', async () => {
+    const row = (i: number): Row => ({
+      s: `block row ${i}`,
+      lc: 'quay.io',
+      u8: i,
+      i8: 0,
+      u32: 1_000 + i,
+      u64: i,
+      t: i,
+      nt: null,
+      nu: null,
+      b: false,
+    });
+    const blocks = [FORMAT.block([row(0), row(1)]), FORMAT.block([]), FORMAT.block([row(2)])];
+    await insertRowBinary(client, {
+      table: `${database}.t`,
+      format: FORMAT,
+      blocks,
+      rows: [row(3)],
+      clickhouse_settings: { async_insert: 0 },
+    });
+    const rs = await client.query({
+      query: `SELECT s, u32 FROM ${database}.t WHERE s LIKE 'block row %' ORDER BY u32`,
+      format: 'JSONEachRow',
+    });
+    expect(await rs.json()).toEqual([0, 1, 2, 3].map((i) => ({ s: `block row ${i}`, u32: 1_000 + i })));
+  });
+
   it(
     'is refused by the server when a column type does not match the table, instead of writing shifted ' + 'bytes',
     async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { RowBinaryFormat, type RowOf, type TableColumns } from './row-binary.ts';
+import { RowBinaryFormat, RowBlockWriter, type RowOf, type TableColumns } from './row-binary.ts';
 
 const FORMAT = new RowBinaryFormat<{ s: string; n: number; t: number; nt: number | null }>([
   ['s', 'String'],
@@ -38,6 +38,38 @@ describe('RowBinaryFormat', () => {
     expect(() => FORMAT.encode([{ s: 1 as unknown as string, n: 1, t: 1, nt: null }])).toThrow(
       /column s: 1 is not a valid String/,
     );
+  });
+});
+
+describe('RowBlockWriter', () => {
+  const rows = Array.from({ length: 20 }, (_, i) => ({ s: `row ${i}`, n: i, t: i * 1000, nt: i % 2 ? null : i }));
+
+  it('encodes rows one at a time into the bytes encode() puts after the header', () => {
+    const w = new RowBlockWriter(FORMAT, 1);
+    for (const r of rows) w.add(r);
+    const block = w.finish();
+    expect(block.rows).toBe(20);
+    expect(Buffer.concat([FORMAT.header, block.bytes])).toEqual(FORMAT.encode(rows));
+    expect(FORMAT.block(rows).bytes).toEqual(block.bytes);
+  });
+
+  it('leaves out a row that does not fit its types, whole, and goes on with the next', () => {
+    const w = new RowBlockWriter(FORMAT, 3);
+    w.add(rows[0]!);
+    expect(() => w.add({ s: 'half', n: 1, t: Number.NaN, nt: null })).toThrow(/column t: .*DateTime64/);
+    w.add(rows[1]!);
+    const block = w.finish();
+    expect(block.rows).toBe(2);
+    expect(block.bytes).toEqual(FORMAT.block([rows[0]!, rows[1]!]).bytes);
+  });
+
+  it('keeps no more memory than its rows take once finished, however many rows it was sized for', () => {
+    const format = new RowBinaryFormat<{ s: string }>([['s', 'String']]);
+    const w = new RowBlockWriter(format, 100); // sized for 100 rows of 512 bytes
+    for (let i = 0; i < 3; i++) w.add({ s: 'x'.repeat(5000) });
+    const block = w.finish();
+    expect(block.bytes.length).toBe(3 * (2 + 5000));
+    expect(block.bytes.buffer.byteLength).toBe(3 * (2 + 5000));
   });
 });
 

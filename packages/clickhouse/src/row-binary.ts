@@ -44,7 +44,7 @@ export type RowOf<C extends TableColumns> = { [E in C[number] as E[0]]: RowBinar
 const TWO_32 = 2 ** 32;
 
 /** A growable byte buffer with the few writers RowBinary needs. */
-class ByteWriter {
+export class ByteWriter {
   buf: Buffer;
   pos = 0;
 
@@ -153,13 +153,75 @@ const WRITERS: Record<RowBinaryType, Writer> = {
   },
 };
 
+/**
+ * Rows of one table already encoded (RowBinary, without the header): rows waiting for an insert kept as
+ * bytes rather than objects. Made by RowBinaryFormat.block or a RowBlockWriter; inserted by insertRowBinary.
+ */
+export class RowBlock<T> {
+  constructor(
+    readonly format: RowBinaryFormat<T>,
+    readonly rows: number,
+    readonly bytes: Buffer,
+  ) {}
+}
+
+/** Encodes rows one at a time into one RowBlock (a row that does not fit its types is left out whole). */
+export class RowBlockWriter<T> {
+  private readonly w: ByteWriter;
+  private count = 0;
+
+  constructor(
+    private readonly format: RowBinaryFormat<T>,
+    expectedRows: number,
+  ) {
+    this.w = new ByteWriter(Math.ceil(expectedRows * format.bytesPerRowHint * 1.1));
+  }
+
+  get rows(): number {
+    return this.count;
+  }
+
+  /** Appends the row; a value that does not fit its type: a TypeError naming the column, nothing of the row written. */
+  add(row: T): void {
+    const start = this.w.pos;
+    try {
+      this.format.write(this.w, row);
+    } catch (err) {
+      this.w.pos = start;
+      throw err;
+    }
+    this.count += 1;
+  }
+
+  /** Where the writer is now, for `undo`. */
+  mark(): { rows: number; pos: number } {
+    return { rows: this.count, pos: this.w.pos };
+  }
+
+  /** Drops the rows added since `mark` (a caller whose rows go to several tables keeps them all or none). */
+  undo(to: { rows: number; pos: number }): void {
+    this.count = to.rows;
+    this.w.pos = to.pos;
+  }
+
+  /** The rows written so far; the writer is not to be used afterwards. */
+  finish(): RowBlock<T> {
+    const { buf, pos } = this.w;
+    if (this.count) this.format.bytesPerRowHint = Math.ceil(pos / this.count);
+    // The block may wait a while for its insert: not with an eighth or more of its buffer unused.
+    const bytes = pos < buf.length - (buf.length >> 3) ? Buffer.from(buf.subarray(0, pos)) : buf.subarray(0, pos);
+    return new RowBlock(this.format, this.count, bytes);
+  }
+}
+
 /** A table's column list and an encoder of rows (objects keyed by column) into one RowBinaryWithNamesAndTypes block. */
 export class RowBinaryFormat<T> {
-  private readonly header: Buffer;
+  /** The names-and-types header every insert starts with. */
+  readonly header: Buffer;
   private readonly names: (keyof T & string)[];
   private readonly writers: Writer[];
   /** Bytes per row seen last time: sizes the next buffer so it rarely grows. */
-  private bytesPerRow = 512;
+  bytesPerRowHint = 512;
 
   constructor(readonly columns: RowBinaryColumns<T>) {
     this.names = columns.map(([name]) => name);
@@ -175,33 +237,52 @@ export class RowBinaryFormat<T> {
     return this.names.map((n) => `\`${n}\``).join(', ');
   }
 
-  encode(rows: readonly T[]): Buffer {
-    const w = new ByteWriter(this.header.length + rows.length * this.bytesPerRow * 1.2);
-    w.buf.set(this.header, 0);
-    w.pos = this.header.length;
+  /** Writes one row's columns; a TypeError names the column whose value does not fit its type. */
+  write(w: ByteWriter, row: T): void {
     const names = this.names;
     const writers = this.writers;
     let i = 0;
     try {
-      for (const row of rows) for (i = 0; i < names.length; i++) writers[i]!(w, row[names[i]!]);
+      for (; i < names.length; i++) writers[i]!(w, row[names[i]!]);
     } catch (err) {
       throw new TypeError(`RowBinary column ${names[i]}: ${err instanceof Error ? err.message : String(err)}`);
     }
-    if (rows.length) this.bytesPerRow = Math.ceil((w.pos - this.header.length) / rows.length);
-    return w.buf.subarray(0, w.pos);
+  }
+
+  /** The rows as one block (no header). */
+  block(rows: readonly T[]): RowBlock<T> {
+    const writer = new RowBlockWriter(this, rows.length);
+    for (const row of rows) writer.add(row);
+    return writer.finish();
+  }
+
+  /** The header and the rows: one complete RowBinaryWithNamesAndTypes body. */
+  encode(rows: readonly T[]): Buffer {
+    return Buffer.concat([this.header, this.block(rows).bytes]);
   }
 }
 
-/** Inserts rows in RowBinary through the HTTP interface; resolves when ClickHouse has stored the block. */
+/**
+ * Inserts rows in RowBinary through the HTTP interface, given as rows or as blocks already encoded (sent
+ * after one header, without copying them); resolves when ClickHouse has stored them.
+ */
 export async function insertRowBinary<T>(
   client: ClickHouseClient,
-  args: { table: string; format: RowBinaryFormat<T>; rows: readonly T[]; clickhouse_settings?: ClickHouseSettings },
+  args: {
+    table: string;
+    format: RowBinaryFormat<T>;
+    rows?: readonly T[];
+    blocks?: readonly RowBlock<T>[];
+    clickhouse_settings?: ClickHouseSettings;
+  },
 ): Promise<void> {
-  if (!args.rows.length) return;
-  const body = args.format.encode(args.rows);
+  const blocks = [...(args.blocks ?? []), ...(args.rows?.length ? [args.format.block(args.rows)] : [])].filter(
+    (b) => b.rows > 0,
+  );
+  if (!blocks.length) return;
   const result = await client.exec({
     query: `INSERT INTO ${args.table} (${args.format.columnList}) FORMAT RowBinaryWithNamesAndTypes`,
-    values: Readable.from([body]),
+    values: Readable.from([args.format.header, ...blocks.map((b) => b.bytes)]),
     ...(args.clickhouse_settings ? { clickhouse_settings: args.clickhouse_settings } : {}),
   });
   // The (empty) response must be read to the end, or the connection is not returned to the pool.

@@ -17,7 +17,7 @@ import { AnalyzerState } from './core/process.ts';
 import { AnalyzerStore } from './store.ts';
 import { BlockAbandoned, InsertCoalescer, type SliceControl } from './insert-coalescer.ts';
 import { createAnalyzerMetrics } from './metrics.ts';
-import { type DeadLetter, decodeSlice, processSlice, restoreState, SliceSpans, type SliceRows } from './stages.ts';
+import { type DeadLetter, processSlice, restoreState, SliceSpans, type SliceRows } from './stages.ts';
 
 export interface AnalyzerDeps {
   logger: Logger;
@@ -40,7 +40,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
   const log = deps.logger;
   const store = new AnalyzerStore(deps.clickhouse, cfg.database, cfg.clickhouseCluster);
-  const state = new AnalyzerState();
+  const state = new AnalyzerState({ forgetAfterMs: cfg.stateTtlMs });
   const stats: AnalyzerStats = { consumed: 0, failures: 0, successes: 0, deadLettered: 0, skippedAlreadyStored: 0 };
   /** Per partition: offsets at or below this are already in ClickHouse (from before a crash). */
   const storedUpTo = new Map<number, number>();
@@ -72,14 +72,14 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
     async write(token, slices) {
       if (log.isLevelEnabled('debug'))
         log.debug(
-          { partitions: slices.map((s) => s.partition), events: slices.reduce((n, s) => n + s.rows.raws.length, 0) },
+          { partitions: slices.map((s) => s.partition), events: slices.reduce((n, s) => n + s.rows.raws.rows, 0) },
           'analyzer: writing a block',
         );
       const end = metrics.insertSeconds.startTimer();
       await store.writeBatch(
         token,
-        slices.flatMap((s) => s.rows.pulls),
-        slices.flatMap((s) => s.rows.raws),
+        slices.map((s) => s.rows.pulls),
+        slices.map((s) => s.rows.raws),
         slices.flatMap((s) => s.rows.states),
       );
       end();
@@ -154,16 +154,17 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
     const first = messages[0];
     const last = messages[messages.length - 1];
     if (!first || !last) return;
-    const decoded = decodeSlice(messages, storedUpTo.get(partition) ?? -1);
-    stats.skippedAlreadyStored += decoded.skipped;
-    const processed = processSlice(decoded.decoded, partition, state, { stuckAfterMs: cfg.stuckAfterMs });
-    await deadLetter(topic, partition, [...decoded.dead, ...processed.dead]);
+    const processed = processSlice(messages, storedUpTo.get(partition) ?? -1, partition, state, {
+      stuckAfterMs: cfg.stuckAfterMs,
+    });
+    stats.skippedAlreadyStored += processed.skipped;
+    await deadLetter(topic, partition, processed.dead);
     await storeSlice(partition, first.offset, last.offset, processed.rows, control);
     stats.failures += processed.failures;
     stats.successes += processed.successes;
     for (const [cause, n] of processed.failuresByCause) metrics.failuresByCause.inc({ cause }, n);
     stats.consumed += messages.length;
-    metrics.consumedTotal.inc({ outcome: 'stored' }, processed.rows.raws.length);
+    metrics.consumedTotal.inc({ outcome: 'stored' }, processed.rows.raws.rows);
     // Committed only now that ClickHouse has it all: a restart resumes after it.
     await control.commit(last.offset);
     storedUpTo.set(partition, last.offset);
@@ -206,7 +207,7 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
       partition,
       firstOffset: String(first),
       lastOffset: String(last),
-      rowCount: rows.pulls.length + rows.raws.length,
+      rowCount: rows.pulls.rows + rows.raws.rows,
       rows,
       control: sliceControl,
     });

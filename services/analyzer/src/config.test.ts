@@ -14,6 +14,7 @@ describe('loadAnalyzerConfig', () => {
       clickhouseCluster: undefined,
       ttlDays: 90,
       stuckAfterMs: 600_000,
+      stateTtlMs: 48 * 3_600_000,
     });
     expect(c.batch).toEqual({
       maxRows: 20_000,

@@ -30,6 +30,8 @@ const EnvSchema = z.object({
     .pipe(z.array(z.url())),
   PULLWATCH_TTL_DAYS: int(1).default(90),
   PULLWATCH_STUCK_AFTER_SECONDS: int(1).default(600),
+  // Event counts, container images and Pod causes not used for this long are forgotten (within twice it).
+  PULLWATCH_ANALYZER_STATE_TTL_HOURS: int(1).default(48),
   PULLWATCH_INCIDENT_FLEET_MIN_CLUSTERS: int(2).default(2),
   PULLWATCH_INCIDENT_FLEET_WINDOW_SECONDS: int(1).default(600),
   PULLWATCH_INCIDENT_QUIET_SECONDS: int(1).default(900),
@@ -64,6 +66,8 @@ export interface AnalyzerConfig {
   clickhouseShards: string[];
   ttlDays: number;
   stuckAfterMs: number;
+  /** In-memory state not used for this long is forgotten (open Pod states excepted). */
+  stateTtlMs: number;
   sessionTimeoutMs: number;
   batch: { maxRows: number; maxBytes: number; minBytes: number; maxWaitMs: number; partitionsConcurrently: number };
   /** Where `/metrics`, `/healthz` and `/readyz` are served; null: nowhere. */
@@ -93,6 +97,7 @@ export function loadAnalyzerConfig(env: NodeJS.ProcessEnv = process.env): Analyz
     clickhouseShards: e.PULLWATCH_CLICKHOUSE_SHARDS,
     ttlDays: e.PULLWATCH_TTL_DAYS,
     stuckAfterMs: e.PULLWATCH_STUCK_AFTER_SECONDS * 1000,
+    stateTtlMs: e.PULLWATCH_ANALYZER_STATE_TTL_HOURS * 3_600_000,
     sessionTimeoutMs: e.PULLWATCH_ANALYZER_SESSION_TIMEOUT_MS,
     batch: {
       maxRows: e.PULLWATCH_ANALYZER_BATCH_MAX_ROWS,

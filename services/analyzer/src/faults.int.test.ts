@@ -272,8 +272,8 @@ describe('analyzer faults', () => {
           tokens.push(token);
           await store.writeBatch(
             token,
-            slices.flatMap((x) => x.rows.pulls),
-            slices.flatMap((x) => x.rows.raws),
+            slices.map((x) => PULL_EVENT_FORMAT.block(x.rows.pulls)),
+            slices.map((x) => RAW_EVENT_FORMAT.block(x.rows.raws)),
             [],
           );
           // The first insert lands but its answer is lost: the coalescer retries the same block.

@@ -3,6 +3,7 @@ import { createClickHouse, migrate } from '@pullwatch/clickhouse';
 import { eventEnvelope, normalizeEvent, podWaitingEnvelope, type Envelope } from '@pullwatch/event-schema';
 import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
 import { AnalyzerState, processEnvelope } from './core/process.ts';
+import { PULL_EVENT_FORMAT, RAW_EVENT_FORMAT } from './core/table-formats.ts';
 import { AnalyzerStore } from './store.ts';
 
 /**
@@ -105,8 +106,8 @@ describe('raw_events read from the stored envelope', () => {
       );
       await store.writeBatch(
         'raw-events-it:0:0-3',
-        processed.flatMap((p) => (p.pull ? [p.pull] : [])),
-        processed.map((p) => p.raw),
+        [PULL_EVENT_FORMAT.block(processed.flatMap((p) => (p.pull ? [p.pull] : [])))],
+        [RAW_EVENT_FORMAT.block(processed.map((p) => p.raw))],
         [],
       );
 

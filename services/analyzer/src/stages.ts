@@ -1,14 +1,21 @@
 /**
  * The analyzer's work on one partition, in named stages: restore (once per assignment) → decode →
- * process → (dead-letter, store, commit: in analyzer.ts, where the Kafka clients and the insert
- * coalescer are). Decode and process touch nothing but the in-memory state.
+ * process → encode, one message at a time → (dead-letter, store, commit: in analyzer.ts, where the Kafka
+ * clients and the insert coalescer are). Decode, process and encode touch nothing but the in-memory state.
  */
 import { type Context, context, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
 import { type Envelope, EnvelopeSchema } from '@pullwatch/event-schema';
+import { type RowBlock, RowBlockWriter } from '@pullwatch/clickhouse';
 import type { ConsumedMessage } from '@pullwatch/kafka';
 import { extractTraceContext } from '@pullwatch/telemetry';
 import { type AnalyzerState, processEnvelope } from './core/process.ts';
-import type { PodStateRow, PullEventRow, RawEventRow } from './core/table-formats.ts';
+import {
+  type PodStateRow,
+  PULL_EVENT_FORMAT,
+  type PullEventRow,
+  RAW_EVENT_FORMAT,
+  type RawEventRow,
+} from './core/table-formats.ts';
 import type { AnalyzerStore } from './store.ts';
 
 /**
@@ -25,16 +32,13 @@ export async function restoreState(
     store.lastCounts(partitions),
     store.openPodStates(),
   ]);
-  for (const c of counts) {
-    const key = `${c.cluster}/${c.uid}`;
-    state.lastCount.set(key, Math.max(state.lastCount.get(key) ?? 0, c.count));
-  }
+  for (const c of counts) state.setCount(c.cluster, c.uid, Math.max(state.count(c.cluster, c.uid), c.count));
   for (const s of pods) {
     const key = `${s.cluster}/${s.namespace}/${s.pod}/${s.container}/${s.image}`;
-    state.pods.set(key, s);
+    state.setPod(key, s);
     if (s.cause && s.cause !== 'no_cause' && s.cause !== 'unknown')
-      state.lastCause.set(key, { cause: s.cause, subcause: s.subcause, hint: s.hint });
-    state.imageOf.set(`${s.cluster}/${s.namespace}/${s.pod}/${s.container}`, s.image);
+      state.setCause(key, { cause: s.cause, subcause: s.subcause, hint: s.hint });
+    state.setImage(`${s.cluster}/${s.namespace}/${s.pod}/${s.container}`, s.image);
   }
   return offsets;
 }
@@ -46,95 +50,99 @@ export interface DeadLetter {
 }
 
 export interface Decoded {
-  message: ConsumedMessage;
   envelope: Envelope;
+  /** The message as text: the raw row's payload. */
   text: string;
 }
 
-export interface DecodedSlice {
-  decoded: Decoded[];
-  dead: DeadLetter[];
-  /** Already stored before a restart or a rebalance: not processed again. */
-  skipped: number;
-}
-
-/** Stage 1: skips what ClickHouse already has, parses and validates the rest; what does not parse is a dead letter. */
-export function decodeSlice(messages: ConsumedMessage[], storedUpTo: number): DecodedSlice {
-  const out: DecodedSlice = { decoded: [], dead: [], skipped: 0 };
-  for (const m of messages) {
-    if (m.offset <= storedUpTo) {
-      out.skipped += 1;
-      continue;
-    }
-    const text = m.value?.toString('utf8') ?? '';
-    try {
-      out.decoded.push({ message: m, envelope: EnvelopeSchema.parse(JSON.parse(text)), text });
-    } catch (err) {
-      out.dead.push({
-        offset: m.offset,
-        value: m.value,
-        error: err instanceof Error ? err.message.slice(0, 2000) : String(err),
-      });
-    }
+/** Stage 1, decode: parses and validates one message; what does not parse is a dead letter. */
+export function decodeMessage(m: ConsumedMessage): Decoded | DeadLetter {
+  const text = m.value?.toString('utf8') ?? '';
+  try {
+    return { envelope: EnvelopeSchema.parse(JSON.parse(text)), text };
+  } catch (err) {
+    return { offset: m.offset, value: m.value, error: err instanceof Error ? err.message.slice(0, 2000) : String(err) };
   }
-  return out;
 }
 
+/** What a slice hands to the insert: its event rows already encoded, and the last state of each Pod it changed. */
 export interface SliceRows {
-  pulls: PullEventRow[];
-  raws: RawEventRow[];
+  pulls: RowBlock<PullEventRow>;
+  raws: RowBlock<RawEventRow>;
   states: PodStateRow[];
 }
 
 export interface ProcessedSlice {
   rows: SliceRows;
   dead: DeadLetter[];
+  /** Already stored before a restart or a rebalance: not processed again. */
+  skipped: number;
   failures: number;
   successes: number;
   failuresByCause: Map<string, number>;
 }
 
-/** Stage 2: classifies and counts each envelope against the in-memory state; the rows to store. */
+/**
+ * Stages 1 to 3 over a slice, one message at a time: skip what ClickHouse already has (offsets up to
+ * `storedUpTo`), decode, process against the in-memory state (classify, count), encode its rows. Only
+ * the encoded rows and the Pod states outlive a message: the objects each one makes die young instead
+ * of waiting, with the whole slice, for the insert. A message that fails any stage is a dead letter and
+ * leaves no row.
+ */
 export function processSlice(
-  decoded: Decoded[],
+  messages: ConsumedMessage[],
+  storedUpTo: number,
   partition: number,
   state: AnalyzerState,
   opts: { stuckAfterMs: number },
 ): ProcessedSlice {
-  const pulls: PullEventRow[] = [];
-  const raws: RawEventRow[] = [];
+  const pulls = new RowBlockWriter(PULL_EVENT_FORMAT, messages.length);
+  const raws = new RowBlockWriter(RAW_EVENT_FORMAT, messages.length);
   const states = new Map<string, PodStateRow>();
-  const dead: DeadLetter[] = [];
-  const failuresByCause = new Map<string, number>();
-  let failures = 0;
-  let successes = 0;
-  for (const { message, envelope, text } of decoded) {
+  const out: Omit<ProcessedSlice, 'rows'> = {
+    dead: [],
+    skipped: 0,
+    failures: 0,
+    successes: 0,
+    failuresByCause: new Map(),
+  };
+  for (const message of messages) {
+    if (message.offset <= storedUpTo) {
+      out.skipped += 1;
+      continue;
+    }
+    const decoded = decodeMessage(message);
+    if (!('envelope' in decoded)) {
+      out.dead.push(decoded);
+      continue;
+    }
+    const marks = [pulls.mark(), raws.mark()] as const;
     try {
-      const r = processEnvelope(envelope, { partition, offset: message.offset }, state, {
+      const r = processEnvelope(decoded.envelope, { partition, offset: message.offset }, state, {
         stuckAfterMs: opts.stuckAfterMs,
-        payload: text,
+        payload: decoded.text,
       });
-      raws.push(r.raw);
-      if (r.pull) {
-        pulls.push(r.pull);
-        if (r.pull.outcome === 'failure') {
-          failures += r.pull.occurrences;
-          failuresByCause.set(r.pull.cause, (failuresByCause.get(r.pull.cause) ?? 0) + r.pull.occurrences);
-        } else if (r.pull.outcome === 'success') successes += r.pull.occurrences;
-      }
+      if (r.pull) pulls.add(r.pull);
+      raws.add(r.raw);
+      if (r.pull?.outcome === 'failure') {
+        out.failures += r.pull.occurrences;
+        out.failuresByCause.set(r.pull.cause, (out.failuresByCause.get(r.pull.cause) ?? 0) + r.pull.occurrences);
+      } else if (r.pull?.outcome === 'success') out.successes += r.pull.occurrences;
       if (r.podState) {
         const s = r.podState;
         states.set(`${s.cluster}/${s.namespace}/${s.pod}/${s.container}/${s.image}`, s);
       }
     } catch (err) {
-      dead.push({
+      pulls.undo(marks[0]);
+      raws.undo(marks[1]);
+      out.dead.push({
         offset: message.offset,
         value: message.value,
         error: `processing failed: ${err instanceof Error ? err.message : String(err)}`,
       });
     }
   }
-  return { rows: { pulls, raws, states: [...states.values()] }, dead, failures, successes, failuresByCause };
+  return { ...out, rows: { pulls: pulls.finish(), raws: raws.finish(), states: [...states.values()] } };
 }
 
 const tracer = trace.getTracer('pullwatch-analyzer');

@@ -52,7 +52,7 @@ describe('AnalyzerStore incidents against the real ClickHouse', () => {
           kafka_offset: i,
         });
       }
-      await store.writeBatch('store-it:0:0-1', pulls, [], []);
+      await store.writeBatch('store-it:0:0-1', [PULL_EVENT_FORMAT.block(pulls)], [], []);
 
       // While the outage was younger than the look-back, its start was in the window: that is its id.
       const [first, ...none] = await store.correlate({ ...thresholds, lookbackHours: 31 }, nowMs);

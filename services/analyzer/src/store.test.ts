@@ -35,7 +35,12 @@ async function exercise(store: AnalyzerStore) {
   await store.failureBuckets(24);
   await store.successMarks(24);
   await store.openIncidentsBefore(0);
-  await store.writeBatch('t:0:1-2', [blank(PULL_EVENT_FORMAT)], [blank(RAW_EVENT_FORMAT)], [blank(POD_STATE_FORMAT)]);
+  await store.writeBatch(
+    't:0:1-2',
+    [PULL_EVENT_FORMAT.block([blank(PULL_EVENT_FORMAT)])],
+    [RAW_EVENT_FORMAT.block([blank(RAW_EVENT_FORMAT)])],
+    [blank(POD_STATE_FORMAT)],
+  );
   await store.writeIncidents([
     {
       id: 'i',

@@ -1,4 +1,4 @@
-import { FleetTables, insertRowBinary, type ClickHouseClient } from '@pullwatch/clickhouse';
+import { FleetTables, insertRowBinary, type ClickHouseClient, type RowBlock } from '@pullwatch/clickhouse';
 import {
   chTime,
   POD_STATE_FORMAT,
@@ -49,9 +49,15 @@ export class AnalyzerStore {
   /**
    * One Kafka batch, written idempotently: the same offsets always form the same block with the
    * same deduplication token, so a retried insert (or a redelivery with the same boundaries) is
-   * dropped by ClickHouse, materialized views included.
+   * dropped by ClickHouse, materialized views included. Event rows come encoded (RowBinary blocks, one
+   * per slice), sent after one header each.
    */
-  async writeBatch(token: string, pulls: PullEventRow[], raws: RawEventRow[], states: PodStateRow[]): Promise<void> {
+  async writeBatch(
+    token: string,
+    pulls: readonly RowBlock<PullEventRow>[],
+    raws: readonly RowBlock<RawEventRow>[],
+    states: PodStateRow[],
+  ): Promise<void> {
     const settings = {
       async_insert: 0 as const,
       insert_deduplicate: 1 as const,
@@ -63,7 +69,7 @@ export class AnalyzerStore {
       insertRowBinary(this.ch, {
         table: this.tables.local('pull_events'),
         format: PULL_EVENT_FORMAT,
-        rows: pulls,
+        blocks: pulls,
         clickhouse_settings: { ...settings, insert_deduplication_token: `${token}:pull` },
       }),
       insertRowBinary(this.ch, {
@@ -76,7 +82,7 @@ export class AnalyzerStore {
     await insertRowBinary(this.ch, {
       table: this.tables.local('raw_events'),
       format: RAW_EVENT_FORMAT,
-      rows: raws,
+      blocks: raws,
       clickhouse_settings: { ...settings, insert_deduplication_token: `${token}:raw` },
     });
   }

@@ -90,6 +90,68 @@ describe('back-pressure when the broker stops', () => {
     );
   });
 
+  /** Polls until `check` holds (a condition, not a fixed sleep). */
+  async function until(check: () => boolean | Promise<boolean>, what: string) {
+    for (const end = Date.now() + 10_000; !(await check()); ) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  /** A metric's value from /metrics: the series of `name` whose labels include `label`. */
+  const metric = async (name: string, label = '') => {
+    const text = await (await fetch(`${collector.ingestUrl}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(label));
+    return Number(line?.split(' ').at(-1) ?? NaN);
+  };
+
+  it(
+    'a request that does not fit beside those waiting for Kafka waits PULLWATCH_BUFFER_WAIT_MS for room: ' +
+      'admitted when an acknowledgement frees it, else 503 with Retry-After',
+    async () => {
+      const { pid } = await broker.kafka.status();
+      process.kill(pid!, 'SIGSTOP');
+      let resumed = false;
+      try {
+        // 40 events wait for the frozen broker; 20 more do not fit beside them (limit 50).
+        const first = post(300, 40);
+        await until(async () => (await metric('pullwatch_collector_buffered_events')) === 40, '40 events in flight');
+        const received = collector.stats().received;
+        const t0 = Date.now();
+        const refused = await post(340, 20);
+        const waited = Date.now() - t0;
+        expect(collector.stats().received).toBe(received + 20);
+        expect(refused.status).toBe(503);
+        expect(refused.headers.get('retry-after')).toBe('2');
+        const message = ((await refused.json()) as { error: { message: string } }).error.message;
+        expect(message.replace(/\(\d+ bytes\)/, '(N bytes)')).toBe(
+          '40 events (N bytes) are waiting for Kafka (limits 50 events, 33554432 bytes); nothing of this request ' +
+            'was accepted, retry later',
+        );
+        expect(waited).toBeGreaterThanOrEqual(1000);
+        expect(waited).toBeLessThan(2500);
+        expect(await metric('pullwatch_collector_buffer_waits_total', 'outcome="pushed_back"')).toBe(1);
+
+        // Again, and this time the broker comes back while the request waits: admitted, acknowledged.
+        const again = post(340, 20);
+        await until(() => collector.stats().received === received + 40, 'the second request to wait for room');
+        process.kill(pid!, 'SIGCONT');
+        resumed = true;
+        expect((await again).status).toBe(200);
+        expect((await first).status).toBe(200);
+        expect(await metric('pullwatch_collector_buffer_waits_total', 'outcome="admitted"')).toBe(1);
+        expect(await metric('pullwatch_collector_buffered_events')).toBe(0);
+      } finally {
+        if (!resumed) process.kill(pid!, 'SIGCONT');
+      }
+      const uids = new Set(
+        (await readTopic(kafka, topic, { timeoutMs: 60_000 })).map(
+          (m) => (JSON.parse(m.value!.toString()) as Envelope).identity.uid,
+        ),
+      );
+      for (let i = 300; i < 360; i++) expect(uids.has(`uid-${i}`), `uid-${i}`).toBe(true);
+    },
+  );
+
   it(
     'a broker that stops answering: the produce times out at PULLWATCH_PRODUCE_TIMEOUT_MS with a 503, ' +
       'and the retried request lands',

@@ -56,7 +56,12 @@ export async function kubeConfigs(cfg: CollectorConfig): Promise<{ cluster: stri
 }
 
 export function createCollector(cfg: CollectorConfig, deps: CollectorDeps): Collector {
-  const producer = new EnvelopeProducer(deps.kafka, cfg.topics.events.topic, cfg.bufferMaxEvents, cfg.produceTimeoutMs);
+  const producer = new EnvelopeProducer(
+    deps.kafka,
+    cfg.topics.events.topic,
+    { maxEvents: cfg.buffer.maxEvents, maxBytes: cfg.buffer.maxBytes, admissionWaitMs: cfg.buffer.waitMs },
+    cfg.produceTimeoutMs,
+  );
   const { app, stats } = createIngestApp(cfg, { producer, logger: deps.logger, metrics: deps.metrics });
   let listener: Listener | null = null;
   // Made at start: reading the kubeconfig loads the Kubernetes client, which only watching needs.

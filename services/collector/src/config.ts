@@ -20,7 +20,15 @@ const EnvSchema = z.object({
     .int()
     .min(1024)
     .default(16 * 1024 * 1024),
+  // What may wait for Kafka's acknowledgement: events and bytes of encoded envelopes, whichever binds first…
   PULLWATCH_BUFFER_MAX_EVENTS: z.coerce.number().int().min(1).default(50_000),
+  PULLWATCH_BUFFER_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(64 * 1024)
+    .default(32 * 1024 * 1024),
+  // …and how long a request that does not fit waits for room before it is answered 503 (0: at once).
+  PULLWATCH_BUFFER_WAIT_MS: z.coerce.number().int().min(0).max(30_000).default(1000),
   PULLWATCH_PRODUCE_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   PULLWATCH_KUBECONFIG: z.string().min(1).optional(),
   PULLWATCH_KUBE_CONTEXTS: z.string().optional(),
@@ -55,8 +63,12 @@ export interface CollectorConfig {
   /** The Namespace label that names a team; null: the watch reads no Namespaces and sends no team. */
   teamLabel: string | null;
   maxBodyBytes: number;
-  /** Events accepted but not yet acknowledged by Kafka; past this, ingest answers 503. */
-  bufferMaxEvents: number;
+  /**
+   * Accepted but not yet acknowledged by Kafka, at most: events and bytes of encoded envelopes (a larger
+   * request alone goes when nothing else waits). A request that does not fit waits up to `waitMs` for
+   * room, then ingest answers 503 with Retry-After.
+   */
+  buffer: { maxEvents: number; maxBytes: number; waitMs: number };
   produceTimeoutMs: number;
   kube: KubeSource;
   ingestAuth: IngestAuth;
@@ -121,7 +133,11 @@ export function loadCollectorConfig(env: NodeJS.ProcessEnv = process.env): Colle
     allEvents: e.PULLWATCH_ALL_EVENTS,
     teamLabel: e.PULLWATCH_TEAM_LABEL ?? null,
     maxBodyBytes: e.PULLWATCH_MAX_BODY_BYTES,
-    bufferMaxEvents: e.PULLWATCH_BUFFER_MAX_EVENTS,
+    buffer: {
+      maxEvents: e.PULLWATCH_BUFFER_MAX_EVENTS,
+      maxBytes: e.PULLWATCH_BUFFER_MAX_BYTES,
+      waitMs: e.PULLWATCH_BUFFER_WAIT_MS,
+    },
     produceTimeoutMs: e.PULLWATCH_PRODUCE_TIMEOUT_MS,
   };
 }

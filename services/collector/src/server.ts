@@ -6,11 +6,11 @@ import { bearerTokens } from '@pullwatch/http-listener';
 import { KafkaAuthorizationError, KafkaMessageTooLargeError, KafkaPermanentError } from '@pullwatch/kafka';
 import type { Logger } from '@pullwatch/telemetry';
 import type { CollectorConfig, IngestAuth } from './config.ts';
-import { BodyError, parseEventsBody, type ParsedEvent } from './ingest/parse-body.ts';
+import { BodyError, eventsOfBody, parseEventsBody, type ParsedEvent } from './ingest/parse-body.ts';
 import { otlpLogRecords } from './ingest/otlp-logs.ts';
 import { decodeOtlpLogsProtobuf, EMPTY_LOGS_RESPONSE } from './ingest/otlp-protobuf.ts';
 import { allows, type ClusterGrant } from './ingest/tokens.ts';
-import { BackPressureError, type EnvelopeProducer, type Outgoing } from './producer.ts';
+import { BackPressureError, encodeEnvelope, type Encoded, type EnvelopeProducer } from './producer.ts';
 
 export interface IngestStats {
   received: number;
@@ -45,7 +45,8 @@ class ParameterError extends Error {}
 type Route = 'k8s-events' | 'logs';
 type Item = { cluster: string; parsed: ParsedEvent };
 interface Normalised {
-  out: Outgoing[];
+  /** The envelopes to produce, already encoded: the objects they were made from are garbage by now. */
+  out: Encoded[];
   received: number;
   /**
    * Per cluster: counted per cluster and request, not per event (a labelled counter update costs more than the filter).
@@ -86,9 +87,12 @@ function authorize(grant: ClusterGrant, clusters: Iterable<string>): void {
     if (!allows(grant, cluster)) throw new ForbiddenError(`this token may not send events for cluster '${cluster}'`);
 }
 
-/** Stage 2, parse (POST /v1/k8s-events): the body's Events, all of the cluster named in the query. */
-function parseK8sEvents(body: string, cluster: string): Item[] {
-  return parseEventsBody(body).map((parsed) => ({ cluster, parsed }));
+/**
+ * Stage 2, parse (POST /v1/k8s-events): the body's Events, all of the cluster named in the query, each
+ * validated as normalise takes it (so each Event's objects die young; a bad one still rejects the whole body).
+ */
+function* parseK8sEvents(body: string, cluster: string): Generator<Item> {
+  for (const parsed of eventsOfBody(body)) yield { cluster, parsed };
 }
 
 /**
@@ -117,17 +121,21 @@ function parseLogs(bytes: Buffer, protobuf: boolean, queryCluster: string | unde
   return items;
 }
 
-/** Stage 3, normalise: drops what is not about images (unless allEvents) and wraps the rest into envelopes. */
-function normalise(items: Item[], source: Source, allEvents: boolean): Normalised {
-  const n: Normalised = { out: [], received: items.length, forwarded: new Map(), filtered: new Map() };
+/**
+ * Stage 3, normalise: drops what is not about images (unless allEvents) and wraps the rest into envelopes,
+ * encoded at once: of each Event only its encoded envelope outlives this loop.
+ */
+function normalise(items: Iterable<Item>, source: Source, allEvents: boolean): Normalised {
+  const n: Normalised = { out: [], received: 0, forwarded: new Map(), filtered: new Map() };
   for (const { cluster, parsed } of items) {
+    n.received += 1;
     const normalized = normalizeEvent(parsed.event);
     if (!allEvents && !isImageEvent(normalized)) {
       n.filtered.set(cluster, (n.filtered.get(cluster) ?? 0) + 1);
       continue;
     }
     const watchType = parsed.watchType === 'ADDED' || parsed.watchType === 'MODIFIED' ? parsed.watchType : undefined;
-    n.out.push(eventEnvelope({ cluster, source, event: parsed.event, normalized, watchType }));
+    n.out.push(encodeEnvelope(eventEnvelope({ cluster, source, event: parsed.event, normalized, watchType })));
     n.forwarded.set(cluster, (n.forwarded.get(cluster) ?? 0) + 1);
   }
   return n;
@@ -164,6 +172,25 @@ export function createIngestApp(
       this.set(deps.producer.pending);
     },
   });
+  new Gauge({
+    name: 'pullwatch_collector_buffered_bytes',
+    help: 'Bytes of encoded envelopes accepted and waiting for Kafka',
+    registers: [deps.metrics],
+    collect() {
+      this.set(deps.producer.pendingBytes);
+    },
+  });
+  new Counter({
+    name: 'pullwatch_collector_buffer_waits_total',
+    help: 'Requests that waited for room in the buffer, by outcome: admitted, or pushed back (503) after the wait',
+    labelNames: ['outcome'],
+    registers: [deps.metrics],
+    collect() {
+      this.reset();
+      this.inc({ outcome: 'admitted' }, deps.producer.admissions.waited);
+      this.inc({ outcome: 'pushed_back' }, deps.producer.admissions.timedOut);
+    },
+  });
   const tracer = trace.getTracer('pullwatch-collector');
 
   // Stage 1: authenticate, as express middleware: before the body is read; the grant is kept for later stages.
@@ -186,13 +213,13 @@ export function createIngestApp(
     stats.filtered += n.received - n.out.length;
     return { accepted: n.out.length, filtered: n.received - n.out.length, received: n.received };
   };
-  const forward = (items: Item[], source: Source) =>
+  const forward = (n: Normalised, source: Source) =>
     tracer.startActiveSpan(
       'collector.forward',
-      { attributes: { 'pullwatch.source': source, 'pullwatch.events': items.length } },
+      { attributes: { 'pullwatch.source': source, 'pullwatch.events': n.received } },
       async (span) => {
         try {
-          return await produce(normalise(items, source, cfg.allEvents), source);
+          return await produce(n, source);
         } catch (err) {
           span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
           throw err;
@@ -229,9 +256,15 @@ export function createIngestApp(
       const source: Source =
         req.query.source === 'replay' ? 'replay' : req.query.source === 'simulator' ? 'simulator' : 'http';
       try {
-        const items = parseK8sEvents(typeof req.body === 'string' ? req.body : '', cluster);
-        stats.received += items.length;
-        const result = await forward(items, source);
+        const n = normalise(
+          parseK8sEvents(typeof req.body === 'string' ? req.body : '', cluster),
+          source,
+          cfg.allEvents,
+        );
+        // The text is parsed and encoded: not kept while Kafka acknowledges.
+        req.body = undefined;
+        stats.received += n.received;
+        const result = await forward(n, source);
         requests.inc({ route: 'k8s-events', status: 200 });
         res.status(200).json(result);
       } catch (err) {
@@ -251,8 +284,10 @@ export function createIngestApp(
         typeof req.query.cluster === 'string' ? req.query.cluster : undefined,
       );
       authorize(res.locals.grant as ClusterGrant, new Set(items.map((i) => i.cluster)));
-      stats.received += items.length;
-      await forward(items, 'otlp');
+      const n = normalise(items, 'otlp', cfg.allEvents);
+      req.body = undefined;
+      stats.received += n.received;
+      await forward(n, 'otlp');
       requests.inc({ route: 'logs', status: 200 });
       // OTLP/HTTP: an empty ExportLogsServiceResponse, in the request's encoding, means all accepted.
       if (protobufBody) res.status(200).type('application/x-protobuf').send(EMPTY_LOGS_RESPONSE);

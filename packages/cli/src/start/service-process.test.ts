@@ -23,6 +23,17 @@ setInterval(() => {}, 1000);
 `,
 );
 
+// A stand-in that prints the Node flags and the malloc tuning it was started with.
+const flagsEntry = join(dir, 'flags.mjs');
+writeFileSync(
+  flagsEntry,
+  `console.log(JSON.stringify([...process.execArgv, process.env.MALLOC_MMAP_THRESHOLD_ ?? 'no malloc tuning']));
+process.send({ type: 'pullwatch:ready', service: process.argv[2], url: null });
+process.on('SIGTERM', () => process.exit(0));
+setInterval(() => {}, 1000);
+`,
+);
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -72,5 +83,26 @@ describe('startServiceProcess', () => {
     await p.stop();
     expect(alive(p.pid)).toBe(false);
     expect(lines.at(-1)).toBe('stubborn  │ did not stop within 300 ms and was killed');
+  });
+});
+
+describe('startServiceProcess: Node flags', () => {
+  it('starts a pipeline service with its young-generation size, unless NODE_OPTIONS sizes the heap', async () => {
+    const flagsOf = async (service: string, env: NodeJS.ProcessEnv) => {
+      const lines: string[] = [];
+      const p = await startServiceProcess({ service, cliEntry: flagsEntry, env, line: (l) => lines.push(l) });
+      await p.stop();
+      return lines[0]?.split(' │ ')[1];
+    };
+    const { NODE_OPTIONS: _, ...env } = process.env;
+    const { MALLOC_MMAP_THRESHOLD_: __, ...clean } = env;
+    expect(await flagsOf('analyzer', clean)).toBe('["--max-semi-space-size=4","65536"]');
+    expect(await flagsOf('query-api', clean)).toBe('["no malloc tuning"]');
+    expect(await flagsOf('collector', { ...clean, NODE_OPTIONS: '--max-old-space-size=384' })).toBe(
+      '["no malloc tuning"]',
+    );
+    expect(await flagsOf('analyzer', { ...clean, MALLOC_MMAP_THRESHOLD_: '131072' })).toBe(
+      '["--max-semi-space-size=4","131072"]',
+    );
   });
 });

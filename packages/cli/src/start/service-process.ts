@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { serviceEnv, serviceNodeFlags } from './runtime-tuning.ts';
 
 /** What a service process tells the command that started it once it serves (sent over the IPC channel). */
 export interface ReadyMessage {
@@ -51,8 +52,9 @@ export interface ServiceProcess {
  * services in order (sources first). If the parent dies, the IPC channel closes and the child stops itself.
  */
 export async function startServiceProcess(opts: ServiceProcessOptions): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [opts.cliEntry, opts.service, ...(opts.args ?? [])], {
-    env: opts.env,
+  const nodeFlags = serviceNodeFlags(opts.service, opts.env.NODE_OPTIONS);
+  const child = spawn(process.execPath, [...nodeFlags, opts.cliEntry, opts.service, ...(opts.args ?? [])], {
+    env: serviceEnv(opts.service, opts.env),
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     detached: true,
   });

@@ -129,6 +129,8 @@ describe('processEnvelope', () => {
       recovered_at: Date.parse(t(90)),
       time_to_recover_ms: 90_000,
     });
+    // The recovered state is stored, not remembered: only open states are.
+    expect(s.sizes().pods).toBe(0);
     // Started again (a restart of the container): nothing left to recover.
     expect(processEnvelope(ev('s2', 'Started', 'Started container web', 1, 200), pos, s, opts).podState).toBeNull();
     // Other Events of no image kind make no pull row.

@@ -16,6 +16,7 @@ import {
   type EventEnvelope,
   type NormalizedEvent,
 } from '@pullwatch/event-schema';
+import type { AnalyzerState, CauseMemory } from './state.ts';
 import type { PodStateRow, PullEventRow, RawEventRow } from './table-formats.ts';
 
 export interface Position {
@@ -23,31 +24,7 @@ export interface Position {
   offset: number;
 }
 
-interface CauseMemory {
-  cause: string;
-  subcause: string;
-  hint: string;
-}
-
-/**
- * What the analyzer remembers between messages: the last count seen per Event (so aggregated
- * Events add only their growth), the last concrete cause per Pod/container/image (to attribute
- * `no_cause` messages), each one's pull state, and the image last seen per Pod/container
- * (status events name none). Keyed per cluster; restorable from ClickHouse after a restart.
- */
-export class AnalyzerState {
-  readonly lastCount = new Map<string, number>();
-  readonly lastCause = new Map<string, CauseMemory>();
-  readonly pods = new Map<string, PodStateRow>();
-  readonly imageOf = new Map<string, string>();
-
-  clear(): void {
-    this.lastCount.clear();
-    this.lastCause.clear();
-    this.pods.clear();
-    this.imageOf.clear();
-  }
-}
+export { AnalyzerState, type AnalyzerStateOptions, type CauseMemory } from './state.ts';
 
 export interface ProcessOptions {
   /** A Pod failing for longer than this is `stuck`. */
@@ -109,7 +86,7 @@ export function processEnvelope(env: Envelope, pos: Position, state: AnalyzerSta
       ? pullRow(env, pos, seen, classified, cause, outcome, delta, receivedMs)
       : null;
   const podState = nextPodState(env, state, seen, classified, cause, outcome, delta, opts);
-  if (podState) state.pods.set(classified.podKey, podState);
+  if (podState) state.setPod(classified.podKey, podState);
   return { raw: rawRow(env, pos, seen.n, seen.timeMs, receivedMs, opts), pull, podState };
 }
 
@@ -151,19 +128,18 @@ function classifyEvent(env: EventEnvelope, seen: SeenEvent, state: AnalyzerState
   const c = classify({
     message: seen.n.message,
     reason: seen.n.reason,
-    image: env.pod?.image ?? state.imageOf.get(seen.podKeyBase) ?? null,
+    image: env.pod?.image ?? state.image(seen.podKeyBase) ?? null,
   });
   const image = c.image ?? '';
-  if (image) state.imageOf.set(seen.podKeyBase, image);
+  if (image) state.setImage(seen.podKeyBase, image);
   // classify() parsed c.image already: its reference, or null when it did not parse.
   return { c, image, podKey: `${seen.podKeyBase}/${image}`, tagKind: image ? tagKindOf(c.reference) : '' };
 }
 
 /** Stage 3: the occurrences this observation adds (an aggregated Event's growth; a replay adds none). */
 function countGrowth(state: AnalyzerState, cluster: string, n: NormalizedEvent): number {
-  const idKey = `${cluster}/${n.uid}`;
-  const previous = state.lastCount.get(idKey) ?? 0;
-  if (n.count > previous) state.lastCount.set(idKey, n.count);
+  const previous = state.count(cluster, n.uid);
+  if (n.count > previous) state.setCount(cluster, n.uid, n.count);
   return Math.max(0, n.count - previous);
 }
 
@@ -175,10 +151,10 @@ interface AttributedCause extends CauseMemory {
 function attributeCause(state: AnalyzerState, e: ClassifiedEvent, kind: MessageKind): AttributedCause {
   const own = { cause: e.c.cause as string, subcause: e.c.subcause ?? '', hint: e.c.hint };
   if (own.cause === 'no_cause') {
-    const last = state.lastCause.get(e.podKey);
+    const last = state.cause(e.podKey);
     return last ? { ...last, attributed: 1 } : { ...own, attributed: 0 };
   }
-  if (FAILURE_KINDS.has(kind) && own.cause !== 'unknown') state.lastCause.set(e.podKey, own);
+  if (FAILURE_KINDS.has(kind) && own.cause !== 'unknown') state.setCause(e.podKey, own);
   return { ...own, attributed: 0 };
 }
 
@@ -282,7 +258,7 @@ function nextPodState(
   opts: ProcessOptions,
 ): PodStateRow | null {
   const { n, timeMs, firstMs, kind } = seen;
-  const st = state.pods.get(e.podKey);
+  const st = state.pod(e.podKey);
   const open = st && st.status !== 'recovered' ? st : undefined;
   if (outcome === 'failure' && delta > 0) {
     const attempts = (open?.attempts ?? 0) + delta;
@@ -376,13 +352,13 @@ function processWaiting(
   const w = env.podWaiting;
   const timeMs = toMs(w.observedAt, receivedMs);
   const podKey = `${env.cluster}/${w.namespace}/${w.pod}/${w.container}/${w.image}`;
-  state.imageOf.set(`${env.cluster}/${w.namespace}/${w.pod}/${w.container}`, w.image);
+  state.setImage(`${env.cluster}/${w.namespace}/${w.pod}/${w.container}`, w.image);
   const c = classify({ message: w.message ?? `Error: ${w.reason}`, reason: w.reason, image: w.image });
-  const known = state.lastCause.get(podKey);
+  const known = state.cause(podKey);
   const cause = c.cause === 'no_cause' || c.cause === 'unknown' ? (known?.cause ?? c.cause) : c.cause;
   if (c.cause !== 'no_cause' && c.cause !== 'unknown')
-    state.lastCause.set(podKey, { cause: c.cause, subcause: c.subcause ?? '', hint: c.hint });
-  const st = state.pods.get(podKey);
+    state.setCause(podKey, { cause: c.cause, subcause: c.subcause ?? '', hint: c.hint });
+  const st = state.pod(podKey);
   let podState: PodStateRow | null = null;
   // Pod status says it is failing even when its Events expired or were rate-limited: keep a state
   // for it, but count no attempts (only Events count attempts).
@@ -424,7 +400,7 @@ function processWaiting(
       updated_at: timeMs,
     };
   }
-  if (podState) state.pods.set(podKey, podState);
+  if (podState) state.setPod(podKey, podState);
   const raw: RawEventRow = {
     event_time: timeMs,
     received_at: receivedMs,

@@ -42,8 +42,17 @@ function toEvent(value: unknown, where: string): ParsedEvent | null {
  * used, so a request is accepted whole or rejected whole; the error names the offending line.
  */
 export function parseEventsBody(text: string): ParsedEvent[] {
+  return [...eventsOfBody(text)];
+}
+
+/**
+ * parseEventsBody one Event at a time, each validated as it is taken: a caller that turns each into
+ * what it keeps lets the rest of the Event's objects die young. A BodyError can come at any step, so
+ * the caller uses nothing until it has taken them all (all or nothing).
+ */
+export function* eventsOfBody(text: string): Generator<ParsedEvent> {
   const trimmed = text.trim();
-  if (!trimmed) return [];
+  if (!trimmed) return;
   let whole: unknown;
   let isWholeJson = false;
   try {
@@ -52,32 +61,40 @@ export function parseEventsBody(text: string): ParsedEvent[] {
   } catch {
     // Not one JSON document: NDJSON below.
   }
-  const out: ParsedEvent[] = [];
-  const push = (p: ParsedEvent | null) => {
-    if (p && p.watchType !== 'DELETED') out.push(p);
-  };
+  const kept = (p: ParsedEvent | null): p is ParsedEvent => p !== null && p.watchType !== 'DELETED';
   if (isWholeJson) {
     if (Array.isArray(whole)) {
-      for (const [i, v] of whole.entries()) push(toEvent(v, `item ${i}`));
-      return out;
+      for (let i = 0; i < whole.length; i++) {
+        const p = toEvent(whole[i], `item ${i}`);
+        if (kept(p)) yield p;
+      }
+      return;
     }
-    if (whole && typeof whole === 'object' && Array.isArray((whole as { items?: unknown }).items)) {
-      for (const [i, v] of (whole as { items: unknown[] }).items.entries()) push(toEvent(v, `items[${i}]`));
-      return out;
+    const items = whole && typeof whole === 'object' ? (whole as { items?: unknown }).items : undefined;
+    if (Array.isArray(items)) {
+      for (let i = 0; i < items.length; i++) {
+        const p = toEvent(items[i], `items[${i}]`);
+        if (kept(p)) yield p;
+      }
+      return;
     }
-    push(toEvent(whole, 'line 1'));
-    return out;
+    const p = toEvent(whole, 'line 1');
+    if (kept(p)) yield p;
+    return;
   }
-  const lines = trimmed.split('\n');
-  lines.forEach((line, i) => {
-    if (!line.trim()) return;
+  let start = 0;
+  for (let line = 1; start <= trimmed.length; line++) {
+    const end = trimmed.indexOf('\n', start);
+    const text = trimmed.slice(start, end === -1 ? trimmed.length : end);
+    start = end === -1 ? trimmed.length + 1 : end + 1;
+    if (!text.trim()) continue;
     let value: unknown;
     try {
-      value = JSON.parse(line);
+      value = JSON.parse(text);
     } catch (err) {
-      throw new BodyError(`line ${i + 1}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+      throw new BodyError(`line ${line}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
     }
-    push(toEvent(value, `line ${i + 1}`));
-  });
-  return out;
+    const p = toEvent(value, `line ${line}`);
+    if (kept(p)) yield p;
+  }
 }

@@ -10,7 +10,7 @@ import {
   type PodExtras,
 } from '@pullwatch/event-schema';
 import type { Logger } from '@pullwatch/telemetry';
-import { BackPressureError, type EnvelopeProducer, type Outgoing } from '../producer.ts';
+import { BackPressureError, encodeEnvelope, type EnvelopeProducer, type Outgoing } from '../producer.ts';
 import { ListWatch, type KubeObject } from './list-watch.ts';
 import { podContext, waitingContainers, type KubePod } from './pod-waiting.ts';
 import { SentIdentities } from './sent-identities.ts';
@@ -236,7 +236,7 @@ export class ClusterWatcher {
   private async produce(out: Outgoing[]): Promise<void> {
     for (let attempt = 0; out.length && !this.stopped; attempt++) {
       try {
-        await this.producer.send(out);
+        await this.producer.send(out.map(encodeEnvelope));
         for (const o of out) this.sent.add(o.envelope.identity.key);
         this.counts.forwarded += out.length;
         return;
