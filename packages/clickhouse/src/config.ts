@@ -2,7 +2,8 @@ import { z } from 'zod';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-const MigrateEnv = z.object({
+/** The migrations' variables, as a zod shape: the analyzer reads the same ones, validated the same way. */
+export const MigrateEnvShape = {
   PULLWATCH_CLICKHOUSE_DATABASE: z.string().regex(IDENTIFIER, 'a ClickHouse identifier').default('pullwatch'),
   PULLWATCH_CLICKHOUSE_CLUSTER: z.string().regex(IDENTIFIER, 'a ClickHouse identifier').optional(),
   PULLWATCH_TTL_DAYS: z.coerce.number().int().min(1).default(90),
@@ -19,7 +20,9 @@ const MigrateEnv = z.object({
         .filter(Boolean),
     )
     .pipe(z.array(z.url())),
-});
+};
+
+const MigrateEnv = z.object(MigrateEnvShape);
 
 /** What `migrate` needs: the database, the cluster (if any) and the retention. */
 export interface MigrateConfig {

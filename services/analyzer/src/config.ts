@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MigrateEnvShape } from '@pullwatch/clickhouse';
 import { TopicsEnvShape, topicsConfig, type TopicsConfig } from '@pullwatch/kafka';
 
 const int = (min: number) => z.coerce.number().int().min(min);
@@ -7,28 +8,8 @@ const EnvSchema = z.object({
   // The topics and their partitions, shared with the collector (whichever starts first creates them).
   ...TopicsEnvShape,
   PULLWATCH_ANALYZER_GROUP: z.string().min(1).default('pullwatch-analyzer'),
-  PULLWATCH_CLICKHOUSE_DATABASE: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a ClickHouse identifier')
-    .default('pullwatch'),
-  PULLWATCH_CLICKHOUSE_CLUSTER: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
-    .optional(),
-  // A sharded cluster without Keeper (no replication, no ON CLUSTER DDL): plain engines, migrations
-  // applied to every shard of PULLWATCH_CLICKHOUSE_SHARDS in turn (docs/scaling.md).
-  PULLWATCH_CLICKHOUSE_REPLICATED: z.enum(['true', 'false']).default('true'),
-  PULLWATCH_CLICKHOUSE_SHARDS: z
-    .string()
-    .optional()
-    .transform((v) =>
-      (v ?? '')
-        .split(',')
-        .map((u) => u.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.url())),
-  PULLWATCH_TTL_DAYS: int(1).default(90),
+  // Database, cluster, shards and retention: the migrations' own settings.
+  ...MigrateEnvShape,
   PULLWATCH_STUCK_AFTER_SECONDS: int(1).default(600),
   // Event counts, container images and Pod causes not used for this long are forgotten (within twice it).
   PULLWATCH_ANALYZER_STATE_TTL_HOURS: int(1).default(48),
