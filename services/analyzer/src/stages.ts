@@ -9,6 +9,7 @@ import { type RowBlock, RowBlockWriter } from '@pullwatch/clickhouse';
 import type { ConsumedMessage } from '@pullwatch/kafka';
 import { extractTraceContext } from '@pullwatch/telemetry';
 import { type AnalyzerState, processEnvelope } from './core/process.ts';
+import { containerKey, podKey } from './core/state.ts';
 import {
   type PodStateRow,
   PULL_EVENT_FORMAT,
@@ -34,11 +35,12 @@ export async function restoreState(
   ]);
   for (const c of counts) state.setCount(c.cluster, c.uid, Math.max(state.count(c.cluster, c.uid), c.count));
   for (const s of pods) {
-    const key = `${s.cluster}/${s.namespace}/${s.pod}/${s.container}/${s.image}`;
+    const ofContainer = containerKey(s.cluster, s.namespace, s.pod, s.container);
+    const key = podKey(ofContainer, s.image);
     state.setPod(key, s);
     if (s.cause && s.cause !== 'no_cause' && s.cause !== 'unknown')
       state.setCause(key, { cause: s.cause, subcause: s.subcause, hint: s.hint });
-    state.setImage(`${s.cluster}/${s.namespace}/${s.pod}/${s.container}`, s.image);
+    state.setImage(ofContainer, s.image);
   }
   return offsets;
 }
@@ -130,7 +132,7 @@ export function processSlice(
       } else if (r.pull?.outcome === 'success') out.successes += r.pull.occurrences;
       if (r.podState) {
         const s = r.podState;
-        states.set(`${s.cluster}/${s.namespace}/${s.pod}/${s.container}/${s.image}`, s);
+        states.set(podKey(containerKey(s.cluster, s.namespace, s.pod, s.container), s.image), s);
       }
     } catch (err) {
       pulls.undo(marks[0]);

@@ -16,7 +16,7 @@ import {
   type EventEnvelope,
   type NormalizedEvent,
 } from '@pullwatch/event-schema';
-import type { AnalyzerState, CauseMemory } from './state.ts';
+import { type AnalyzerState, type CauseMemory, containerKey, podKey } from './state.ts';
 import type { PodStateRow, PullEventRow, RawEventRow } from './table-formats.ts';
 
 export interface Position {
@@ -110,7 +110,7 @@ function readEvent(env: EventEnvelope, receivedMs: number): SeenEvent {
     timeMs,
     firstMs: toMs(n.firstTime, timeMs),
     container,
-    podKeyBase: `${env.cluster}/${n.object.namespace}/${n.object.name}/${container}`,
+    podKeyBase: containerKey(env.cluster, n.object.namespace, n.object.name, container),
     kind: messageKind(n.message),
   };
 }
@@ -133,7 +133,7 @@ function classifyEvent(env: EventEnvelope, seen: SeenEvent, state: AnalyzerState
   const image = c.image ?? '';
   if (image) state.setImage(seen.podKeyBase, image);
   // classify() parsed c.image already: its reference, or null when it did not parse.
-  return { c, image, podKey: `${seen.podKeyBase}/${image}`, tagKind: image ? tagKindOf(c.reference) : '' };
+  return { c, image, podKey: podKey(seen.podKeyBase, image), tagKind: image ? tagKindOf(c.reference) : '' };
 }
 
 /** Stage 3: the occurrences this observation adds (an aggregated Event's growth; a replay adds none). */
@@ -351,14 +351,15 @@ function processWaiting(
 ): Processed {
   const w = env.podWaiting;
   const timeMs = toMs(w.observedAt, receivedMs);
-  const podKey = `${env.cluster}/${w.namespace}/${w.pod}/${w.container}/${w.image}`;
-  state.setImage(`${env.cluster}/${w.namespace}/${w.pod}/${w.container}`, w.image);
+  const ofContainer = containerKey(env.cluster, w.namespace, w.pod, w.container);
+  const key = podKey(ofContainer, w.image);
+  state.setImage(ofContainer, w.image);
   const c = classify({ message: w.message ?? `Error: ${w.reason}`, reason: w.reason, image: w.image });
-  const known = state.cause(podKey);
+  const known = state.cause(key);
   const cause = c.cause === 'no_cause' || c.cause === 'unknown' ? (known?.cause ?? c.cause) : c.cause;
   if (c.cause !== 'no_cause' && c.cause !== 'unknown')
-    state.setCause(podKey, { cause: c.cause, subcause: c.subcause ?? '', hint: c.hint });
-  const st = state.pod(podKey);
+    state.setCause(key, { cause: c.cause, subcause: c.subcause ?? '', hint: c.hint });
+  const st = state.pod(key);
   let podState: PodStateRow | null = null;
   // Pod status says it is failing even when its Events expired or were rate-limited: keep a state
   // for it, but count no attempts (only Events count attempts).
@@ -400,7 +401,7 @@ function processWaiting(
       updated_at: timeMs,
     };
   }
-  if (podState) state.setPod(podKey, podState);
+  if (podState) state.setPod(key, podState);
   const raw: RawEventRow = {
     event_time: timeMs,
     received_at: receivedMs,

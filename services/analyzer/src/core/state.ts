@@ -62,6 +62,13 @@ export class AgingMap<K, V> {
   }
 }
 
+/** The key of a Pod's container (its last image): one format wherever the state is written or restored. */
+export const containerKey = (cluster: string, namespace: string, pod: string, container: string): string =>
+  `${cluster}/${namespace}/${pod}/${container}`;
+
+/** The key of a Pod/container/image (its last cause and open state), from its container's key. */
+export const podKey = (ofContainer: string, image: string): string => `${ofContainer}/${image}`;
+
 /**
  * A flat copy of `s` that shares no memory with other strings. A key built with a template is a tree of
  * its parts, and a part read out of a message (an image) keeps the whole message alive: remembered as it
