@@ -4,6 +4,7 @@ import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
 import { loadQueryApiConfig } from './config.ts';
 import { createQueryApi, type QueryApi } from './query-api.ts';
+import { startTestApi } from './test-support/api.ts';
 
 const endpoints = testEndpoints();
 const database = uniqueName('query_api_it');
@@ -231,20 +232,11 @@ beforeAll(async () => {
       },
     ],
   });
-  api = createQueryApi(
-    loadQueryApiConfig({
-      PULLWATCH_API_PORT: '0',
-      PULLWATCH_API_TOKENS: `${TOKEN},other`,
-      PULLWATCH_CLICKHOUSE_DATABASE: database,
-    }),
-    {
-      logger: createLogger('api-test', 'silent'),
-      metrics: createMetricsRegistry('api-test'),
-      clickhouse: createClickHouse({ ...endpoints.clickhouse }),
-      now: () => NOW,
-    },
+  api = await startTestApi(
+    'api-test',
+    { PULLWATCH_API_TOKENS: `${TOKEN},other`, PULLWATCH_CLICKHOUSE_DATABASE: database },
+    () => NOW,
   );
-  await api.start();
 });
 
 afterAll(async () => {

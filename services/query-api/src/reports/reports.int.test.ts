@@ -3,10 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouse, migrate } from '@pullwatch/clickhouse';
-import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { testEndpoints, uniqueName } from '../../../../test/support/endpoints.ts';
-import { loadQueryApiConfig } from '../config.ts';
-import { createQueryApi, type QueryApi } from '../query-api.ts';
+import type { QueryApi } from '../query-api.ts';
 import { DEFAULT_LIMITS } from '../limits/config.ts';
 import { limitError } from '../limits/errors.ts';
 import { limitedClickHouse } from '../limits/isolation.ts';
@@ -17,6 +15,7 @@ import {
   type PullEventFixture,
   pullEventRow,
 } from '../test-support/rows.ts';
+import { startTestApi } from '../test-support/api.ts';
 
 const endpoints = testEndpoints();
 const database = uniqueName('reports_it');
@@ -208,23 +207,17 @@ beforeAll(async () => {
   });
   const dir = mkdtempSync(join(tmpdir(), 'teams-'));
   writeFileSync(join(dir, 'teams.yaml'), 'namespaces:\n  shop: web-team\nclusters:\n  dev:\n    batch: data-team\n');
-  api = createQueryApi(
-    loadQueryApiConfig({
-      PULLWATCH_API_PORT: '0',
+  api = await startTestApi(
+    'reports-it',
+    {
       PULLWATCH_API_TOKENS: TOKEN,
       PULLWATCH_CLICKHOUSE_DATABASE: database,
       PULLWATCH_ALERT_INTERVAL_SECONDS: '3600',
       PULLWATCH_TEAMS_FILE: join(dir, 'teams.yaml'),
       PULLWATCH_API_REPORT_QUEUE: '0',
-    }),
-    {
-      logger: createLogger('reports-it', 'silent'),
-      metrics: createMetricsRegistry('reports-it'),
-      clickhouse: createClickHouse({ ...endpoints.clickhouse }),
-      now: () => NOW,
     },
+    () => NOW,
   );
-  await api.start();
 });
 
 afterAll(async () => {
@@ -456,22 +449,16 @@ describe('load isolation', () => {
   });
 
   it('a report over its row limit ends in 503 naming max_rows_to_read', async () => {
-    const limited = createQueryApi(
-      loadQueryApiConfig({
-        PULLWATCH_API_PORT: '0',
+    const limited = await startTestApi(
+      'reports-it-2',
+      {
         PULLWATCH_API_TOKENS: TOKEN,
         PULLWATCH_CLICKHOUSE_DATABASE: database,
         PULLWATCH_ALERT_INTERVAL_SECONDS: '3600',
         PULLWATCH_API_REPORT_MAX_ROWS_TO_READ: '2',
-      }),
-      {
-        logger: createLogger('reports-it', 'silent'),
-        metrics: createMetricsRegistry('reports-it-2'),
-        clickhouse: createClickHouse({ ...endpoints.clickhouse }),
-        now: () => NOW,
       },
+      () => NOW,
     );
-    await limited.start();
     try {
       const res = await fetch(`${limited.url}/v1/reports/failures?groupBy=image`, {
         headers: { authorization: `Bearer ${TOKEN}` },

@@ -3,10 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouse, migrate } from '@pullwatch/clickhouse';
-import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { testEndpoints, uniqueName } from '../../../../test/support/endpoints.ts';
-import { loadQueryApiConfig } from '../config.ts';
-import { createQueryApi, type QueryApi } from '../query-api.ts';
+import type { QueryApi } from '../query-api.ts';
 import {
   fixtureClock,
   type PodStateFixture,
@@ -14,6 +12,7 @@ import {
   type PullEventFixture,
   pullEventRow,
 } from '../test-support/rows.ts';
+import { startTestApi } from '../test-support/api.ts';
 
 // The `team` filter of the dashboard's routes and GET /v1/teams, on the real ClickHouse. A namespace's
 // team: the mapping file's (a cluster's entry first), else the latest team label stored on its pulls in
@@ -185,21 +184,15 @@ beforeAll(async () => {
   ]);
   const dir = mkdtempSync(join(tmpdir(), 'teams-it-'));
   writeFileSync(join(dir, 'teams.yaml'), 'namespaces:\n  db: data\nclusters:\n  us:\n    shop: web\n');
-  api = createQueryApi(
-    loadQueryApiConfig({
-      PULLWATCH_API_PORT: '0',
+  api = await startTestApi(
+    'teams-test',
+    {
       PULLWATCH_API_TOKENS: TOKEN,
       PULLWATCH_CLICKHOUSE_DATABASE: database,
       PULLWATCH_TEAMS_FILE: join(dir, 'teams.yaml'),
-    }),
-    {
-      logger: createLogger('teams-test', 'silent'),
-      metrics: createMetricsRegistry('teams-test'),
-      clickhouse: createClickHouse({ ...endpoints.clickhouse }),
-      now: () => NOW,
     },
+    () => NOW,
   );
-  await api.start();
 });
 
 afterAll(async () => {

@@ -1,0 +1,21 @@
+import { createClickHouse } from '@pullwatch/clickhouse';
+import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
+import { testEndpoints } from '../../../../test/support/endpoints.ts';
+import { loadQueryApiConfig } from '../config.ts';
+import { createQueryApi, type QueryApi } from '../query-api.ts';
+
+/**
+ * A query API for an integration test, started on a free port against the test ClickHouse, with its
+ * settings from `env` (the database, tokens and whatever the test varies) and a silent logger; `now`
+ * pins the clock the routes read.
+ */
+export async function startTestApi(name: string, env: Record<string, string>, now?: () => Date): Promise<QueryApi> {
+  const api = createQueryApi(loadQueryApiConfig({ PULLWATCH_API_PORT: '0', ...env }), {
+    logger: createLogger(name, 'silent'),
+    metrics: createMetricsRegistry(name),
+    clickhouse: createClickHouse({ ...testEndpoints().clickhouse }),
+    ...(now ? { now } : {}),
+  });
+  await api.start();
+  return api;
+}
