@@ -120,6 +120,19 @@ async function open(width: number, height: number, hash = '') {
   return { page, errors };
 }
 
+/** Runs `use` on a fresh dashboard page (see open), closed afterwards whatever happens. */
+async function withPage<T>(
+  view: { width: number; height: number; hash?: string },
+  use: (p: { page: Page; errors: string[] }) => Promise<T>,
+): Promise<T> {
+  const p = await open(view.width, view.height, view.hash);
+  try {
+    return await use(p);
+  } finally {
+    await p.page.close();
+  }
+}
+
 /** Waits until the page has rendered the view (range, cluster, registry, team) completely. */
 async function rendered(page: Page, view: { range?: string; cluster?: string; registry?: string; team?: string } = {}) {
   const key =
@@ -205,8 +218,7 @@ describe('the dashboard in a real browser', () => {
     [1920, 1080],
   ] as const) {
     it(`fits ${width}×${height}: no panel scrolls sideways, no element is wider than its panel`, async () => {
-      const { page, errors } = await open(width, height);
-      try {
+      await withPage({ width: width, height: height }, async ({ page, errors }) => {
         await rendered(page);
         await page.waitForSelector('#trend-chart svg polyline');
         expect(await page.evaluate(() => [...document.querySelectorAll('main > section')].map((s) => s.id))).toEqual(
@@ -225,15 +237,12 @@ describe('the dashboard in a real browser', () => {
         for (const c of cut) expect(c.title).toBe(c.text);
         await page.screenshot({ path: join(OUT, `dashboard-${width}x${height}.png`), fullPage: true });
         expect(errors).toEqual([]);
-      } finally {
-        await page.close();
-      }
+      });
     });
   }
 
   it('filters every panel by registry and cluster through the URL hash, exactly', async () => {
-    const { page, errors } = await open(1280, 800);
-    try {
+    await withPage({ width: 1280, height: 800 }, async ({ page, errors }) => {
       await rendered(page);
       const all = await firstColumn(page, 'registries');
       expect(all).toContain('quay.io');
@@ -321,16 +330,13 @@ describe('the dashboard in a real browser', () => {
 
       // The link reproduces the view in a fresh page.
       const link = new URL(page.url()).hash.slice(1);
-      const again = await open(1280, 800, link);
-      try {
+      await withPage({ width: 1280, height: 800, hash: link }, async (again) => {
         await rendered(again.page, { cluster: 'prod-us-east', registry: 'docker.io' });
         expect(await again.page.inputValue('#f-registry')).toBe('docker.io');
         expect(await again.page.inputValue('#f-cluster')).toBe('prod-us-east');
         expect(await firstColumn(again.page, 'quota')).toEqual(['cluster:prod-us-east']);
         expect(again.errors).toEqual([]);
-      } finally {
-        await again.page.close();
-      }
+      });
 
       // Back to everything.
       await page.selectOption('#f-cluster', '');
@@ -339,14 +345,11 @@ describe('the dashboard in a real browser', () => {
       await expect.poll(() => new URL(page.url()).hash).toBe('#range=24h');
       expect((await firstColumn(page, 'registries')).sort()).toEqual([...all].sort());
       expect(errors).toEqual([]);
-    } finally {
-      await page.close();
-    }
+    });
   });
 
   it('filters every panel by team (from the mapping file) through the URL hash, exactly', async () => {
-    const { page, errors } = await open(1280, 800);
-    try {
+    await withPage({ width: 1280, height: 800 }, async ({ page, errors }) => {
       await rendered(page);
       expect(await page.locator('#f-team option').allTextContents()).toEqual([
         'all teams',
@@ -461,8 +464,7 @@ describe('the dashboard in a real browser', () => {
       expect(await firstColumn(page, 'quota')).toEqual(['cluster:prod-us-east']);
 
       // A team nobody has (a stale link): every panel is empty, not an error.
-      const nobody = await open(1280, 800, 'range=24h&team=nobody');
-      try {
+      await withPage({ width: 1280, height: 800, hash: 'range=24h&team=nobody' }, async (nobody) => {
         await rendered(nobody.page, { team: 'nobody' });
         expect(await nobody.page.inputValue('#f-team')).toBe('nobody');
         expect(await rows(nobody.page, 'registries')).toEqual([['no pulls in this view']]);
@@ -472,9 +474,7 @@ describe('the dashboard in a real browser', () => {
         expect(await rows(nobody.page, 'quota')).toEqual([['no Docker Hub pulls in the window']]);
         expect(await nobody.page.textContent('#trend-chart')).toBe('no data in the last 24 h');
         expect(nobody.errors).toEqual([]);
-      } finally {
-        await nobody.page.close();
-      }
+      });
 
       // Back to everyone.
       await page.selectOption('#f-team', '');
@@ -482,14 +482,11 @@ describe('the dashboard in a real browser', () => {
       await rendered(page);
       await expect.poll(() => new URL(page.url()).hash).toBe('#range=24h');
       expect(errors).toEqual([]);
-    } finally {
-      await page.close();
-    }
+    });
   });
 
   it('applies the time range to every windowed route; the chart spans only the buckets with pulls', async () => {
-    const { page, errors } = await open(1280, 800);
-    try {
+    await withPage({ width: 1280, height: 800 }, async ({ page, errors }) => {
       await rendered(page);
       const trendBodies = new Map<string, { series: Bucket[] }>();
       const asked: string[] = [];
@@ -576,26 +573,20 @@ describe('the dashboard in a real browser', () => {
       }
 
       // No pulls at all in the view: the chart says so instead of drawing flat lines.
-      const none = await open(1280, 800, 'range=1h&registry=none.example');
-      try {
+      await withPage({ width: 1280, height: 800, hash: 'range=1h&registry=none.example' }, async (none) => {
         await rendered(none.page, { range: '1h', registry: 'none.example' });
         expect(await none.page.textContent('#trend-chart')).toBe('no data in the last 1 h');
         expect(await none.page.locator('#trend-chart svg').count()).toBe(0);
         expect(none.errors).toEqual([]);
-      } finally {
-        await none.page.close();
-      }
+      });
       expect(errors).toEqual([]);
-    } finally {
-      await page.close();
-    }
+    });
   });
 
   it(
     'drills down from a registry (click) and an incident ' + '(keyboard) to causes, clusters, workloads and Pods',
     async () => {
-      const { page, errors } = await open(1280, 800);
-      try {
+      await withPage({ width: 1280, height: 800 }, async ({ page, errors }) => {
         await rendered(page);
         // A click anywhere on the registry's row.
         const failuresAsked = page.waitForResponse(
@@ -699,24 +690,18 @@ describe('the dashboard in a real browser', () => {
         await dialog.locator('#d-stuck').waitFor();
         expect(await page.textContent('#detail-title')).toBe('Registry quay.io');
         await page.keyboard.press('Escape');
-        const linked = await open(1280, 800, 'range=24h&detail=registry%3Aghcr.io');
-        try {
+        await withPage({ width: 1280, height: 800, hash: 'range=24h&detail=registry%3Aghcr.io' }, async (linked) => {
           await linked.page.locator('#detail #d-stuck').waitFor();
           expect(await linked.page.textContent('#detail-title')).toBe('Registry ghcr.io');
           expect(linked.errors).toEqual([]);
-        } finally {
-          await linked.page.close();
-        }
+        });
         expect(errors).toEqual([]);
-      } finally {
-        await page.close();
-      }
+      });
     },
   );
 
   it('is accessible: labelled controls, header scopes, a live status, text contrast of at least 4.5:1', async () => {
-    const { page, errors } = await open(1280, 800);
-    try {
+    await withPage({ width: 1280, height: 800 }, async ({ page, errors }) => {
       await rendered(page);
       const a11y = await page.evaluate(() => ({
         unlabelled: [...document.querySelectorAll('select, input:not([type=hidden])')]
@@ -743,9 +728,7 @@ describe('the dashboard in a real browser', () => {
       await page.locator('#detail #d-stuck').waitFor();
       expect(await lowContrast(page)).toEqual([]);
       expect(errors).toEqual([]);
-    } finally {
-      await page.close();
-    }
+    });
   });
 });
 
