@@ -3,19 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createClickHouse, migrate } from '@pullwatch/clickhouse';
 import { testEndpoints, uniqueName } from './support/endpoints.ts';
+import { expand, type TimeContext, type Values } from './support/grafana-sql.ts';
 
 // Grafana cannot run here, so every panel's SQL is expanded the way Grafana and the official
-// ClickHouse plugin (grafana-clickhouse-datasource 4.x) expand it, then run against the real
-// ClickHouse with known rows, and each result is checked for the shape its panel type needs.
-//
-// The expansion follows the plugin:
-// - frontend (src/data/CHDatasource.ts applyTemplateVariables): `$__conditionalAll(cond, $var)` first
-//   (becomes `1=1` when the variable's value is `$__all` or empty), then Grafana's template
-//   replacement with the plugin's formatter (an array becomes 'a','b'; a single value stays raw;
-//   `${var:singlequote}` quotes and escapes every value);
-// - backend (pkg/macros/macros.go): `$__timeFilter(c)` → `c >= toDateTime(from) AND c <= toDateTime(to)`,
-//   `$__fromTime`/`$__toTime` → `toDateTime(s)`, `$__interval_s` → seconds (≥ 1),
-//   `$__timeInterval(c)` → `toStartOfInterval(toDateTime(c), INTERVAL s second)`.
+// ClickHouse plugin (grafana-clickhouse-datasource 4.x) expand it (support/grafana-sql.ts, pinned to the
+// plugin's own test vectors by its unit test), then run against the real ClickHouse with known rows, and
+// each result is checked for the shape its panel type needs.
 
 const DIR = new URL('../infra/grafana/', import.meta.url);
 const PLUGIN = 'grafana-clickhouse-datasource';
@@ -64,112 +57,6 @@ const dashboards = readdirSync(new URL('dashboards/', DIR))
   .sort()
   .map((f) => ({ file: f, d: JSON.parse(readFileSync(new URL(`dashboards/${f}`, DIR), 'utf8')) as Dashboard }));
 const byUid = (uid: string) => dashboards.find((x) => x.d.uid === uid)!.d;
-
-// ---------------------------------------------------------------- expansion, as Grafana and the plugin do it
-
-/** The plugin's getMacroArgs: the comma-separated arguments of the call whose '(' is at `open`. */
-function macroArgs(sql: string, open: number): { args: string[]; end: number } {
-  const args: string[] = [];
-  let depth = 0;
-  let last = open + 1;
-  for (let i = open; i < sql.length; i++) {
-    const c = sql[i];
-    if (c === '(') depth++;
-    else if (c === ')') depth--;
-    if (c === ',' && depth === 1) {
-      args.push(sql.slice(last, i));
-      last = i + 1;
-    }
-    if (depth === 0) {
-      args.push(sql.slice(last, i));
-      return { args, end: i + 1 };
-    }
-  }
-  throw new Error(`unbalanced macro arguments at ${open}: ${sql.slice(open, open + 60)}`);
-}
-
-type Values = Record<string, string | string[]>;
-
-/** CHDatasource.applyConditionalAll: from the last call to the first. */
-function conditionalAll(sql: string, vars: Values): string {
-  const macro = '$__conditionalAll(';
-  for (let at = sql.lastIndexOf(macro); at !== -1; at = sql.lastIndexOf(macro)) {
-    const { args, end } = macroArgs(sql, at + macro.length - 1);
-    if (args.length !== 2) throw new Error(`$__conditionalAll needs 2 arguments: ${sql.slice(at, end)}`);
-    const name = /(?<=\$\{)\w+(?=\})|(?<=\$)\w+/.exec(args[1]!.trim())?.[0];
-    const value = name === undefined ? undefined : vars[name];
-    const v = Array.isArray(value) ? value.join(',') : value;
-    sql = sql.slice(0, at) + (v === '' || v === '$__all' ? '1=1' : args[0]) + sql.slice(end);
-  }
-  return sql;
-}
-
-/** Grafana's template replacement (its variable regex) with the plugin's default formatter. */
-function templateReplace(sql: string, vars: Values, allValues: Record<string, string[]>): string {
-  const re = /\$(\w+)|\[\[(\w+?)(?::(\w+))?\]\]|\$\{(\w+)(?:\.([^:^}]+))?(?::([^}]+))?\}/g;
-  return sql.replace(
-    re,
-    (match, plain?: string, bracket?: string, bracketFmt?: string, braced?: string, _path?: string, fmt?: string) => {
-      const name = plain ?? bracket ?? braced!;
-      if (!(name in vars)) return match; // not a variable: `$__timeFilter` and friends stay for the backend
-      let value = vars[name]!;
-      if (Array.isArray(value) && value.length === 1 && value[0] === '$__all') value = allValues[name] ?? [];
-      const format = fmt ?? bracketFmt;
-      if (format === 'singlequote') {
-        const list = Array.isArray(value) ? value : [value];
-        return list.map((v) => `'${v.replaceAll("'", "\\'")}'`).join(',');
-      }
-      if (format !== undefined) throw new Error(`format ${format} is not modelled by this test`);
-      return Array.isArray(value) ? `'${value.join("','")}'` : value;
-    },
-  );
-}
-
-interface TimeContext {
-  from: Date;
-  to: Date;
-  intervalSeconds: number;
-}
-
-/** The backend macros of pkg/macros/macros.go. */
-function backendMacros(sql: string, t: TimeContext): string {
-  const s = (d: Date) => Math.floor(d.getTime() / 1000);
-  const dt = (d: Date) => `toDateTime(${s(d)})`;
-  const interval = Math.max(Math.floor(t.intervalSeconds), 1);
-  const macros: Record<string, (args: string[]) => string> = {
-    fromTime: () => dt(t.from),
-    toTime: () => dt(t.to),
-    interval_s: () => String(interval),
-    timeFilter: ([c]) => `${c} >= ${dt(t.from)} AND ${c} <= ${dt(t.to)}`,
-    timeInterval: ([c]) => `toStartOfInterval(toDateTime(${c}), INTERVAL ${interval} second)`,
-  };
-  const withArgs = new Set(['timeFilter', 'timeInterval']);
-  let out = '';
-  let i = 0;
-  for (let at = sql.indexOf('$__'); at !== -1; at = sql.indexOf('$__', i)) {
-    const name = /^\$__(\w+)/.exec(sql.slice(at))![1]!;
-    const fn = macros[name];
-    if (!fn) throw new Error(`macro $__${name} is not one the plugin's backend expands`);
-    out += sql.slice(i, at);
-    i = at + 3 + name.length;
-    if (withArgs.has(name)) {
-      if (sql[i] !== '(') throw new Error(`$__${name} needs an argument`);
-      const { args, end } = macroArgs(sql, i);
-      if (args.length !== 1) throw new Error(`$__${name} takes 1 argument, got ${args.length}`);
-      out += fn(args.map((a) => a.trim()));
-      i = end;
-    } else {
-      out += fn([]);
-    }
-  }
-  return out + sql.slice(i);
-}
-
-function expand(sql: string, vars: Values, allValues: Record<string, string[]>, t: TimeContext): string {
-  const out = backendMacros(templateReplace(conditionalAll(sql, vars), vars, allValues), t);
-  if (/\$|\[\[/.test(out)) throw new Error(`unexpanded variable or macro left in:\n${out}`);
-  return out;
-}
 
 // ---------------------------------------------------------------- the data
 
@@ -271,13 +158,22 @@ function incident(o: Record<string, unknown> & { id: string; start: number; last
   };
 }
 
-beforeAll(async () => {
-  await migrate(admin, { database, ttlDays: 90 });
+/** A namespace name no Kubernetes cluster allows, as hostile ingest may store one: a quote and a space. */
+const ODD = "it's a ns";
+/** Rows that only the hostile database holds: names a dashboard must never offer or splice into its SQL. */
+const BACKSLASH = 'back\\slash\\';
+const INJECTION = "x') OR 1=1 OR namespace IN ('y";
+/** The same rows as `database`, with prod-eu-west/shop renamed ODD, plus the rows above. */
+const hostileDatabase = uniqueName('grafana_hostile');
+
+/** Fills a database with the rows below; `shop` renames the namespace `shop`. */
+async function seed(db: string, shop: string) {
+  await migrate(admin, { database: db, ttlDays: 90 });
   const insert = (table: string, values: Record<string, unknown>[]) =>
     admin.insert({
-      table: `${database}.${table}`,
+      table: `${db}.${table}`,
+      values: values.map((v) => (v.namespace === 'shop' ? { ...v, namespace: shop } : v)),
       format: 'JSONEachRow',
-      values,
       clickhouse_settings: { async_insert: 0 },
     });
   // Failures: docker.io 5 + 2 (prod-eu-west/shop), ghcr.io 4 (prod-us-east/payments), quay.io 3 (staging-eu/tools);
@@ -393,10 +289,21 @@ beforeAll(async () => {
     }),
     incident({ id: 'old', start: 3 * 24 * 60, last: 2 * 24 * 60, end: 2 * 24 * 60 - 10 }),
   ]);
+  return insert;
+}
+
+beforeAll(async () => {
+  await seed(database, 'shop');
+  const insert = await seed(hostileDatabase, ODD);
+  await insert('pull_events', [
+    pullEvent({ uid: 'h1', minutesAgo: 15, cluster: 'edge-1', namespace: BACKSLASH, pod: 'b-1', team: 'web' }),
+    pullEvent({ uid: 'h2', minutesAgo: 15, cluster: 'edge-1', namespace: INJECTION, pod: 'i-1', team: 'web' }),
+  ]);
 });
 
 afterAll(async () => {
   await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+  await admin.command({ query: `DROP DATABASE IF EXISTS ${hostileDatabase}` });
   await admin.close();
   await reader.close();
 });
@@ -419,8 +326,13 @@ const isTime = (t: string) => /^DateTime(64)?\b/.test(base(t));
 const isText = (t: string) => base(t) === 'String';
 
 /** Values of the dashboard's query variables for one selection (`$__all` or a list). */
-async function resolveVariables(d: Dashboard, selection: Record<string, string[] | '$__all'>, t: TimeContext) {
-  const vars: Values = { database, table_suffix: '' };
+async function resolveVariables(
+  d: Dashboard,
+  selection: Record<string, string[] | '$__all'>,
+  t: TimeContext,
+  db = database,
+) {
+  const vars: Values = { database: db, table_suffix: '' };
   const allValues: Record<string, string[]> = {};
   for (const v of d.templating.list.filter((x) => x.type === 'query')) {
     // A variable's own query sees the variables above it, as Grafana refreshes them in order.
@@ -437,9 +349,14 @@ async function resolveVariables(d: Dashboard, selection: Record<string, string[]
 }
 
 /** Runs every panel of a dashboard for one selection and checks the shape its panel type needs. */
-async function runPanels(d: Dashboard, selection: Record<string, string[] | '$__all'>, intervalSeconds = 60) {
+async function runPanels(
+  d: Dashboard,
+  selection: Record<string, string[] | '$__all'>,
+  intervalSeconds = 60,
+  db = database,
+) {
   const t = range(intervalSeconds);
-  const { vars, allValues } = await resolveVariables(d, selection, t);
+  const { vars, allValues } = await resolveVariables(d, selection, t, db);
   const results = new Map<string, Result>();
   for (const p of d.panels) {
     const sql = expand(p.targets[0]!.rawSql, vars, allValues, t);
@@ -586,6 +503,39 @@ describe('infra/grafana: provisioning and dashboard JSON', () => {
       'pull_failures_mv',
     ]);
   });
+  it(
+    'puts every query variable into SQL through :singlequote only (bare only as $__conditionalAll’s second ' +
+      'argument), and the constants are plain identifiers',
+    () => {
+      for (const { file, d } of dashboards) {
+        const queryVars = new Set(d.templating.list.filter((v) => v.type === 'query').map((v) => v.name));
+        const constants = new Set(d.templating.list.filter((v) => v.type === 'constant').map((v) => v.name));
+        for (const v of d.templating.list.filter((x) => x.type === 'constant'))
+          expect(v.query, `${file} constant ${v.name}`).toMatch(/^[A-Za-z0-9_]*$/);
+        const sqls = [
+          ...d.panels.map((p) => [p.title, p.targets[0]!.rawSql] as const),
+          ...d.templating.list.filter((v) => v.type === 'query').map((v) => [`variable ${v.name}`, v.query] as const),
+        ];
+        for (const [what, sql] of sqls) {
+          const calls = sql.split('$__conditionalAll(').length - 1;
+          const bare = [...sql.matchAll(/, \$(?!__)(\w+)\)/g)].map((m) => m[1]!);
+          expect(bare.length, `${file} ${what}: one bare variable per $__conditionalAll`).toBe(calls);
+          for (const b of bare) expect(queryVars.has(b), `${file} ${what}: ${b}`).toBe(true);
+          const rest = sql.replace(/, \$(?!__)(\w+)\)/g, ')');
+          for (const m of rest.matchAll(/\$\{(\w+)(?::(\w+))?\}|\$(\w+)|\[\[/g)) {
+            const [ref, braced, format, plain] = m;
+            if (plain !== undefined) expect(plain, `${file} ${what}: ${ref}`).toMatch(/^__/);
+            else if (braced !== undefined && constants.has(braced))
+              expect(format, `${file} ${what}: ${ref}`).toBeUndefined();
+            else {
+              expect(queryVars.has(braced ?? ''), `${file} ${what}: ${ref}`).toBe(true);
+              expect(format, `${file} ${what}: ${ref}`).toBe('singlequote');
+            }
+          }
+        }
+      }
+    },
+  );
 });
 
 // ---------------------------------------------------------------- the panels against ClickHouse
@@ -701,7 +651,7 @@ describe('infra/grafana: every panel runs against the real ClickHouse', () => {
     expect(r.get('Incidents in the selection')!.data.map((x) => x.cluster_list)).toEqual(['prod-eu-west']);
   });
 
-  it('drill-down, two clusters and one registry, then one namespace through the plain IN (var) form', async () => {
+  it('drill-down, two clusters and one registry, then one namespace', async () => {
     const d = byUid('pullwatch-drilldown');
     const two = await runPanels(d, { cluster: ['prod-eu-west', 'prod-us-east'], registry: ['ghcr.io'] });
     expect(two.allValues.registry).toEqual(['docker.io', 'ghcr.io']);
@@ -803,23 +753,47 @@ describe('infra/grafana: every panel runs against the real ClickHouse', () => {
     expect(quay.allValues.team).toEqual(['ops']);
   });
 
-  it('expands the plugin macros exactly as the plugin does', () => {
-    const t: TimeContext = { from: new Date(1_700_000_000_000), to: new Date(1_700_003_600_000), intervalSeconds: 0.2 };
-    expect(
-      expand(
-        'SELECT $__timeInterval(minute) AS t FROM x WHERE $__timeFilter(minute) AND a >= $__fromTime AND b <= ' +
-          // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a JS template
-          '$__toTime AND $__interval_s > 0 AND $__conditionalAll(c IN (${c:singlequote}), $c) AND ' +
-          // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a JS template
-          '$__conditionalAll(d IN (${d}), $d) AND e IN ($e)',
-        { c: ["it's"], d: ['$__all'], e: ['x', 'y'] },
-        { d: ['p', 'q'] },
-        t,
-      ),
-    ).toBe(
-      'SELECT toStartOfInterval(toDateTime(minute), INTERVAL 1 second) AS t FROM x WHERE minute >= ' +
-        'toDateTime(1700000000) AND minute <= toDateTime(1700003600) AND a >= toDateTime(1700000000) AND b <= ' +
-        "toDateTime(1700003600) AND 1 > 0 AND c IN ('it\\'s') AND 1=1 AND e IN ('x','y')",
-    );
+  it(
+    "drill-down, a namespace with a quote and a space (it's a ns): every panel runs and returns exactly what " +
+      'the same rows give under a plain name',
+    async () => {
+      const d = byUid('pullwatch-drilldown');
+      const rename = (r: Result) => rows(r).map((x) => (x.namespace === ODD ? { ...x, namespace: 'shop' } : x));
+      for (const [plain, odd] of [
+        [['shop'], [ODD]],
+        [
+          ['shop', 'payments'],
+          [ODD, 'payments'],
+        ],
+      ] as const) {
+        const want = await runPanels(d, { namespace: [...plain] });
+        const got = await runPanels(d, { namespace: [...odd] }, 60, hostileDatabase);
+        for (const p of d.panels)
+          expect(rename(got.results.get(p.title)!), `${p.title}: ${odd}`).toEqual(rows(want.results.get(p.title)!));
+      }
+      const { results: r, allValues } = await runPanels(d, { namespace: [ODD] }, 60, hostileDatabase);
+      // Offered as an option like any other; a name with a backslash is not (no Grafana format can quote it
+      // for ClickHouse, whose strings take backslash escapes), and is counted under All only.
+      expect(allValues.namespace).toEqual([ODD, 'payments', 'tools', INJECTION]);
+      expect(num(r.get('Failed pull attempts')!)).toBe(7);
+      expect(num(r.get('Failure rate')!)).toBeCloseTo(0.7, 10);
+      expect(num(r.get('Stuck Pods')!)).toBe(1);
+      expect(rows(r.get('Failures by namespace and cause')!)).toEqual([
+        { cluster: 'prod-eu-west', namespace: ODD, cause: 'rate_limited', failures: 7, pods: 2, images: 1 },
+      ]);
+      expect(r.get('Failing Pods')!.data.map((x) => [x.namespace, x.pod])).toEqual([[ODD, 'web-1']]);
+      const all = await runPanels(d, {}, 60, hostileDatabase);
+      expect(num(all.results.get('Failed pull attempts')!)).toBe(16);
+    },
+  );
+
+  it('a namespace written to break out of its quotes selects only itself, on every panel', async () => {
+    const d = byUid('pullwatch-drilldown');
+    const { results } = await runPanels(d, { namespace: [INJECTION] }, 60, hostileDatabase);
+    expect(num(results.get('Failed pull attempts')!)).toBe(1);
+    expect(rows(results.get('Failures by namespace and cause')!)).toEqual([
+      { cluster: 'edge-1', namespace: INJECTION, cause: 'rate_limited', failures: 1, pods: 1, images: 1 },
+    ]);
+    expect(results.get('Failing Pods')!.data).toEqual([]);
   });
 });
