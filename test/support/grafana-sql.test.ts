@@ -149,6 +149,7 @@ describe('frontend: $__conditionalAll (CHDatasource.test.ts) and Grafana’s for
     expect(conditionalAll('$__conditionalAll(foo, $fieldVal)', { fieldVal: "'val1', 'val2'" })).toBe('foo');
     expect(conditionalAll('$__conditionalAll(foo, $fieldVal)', { fieldVal: '$__all' })).toBe('1=1');
     // A multi-value variable's value is an array: All is ['$__all'], an empty selection [].
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a JS template
     expect(conditionalAll('$__conditionalAll(foo, ${v})', { v: ['$__all'] })).toBe('1=1');
     expect(conditionalAll('$__conditionalAll(foo, $v)', { v: [] })).toBe('1=1');
     expect(conditionalAll('$__conditionalAll(foo, $v)', { v: ['a', 'b'] })).toBe('foo');

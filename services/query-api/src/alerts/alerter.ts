@@ -2,7 +2,7 @@ import { Gauge, type Registry } from 'prom-client';
 import { FleetTables, type ClickHouseClient } from '@pullwatch/clickhouse';
 import type { Logger } from '@pullwatch/telemetry';
 import { activeInstances, step, type AlertState } from './evaluate.ts';
-import { deliver, type Webhook } from './notify.ts';
+import { alertmanagerRound, deliver, deliverToAlertmanagers, type Webhook } from './notify.ts';
 import type { Rule } from './rules.ts';
 import { readSignals } from './signals.ts';
 import type { EgressSettings } from '../core/quota.ts';
@@ -62,6 +62,11 @@ export function createAlerter(deps: AlerterDeps) {
   });
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> = Promise.resolve();
+  // The default evaluation interval until start() says otherwise (evaluate() alone, in tests).
+  let intervalMs = 30_000;
+  const alertmanagers = deps.webhooks.filter((h) => h.format === 'alertmanager-v2');
+  /** When firing alerts were last sent to the Alertmanagers (they resolve there unless sent again). */
+  let alertmanagersSentAt = Number.NEGATIVE_INFINITY;
 
   async function evaluateOnce(): Promise<void> {
     const now = deps.now().getTime();
@@ -81,8 +86,16 @@ export function createAlerter(deps: AlerterDeps) {
         { rule: r.name },
         [...states.values()].some((s) => s.instance.rule === r.name && s.status === 'firing') ? 1 : 0,
       );
-    if (transitions.length && deps.webhooks.length) {
+    if (transitions.length && deps.webhooks.length > alertmanagers.length) {
       const failed = await deliver(deps.webhooks, transitions, deps.externalUrl());
+      for (const f of failed) deps.logger.warn({ webhook: f }, 'alert webhook failed after retries');
+    }
+    const owed = alertmanagers.length
+      ? alertmanagerRound(states.values(), transitions, now, alertmanagersSentAt, intervalMs, deps.externalUrl())
+      : null;
+    if (owed) {
+      alertmanagersSentAt = now;
+      const failed = await deliverToAlertmanagers(alertmanagers, owed);
       for (const f of failed) deps.logger.warn({ webhook: f }, 'alert webhook failed after retries');
     }
     // Forget alerts resolved more than a day ago.
@@ -91,7 +104,8 @@ export function createAlerter(deps: AlerterDeps) {
   }
 
   return {
-    start(intervalMs: number): void {
+    start(everyMs: number): void {
+      intervalMs = everyMs;
       timer = setInterval(() => {
         running = running
           .then(evaluateOnce)
@@ -101,7 +115,7 @@ export function createAlerter(deps: AlerterDeps) {
               'alert evaluation failed; will retry',
             ),
           );
-      }, intervalMs);
+      }, everyMs);
       timer.unref();
     },
     /** One evaluation now (tests; and the first round at start). */
