@@ -28,6 +28,7 @@ import type { Alerter } from './alerts/alerter.ts';
 import type { DiagnosisQueries } from './diagnosis/queries.ts';
 import { DiagnosisFields, diagnosisRoutes, incidentsWithDiagnosis, withDiagnosis } from './diagnosis/routes.ts';
 import { routeClass } from './core/query-class.ts';
+import { ClickHouseAccessError } from './limits/access.ts';
 import { limitError, QueryLimitError, TooManyRequestsError } from './limits/errors.ts';
 import { Isolation } from './limits/isolation.ts';
 import type { ReportQueries } from './reports/queries.ts';
@@ -238,7 +239,8 @@ export function buildApp(
       return (await queries.ping())
         ? res.json({ status: 'ready' })
         : fail(res, 503, 'unavailable', 'ClickHouse did not answer');
-    } catch {
+    } catch (err) {
+      if (err instanceof ClickHouseAccessError) return fail(res, 503, 'clickhouse_access', err.message);
       return fail(res, 503, 'unavailable', 'ClickHouse is unavailable');
     }
   });
@@ -294,6 +296,11 @@ export function buildApp(
       requests.inc({ route, status: limited.status });
       if (limited.status === 503) res.setHeader('Retry-After', String(cfg.limits.retryAfterSeconds));
       return fail(res, limited.status, limited.code, limited.message);
+    }
+    // The user's profile refuses the API's limits: a setup problem, named (limits/access.ts).
+    if (err instanceof ClickHouseAccessError) {
+      requests.inc({ route, status: 503 });
+      return fail(res, 503, 'clickhouse_access', err.message);
     }
     // The class decides (packages/clickhouse/src/errors.ts): unavailable is 503, anything else 500.
     if (err instanceof ClickHouseUnavailableError) {
