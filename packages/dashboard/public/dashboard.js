@@ -119,7 +119,9 @@ function table(el, cols, rows, empty) {
   el.innerHTML = rows.length
     ? `${colgroup}${head}<tbody>${rows.map((r) => `<tr>${r.join('')}</tr>`).join('')}</tbody>`
     : `${colgroup}${head}<tbody><tr><td class="empty" colspan="${cols.length}">${esc(empty)}</td></tr></tbody>`;
-  applyCss(el);
+  // A detached table is serialised into the dialog (a style set here would become an inline attribute):
+  // it gets its styles once inserted.
+  if (el.isConnected) applyCss(el);
   if (focused) [...el.querySelectorAll('[data-key]')].find((b) => b.dataset.key === focused)?.focus();
 }
 
@@ -723,6 +725,7 @@ async function openDetail(key, from) {
           stuck.pods.filter((p) => p.registry === id),
           failures.nextCursor ? 'Clusters, workloads and hints from the newest 1000 failure records.' : '',
         );
+      applyCss($('detail-body'));
     } else {
       let inc = last.incidents.find((i) => i.id === id);
       if (!inc) {
@@ -754,6 +757,7 @@ async function openDetail(key, from) {
           stuck.pods.filter((p) => inc.images.includes(p.image) && inc.clusters.includes(p.cluster)),
           failures.nextCursor ? 'Clusters, workloads and hints from the newest 1000 failure records.' : '',
         );
+      applyCss($('detail-body'));
     }
   } catch (err) {
     $('detail-body').innerHTML = `<p class="note error">error: ${esc(err.message)}</p>`;

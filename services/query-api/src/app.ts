@@ -26,6 +26,7 @@ import { NOW_LOOKBACK_MS } from './core/teams.ts';
 import type { TeamResolver } from './teams/resolver.ts';
 import type { Alerter } from './alerts/alerter.ts';
 import type { DiagnosisQueries } from './diagnosis/queries.ts';
+import { Diagnoser } from './diagnosis/diagnoser.ts';
 import { DiagnosisFields, diagnosisRoutes, incidentsWithDiagnosis, withDiagnosis } from './diagnosis/routes.ts';
 import { routeClass } from './core/query-class.ts';
 import { limitError, QueryLimitError, TooManyRequestsError } from './limits/errors.ts';
@@ -110,6 +111,8 @@ export function buildApp(
   const teamPairs = (team: string | undefined, w: { from: Date; to: Date }) =>
     team === undefined ? Promise.resolve(undefined) : deps.teams.pairs(team, w);
   const isolation = deps.isolation ?? new Isolation(cfg.limits);
+  // One per API: its name indexes outlive a request, so "did you mean" searches once per fleet change.
+  const diagnoser = new Diagnoser(diagnosis);
   // Constant-time comparison against every token (shared with the collector's ingest).
   const matchToken = bearerTokens(cfg.tokens.map((token) => ({ token, grant: true })));
   const authorized = (header: string | undefined) => matchToken(header) === true;
@@ -155,7 +158,7 @@ export function buildApp(
         return {
           from: w.from.toISOString(),
           to: w.to.toISOString(),
-          incidents: await incidentsWithDiagnosis(diagnosis, incidents, now),
+          incidents: await incidentsWithDiagnosis(diagnoser, incidents, now),
         };
       },
     },
@@ -186,7 +189,7 @@ export function buildApp(
       handle: async (q: z.infer<typeof FailuresQuery>, now) => {
         const w = window(q, now, cfg.maxRangeDays);
         const page = await queries.failures({ ...q, ...w, teamPairs: await teamPairs(q.team, w) });
-        return { ...page, failures: await withDiagnosis(diagnosis, page.failures, now) };
+        return { ...page, failures: await withDiagnosis(diagnoser, page.failures, now) };
       },
     },
     {
@@ -196,7 +199,7 @@ export function buildApp(
       response: z.object({ pods: z.array(DiagnosisFields.extend(WorkloadTeamFields).loose()) }),
       handle: async (q: z.infer<typeof StuckQuery>, now) => {
         const pairs = await teamPairs(q.team, { from: new Date(now.getTime() - NOW_LOOKBACK_MS), to: now });
-        return { pods: await withDiagnosis(diagnosis, await queries.stuck({ ...q, teamPairs: pairs }, now), now) };
+        return { pods: await withDiagnosis(diagnoser, await queries.stuck({ ...q, teamPairs: pairs }, now), now) };
       },
     },
     {
