@@ -142,6 +142,34 @@ describe('query parameters', () => {
   });
 });
 
+describe('hostile windows and paths', () => {
+  it('answers 200 or 400, never 5xx, to windows at the ends of time and to malformed paths', async () => {
+    const statuses: string[] = [];
+    for (const [from, to] of [
+      ['0001-01-01', '0001-01-02'],
+      ['1899-12-31T00:00:00Z', '1900-01-01T00:00:00Z'],
+      ['2299-12-31T00:00:00Z', '2300-01-01T00:00:00Z'],
+      ['9999-12-30', '9999-12-31'],
+      ['2026-11-24T10:00:00+14:00', '2026-11-24T10:00:00-12:00'],
+    ])
+      for (const path of ['/v1/failures', '/v1/registries', '/v1/trends', '/v1/reports/failures', '/v1/recovery']) {
+        const res = await get(api, `${path}?from=${encodeURIComponent(from!)}&to=${encodeURIComponent(to!)}`);
+        statuses.push(`${path} ${from}: ${res.status}`);
+        expect([200, 400], `${path} ${from}..${to}`).toContain(res.status);
+      }
+    for (const path of [
+      '/v1/%E0%A4%A',
+      '/%E0%A4%A',
+      '/v1/failures?cursor=%E0%A4%A',
+      '/v1/failures?%ZZ=1',
+      '/..%2f..%2fetc/passwd',
+    ]) {
+      const res = await get(api, path);
+      expect(res.status, path).toBeLessThan(500);
+    }
+  });
+});
+
 describe('CSV reports', () => {
   it('prefixes cells a spreadsheet would run as a formula with a quote (OWASP)', async () => {
     const res = await get(api, '/v1/reports/failures?groupBy=namespace&cluster=csv&format=csv');
