@@ -51,7 +51,7 @@ export function createQueryApi(cfg: QueryApiConfig, deps: QueryApiDeps) {
   const app = buildApp(cfg, {
     queries: new Queries(clickhouse, cfg.database, cfg.clickhouseCluster),
     diagnosis: new DiagnosisQueries(clickhouse, tables),
-    reports: new ReportQueries(clickhouse, tables, teams),
+    reports: new ReportQueries(clickhouse, tables, teams, cfg.reportMaxGroups),
     teams,
     isolation,
     alerter,
