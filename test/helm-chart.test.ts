@@ -106,7 +106,8 @@ async function model(o: K8sObject): Promise<{ validate(): void }> {
   return new Model(o);
 }
 
-describe('helm chart infra/helm/pullwatch', () => {
+// Each case runs helm (a Go binary) several times: seconds each on a busy 2-core machine.
+describe('helm chart infra/helm/pullwatch', { timeout: 60_000 }, () => {
   it('passes helm lint --strict with every ci values file', () => {
     expect(ciFiles.sort()).toEqual(['agent-values.yaml', 'default-values.yaml', 'production-values.yaml']);
     for (const f of ciFiles) {
@@ -676,6 +677,9 @@ describe('helm chart infra/helm/pullwatch', () => {
     );
     expect(renderError({}, [...base, '--set', 'queryApi.tokensSecret='])).toContain(
       'pullwatch: queryApi.tokensSecret is required',
+    );
+    expect(renderError({}, [...base, '--set', 'collector.mode=ingest-only'])).toContain(
+      'pullwatch: collector.ingest.tokensSecret is required when collector.mode is ingest-only',
     );
     expect(renderError({}, [...base, '--set', 'kafka.sasl.mechanism=PLAIN'])).toContain(
       'pullwatch: kafka.sasl.existingSecret is required when kafka.sasl.mechanism is set',
