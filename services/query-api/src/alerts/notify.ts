@@ -11,10 +11,23 @@ export interface Webhook {
   url: string;
 }
 
+/**
+ * A webhook URL as logs may show it: scheme and host only. The path and query of a webhook are often its
+ * secret (a Slack incoming webhook's path is its credential), and so is any user:password.
+ */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return '(not a URL)';
+  }
+}
+
 /** `generic=http://…,slack=http://…,alertmanager=http://…,alertmanager-v2=http://…` (a bare URL is generic). */
 export function parseWebhooks(spec: string | undefined): Webhook[] {
   if (!spec?.trim()) return [];
-  return spec.split(',').map((part) => {
+  return spec.split(',').map((part, i) => {
     const m = /^(generic|alertmanager-v2|alertmanager|slack)=(.+)$/.exec(part.trim());
     const format = (m?.[1] ?? 'generic') as WebhookFormat;
     const url = (m?.[2] ?? part).trim();
@@ -22,15 +35,18 @@ export function parseWebhooks(spec: string | undefined): Webhook[] {
     try {
       parsed = new URL(url);
     } catch {
+      // The entry is not echoed: it may be a secret URL with a typo.
       throw new Error(
-        `PULLWATCH_ALERT_WEBHOOKS: '${part}' is not FORMAT=URL with FORMAT generic, alertmanager, ` +
+        `PULLWATCH_ALERT_WEBHOOKS: entry ${i + 1} is not FORMAT=URL with FORMAT generic, alertmanager, ` +
           'alertmanager-v2 or slack',
       );
     }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+      throw new Error(`PULLWATCH_ALERT_WEBHOOKS: entry ${i + 1}: only http and https URLs are delivered to`);
     if (format === 'alertmanager-v2' && (parsed.search || parsed.hash))
       throw new Error(
-        `PULLWATCH_ALERT_WEBHOOKS: alertmanager-v2 takes the Alertmanager's base URL (with its route prefix, ` +
-          `if any), without a query: '${part}'`,
+        `PULLWATCH_ALERT_WEBHOOKS: entry ${i + 1}: alertmanager-v2 takes the Alertmanager's base URL (with its ` +
+          'route prefix, if any), without a query',
       );
     return { format, url };
   });
@@ -191,7 +207,11 @@ async function post(
           throw new Error(`HTTP ${res.status}`);
         } catch (err) {
           if (attempt >= (opts.retries ?? 2)) {
-            failures.push(`${h.format} ${h.url}: ${err instanceof Error ? err.message : String(err)}`);
+            // Never the whole URL: a message may quote it (and a Slack URL is a credential).
+            const why = (err instanceof Error ? err.message : String(err))
+              .replaceAll(url, redactUrl(url))
+              .replaceAll(h.url, redactUrl(h.url));
+            failures.push(`${h.format} ${redactUrl(h.url)}: ${why}`);
             return;
           }
           await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
