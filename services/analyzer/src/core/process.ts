@@ -10,8 +10,10 @@ import {
 import {
   containerOf,
   inferWorkloadFromPodName,
+  MAX_IMAGE_CHARS,
   normalizeEvent,
   RECOVERY_REASONS,
+  truncate,
   type Envelope,
   type EventEnvelope,
   type NormalizedEvent,
@@ -130,7 +132,8 @@ function classifyEvent(env: EventEnvelope, seen: SeenEvent, state: AnalyzerState
     reason: seen.n.reason,
     image: env.pod?.image ?? state.image(seen.podKeyBase) ?? null,
   });
-  const image = c.image ?? '';
+  // An image read from the message is bounded by it (MAX_MESSAGE_CHARS); stored no longer than one from a Pod spec.
+  const image = truncate(c.image ?? '', MAX_IMAGE_CHARS);
   if (image) state.setImage(seen.podKeyBase, image);
   // classify() parsed c.image already: its reference, or null when it did not parse.
   return { c, image, podKey: podKey(seen.podKeyBase, image), tagKind: image ? tagKindOf(c.reference) : '' };
@@ -339,6 +342,7 @@ function rawRow(
     payload: opts.payload ?? JSON.stringify(env),
     kafka_partition: pos.partition,
     kafka_offset: pos.offset,
+    message_truncated: env.messageTruncated ? 1 : 0,
   };
 }
 
@@ -417,6 +421,7 @@ function processWaiting(
     payload: opts.payload ?? JSON.stringify(env),
     kafka_partition: pos.partition,
     kafka_offset: pos.offset,
+    message_truncated: env.messageTruncated ? 1 : 0,
   };
   return { raw, pull: null, podState };
 }

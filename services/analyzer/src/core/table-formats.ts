@@ -71,6 +71,8 @@ export const RAW_EVENT_COLUMNS = [
   ['payload', 'String'],
   ['kafka_partition', 'UInt32'],
   ['kafka_offset', 'UInt64'],
+  // stored_at: the server's default. 0008: 1 when the collector cut the message (the envelope's messageTruncated).
+  ['message_truncated', 'UInt8'],
 ] as const satisfies TableColumns;
 
 export type RawEventRow = RowOf<typeof RAW_EVENT_COLUMNS>;
