@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { BackoffPolicy } from '@pullwatch/backoff';
 import { BlockAbandoned, InsertCoalescer, type Slice, type SliceControl } from './insert-coalescer.ts';
+
+/** Waits recorded, not slept. */
+function noWait(slept: number[] = []) {
+  return new BackoffPolicy({ baseMs: 200, maxMs: 10_000, random: () => 0.5, sleep: async (ms) => void slept.push(ms) });
+}
 
 function control(over: Partial<SliceControl> = {}): SliceControl & { paused: number } {
   const c = {
@@ -36,7 +42,7 @@ function coalescer(over: { maxRows?: number; lingerMs?: number; fail?: number; s
       if (failures-- > 0) throw new Error('ClickHouse unreachable');
     },
     onRetry: () => undefined,
-    sleep: async () => undefined,
+    backoff: noWait(),
   });
   return { c, writes };
 }
@@ -109,6 +115,7 @@ describe('InsertCoalescer', () => {
         lingerMs: 10,
         stopping: () => true,
         onRetry: () => undefined,
+        backoff: noWait(),
         write: (token) => {
           tokens.push(token);
           return new Promise<void>((_, reject) => {

@@ -46,6 +46,8 @@ export const PULL_EVENT_COLUMNS = [
   ['workload_name', 'String'],
   ['workload_inferred', 'Bool'],
   ['team', 'LowCardinality(String)'],
+  // 1: the Event's time was outside the window (older than the retention, over an hour ahead): received time.
+  ['time_clamped', 'UInt8'],
 ] as const satisfies TableColumns;
 
 /** A pull_events row; `outcome` narrowed to what the analyzer writes. */
@@ -71,6 +73,8 @@ export const RAW_EVENT_COLUMNS = [
   ['payload', 'String'],
   ['kafka_partition', 'UInt32'],
   ['kafka_offset', 'UInt64'],
+  // stored_at: the server's default, not sent.
+  ['time_clamped', 'UInt8'],
 ] as const satisfies TableColumns;
 
 export type RawEventRow = RowOf<typeof RAW_EVENT_COLUMNS>;
