@@ -121,6 +121,14 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
       );
       end();
     },
+    onSplit(err, units, verdict, depth) {
+      // Once per block: its halves may be split again, down to single rows.
+      if (depth === 0)
+        log.warn(
+          { err: err instanceof Error ? err.message.slice(0, 500) : String(err), ...codeOf(err), units, verdict },
+          'analyzer: ClickHouse refused the block; writing it in halves',
+        );
+    },
     onRetry(err, attempt, slices, waitMs) {
       if (worthLogging(attempt))
         log.warn(

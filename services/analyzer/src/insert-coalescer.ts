@@ -69,6 +69,8 @@ export interface CoalescerOptions<R> {
   reject?(slice: Slice<R>, err: unknown): Promise<void>;
   /** The waits between retries of one block. */
   backoff: BackoffPolicy;
+  /** A refused block of `units` units is being split in two; `depth` 0 is the block as first written. */
+  onSplit?(err: unknown, units: number, verdict: WriteVerdict, depth: number): void;
   /** Called before each wait: `attempt` counts from 0. */
   onRetry(err: unknown, attempt: number, slices: number, waitMs: number): void;
 }
@@ -206,7 +208,7 @@ export class InsertCoalescer<R> {
     // Offsets make the token: the same slices always form the same block.
     const token = `${this.topic}:${slices.map((s) => `${s.partition}:${s.firstOffset}-${s.lastOffset}`).join(',')}`;
     const parts = slices.map((s) => ({ slice: s, rows: s.rows }));
-    return this.store(token, parts, new Set(), release, rejected);
+    return this.store(token, parts, new Set(), release, rejected, 0);
   }
 
   /** Writes `parts` (runs of the block's slices) until stored, retrying, or splitting what is refused. */
@@ -216,6 +218,7 @@ export class InsertCoalescer<R> {
     done: Set<string>,
     release: () => void,
     rejected: Map<Slice<R>, number>,
+    depth: number,
   ): Promise<void> {
     const b = this.opts.backoff.start();
     for (;;) {
@@ -236,9 +239,10 @@ export class InsertCoalescer<R> {
           return;
         }
         if (verdict !== 'retry' && units > 1) {
+          this.opts.onSplit?.(err, units, verdict, depth);
           const [left, right] = this.halve(parts, units);
-          await this.store(`${token}/0`, left, new Set(done), release, rejected);
-          await this.store(`${token}/1`, right, new Set(done), release, rejected);
+          await this.store(`${token}/0`, left, new Set(done), release, rejected, depth + 1);
+          await this.store(`${token}/1`, right, new Set(done), release, rejected, depth + 1);
           return;
         }
         const attempt = b.attempts;

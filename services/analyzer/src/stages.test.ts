@@ -74,7 +74,7 @@ describe('processSlice', () => {
   });
 });
 
-describe('sliceRows (a run of a slice\'s messages, for splitting a refused insert)', () => {
+describe("sliceRows (a run of a slice's messages, for splitting a refused insert)", () => {
   const envs = [
     envelope(0, 'Failed', FAILED),
     envelope(1, 'Scheduled', 'Successfully assigned shop/web-1 to node-a'), // no pull row

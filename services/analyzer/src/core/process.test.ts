@@ -290,7 +290,11 @@ describe('the event time window', () => {
 
   it('flags a first time outside the window, which then is the (kept) last time', () => {
     const r = run(at('2001-01-01T00:00:00Z', 'first'));
-    expect([r.pull!.first_time, r.pull!.event_time, r.pull!.time_clamped]).toEqual([Date.parse(t(-30)), Date.parse(t(-30)), 1]);
+    expect([r.pull!.first_time, r.pull!.event_time, r.pull!.time_clamped]).toEqual([
+      Date.parse(t(-30)),
+      Date.parse(t(-30)),
+      1,
+    ]);
   });
 
   it("uses the analyzer's clock when the received time is outside the window too", () => {

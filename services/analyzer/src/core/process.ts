@@ -355,7 +355,13 @@ function nextPodState(
 }
 
 /** Stage 7: the raw_events row (every envelope, whatever it says). */
-function rawRow(env: EventEnvelope, pos: Position, seen: SeenEvent, receivedMs: number, opts: ProcessOptions): RawEventRow {
+function rawRow(
+  env: EventEnvelope,
+  pos: Position,
+  seen: SeenEvent,
+  receivedMs: number,
+  opts: ProcessOptions,
+): RawEventRow {
   const { n } = seen;
   return {
     event_time: seen.timeMs,
