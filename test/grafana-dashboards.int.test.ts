@@ -1,8 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { createClickHouse, migrate } from '@pullwatch/clickhouse';
-import { testEndpoints, uniqueName } from './support/endpoints.ts';
+import { type ClickHouseClient, createClickHouse, migrate } from '@pullwatch/clickhouse';
+import {
+  type ProfiledClickHouse,
+  READ_ONLY_DATABASE,
+  SHIPPED_USERS_FILE,
+  startProfiledClickHouse,
+} from './support/readonly-clickhouse.ts';
 import { expand, type TimeContext, type Values } from './support/grafana-sql.ts';
 
 // Grafana cannot run here, so every panel's SQL is expanded the way Grafana and the official
@@ -60,10 +65,14 @@ const byUid = (uid: string) => dashboards.find((x) => x.d.uid === uid)!.d;
 
 // ---------------------------------------------------------------- the data
 
-const database = uniqueName('grafana');
-const admin = createClickHouse({ ...testEndpoints().clickhouse });
-// The data source should use a read-only user: the panels must work under readonly=1.
-const reader = createClickHouse({ ...testEndpoints().clickhouse, settings: { readonly: '1' } });
+// A ClickHouse of this test's own whose users come from the users file we ship: every panel and variable
+// query runs as its read-only user (profile readonly=2 with constraints), with the max_execution_time the
+// plugin sends from the data source's queryTimeout, as Grafana runs them; the database is the data
+// source's defaultDatabase. Fixtures go in as the engine's admin.
+const database = READ_ONLY_DATABASE;
+let profiled: ProfiledClickHouse;
+let admin: ClickHouseClient;
+let reader: ClickHouseClient;
 // Whole seconds, as the plugin passes the time range to ClickHouse.
 const now = Math.floor(Date.now() / 1000) * 1000;
 const at = (minutesAgo: number) => new Date(now - minutesAgo * 60_000);
@@ -164,7 +173,7 @@ const ODD = "it's a ns";
 const BACKSLASH = 'back\\slash\\';
 const INJECTION = "x') OR 1=1 OR namespace IN ('y";
 /** The same rows as `database`, with prod-eu-west/shop renamed ODD, plus the rows above. */
-const hostileDatabase = uniqueName('grafana_hostile');
+const hostileDatabase = `${READ_ONLY_DATABASE}_hostile`;
 
 /** Fills a database with the rows below; `shop` renames the namespace `shop`. */
 async function seed(db: string, shop: string) {
@@ -292,20 +301,40 @@ async function seed(db: string, shop: string) {
   return insert;
 }
 
+/** The data source's query timeout: the plugin sends it as max_execution_time with every query. */
+const QUERY_TIMEOUT = (
+  parse(readFileSync(new URL('provisioning/datasources/pullwatch-clickhouse.yaml', DIR), 'utf8')) as {
+    datasources: { jsonData: { queryTimeout: number } }[];
+  }
+).datasources[0]!.jsonData.queryTimeout;
+
 beforeAll(async () => {
+  // The shipped users file as it is, but for one more grant: the hostile rows' database beside `pullwatch`.
+  const grant = `<query>GRANT SELECT ON ${READ_ONLY_DATABASE}.*</query>`;
+  const shipped = readFileSync(SHIPPED_USERS_FILE, 'utf8');
+  expect(shipped).toContain(grant);
+  profiled = await startProfiledClickHouse({
+    usersXml: shipped.replace(grant, `${grant}<query>GRANT SELECT ON ${hostileDatabase}.*</query>`),
+  });
+  admin = createClickHouse({ url: profiled.url, ...profiled.admin });
+  reader = createClickHouse({
+    url: profiled.url,
+    ...profiled.readOnly,
+    database: READ_ONLY_DATABASE,
+    settings: { max_execution_time: QUERY_TIMEOUT },
+  });
   await seed(database, 'shop');
   const insert = await seed(hostileDatabase, ODD);
   await insert('pull_events', [
     pullEvent({ uid: 'h1', minutesAgo: 15, cluster: 'edge-1', namespace: BACKSLASH, pod: 'b-1', team: 'web' }),
     pullEvent({ uid: 'h2', minutesAgo: 15, cluster: 'edge-1', namespace: INJECTION, pod: 'i-1', team: 'web' }),
   ]);
-});
+}, 120_000);
 
 afterAll(async () => {
-  await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` });
-  await admin.command({ query: `DROP DATABASE IF EXISTS ${hostileDatabase}` });
-  await admin.close();
-  await reader.close();
+  await admin?.close();
+  await reader?.close();
+  await profiled?.stop();
 });
 
 interface Result {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createAnalyzer, loadAnalyzerConfig, type Analyzer } from '@pullwatch/analyzer';
-import { createClickHouse, migrate } from '@pullwatch/clickhouse';
+import { type ClickHouseClient, createClickHouse, migrate } from '@pullwatch/clickhouse';
 import { startListener, type Listener } from '@pullwatch/http-listener';
 import { createProducer } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
@@ -13,6 +13,7 @@ import { createCollector, loadCollectorConfig, type Collector } from '@pullwatch
 import { createQueryApi, loadQueryApiConfig, type QueryApi } from '@pullwatch/query-api';
 import { FakeApiServer } from '../services/collector/test/fake-apiserver.ts';
 import { testEndpoints, uniqueName } from './support/endpoints.ts';
+import { type ProfiledClickHouse, READ_ONLY_DATABASE, startProfiledClickHouse } from './support/readonly-clickhouse.ts';
 import { untilValue as until } from './support/until.ts';
 
 // The alert rules in infra/prometheus may use only metrics the services really export: this starts the
@@ -115,11 +116,14 @@ function parseExposition(text: string): Map<string, Record<string, string>[]> {
 const endpoints = testEndpoints();
 const logger = createLogger('rules-test', 'silent');
 const kafka = { brokers: endpoints.kafka.brokers, clientId: 'rules-test', logger };
-const database = uniqueName('rules');
+// A ClickHouse of the test's own with the users file we ship: the analyzer writes as its admin, the query
+// API reads as the production read-only user (its profile, not a per-request setting), in `pullwatch`.
+const database = READ_ONLY_DATABASE;
+let profiled: ProfiledClickHouse;
+let admin: ClickHouseClient;
 const topic = uniqueName('rules');
 const INGEST_TOKEN = 'rules-ingest-token';
 const API_TOKEN = 'rules-api-token';
-const admin = createClickHouse({ ...endpoints.clickhouse });
 const fakeApi = new FakeApiServer();
 let collector: Collector;
 /** A second collector with a buffer of one Event: a request of two is pushed back with 503. */
@@ -169,6 +173,8 @@ async function closedPort(): Promise<number> {
 }
 
 beforeAll(async () => {
+  profiled = await startProfiledClickHouse();
+  admin = createClickHouse({ url: profiled.url, ...profiled.admin });
   await migrate(admin, { database, ttlDays: 90 });
   const env = {
     PULLWATCH_TOPIC: topic,
@@ -199,7 +205,7 @@ beforeAll(async () => {
     logger,
     metrics: analyzerRegistry,
     kafka,
-    clickhouse: createClickHouse({ ...endpoints.clickhouse }),
+    clickhouse: createClickHouse({ url: profiled.url, ...profiled.admin }),
   });
   // As `pullwatch analyzer` serves it on PULLWATCH_ANALYZER_METRICS_PORT: the registry's text on /metrics.
   analyzerMetrics = await startListener(
@@ -230,13 +236,13 @@ beforeAll(async () => {
   queryApi = createQueryApi(loadQueryApiConfig(env), {
     logger,
     metrics: createMetricsRegistry('query-api'),
-    clickhouse: createClickHouse({ ...endpoints.clickhouse, settings: { readonly: '1' } }),
+    clickhouse: createClickHouse({ url: profiled.url, ...profiled.readOnly }),
   });
   await queryApi.start();
   orphanApi = createQueryApi(loadQueryApiConfig({ ...env, PULLWATCH_ALERT_INTERVAL_SECONDS: '3600' }), {
     logger,
     metrics: createMetricsRegistry('query-api'),
-    clickhouse: createClickHouse({ ...endpoints.clickhouse, url: `http://127.0.0.1:${await closedPort()}` }),
+    clickhouse: createClickHouse({ ...profiled.readOnly, url: `http://127.0.0.1:${await closedPort()}` }),
   });
   await orphanApi.start();
 }, 180_000);
@@ -249,8 +255,8 @@ afterAll(async () => {
   await analyzer?.stop();
   await analyzerMetrics?.close();
   await fakeApi.stop();
-  await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` });
-  await admin.close();
+  await admin?.close();
+  await profiled?.stop();
 });
 
 // ---------------------------------------------------------------- tests
