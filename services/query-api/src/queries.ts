@@ -1,4 +1,5 @@
-import { FleetTables, queryRows, type ClickHouseClient } from '@pullwatch/clickhouse';
+import { FleetTables, type ClickHouseClient } from '@pullwatch/clickhouse';
+import { readRows } from './read.ts';
 import { RATE_LIMITED } from './causes.ts';
 import { chTime, encodeFailuresCursor, failuresCursor, isoOf, ParamError } from './params.ts';
 import type { Pair } from './core/teams.ts';
@@ -49,12 +50,6 @@ export function workloadFields(r: Record<string, unknown>) {
   };
 }
 
-/**
- * How long a route's query may take before the API answers 503 (below the client's 30 s request
- * timeout, so running out of time is ours to know, not a message to parse).
- */
-export const QUERY_DEADLINE_MS = 25_000;
-
 export const INTERVAL_SECONDS = { '1m': 60, '5m': 300, '1h': 3600, '1d': 86400 } as const;
 
 /** Where a trend's first bucket starts (epoch ms): its reads begin there, before `from`. */
@@ -99,15 +94,8 @@ export class Queries {
     return this.since;
   }
 
-  private async rows<T>(query: string, params: Params): Promise<T[]> {
-    // readonly=1 on every request: the API can never write, whatever user it connects as. Fails with
-    // ClickHouseUnavailableError or ClickHouseQueryError (the status code follows the class).
-    return queryRows<T>(this.ch, {
-      query,
-      query_params: params,
-      clickhouse_settings: { readonly: '1' },
-      timeoutMs: QUERY_DEADLINE_MS,
-    });
+  private rows<T>(query: string, params: Params): Promise<T[]> {
+    return readRows<T>(this.ch, query, params);
   }
 
   async registries(q: {

@@ -2,6 +2,7 @@ import type { ClickHouseClient, FleetTables } from '@pullwatch/clickhouse';
 import type { FleetPull } from '../core/did-you-mean.ts';
 import { type EgressSettings, type NodeUsage, windowsOf } from '../core/quota.ts';
 import { chTime } from '../params.ts';
+import { readRows } from '../read.ts';
 import type { Pair } from '../core/teams.ts';
 import { TEAM_PAIRS_SQL, teamIncidentsSql, teamPairsParam } from '../teams/sql.ts';
 
@@ -44,14 +45,8 @@ export class DiagnosisQueries {
     private readonly t: FleetTables,
   ) {}
 
-  private async rows<T>(query: string, params: Params): Promise<T[]> {
-    const rs = await this.ch.query({
-      query,
-      query_params: params,
-      format: 'JSONEachRow',
-      clickhouse_settings: { readonly: '1' },
-    });
-    return rs.json<T>();
+  private rows<T>(query: string, params: Params): Promise<T[]> {
+    return readRows<T>(this.ch, query, params);
   }
 
   /** Repositories and tags pulled successfully in the last 30 days on these registries. */
