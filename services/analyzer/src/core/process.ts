@@ -1,5 +1,6 @@
 import {
   classify,
+  isConcreteCause,
   messageKind,
   parsePulled,
   parseReference,
@@ -195,7 +196,7 @@ function attributeCause(state: AnalyzerState, e: ClassifiedEvent, kind: MessageK
     const last = state.cause(e.podKey);
     return last ? { ...last, attributed: 1 } : { ...own, attributed: 0 };
   }
-  if (FAILURE_KINDS.has(kind) && own.cause !== 'unknown') state.setCause(e.podKey, own);
+  if (FAILURE_KINDS.has(kind) && isConcreteCause(own.cause)) state.setCause(e.podKey, own);
   return { ...own, attributed: 0 };
 }
 
@@ -401,9 +402,8 @@ function processWaiting(
   state.setImage(ofContainer, w.image);
   const c = classify({ message: w.message ?? `Error: ${w.reason}`, reason: w.reason, image: w.image });
   const known = state.cause(key);
-  const cause = c.cause === 'no_cause' || c.cause === 'unknown' ? (known?.cause ?? c.cause) : c.cause;
-  if (c.cause !== 'no_cause' && c.cause !== 'unknown')
-    state.setCause(key, { cause: c.cause, subcause: c.subcause ?? '', hint: c.hint });
+  const cause = isConcreteCause(c.cause) ? c.cause : (known?.cause ?? c.cause);
+  if (isConcreteCause(c.cause)) state.setCause(key, { cause: c.cause, subcause: c.subcause ?? '', hint: c.hint });
   const st = state.pod(key);
   let podState: PodStateRow | null = null;
   // Pod status says it is failing even when its Events expired or were rate-limited: keep a state
