@@ -53,3 +53,4 @@ export {
   type Workload,
   type PodOwnership,
 } from './workload.ts';
+export { kubeletBackoff } from './kubelet.ts';

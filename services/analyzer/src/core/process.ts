@@ -11,6 +11,7 @@ import {
 import {
   containerOf,
   inferWorkloadFromPodName,
+  kubeletBackoff,
   MAX_IMAGE_CHARS,
   normalizeEvent,
   RECOVERY_REASONS,
@@ -97,11 +98,8 @@ const toMs = (t: string | null | undefined, fallback: number) => {
   return Number.isFinite(ms) ? ms : fallback;
 };
 
-/** kubelet's back-off after `attempts` failures: 5 s doubling, capped at 300 s. */
-export function backoffFor(attempts: number): { stage: number; seconds: number } {
-  const stage = Math.max(0, Math.min(6, attempts - 1));
-  return { stage, seconds: Math.min(300, 5 * 2 ** stage) };
-}
+/** kubelet's back-off after `attempts` failures (one source: `kubeletBackoff` of @pullwatch/event-schema). */
+export const backoffFor = kubeletBackoff;
 
 /**
  * One envelope → its rows and the state change it causes. Pure apart from `state`. The stages, in
