@@ -185,6 +185,28 @@ describe('processSlice', () => {
   });
 });
 
+describe('processSlice after a crash between the pull and the raw inserts', () => {
+  it('writes the raw rows of messages whose pull rows are stored, and their pull rows not again', () => {
+    const envs = [0, 1, 2].map((i) => envelope(i, 'Failed', FAILED));
+    const messages = envs.map((e, i) => message(30 + i, JSON.stringify(e)));
+    // raw_events ends at 29, pull_events at 31: offsets 30 and 31 lost their raw rows only.
+    const processed = processSlice(messages, 29, 3, new AnalyzerState(), {
+      stuckAfterMs: 600_000,
+      pullsStoredUpTo: 31,
+    });
+    expect(processed.skipped).toBe(0);
+    expect(processed.rows.raws.rows).toBe(3);
+    expect(processed.rows.pulls.rows).toBe(1);
+    // Per message: its offset, whether it has pull bytes, whether it has raw bytes.
+    expect(processed.rows.units.map((u) => [u.offset, u.pullTo > u.pullFrom, u.rawTo > u.rawFrom])).toEqual([
+      [30, false, true],
+      [31, false, true],
+      [32, true, true],
+    ]);
+    expect(processed.failures).toBe(1);
+  });
+});
+
 describe("sliceRows (a run of a slice's messages, for splitting a refused insert)", () => {
   const envs = [
     envelope(0, 'Failed', FAILED),
