@@ -16,16 +16,13 @@ export function murmur2(data: Uint8Array): number {
     k = Math.imul(k, m);
     h = Math.imul(h, m) ^ k;
   }
-  switch (length % 4) {
-    // biome-ignore lint/suspicious/noFallthroughSwitchClause: murmur2 mixes the tail bytes by falling through
-    case 3:
-      h ^= data[end + 2]! << 16;
-    // biome-ignore lint/suspicious/noFallthroughSwitchClause: as above
-    case 2:
-      h ^= data[end + 1]! << 8;
-    case 1:
-      h ^= data[end]!;
-      h = Math.imul(h, m);
+  // The tail bytes, as the Java client's switch mixes them by falling through.
+  const rest = length % 4;
+  if (rest >= 3) h ^= data[end + 2]! << 16;
+  if (rest >= 2) h ^= data[end + 1]! << 8;
+  if (rest >= 1) {
+    h ^= data[end]!;
+    h = Math.imul(h, m);
   }
   h ^= h >>> 13;
   h = Math.imul(h, m);

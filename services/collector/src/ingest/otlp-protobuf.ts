@@ -10,7 +10,7 @@ const Response = root.lookupType('opentelemetry.proto.ExportLogsServiceResponse'
 const Resource = root.lookupType('opentelemetry.proto.Resource');
 // A LogRecord as the collector reads it: its body only; the rest (attributes above all) is skipped unread.
 const LogRecordBody = new protobuf.Type('LogRecordBody').add(new protobuf.Field('body', 5, 'AnyValue'));
-root.lookup('opentelemetry.proto')!.add(LogRecordBody);
+(root.lookup('opentelemetry.proto') as protobuf.Namespace).add(LogRecordBody);
 
 const toObjectOptions = { longs: String, bytes: String, defaults: false, arrays: true, oneofs: false };
 
