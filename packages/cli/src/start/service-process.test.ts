@@ -113,7 +113,7 @@ describe('startServiceProcess: no service left behind', () => {
       'busy      │ busy starting',
       `busy      │ did not stop within ${300 + KILL_GRACE_MS} ms and was killed`,
     ]);
-  });
+  }, 20_000);
 
   // A parent \`pullwatch start\` of its own: it starts a busy service and an idle one (that ignores its IPC
   // channel closing), prints their pids, then is killed, or exits while stopping them (as it does when its
@@ -147,14 +147,14 @@ if (process.argv[2] === 'exit-while-stopping') {
     await new Promise((r) => parent.once('exit', r));
     expect(parent.exitCode).toBe(1);
     await until(() => pids.every((pid) => !alive(pid)), 'both services to be gone', 2000, 20);
-  });
+  }, 20_000);
 
   it('leaves none behind when it is SIGKILLed, a busy service neither', async () => {
     const { parent, pids } = await startParent('wait');
     expect(pids.map(alive)).toEqual([true, true]);
     parent.kill('SIGKILL');
     await until(() => pids.every((pid) => !alive(pid)), 'both services to be gone', 300 + KILL_GRACE_MS + 3000, 50);
-  });
+  }, 20_000);
 });
 
 describe('startServiceProcess: Node flags', () => {
