@@ -1,5 +1,5 @@
 import { findImage, findRegistryInText, registryOfImage } from './extract.ts';
-import { messageKind } from './message-kind.ts';
+import { messageKind, withoutAggregation } from './message-kind.ts';
 import { providerOf, requiresCredentials } from './provider.ts';
 import { parseReference, type ImageReference } from './reference.ts';
 import { hintFor, RETRYABLE_CAUSES } from './remedy.ts';
@@ -63,7 +63,7 @@ function matchAggregate(lower: string, credentialsRequired: boolean): Verdict {
 
 /** Classifies one image pull failure message (kubelet event, container waiting message or runtime log line). */
 export function classify(input: ClassifyInput): Classification {
-  const message = input.message;
+  const message = withoutAggregation(input.message);
   const lower = message.toLowerCase();
 
   let image = findImage(message, lower);
@@ -85,7 +85,7 @@ export function classify(input: ClassifyInput): Classification {
   }
   const provider: Provider | null = registry === null ? null : providerOf(registry);
 
-  const kind = messageKind(message);
+  const kind = messageKind(message, input.reason);
   let verdict: Verdict;
   if (kind === 'backoff' && lower.indexOf(':', lower.lastIndexOf('"') + 1) === -1) {
     verdict = NO_CAUSE;

@@ -73,7 +73,8 @@ const IMAGE_FINDERS: readonly Finder[] = [
       'i',
     ),
   ],
-  ['container image', /Container image \\?"([^"\\]*)\\?"/],
+  // `Container image "X" …` (present, never pulled) and `… for container image "X"` (KEP-2535's pull intent).
+  ['container image', /[Cc]ontainer image \\?"([^"\\]*)\\?"/],
   ['default image tag', /default image tag \\?"([^"\\]*)\\?"/i],
   ['pullimage "', /PullImage \\?"([^"\\]*)\\?"/],
   ['image=', /\bimage=\\?"([^"\\]*)\\?"/],

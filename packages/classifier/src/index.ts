@@ -8,6 +8,8 @@ export {
 } from './reference.ts';
 export {
   messageKind,
+  withoutAggregation,
+  AGGREGATED_PREFIX,
   parsePulled,
   parseGoDuration,
   MESSAGE_KINDS,

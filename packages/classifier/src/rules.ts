@@ -114,6 +114,10 @@ export const RULES: readonly Rule[] = [
     ['input/output error', 'read-only file system', 'structure needs cleaning', 'tmpmounts/'],
     /input\/output error|read-only file system|structure needs cleaning|failed to mount \S*tmpmounts\//,
   ),
+  // KEP-2535 (on by default since 1.35): before pulling, the kubelet writes an intent record under its root
+  // directory (/var/lib/kubelet/image_manager); when that write fails no registry was asked, whatever the
+  // file system error's words (`permission denied` is not a registry's).
+  rule('pull-intent', 'node_storage', 'pull_records', ['failed to record image pull intent']),
   // The node's own image store failed after the download; the registry is not involved.
   rule('runtime-store', 'unknown', null, [
     'content store',

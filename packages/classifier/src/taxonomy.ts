@@ -33,6 +33,7 @@ export const SUBCAUSES = {
   ],
   tls_error: ['unknown_authority', 'expired', 'hostname_mismatch', 'http_to_https'],
   policy_denied: ['signature'],
+  node_storage: ['pull_records'],
 } as const satisfies Partial<Record<Cause, readonly string[]>>;
 export type Subcause = (typeof SUBCAUSES)[keyof typeof SUBCAUSES][number];
 

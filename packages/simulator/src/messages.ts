@@ -135,7 +135,10 @@ export const kubeletMessages = {
   pulled: (image: string, seconds: number, bytes: number) =>
     `Successfully pulled image "${image}" in ${seconds.toFixed(3)}s (${seconds.toFixed(3)}s including ` +
     `waiting). Image size: ${bytes} bytes.`,
-  alreadyPresent: (image: string) => `Container image "${image}" already present on machine`,
-  created: (container: string) => `Created container ${container}`,
-  started: (container: string) => `Started container ${container}`,
+  // Kubernetes 1.35: credential verification (KEP-2535) is on by default, and the container Events no longer
+  // name the container (kubernetes/kubernetes#134043; it is in the Event's fieldPath).
+  alreadyPresent: (image: string) =>
+    `Container image "${image}" already present on machine and can be accessed by the pod`,
+  created: () => 'Container created',
+  started: () => 'Container started',
 };
