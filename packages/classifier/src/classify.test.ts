@@ -224,6 +224,26 @@ describe('states, kinds and hints', () => {
   });
 });
 
+describe('registries in 2026', () => {
+  it("Docker Hub's denied is ambiguous (it says so for missing repositories); another registry's is unauthorized", () => {
+    const denied = (ref: string) =>
+      `Failed to pull image "${ref}": rpc error: code = Unknown desc = initializing source docker://${ref}: ` +
+      `reading manifest 1.27.3 in ${ref.replace(/:[^:/]*$/, '')}: requested access to the resource is denied`;
+    expect(c(denied('docker.io/library/ngnix:1.27.3')).cause).toBe('not_found_or_unauthorized');
+    expect(c(denied('registry.corp.example:5000/payments/api:1.27.3')).cause).toBe('unauthorized');
+    expect(c('denied: requested access to the resource is denied').cause).toBe('not_found_or_unauthorized');
+  });
+  it('reads the image after "failed to pull" without the word image, but not the word image itself', () => {
+    expect(
+      c(
+        'failed to pull ghcr.io/dependabot/dependabot-updater-npm: Error response from daemon: toomanyrequests: ' +
+          'retry-after: 880.092µs, allowed: 44000/minute',
+      ),
+    ).toMatchObject({ cause: 'rate_limited', registry: 'ghcr.io', image: 'ghcr.io/dependabot/dependabot-updater-npm' });
+    expect(c('Failed to pull image: pull QPS exceeded')).toMatchObject({ cause: 'rate_limited', image: null });
+  });
+});
+
 describe('Kubernetes 1.35 and client-go', () => {
   it('classifies an aggregated Event as the message it merged', () => {
     const inner =

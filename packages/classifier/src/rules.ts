@@ -16,6 +16,8 @@ export interface Rule {
   pattern?: RegExp;
   /** Only when the registry never serves anonymous pulls (ECR, ACR): missing credentials is then the answer. */
   onlyWhenCredentialsRequired?: boolean;
+  /** Only when the pull went to Docker Hub, or the message does not tell where. */
+  onlyOnDockerHub?: boolean;
 }
 
 const rule = (
@@ -249,6 +251,18 @@ export const RULES: readonly Rule[] = [
     'resource may not exist',
     'verify that it exists',
   ]),
+  // Docker Hub answers `denied` for repositories that do not exist as for private ones; CRI-O passes it on
+  // without Docker's "repository does not exist or may require" around it. Other registries mean it.
+  rule(
+    'ambiguous-denied-hub',
+    'not_found_or_unauthorized',
+    null,
+    ['requested access to the resource is denied'],
+    undefined,
+    {
+      onlyOnDockerHub: true,
+    },
+  ),
   rule(
     'auth',
     'unauthorized',
