@@ -7,6 +7,7 @@ import { eventEnvelope, K8sEventSchema, type PodContext } from '@pullwatch/event
 import { createProducer, ensureTopics } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { createAnalyzer, loadAnalyzerConfig, type Analyzer } from '../services/analyzer/src/index.ts';
+import { TYPO_HINT } from '../services/query-api/src/core/did-you-mean.ts';
 import { createQueryApi, loadQueryApiConfig, type QueryApi } from '../services/query-api/src/index.ts';
 import { testEndpoints, uniqueName } from './support/endpoints.ts';
 import { until } from './support/until.ts';
@@ -163,13 +164,16 @@ const events: Ev[] = [
     first: 12,
     last: 1,
   },
-  // A typo in stg: the fleet pulls nginx:1.27.3.
+  // A typo in stg: the fleet pulls nginx:1.27.3. CRI-O passes Docker Hub's bare "denied" on (issue 23).
   {
     cluster: 'stg',
     pod: 'web-typo',
     node: 'stg-n1',
     reason: 'Failed',
-    message: resolveFailed('ngnix:1.27.3', 'docker.io/library/ngnix:1.27.3', denied),
+    message:
+      'Failed to pull image "ngnix:1.27.3": rpc error: code = Unknown desc = initializing source ' +
+      'docker://docker.io/library/ngnix:1.27.3: reading manifest 1.27.3 in docker.io/library/ngnix: requested ' +
+      'access to the resource is denied',
     count: 5,
     first: 14,
     last: 1,
@@ -324,13 +328,20 @@ type Item = {
 };
 
 describe('diagnosis through Kafka, the analyzer and the query API', () => {
-  it('suggests the image a typo meant, and reads a denied repository that pulls elsewhere as credentials', async () => {
+  it('reads a denial as the typo a close name that pulls suggests, and one whose repository pulls elsewhere as credentials', async () => {
     const { failures } = await get<{ failures: Item[] }>('/v1/failures?limit=1000');
     const byPod = (pod: string) => failures.filter((f) => f.pod === pod);
-    expect(byPod('web-typo').map((f) => [f.cause, f.suggestion, f.evidence])).toEqual([
-      ['not_found_or_unauthorized', 'nginx:1.27.3', 'similar_fleet_image'],
+    // The typo leads, and nothing advises credentials: a close name pulls, this repository never did.
+    expect(byPod('web-typo').map((f) => [f.cause, f.suggestion, f.evidence, f.hint])).toEqual([
+      ['not_found', 'nginx:1.27.3', 'similar_fleet_image', `Did you mean nginx:1.27.3? ${TYPO_HINT}`],
     ]);
-    expect(byPod('web-typo')[0]!.hint).toMatch(/^Did you mean nginx:1\.27\.3\? /);
+    expect(byPod('web-typo')[0]!.hint).not.toMatch(/imagePullSecret|credential/i);
+    // The stored cause stays the registry's honest ambiguity; the API resolves it with the fleet's evidence.
+    const stored = await admin.query({
+      query: `SELECT DISTINCT cause FROM ${database}.pull_events WHERE pod = 'web-typo' AND outcome = 'failure'`,
+      format: 'JSONEachRow',
+    });
+    expect(await stored.json()).toEqual([{ cause: 'not_found_or_unauthorized' }]);
     expect(byPod('ledger-2').map((f) => [f.cause, f.suggestion, f.evidence])).toEqual([
       ['unauthorized', null, 'fleet_pulls_same_repository'],
     ]);
@@ -353,13 +364,13 @@ describe('diagnosis through Kafka, the analyzer and the query API', () => {
         .sort(),
     ).toEqual([
       ['ledger-2', 'unauthorized', null, 'fleet_pulls_same_repository', 'This repository pulls succ'],
-      ['web-typo', 'not_found_or_unauthorized', 'nginx:1.27.3', 'similar_fleet_image', 'Did you mean nginx:1.27.3?'],
+      ['web-typo', 'not_found', 'nginx:1.27.3', 'similar_fleet_image', 'Did you mean nginx:1.27.3?'],
     ]);
 
     const { incidents } = await get<{ incidents: (Item & { images: string[] })[] }>('/v1/incidents');
     const typo = incidents.find((i) => i.images.includes('ngnix:1.27.3'));
-    expect(typo).toMatchObject({ suggestion: 'nginx:1.27.3', evidence: 'similar_fleet_image' });
-    expect(typo!.hint).toMatch(/^Did you mean nginx:1\.27\.3\?/);
+    expect(typo).toMatchObject({ cause: 'not_found', suggestion: 'nginx:1.27.3', evidence: 'similar_fleet_image' });
+    expect(typo!.hint).toBe(`Did you mean nginx:1.27.3? ${TYPO_HINT}`);
   });
 
   it('forecasts the Docker Hub quota per egress', async () => {

@@ -5,6 +5,7 @@ import {
   type Diagnosis,
   diagnose,
   diagnosedHint,
+  TYPO_HINT,
   editDistance,
   type FailingImage,
   type FleetPull,
@@ -77,7 +78,7 @@ describe('diagnose', () => {
       pull({ repository: 'library/nginx', tag: '1.26.0', image: 'nginx:1.26.0', pulls: 50 }),
     ];
     expect(diagnose(failing({ repository: 'library/ngnix', image: 'ngnix:1.27.3' }), fleet, OFFICIAL)).toEqual({
-      cause: 'not_found_or_unauthorized',
+      cause: 'not_found',
       suggestion: 'nginx:1.27.3',
       evidence: 'similar_fleet_image',
     });
@@ -91,7 +92,7 @@ describe('diagnose', () => {
     expect(
       diagnose(failing({ repository: 'acme/chekout', tag: '9.9', image: 'acme/chekout:9.9' }), fleet, OFFICIAL),
     ).toEqual({
-      cause: 'not_found_or_unauthorized',
+      cause: 'not_found',
       suggestion: 'acme/checkout:4.2.0',
       evidence: 'similar_fleet_image',
     });
@@ -101,7 +102,7 @@ describe('diagnose', () => {
     expect(
       diagnose(failing({ repository: 'library/postgress', tag: '17.2', image: 'postgress:17.2' }), [], OFFICIAL),
     ).toEqual({
-      cause: 'not_found_or_unauthorized',
+      cause: 'not_found',
       suggestion: 'postgres:17.2',
       evidence: 'docker_official_image',
     });
@@ -112,7 +113,7 @@ describe('diagnose', () => {
         [],
         OFFICIAL,
       ),
-    ).toEqual({ cause: 'unauthorized', suggestion: 'traefik:v3.1', evidence: 'docker_official_image' });
+    ).toEqual({ cause: 'not_found', suggestion: 'traefik:v3.1', evidence: 'docker_official_image' });
   });
 
   it('never invents a suggestion for an image with no close match', () => {
@@ -200,6 +201,67 @@ describe('diagnose', () => {
   });
 });
 
+describe('the typo case: a denial that may mean "does not exist"', () => {
+  // CRI-O on Docker Hub: `reading manifest 1.27.3 in docker.io/library/ngnix: requested access to the
+  // resource is denied`, stored as not_found_or_unauthorized.
+  const STORED_HINT = 'Check the repository name first; if it exists and is private, set up an imagePullSecret.';
+  const typo = failing({ repository: 'library/ngnix', tag: '1.27.3', image: 'ngnix:1.27.3' });
+
+  it('is a typo when a close name pulls and this repository never pulled anywhere: no credentials advice', () => {
+    const fleet = [pull({ repository: 'library/nginx', tag: '1.27.3', image: 'nginx:1.27.3', withoutSecrets: 4 })];
+    const d = diagnose(typo, fleet, OFFICIAL);
+    expect(d).toEqual({ cause: 'not_found', suggestion: 'nginx:1.27.3', evidence: 'similar_fleet_image' });
+    const hint = diagnosedHint(STORED_HINT, typo.cause, d);
+    expect(hint).toBe(`Did you mean nginx:1.27.3? ${TYPO_HINT}`);
+    expect(hint).not.toMatch(/imagePullSecret|credential/i);
+    // Docker Hub's plain unauthorized (rows stored before the ambiguous reading) reads the same way.
+    const old = { ...typo, cause: 'unauthorized' };
+    const dOld = diagnose(old, fleet, OFFICIAL);
+    expect(dOld.cause).toBe('not_found');
+    expect(diagnosedHint('Set up an imagePullSecret …', 'unauthorized', dOld)).toBe(
+      `Did you mean nginx:1.27.3? ${TYPO_HINT}`,
+    );
+  });
+
+  it('is credentials when the same repository pulls elsewhere with them, even with a close name in the fleet', () => {
+    const fleet = [
+      pull({ repository: 'library/nginx', tag: '1.27.3', image: 'nginx:1.27.3' }),
+      pull({
+        repository: 'library/ngnix',
+        tag: '1.27.3',
+        image: 'ngnix:1.27.3',
+        withSecrets: 3,
+        withoutSecrets: 0,
+        pulls: 3,
+      }),
+    ];
+    const d = diagnose(typo, fleet, OFFICIAL);
+    expect(d).toEqual({ cause: 'unauthorized', suggestion: null, evidence: 'fleet_pulls_same_repository' });
+    expect(diagnosedHint(STORED_HINT, typo.cause, d)).toMatch(
+      /^This repository pulls successfully elsewhere .*imagePullSecret/,
+    );
+  });
+
+  it('stays ambiguous, with the stored hint, when nothing in the fleet tells', () => {
+    const none = failing({ repository: 'qwxyzzy/frobnicator', tag: '3', image: 'qwxyzzy/frobnicator:3' });
+    const d = diagnose(none, [pull({ repository: 'library/nginx', tag: '1.27.3', image: 'nginx:1.27.3' })], OFFICIAL);
+    expect(d).toEqual({ cause: 'not_found_or_unauthorized', suggestion: null, evidence: null });
+    expect(diagnosedHint(STORED_HINT, none.cause, d)).toBe(STORED_HINT);
+  });
+
+  it('keeps a plain not found hint after the suggestion', () => {
+    const d = diagnose(
+      { ...typo, cause: 'not_found' },
+      [pull({ repository: 'library/nginx', tag: '1.27.3', image: 'nginx:1.27.3' })],
+      OFFICIAL,
+    );
+    expect(d.cause).toBe('not_found');
+    expect(diagnosedHint('Check the image name and tag.', 'not_found', d)).toBe(
+      `Did you mean ${d.suggestion}? Check the image name and tag.`,
+    );
+  });
+});
+
 describe('diagnosedHint and the official list', () => {
   it('starts the hint with "Did you mean IMAGE?"', () => {
     expect(
@@ -243,6 +305,9 @@ function fullRepositoryDistance(registry: string, wrote: string, candidate: stri
   if (a.endsWith(`/${b}`) || b.endsWith(`/${a}`)) return 1;
   return null;
 }
+
+const typoOf = (cause: string) =>
+  cause === 'not_found_or_unauthorized' || cause === 'unauthorized' ? 'not_found' : cause;
 
 /** diagnose as first written (a scan of every repository per image): what the index must agree with. */
 function referenceDiagnose(f: FailingImage, fleet: readonly FleetPull[], official: readonly string[]): Diagnosis {
@@ -291,11 +356,11 @@ function referenceDiagnose(f: FailingImage, fleet: readonly FleetPull[], officia
   if (fb && (!ob || fb.d <= ob.d)) {
     const sameTag = fb.pulls.find((p) => p.tag === f.tag);
     const mostPulled = [...fb.pulls].sort((x, y) => y.pulls - x.pulls || x.tag.localeCompare(y.tag))[0]!;
-    return { cause: f.cause, suggestion: (sameTag ?? mostPulled).image, evidence: 'similar_fleet_image' };
+    return { cause: typoOf(f.cause), suggestion: (sameTag ?? mostPulled).image, evidence: 'similar_fleet_image' };
   }
   if (ob)
     return {
-      cause: f.cause,
+      cause: typoOf(f.cause),
       suggestion: familiar(f.registry, ob.repository, f.tag),
       evidence: 'docker_official_image',
     };

@@ -73,6 +73,15 @@ export interface Diagnosis {
 
 const NONE = (cause: string): Diagnosis => ({ cause, suggestion: null, evidence: null });
 
+/**
+ * The cause once a close name the fleet pulls (or an official image) is found for a repository that never
+ * pulled anywhere: a denial that may mean "does not exist" (`not_found_or_unauthorized`, or Docker Hub's
+ * `unauthorized`) is then most likely a typo, `not_found`. Other causes stay as they are.
+ */
+export function typoCause(cause: string): string {
+  return cause === 'not_found_or_unauthorized' || cause === 'unauthorized' ? 'not_found' : cause;
+}
+
 /** The name a user types for a repository: Docker Hub's `library/` dropped. */
 function shortName(registry: string, repository: string): string {
   return registry === DOCKER_HUB && repository.startsWith('library/') ? repository.slice(8) : repository;
@@ -431,11 +440,11 @@ export class FleetView {
       const pulls = fleetBest.repo.pulls;
       const sameTag = pulls.find((p) => p.tag === f.tag);
       const mostPulled = [...pulls].sort((x, y) => y.pulls - x.pulls || x.tag.localeCompare(y.tag))[0]!;
-      return { cause: f.cause, suggestion: (sameTag ?? mostPulled).image, evidence: 'similar_fleet_image' };
+      return { cause: typoCause(f.cause), suggestion: (sameTag ?? mostPulled).image, evidence: 'similar_fleet_image' };
     }
     if (officialBest)
       return {
-        cause: f.cause,
+        cause: typoCause(f.cause),
         suggestion: familiar(f.registry, officialBest.repository, f.tag),
         evidence: 'docker_official_image',
       };
@@ -451,7 +460,8 @@ export class FleetView {
  *   tag is what is wrong: a close tag that pulls is suggested);
  * - else the closest repository (same registry) the fleet pulled, then Docker Hub's official
  *   images; with the same tag where the fleet pulled that, else the fleet's most pulled tag of it
- *   (official images keep the tag written);
+ *   (official images keep the tag written). An ambiguous denial is then read as a typo (`not_found`):
+ *   the repository written never pulled anywhere, and a close one does;
  * - else nothing: a suggestion is never invented.
  * For many images against one fleet, use a FleetView: this builds one per call.
  */
@@ -465,11 +475,19 @@ export function familiar(registry: string, repository: string, tag: string): str
   return tag ? `${name}:${tag}` : name;
 }
 
+/** The hint of a denial read as a typo: the registry's words mean nothing more, so no credentials advice. */
+export const TYPO_HINT =
+  'Most likely a typo: nothing in the fleet ever pulled this repository, and the registry gives the same ' +
+  'denial for a repository that does not exist as for a private one. Fix the image name.';
+
 /**
- * The hint as shown: "Did you mean IMAGE?" first when there is a suggestion; the credentials reading when the
- * cause changed.
+ * The hint as shown: "Did you mean IMAGE?" first when there is a suggestion (for a denial read as a typo,
+ * with TYPO_HINT instead of the stored hint's credentials advice); the credentials reading when the same
+ * repository pulls elsewhere.
  */
 export function diagnosedHint(hint: string, originalCause: string, d: Diagnosis): string {
+  if (d.suggestion && d.cause === 'not_found' && originalCause !== 'not_found' && d.evidence !== null)
+    return `Did you mean ${d.suggestion}? ${TYPO_HINT}`;
   if (d.suggestion) return `Did you mean ${d.suggestion}? ${hint}`.trimEnd();
   if (d.cause !== originalCause && d.evidence === 'fleet_pulls_same_repository')
     return (
