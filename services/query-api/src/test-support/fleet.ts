@@ -93,7 +93,11 @@ export function largeFleet(opts: { repositories: number; images: number; seed?: 
       const want = pulled ? r.tags[1]! : r.tags[0]!;
       failing.push({
         f: { cause, registry: r.registry, repository, tag, image: `${prefix}${repository}:${tag}` },
-        expected: { cause: typoCause, suggestion: `${prefix}${r.repository}:${want.tag}`, evidence: 'similar_fleet_image' },
+        expected: {
+          cause: typoCause,
+          suggestion: `${prefix}${r.repository}:${want.tag}`,
+          evidence: 'similar_fleet_image',
+        },
       });
     } else if (kind === 6) {
       // The org left out (on Docker Hub that reads as library/NAME).
