@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { largeFleet } from '../test-support/fleet.ts';
 import {
   boundedEditDistance,
@@ -12,6 +13,8 @@ import {
   FleetView,
   familiar,
   MAX_DISTANCE_CHECKS,
+  movesAt,
+  parseMovedImages,
   maxDistanceFor,
   OfficialImages,
   parseOfficialImages,
@@ -259,6 +262,105 @@ describe('the typo case: a denial that may mean "does not exist"', () => {
     expect(diagnosedHint('Check the image name and tag.', 'not_found', d)).toBe(
       `Did you mean ${d.suggestion}? Check the image name and tag.`,
     );
+  });
+});
+
+describe('moved images', () => {
+  const MOVES = parseMovedImages(
+    '# comment\n' +
+      'docker.io/bitnami/ docker.io/bitnamilegacy/ 2025-08-28 https://github.com/bitnami/containers/issues/83267\n' +
+      '\n' +
+      'k8s.gcr.io/ registry.k8s.io/ 2023-04-03 https://kubernetes.io/blog/2023/02/06/k8s-gcr-io-freeze-announcement/\n',
+  );
+  const view = (now: string, fleet: FleetPull[] = []) =>
+    new FleetView(fleet, new OfficialImages(OFFICIAL), undefined, movesAt(MOVES, new Date(now)));
+  const bitnami = failing({
+    cause: 'not_found',
+    repository: 'bitnami/redis',
+    tag: '7.2.4',
+    image: 'bitnami/redis:7.2.4',
+  });
+
+  it('reads the shipped list: FROM TO SINCE SOURCE, and refuses a malformed line', () => {
+    expect(MOVES).toEqual([
+      {
+        from: 'docker.io/bitnami/',
+        to: 'docker.io/bitnamilegacy/',
+        since: '2025-08-28',
+        source: 'https://github.com/bitnami/containers/issues/83267',
+      },
+      {
+        from: 'k8s.gcr.io/',
+        to: 'registry.k8s.io/',
+        since: '2023-04-03',
+        source: 'https://kubernetes.io/blog/2023/02/06/k8s-gcr-io-freeze-announcement/',
+      },
+    ]);
+    expect(() => parseMovedImages('docker.io/bitnami docker.io/bitnamilegacy/ 2025-08-28 x')).toThrow(/malformed/);
+    expect(() => parseMovedImages('a/ b/ 28.08.2025 x')).toThrow(/malformed/);
+    const shipped = parseMovedImages(readFileSync(new URL('../../data/moved-images.txt', import.meta.url), 'utf8'));
+    expect(shipped.map((m) => [m.from, m.to, m.since])).toEqual([
+      ['docker.io/bitnami/', 'docker.io/bitnamilegacy/', '2025-08-28'],
+      ['k8s.gcr.io/', 'registry.k8s.io/', '2023-04-03'],
+    ]);
+  });
+
+  it('suggests the new home, same path and tag, from the move date on, with the move in the hint', () => {
+    const d = view('2025-09-30T00:00:00Z').diagnose(bitnami);
+    expect(d).toEqual({
+      cause: 'not_found',
+      suggestion: 'bitnamilegacy/redis:7.2.4',
+      evidence: 'moved_image',
+      moved: MOVES[0],
+    });
+    expect(diagnosedHint('Check the image name and tag.', 'not_found', d)).toBe(
+      'Did you mean bitnamilegacy/redis:7.2.4? Images under docker.io/bitnami/ moved to docker.io/bitnamilegacy/ ' +
+        'on 2025-08-28 (https://github.com/bitnami/containers/issues/83267): pull it from there, or mirror it to a ' +
+        'registry you control.',
+    );
+    // Before the move only the name heuristics speak (an org prefix too many on an official image).
+    expect(view('2025-08-27T23:59:59Z').diagnose(bitnami)).toEqual({
+      cause: 'not_found',
+      suggestion: 'redis:7.2.4',
+      evidence: 'docker_official_image',
+    });
+    // Docker Hub's ambiguous denial of a moved repository is the move, too.
+    expect(view('2025-09-30T00:00:00Z').diagnose({ ...bitnami, cause: 'not_found_or_unauthorized' }).cause).toBe(
+      'not_found',
+    );
+    expect(
+      view('2026-01-01T00:00:00Z').diagnose(
+        failing({
+          cause: 'not_found',
+          registry: 'k8s.gcr.io',
+          repository: 'pause',
+          tag: '3.10',
+          image: 'k8s.gcr.io/pause:3.10',
+        }),
+      ).suggestion,
+    ).toBe('registry.k8s.io/pause:3.10');
+  });
+
+  it('gives way to the fleet: a tag that pulls elsewhere, or credentials', () => {
+    const sameTag = [
+      pull({ repository: 'bitnami/redis', tag: '7.2.4', image: 'bitnami/redis:7.2.4', withoutSecrets: 10 }),
+    ];
+    expect(view('2025-09-30T00:00:00Z', sameTag).diagnose(bitnami)).toEqual({
+      cause: 'not_found',
+      suggestion: null,
+      evidence: null,
+    });
+    const withSecrets = [
+      pull({ repository: 'bitnami/redis', tag: 'latest', image: 'bitnami/redis:latest', withSecrets: 10 }),
+    ];
+    expect(
+      view('2025-09-30T00:00:00Z', withSecrets).diagnose({ ...bitnami, cause: 'not_found_or_unauthorized' }),
+    ).toEqual({ cause: 'unauthorized', suggestion: null, evidence: 'fleet_pulls_same_repository' });
+    // Public and pulling with another tag: the move still explains this tag's absence.
+    const latest = [
+      pull({ repository: 'bitnami/redis', tag: 'latest', image: 'bitnami/redis:latest', withoutSecrets: 10 }),
+    ];
+    expect(view('2025-09-30T00:00:00Z', latest).diagnose(bitnami).suggestion).toBe('bitnamilegacy/redis:7.2.4');
   });
 });
 
