@@ -21,9 +21,14 @@ export { RULES, type Rule } from './rules.ts';
 export { RETRYABLE_CAUSES } from './remedy.ts';
 export {
   CAUSES,
+  CAUSE_TRAITS,
+  QUOTA_COUNTED_CAUSES,
+  isConcreteCause,
+  isImageCause,
   SUBCAUSES,
   PROVIDERS,
   type Cause,
+  type CauseTraits,
   type Subcause,
   type Provider,
   type Classification,

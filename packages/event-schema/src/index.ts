@@ -55,3 +55,4 @@ export {
   type Workload,
   type PodOwnership,
 } from './workload.ts';
+export { kubeletBackoff } from './kubelet.ts';

@@ -4,6 +4,7 @@
  * clients and the insert coalescer are). Decode, process and encode touch nothing but the in-memory state.
  */
 import { type Context, context, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
+import { isConcreteCause } from '@pullwatch/classifier';
 import { type Envelope, EnvelopeSchema } from '@pullwatch/event-schema';
 import { RowBlock, RowBlockWriter } from '@pullwatch/clickhouse';
 import type { ConsumedMessage } from '@pullwatch/kafka';
@@ -39,8 +40,7 @@ export async function restoreState(
     const ofContainer = containerKey(s.cluster, s.namespace, s.pod, s.container);
     const key = podKey(ofContainer, s.image);
     state.setPod(key, s);
-    if (s.cause && s.cause !== 'no_cause' && s.cause !== 'unknown')
-      state.setCause(key, { cause: s.cause, subcause: s.subcause, hint: s.hint });
+    if (isConcreteCause(s.cause)) state.setCause(key, { cause: s.cause, subcause: s.subcause, hint: s.hint });
     state.setImage(ofContainer, s.image);
   }
   return offsets;
