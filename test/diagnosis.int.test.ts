@@ -178,6 +178,20 @@ const events: Ev[] = [
     first: 14,
     last: 1,
   },
+  // KEP-2535: the kubelet could not write its pull intent record: node_storage, and Docker Hub never asked.
+  {
+    cluster: 'stg',
+    pod: 'cache-intent',
+    node: 'stg-n1',
+    reason: 'Failed',
+    message:
+      'Error: failed to record image pull intent: open /var/lib/kubelet/image_manager/pulling/sha256-7f3a: ' +
+      'permission denied',
+    count: 3,
+    first: 20,
+    last: 5,
+    pod_: { image: 'redis:7.4.1', imagePullPolicy: 'Always', hasPullSecrets: false, node: 'stg-n1' },
+  },
   // An upper-case image name, and an image with no close match anywhere.
   {
     cluster: 'stg',
@@ -387,16 +401,19 @@ describe('diagnosis through Kafka, the analyzer and the query API', () => {
           ratePerHour: 10,
           exhaustedAt: new Date(NOW + 3_600_000).toISOString(),
           rateLimitedFailures: 3,
+          level: 'near',
         },
         {
           egress: 'node:stg/stg-n1',
           clusters: ['stg'],
           limit: 100,
+          // The failed pull intent record (cache-intent) never reached Docker Hub.
           used: 0,
           remaining: 100,
           ratePerHour: 0,
           exhaustedAt: null,
           rateLimitedFailures: 0,
+          level: 'ok',
         },
       ],
     });
@@ -424,6 +441,7 @@ describe('diagnosis through Kafka, the analyzer and the query API', () => {
       { cause: 'not_found_or_unauthorized', count: 0, p50: null, p90: null, max: null, stillStuck: 3 },
       { cause: 'registry_unavailable', count: 3, p50: 120, p90: 264, max: 300, stillStuck: 0 },
       { cause: 'invalid_reference', count: 0, p50: null, p90: null, max: null, stillStuck: 1 },
+      { cause: 'node_storage', count: 0, p50: null, p90: null, max: null, stillStuck: 1 },
       { cause: 'platform_mismatch', count: 0, p50: null, p90: null, max: null, stillStuck: 1 },
       { cause: 'rate_limited', count: 0, p50: null, p90: null, max: null, stillStuck: 1 },
     ]);
@@ -433,13 +451,14 @@ describe('diagnosis through Kafka, the analyzer and the query API', () => {
       { cause: 'not_found_or_unauthorized', count: 0, p50: null, p90: null, max: null, open: 3 },
       // The upper-case reference still names its registry (docker.io), so it forms an incident of its own.
       { cause: 'invalid_reference', count: 0, p50: null, p90: null, max: null, open: 1 },
+      { cause: 'node_storage', count: 0, p50: null, p90: null, max: null, open: 1 },
       { cause: 'platform_mismatch', count: 0, p50: null, p90: null, max: null, open: 1 },
       { cause: 'rate_limited', count: 0, p50: null, p90: null, max: null, open: 1 },
       { cause: 'registry_unavailable', count: 1, p50: 1140, p90: 1140, max: 1140, open: 0 },
     ]);
     const byCluster = await get<{ groups: unknown[] }>('/v1/recovery?groupBy=cluster');
     expect(byCluster.groups).toEqual([
-      { cluster: 'stg', count: 1, p50: 60, p90: 60, max: 60, stillStuck: 4 },
+      { cluster: 'stg', count: 1, p50: 60, p90: 60, max: 60, stillStuck: 5 },
       { cluster: 'prod', count: 2, p50: 210, p90: 282, max: 300, stillStuck: 2 },
     ]);
   });

@@ -23,6 +23,7 @@ export {
   CAUSES,
   CAUSE_TRAITS,
   QUOTA_COUNTED_CAUSES,
+  QUOTA_UNCOUNTED_SUBCAUSES,
   isConcreteCause,
   isImageCause,
   SUBCAUSES,
