@@ -8,6 +8,8 @@ export {
 } from './reference.ts';
 export {
   messageKind,
+  withoutAggregation,
+  AGGREGATED_PREFIX,
   parsePulled,
   parseGoDuration,
   MESSAGE_KINDS,
@@ -21,6 +23,7 @@ export {
   CAUSES,
   CAUSE_TRAITS,
   QUOTA_COUNTED_CAUSES,
+  QUOTA_UNCOUNTED_SUBCAUSES,
   isConcreteCause,
   isImageCause,
   SUBCAUSES,

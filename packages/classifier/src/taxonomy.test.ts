@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { CAUSES, CAUSE_TRAITS, isConcreteCause, isImageCause, QUOTA_COUNTED_CAUSES } from './taxonomy.ts';
+import {
+  CAUSES,
+  CAUSE_TRAITS,
+  isConcreteCause,
+  isImageCause,
+  QUOTA_COUNTED_CAUSES,
+  QUOTA_UNCOUNTED_SUBCAUSES,
+} from './taxonomy.ts';
 
 describe('cause traits', () => {
   it('decide every cause, and only causes', () => {
@@ -26,5 +33,7 @@ describe('cause traits', () => {
 
   it('count the failures that fetched a manifest against the Docker Hub quota', () => {
     expect(QUOTA_COUNTED_CAUSES).toEqual(['platform_mismatch', 'node_storage']);
+    // …except a failed pull intent record: the kubelet never asked the registry.
+    expect(QUOTA_UNCOUNTED_SUBCAUSES).toEqual(['pull_records']);
   });
 });

@@ -33,6 +33,7 @@ export const SUBCAUSES = {
   ],
   tls_error: ['unknown_authority', 'expired', 'hostname_mismatch', 'http_to_https'],
   policy_denied: ['signature'],
+  node_storage: ['pull_records'],
 } as const satisfies Partial<Record<Cause, readonly string[]>>;
 export type Subcause = (typeof SUBCAUSES)[keyof typeof SUBCAUSES][number];
 
@@ -122,3 +123,9 @@ export function isImageCause(cause: string): cause is Cause {
 
 /** Failures that count against Docker Hub's quota although the pull failed. */
 export const QUOTA_COUNTED_CAUSES: readonly Cause[] = CAUSES.filter((c) => CAUSE_TRAITS[c].quotaCounted);
+
+/**
+ * Subcauses of a QUOTA_COUNTED cause whose failure came before any request to the registry: the kubelet
+ * could not write its pull intent record (KEP-2535), so Docker Hub counted nothing.
+ */
+export const QUOTA_UNCOUNTED_SUBCAUSES: readonly Subcause[] = ['pull_records'];

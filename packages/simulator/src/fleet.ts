@@ -233,8 +233,8 @@ export class FleetSimulation {
 
   private started(pod: Pod): void {
     this.schedule(this.now + 200, () => {
-      this.emit(pod, 'Created', 'Normal', kubeletMessages.created(pod.container));
-      this.emit(pod, 'Started', 'Normal', kubeletMessages.started(pod.container));
+      this.emit(pod, 'Created', 'Normal', kubeletMessages.created());
+      this.emit(pod, 'Started', 'Normal', kubeletMessages.started());
     });
   }
 

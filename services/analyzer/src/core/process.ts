@@ -150,7 +150,7 @@ function readEvent(env: EventEnvelope, receivedMs: number, window: TimeWindow | 
     clamped: time.clamped || first.clamped ? 1 : 0,
     container,
     podKeyBase: containerKey(env.cluster, n.object.namespace, n.object.name, container),
-    kind: messageKind(n.message),
+    kind: messageKind(n.message, n.reason),
   };
 }
 

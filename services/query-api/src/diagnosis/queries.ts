@@ -1,4 +1,4 @@
-import { QUOTA_COUNTED_CAUSES } from '@pullwatch/classifier';
+import { QUOTA_COUNTED_CAUSES, QUOTA_UNCOUNTED_SUBCAUSES } from '@pullwatch/classifier';
 import type { ClickHouseClient, FleetTables } from '@pullwatch/clickhouse';
 import type { FleetPull } from '../core/did-you-mean.ts';
 import { type EgressSettings, type NodeUsage, windowsOf } from '../core/quota.ts';
@@ -84,11 +84,14 @@ export class DiagnosisQueries {
       from: chTime(new Date(now.getTime() - longest)),
       hour: chTime(new Date(now.getTime() - 3_600_000)),
       counted: QUOTA_COUNTED_CAUSES,
+      uncounted: QUOTA_UNCOUNTED_SUBCAUSES,
     };
     windows.forEach((w, i) => {
       params[`w${i}`] = chTime(new Date(now.getTime() - w.ms));
     });
-    const countedRow = `(outcome = 'success' OR (outcome = 'failure' AND cause IN {counted:Array(String)}))`;
+    const countedRow =
+      `(outcome = 'success' OR (outcome = 'failure' AND cause IN {counted:Array(String)} ` +
+      `AND subcause NOT IN {uncounted:Array(String)}))`;
     const rows = await this.rows<Record<string, unknown>>(
       `SELECT cluster, node,
               ${windows

@@ -17,7 +17,7 @@ export const RecoveryQuery = Window.extend({
 }).strict();
 
 const Evidence = z
-  .enum(['fleet_pulls_same_repository', 'similar_fleet_image', 'docker_official_image'])
+  .enum(['fleet_pulls_same_repository', 'similar_fleet_image', 'docker_official_image', 'moved_image'])
   .nullable()
   .describe('What the suggestion or the changed cause rests on');
 
@@ -30,7 +30,8 @@ export const DiagnosisFields = z.object({
     .string()
     .describe(
       'The cause after the fleet evidence: an ambiguous denial of a repository that pulls elsewhere becomes ' +
-        'unauthorized',
+        'unauthorized; one of a repository that never pulled, with a close name that does (or a moved ' +
+        'repository), becomes not_found',
     ),
   suggestion: z.string().nullable().describe('The image the user most likely meant, or null'),
   evidence: Evidence,
