@@ -7,6 +7,7 @@ import { eventEnvelope, K8sEventSchema, type PodContext } from '@pullwatch/event
 import { createProducer, ensureTopics } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { createAnalyzer, loadAnalyzerConfig, type Analyzer } from '../services/analyzer/src/index.ts';
+import { TYPO_HINT } from '../services/query-api/src/core/did-you-mean.ts';
 import { createQueryApi, loadQueryApiConfig, type QueryApi } from '../services/query-api/src/index.ts';
 import { testEndpoints, uniqueName } from './support/endpoints.ts';
 import { until } from './support/until.ts';
@@ -163,16 +164,33 @@ const events: Ev[] = [
     first: 12,
     last: 1,
   },
-  // A typo in stg: the fleet pulls nginx:1.27.3.
+  // A typo in stg: the fleet pulls nginx:1.27.3. CRI-O passes Docker Hub's bare "denied" on (issue 23).
   {
     cluster: 'stg',
     pod: 'web-typo',
     node: 'stg-n1',
     reason: 'Failed',
-    message: resolveFailed('ngnix:1.27.3', 'docker.io/library/ngnix:1.27.3', denied),
+    message:
+      'Failed to pull image "ngnix:1.27.3": rpc error: code = Unknown desc = initializing source ' +
+      'docker://docker.io/library/ngnix:1.27.3: reading manifest 1.27.3 in docker.io/library/ngnix: requested ' +
+      'access to the resource is denied',
     count: 5,
     first: 14,
     last: 1,
+  },
+  // KEP-2535: the kubelet could not write its pull intent record: node_storage, and Docker Hub never asked.
+  {
+    cluster: 'stg',
+    pod: 'cache-intent',
+    node: 'stg-n1',
+    reason: 'Failed',
+    message:
+      'Error: failed to record image pull intent: open /var/lib/kubelet/image_manager/pulling/sha256-7f3a: ' +
+      'permission denied',
+    count: 3,
+    first: 20,
+    last: 5,
+    pod_: { image: 'redis:7.4.1', imagePullPolicy: 'Always', hasPullSecrets: false, node: 'stg-n1' },
   },
   // An upper-case image name, and an image with no close match anywhere.
   {
@@ -324,13 +342,20 @@ type Item = {
 };
 
 describe('diagnosis through Kafka, the analyzer and the query API', () => {
-  it('suggests the image a typo meant, and reads a denied repository that pulls elsewhere as credentials', async () => {
+  it('reads a denial as the typo a close name that pulls suggests, and one whose repository pulls elsewhere as credentials', async () => {
     const { failures } = await get<{ failures: Item[] }>('/v1/failures?limit=1000');
     const byPod = (pod: string) => failures.filter((f) => f.pod === pod);
-    expect(byPod('web-typo').map((f) => [f.cause, f.suggestion, f.evidence])).toEqual([
-      ['not_found_or_unauthorized', 'nginx:1.27.3', 'similar_fleet_image'],
+    // The typo leads, and nothing advises credentials: a close name pulls, this repository never did.
+    expect(byPod('web-typo').map((f) => [f.cause, f.suggestion, f.evidence, f.hint])).toEqual([
+      ['not_found', 'nginx:1.27.3', 'similar_fleet_image', `Did you mean nginx:1.27.3? ${TYPO_HINT}`],
     ]);
-    expect(byPod('web-typo')[0]!.hint).toMatch(/^Did you mean nginx:1\.27\.3\? /);
+    expect(byPod('web-typo')[0]!.hint).not.toMatch(/imagePullSecret|credential/i);
+    // The stored cause stays the registry's honest ambiguity; the API resolves it with the fleet's evidence.
+    const stored = await admin.query({
+      query: `SELECT DISTINCT cause FROM ${database}.pull_events WHERE pod = 'web-typo' AND outcome = 'failure'`,
+      format: 'JSONEachRow',
+    });
+    expect(await stored.json()).toEqual([{ cause: 'not_found_or_unauthorized' }]);
     expect(byPod('ledger-2').map((f) => [f.cause, f.suggestion, f.evidence])).toEqual([
       ['unauthorized', null, 'fleet_pulls_same_repository'],
     ]);
@@ -353,13 +378,13 @@ describe('diagnosis through Kafka, the analyzer and the query API', () => {
         .sort(),
     ).toEqual([
       ['ledger-2', 'unauthorized', null, 'fleet_pulls_same_repository', 'This repository pulls succ'],
-      ['web-typo', 'not_found_or_unauthorized', 'nginx:1.27.3', 'similar_fleet_image', 'Did you mean nginx:1.27.3?'],
+      ['web-typo', 'not_found', 'nginx:1.27.3', 'similar_fleet_image', 'Did you mean nginx:1.27.3?'],
     ]);
 
     const { incidents } = await get<{ incidents: (Item & { images: string[] })[] }>('/v1/incidents');
     const typo = incidents.find((i) => i.images.includes('ngnix:1.27.3'));
-    expect(typo).toMatchObject({ suggestion: 'nginx:1.27.3', evidence: 'similar_fleet_image' });
-    expect(typo!.hint).toMatch(/^Did you mean nginx:1\.27\.3\?/);
+    expect(typo).toMatchObject({ cause: 'not_found', suggestion: 'nginx:1.27.3', evidence: 'similar_fleet_image' });
+    expect(typo!.hint).toBe(`Did you mean nginx:1.27.3? ${TYPO_HINT}`);
   });
 
   it('forecasts the Docker Hub quota per egress', async () => {
@@ -376,16 +401,19 @@ describe('diagnosis through Kafka, the analyzer and the query API', () => {
           ratePerHour: 10,
           exhaustedAt: new Date(NOW + 3_600_000).toISOString(),
           rateLimitedFailures: 3,
+          level: 'near',
         },
         {
           egress: 'node:stg/stg-n1',
           clusters: ['stg'],
           limit: 100,
+          // The failed pull intent record (cache-intent) never reached Docker Hub.
           used: 0,
           remaining: 100,
           ratePerHour: 0,
           exhaustedAt: null,
           rateLimitedFailures: 0,
+          level: 'ok',
         },
       ],
     });
@@ -413,6 +441,7 @@ describe('diagnosis through Kafka, the analyzer and the query API', () => {
       { cause: 'not_found_or_unauthorized', count: 0, p50: null, p90: null, max: null, stillStuck: 3 },
       { cause: 'registry_unavailable', count: 3, p50: 120, p90: 264, max: 300, stillStuck: 0 },
       { cause: 'invalid_reference', count: 0, p50: null, p90: null, max: null, stillStuck: 1 },
+      { cause: 'node_storage', count: 0, p50: null, p90: null, max: null, stillStuck: 1 },
       { cause: 'platform_mismatch', count: 0, p50: null, p90: null, max: null, stillStuck: 1 },
       { cause: 'rate_limited', count: 0, p50: null, p90: null, max: null, stillStuck: 1 },
     ]);
@@ -422,13 +451,14 @@ describe('diagnosis through Kafka, the analyzer and the query API', () => {
       { cause: 'not_found_or_unauthorized', count: 0, p50: null, p90: null, max: null, open: 3 },
       // The upper-case reference still names its registry (docker.io), so it forms an incident of its own.
       { cause: 'invalid_reference', count: 0, p50: null, p90: null, max: null, open: 1 },
+      { cause: 'node_storage', count: 0, p50: null, p90: null, max: null, open: 1 },
       { cause: 'platform_mismatch', count: 0, p50: null, p90: null, max: null, open: 1 },
       { cause: 'rate_limited', count: 0, p50: null, p90: null, max: null, open: 1 },
       { cause: 'registry_unavailable', count: 1, p50: 1140, p90: 1140, max: 1140, open: 0 },
     ]);
     const byCluster = await get<{ groups: unknown[] }>('/v1/recovery?groupBy=cluster');
     expect(byCluster.groups).toEqual([
-      { cluster: 'stg', count: 1, p50: 60, p90: 60, max: 60, stillStuck: 4 },
+      { cluster: 'stg', count: 1, p50: 60, p90: 60, max: 60, stillStuck: 5 },
       { cluster: 'prod', count: 2, p50: 210, p90: 282, max: 300, stillStuck: 2 },
     ]);
   });

@@ -6,6 +6,7 @@ import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { dedicatedKafka } from '../support/dedicated-kafka.ts';
 import { freePort } from '../support/free-port.ts';
 import { testEndpoints, uniqueName } from '../support/endpoints.ts';
+import { until } from '../support/until.ts';
 import { report } from './report.ts';
 
 const logger = createLogger('broker-restart', 'silent');
@@ -17,6 +18,7 @@ const database = uniqueName('broker_restart');
 const topic = uniqueName('broker_restart');
 let collector: Collector;
 let analyzer: ReturnType<typeof createAnalyzer>;
+const analyzerMetrics = createMetricsRegistry('br-a');
 
 /** Pod i's failure Event, observed at count `count`. */
 const event = (i: number, count: number) => ({
@@ -32,16 +34,33 @@ const event = (i: number, count: number) => ({
 
 const INGEST_TOKEN = 'broker-restart-ingest-token';
 
+const post = (events: unknown[]) =>
+  fetch(`${collector.ingestUrl}/v1/k8s-events?cluster=eu`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${INGEST_TOKEN}` },
+    body: JSON.stringify(events),
+  });
+
+/**
+ * A client that honours 503 + Retry-After: nothing it sent is lost, though a retry may repeat. Bounded:
+ * past 120 s it fails with the last answer, and any answer but 200 or 503 fails at once.
+ */
 async function send(events: unknown[]): Promise<number> {
-  // A client that honours 503 + Retry-After: nothing it sent is lost, though a retry may repeat.
+  const end = Date.now() + 120_000;
   for (let retries = 0; ; retries++) {
-    const res = await fetch(`${collector.ingestUrl}/v1/k8s-events?cluster=eu`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${INGEST_TOKEN}` },
-      body: JSON.stringify(events),
-    }).catch(() => null);
-    if (res?.ok) return retries;
-    await new Promise((r) => setTimeout(r, Number(res?.headers.get('retry-after') ?? 1) * 500));
+    let last: string;
+    try {
+      const res = await post(events);
+      if (res.ok) return retries;
+      if (res.status !== 503) throw new Error(`collector answered ${res.status}: ${await res.text()}`);
+      last = `503 ${await res.text()}`;
+      await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 500));
+    } catch (err) {
+      if (err instanceof Error && err.message.startsWith('collector answered')) throw err;
+      last = String(err);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    if (Date.now() > end) throw new Error(`not accepted after ${retries + 1} attempts in 120 s; last: ${last}`);
   }
 }
 
@@ -69,7 +88,7 @@ beforeAll(async () => {
     }),
     {
       logger,
-      metrics: createMetricsRegistry('br-a'),
+      metrics: analyzerMetrics,
       kafka,
       clickhouse: createClickHouse({ ...endpoints.clickhouse }),
     },
@@ -90,28 +109,41 @@ describe('Kafka broker stopped and restarted mid-stream', () => {
   it('loses no event and counts none twice', async () => {
     const pods = 200;
     let retries = 0;
+    let refusedWhileDown = 0;
     // Counts 1..3 for every Pod, the broker going down after the first round and back during the second.
     for (let count = 1; count <= 3; count++) {
       const round = Array.from({ length: pods }, (_, i) => event(i, count));
+      let restarted: Promise<unknown> | null = null;
       if (count === 2) {
         await broker.kafka.down();
-        setTimeout(() => void broker.kafka.up(() => undefined), 3000);
+        // The fault has landed: the collector refuses while the broker is away (nothing of it accepted)…
+        const refused = await post(round.slice(0, 50));
+        expect(refused.status).toBe(503);
+        refusedWhileDown += 1;
+        // …and the broker comes back while the round is being retried.
+        restarted = broker.kafka.up(() => undefined);
       }
       for (let i = 0; i < round.length; i += 50) retries += await send(round.slice(i, i + 50));
+      await restarted;
     }
     const expected = pods * 3;
-    const end = Date.now() + 180_000;
-    let stored = 0;
-    while (Date.now() < end) {
-      const rs = await admin.query({
-        query: `SELECT sum(occurrences) AS n FROM ${database}.pull_failures`,
-        format: 'JSONEachRow',
-      });
-      stored = Number((await rs.json<{ n: number }>())[0]?.n ?? 0);
-      if (stored >= expected) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    await new Promise((r) => setTimeout(r, 2000));
+    const sumOf = async (query: string) => {
+      const rs = await admin.query({ query, format: 'JSONEachRow' });
+      return Number(Object.values((await rs.json<Record<string, number>>())[0] ?? {})[0] ?? 0);
+    };
+    const lag = async () => {
+      const m = await analyzerMetrics.getSingleMetric('pullwatch_analyzer_lag_messages')?.get();
+      return m?.values.length ? m.values.reduce((a, v) => a + v.value, 0) : Number.NaN;
+    };
+    // Everything consumed and committed (no message behind on any partition), and stored: nothing can
+    // still be on its way to add a second count.
+    await until(
+      async () =>
+        (await lag()) === 0 && (await sumOf(`SELECT sum(occurrences) FROM ${database}.pull_failures`)) >= expected,
+      'the analyzer to catch up and store every occurrence',
+      180_000,
+      500,
+    );
     const rs = await admin.query({
       query: `SELECT sum(occurrences) AS n, uniqExact(event_uid) AS pods FROM ${database}.pull_failures`,
       format: 'JSONEachRow',
@@ -121,7 +153,7 @@ describe('Kafka broker stopped and restarted mid-stream', () => {
       podsSent: pods,
       occurrencesSent: expected,
       occurrencesStored: Number(row!.n),
-      faultsInjected: 1,
+      requestsRefusedWhileDown: refusedWhileDown,
       clientRetries: retries,
     });
     expect(Number(row!.n)).toBe(expected);

@@ -6,6 +6,7 @@ import { repoRoot } from '@pullwatch/engines';
 import { dedicatedClickHouse } from '../support/dedicated-clickhouse.ts';
 import { freePort } from '../support/free-port.ts';
 import { testEndpoints, uniqueName } from '../support/endpoints.ts';
+import { until, untilValue } from '../support/until.ts';
 import { report } from './report.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -93,18 +94,40 @@ async function rows<T>(sql: string): Promise<T[]> {
 }
 
 let retries = 0;
-/** A client that resends until the collector acknowledges: nothing it sent is lost, though a resend may repeat. */
+/**
+ * A client that resends until the collector acknowledges: nothing it sent is lost, though a resend may
+ * repeat. Bounded: past 120 s it fails with the last answer.
+ */
 async function send(events: unknown[]): Promise<void> {
+  const end = Date.now() + 120_000;
   for (;;) {
-    const res = await fetch(`http://127.0.0.1:${ingestPort}/v1/k8s-events?cluster=eu`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${INGEST_TOKEN}` },
-      body: JSON.stringify(events),
-      signal: AbortSignal.timeout(15_000),
-    }).catch(() => null);
-    if (res?.ok) return;
+    let last: string;
+    try {
+      const res = await fetch(`http://127.0.0.1:${ingestPort}/v1/k8s-events?cluster=eu`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${INGEST_TOKEN}` },
+        body: JSON.stringify(events),
+        signal: AbortSignal.timeout(15_000),
+      });
+      if (res.ok) return;
+      last = `${res.status} ${await res.text()}`;
+    } catch (err) {
+      last = String(err);
+    }
     retries += 1;
+    if (Date.now() > end) throw new Error(`not accepted in 120 s (${retries} resends in all); last: ${last}`);
     await sleep(300);
+  }
+}
+
+/** Messages the running analyzer has not committed, over its partitions (from its /metrics); null if it does not answer. */
+async function analyzerLag(): Promise<number | null> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${analyzerMetricsPort}/metrics`)).text();
+    const lines = [...text.matchAll(/^pullwatch_analyzer_lag_messages\{[^}]*\} (\d+)$/gm)];
+    return lines.length ? lines.reduce((a, m) => a + Number(m[1]), 0) : null;
+  } catch {
+    return null;
   }
 }
 
@@ -125,45 +148,64 @@ describe('collector, analyzer and ClickHouse killed mid-stream', () => {
     let collector = service('collector');
     let analyzer = service('analyzer');
     const faults: string[] = [];
-    // Kills land while requests are in flight and batches are being stored: one per round after the first.
-    const fault = async (round: number) => {
-      if (round === 2) {
-        await kill(collector);
-        faults.push('collector SIGKILL');
-        await sleep(500);
-        collector = service('collector');
-      } else if (round === 3) {
-        await kill(analyzer);
-        faults.push('analyzer SIGKILL');
-        await sleep(500);
+    const evidence: Record<string, number | null> = {};
+    // Round 2: the collector is killed while requests are in flight (the sends go on beside the kill).
+    const killCollector = async () => {
+      await kill(collector);
+      faults.push('collector SIGKILL');
+      await sleep(500);
+      collector = service('collector');
+    };
+    for (let count = 1; count <= rounds; count++) {
+      const round = Array.from({ length: pods }, (_, i) => event(i, count));
+      const retriesBefore = retries;
+      let pending: Promise<void> | null = null;
+      for (let i = 0; i < round.length; i += 25) {
+        if (i === 100 && count === 2) pending = killCollector();
+        if (i === 100 && count === 3) {
+          // Round 3: the analyzer is killed with messages of this round on their way to it.
+          evidence.analyzerLagAtKill = await analyzerLag();
+          await kill(analyzer);
+          faults.push('analyzer SIGKILL');
+        }
+        if (i === 100 && count === 4) {
+          await ch.crash();
+          faults.push('ClickHouse SIGKILL');
+        }
+        await send(round.slice(i, i + 25));
+      }
+      await pending;
+      if (count === 2) evidence.resendsAfterCollectorKill = retries - retriesBefore;
+      if (count === 3) {
         analyzer = service('analyzer');
-      } else if (round === 4) {
-        await ch.crash();
-        faults.push('ClickHouse SIGKILL');
-        await sleep(2000);
+        // Up and holding partitions before ClickHouse goes, or it would wait for ClickHouse to start at all.
+        await untilValue(analyzerLag, 'the restarted analyzer to hold its partitions', 120_000);
+      }
+      if (count === 4) {
+        // The rest of the round reached Kafka while ClickHouse was down: the analyzer cannot have committed it.
+        evidence.analyzerLagWhileClickHouseDown = await untilValue(analyzerLag, 'the analyzer to report its lag');
         await ch.clickhouse.up(() => undefined);
         faults.push('ClickHouse restarted');
       }
-    };
-    const pending: Promise<void>[] = [];
-    for (let count = 1; count <= rounds; count++) {
-      const round = Array.from({ length: pods }, (_, i) => event(i, count));
-      for (let i = 0; i < round.length; i += 25) {
-        if (i === 100) pending.push(fault(count));
-        await send(round.slice(i, i + 25));
-      }
-      await Promise.all(pending.splice(0));
     }
+    // The faults landed where they were meant to: requests in flight resent, messages waiting in Kafka.
+    expect(evidence.resendsAfterCollectorKill).toBeGreaterThan(0);
+    expect(evidence.analyzerLagWhileClickHouseDown).toBeGreaterThan(0);
     const expected = pods * rounds;
-    const end = Date.now() + 240_000;
-    let stored = 0;
-    while (Date.now() < end) {
-      stored = await scalar(`SELECT sum(occurrences) FROM ${database}.pull_failures`).catch(() => 0);
-      if (stored >= expected) break;
-      await sleep(500);
-    }
-    await sleep(2000); // anything late would show up now
-    stored = await scalar(`SELECT sum(occurrences) FROM ${database}.pull_failures`);
+    let lastError = '';
+    const storedNow = () =>
+      scalar(`SELECT sum(occurrences) FROM ${database}.pull_failures`).catch((err: unknown) => {
+        lastError = String(err); // ClickHouse may still be starting: the deadline below bounds it
+        return -1;
+      });
+    // Caught up: everything stored and committed, so nothing late can add a second count.
+    await until(
+      async () => (await storedNow()) >= expected && (await analyzerLag()) === 0,
+      `every occurrence stored and the analyzer's lag at 0 (last error: ${lastError || 'none'})`,
+      240_000,
+      500,
+    );
+    const stored = await scalar(`SELECT sum(occurrences) FROM ${database}.pull_failures`);
     const storedPods = await scalar(`SELECT uniqExact(event_uid) FROM ${database}.pull_failures`);
     const observations = await scalar(`SELECT count() FROM ${database}.raw_events`);
     report('process kills (collector, analyzer, ClickHouse)', {
@@ -173,6 +215,7 @@ describe('collector, analyzer and ClickHouse killed mid-stream', () => {
       observationsStored: observations,
       faultsInjected: faults.filter((f) => f.endsWith('SIGKILL')).length,
       clientRetries: retries,
+      ...evidence,
     });
     expect(faults).toEqual(['collector SIGKILL', 'analyzer SIGKILL', 'ClickHouse SIGKILL', 'ClickHouse restarted']);
     expect(stored).toBe(expected);

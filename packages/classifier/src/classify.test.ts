@@ -224,6 +224,66 @@ describe('states, kinds and hints', () => {
   });
 });
 
+describe('registries in 2026', () => {
+  it("Docker Hub's denied is ambiguous (it says so for missing repositories); another registry's is unauthorized", () => {
+    const denied = (ref: string) =>
+      `Failed to pull image "${ref}": rpc error: code = Unknown desc = initializing source docker://${ref}: ` +
+      `reading manifest 1.27.3 in ${ref.replace(/:[^:/]*$/, '')}: requested access to the resource is denied`;
+    expect(c(denied('docker.io/library/ngnix:1.27.3')).cause).toBe('not_found_or_unauthorized');
+    expect(c(denied('registry.corp.example:5000/payments/api:1.27.3')).cause).toBe('unauthorized');
+    expect(c('denied: requested access to the resource is denied').cause).toBe('not_found_or_unauthorized');
+  });
+  it('reads the image after "failed to pull" without the word image, but not the word image itself', () => {
+    expect(
+      c(
+        'failed to pull ghcr.io/dependabot/dependabot-updater-npm: Error response from daemon: toomanyrequests: ' +
+          'retry-after: 880.092µs, allowed: 44000/minute',
+      ),
+    ).toMatchObject({ cause: 'rate_limited', registry: 'ghcr.io', image: 'ghcr.io/dependabot/dependabot-updater-npm' });
+    expect(c('Failed to pull image: pull QPS exceeded')).toMatchObject({ cause: 'rate_limited', image: null });
+  });
+});
+
+describe('Kubernetes 1.35 and client-go', () => {
+  it('classifies an aggregated Event as the message it merged', () => {
+    const inner =
+      'Failed to pull image "ghcr.io/a/b:1": rpc error: code = NotFound desc = failed to pull and unpack image ' +
+      '"ghcr.io/a/b:1": failed to resolve reference "ghcr.io/a/b:1": ghcr.io/a/b:1: not found';
+    const merged = c(`(combined from similar events): ${inner}`, { reason: 'Failed' });
+    expect(merged).toEqual(c(inner, { reason: 'Failed' }));
+    expect(merged).toMatchObject({ cause: 'not_found', image: 'ghcr.io/a/b:1', registry: 'ghcr.io' });
+    expect(c('(combined from similar events): Error: ImagePullBackOff', { reason: 'Failed' }).cause).toBe('no_cause');
+  });
+  it('a failed pull intent record is the node, whatever the file system said (KEP-2535)', () => {
+    for (const why of ['permission denied', 'no such file or directory', 'input/output error'])
+      expect(
+        c(
+          'Failed to record image pull intent for container image "nginx:1.27": failed to record image pull intent: ' +
+            `open /var/lib/kubelet/image_manager/pulling/sha256-1f: ${why}`,
+        ),
+        why,
+      ).toMatchObject({ cause: 'node_storage', image: 'nginx:1.27', registry: 'docker.io' });
+    expect(c('Error: failed to record image pull intent: write /var/lib/kubelet/x: permission denied')).toMatchObject({
+      cause: 'node_storage',
+      subcause: 'pull_records',
+    });
+  });
+  it('says a Never-policy miss may be credentials that do not match (KEP-2535)', () => {
+    const r = c('Container image "acme/app:1" is not present with pull policy of Never', {
+      reason: 'ErrImageNeverPull',
+    });
+    expect(r.cause).toBe('pull_policy_never');
+    expect(r.hint).toMatch(/imagePullSecrets/);
+    expect(r.hint).toMatch(/preload/);
+  });
+  it('an image present and accessible is not a failure', () => {
+    expect(
+      c('Container image "nginx:1.27" already present on machine and can be accessed by the pod', { reason: 'Pulled' })
+        .cause,
+    ).toBe('unknown');
+  });
+});
+
 describe('registry and provider', () => {
   const cases: [string, string | null, string | null][] = [
     ['Failed to pull image "123.dkr.ecr.us-east-1.amazonaws.com/a:1": x', '123.dkr.ecr.us-east-1.amazonaws.com', 'ecr'],

@@ -1,5 +1,5 @@
 import { findImage, findRegistryInText, registryOfImage } from './extract.ts';
-import { messageKind } from './message-kind.ts';
+import { messageKind, withoutAggregation } from './message-kind.ts';
 import { providerOf, requiresCredentials } from './provider.ts';
 import { parseReference, type ImageReference } from './reference.ts';
 import { hintFor, RETRYABLE_CAUSES } from './remedy.ts';
@@ -22,12 +22,13 @@ const GATES = new LiteralMatcher(
   RULES.length,
 );
 
-function matchRules(lower: string, credentialsRequired: boolean): Verdict {
+function matchRules(lower: string, provider: Provider | null): Verdict {
   GATES.scan(lower);
   for (let i = 0; i < RULES.length; i++) {
     if (!GATES.has(i)) continue;
     const r = RULES[i] as Rule;
-    if (r.onlyWhenCredentialsRequired && !credentialsRequired) continue;
+    if (r.onlyWhenCredentialsRequired && !requiresCredentials(provider)) continue;
+    if (r.onlyOnDockerHub && provider !== null && provider !== 'docker_hub') continue;
     if (r.pattern && !r.pattern.test(lower)) continue;
     return { cause: r.cause, subcause: r.subcause };
   }
@@ -45,13 +46,13 @@ const AGGREGATE_WEAKNESS: Partial<Record<Cause, number>> = {
 const AGGREGATE_SPLIT_RE = /,\s*(?=rpc error:|failed to pull and unpack image|error response from daemon)/;
 const AGGREGATE_OPEN_RE = /\[(?:rpc error|failed to pull and unpack image|error response from daemon)/;
 
-function matchAggregate(lower: string, credentialsRequired: boolean): Verdict {
+function matchAggregate(lower: string, provider: Provider | null): Verdict {
   const open = AGGREGATE_OPEN_RE.exec(lower)?.index ?? -1;
   const parts = lower.slice(open + 1).split(AGGREGATE_SPLIT_RE);
   let best: Verdict = UNKNOWN;
   let bestWeakness = Infinity;
   for (const part of parts) {
-    const v = matchRules(part, credentialsRequired);
+    const v = matchRules(part, provider);
     const weakness = AGGREGATE_WEAKNESS[v.cause] ?? 0;
     if (weakness < bestWeakness) {
       best = v;
@@ -63,7 +64,7 @@ function matchAggregate(lower: string, credentialsRequired: boolean): Verdict {
 
 /** Classifies one image pull failure message (kubelet event, container waiting message or runtime log line). */
 export function classify(input: ClassifyInput): Classification {
-  const message = input.message;
+  const message = withoutAggregation(input.message);
   const lower = message.toLowerCase();
 
   let image = findImage(message, lower);
@@ -85,16 +86,15 @@ export function classify(input: ClassifyInput): Classification {
   }
   const provider: Provider | null = registry === null ? null : providerOf(registry);
 
-  const kind = messageKind(message);
+  const kind = messageKind(message, input.reason);
   let verdict: Verdict;
   if (kind === 'backoff' && lower.indexOf(':', lower.lastIndexOf('"') + 1) === -1) {
     verdict = NO_CAUSE;
   } else if (kind === 'pulling' || kind === 'pulled' || kind === 'already_present') {
     verdict = UNKNOWN; // not a failure: nothing in it is evidence
   } else {
-    const credentialsRequired = requiresCredentials(provider);
     const aggregate = lower.indexOf('[') !== -1 && AGGREGATE_OPEN_RE.test(lower);
-    verdict = aggregate ? matchAggregate(lower, credentialsRequired) : matchRules(lower, credentialsRequired);
+    verdict = aggregate ? matchAggregate(lower, provider) : matchRules(lower, provider);
   }
   if (verdict.cause === 'unknown') verdict = fromReason(input.reason, verdict);
 

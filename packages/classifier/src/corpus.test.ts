@@ -126,6 +126,11 @@ describeSet('dev-messages.jsonl', [
 
 describeSet('extra-messages.jsonl', []);
 
+// Kubernetes 1.35 (KEP-2535, client-go's aggregation) and the registries' 2026 wordings (issue 23), each with
+// its source: Docker Hub's unauthenticated and per-account limits and HAP429, GHCR, Artifact Registry,
+// ACR/MCR, ECR's expired token, Quay, Harbor.
+describeSet('registries-2026-messages.jsonl', []);
+
 // Held out: real messages from public issues, none of them in the dev or extra sets (see the README). Targets:
 // cause ≥ 98 %, every cause with ≥ 5 examples ≥ 90 % recall, registry ≥ 97 % where the label names one.
 describeSet('held-out-messages.jsonl', [], (rows, s) => {

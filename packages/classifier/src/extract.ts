@@ -73,7 +73,8 @@ const IMAGE_FINDERS: readonly Finder[] = [
       'i',
     ),
   ],
-  ['container image', /Container image \\?"([^"\\]*)\\?"/],
+  // `Container image "X" …` (present, never pulled) and `… for container image "X"` (KEP-2535's pull intent).
+  ['container image', /[Cc]ontainer image \\?"([^"\\]*)\\?"/],
   ['default image tag', /default image tag \\?"([^"\\]*)\\?"/i],
   ['pullimage "', /PullImage \\?"([^"\\]*)\\?"/],
   ['image=', /\bimage=\\?"([^"\\]*)\\?"/],
@@ -92,8 +93,9 @@ const LATE_IMAGE_FINDERS: readonly Finder[] = [
   // The kubelet's and the runtimes' other wrappers, newest first.
   ['parse image ', /couldn't parse image (?:reference|name) \\?"([^"\\]*)\\?"/i],
   ['image pull failed for ', /image pull failed for ([^\s,]+),/i],
-  // kubeadm's preflight and crictl quote nothing: `failed to pull image registry.k8s.io/x:1: output: …`.
-  ['failed to pull image ', /failed to pull image ([a-z0-9][^\s"]*?):\s/i],
+  // kubeadm's preflight and crictl quote nothing: `failed to pull image registry.k8s.io/x:1: output: …`;
+  // other tools drop the word image (`failed to pull ghcr.io/x/y: Error response from daemon: …`).
+  ['failed to pull ', /failed to pull (?:image )?(?!image:)([a-z0-9][^\s"]*?):\s/i],
   ['failed to resolve ref ', /failed to resolve ref ([^\s"]+?):(?:\s|$)/i],
   ['no such image: ', /no such image: ([^\s]+?)(?::\s|$)/i],
   // Pre-CRI Docker (v1 registry protocol).

@@ -8,6 +8,8 @@ export {
 } from './reference.ts';
 export {
   messageKind,
+  withoutAggregation,
+  AGGREGATED_PREFIX,
   parsePulled,
   parseGoDuration,
   MESSAGE_KINDS,
@@ -19,9 +21,15 @@ export { RULES, type Rule } from './rules.ts';
 export { RETRYABLE_CAUSES } from './remedy.ts';
 export {
   CAUSES,
+  CAUSE_TRAITS,
+  QUOTA_COUNTED_CAUSES,
+  QUOTA_UNCOUNTED_SUBCAUSES,
+  isConcreteCause,
+  isImageCause,
   SUBCAUSES,
   PROVIDERS,
   type Cause,
+  type CauseTraits,
   type Subcause,
   type Provider,
   type Classification,

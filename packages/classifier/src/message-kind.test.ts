@@ -24,9 +24,30 @@ describe('messageKind', () => {
     ['Successfully pulled image "nginx" in 1.2s (1.2s including waiting). Image size: 123 bytes.', 'pulled'],
     ['Container image "nginx:latest" already present on machine', 'already_present'],
     ['Started container app', 'other'],
+    ['Container started', 'other'],
+    ['Container image "nginx:1.27" already present on machine and can be accessed by the pod', 'already_present'],
+    ['(combined from similar events): Error: ImagePullBackOff', 'status'],
+    ['(combined from similar events): Back-off pulling image "nginx"', 'backoff'],
+    [
+      'Failed to record image pull intent for container image "nginx:1.27": failed to record image pull intent: ' +
+        'open /var/lib/kubelet/image_manager/pulling/sha256-1f: no space left on device',
+      'failed_pull',
+    ],
+    [
+      'Error: failed to record image pull intent: open /var/lib/kubelet/image_manager/pulling/x: permission denied',
+      'failed_pull',
+    ],
   ];
   for (const [message, kind] of cases)
     it(`${kind}: ${message.slice(0, 60)}`, () => expect(messageKind(message)).toBe(kind));
+
+  it('takes a Pulled Event for a success whatever its words', () => {
+    expect(
+      messageKind('Container image "nginx:1.27" already present on machine and can be accessed by the pod', 'Pulled'),
+    ).toBe('already_present');
+    expect(messageKind('Image "nginx:1.27" pulled', 'Pulled')).toBe('pulled');
+    expect(messageKind('Image "nginx:1.27" pulled', 'Failed')).toBe('other');
+  });
 });
 
 describe('parsePulled', () => {

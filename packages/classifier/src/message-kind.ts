@@ -15,9 +15,30 @@ export type MessageKind = (typeof MESSAGE_KINDS)[number];
 
 const STATUS_RE = /^\s*Error: (?:ErrImagePull|ImagePullBackOff|InvalidImageName|ErrImageNeverPull)\s*$/;
 
-export function messageKind(message: string): MessageKind {
+/**
+ * client-go's event aggregation (tools/record/events_cache.go): more than 10 similar Events of one
+ * object in 10 minutes become one whose message is this prefix and the latest message.
+ */
+export const AGGREGATED_PREFIX = '(combined from similar events): ';
+
+/** The message without client-go's aggregation prefix (the Event it merged says the same thing). */
+export function withoutAggregation(message: string): string {
+  return message.startsWith(AGGREGATED_PREFIX) ? message.slice(AGGREGATED_PREFIX.length) : message;
+}
+
+/**
+ * What the Event reports. The reason decides where it is unambiguous: every `Pulled` Event is a success,
+ * whatever its wording (`Successfully pulled image`, `already present on machine`, and KEP-2535's `… and
+ * can be accessed by the pod` in 1.35); for the rest the kubelet's message does.
+ */
+export function messageKind(message: string, reason?: string | null): MessageKind {
+  message = withoutAggregation(message);
+  if (reason === 'Pulled') return message.includes('already present on machine') ? 'already_present' : 'pulled';
   if (message.includes('is not present with pull policy of Never')) return 'never_pull';
   if (message.includes('Failed to pull image "')) return 'failed_pull';
+  // KEP-2535 (1.33+): the kubelet could not write its pull record before pulling; `Error: failed to …`
+  // is the same failure as the container's Failed Event.
+  if (message.includes('ailed to record image pull intent')) return 'failed_pull';
   if (message.includes('Failed to apply default image tag') || message.includes('Failed to inspect image "'))
     return 'inspect_failed';
   if (message.length < 40 && STATUS_RE.test(message)) return 'status';

@@ -28,7 +28,10 @@ const CAUSE_HINTS: Record<Cause, string> = {
   node_storage:
     "Free disk on the node: prune unused images, lower the kubelet's image GC thresholds or enlarge the " +
     "runtime's filesystem.",
-  pull_policy_never: 'The image is not on the node and imagePullPolicy is Never: preload it or change the pull policy.',
+  pull_policy_never:
+    'The image is not on the node and imagePullPolicy is Never, or (Kubernetes 1.35+, credential verification) ' +
+    "it is there but this Pod's pull credentials are not the ones it was pulled with: preload the image, give " +
+    'the Pod matching imagePullSecrets, or change the pull policy.',
   policy_denied: 'An image or admission policy rejected the image: use an allowed, signed image or update the policy.',
   no_cause: "This message reports a state only; the cause is in the Pod's previous pull failure.",
   unknown: 'Unrecognised pull failure: read the full message and the container runtime logs on the node.',
@@ -59,6 +62,10 @@ const SUBCAUSE_HINTS: Partial<Record<Subcause, string>> = {
   hostname_mismatch: 'Use the host name the certificate was issued for, or reissue it with the right SANs.',
   http_to_https:
     'The registry speaks plain HTTP: serve TLS, or configure it as an insecure registry/mirror on the nodes.',
+  pull_records:
+    'The kubelet could not write its image pull record (credential verification, under ' +
+    "/var/lib/kubelet/image_manager): check the node's disk — free space, a read-only or failing file system, " +
+    "the kubelet root directory's permissions.",
   signature: "Sign the image (cosign/sigstore) or fix the node's signature policy.",
 };
 

@@ -16,6 +16,8 @@ export interface Rule {
   pattern?: RegExp;
   /** Only when the registry never serves anonymous pulls (ECR, ACR): missing credentials is then the answer. */
   onlyWhenCredentialsRequired?: boolean;
+  /** Only when the pull went to Docker Hub, or the message does not tell where. */
+  onlyOnDockerHub?: boolean;
 }
 
 const rule = (
@@ -114,6 +116,10 @@ export const RULES: readonly Rule[] = [
     ['input/output error', 'read-only file system', 'structure needs cleaning', 'tmpmounts/'],
     /input\/output error|read-only file system|structure needs cleaning|failed to mount \S*tmpmounts\//,
   ),
+  // KEP-2535 (on by default since 1.35): before pulling, the kubelet writes an intent record under its root
+  // directory (/var/lib/kubelet/image_manager); when that write fails no registry was asked, whatever the
+  // file system error's words (`permission denied` is not a registry's).
+  rule('pull-intent', 'node_storage', 'pull_records', ['failed to record image pull intent']),
   // The node's own image store failed after the download; the registry is not involved.
   rule('runtime-store', 'unknown', null, [
     'content store',
@@ -245,6 +251,18 @@ export const RULES: readonly Rule[] = [
     'resource may not exist',
     'verify that it exists',
   ]),
+  // Docker Hub answers `denied` for repositories that do not exist as for private ones; CRI-O passes it on
+  // without Docker's "repository does not exist or may require" around it. Other registries mean it.
+  rule(
+    'ambiguous-denied-hub',
+    'not_found_or_unauthorized',
+    null,
+    ['requested access to the resource is denied'],
+    undefined,
+    {
+      onlyOnDockerHub: true,
+    },
+  ),
   rule(
     'auth',
     'unauthorized',

@@ -33,6 +33,7 @@ export const SUBCAUSES = {
   ],
   tls_error: ['unknown_authority', 'expired', 'hostname_mismatch', 'http_to_https'],
   policy_denied: ['signature'],
+  node_storage: ['pull_records'],
 } as const satisfies Partial<Record<Cause, readonly string[]>>;
 export type Subcause = (typeof SUBCAUSES)[keyof typeof SUBCAUSES][number];
 
@@ -79,3 +80,52 @@ export interface Classification {
   retryable: boolean;
   hint: string;
 }
+
+/** What the rest of pullwatch decides per cause; one table, so a new cause does not compile until each is decided. */
+export interface CauseTraits {
+  /** A diagnosis of its own: `no_cause` and `unknown` take the last concrete cause of the same Pod instead. */
+  concrete: boolean;
+  /** `image`: belongs to one image (a typo, a removed tag, no build for the platform), not to the registry. */
+  scope: 'image' | 'registry';
+  /** Counts against Docker Hub's pull quota although the pull failed (the manifest was fetched first). */
+  quotaCounted: boolean;
+}
+
+export const CAUSE_TRAITS = {
+  invalid_reference: { concrete: true, scope: 'image', quotaCounted: false },
+  not_found: { concrete: true, scope: 'image', quotaCounted: false },
+  unauthorized: { concrete: true, scope: 'registry', quotaCounted: false },
+  not_found_or_unauthorized: { concrete: true, scope: 'image', quotaCounted: false },
+  rate_limited: { concrete: true, scope: 'registry', quotaCounted: false },
+  registry_unavailable: { concrete: true, scope: 'registry', quotaCounted: false },
+  tls_error: { concrete: true, scope: 'registry', quotaCounted: false },
+  // Docker Hub counts the manifest GET that came before the disk or the platform broke the pull.
+  platform_mismatch: { concrete: true, scope: 'image', quotaCounted: true },
+  node_storage: { concrete: true, scope: 'registry', quotaCounted: true },
+  pull_policy_never: { concrete: true, scope: 'image', quotaCounted: false },
+  policy_denied: { concrete: true, scope: 'image', quotaCounted: false },
+  no_cause: { concrete: false, scope: 'registry', quotaCounted: false },
+  unknown: { concrete: false, scope: 'registry', quotaCounted: false },
+} as const satisfies Record<Cause, CauseTraits>;
+
+const traitsOf = (cause: string): CauseTraits | undefined =>
+  Object.hasOwn(CAUSE_TRAITS, cause) ? CAUSE_TRAITS[cause as Cause] : undefined;
+
+/** A known cause that is a diagnosis of its own (not `no_cause`, `unknown`, empty or a stranger). */
+export function isConcreteCause(cause: string): cause is Cause {
+  return traitsOf(cause)?.concrete === true;
+}
+
+/** A known cause that belongs to one image rather than to its registry. */
+export function isImageCause(cause: string): cause is Cause {
+  return traitsOf(cause)?.scope === 'image';
+}
+
+/** Failures that count against Docker Hub's quota although the pull failed. */
+export const QUOTA_COUNTED_CAUSES: readonly Cause[] = CAUSES.filter((c) => CAUSE_TRAITS[c].quotaCounted);
+
+/**
+ * Subcauses of a QUOTA_COUNTED cause whose failure came before any request to the registry: the kubelet
+ * could not write its pull intent record (KEP-2535), so Docker Hub counted nothing.
+ */
+export const QUOTA_UNCOUNTED_SUBCAUSES: readonly Subcause[] = ['pull_records'];

@@ -1,3 +1,17 @@
+import { z } from 'zod';
+
+const StopTimeout = z.coerce.number().int().min(1).default(30_000);
+
+/** PULLWATCH_STOP_TIMEOUT_MS: how long a service may take to stop gracefully (default 30 s). */
+export function stopTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const parsed = StopTimeout.safeParse(env.PULLWATCH_STOP_TIMEOUT_MS);
+  if (!parsed.success)
+    throw new Error(
+      `PULLWATCH_STOP_TIMEOUT_MS: a positive integer of milliseconds, got '${env.PULLWATCH_STOP_TIMEOUT_MS}'`,
+    );
+  return parsed.data;
+}
+
 /**
  * Resolves on the first SIGINT or SIGTERM (Ctrl-C, `docker stop`, a Pod being deleted), when the
  * `pullwatch start` that spawned this process goes away (its IPC channel closes), or after `ms`.
@@ -16,11 +30,7 @@ export function stopSignal(ms?: number): Promise<void> {
  * must not keep the process alive forever. Past the deadline the process exits non-zero; nothing
  * acknowledged is lost, since offsets are only committed after the data is stored.
  */
-export async function stopWithin(
-  what: string,
-  stop: () => Promise<void>,
-  ms = Number(process.env.PULLWATCH_STOP_TIMEOUT_MS ?? 30_000),
-): Promise<void> {
+export async function stopWithin(what: string, stop: () => Promise<void>, ms = stopTimeoutMs()): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'late'>((resolve) => {
     timer = setTimeout(() => resolve('late'), ms);

@@ -3,9 +3,15 @@ import { z } from 'zod';
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** The migrations' variables, as a zod shape: the analyzer reads the same ones, validated the same way. */
-export const MigrateEnvShape = {
+/** Which database (and cluster) pullwatch's tables are in: read by every service that reads or writes them. */
+export const DatabaseEnvShape = {
   PULLWATCH_CLICKHOUSE_DATABASE: z.string().regex(IDENTIFIER, 'a ClickHouse identifier').default('pullwatch'),
+  // Set when ClickHouse is a cluster: readers use the `_all` Distributed tables (migration 0004).
   PULLWATCH_CLICKHOUSE_CLUSTER: z.string().regex(IDENTIFIER, 'a ClickHouse identifier').optional(),
+};
+
+export const MigrateEnvShape = {
+  ...DatabaseEnvShape,
   PULLWATCH_TTL_DAYS: z.coerce.number().int().min(1).default(90),
   // A sharded cluster without Keeper (no replication, no ON CLUSTER DDL): plain engines, migrations
   // applied to every shard of PULLWATCH_CLICKHOUSE_SHARDS in turn (docs/scaling.md).

@@ -31,4 +31,4 @@ export {
   toClickHouseError,
   queryRows,
 } from './errors.ts';
-export { loadMigrateConfig, MigrateEnvShape, type MigrateConfig } from './config.ts';
+export { DatabaseEnvShape, loadMigrateConfig, MigrateEnvShape, type MigrateConfig } from './config.ts';

@@ -1,5 +1,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { clickHouseTlsError } from './errors.ts';
+import { BackoffPolicy } from '@pullwatch/backoff';
+
+// Until ClickHouse answers or the deadline passes: 200 ms doubling to 5 s, full jitter.
+const REACH_BACKOFF = new BackoffPolicy({ baseMs: 200, maxMs: 5_000 });
 
 /**
  * Waits until ClickHouse answers, retrying with back-off: a service starting before its database
@@ -31,7 +35,7 @@ export async function waitForClickHouse(
             `${err instanceof Error ? err.message : String(err)}`,
         );
       opts.onRetry?.(err, attempt);
-      await sleep(Math.min(5000, 200 * 2 ** attempt));
+      await sleep(REACH_BACKOFF.delay(attempt));
     }
   }
 }

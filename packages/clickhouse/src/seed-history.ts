@@ -36,7 +36,7 @@ function pullEventsSql(database: string, clusters: number, from: number, count: 
       if(number % 4 = 0, 'Always', 'IfNotPresent') AS image_pull_policy,
       toInt8(number % 3) - 1 AS has_pull_secrets, toString(number) AS event_uid, 1, 0, number,
       'Deployment' AS workload_kind, concat('app-', toString(number % 50)) AS workload_name,
-      false AS workload_inferred, concat('team-', toString(number % 12)) AS team
+      false AS workload_inferred, concat('team-', toString(number % 12)) AS team, 0 AS time_clamped
     FROM numbers(${from}, ${count})`;
 }
 

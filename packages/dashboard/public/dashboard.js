@@ -466,8 +466,8 @@ async function refresh() {
       registry && registry !== 'docker.io'
         ? []
         : egresses.map((q) => {
-            const share = q.used / q.limit;
-            const level = share >= 1 ? 'full' : share >= 0.8 ? 'near' : 'ok';
+            // The API decides the level with the alert rule's threshold: one number for both.
+            const level = ['ok', 'near', 'full'].includes(q.level) ? q.level : 'ok';
             return [
               `<th scope="row">${trunc(q.egress)}</th>`,
               num(`<span class="quota quota-${level}">${q.used} / ${q.limit}</span>`),

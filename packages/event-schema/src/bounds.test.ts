@@ -10,6 +10,8 @@ import {
   MAX_NAME_CHARS,
   MAX_NAMESPACE_CHARS,
   MAX_REASON_CHARS,
+  REDACTED_TOKEN_ID,
+  redactTokenIds,
   truncate,
 } from './bounds.ts';
 import { eventEnvelope, podWaitingEnvelope } from './build.ts';
@@ -231,5 +233,55 @@ describe('boundPodWaiting', () => {
       ok: false,
       reason: expect.stringMatching(/^namespace: longer than 63 characters \(64\)/),
     });
+  });
+});
+
+describe('Docker Hub token ids', () => {
+  // Docker Hub's per-account rate limit names the pull's token (docker/hub-feedback, 2025–2026 wording).
+  const limited = (id: string) =>
+    'Failed to pull image "node:20-alpine": failed to copy: httpReadSeeker: failed open: unexpected status from GET ' +
+    'request to https://registry-1.docker.io/v2/library/node/manifests/sha256:3960: 429 Too Many Requests\n' +
+    `toomanyrequests: You have reached your pull rate limit as 'ci-bot': ${id}. You may increase the limit by ` +
+    'upgrading. https://www.docker.com/increase-rate-limit';
+
+  it('are redacted from an Event’s message and note before anything is built from them', () => {
+    const id = 'dckr_jti_9Lg3-DN__PcJ-S_X3BoAVBr-mIk=';
+    const b = boundEvent(event({ message: limited(id), note: `again: ${id}` }));
+    if (!b.ok) throw new Error(b.reason);
+    expect(b.event.message).toBe(limited('dckr_jti_<redacted>'));
+    expect(b.event.note).toBe('again: dckr_jti_<redacted>');
+    expect(b.normalized.message).toBe(limited('dckr_jti_<redacted>'));
+    expect(JSON.stringify(eventEnvelope({ cluster: 'c', source: 'http', event: b.event }))).not.toContain('9Lg3');
+    expect(b.messageTruncated).toBe(false);
+  });
+
+  it('are redacted from a Pod’s waiting message', () => {
+    const b = boundPodWaiting({
+      namespace: 'shop',
+      pod: 'web-1',
+      podUid: 'p-1',
+      node: 'node-a',
+      container: 'web',
+      image: 'node:20-alpine',
+      imagePullPolicy: 'IfNotPresent',
+      hasPullSecrets: true,
+      reason: 'ErrImagePull',
+      message: limited('dckr_jti_tookeeeennn-H0jyHY3m7bYZruA='),
+      observedAt: '2026-11-24T10:02:30Z',
+    });
+    if (!b.ok) throw new Error(b.reason);
+    expect(b.podWaiting.message).toBe(limited(REDACTED_TOKEN_ID));
+  });
+
+  it('are redacted when the cut at 8192 characters split one, and a message without one is the same string', () => {
+    const head = 'x'.repeat(MAX_MESSAGE_CHARS - 12);
+    expect(redactTokenIds(truncate(`${head}dckr_jti_AbCdEfGh=`, MAX_MESSAGE_CHARS))).toBe(`${head}dckr_jti_<redacted>`);
+    const plain = 'toomanyrequests: You have reached your unauthenticated pull rate limit.';
+    expect(redactTokenIds(plain)).toBe(plain);
+    // Linear: a megabyte of prefixes is one pass.
+    const many = 'dckr_jti_ '.repeat(100_000);
+    const t = performance.now();
+    expect(redactTokenIds(many)).toBe('dckr_jti_<redacted> '.repeat(100_000));
+    expect(performance.now() - t).toBeLessThan(1000);
   });
 });

@@ -41,6 +41,23 @@ const cutOptional = <T extends string | null | undefined>(s: T, max: number): T 
 const clampCount = <T extends number | undefined>(n: T): T =>
   (typeof n === 'number' && n > MAX_EVENT_COUNT ? MAX_EVENT_COUNT : n) as T;
 
+/**
+ * Docker Hub names the token of an authenticated pull it rate-limits (`… pull rate limit as 'user':
+ * dckr_jti_<id>. …`): a token id is a credential's handle, never stored or logged. Replaced where every
+ * message enters (boundEvent, boundPodWaiting), so no row, payload, dead letter or log line carries it.
+ */
+const DOCKER_TOKEN_ID_RE = /dckr_jti_[A-Za-z0-9_\-+/=]*/g;
+export const REDACTED_TOKEN_ID = 'dckr_jti_<redacted>';
+
+/** `s` with every Docker Hub token id replaced by REDACTED_TOKEN_ID (linear: one pass, no backtracking). */
+export function redactTokenIds(s: string): string {
+  return s.includes('dckr_jti_') ? s.replace(DOCKER_TOKEN_ID_RE, REDACTED_TOKEN_ID) : s;
+}
+
+/** A message cut to MAX_MESSAGE_CHARS, then redacted (a token id cut at the end is still one). */
+const boundMessage = <T extends string | null | undefined>(s: T): T =>
+  (typeof s === 'string' ? redactTokenIds(truncate(s, MAX_MESSAGE_CHARS)) : s) as T;
+
 /** The first identifying field over its limit, as `field: why`; null when all are within. */
 function overLimit(fields: readonly (readonly [field: string, value: unknown, max: number, what: string])[]) {
   for (const [field, value, max, what] of fields)
@@ -62,7 +79,7 @@ const boundRef = (ref: ObjectRef | undefined): ObjectRef | undefined =>
  * An Event within the limits: refused (`ok: false`, with the field and why) when a name, namespace or
  * identifier is longer than Kubernetes allows (no API server stores such an Event, and cutting it would
  * make it another object's); otherwise a copy with the message (or note) cut to MAX_MESSAGE_CHARS
- * (`messageTruncated`), the fieldPath, reason, type and kind cut, and counts clamped, and that copy
+ * (`messageTruncated`) and its token ids redacted, the fieldPath, reason, type and kind cut, and counts clamped, and that copy
  * normalised. Fields pullwatch does not read pass through as they came.
  */
 export function boundEvent(event: K8sEvent): BoundedEvent {
@@ -86,8 +103,8 @@ export function boundEvent(event: K8sEvent): BoundedEvent {
     ...event,
     reason: cutOptional(event.reason, MAX_REASON_CHARS),
     type: cutOptional(event.type, MAX_REASON_CHARS),
-    message: cutOptional(event.message, MAX_MESSAGE_CHARS),
-    note: cutOptional(event.note, MAX_MESSAGE_CHARS),
+    message: boundMessage(event.message),
+    note: boundMessage(event.note),
     count: clampCount(event.count),
     deprecatedCount: clampCount(event.deprecatedCount),
     involvedObject: boundRef(event.involvedObject),
@@ -124,7 +141,7 @@ export function boundPodWaiting(w: PodWaiting): BoundedPodWaiting {
       image: cut(w.image, MAX_IMAGE_CHARS),
       imagePullPolicy: cutOptional(w.imagePullPolicy, MAX_REASON_CHARS),
       reason: cut(w.reason, MAX_REASON_CHARS),
-      message: cutOptional(w.message, MAX_MESSAGE_CHARS),
+      message: boundMessage(w.message),
     },
     messageTruncated,
   };

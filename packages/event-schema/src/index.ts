@@ -33,6 +33,8 @@ export {
   boundPodWaiting,
   boundPodContext,
   truncate,
+  redactTokenIds,
+  REDACTED_TOKEN_ID,
   MAX_NAME_CHARS,
   MAX_NAMESPACE_CHARS,
   MAX_FIELD_PATH_CHARS,
@@ -53,3 +55,4 @@ export {
   type Workload,
   type PodOwnership,
 } from './workload.ts';
+export { kubeletBackoff } from './kubelet.ts';

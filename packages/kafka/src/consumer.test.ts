@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '@pullwatch/telemetry';
+import { until as waitUntil } from '../../../test/support/until.ts';
 import { type ConsumerFactory, createGroupConsumer } from './consumer.ts';
 
 /** A message stream as the client hands it out: data events, pause/resume, close. */
@@ -31,9 +32,7 @@ class FakeConsumer extends EventEmitter {
   }
 }
 
-const until = async (ok: () => boolean) => {
-  while (!ok()) await new Promise((r) => setTimeout(r, 5));
-};
+const until = (ok: () => boolean, what: string) => waitUntil(ok, what, 5000, 5);
 
 describe('createGroupConsumer', () => {
   it("restarts consumption when the client emits 'error' (a rejoin out of retries) instead of crashing", async () => {
@@ -54,10 +53,10 @@ describe('createGroupConsumer', () => {
 
     // Without a listener, EventEmitter throws an 'error' event at the emitter: the process would end.
     client.emit('error', new Error('rejoinGroup failed 9 times.'));
-    await until(() => client.streams[0]!.closed);
+    await until(() => client.streams[0]!.closed, 'the first stream closed');
     expect(restarts).toEqual(['rejoinGroup failed 9 times.']);
     // After the back-off, a new stream (a new group join) delivers messages again.
-    await until(() => client.streams.length === 2);
+    await until(() => client.streams.length === 2, 'a second stream opened');
     client.streams[1]!.emit('data', {
       topic: 't',
       partition: 0,
@@ -66,7 +65,7 @@ describe('createGroupConsumer', () => {
       value: null,
       headers: new Map(),
     });
-    await until(() => handled.length === 1);
+    await until(() => handled.length === 1, 'the batch handled');
     expect(handled).toEqual([7]);
     await gc.close();
   });

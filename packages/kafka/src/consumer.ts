@@ -1,6 +1,10 @@
 import { Consumer, type Message, type MessagesStream } from '@platformatic/kafka';
 import { baseOptions, type KafkaConnection } from './connection.ts';
 import { classifyKafkaError } from './errors.ts';
+import { BackoffPolicy } from '@pullwatch/backoff';
+
+// Restarts of a failed consumption: 200 ms doubling to 10 s, full jitter, for as long as the consumer runs.
+const RESTART_BACKOFF = new BackoffPolicy({ baseMs: 200, maxMs: 10_000 });
 
 /** A consumed message in pullwatch's terms: offsets as numbers, headers as text. */
 export interface ConsumedMessage {
@@ -65,8 +69,6 @@ export interface GroupConsumer {
   /** Finishes the batches in progress (stored and committed, or left uncommitted), then leaves the group. */
   close(): Promise<void>;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function toMessage(m: Message<Buffer, Buffer, Buffer, Buffer>): ConsumedMessage {
   const headers: Record<string, string> = {};
@@ -244,24 +246,24 @@ export function createGroupConsumer(
         throw classifyKafkaError(err);
       }
       loop = (async () => {
-        let attempt = 0;
+        const backoff = RESTART_BACKOFF.start();
         while (!stopping) {
           try {
             s ??= await open();
             await pump(s, handle);
-            attempt = 0;
+            backoff.reset();
           } catch (err) {
             failStream = null;
             if (stopping) break;
             const e = classifyKafkaError(err);
             log.warn(
-              { err: err instanceof Error ? err.message : String(err), reason: e.reason, attempt },
+              { err: err instanceof Error ? err.message : String(err), reason: e.reason, attempt: backoff.attempts },
               'kafka: consumption failed; restarting from the committed offsets',
             );
             on.restarting?.(err);
             await closeStream();
             stream = null;
-            await sleep(Math.min(10_000, 200 * 2 ** attempt++));
+            await RESTART_BACKOFF.sleep(backoff.next() ?? RESTART_BACKOFF.maxMs);
           }
           s = null;
         }

@@ -1,5 +1,6 @@
-import { compatibilityPartitioner, ProduceAcks, Producer } from '@platformatic/kafka';
+import { ProduceAcks, Producer } from '@platformatic/kafka';
 import { baseOptions, type KafkaConnection } from './connection.ts';
+import { compatiblePartitioner } from './partitioner.ts';
 import { classifyKafkaError, KafkaMessageTooLargeError, KafkaRetryableError } from './errors.ts';
 
 export interface OutgoingMessage {
@@ -62,7 +63,8 @@ export async function createProducer(conn: KafkaConnection, opts: ProducerOption
       acks: ProduceAcks.ALL,
       compression: 'none',
       // kafkajs's (and Java's) key → partition mapping: Pods stay on the partitions existing topics have them on.
-      partitioner: compatibilityPartitioner,
+      // Our own murmur2: the library's costs the square of the key's length (see partitioner.ts).
+      partitioner: compatiblePartitioner,
       serializers: { key: toBytes, value: toBytes, headerKey: toBytes, headerValue: toBytes },
     });
     try {

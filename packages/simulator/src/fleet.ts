@@ -1,5 +1,6 @@
 import type { Scenario, ScenarioCluster, ScenarioIncident } from './scenario.ts';
 import { kubeletMessages, pullErrorDetail, splitImage, type Runtime } from './messages.ts';
+import { kubeletBackoff } from '@pullwatch/event-schema';
 
 /** A core/v1 Event object as the API server returns it. */
 export interface SimEvent {
@@ -23,9 +24,9 @@ export interface Emitted {
   event: SimEvent;
 }
 
-/** kubelet's image pull back-off: 5 s doubling per failure, capped at 300 s. */
+/** kubelet's image pull back-off after `failures` failures, in seconds (`kubeletBackoff` of @pullwatch/event-schema). */
 export function backoffSeconds(failures: number): number {
-  return Math.min(300, 5 * 2 ** Math.max(0, failures - 1));
+  return kubeletBackoff(failures).seconds;
 }
 
 interface Pod {
@@ -232,8 +233,8 @@ export class FleetSimulation {
 
   private started(pod: Pod): void {
     this.schedule(this.now + 200, () => {
-      this.emit(pod, 'Created', 'Normal', kubeletMessages.created(pod.container));
-      this.emit(pod, 'Started', 'Normal', kubeletMessages.started(pod.container));
+      this.emit(pod, 'Created', 'Normal', kubeletMessages.created());
+      this.emit(pod, 'Started', 'Normal', kubeletMessages.started());
     });
   }
 

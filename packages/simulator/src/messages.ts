@@ -26,7 +26,8 @@ const digest = (seed: string) => {
 
 /**
  * What kubelet prints after `Failed to pull image "X": ` for each kind of incident, per runtime —
- * modelled on the messages real runtimes print (see the shared corpus).
+ * modelled on the messages real runtimes print (see the shared corpus), with Docker Hub's 2025 wording of
+ * the anonymous limit.
  */
 export function pullErrorDetail(kind: ScenarioIncident['kind'], image: string, runtime: Runtime): string {
   const r = splitImage(image);
@@ -52,8 +53,8 @@ export function pullErrorDetail(kind: ScenarioIncident['kind'], image: string, r
       case 'dockerhub_rate_limit':
         return (
           `rpc error: code = Unknown desc = initializing source docker://${ref}: reading ` +
-          `manifest ${r.tag} in ${r.host}/${r.path}: toomanyrequests: You have reached your pull rate limit. ` +
-          `You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit`
+          `manifest ${r.tag} in ${r.host}/${r.path}: toomanyrequests: You have reached your unauthenticated pull ` +
+          `rate limit. https://www.docker.com/increase-rate-limit`
         );
       case 'registry_outage':
         return (
@@ -98,8 +99,8 @@ export function pullErrorDetail(kind: ScenarioIncident['kind'], image: string, r
       return (
         `rpc error: code = Unknown desc = failed to pull and unpack image "${ref}": failed to copy: ` +
         `httpReadSeeker: failed open: unexpected status code ${manifestUrl}: 429 Too Many Requests - Server ` +
-        `message: toomanyrequests: You have reached your pull rate limit. You may increase the limit by ` +
-        `authenticating and upgrading: https://www.docker.com/increase-rate-limit`
+        `message: toomanyrequests: You have reached your unauthenticated pull rate limit. ` +
+        `https://www.docker.com/increase-rate-limit`
       );
     case 'registry_outage':
       return (
@@ -135,7 +136,10 @@ export const kubeletMessages = {
   pulled: (image: string, seconds: number, bytes: number) =>
     `Successfully pulled image "${image}" in ${seconds.toFixed(3)}s (${seconds.toFixed(3)}s including ` +
     `waiting). Image size: ${bytes} bytes.`,
-  alreadyPresent: (image: string) => `Container image "${image}" already present on machine`,
-  created: (container: string) => `Created container ${container}`,
-  started: (container: string) => `Started container ${container}`,
+  // Kubernetes 1.35: credential verification (KEP-2535) is on by default, and the container Events no longer
+  // name the container (kubernetes/kubernetes#134043; it is in the Event's fieldPath).
+  alreadyPresent: (image: string) =>
+    `Container image "${image}" already present on machine and can be accessed by the pod`,
+  created: () => 'Container created',
+  started: () => 'Container started',
 };

@@ -1,4 +1,8 @@
 import type { Emitted, SimEvent } from './fleet.ts';
+import { BackoffPolicy } from '@pullwatch/backoff';
+
+// Between attempts: 250 ms doubling to 10 s with full jitter, unless the collector says Retry-After.
+const SEND_BACKOFF = new BackoffPolicy({ baseMs: 250, maxMs: 10_000 });
 
 export interface SendResult {
   accepted: number;
@@ -45,7 +49,7 @@ async function postChunk(
 ): Promise<number> {
   const body = JSON.stringify(events);
   for (let attempt = 0; ; attempt++) {
-    let retryAfterMs = Math.min(10_000, 250 * 2 ** attempt);
+    let retryAfterMs = SEND_BACKOFF.delay(attempt);
     try {
       const res = await fetch(url, {
         method: 'POST',
@@ -69,6 +73,6 @@ async function postChunk(
         throw new Error(`collector at ${url} unreachable: ${err instanceof Error ? err.message : String(err)}`);
     }
     if (attempt >= maxRetries) throw new Error(`collector at ${url} still busy after ${maxRetries} retries`);
-    await new Promise((r) => setTimeout(r, retryAfterMs));
+    await SEND_BACKOFF.sleep(retryAfterMs, signal);
   }
 }

@@ -61,6 +61,8 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
   const stats: AnalyzerStats = { consumed: 0, failures: 0, successes: 0, deadLettered: 0, skippedAlreadyStored: 0 };
   /** Per partition: offsets at or below this are already in ClickHouse (from before a crash). */
   const storedUpTo = new Map<number, number>();
+  /** Per partition: offsets at or below this have their pull rows in ClickHouse (restored with storedUpTo). */
+  const pullsStoredUpTo = new Map<number, number>();
   /**
    * Bumped when the in-memory state is forgotten: a slice processed before then must not mark its
    * partition restored once stored (its partition is restored from ClickHouse instead).
@@ -84,8 +86,11 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
   let correlating: Promise<void> = Promise.resolve();
 
   async function restore(partitions: number[]) {
-    const offsets = await restoreState(store, state, partitions);
-    for (const p of partitions) storedUpTo.set(p, offsets.get(p) ?? -1);
+    const { offsets, pullOffsets } = await restoreState(store, state, partitions);
+    for (const p of partitions) {
+      storedUpTo.set(p, offsets.get(p) ?? -1);
+      pullsStoredUpTo.set(p, pullOffsets.get(p) ?? -1);
+    }
     log.info({ partitions, storedUpTo: Object.fromEntries(storedUpTo) }, 'analyzer: state restored from ClickHouse');
   }
 
@@ -163,6 +168,7 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
     generation += 1;
     state.clear();
     storedUpTo.clear();
+    pullsStoredUpTo.clear();
   }
 
   /** One partition's share of a fetch: stored and committed in bounded slices, in order. */
@@ -211,6 +217,7 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
     const processed = processSlice(messages, storedUpTo.get(partition) ?? -1, partition, state, {
       stuckAfterMs: cfg.stuckAfterMs,
       window: timeWindow(Date.now(), cfg.ttlDays),
+      pullsStoredUpTo: pullsStoredUpTo.get(partition) ?? -1,
     });
     stats.skippedAlreadyStored += processed.skipped;
     await deadLetter(topic, partition, processed.dead);
@@ -294,7 +301,11 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
    * next batch.
    */
   function onAssigned(partitions: number[]) {
-    for (const p of [...storedUpTo.keys()]) if (!partitions.includes(p)) storedUpTo.delete(p);
+    for (const p of [...storedUpTo.keys()])
+      if (!partitions.includes(p)) {
+        storedUpTo.delete(p);
+        pullsStoredUpTo.delete(p);
+      }
     rebalances += 1;
   }
 

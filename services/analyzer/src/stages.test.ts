@@ -32,6 +32,13 @@ const message = (offset: number, value: string): ConsumedMessage => ({
   headers: {},
 });
 
+/** A String column by hand: its LEB128 length, written out, then the text's UTF-8 bytes. */
+const text = (length: string, s: string) => `${length} ${Buffer.from(s).toString('hex')}`;
+/** Columns in table order, each as hex with the column it is (the name only documents the bytes). */
+const bytes = (...columns: (readonly [hex: string, column: string])[]) =>
+  columns.map(([h]) => h.replaceAll(' ', '')).join('');
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
 describe('processSlice', () => {
   const envelopes = [
     envelope(0, 'Failed', FAILED),
@@ -45,32 +52,158 @@ describe('processSlice', () => {
     message(13, JSON.stringify(envelopes[2])),
   ];
 
-  it('skips what is stored, dead-letters what does not decode, encodes the rest as processEnvelope makes it', () => {
+  it('skips what is stored, dead-letters what does not decode, encodes the rest in RowBinary', () => {
     const processed = processSlice(messages, 10, 3, new AnalyzerState(), { stuckAfterMs: 600_000 });
-    // The reference: the same messages through processEnvelope, the rows encoded afterwards.
-    const state = new AnalyzerState();
-    const expected = [
-      { offset: 11, env: envelopes[1]! },
-      { offset: 13, env: envelopes[2]! },
-    ].map(({ offset, env }, i) =>
-      processEnvelope(env, { partition: 3, offset }, state, {
-        stuckAfterMs: 600_000,
-        payload: messages[i === 0 ? 1 : 3]!.value!.toString(),
-      }),
-    );
     expect(processed.skipped).toBe(1);
     expect(processed.dead.map((d) => [d.offset, d.value?.toString(), d.error.slice(0, 20)])).toEqual([
       [12, '{"not": "an envelope"', expect.stringMatching(/JSON|Expected|end/)],
     ]);
     expect(processed.rows.raws.rows).toBe(2);
-    expect(processed.rows.raws.bytes).toEqual(RAW_EVENT_FORMAT.block(expected.map((e) => e.raw)).bytes);
-    expect(processed.rows.pulls.bytes).toEqual(PULL_EVENT_FORMAT.block(expected.map((e) => e.pull!)).bytes);
+    expect(processed.rows.pulls.rows).toBe(2);
+    // Written by hand from the RowBinary spec: DateTime64(3) and UInt64 are 8 bytes little-endian, UInt32 4,
+    // UInt8/Int8/Bool 1, a (LowCardinality) String a LEB128 length then its UTF-8 bytes.
+    // 10:00:01 and 10:00:02 UTC on 2026-11-24 are 1795514401000 and 1795514402000 ms.
+    const t1 = 'e8 80 ff 0c a2 01 00 00';
+    const t2 = 'd0 84 ff 0c a2 01 00 00';
+    const payload = (i: number) => messages[i]!.value!.toString();
+    expect(hex(processed.rows.raws.bytes)).toBe(
+      bytes(
+        [t1, 'event_time'],
+        [t1, 'received_at'],
+        [text('04', 'eu-1'), 'cluster'],
+        [text('04', 'http'), 'source'],
+        [text('05', 'event'), 'kind'],
+        [text('04', 'shop'), 'namespace'],
+        [text('03', 'Pod'), 'object_kind'],
+        [text('05', 'web-1'), 'object_name'],
+        [text('06', 'Failed'), 'reason'],
+        ['00', 'type: empty'],
+        ['01 00 00 00', 'event_count 1'],
+        [text('89 05', payload(1)), 'payload: the message as received, 649 bytes'],
+        ['03 00 00 00', 'kafka_partition 3'],
+        ['0b 00 00 00 00 00 00 00', 'kafka_offset 11'],
+        ['00', 'message_truncated 0'],
+        ['00', 'time_clamped 0'],
+        [t2, 'event_time'],
+        [t2, 'received_at'],
+        [text('04', 'eu-1'), 'cluster'],
+        [text('04', 'http'), 'source'],
+        [text('05', 'event'), 'kind'],
+        [text('04', 'shop'), 'namespace'],
+        [text('03', 'Pod'), 'object_kind'],
+        [text('05', 'web-1'), 'object_name'],
+        [text('06', 'Pulled'), 'reason'],
+        ['00', 'type: empty'],
+        ['01 00 00 00', 'event_count 1'],
+        [text('8e 04', payload(3)), 'payload, 526 bytes'],
+        ['03 00 00 00', 'kafka_partition 3'],
+        ['0d 00 00 00 00 00 00 00', 'kafka_offset 13'],
+        ['00', 'message_truncated 0'],
+        ['00', 'time_clamped 0'],
+      ),
+    );
+    const pull = (t: string, p: { outcome: string; kind: string; cause: string; hint: string; message: string }) => [
+      [t, 'event_time'] as const,
+      [t, 'first_time: no firstTimestamp, so the event time'] as const,
+      [t, 'received_at'] as const,
+      [text('04', 'eu-1'), 'cluster'] as const,
+      [text('04', 'shop'), 'namespace'] as const,
+      [text('05', 'web-1'), 'pod'] as const,
+      [text('03', 'web'), 'container: from fieldPath spec.containers{web}'] as const,
+      ['00', 'node: unknown'] as const,
+      [p.outcome, 'outcome'] as const,
+      [p.kind, 'event_kind'] as const,
+      ['01 00 00 00', 'occurrences 1'] as const,
+      [text('14', 'ghcr.io/acme/web:1.2'), 'image'] as const,
+      [text('07', 'ghcr.io'), 'registry'] as const,
+      [text('04', 'ghcr'), 'provider'] as const,
+      [text('08', 'acme/web'), 'repository'] as const,
+      [text('03', '1.2'), 'tag'] as const,
+      ['00', 'digest: none'] as const,
+      [text('06', 'pinned'), 'tag_kind'] as const,
+      [p.cause, 'cause'] as const,
+      ['00', 'subcause: none'] as const,
+      ['00', 'attributed 0'] as const,
+      ['00', 'retryable 0'] as const,
+      [p.hint, 'hint'] as const,
+      [p.message, 'message'] as const,
+    ];
+    expect(hex(processed.rows.pulls.bytes)).toBe(
+      bytes(
+        ...pull(t1, {
+          outcome: text('07', 'failure'),
+          kind: text('0b', 'failed_pull'),
+          cause: text('09', 'not_found'),
+          hint: text(
+            '6e',
+            'Check the image name and tag (or digest) exist in that registry; it may never have been pushed or ' +
+              'was deleted.',
+          ),
+          message: text('c4 01', FAILED),
+        }),
+        ['00 00 00 00', 'pull_duration_ms 0'],
+        ['00 00 00 00 00 00 00 00', 'image_size_bytes 0'],
+        ['00', 'image_pull_policy: unknown'],
+        ['ff', 'has_pull_secrets -1: unknown'],
+        [text('02', 'u1'), 'event_uid'],
+        ['01 00 00 00', 'event_count 1'],
+        ['03 00 00 00', 'kafka_partition 3'],
+        ['0b 00 00 00 00 00 00 00', 'kafka_offset 11'],
+        [text('0b', 'StatefulSet'), 'workload_kind: web-1 is an ordinal name'],
+        [text('03', 'web'), 'workload_name'],
+        ['01', 'workload_inferred true'],
+        ['00', 'team: none'],
+        ['00', 'time_clamped 0'],
+        ...pull(t2, {
+          outcome: text('07', 'success'),
+          kind: text('06', 'pulled'),
+          cause: '00',
+          hint: '00',
+          message: text('4d', 'Successfully pulled image "ghcr.io/acme/web:1.2" in 2s (2s including waiting)'),
+        }),
+        ['d0 07 00 00', 'pull_duration_ms 2000'],
+        ['00 00 00 00 00 00 00 00', 'image_size_bytes 0'],
+        ['00', 'image_pull_policy: unknown'],
+        ['ff', 'has_pull_secrets -1: unknown'],
+        [text('02', 'u2'), 'event_uid'],
+        ['01 00 00 00', 'event_count 1'],
+        ['03 00 00 00', 'kafka_partition 3'],
+        ['0d 00 00 00 00 00 00 00', 'kafka_offset 13'],
+        [text('0b', 'StatefulSet'), 'workload_kind'],
+        [text('03', 'web'), 'workload_name'],
+        ['01', 'workload_inferred true'],
+        ['00', 'team: none'],
+        ['00', 'time_clamped 0'],
+      ),
+    );
     expect(processed.rows.states.map((s) => [s.status, s.attempts])).toEqual([['recovered', 1]]);
     expect([processed.failures, processed.successes, [...processed.failuresByCause]]).toEqual([
       1,
       1,
       [['not_found', 1]],
     ]);
+  });
+});
+
+describe('processSlice after a crash between the pull and the raw inserts', () => {
+  it('writes the raw rows of messages whose pull rows are stored, and their pull rows not again', () => {
+    const envs = [0, 1, 2].map((i) => envelope(i, 'Failed', FAILED));
+    const messages = envs.map((e, i) => message(30 + i, JSON.stringify(e)));
+    // raw_events ends at 29, pull_events at 31: offsets 30 and 31 lost their raw rows only.
+    const processed = processSlice(messages, 29, 3, new AnalyzerState(), {
+      stuckAfterMs: 600_000,
+      pullsStoredUpTo: 31,
+    });
+    expect(processed.skipped).toBe(0);
+    expect(processed.rows.raws.rows).toBe(3);
+    expect(processed.rows.pulls.rows).toBe(1);
+    // Per message: its offset, whether it has pull bytes, whether it has raw bytes.
+    expect(processed.rows.units.map((u) => [u.offset, u.pullTo > u.pullFrom, u.rawTo > u.rawFrom])).toEqual([
+      [30, false, true],
+      [31, false, true],
+      [32, true, true],
+    ]);
+    expect(processed.failures).toBe(1);
   });
 });
 

@@ -4,6 +4,7 @@
  * clients and the insert coalescer are). Decode, process and encode touch nothing but the in-memory state.
  */
 import { type Context, context, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
+import { isConcreteCause } from '@pullwatch/classifier';
 import { type Envelope, EnvelopeSchema } from '@pullwatch/event-schema';
 import { RowBlock, RowBlockWriter } from '@pullwatch/clickhouse';
 import type { ConsumedMessage } from '@pullwatch/kafka';
@@ -28,9 +29,10 @@ export async function restoreState(
   store: AnalyzerStore,
   state: AnalyzerState,
   partitions: number[],
-): Promise<Map<number, number>> {
-  const [offsets, counts, pods] = await Promise.all([
+): Promise<{ offsets: Map<number, number>; pullOffsets: Map<number, number> }> {
+  const [offsets, pullOffsets, counts, pods] = await Promise.all([
     store.storedOffsets(partitions),
+    store.storedPullOffsets(partitions),
     store.lastCounts(partitions),
     store.openPodStates(),
   ]);
@@ -39,11 +41,10 @@ export async function restoreState(
     const ofContainer = containerKey(s.cluster, s.namespace, s.pod, s.container);
     const key = podKey(ofContainer, s.image);
     state.setPod(key, s);
-    if (s.cause && s.cause !== 'no_cause' && s.cause !== 'unknown')
-      state.setCause(key, { cause: s.cause, subcause: s.subcause, hint: s.hint });
+    if (isConcreteCause(s.cause)) state.setCause(key, { cause: s.cause, subcause: s.subcause, hint: s.hint });
     state.setImage(ofContainer, s.image);
   }
-  return offsets;
+  return { offsets, pullOffsets };
 }
 
 /** Why a message was dead-lettered: a closed set (the `reason` label of pullwatch_analyzer_dead_lettered_total). */
@@ -161,7 +162,12 @@ export function processSlice(
   storedUpTo: number,
   partition: number,
   state: AnalyzerState,
-  opts: { stuckAfterMs: number; window?: TimeWindow },
+  opts: {
+    stuckAfterMs: number;
+    window?: TimeWindow;
+    /** Offsets at or below this have their pull rows stored already (their raw rows not): no pull row again. */
+    pullsStoredUpTo?: number;
+  },
 ): ProcessedSlice {
   const pulls = new RowBlockWriter(PULL_EVENT_FORMAT, messages.length);
   const raws = new RowBlockWriter(RAW_EVENT_FORMAT, messages.length);
@@ -191,7 +197,8 @@ export function processSlice(
         payload: decoded.text,
         ...(opts.window ? { window: opts.window } : {}),
       });
-      if (r.pull) pulls.add(r.pull);
+      const pull = r.pull && message.offset > (opts.pullsStoredUpTo ?? -1) ? r.pull : null;
+      if (pull) pulls.add(pull);
       raws.add(r.raw);
       const [pullEnd, rawEnd] = [pulls.mark(), raws.mark()];
       units.push({
@@ -202,10 +209,10 @@ export function processSlice(
         rawTo: rawEnd.pos,
         month: monthOf(r.raw.event_time),
       });
-      if (r.pull?.outcome === 'failure') {
-        out.failures += r.pull.occurrences;
-        out.failuresByCause.set(r.pull.cause, (out.failuresByCause.get(r.pull.cause) ?? 0) + r.pull.occurrences);
-      } else if (r.pull?.outcome === 'success') out.successes += r.pull.occurrences;
+      if (pull?.outcome === 'failure') {
+        out.failures += pull.occurrences;
+        out.failuresByCause.set(pull.cause, (out.failuresByCause.get(pull.cause) ?? 0) + pull.occurrences);
+      } else if (pull?.outcome === 'success') out.successes += pull.occurrences;
       if (r.podState) {
         const s = r.podState;
         states.set(podKey(containerKey(s.cluster, s.namespace, s.pod, s.container), s.image), {

@@ -30,6 +30,7 @@ const blank = <T>(format: { columns: readonly (readonly [keyof T & string, strin
 
 async function exercise(store: AnalyzerStore) {
   await store.storedOffsets([0]);
+  await store.storedPullOffsets([0]);
   await store.lastCounts([0]);
   await store.openPodStates();
   await store.failureBuckets(24);
@@ -66,6 +67,7 @@ describe('AnalyzerStore tables', () => {
     expect(read).toEqual([
       'pw.raw_events_all',
       'pw.pull_events_all',
+      'pw.pull_events_all',
       'pw.pod_pull_state_all',
       'pw.pull_failures_all',
       'pw.pull_successes_all',
@@ -79,6 +81,7 @@ describe('AnalyzerStore tables', () => {
     await exercise(new AnalyzerStore(r.client, 'pw'));
     expect(r.queries.map((q) => /FROM (\S+)/.exec(q)![1])).toEqual([
       'pw.raw_events',
+      'pw.pull_events',
       'pw.pull_events',
       'pw.pod_pull_state',
       'pw.pull_failures',

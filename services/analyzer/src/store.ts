@@ -130,6 +130,23 @@ export class AnalyzerStore {
     return new Map((await rs.json<{ p: number; o: number | string }>()).map((r) => [Number(r.p), Number(r.o)]));
   }
 
+  /**
+   * The highest offset per partition with a pull_events row. Above the raw_events maximum only when a
+   * batch's pull rows were stored and its raw rows were not (a crash between the two): those messages
+   * are processed again for their raw rows, but their pull rows are not written twice.
+   */
+  async storedPullOffsets(partitions: number[]): Promise<Map<number, number>> {
+    if (!partitions.length) return new Map();
+    const rs = await this.ch.query({
+      query:
+        `SELECT kafka_partition AS p, max(kafka_offset) AS o FROM ${this.tables.read('pull_events')} WHERE ` +
+        `kafka_partition IN {parts:Array(UInt32)} GROUP BY p`,
+      query_params: { parts: partitions },
+      format: 'JSONEachRow',
+    });
+    return new Map((await rs.json<{ p: number; o: number | string }>()).map((r) => [Number(r.p), Number(r.o)]));
+  }
+
   /** The last count seen per Event of these partitions (recent ones: Events live about an hour). */
   async lastCounts(partitions: number[]): Promise<{ cluster: string; uid: string; count: number }[]> {
     if (!partitions.length) return [];

@@ -7,6 +7,10 @@ import type { CollectorConfig } from './config.ts';
 import { EnvelopeProducer } from './producer.ts';
 import { createIngestApp, type IngestStats } from './server.ts';
 import { ClusterWatcher, type ClusterWatcherStats } from './kube/cluster-watcher.ts';
+import { BackoffPolicy } from '@pullwatch/backoff';
+
+// Connecting to Kafka at start, until it takes us: 500 ms doubling to 30 s, full jitter.
+const KAFKA_CONNECT_BACKOFF = new BackoffPolicy({ baseMs: 500, maxMs: 30_000 });
 
 export interface CollectorDeps {
   logger: Logger;
@@ -153,7 +157,7 @@ export function createCollector(cfg: CollectorConfig, deps: CollectorDeps): Coll
         for (let attempt = 1; !stopping; attempt++) {
           await new Promise<void>((resolve) => {
             wake = resolve;
-            retryTimer = setTimeout(resolve, Math.min(30_000, 500 * 2 ** attempt));
+            retryTimer = setTimeout(resolve, KAFKA_CONNECT_BACKOFF.delay(attempt));
           });
           if (stopping || (await connectKafka(attempt))) return;
         }

@@ -15,11 +15,15 @@ const EnvSchema = z.object({
     .string()
     .regex(/^([A-Za-z0-9.-]{1,253}\/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/, 'a Kubernetes label key')
     .optional(),
+  // What one ingest request may be and hold (issue 21: each bound keeps one request from stalling the ingest).
   PULLWATCH_MAX_BODY_BYTES: z.coerce
     .number()
     .int()
     .min(1024)
-    .default(16 * 1024 * 1024),
+    .default(4 * 1024 * 1024),
+  PULLWATCH_MAX_EVENTS_PER_REQUEST: z.coerce.number().int().min(1).default(5000),
+  PULLWATCH_MAX_JSON_DEPTH: z.coerce.number().int().min(8).max(1000).default(64),
+  PULLWATCH_MAX_REQUESTS_IN_FLIGHT: z.coerce.number().int().min(1).default(32),
   // What may wait for Kafka's acknowledgement: events and bytes of encoded envelopes, whichever binds first…
   PULLWATCH_BUFFER_MAX_EVENTS: z.coerce.number().int().min(1).default(50_000),
   PULLWATCH_BUFFER_MAX_BYTES: z.coerce
@@ -63,6 +67,12 @@ export interface CollectorConfig {
   /** The Namespace label that names a team; null: the watch reads no Namespaces and sends no team. */
   teamLabel: string | null;
   maxBodyBytes: number;
+  /** Events (JSON) or log records (OTLP) in one request at most (413 past it). */
+  maxEventsPerRequest: number;
+  /** How deep JSON (and OTLP protobuf messages) may nest (400 past it), checked before anything recursive parses it. */
+  maxJsonDepth: number;
+  /** Ingest requests being read and processed at once at most; more are answered 429 with Retry-After. */
+  maxRequestsInFlight: number;
   /**
    * Accepted but not yet acknowledged by Kafka, at most: events and bytes of encoded envelopes (a larger
    * request alone goes when nothing else waits). A request that does not fit waits up to `waitMs` for
@@ -133,6 +143,9 @@ export function loadCollectorConfig(env: NodeJS.ProcessEnv = process.env): Colle
     allEvents: e.PULLWATCH_ALL_EVENTS,
     teamLabel: e.PULLWATCH_TEAM_LABEL ?? null,
     maxBodyBytes: e.PULLWATCH_MAX_BODY_BYTES,
+    maxEventsPerRequest: e.PULLWATCH_MAX_EVENTS_PER_REQUEST,
+    maxJsonDepth: e.PULLWATCH_MAX_JSON_DEPTH,
+    maxRequestsInFlight: e.PULLWATCH_MAX_REQUESTS_IN_FLIGHT,
     buffer: {
       maxEvents: e.PULLWATCH_BUFFER_MAX_EVENTS,
       maxBytes: e.PULLWATCH_BUFFER_MAX_BYTES,

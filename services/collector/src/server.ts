@@ -6,9 +6,14 @@ import { bearerTokens } from '@pullwatch/http-listener';
 import { KafkaAuthorizationError, KafkaMessageTooLargeError, KafkaPermanentError } from '@pullwatch/kafka';
 import type { Logger } from '@pullwatch/telemetry';
 import type { CollectorConfig, IngestAuth } from './config.ts';
+import { type BodyLimits, checkJsonText, slicer, TooManyEventsError } from './ingest/limits.ts';
 import { BodyError, eventsOfBody, parseEventsBody, type ParsedEvent } from './ingest/parse-body.ts';
-import { otlpLogRecords } from './ingest/otlp-logs.ts';
-import { decodeOtlpLogsProtobuf, EMPTY_LOGS_RESPONSE, partialSuccessLogsResponse } from './ingest/otlp-protobuf.ts';
+import { otlpLogRecordsOf } from './ingest/otlp-logs.ts';
+import {
+  decodeOtlpLogsProtobufBounded,
+  EMPTY_LOGS_RESPONSE,
+  partialSuccessLogsResponse,
+} from './ingest/otlp-protobuf.ts';
 import { allows, type ClusterGrant } from './ingest/tokens.ts';
 import { BackPressureError, encodeEnvelope, type Encoded, type EnvelopeProducer } from './producer.ts';
 
@@ -49,6 +54,7 @@ class ParameterError extends Error {}
 
 type Route = 'k8s-events' | 'logs';
 type Item = { cluster: string; parsed: ParsedEvent };
+type Slice = ReturnType<typeof slicer>;
 interface Normalised {
   /** The envelopes to produce, already encoded: the objects they were made from are garbage by now. */
   out: Encoded[];
@@ -102,33 +108,46 @@ function authorize(grant: ClusterGrant, clusters: Iterable<string>): void {
 /**
  * Stage 2, parse (POST /v1/k8s-events): the body's Events, all of the cluster named in the query, each
  * validated as normalise takes it (so each Event's objects die young; a bad one still rejects the whole body).
+ * The text is checked first (depth, number of events) in slices: nothing of a body past the limits is parsed.
  */
-function* parseK8sEvents(body: string, cluster: string): Generator<Item> {
-  for (const parsed of eventsOfBody(body)) yield { cluster, parsed };
+async function parseK8sEvents(body: string, cluster: string, limits: BodyLimits, slice: Slice) {
+  await checkJsonText(body, limits, 'k8s-events', slice);
+  return (function* (): Generator<Item> {
+    for (const parsed of eventsOfBody(body)) yield { cluster, parsed };
+  })();
 }
 
 /**
  * Stage 2, parse (POST /v1/logs): OTLP logs, JSON or protobuf; each record's cluster from its resource, else
- * `?cluster=`.
+ * `?cluster=`. Depth and number of records are checked before anything is decoded.
  */
-function parseLogs(bytes: Buffer, protobuf: boolean, queryCluster: string | undefined): Item[] {
+async function parseLogs(
+  bytes: Buffer,
+  protobuf: boolean,
+  queryCluster: string | undefined,
+  limits: BodyLimits,
+  slice: Slice,
+): Promise<Item[]> {
   let request: unknown;
-  if (protobuf) request = decodeOtlpLogsProtobuf(bytes);
+  if (protobuf) request = await decodeOtlpLogsProtobufBounded(bytes, limits, slice);
   else {
+    const text = bytes.toString('utf8');
+    await checkJsonText(text, limits, 'otlp-logs', slice);
     try {
-      request = JSON.parse(bytes.toString('utf8'));
+      request = JSON.parse(text);
     } catch (err) {
       throw new BodyError(`not valid JSON (${err instanceof Error ? err.message : String(err)})`);
     }
   }
   const fallback = queryCluster !== undefined && CLUSTER.test(queryCluster) ? queryCluster : null;
   const items: Item[] = [];
-  for (const rec of otlpLogRecords(request)) {
+  for (const rec of otlpLogRecordsOf(request, limits)) {
     const cluster = rec.cluster ?? fallback;
     if (!cluster || !CLUSTER.test(cluster))
       throw new BodyError(`${rec.where}: no k8s.cluster.name resource attribute and no ?cluster=`);
     for (const parsed of parseEventsBody(JSON.stringify(rec.body)))
       items.push({ cluster, parsed: { ...parsed, where: rec.where } });
+    if (slice.due()) await slice.yield();
   }
   return items;
 }
@@ -136,9 +155,10 @@ function parseLogs(bytes: Buffer, protobuf: boolean, queryCluster: string | unde
 /**
  * Stage 3, normalise: bounds each Event's fields (refusing it alone when a name is longer than Kubernetes
  * allows), drops what is not about images (unless allEvents) and wraps the rest into envelopes, encoded at
- * once: of each Event only its encoded envelope outlives this loop.
+ * once: of each Event only its encoded envelope outlives this loop. In slices, so a request of thousands of
+ * events leaves room for others and for /healthz.
  */
-function normalise(items: Iterable<Item>, source: Source, allEvents: boolean): Normalised {
+async function normalise(items: Iterable<Item>, source: Source, allEvents: boolean, slice: Slice): Promise<Normalised> {
   const n: Normalised = {
     out: [],
     received: 0,
@@ -149,6 +169,7 @@ function normalise(items: Iterable<Item>, source: Source, allEvents: boolean): N
   };
   for (const { cluster, parsed } of items) {
     n.received += 1;
+    if (slice.due()) await slice.yield();
     const bounded = boundEvent(parsed.event);
     if (!bounded.ok) {
       n.rejected.set(cluster, (n.rejected.get(cluster) ?? 0) + 1);
@@ -280,6 +301,29 @@ export function createIngestApp(
 
   const app = express();
   app.disable('x-powered-by');
+  const limits: BodyLimits = { maxEvents: cfg.maxEventsPerRequest, maxDepth: cfg.maxJsonDepth };
+
+  // Ingest requests being read or processed: past the cap a request is answered 429 before its body is read.
+  let inFlight = 0;
+  const inFlightCap = (route: Route) => (_req: Request, res: Response, next: NextFunction) => {
+    if (inFlight >= cfg.maxRequestsInFlight) {
+      requests.inc({ route, status: 429 });
+      return sendError(
+        res,
+        429,
+        'too_many_requests',
+        `${cfg.maxRequestsInFlight} ingest requests are being processed (PULLWATCH_MAX_REQUESTS_IN_FLIGHT); ` +
+          'nothing of this request was accepted, retry later',
+        1,
+      );
+    }
+    inFlight += 1;
+    // 'close' comes once per response, answered or aborted.
+    res.once('close', () => {
+      inFlight -= 1;
+    });
+    next();
+  };
 
   // POST /v1/k8s-events?cluster=NAME: the cluster is known before the body, so it is checked first.
   const queryCluster = (route: Route) => (req: Request, res: Response, next: NextFunction) => {
@@ -299,16 +343,19 @@ export function createIngestApp(
     '/v1/k8s-events',
     authStage('k8s-events'),
     queryCluster('k8s-events'),
+    inFlightCap('k8s-events'),
     text,
     async (req: Request, res: Response) => {
       const cluster = res.locals.cluster as string;
       const source: Source =
         req.query.source === 'replay' ? 'replay' : req.query.source === 'simulator' ? 'simulator' : 'http';
       try {
-        const n = normalise(
-          parseK8sEvents(typeof req.body === 'string' ? req.body : '', cluster),
+        const slice = slicer();
+        const n = await normalise(
+          await parseK8sEvents(typeof req.body === 'string' ? req.body : '', cluster, limits, slice),
           source,
           cfg.allEvents,
+          slice,
         );
         // The text is parsed and encoded: not kept while Kafka acknowledges.
         req.body = undefined;
@@ -324,16 +371,19 @@ export function createIngestApp(
 
   // POST /v1/logs: OTLP/HTTP, JSON or protobuf; each record's cluster is checked against the token.
   const raw = express.raw({ type: () => true, limit: cfg.maxBodyBytes });
-  app.post('/v1/logs', authStage('logs'), raw, async (req: Request, res: Response) => {
+  app.post('/v1/logs', authStage('logs'), inFlightCap('logs'), raw, async (req: Request, res: Response) => {
     const protobufBody = String(req.headers['content-type'] ?? '').includes('protobuf');
     try {
-      const items = parseLogs(
+      const slice = slicer();
+      const items = await parseLogs(
         Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
         protobufBody,
         typeof req.query.cluster === 'string' ? req.query.cluster : undefined,
+        limits,
+        slice,
       );
       authorize(res.locals.grant as ClusterGrant, new Set(items.map((i) => i.cluster)));
-      const n = normalise(items, 'otlp', cfg.allEvents);
+      const n = await normalise(items, 'otlp', cfg.allEvents, slice);
       req.body = undefined;
       stats.received += n.received;
       const result = await forward(n, 'otlp');
@@ -404,6 +454,11 @@ export function createIngestApp(
     if (err instanceof ParameterError) {
       requests.inc({ route, status: 400 });
       return sendError(res, 400, 'bad_parameter', err.message);
+    }
+    if (err instanceof TooManyEventsError) {
+      stats.rejected += 1;
+      requests.inc({ route, status: 413 });
+      return sendError(res, 413, 'too_many_events', `${err.message}; nothing of this request was accepted`);
     }
     if (err instanceof BodyError) {
       stats.rejected += 1;

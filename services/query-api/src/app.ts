@@ -29,6 +29,7 @@ import type { DiagnosisQueries } from './diagnosis/queries.ts';
 import { Diagnoser } from './diagnosis/diagnoser.ts';
 import { DiagnosisFields, diagnosisRoutes, incidentsWithDiagnosis, withDiagnosis } from './diagnosis/routes.ts';
 import { routeClass } from './core/query-class.ts';
+import { DEFAULT_NEAR_SHARE } from './core/quota.ts';
 import { ClickHouseAccessError } from './limits/access.ts';
 import { limitError, QueryLimitError, TooManyRequestsError } from './limits/errors.ts';
 import { Isolation } from './limits/isolation.ts';
@@ -239,6 +240,7 @@ export function buildApp(
       queries: diagnosis,
       teams: deps.teams,
       egress: cfg.dockerHubEgress,
+      nearShare: cfg.alerts.rules.find((r) => r.kind === 'dockerhub_quota')?.threshold ?? DEFAULT_NEAR_SHARE,
       maxRangeDays: cfg.maxRangeDays,
     }),
     ...(deps.reports ? reportRoutes({ queries: deps.reports, maxRangeDays: cfg.maxRangeDays }) : []),

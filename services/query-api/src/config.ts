@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { DatabaseEnvShape } from '@pullwatch/clickhouse';
 import { z } from 'zod';
 import { defaultRulesPath, loadRules, type Rule } from './alerts/rules.ts';
 import { parseWebhooks, type Webhook } from './alerts/notify.ts';
@@ -12,15 +13,7 @@ const EnvSchema = z.object({
   PULLWATCH_API_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   PULLWATCH_API_TOKENS: z.string().optional(),
   PULLWATCH_API_TOKENS_FILE: z.string().optional(),
-  PULLWATCH_CLICKHOUSE_DATABASE: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a ClickHouse identifier')
-    .default('pullwatch'),
-  // Set when ClickHouse is a cluster: the API then reads the `_all` Distributed tables (migration 0004).
-  PULLWATCH_CLICKHOUSE_CLUSTER: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a ClickHouse identifier')
-    .optional(),
+  ...DatabaseEnvShape,
   PULLWATCH_API_MAX_RANGE_DAYS: z.coerce.number().int().min(1).default(90),
   // Groups one /v1/reports/failures answer may hold (bounded in SQL); past it 422 report_too_large.
   PULLWATCH_REPORT_MAX_GROUPS: z.coerce.number().int().min(1).max(10_000_000).default(50_000),

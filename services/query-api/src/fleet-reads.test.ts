@@ -27,7 +27,7 @@ const tablesIn = (sql: string) =>
   [...sql.matchAll(/\b(?:FROM|IN \(SELECT DISTINCT registry FROM)\s+([\w.]+(?:\([^)]*\))?)/g)].map((m) => m[1]!);
 
 async function everyRead(client: ClickHouseClient, cluster?: string) {
-  const q = new Queries(client, 'pw', cluster);
+  const q = new Queries(client, new FleetTables('pw', cluster));
   const from = new Date('2026-11-01T00:00:00Z');
   const to = new Date('2026-11-24T12:30:00Z');
   await q.registries({ from, to });

@@ -1,6 +1,8 @@
-import { FleetTables, queryRows, type ClickHouseClient } from '@pullwatch/clickhouse';
+import type { ClickHouseClient, FleetTables } from '@pullwatch/clickhouse';
+import { readRows } from './read.ts';
 import { RATE_LIMITED } from './causes.ts';
-import { chTime, encodeFailuresCursor, failuresCursor, isoOf, ParamError } from './params.ts';
+import type { z } from 'zod';
+import { chTime, encodeFailuresCursor, type Filters, failuresCursor, isoOf, ParamError } from './params.ts';
 import type { Pair } from './core/teams.ts';
 import { TEAM_PAIRS_SQL, teamIncidentsSql, teamPairsParam } from './teams/sql.ts';
 
@@ -49,29 +51,32 @@ export function workloadFields(r: Record<string, unknown>) {
   };
 }
 
-/**
- * How long a route's query may take before the API answers 503 (below the client's 30 s request
- * timeout, so running out of time is ours to know, not a message to parse).
- */
-export const QUERY_DEADLINE_MS = 25_000;
-
 export const INTERVAL_SECONDS = { '1m': 60, '5m': 300, '1h': 3600, '1d': 86400 } as const;
 
 /** Where a trend's first bucket starts (epoch ms): its reads begin there, before `from`. */
 export const bucketStart = (from: Date, interval: keyof typeof INTERVAL_SECONDS) =>
   Math.floor(from.getTime() / 1000 / INTERVAL_SECONDS[interval]) * INTERVAL_SECONDS[interval] * 1000;
 
-export class Queries {
-  /** Tables to read the whole fleet from (`_all` on a ClickHouse cluster). */
-  private readonly t: FleetTables;
+type FailureFilter = Exclude<keyof z.infer<typeof Filters>, 'team'>;
 
+/**
+ * The pull_failures column each /v1/failures filter of the schema (`Filters`) compares: a filter added
+ * to the schema does not compile until it is mapped here (`team` goes through the team pairs).
+ */
+const FAILURE_FILTER_COLUMNS = {
+  cluster: 'cluster',
+  namespace: 'namespace',
+  registry: 'registry',
+  cause: 'cause',
+  image: 'image',
+} as const satisfies Record<FailureFilter, string>;
+
+export class Queries {
   constructor(
     private readonly ch: ClickHouseClient,
-    db: string,
-    cluster?: string | undefined,
-  ) {
-    this.t = new FleetTables(db, cluster);
-  }
+    /** Tables to read the whole fleet from (`_all` on a ClickHouse cluster). */
+    private readonly t: FleetTables,
+  ) {}
 
   private since: number | null = null;
 
@@ -99,15 +104,8 @@ export class Queries {
     return this.since;
   }
 
-  private async rows<T>(query: string, params: Params): Promise<T[]> {
-    // readonly=1 on every request: the API can never write, whatever user it connects as. Fails with
-    // ClickHouseUnavailableError or ClickHouseQueryError (the status code follows the class).
-    return queryRows<T>(this.ch, {
-      query,
-      query_params: params,
-      clickhouse_settings: { readonly: '1' },
-      timeoutMs: QUERY_DEADLINE_MS,
-    });
+  private rows<T>(query: string, params: Params): Promise<T[]> {
+    return readRows<T>(this.ch, query, params);
   }
 
   async registries(q: {
@@ -291,27 +289,21 @@ export class Queries {
     return series;
   }
 
-  async failures(q: {
-    from: Date;
-    to: Date;
-    limit: number;
-    cursor?: string | undefined;
-    cluster?: string | undefined;
-    namespace?: string | undefined;
-    registry?: string | undefined;
-    cause?: string | undefined;
-    image?: string | undefined;
-    teamPairs?: readonly Pair[] | undefined;
-  }) {
+  async failures(
+    q: {
+      from: Date;
+      to: Date;
+      limit: number;
+      cursor?: string | undefined;
+      teamPairs?: readonly Pair[] | undefined;
+    } & { [K in FailureFilter]?: string | undefined },
+  ) {
     const w = new Where()
       .add('event_time >= {from:DateTime64(3)}', 'from', chTime(q.from))
       .add('event_time < {to:DateTime64(3)}', 'to', chTime(q.to))
-      .add('cluster = {cluster:String}', 'cluster', q.cluster)
-      .add('namespace = {namespace:String}', 'namespace', q.namespace)
-      .add('registry = {registry:String}', 'registry', q.registry)
-      .add('cause = {cause:String}', 'cause', q.cause)
-      .add('image = {image:String}', 'image', q.image)
       .team(q.teamPairs);
+    for (const key of Object.keys(FAILURE_FILTER_COLUMNS) as FailureFilter[])
+      w.add(`${FAILURE_FILTER_COLUMNS[key]} = {${key}:String}`, key, q[key]);
     if (q.cursor) {
       const c = failuresCursor(q.cursor);
       if (!c) throw new ParamError('cursor', 'not a cursor this API returned');

@@ -522,9 +522,15 @@ describe('query API on the real ClickHouse', () => {
     );
     await down.start();
     try {
-      const res = await fetch(`${down.url}/v1/registries`, { headers: { authorization: `Bearer ${TOKEN}` } });
-      expect(res.status).toBe(503);
-      expect(await res.json()).toMatchObject({ error: { code: 'unavailable' } });
+      // Every route that reads ClickHouse answers the same: one read path, one typed error, 503.
+      const reads = ROUTES.filter((r) => r !== '/v1/alerts').map((r) =>
+        r === '/v1/reports/failures' ? `${r}?groupBy=cluster` : r,
+      );
+      for (const r of reads) {
+        const res = await fetch(`${down.url}${r}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+        expect(res.status, r).toBe(503);
+        expect(await res.json(), r).toMatchObject({ error: { code: 'unavailable' } });
+      }
       expect((await fetch(`${down.url}/readyz`)).status).toBe(503);
     } finally {
       await down.stop();

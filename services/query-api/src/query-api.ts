@@ -34,10 +34,11 @@ export function createQueryApi(cfg: QueryApiConfig, deps: QueryApiDeps) {
   );
   const reader = readOnlyClickHouse(deps.clickhouse, readOnly);
   const clickhouse = limitedClickHouse(reader, cfg.limits);
+  // One description of where the fleet's tables are, for every reader.
+  const tables = new FleetTables(cfg.database, cfg.clickhouseCluster);
   const alerter = createAlerter({
     clickhouse: limitedClickHouse(reader, cfg.limits, 'alerts', isolation),
-    database: cfg.database,
-    clickhouseCluster: cfg.clickhouseCluster,
+    tables,
     rules: cfg.alerts.rules,
     webhooks: cfg.alerts.webhooks,
     logger: deps.logger,
@@ -46,10 +47,9 @@ export function createQueryApi(cfg: QueryApiConfig, deps: QueryApiDeps) {
     externalUrl: () => url,
     dockerHubEgress: cfg.dockerHubEgress,
   });
-  const tables = new FleetTables(cfg.database, cfg.clickhouseCluster);
   const teams = new TeamResolver(clickhouse, tables, cfg.teams);
   const app = buildApp(cfg, {
-    queries: new Queries(clickhouse, cfg.database, cfg.clickhouseCluster),
+    queries: new Queries(clickhouse, tables),
     diagnosis: new DiagnosisQueries(clickhouse, tables),
     reports: new ReportQueries(clickhouse, tables, teams, cfg.reportMaxGroups),
     teams,

@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createClickHouse, migrate, MIGRATIONS_DIR } from '@pullwatch/clickhouse';
+import { createClickHouse, FleetTables, migrate, MIGRATIONS_DIR } from '@pullwatch/clickhouse';
 import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
 import { Queries } from './queries.ts';
 
@@ -88,7 +88,7 @@ async function check(
   database: string,
   q: { interval: '1h' | '1d' | '5m'; seconds: number; from: number; to: number; registry?: string },
 ) {
-  const series = await new Queries(admin, database).trends({
+  const series = await new Queries(admin, new FleetTables(database)).trends({
     from: new Date(q.from),
     to: new Date(q.to),
     interval: q.interval,
@@ -152,12 +152,12 @@ describe('trends over hours and days', () => {
     rmSync(older, { recursive: true, force: true });
     await insert(database, 2);
     // …then upgraded: the hourly table is empty for those hours, and marked complete only from later on.
-    // (0005 and every later migration, such as 0006's workload columns and 0007's codecs and ALIAS columns.)
+    // (0005 and every later migration, such as 0006's workload columns, 0007's codecs and ALIAS columns, 0008 and 0009's flags.)
     const later = readdirSync(MIGRATIONS_DIR)
       .filter((f) => /^\d{4}_.*\.sql$/.test(f) && f >= '0005')
       .sort()
       .map((f) => Number(f.slice(0, 4)));
-    expect(later).toEqual([5, 6, 7]);
+    expect(later).toEqual([5, 6, 7, 8, 9]);
     expect((await migrate(admin, { database, ttlDays: 3650 })).applied).toEqual(later);
     const rs = await admin.query({
       query:

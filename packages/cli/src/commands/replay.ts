@@ -5,6 +5,10 @@ import { parseArgs } from 'node:util';
 import type { Command } from '../command.ts';
 import { createProgress } from '../progress.ts';
 import { clientIngestToken } from '../start/api-token.ts';
+import { BackoffPolicy } from '@pullwatch/backoff';
+
+// A collector that does not answer: 4 attempts, 500 ms doubling, full jitter (busy answers follow Retry-After).
+const UNREACHABLE_BACKOFF = new BackoffPolicy({ baseMs: 500, maxMs: 4_000, maxAttempts: 4 });
 
 const CHUNK = 5000;
 
@@ -64,6 +68,7 @@ async function* chunks(path: string): AsyncGenerator<Chunk> {
 
 async function post(url: string, items: unknown[], token: string | undefined): Promise<number> {
   const body = JSON.stringify(items);
+  const unreachable = UNREACHABLE_BACKOFF.start();
   for (let attempt = 0; ; attempt++) {
     let res: Response;
     try {
@@ -73,12 +78,13 @@ async function post(url: string, items: unknown[], token: string | undefined): P
         headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
       });
     } catch (err) {
-      if (attempt >= 3)
+      const wait = unreachable.next();
+      if (wait === null)
         throw new Error(
           `collector unreachable at ${url}: ` +
             `${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}`,
         );
-      await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+      await UNREACHABLE_BACKOFF.sleep(wait);
       continue;
     }
     const text = await res.text();

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { stopTimeoutMs } from '../stop-signal.ts';
 import { serviceEnv, serviceNodeFlags } from './runtime-tuning.ts';
 
 /** What a service process tells the command that started it once it serves (sent over the IPC channel). */
@@ -35,7 +36,40 @@ export interface ServiceProcessOptions {
   /** Each line the child writes, prefixed by its name. */
   line: (text: string) => void;
   readyTimeoutMs?: number;
+  /** SIGKILL this long after SIGTERM; default PULLWATCH_STOP_TIMEOUT_MS (of `env`) + KILL_GRACE_MS. */
   stopTimeoutMs?: number;
+}
+
+/**
+ * What a service gets beyond PULLWATCH_STOP_TIMEOUT_MS (after which it exits by itself, when its event loop
+ * still turns) before it is killed: time to say why it was late.
+ */
+export const KILL_GRACE_MS = 2000;
+
+/** The services this process started and that have not exited: killed if this process exits first. */
+const running = new Set<ChildProcess>();
+const killGroup = (child: ChildProcess) => {
+  try {
+    // Its own process group (detached): whatever it started goes too.
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    // Gone already.
+  }
+};
+let exitHook = false;
+
+/**
+ * Preloaded into each service (`--import`): a worker thread, so it runs even while the service's own event
+ * loop is stuck (a busy loop is deaf to SIGTERM and never sees its IPC channel close), that kills the
+ * service once `pullwatch start` is gone (its parent pid changed: the parent was SIGKILLed or crashed) and
+ * `graceMs` more have passed without the service stopping by itself.
+ */
+export function parentWatchdog(parentPid: number, graceMs: number): string {
+  const worker =
+    `const t=setInterval(()=>{if(process.ppid!==${parentPid}){clearInterval(t);` +
+    `setTimeout(()=>process.kill(process.pid,'SIGKILL'),${graceMs})}},250)`;
+  const code = `import{Worker}from'node:worker_threads';new Worker(${JSON.stringify(worker)},{eval:true}).unref();`;
+  return `data:text/javascript,${encodeURIComponent(code)}`;
 }
 
 export interface ServiceProcess {
@@ -49,15 +83,37 @@ export interface ServiceProcess {
 /**
  * Runs one service as its own process, so `npm start` spreads the pipeline over every core. The child
  * gets its own process group: a Ctrl-C in the terminal reaches only the parent, which then stops the
- * services in order (sources first). If the parent dies, the IPC channel closes and the child stops itself.
+ * services in order (sources first), each SIGKILLed (its process group) when it has not stopped
+ * PULLWATCH_STOP_TIMEOUT_MS + KILL_GRACE_MS after SIGTERM. If the parent exits, it kills those still running;
+ * if the parent dies (SIGKILL), the IPC channel closes and the child stops itself, or, when its event loop
+ * is stuck, the parent watchdog kills it.
  */
 export async function startServiceProcess(opts: ServiceProcessOptions): Promise<ServiceProcess> {
   const nodeFlags = serviceNodeFlags(opts.service, opts.env.NODE_OPTIONS);
-  const child = spawn(process.execPath, [...nodeFlags, opts.cliEntry, opts.service, ...(opts.args ?? [])], {
-    env: serviceEnv(opts.service, opts.env),
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    detached: true,
-  });
+  const killAfterMs = opts.stopTimeoutMs ?? stopTimeoutMs(opts.env) + KILL_GRACE_MS;
+  const child = spawn(
+    process.execPath,
+    [
+      ...nodeFlags,
+      '--import',
+      parentWatchdog(process.pid, killAfterMs),
+      opts.cliEntry,
+      opts.service,
+      ...(opts.args ?? []),
+    ],
+    {
+      env: serviceEnv(opts.service, opts.env),
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      detached: true,
+    },
+  );
+  running.add(child);
+  if (!exitHook) {
+    exitHook = true;
+    process.on('exit', () => {
+      for (const c of running) killGroup(c);
+    });
+  }
   const tail: string[] = [];
   const prefix = `${opts.service.padEnd(9)} │ `;
   for (const stream of [child.stdout, child.stderr]) {
@@ -69,10 +125,12 @@ export async function startServiceProcess(opts: ServiceProcessOptions): Promise<
     });
   }
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+    }),
   );
   const ready = await waitReady(child, opts.service, exited, tail, opts.readyTimeoutMs ?? 120_000);
-  const stopTimeoutMs = opts.stopTimeoutMs ?? 35_000;
   return {
     service: opts.service,
     pid: child.pid!,
@@ -80,10 +138,10 @@ export async function startServiceProcess(opts: ServiceProcessOptions): Promise<
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);
+      const timer = setTimeout(() => killGroup(child), killAfterMs);
       const { code, signal } = await exited;
       clearTimeout(timer);
-      if (signal === 'SIGKILL') opts.line(`${prefix}did not stop within ${stopTimeoutMs} ms and was killed`);
+      if (signal === 'SIGKILL') opts.line(`${prefix}did not stop within ${killAfterMs} ms and was killed`);
       else if (code !== 0) opts.line(`${prefix}exited with code ${code}`);
     },
   };
@@ -98,7 +156,7 @@ function waitReady(
 ): Promise<ReadyMessage> {
   return new Promise<ReadyMessage>((resolve, reject) => {
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
+      killGroup(child);
       reject(new Error(`${service} was not ready within ${timeoutMs} ms`));
     }, timeoutMs);
     child.on('message', (m: unknown) => {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isConcreteCause, isImageCause as isImageCauseOf } from '@pullwatch/classifier';
 
 /** Failures of one registry/cause/cluster/image in one minute, as read from ClickHouse. */
 export interface FailureBucket {
@@ -65,24 +66,14 @@ export interface Carry {
   open: CarriedIncident[];
 }
 
-// Causes that belong to one image (a typo, a removed tag, no build for the platform), not to the registry.
-const IMAGE_CAUSES = new Set([
-  'not_found',
-  'invalid_reference',
-  'not_found_or_unauthorized',
-  'platform_mismatch',
-  'pull_policy_never',
-  'policy_denied',
-]);
-
 /** The grouping key of an incident: registry and cause, plus the image for image-bound causes. */
 export function incidentKey(registry: string, cause: string, image: string): string {
-  return IMAGE_CAUSES.has(cause) ? `${registry}\u0000${cause}\u0000${image}` : `${registry}\u0000${cause}`;
+  return isImageCauseOf(cause) ? `${registry}\u0000${cause}\u0000${image}` : `${registry}\u0000${cause}`;
 }
 
 /** Whether a cause belongs to one image (its incidents are keyed by image, scope `image`). */
 export function isImageCause(cause: string): boolean {
-  return IMAGE_CAUSES.has(cause);
+  return isImageCauseOf(cause);
 }
 
 /**
@@ -109,7 +100,7 @@ export function formIncidents(
   }
   const groups = new Map<string, FailureBucket[]>();
   for (const b of buckets) {
-    if (b.cause === 'no_cause' || b.cause === 'unknown' || !b.registry) continue;
+    if (!isConcreteCause(b.cause) || !b.registry) continue;
     const key = incidentKey(b.registry, b.cause, b.image);
     const list = groups.get(key) ?? [];
     list.push(b);
@@ -171,7 +162,7 @@ function toIncident(
   const startMs = earlier?.startMs ?? Math.min(...run.map((b) => b.minuteMs));
   const lastSeenMs = Math.max(...run.map((b) => b.lastMs));
   let scope: Incident['scope'];
-  if (IMAGE_CAUSES.has(cause)) scope = 'image';
+  if (isImageCauseOf(cause)) scope = 'image';
   else scope = earlier?.scope === 'fleet' || spreadsWithin(run, t) ? 'fleet' : 'cluster';
   const recoveredAt =
     scope === 'image'

@@ -137,6 +137,66 @@ describe('processEnvelope', () => {
     expect(processEnvelope(ev('c1', 'Created', 'Created container web', 1, 210), pos, s, opts).pull).toBeNull();
   });
 
+  it('reads Kubernetes 1.35 wordings by their reason: Container started, KEP-2535 Pulled, aggregated Events', () => {
+    const s = new AnalyzerState();
+    // client-go merged more than 10 similar Events: the inner message is the failure.
+    const merged = processEnvelope(
+      ev('m1', 'Failed', `(combined from similar events): ${FAILED}`, 12, 0),
+      pos,
+      s,
+      opts,
+    );
+    expect(merged.pull).toMatchObject({ outcome: 'failure', event_kind: 'failed_pull', cause: 'not_found' });
+    expect(merged.podState).toMatchObject({ status: 'failing', cause: 'not_found', attempts: 12 });
+    const started = processEnvelope(ev('s1', 'Started', 'Container started', 1, 90), pos, s, opts);
+    expect(started.podState).toMatchObject({ status: 'recovered', time_to_recover_ms: 90_000 });
+
+    // A Pulled Event is a success whatever its words.
+    processEnvelope(ev('f2', 'Failed', FAILED, 1, 100, 'web-2'), pos, s, opts);
+    const present = processEnvelope(
+      ev(
+        'p2',
+        'Pulled',
+        'Container image "ghcr.io/acme/web:1.2" already present on machine and can be accessed by the pod',
+        1,
+        130,
+        'web-2',
+      ),
+      pos,
+      s,
+      opts,
+    );
+    expect(present.pull).toMatchObject({ outcome: 'present', event_kind: 'already_present', cause: '' });
+    expect(present.podState).toMatchObject({ status: 'recovered', time_to_recover_ms: 130_000 });
+    processEnvelope(ev('f3', 'Failed', FAILED, 1, 100, 'web-3'), pos, s, opts);
+    const reworded = processEnvelope(
+      ev('p3', 'Pulled', 'Image "ghcr.io/acme/web:1.2" pulled', 1, 160, 'web-3'),
+      pos,
+      s,
+      opts,
+    );
+    expect(reworded.pull).toMatchObject({ outcome: 'success', event_kind: 'pulled' });
+    expect(reworded.podState).toMatchObject({ status: 'recovered', time_to_recover_ms: 160_000 });
+
+    // KEP-2535: the kubelet could not write its pull intent record: the node, not the registry.
+    const intent = processEnvelope(
+      ev(
+        'i4',
+        'Failed',
+        'Error: failed to record image pull intent: open /var/lib/kubelet/image_manager/pulling/sha256-1f: ' +
+          'permission denied',
+        1,
+        200,
+        'web-4',
+      ),
+      pos,
+      s,
+      opts,
+    );
+    expect(intent.pull).toMatchObject({ outcome: 'failure', cause: 'node_storage', subcause: 'pull_records' });
+    expect(intent.podState).toMatchObject({ status: 'failing', cause: 'node_storage' });
+  });
+
   it('counts InspectFailed and ErrImageNeverPull as failures of their own kind; keeps already-present apart', () => {
     const s = new AnalyzerState();
     expect(

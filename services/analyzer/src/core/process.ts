@@ -1,5 +1,6 @@
 import {
   classify,
+  isConcreteCause,
   messageKind,
   parsePulled,
   parseReference,
@@ -10,6 +11,7 @@ import {
 import {
   containerOf,
   inferWorkloadFromPodName,
+  kubeletBackoff,
   MAX_IMAGE_CHARS,
   normalizeEvent,
   RECOVERY_REASONS,
@@ -96,11 +98,8 @@ const toMs = (t: string | null | undefined, fallback: number) => {
   return Number.isFinite(ms) ? ms : fallback;
 };
 
-/** kubelet's back-off after `attempts` failures: 5 s doubling, capped at 300 s. */
-export function backoffFor(attempts: number): { stage: number; seconds: number } {
-  const stage = Math.max(0, Math.min(6, attempts - 1));
-  return { stage, seconds: Math.min(300, 5 * 2 ** stage) };
-}
+/** kubelet's back-off after `attempts` failures (one source: `kubeletBackoff` of @pullwatch/event-schema). */
+export const backoffFor = kubeletBackoff;
 
 /**
  * One envelope → its rows and the state change it causes. Pure apart from `state`. The stages, in
@@ -151,7 +150,7 @@ function readEvent(env: EventEnvelope, receivedMs: number, window: TimeWindow | 
     clamped: time.clamped || first.clamped ? 1 : 0,
     container,
     podKeyBase: containerKey(env.cluster, n.object.namespace, n.object.name, container),
-    kind: messageKind(n.message),
+    kind: messageKind(n.message, n.reason),
   };
 }
 
@@ -195,7 +194,7 @@ function attributeCause(state: AnalyzerState, e: ClassifiedEvent, kind: MessageK
     const last = state.cause(e.podKey);
     return last ? { ...last, attributed: 1 } : { ...own, attributed: 0 };
   }
-  if (FAILURE_KINDS.has(kind) && own.cause !== 'unknown') state.setCause(e.podKey, own);
+  if (FAILURE_KINDS.has(kind) && isConcreteCause(own.cause)) state.setCause(e.podKey, own);
   return { ...own, attributed: 0 };
 }
 
@@ -401,9 +400,8 @@ function processWaiting(
   state.setImage(ofContainer, w.image);
   const c = classify({ message: w.message ?? `Error: ${w.reason}`, reason: w.reason, image: w.image });
   const known = state.cause(key);
-  const cause = c.cause === 'no_cause' || c.cause === 'unknown' ? (known?.cause ?? c.cause) : c.cause;
-  if (c.cause !== 'no_cause' && c.cause !== 'unknown')
-    state.setCause(key, { cause: c.cause, subcause: c.subcause ?? '', hint: c.hint });
+  const cause = isConcreteCause(c.cause) ? c.cause : (known?.cause ?? c.cause);
+  if (isConcreteCause(c.cause)) state.setCause(key, { cause: c.cause, subcause: c.subcause ?? '', hint: c.hint });
   const st = state.pod(key);
   let podState: PodStateRow | null = null;
   // Pod status says it is failing even when its Events expired or were rate-limited: keep a state

@@ -1,3 +1,4 @@
+import { type BodyLimits, checkJsonDepth, TooManyEventsError } from './limits.ts';
 import { BodyError } from './parse-body.ts';
 
 type AnyValue = {
@@ -35,43 +36,57 @@ export interface OtlpRecord {
  * The log records of an OTLP/JSON ExportLogsServiceRequest, as the OpenTelemetry Collector's
  * `k8sobjects` receiver ships Kubernetes Events; the cluster comes from `k8s.cluster.name`.
  */
-export function otlpLogRecords(request: unknown): OtlpRecord[] {
+export function otlpLogRecords(request: unknown, limits?: BodyLimits): OtlpRecord[] {
+  return [...otlpLogRecordsOf(request, limits)];
+}
+
+type ResourceLogs = {
+  resource?: { attributes?: { key: string; value?: AnyValue }[] };
+  scopeLogs?: { logRecords?: { body?: AnyValue }[] }[];
+}[];
+
+/**
+ * otlpLogRecords one record at a time. With limits, a request of more records than `maxEvents` is refused
+ * before the first, and a body that is JSON text is checked for depth before it is parsed.
+ */
+export function* otlpLogRecordsOf(request: unknown, limits?: BodyLimits): Generator<OtlpRecord> {
   if (!request || typeof request !== 'object' || !Array.isArray((request as { resourceLogs?: unknown }).resourceLogs)) {
     throw new BodyError('not an OTLP ExportLogsServiceRequest: resourceLogs is missing');
   }
-  const out: OtlpRecord[] = [];
-  const resourceLogs = (
-    request as {
-      resourceLogs: {
-        resource?: { attributes?: { key: string; value?: AnyValue }[] };
-        scopeLogs?: { logRecords?: { body?: AnyValue }[] }[];
-      }[];
-    }
-  ).resourceLogs;
+  const resourceLogs = (request as { resourceLogs: ResourceLogs }).resourceLogs;
   const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
   resourceLogs.forEach((rl, i) => {
     if (!isObject(rl)) throw new BodyError(`resourceLogs[${i}]: not a ResourceLogs object`);
     if (rl.scopeLogs !== undefined && !Array.isArray(rl.scopeLogs))
       throw new BodyError(`resourceLogs[${i}].scopeLogs: not an array`);
-    const attr = rl.resource?.attributes?.find((a) => a.key === 'k8s.cluster.name');
-    const cluster = attr ? String(fromAnyValue(attr.value)) : null;
     (rl.scopeLogs ?? []).forEach((sl, j) => {
       if (!isObject(sl) || (sl.logRecords !== undefined && !Array.isArray(sl.logRecords)))
         throw new BodyError(`resourceLogs[${i}].scopeLogs[${j}]: not a ScopeLogs object`);
-      (sl.logRecords ?? []).forEach((lr, k) => {
-        if (!isObject(lr))
-          throw new BodyError(`resourceLogs[${i}].scopeLogs[${j}].logRecords[${k}]: not a LogRecord object`);
+    });
+  });
+  if (limits) {
+    let records = 0;
+    for (const rl of resourceLogs) for (const sl of rl.scopeLogs ?? []) records += sl.logRecords?.length ?? 0;
+    if (records > limits.maxEvents) throw new TooManyEventsError(limits.maxEvents, 'log records');
+  }
+  for (const [i, rl] of resourceLogs.entries()) {
+    const attr = rl.resource?.attributes?.find((a) => a.key === 'k8s.cluster.name');
+    const cluster = attr ? String(fromAnyValue(attr.value)) : null;
+    for (const [j, sl] of (rl.scopeLogs ?? []).entries()) {
+      for (const [k, lr] of (sl.logRecords ?? []).entries()) {
+        const where = `resourceLogs[${i}].scopeLogs[${j}].logRecords[${k}]`;
+        if (!isObject(lr)) throw new BodyError(`${where}: not a LogRecord object`);
         let body = fromAnyValue(lr.body);
         if (typeof body === 'string') {
+          if (limits) checkJsonDepth(body, limits.maxDepth);
           try {
             body = JSON.parse(body);
           } catch {
-            throw new BodyError(`resourceLogs[${i}].scopeLogs[${j}].logRecords[${k}]: body is text but not JSON`);
+            throw new BodyError(`${where}: body is text but not JSON`);
           }
         }
-        out.push({ cluster, body, where: `resourceLogs[${i}].scopeLogs[${j}].logRecords[${k}]` });
-      });
-    });
-  });
-  return out;
+        yield { cluster, body, where };
+      }
+    }
+  }
 }

@@ -1,5 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
-import { FleetTables, type ClickHouseClient } from '@pullwatch/clickhouse';
+import type { FleetTables, ClickHouseClient } from '@pullwatch/clickhouse';
 import type { Logger } from '@pullwatch/telemetry';
 import { activeInstances, step, type AlertState } from './evaluate.ts';
 import { alertmanagerRound, deliver, deliverToAlertmanagers, type Webhook } from './notify.ts';
@@ -9,9 +9,8 @@ import type { EgressSettings } from '../core/quota.ts';
 
 export interface AlerterDeps {
   clickhouse: ClickHouseClient;
-  database: string;
-  /** Set on a ClickHouse cluster: signals are read through the `_all` tables. */
-  clickhouseCluster?: string | undefined;
+  /** Where the signals are read (the `_all` tables on a ClickHouse cluster). */
+  tables: FleetTables;
   rules: Rule[];
   webhooks: Webhook[];
   logger: Logger;
@@ -25,7 +24,6 @@ export interface AlerterDeps {
 /** Evaluates the rules on a schedule, notifies webhooks on changes, and exports the signals to Prometheus. */
 export function createAlerter(deps: AlerterDeps) {
   const states = new Map<string, AlertState>();
-  const tables = new FleetTables(deps.database, deps.clickhouseCluster);
   const failureRate = new Gauge({
     name: 'pullwatch_registry_failure_rate',
     help: 'Failed / attempted pulls per registry over the rule window',
@@ -70,7 +68,7 @@ export function createAlerter(deps: AlerterDeps) {
 
   async function evaluateOnce(): Promise<void> {
     const now = deps.now().getTime();
-    const signals = await readSignals(deps.clickhouse, tables, deps.rules, now, deps.dockerHubEgress);
+    const signals = await readSignals(deps.clickhouse, deps.tables, deps.rules, now, deps.dockerHubEgress);
     failureRate.reset();
     for (const g of [...signals.registryWindow.values()][0] ?? [])
       failureRate.set({ registry: g.registry }, g.failures + g.successes ? g.failures / (g.failures + g.successes) : 0);

@@ -1,3 +1,4 @@
+import { DEFAULT_NEAR_SHARE } from '../core/quota.ts';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
@@ -40,7 +41,7 @@ export const RuleSchema = z.discriminatedUnion('kind', [
     ...base,
     kind: z.literal('dockerhub_quota'),
     /** Share of the limit used that fires it. */
-    threshold: z.number().gt(0).max(1).default(0.8),
+    threshold: z.number().gt(0).max(1).default(DEFAULT_NEAR_SHARE),
     /** …or exhaustion forecast within this long. */
     forecast: Duration.default(3_600_000),
   }),

@@ -1,16 +1,20 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { largeFleet } from '../test-support/fleet.ts';
 import {
   boundedEditDistance,
   type Diagnosis,
   diagnose,
   diagnosedHint,
+  TYPO_HINT,
   editDistance,
   type FailingImage,
   type FleetPull,
   FleetView,
   familiar,
   MAX_DISTANCE_CHECKS,
+  movesAt,
+  parseMovedImages,
   maxDistanceFor,
   OfficialImages,
   parseOfficialImages,
@@ -77,7 +81,7 @@ describe('diagnose', () => {
       pull({ repository: 'library/nginx', tag: '1.26.0', image: 'nginx:1.26.0', pulls: 50 }),
     ];
     expect(diagnose(failing({ repository: 'library/ngnix', image: 'ngnix:1.27.3' }), fleet, OFFICIAL)).toEqual({
-      cause: 'not_found_or_unauthorized',
+      cause: 'not_found',
       suggestion: 'nginx:1.27.3',
       evidence: 'similar_fleet_image',
     });
@@ -91,7 +95,7 @@ describe('diagnose', () => {
     expect(
       diagnose(failing({ repository: 'acme/chekout', tag: '9.9', image: 'acme/chekout:9.9' }), fleet, OFFICIAL),
     ).toEqual({
-      cause: 'not_found_or_unauthorized',
+      cause: 'not_found',
       suggestion: 'acme/checkout:4.2.0',
       evidence: 'similar_fleet_image',
     });
@@ -101,7 +105,7 @@ describe('diagnose', () => {
     expect(
       diagnose(failing({ repository: 'library/postgress', tag: '17.2', image: 'postgress:17.2' }), [], OFFICIAL),
     ).toEqual({
-      cause: 'not_found_or_unauthorized',
+      cause: 'not_found',
       suggestion: 'postgres:17.2',
       evidence: 'docker_official_image',
     });
@@ -112,7 +116,7 @@ describe('diagnose', () => {
         [],
         OFFICIAL,
       ),
-    ).toEqual({ cause: 'unauthorized', suggestion: 'traefik:v3.1', evidence: 'docker_official_image' });
+    ).toEqual({ cause: 'not_found', suggestion: 'traefik:v3.1', evidence: 'docker_official_image' });
   });
 
   it('never invents a suggestion for an image with no close match', () => {
@@ -200,6 +204,166 @@ describe('diagnose', () => {
   });
 });
 
+describe('the typo case: a denial that may mean "does not exist"', () => {
+  // CRI-O on Docker Hub: `reading manifest 1.27.3 in docker.io/library/ngnix: requested access to the
+  // resource is denied`, stored as not_found_or_unauthorized.
+  const STORED_HINT = 'Check the repository name first; if it exists and is private, set up an imagePullSecret.';
+  const typo = failing({ repository: 'library/ngnix', tag: '1.27.3', image: 'ngnix:1.27.3' });
+
+  it('is a typo when a close name pulls and this repository never pulled anywhere: no credentials advice', () => {
+    const fleet = [pull({ repository: 'library/nginx', tag: '1.27.3', image: 'nginx:1.27.3', withoutSecrets: 4 })];
+    const d = diagnose(typo, fleet, OFFICIAL);
+    expect(d).toEqual({ cause: 'not_found', suggestion: 'nginx:1.27.3', evidence: 'similar_fleet_image' });
+    const hint = diagnosedHint(STORED_HINT, typo.cause, d);
+    expect(hint).toBe(`Did you mean nginx:1.27.3? ${TYPO_HINT}`);
+    expect(hint).not.toMatch(/imagePullSecret|credential/i);
+    // Docker Hub's plain unauthorized (rows stored before the ambiguous reading) reads the same way.
+    const old = { ...typo, cause: 'unauthorized' };
+    const dOld = diagnose(old, fleet, OFFICIAL);
+    expect(dOld.cause).toBe('not_found');
+    expect(diagnosedHint('Set up an imagePullSecret …', 'unauthorized', dOld)).toBe(
+      `Did you mean nginx:1.27.3? ${TYPO_HINT}`,
+    );
+  });
+
+  it('is credentials when the same repository pulls elsewhere with them, even with a close name in the fleet', () => {
+    const fleet = [
+      pull({ repository: 'library/nginx', tag: '1.27.3', image: 'nginx:1.27.3' }),
+      pull({
+        repository: 'library/ngnix',
+        tag: '1.27.3',
+        image: 'ngnix:1.27.3',
+        withSecrets: 3,
+        withoutSecrets: 0,
+        pulls: 3,
+      }),
+    ];
+    const d = diagnose(typo, fleet, OFFICIAL);
+    expect(d).toEqual({ cause: 'unauthorized', suggestion: null, evidence: 'fleet_pulls_same_repository' });
+    expect(diagnosedHint(STORED_HINT, typo.cause, d)).toMatch(
+      /^This repository pulls successfully elsewhere .*imagePullSecret/,
+    );
+  });
+
+  it('stays ambiguous, with the stored hint, when nothing in the fleet tells', () => {
+    const none = failing({ repository: 'qwxyzzy/frobnicator', tag: '3', image: 'qwxyzzy/frobnicator:3' });
+    const d = diagnose(none, [pull({ repository: 'library/nginx', tag: '1.27.3', image: 'nginx:1.27.3' })], OFFICIAL);
+    expect(d).toEqual({ cause: 'not_found_or_unauthorized', suggestion: null, evidence: null });
+    expect(diagnosedHint(STORED_HINT, none.cause, d)).toBe(STORED_HINT);
+  });
+
+  it('keeps a plain not found hint after the suggestion', () => {
+    const d = diagnose(
+      { ...typo, cause: 'not_found' },
+      [pull({ repository: 'library/nginx', tag: '1.27.3', image: 'nginx:1.27.3' })],
+      OFFICIAL,
+    );
+    expect(d.cause).toBe('not_found');
+    expect(diagnosedHint('Check the image name and tag.', 'not_found', d)).toBe(
+      `Did you mean ${d.suggestion}? Check the image name and tag.`,
+    );
+  });
+});
+
+describe('moved images', () => {
+  const MOVES = parseMovedImages(
+    '# comment\n' +
+      'docker.io/bitnami/ docker.io/bitnamilegacy/ 2025-08-28 https://github.com/bitnami/containers/issues/83267\n' +
+      '\n' +
+      'k8s.gcr.io/ registry.k8s.io/ 2023-04-03 https://kubernetes.io/blog/2023/02/06/k8s-gcr-io-freeze-announcement/\n',
+  );
+  const view = (now: string, fleet: FleetPull[] = []) =>
+    new FleetView(fleet, new OfficialImages(OFFICIAL), undefined, movesAt(MOVES, new Date(now)));
+  const bitnami = failing({
+    cause: 'not_found',
+    repository: 'bitnami/redis',
+    tag: '7.2.4',
+    image: 'bitnami/redis:7.2.4',
+  });
+
+  it('reads the shipped list: FROM TO SINCE SOURCE, and refuses a malformed line', () => {
+    expect(MOVES).toEqual([
+      {
+        from: 'docker.io/bitnami/',
+        to: 'docker.io/bitnamilegacy/',
+        since: '2025-08-28',
+        source: 'https://github.com/bitnami/containers/issues/83267',
+      },
+      {
+        from: 'k8s.gcr.io/',
+        to: 'registry.k8s.io/',
+        since: '2023-04-03',
+        source: 'https://kubernetes.io/blog/2023/02/06/k8s-gcr-io-freeze-announcement/',
+      },
+    ]);
+    expect(() => parseMovedImages('docker.io/bitnami docker.io/bitnamilegacy/ 2025-08-28 x')).toThrow(/malformed/);
+    expect(() => parseMovedImages('a/ b/ 28.08.2025 x')).toThrow(/malformed/);
+    const shipped = parseMovedImages(readFileSync(new URL('../../data/moved-images.txt', import.meta.url), 'utf8'));
+    expect(shipped.map((m) => [m.from, m.to, m.since])).toEqual([
+      ['docker.io/bitnami/', 'docker.io/bitnamilegacy/', '2025-08-28'],
+      ['k8s.gcr.io/', 'registry.k8s.io/', '2023-04-03'],
+    ]);
+  });
+
+  it('suggests the new home, same path and tag, from the move date on, with the move in the hint', () => {
+    const d = view('2025-09-30T00:00:00Z').diagnose(bitnami);
+    expect(d).toEqual({
+      cause: 'not_found',
+      suggestion: 'bitnamilegacy/redis:7.2.4',
+      evidence: 'moved_image',
+      moved: MOVES[0],
+    });
+    expect(diagnosedHint('Check the image name and tag.', 'not_found', d)).toBe(
+      'Did you mean bitnamilegacy/redis:7.2.4? Images under docker.io/bitnami/ moved to docker.io/bitnamilegacy/ ' +
+        'on 2025-08-28 (https://github.com/bitnami/containers/issues/83267): pull it from there, or mirror it to a ' +
+        'registry you control.',
+    );
+    // Before the move only the name heuristics speak (an org prefix too many on an official image).
+    expect(view('2025-08-27T23:59:59Z').diagnose(bitnami)).toEqual({
+      cause: 'not_found',
+      suggestion: 'redis:7.2.4',
+      evidence: 'docker_official_image',
+    });
+    // Docker Hub's ambiguous denial of a moved repository is the move, too.
+    expect(view('2025-09-30T00:00:00Z').diagnose({ ...bitnami, cause: 'not_found_or_unauthorized' }).cause).toBe(
+      'not_found',
+    );
+    expect(
+      view('2026-01-01T00:00:00Z').diagnose(
+        failing({
+          cause: 'not_found',
+          registry: 'k8s.gcr.io',
+          repository: 'pause',
+          tag: '3.10',
+          image: 'k8s.gcr.io/pause:3.10',
+        }),
+      ).suggestion,
+    ).toBe('registry.k8s.io/pause:3.10');
+  });
+
+  it('gives way to the fleet: a tag that pulls elsewhere, or credentials', () => {
+    const sameTag = [
+      pull({ repository: 'bitnami/redis', tag: '7.2.4', image: 'bitnami/redis:7.2.4', withoutSecrets: 10 }),
+    ];
+    expect(view('2025-09-30T00:00:00Z', sameTag).diagnose(bitnami)).toEqual({
+      cause: 'not_found',
+      suggestion: null,
+      evidence: null,
+    });
+    const withSecrets = [
+      pull({ repository: 'bitnami/redis', tag: 'latest', image: 'bitnami/redis:latest', withSecrets: 10 }),
+    ];
+    expect(
+      view('2025-09-30T00:00:00Z', withSecrets).diagnose({ ...bitnami, cause: 'not_found_or_unauthorized' }),
+    ).toEqual({ cause: 'unauthorized', suggestion: null, evidence: 'fleet_pulls_same_repository' });
+    // Public and pulling with another tag: the move still explains this tag's absence.
+    const latest = [
+      pull({ repository: 'bitnami/redis', tag: 'latest', image: 'bitnami/redis:latest', withoutSecrets: 10 }),
+    ];
+    expect(view('2025-09-30T00:00:00Z', latest).diagnose(bitnami).suggestion).toBe('bitnamilegacy/redis:7.2.4');
+  });
+});
+
 describe('diagnosedHint and the official list', () => {
   it('starts the hint with "Did you mean IMAGE?"', () => {
     expect(
@@ -243,6 +407,9 @@ function fullRepositoryDistance(registry: string, wrote: string, candidate: stri
   if (a.endsWith(`/${b}`) || b.endsWith(`/${a}`)) return 1;
   return null;
 }
+
+const typoOf = (cause: string) =>
+  cause === 'not_found_or_unauthorized' || cause === 'unauthorized' ? 'not_found' : cause;
 
 /** diagnose as first written (a scan of every repository per image): what the index must agree with. */
 function referenceDiagnose(f: FailingImage, fleet: readonly FleetPull[], official: readonly string[]): Diagnosis {
@@ -291,11 +458,11 @@ function referenceDiagnose(f: FailingImage, fleet: readonly FleetPull[], officia
   if (fb && (!ob || fb.d <= ob.d)) {
     const sameTag = fb.pulls.find((p) => p.tag === f.tag);
     const mostPulled = [...fb.pulls].sort((x, y) => y.pulls - x.pulls || x.tag.localeCompare(y.tag))[0]!;
-    return { cause: f.cause, suggestion: (sameTag ?? mostPulled).image, evidence: 'similar_fleet_image' };
+    return { cause: typoOf(f.cause), suggestion: (sameTag ?? mostPulled).image, evidence: 'similar_fleet_image' };
   }
   if (ob)
     return {
-      cause: f.cause,
+      cause: typoOf(f.cause),
       suggestion: familiar(f.registry, ob.repository, f.tag),
       evidence: 'docker_official_image',
     };

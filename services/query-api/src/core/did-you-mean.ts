@@ -37,7 +37,7 @@ export const SUGGESTIBLE_CAUSES = ['not_found', 'not_found_or_unauthorized', 'in
 export const DOCKER_HUB = 'docker.io';
 
 /** The evidence a diagnosis used. */
-export type Evidence = 'fleet_pulls_same_repository' | 'similar_fleet_image' | 'docker_official_image';
+export type Evidence = 'fleet_pulls_same_repository' | 'similar_fleet_image' | 'docker_official_image' | 'moved_image';
 
 /** A repository and tag the fleet pulled successfully (in the last 30 days). */
 export interface FleetPull {
@@ -69,9 +69,59 @@ export interface Diagnosis {
   cause: string;
   suggestion: string | null;
   evidence: Evidence | null;
+  /** With evidence `moved_image`: the move that suggested it. */
+  moved?: Move;
+}
+
+/** A registry namespace that moved: `from` (registry/path prefix, `/`-terminated) is served from `to` since `since`. */
+export interface Move {
+  from: string;
+  to: string;
+  /** ISO date (UTC) from which images under `from` are gone or frozen. */
+  since: string;
+  source: string;
+}
+
+/**
+ * The shipped list of moved images (`data/moved-images.txt`): one move a line, `FROM TO SINCE SOURCE`, white
+ * space between, `#` comments. A malformed line throws: the file ships with the service and its tests.
+ */
+export function parseMovedImages(text: string): Move[] {
+  const moves: Move[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const [from, to, since, source, ...rest] = line.split(/\s+/);
+    if (
+      !from?.endsWith('/') ||
+      !to?.endsWith('/') ||
+      !since ||
+      !/^\d{4}-\d{2}-\d{2}$/.test(since) ||
+      !source ||
+      rest.length
+    )
+      throw new Error(`moved-images: malformed line: ${line}`);
+    moves.push({ from, to, since, source });
+  }
+  return moves;
+}
+
+/** The moves in effect at `now` (their date reached), longest prefix first. */
+export function movesAt(moves: readonly Move[], now: Date): Move[] {
+  const day = now.toISOString().slice(0, 10);
+  return moves.filter((m) => m.since <= day).sort((a, b) => b.from.length - a.from.length);
 }
 
 const NONE = (cause: string): Diagnosis => ({ cause, suggestion: null, evidence: null });
+
+/**
+ * The cause once a close name the fleet pulls (or an official image) is found for a repository that never
+ * pulled anywhere: a denial that may mean "does not exist" (`not_found_or_unauthorized`, or Docker Hub's
+ * `unauthorized`) is then most likely a typo, `not_found`. Other causes stay as they are.
+ */
+export function typoCause(cause: string): string {
+  return cause === 'not_found_or_unauthorized' || cause === 'unauthorized' ? 'not_found' : cause;
+}
 
 /** The name a user types for a repository: Docker Hub's `library/` dropped. */
 function shortName(registry: string, repository: string): string {
@@ -333,6 +383,8 @@ export class FleetView {
     fleet: readonly FleetPull[],
     readonly official: OfficialImages,
     private readonly cache: RepositoryIndexCache = new RepositoryIndexCache(),
+    /** The moves in effect (movesAt), longest prefix first. */
+    private readonly moves: readonly Move[] = [],
   ) {
     for (const p of fleet) {
       let byRepo = this.repos.get(p.registry);
@@ -375,6 +427,22 @@ export class FleetView {
     return d;
   }
 
+  /** The new home of an image whose namespace moved (not for invalid references: their name is what is wrong). */
+  private moved(f: FailingImage): Diagnosis | null {
+    if (f.cause === 'invalid_reference' || !this.moves.length) return null;
+    const path = `${f.registry}/${f.repository}/`;
+    const m = this.moves.find((x) => path.startsWith(x.from));
+    if (!m) return null;
+    const target = `${m.to}${path.slice(m.from.length, -1)}`;
+    const slash = target.indexOf('/');
+    return {
+      cause: typoCause(f.cause),
+      suggestion: familiar(target.slice(0, slash), target.slice(slash + 1), f.tag),
+      evidence: 'moved_image',
+      moved: m,
+    };
+  }
+
   private diagnoseOnce(f: FailingImage): Diagnosis {
     if (!SUGGESTIBLE_CAUSES.includes(f.cause)) return NONE(f.cause);
     if (f.cause === 'unauthorized' && f.registry !== DOCKER_HUB) return NONE(f.cause);
@@ -388,6 +456,8 @@ export class FleetView {
         return { cause: 'unauthorized', suggestion: null, evidence: 'fleet_pulls_same_repository' };
       // The repository exists (and here is public, or not found was plain): the tag is what is wrong.
       if (same.some((p) => p.tag === f.tag)) return NONE(f.cause);
+      const moved = this.moved(f);
+      if (moved) return moved;
       const max = maxDistanceFor(f.tag);
       const tags = same
         .map((p) => ({ p, d: boundedEditDistance(f.tag, p.tag, max) }))
@@ -398,6 +468,10 @@ export class FleetView {
         ? { cause: f.cause, suggestion: best.p.image, evidence: 'fleet_pulls_same_repository' }
         : NONE(f.cause);
     }
+
+    // A repository under a namespace that moved: its new home, before any close name.
+    const moved = this.moved(f);
+    if (moved) return moved;
 
     // An official image's name is right as written (its tag may not be): no other name is suggested.
     if (f.registry === DOCKER_HUB && this.official.repositories.has(f.repository)) return NONE(f.cause);
@@ -431,11 +505,11 @@ export class FleetView {
       const pulls = fleetBest.repo.pulls;
       const sameTag = pulls.find((p) => p.tag === f.tag);
       const mostPulled = [...pulls].sort((x, y) => y.pulls - x.pulls || x.tag.localeCompare(y.tag))[0]!;
-      return { cause: f.cause, suggestion: (sameTag ?? mostPulled).image, evidence: 'similar_fleet_image' };
+      return { cause: typoCause(f.cause), suggestion: (sameTag ?? mostPulled).image, evidence: 'similar_fleet_image' };
     }
     if (officialBest)
       return {
-        cause: f.cause,
+        cause: typoCause(f.cause),
         suggestion: familiar(f.registry, officialBest.repository, f.tag),
         evidence: 'docker_official_image',
       };
@@ -451,7 +525,8 @@ export class FleetView {
  *   tag is what is wrong: a close tag that pulls is suggested);
  * - else the closest repository (same registry) the fleet pulled, then Docker Hub's official
  *   images; with the same tag where the fleet pulled that, else the fleet's most pulled tag of it
- *   (official images keep the tag written);
+ *   (official images keep the tag written). An ambiguous denial is then read as a typo (`not_found`):
+ *   the repository written never pulled anywhere, and a close one does;
  * - else nothing: a suggestion is never invented.
  * For many images against one fleet, use a FleetView: this builds one per call.
  */
@@ -465,11 +540,24 @@ export function familiar(registry: string, repository: string, tag: string): str
   return tag ? `${name}:${tag}` : name;
 }
 
+/** The hint of a denial read as a typo: the registry's words mean nothing more, so no credentials advice. */
+export const TYPO_HINT =
+  'Most likely a typo: nothing in the fleet ever pulled this repository, and the registry gives the same ' +
+  'denial for a repository that does not exist as for a private one. Fix the image name.';
+
 /**
- * The hint as shown: "Did you mean IMAGE?" first when there is a suggestion; the credentials reading when the
- * cause changed.
+ * The hint as shown: "Did you mean IMAGE?" first when there is a suggestion (for a denial read as a typo,
+ * with TYPO_HINT instead of the stored hint's credentials advice); the credentials reading when the same
+ * repository pulls elsewhere.
  */
 export function diagnosedHint(hint: string, originalCause: string, d: Diagnosis): string {
+  if (d.suggestion && d.moved)
+    return (
+      `Did you mean ${d.suggestion}? Images under ${d.moved.from} moved to ${d.moved.to} on ${d.moved.since} ` +
+      `(${d.moved.source}): pull it from there, or mirror it to a registry you control.`
+    );
+  if (d.suggestion && d.cause === 'not_found' && originalCause !== 'not_found' && d.evidence !== null)
+    return `Did you mean ${d.suggestion}? ${TYPO_HINT}`;
   if (d.suggestion) return `Did you mean ${d.suggestion}? ${hint}`.trimEnd();
   if (d.cause !== originalCause && d.evidence === 'fleet_pulls_same_repository')
     return (

@@ -5,7 +5,7 @@ import {
   loadEgressSettings,
   parseEgressSettings,
 } from '../diagnosis/egress-config.ts';
-import { egressOf, exhaustionTime, nearlyExhausted, type NodeUsage, quotaByEgress } from './quota.ts';
+import { egressOf, exhaustionTime, nearlyExhausted, type NodeUsage, quotaByEgress, quotaLevel } from './quota.ts';
 
 const NOW = Date.parse('2026-11-24T12:00:00Z');
 const H6 = 6 * 3_600_000;
@@ -151,5 +151,13 @@ describe('PULLWATCH_DOCKERHUB_EGRESS_FILE', () => {
     expect(loadEgressSettings(undefined)).toBe(DEFAULT_EGRESS);
     expect(() => loadEgressSettings('/nonexistent/egress.yaml')).toThrow(EgressConfigError);
     expect(() => loadEgressSettings('/nonexistent/egress.yaml')).toThrow(/egress\.yaml: cannot read it/);
+  });
+});
+
+describe('quotaLevel', () => {
+  it('is full from the limit on, near from the rule threshold on, ok below', () => {
+    const at = (used: number, near = 0.8) => quotaLevel({ used, limit: 100 }, near);
+    expect([at(0), at(79), at(80), at(99), at(100), at(140)]).toEqual(['ok', 'ok', 'near', 'near', 'full', 'full']);
+    expect([at(49, 0.5), at(50, 0.5)]).toEqual(['ok', 'near']);
   });
 });

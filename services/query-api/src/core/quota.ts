@@ -79,6 +79,17 @@ export interface EgressQuota {
 
 const HOUR = 3_600_000;
 
+/** The share of the quota used from which an egress is `near` its limit, unless a dockerhub_quota rule says otherwise. */
+export const DEFAULT_NEAR_SHARE = 0.8;
+
+export type QuotaLevel = 'ok' | 'near' | 'full';
+
+/** How close an egress is to its quota: the dashboard's colour and the alert rule's threshold are one number. */
+export function quotaLevel(q: { used: number; limit: number }, nearShare: number): QuotaLevel {
+  const share = q.used / q.limit;
+  return share >= 1 ? 'full' : share >= nearShare ? 'near' : 'ok';
+}
+
 /**
  * When pulls at `ratePerHour` use up `remaining`, if that is within one window from now: now when
  * nothing remains. Pulls leaving the window meanwhile are not credited back, so the forecast errs

@@ -7,7 +7,10 @@ import {
   type Evidence,
   type FailingImage,
   FleetView,
+  type Move,
+  movesAt,
   OfficialImages,
+  parseMovedImages,
   parseOfficialImages,
   RepositoryIndexCache,
   SUGGESTIBLE_CAUSES,
@@ -46,6 +49,14 @@ function referenceOf(
     : null;
 }
 
+export const movedImagesPath = new URL('../../data/moved-images.txt', import.meta.url).pathname;
+let moved: Move[] | null = null;
+/** The registry namespaces that moved, with their dates, read once from the shipped list. */
+export function movedImages(): Move[] {
+  moved ??= parseMovedImages(readFileSync(movedImagesPath, 'utf8'));
+  return moved;
+}
+
 export interface Diagnosed {
   cause: string;
   suggestion: string | null;
@@ -66,6 +77,7 @@ export class Diagnoser {
   constructor(
     private readonly queries: Pick<DiagnosisQueries, 'fleetPulls'>,
     official: readonly string[] = officialImages(),
+    private readonly moves: readonly Move[] = movedImages(),
   ) {
     this.official = new OfficialImages(official);
   }
@@ -73,7 +85,12 @@ export class Diagnoser {
   async diagnoseAll(items: readonly { image: string; cause: string; hint: string }[], now: Date): Promise<Diagnosed[]> {
     const refs = items.map((i) => (SUGGESTIBLE_CAUSES.includes(i.cause) && i.image ? referenceOf(i.image) : null));
     const registries = [...new Set(refs.flatMap((r) => (r ? [r.registry] : [])))].sort();
-    const fleet = new FleetView(await this.queries.fleetPulls(registries, now), this.official, this.cache);
+    const fleet = new FleetView(
+      await this.queries.fleetPulls(registries, now),
+      this.official,
+      this.cache,
+      movesAt(this.moves, now),
+    );
     const cache = new Map<string, Diagnosis>();
     return items.map((item, i) => {
       const ref = refs[i];

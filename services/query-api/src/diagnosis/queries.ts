@@ -1,7 +1,9 @@
+import { QUOTA_COUNTED_CAUSES, QUOTA_UNCOUNTED_SUBCAUSES } from '@pullwatch/classifier';
 import type { ClickHouseClient, FleetTables } from '@pullwatch/clickhouse';
 import type { FleetPull } from '../core/did-you-mean.ts';
 import { type EgressSettings, type NodeUsage, windowsOf } from '../core/quota.ts';
 import { chTime } from '../params.ts';
+import { readRows } from '../read.ts';
 import type { Pair } from '../core/teams.ts';
 import { TEAM_PAIRS_SQL, teamIncidentsSql, teamPairsParam } from '../teams/sql.ts';
 
@@ -10,13 +12,6 @@ const n = (v: unknown) => Number(v ?? 0);
 
 /** How far back "pulled successfully anywhere in the fleet" looks. */
 export const FLEET_PULLS_DAYS = 30;
-
-/**
- * Failures that count against Docker Hub's quota although the pull failed: the manifest was fetched
- * (a counted GET) before the pull broke — on the node's disk, or for want of a matching platform.
- * Denials (not found, unauthorized), refusals (429) and unreachable registries never got a manifest.
- */
-export const QUOTA_COUNTED_FAILURES = ['node_storage', 'platform_mismatch'];
 
 export type RecoveryGroupBy = 'cause' | 'registry' | 'cluster';
 
@@ -44,14 +39,8 @@ export class DiagnosisQueries {
     private readonly t: FleetTables,
   ) {}
 
-  private async rows<T>(query: string, params: Params): Promise<T[]> {
-    const rs = await this.ch.query({
-      query,
-      query_params: params,
-      format: 'JSONEachRow',
-      clickhouse_settings: { readonly: '1' },
-    });
-    return rs.json<T>();
+  private rows<T>(query: string, params: Params): Promise<T[]> {
+    return readRows<T>(this.ch, query, params);
   }
 
   /** Repositories and tags pulled successfully in the last 30 days on these registries. */
@@ -84,7 +73,7 @@ export class DiagnosisQueries {
 
   /**
    * Docker Hub activity per cluster and node over each window the settings use: counted pulls
-   * (successful pulls, plus QUOTA_COUNTED_FAILURES), the last hour's, and 429 refusals. Nodes with
+   * (successful pulls, plus QUOTA_COUNTED_CAUSES), the last hour's, and 429 refusals. Nodes with
    * only "already present" starts are listed with zero: they share the egress but cost nothing.
    */
   async dockerHubUsage(settings: EgressSettings, now: Date): Promise<NodeUsage[]> {
@@ -94,12 +83,15 @@ export class DiagnosisQueries {
       now: chTime(now),
       from: chTime(new Date(now.getTime() - longest)),
       hour: chTime(new Date(now.getTime() - 3_600_000)),
-      counted: QUOTA_COUNTED_FAILURES,
+      counted: QUOTA_COUNTED_CAUSES,
+      uncounted: QUOTA_UNCOUNTED_SUBCAUSES,
     };
     windows.forEach((w, i) => {
       params[`w${i}`] = chTime(new Date(now.getTime() - w.ms));
     });
-    const countedRow = `(outcome = 'success' OR (outcome = 'failure' AND cause IN {counted:Array(String)}))`;
+    const countedRow =
+      `(outcome = 'success' OR (outcome = 'failure' AND cause IN {counted:Array(String)} ` +
+      `AND subcause NOT IN {uncounted:Array(String)}))`;
     const rows = await this.rows<Record<string, unknown>>(
       `SELECT cluster, node,
               ${windows

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { EgressSettings } from '../core/quota.ts';
-import { quotaByEgress } from '../core/quota.ts';
+import { quotaByEgress, quotaLevel } from '../core/quota.ts';
 import { team, Window, window } from '../params.ts';
 import type { TeamResolver } from '../teams/resolver.ts';
 import { NOW_LOOKBACK_MS } from '../core/teams.ts';
@@ -17,7 +17,7 @@ export const RecoveryQuery = Window.extend({
 }).strict();
 
 const Evidence = z
-  .enum(['fleet_pulls_same_repository', 'similar_fleet_image', 'docker_official_image'])
+  .enum(['fleet_pulls_same_repository', 'similar_fleet_image', 'docker_official_image', 'moved_image'])
   .nullable()
   .describe('What the suggestion or the changed cause rests on');
 
@@ -30,7 +30,8 @@ export const DiagnosisFields = z.object({
     .string()
     .describe(
       'The cause after the fleet evidence: an ambiguous denial of a repository that pulls elsewhere becomes ' +
-        'unauthorized',
+        'unauthorized; one of a repository that never pulled, with a close name that does (or a moved ' +
+        'repository), becomes not_found',
     ),
   suggestion: z.string().nullable().describe('The image the user most likely meant, or null'),
   evidence: Evidence,
@@ -50,6 +51,9 @@ export const QuotaResponse = z.object({
       ratePerHour: z.number(),
       exhaustedAt: z.string().nullable().describe('When the current rate would exhaust the quota within the window'),
       rateLimitedFailures: z.number().int(),
+      level: z
+        .enum(['ok', 'near', 'full'])
+        .describe("full: used up; near: past the dockerhub_quota alert rule's threshold (0.8 by default)"),
       window: z.string().optional().describe('Only when this egress has its own window'),
     }),
   ),
@@ -117,6 +121,8 @@ export function diagnosisRoutes(deps: {
   queries: DiagnosisQueries;
   teams: TeamResolver;
   egress: EgressSettings;
+  /** The share of the quota from which an egress is `near` (the dockerhub_quota rule's threshold). */
+  nearShare: number;
   maxRangeDays: number;
 }) {
   return [
@@ -129,7 +135,9 @@ export function diagnosisRoutes(deps: {
       response: QuotaResponse,
       handle: async (_q: z.infer<typeof QuotaQuery>, now: Date) => ({
         window: deps.egress.window.text,
-        egresses: quotaByEgress(deps.egress, await deps.queries.dockerHubUsage(deps.egress, now), now.getTime()),
+        egresses: quotaByEgress(deps.egress, await deps.queries.dockerHubUsage(deps.egress, now), now.getTime()).map(
+          (q) => ({ ...q, level: quotaLevel(q, deps.nearShare) }),
+        ),
       }),
     },
     {

@@ -9,6 +9,7 @@ import {
   type TeamOf,
 } from '../core/report.ts';
 import { chTime } from '../params.ts';
+import { readRows } from '../read.ts';
 
 /** A report with more groups than the API holds for one answer (PULLWATCH_REPORT_MAX_GROUPS): 422. */
 export class ReportTooLargeError extends Error {
@@ -68,13 +69,10 @@ export class ReportQueries {
    * so a report never holds more than that in memory, and one row more means too large.
    */
   private async rows<T>(query: string, params: Params): Promise<T[]> {
-    const rs = await this.ch.query({
-      query: `${query}\n       LIMIT {report_max_rows:UInt64}`,
-      query_params: { ...params, report_max_rows: this.maxGroups + 1 },
-      format: 'JSONEachRow',
-      clickhouse_settings: { readonly: '1' },
+    const rows = await readRows<T>(this.ch, `${query}\n       LIMIT {report_max_rows:UInt64}`, {
+      ...params,
+      report_max_rows: this.maxGroups + 1,
     });
-    const rows = await rs.json<T>();
     if (rows.length > this.maxGroups) throw new ReportTooLargeError(this.maxGroups);
     return rows;
   }

@@ -1,4 +1,4 @@
-import { type ClickHouseClient, type FleetTables, queryRows } from '@pullwatch/clickhouse';
+import type { ClickHouseClient, FleetTables } from '@pullwatch/clickhouse';
 import { PromiseMemo } from '../core/memo.ts';
 import {
   labelWindow,
@@ -11,7 +11,7 @@ import {
 } from '../core/teams.ts';
 import type { TeamOf } from '../core/report.ts';
 import { chTime } from '../params.ts';
-import { QUERY_DEADLINE_MS } from '../queries.ts';
+import { readRows } from '../read.ts';
 import type { Teams } from '../reports/teams.ts';
 
 /** The dashboard refreshes every 10 s and asks a dozen routes at once: they share one read of the labels. */
@@ -34,16 +34,14 @@ export class TeamResolver {
   seen(w: { from: Date; to: Date }): Promise<SeenNamespace[]> {
     const lw = labelWindow(w);
     return this.memo.get(`${lw.from.getTime()}/${lw.to.getTime()}`, async () => {
-      const rows = await queryRows<SeenNamespace>(this.ch, {
-        query:
-          `SELECT cluster, namespace, argMaxIf(team, event_time, team != '') AS label ` +
+      const rows = await readRows<SeenNamespace>(
+        this.ch,
+        `SELECT cluster, namespace, argMaxIf(team, event_time, team != '') AS label ` +
           `FROM ${this.t.read('pull_events')} ` +
           'WHERE event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)} ' +
           'GROUP BY cluster, namespace',
-        query_params: { from: chTime(lw.from), to: chTime(lw.to) },
-        clickhouse_settings: { readonly: '1' },
-        timeoutMs: QUERY_DEADLINE_MS,
-      });
+        { from: chTime(lw.from), to: chTime(lw.to) },
+      );
       return rows.map((r) => ({ cluster: String(r.cluster), namespace: String(r.namespace), label: String(r.label) }));
     });
   }

@@ -78,6 +78,8 @@ export function largeFleet(opts: { repositories: number; images: number; seed?: 
 
   const failing: { f: FailingImage; expected: Diagnosis }[] = [];
   const cause = 'not_found_or_unauthorized';
+  // A suggestion for a repository that never pulled reads the ambiguous denial as a typo.
+  const typoCause = 'not_found';
   for (let i = 0; i < opts.images; i++) {
     const kind = i % 10;
     const r = repos[(i * 7919) % repos.length]!;
@@ -91,7 +93,11 @@ export function largeFleet(opts: { repositories: number; images: number; seed?: 
       const want = pulled ? r.tags[1]! : r.tags[0]!;
       failing.push({
         f: { cause, registry: r.registry, repository, tag, image: `${prefix}${repository}:${tag}` },
-        expected: { cause, suggestion: `${prefix}${r.repository}:${want.tag}`, evidence: 'similar_fleet_image' },
+        expected: {
+          cause: typoCause,
+          suggestion: `${prefix}${r.repository}:${want.tag}`,
+          evidence: 'similar_fleet_image',
+        },
       });
     } else if (kind === 6) {
       // The org left out (on Docker Hub that reads as library/NAME).
@@ -99,14 +105,14 @@ export function largeFleet(opts: { repositories: number; images: number; seed?: 
       const tag = r.tags[0]!.tag;
       failing.push({
         f: { cause, registry: r.registry, repository, tag, image: `${prefix}${name}:${tag}` },
-        expected: { cause, suggestion: `${prefix}${r.repository}:${tag}`, evidence: 'similar_fleet_image' },
+        expected: { cause: typoCause, suggestion: `${prefix}${r.repository}:${tag}`, evidence: 'similar_fleet_image' },
       });
     } else if (kind === 7) {
       const o = official[i % official.length]!;
       const typo = o.length > 4 ? edit(o, 1) : `${o}x`;
       failing.push({
         f: { cause, registry: 'docker.io', repository: `library/${typo}`, tag: `${i}`, image: `${typo}:${i}` },
-        expected: { cause, suggestion: `${o}:${i}`, evidence: 'docker_official_image' },
+        expected: { cause: typoCause, suggestion: `${o}:${i}`, evidence: 'docker_official_image' },
       });
     } else {
       const repository = `${org}/${word()}`;
