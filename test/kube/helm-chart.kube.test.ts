@@ -162,7 +162,7 @@ describe('the Helm chart against a real kube-apiserver', () => {
     const sa = await api.ok<{ items: unknown[] }>('GET', `/api/v1/namespaces/${NS}/serviceaccounts`);
     expect(sa.items).toEqual([]);
     // The installs' sizes, so a template that silently renders nothing fails here too.
-    expect(accepted).toEqual({ 'agent-values.yaml': 6, 'default-values.yaml': 16, 'production-values.yaml': 21 });
+    expect(accepted).toEqual({ 'agent-values.yaml': 6, 'default-values.yaml': 13, 'production-values.yaml': 17 });
   });
 
   describe("the collector with the chart's own ServiceAccount and RBAC", () => {
