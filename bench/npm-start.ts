@@ -230,9 +230,8 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
           `${PARTITIONS} partitions for both.`,
         'The kcat copy writes each Event as one JSON string row; pullwatch validates, classifies and stores ' +
           'each event with its Pod state.',
-        '`npm start` runs its services from source through tsx, as a new user runs it: ≈ 55 MiB more resident ' +
-          'memory per service than the built services the end-to-end suite runs (the bundle the Docker image ' +
-          'runs; measured idle, 160 vs 105 MiB).',
+        '`npm start` runs its services as a new user runs it; the peak RSS above is measured on them in this ' +
+          'run (the end-to-end suite measures the built services, as the Docker image runs them).',
       ],
     };
   } finally {

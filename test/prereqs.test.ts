@@ -12,7 +12,7 @@ function machine(over: {
   const files = new Set(over.files ?? []);
   return {
     env: over.env ?? {},
-    nodeVersion: over.node ?? 'v20.20.2',
+    nodeVersion: over.node ?? 'v24.22.3',
     home: '/h',
     runs: (cmd) => (cmd in commands ? { ok: true, output: commands[cmd]! } : { ok: false, output: '' }),
     exists: (p) => files.has(p),
@@ -62,14 +62,14 @@ describe('npm test prerequisites', () => {
     expect(missingPrerequisites(m)).toEqual([]);
   });
 
-  it('refuses a Java older than 17 and a Node older than 20.19', () => {
+  it('refuses a Java older than 17 and a Node older than 22.22', () => {
     const m = machine({
       ...everything,
       commands: { ...everything.commands, java: 'java version "11.0.2"' },
       node: 'v20.11.0',
     });
     expect(missingPrerequisites(m).map((x) => x.tool)).toEqual([
-      'Node 20.19 or newer (found v20.11.0)',
+      'Node 22.22 or newer (found v20.11.0)',
       'Java 17 or newer (found 11)',
     ]);
   });

@@ -409,6 +409,7 @@ describe('infra/prometheus: every metric a rule uses is exported by the running 
     }
     // Metrics the rules are written against, from all three services (a renamed one fails above).
     expect([...used].sort()).toEqual([
+      'pullwatch_analyzer_dead_lettered_total',
       'pullwatch_analyzer_insert_seconds_bucket',
       'pullwatch_analyzer_insert_seconds_count',
       'pullwatch_analyzer_lag_messages',

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { repoRoot } from '@pullwatch/engines';
+import { freePort } from '../support/free-port.ts';
 import { crash, testCluster } from './harness.ts';
 
 const cluster = testCluster();
@@ -9,8 +10,15 @@ const { env } = inject('cluster');
 
 /** `pullwatch engines …` against the test's cluster (its folder and ports). */
 function engines(...args: string[]): { code: number | null; json: unknown; stderr: string } {
+  return enginesWith({ ...process.env, ...env }, ...args);
+}
+
+function enginesWith(
+  runEnv: NodeJS.ProcessEnv,
+  ...args: string[]
+): { code: number | null; json: unknown; stderr: string } {
   const r = spawnSync(process.execPath, [join(repoRoot, 'packages/cli/bin/pullwatch.js'), 'engines', ...args], {
-    env: { ...process.env, ...env },
+    env: runEnv,
     encoding: 'utf8',
     timeout: 180_000,
   });
@@ -23,6 +31,20 @@ const tcpPort = Number(env.PULLWATCH_CLUSTER_CLICKHOUSE_TCP_PORT);
 const pidOf = expect.any(Number);
 
 describe('engines on the cluster topology', () => {
+  it('status without --topology reports the cluster when the cluster is what runs', async () => {
+    // No topology named, and the single node's ports are free ones where nothing listens.
+    const { PULLWATCH_TOPOLOGY: _named, ...runEnv } = { ...process.env, ...env };
+    const [kafka, clickhouse] = [await freePort(), await freePort()];
+    const r = enginesWith(
+      { ...runEnv, PULLWATCH_KAFKA_PORT: String(kafka), PULLWATCH_CLICKHOUSE_PORT: String(clickhouse) },
+      'status',
+      '--json',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const status = r.json as { topology: string; kafka: { nodes: unknown[] }; clickhouse: { nodes: unknown[] } };
+    expect([status.topology, status.kafka.nodes.length, status.clickhouse.nodes.length]).toEqual(['cluster', 3, 2]);
+  });
+
   it('status --json lists every node; up starts only the nodes that are down', async () => {
     const brokers = [0, 2, 4].map((d) => `127.0.0.1:${kafkaPort + d}`);
     const up = (kafkaDown?: number, shardDown?: number) => ({

@@ -2,8 +2,57 @@
 // around its errors. Patterns run on the original text (image strings are case-sensitive).
 import { normalizeRegistryHost, parseReference, splitDomain } from './reference.ts';
 
-/** A lower-case literal that must occur before the pattern is tried, and the pattern (group 1 = image). */
-type Finder = readonly [gate: string, pattern: RegExp];
+/**
+ * What a finder captures: a pattern (group 1), or a scan where no pattern runs in linear time. Patterns
+ * here run on text from outside: none may backtrack more than linearly (adversarial.test.ts feeds each
+ * 1 MiB of what it scans over).
+ */
+type Capture = RegExp | ((message: string) => string | null);
+
+const captureOf = (capture: Capture, message: string): string | null =>
+  typeof capture === 'function' ? capture(message) : (capture.exec(message)?.[1] ?? null);
+
+/** A lower-case literal that must occur before the capture is tried, and the capture (the image). */
+type Finder = readonly [gate: string, capture: Capture];
+
+/** JavaScript's `\s` (WhiteSpace and LineTerminator), by code. */
+function isSpace(code: number): boolean {
+  if (code < 128) return code === 32 || (code >= 9 && code <= 13);
+  return (
+    code === 0xa0 ||
+    code === 0x1680 ||
+    (code >= 0x2000 && code <= 0x200a) ||
+    code === 0x2028 ||
+    code === 0x2029 ||
+    code === 0x202f ||
+    code === 0x205f ||
+    code === 0x3000 ||
+    code === 0xfeff
+  );
+}
+
+/** What `.` does not match (no `s` flag). */
+const isLineTerminator = (code: number) => code === 10 || code === 13 || code === 0x2028 || code === 0x2029;
+
+const POLICY_RE = /prohibited by policy: /i;
+const PAREN_OR_SPACE_RE = /[()\s]/;
+
+/**
+ * `… prohibited by policy: … (image)` with nothing but white space after: what
+ * `/prohibited by policy: .*\(([^()\s]+)\)\s*$/i` captured, without its `.*` rescanning the rest of the
+ * line from every occurrence of the phrase (quadratic when the phrase repeats).
+ */
+export function imageDeniedByPolicy(message: string): string | null {
+  const end = message.trimEnd().length; // trimEnd trims exactly `\s`
+  if (message.charCodeAt(end - 1) !== 0x29) return null;
+  const open = message.lastIndexOf('(', end - 2);
+  if (open === -1) return null;
+  const image = message.slice(open + 1, end - 1);
+  if (image === '' || PAREN_OR_SPACE_RE.test(image)) return null;
+  let lineStart = open;
+  while (lineStart > 0 && !isLineTerminator(message.charCodeAt(lineStart - 1))) lineStart--;
+  return POLICY_RE.test(message.slice(lineStart, open)) ? image : null;
+}
 
 // Earlier finders are closer to what the user wrote: the kubelet quotes the Pod's image verbatim,
 // the runtime quotes its normalised form.
@@ -35,7 +84,7 @@ const IMAGE_FINDERS: readonly Finder[] = [
   ['pull access denied for ', /pull access denied for ([^\s,]+),/i],
   ['manifest for ', /manifest for (\S+) not found/i],
   ['repository ', /repository (\S+) not found/i],
-  ['prohibited by policy', /prohibited by policy: .*\(([^()\s]+)\)\s*$/i],
+  ['prohibited by policy', imageDeniedByPolicy],
 ];
 
 // Rarer wrappers, tried only when one scan finds one of their gates.
@@ -60,10 +109,9 @@ const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const LATE_GATES_RE = new RegExp(LATE_IMAGE_FINDERS.map(([gate]) => escapeRe(gate)).join('|'));
 
 function tryFinders(finders: readonly Finder[], message: string, lower: string): string | null {
-  for (const [gate, pattern] of finders) {
+  for (const [gate, capture] of finders) {
     if (lower.indexOf(gate) === -1) continue;
-    const m = pattern.exec(message);
-    const image = m?.[1];
+    const image = captureOf(capture, message);
     if (image && image !== '...' && image !== '…') return image;
   }
   return null;
@@ -132,20 +180,75 @@ function hostOrHubOfName(name: string): string | null {
   return hostOfName(name) ?? (parseReference(name).ok ? 'docker.io' : null);
 }
 
-type HostFinder = readonly [gate: string, pattern: RegExp, read: (m: RegExpExecArray) => string | null];
+const PULLING_IMAGE_RE = /error pulling image \(/gi;
+const FROM_RE = /\) from ([^\s,]+)/iy;
+
+/**
+ * Pre-CRI Docker's `Error pulling image (tag) from name, …`: what `/Error pulling image \([^)]*\) from
+ * ([^\s,]+)/i` captured. Every occurrence before the same `)` fails alike, so the scan goes on after it
+ * (the pattern rescanned to that `)` from each).
+ */
+export function nameAfterErrorPullingImage(message: string): string | null {
+  PULLING_IMAGE_RE.lastIndex = 0;
+  for (let m = PULLING_IMAGE_RE.exec(message); m; m = PULLING_IMAGE_RE.exec(message)) {
+    const close = message.indexOf(')', PULLING_IMAGE_RE.lastIndex);
+    if (close === -1) return null;
+    FROM_RE.lastIndex = close;
+    const name = FROM_RE.exec(message)?.[1];
+    if (name) return name;
+    PULLING_IMAGE_RE.lastIndex = close + 1;
+  }
+  return null;
+}
+
+const NOT_FOUND_RE = /: not found/gi;
+const ALNUM_RE = /^[a-z0-9]/i;
+
+/**
+ * `host/path: not found` (BuildKit, ctr): the white-space-delimited word before the first `: not found`
+ * that starts with a letter or digit, has a `/` after its first character and no `"`; what
+ * `/(?:^|\s)([a-z0-9][^\s"]*\/[^\s"]*?): not found/i` captured, in one pass (the pattern tried every `/`
+ * of a word against every later position: quadratic in a long word).
+ */
+export function nameBeforeNotFound(message: string): string | null {
+  NOT_FOUND_RE.lastIndex = 0;
+  for (let m = NOT_FOUND_RE.exec(message); m; m = NOT_FOUND_RE.exec(message)) {
+    // Back to the word's start: the previous match has spaces, so no character is read twice.
+    let start = m.index;
+    for (let c = message.charCodeAt(start - 1); start > 0 && !isSpace(c) && c !== 0x22; ) {
+      start--;
+      c = message.charCodeAt(start - 1);
+    }
+    if (start > 0 && !isSpace(message.charCodeAt(start - 1))) continue; // the word has a `"`
+    const name = message.slice(start, m.index);
+    if (ALNUM_RE.test(name) && name.indexOf('/', 1) !== -1) return name;
+  }
+  return null;
+}
+
+type HostFinder = readonly [gate: string, capture: Capture, read: (captured: string) => string | null];
 
 const REGISTRY_FINDERS: readonly HostFinder[] = [
   [
     'pinging ',
     /pinging (?:container|docker) registry ([^\s:]+(?::\d+)?)(?::|\s|$)/i,
-    (m) => (m[1] && /[.:]|^localhost$/.test(m[1]) ? hostToRegistry(m[1]) : null),
+    (host) => (/[.:]|^localhost$/.test(host) ? hostToRegistry(host) : null),
   ],
-  ['reading manifest', /reading manifest \S+ in (\S+)/i, (m) => hostOfName(m[1] ?? '')],
-  ['pulling from host ', /pulling from host (\S+) failed/i, (m) => hostToRegistry(m[1] ?? '')],
-  ['error pulling image (', /Error pulling image \([^)]*\) from ([^\s,]+)/i, (m) => hostOrHubOfName(m[1] ?? '')],
-  ['fetching manifest ', /fetching manifest (\S+?):\s/i, (m) => hostOfName(m[1] ?? '')],
-  [': not found', /(?:^|\s)([a-z0-9][^\s"]*\/[^\s"]*?): not found/i, (m) => hostOfName(m[1] ?? '')],
+  ['reading manifest', /reading manifest \S+ in (\S+)/i, hostOfName],
+  ['pulling from host ', /pulling from host (\S+) failed/i, hostToRegistry],
+  ['error pulling image (', nameAfterErrorPullingImage, hostOrHubOfName],
+  ['fetching manifest ', /fetching manifest (\S+?):\s/i, hostOfName],
+  [': not found', nameBeforeNotFound, hostOfName],
 ];
+
+/** A malformed escape (`%zz`) is not a host either: kept as written, never thrown. */
+function decodeOrKeep(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
 
 const URL_RE = /https?:\/\/([^/\s"'?\\]+)(\/[^\s"'\\]*)?/gi;
 const NS_PARAM_RE = /[?&]ns=([^&\s"'\\]+)/;
@@ -153,10 +256,10 @@ const LOOKUP_RE = /(?:lookup|dialing|resolving host) ([a-z0-9.-]+\.[a-z0-9-]+)/i
 
 /** The registry a message without a usable image talks to: named by a wrapper, or a registry API URL's host. */
 export function findRegistryInText(message: string, lower: string): string | null {
-  for (const [gate, pattern, read] of REGISTRY_FINDERS) {
+  for (const [gate, capture, read] of REGISTRY_FINDERS) {
     if (lower.indexOf(gate) === -1) continue;
-    const m = pattern.exec(message);
-    const host = m ? read(m) : null;
+    const captured = captureOf(capture, message);
+    const host = captured ? read(captured) : null;
     if (host) return host;
   }
   if (lower.indexOf('://') !== -1) {
@@ -167,7 +270,7 @@ export function findRegistryInText(message: string, lower: string): string | nul
       if (path === undefined) continue; // `https://<account number>.…` cut at a space: not a URL.
       // A containerd mirror names the upstream registry in `?ns=`.
       const ns = NS_PARAM_RE.exec(path)?.[1];
-      if (ns) return hostToRegistry(decodeURIComponent(ns));
+      if (ns) return hostToRegistry(decodeOrKeep(ns));
       const hubHost = DOCKER_HUB_HOSTS.has(host.toLowerCase()) || path.startsWith('/registry-v2/docker/');
       if (hubHost) return 'docker.io';
       if (path.startsWith('/v2/') || path === '/v2' || path.startsWith('/v1/')) {

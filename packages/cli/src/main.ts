@@ -3,7 +3,8 @@ import type { Command } from './command.ts';
 // Subcommands load lazily: `pullwatch classify` must not pay for Kafka or Kubernetes clients.
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
   start: {
-    summary: 'start [--no-simulate] [--kubeconfig PATH --context NAME…]: engines, services, simulator and dashboard',
+    summary:
+      'start [--no-simulate] [--kubeconfig PATH --context NAME…] [--topology cluster] [--dev]: engines, services (the built bundle; --dev: from source), simulator and dashboard',
     load: async () => (await import('./commands/start.ts')).default,
   },
   engines: {

@@ -35,7 +35,7 @@ describe('migrate', () => {
     const all = loadMigrations({ database, ttlDays: 90 }).map((m) => m.version);
     const first = await migrate(client, { database, ttlDays: 90 });
     expect(first.applied).toEqual(all);
-    expect(all).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(all).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     const second = await migrate(client, { database, ttlDays: 90 });
     expect(second).toEqual({ applied: [], alreadyApplied: all });
     const rs = await client.query({
@@ -137,7 +137,7 @@ describe('migrate', () => {
         migrate(client, { database: db, ttlDays: 90 }),
         migrate(other, { database: db, ttlDays: 90 }),
       ]);
-      const all = [1, 2, 3, 4, 5, 6, 7];
+      const all = [1, 2, 3, 4, 5, 6, 7, 8, 9];
       // Every version applied by exactly one of them, and known to the other as already applied.
       expect([...a.applied, ...b.applied].sort()).toEqual(all);
       expect([...a.alreadyApplied, ...b.alreadyApplied].sort()).toEqual(all);

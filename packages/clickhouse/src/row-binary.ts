@@ -209,9 +209,16 @@ export class RowBlockWriter<T> {
     const { buf, pos } = this.w;
     if (this.count) this.format.bytesPerRowHint = Math.ceil(pos / this.count);
     // The block may wait a while for its insert: not with an eighth or more of its buffer unused.
-    const bytes = pos < buf.length - (buf.length >> 3) ? Buffer.from(buf.subarray(0, pos)) : buf.subarray(0, pos);
+    // allocUnsafeSlow: Buffer.from would copy a block under 32 KiB into Node 24's shared 64 KiB pool.
+    const bytes = pos < buf.length - (buf.length >> 3) ? copyExact(buf, pos) : buf.subarray(0, pos);
     return new RowBlock(this.format, this.count, bytes);
   }
+}
+
+function copyExact(buf: Buffer, length: number): Buffer {
+  const out = Buffer.allocUnsafeSlow(length);
+  buf.copy(out, 0, 0, length);
+  return out;
 }
 
 /** A table's column list and an encoder of rows (objects keyed by column) into one RowBinaryWithNamesAndTypes block. */

@@ -95,12 +95,23 @@ function workloadOf(pod) {
 }
 
 /**
+ * Applies the styles that markup names in `data-css="property:value"`: the page's Content-Security-Policy
+ * refuses inline style attributes, and styles set through the CSSOM are allowed.
+ */
+function applyCss(root) {
+  for (const el of root.querySelectorAll('[data-css]')) {
+    const at = el.dataset.css.indexOf(':');
+    el.style.setProperty(el.dataset.css.slice(0, at), el.dataset.css.slice(at + 1));
+  }
+}
+
+/**
  * Renders a table: `cols` are [label, width, class?]; each row is its cells' HTML (the first cell a
  * row header). Focus inside the table survives a re-render (by the focused element's data-key).
  */
 function table(el, cols, rows, empty) {
   const focused = el.contains(document.activeElement) ? document.activeElement.dataset.key : null;
-  const colgroup = `<colgroup>${cols.map((c) => `<col style="width:${c[1]}">`).join('')}</colgroup>`;
+  const colgroup = `<colgroup>${cols.map((c) => `<col data-css="width:${c[1]}">`).join('')}</colgroup>`;
   const head =
     `<thead><tr>` +
     `${cols.map((c) => `<th scope="col"${c[2] ? ` class="${c[2]}"` : ''}>${c[0]}</th>`).join('')}` +
@@ -108,6 +119,9 @@ function table(el, cols, rows, empty) {
   el.innerHTML = rows.length
     ? `${colgroup}${head}<tbody>${rows.map((r) => `<tr>${r.join('')}</tr>`).join('')}</tbody>`
     : `${colgroup}${head}<tbody><tr><td class="empty" colspan="${cols.length}">${esc(empty)}</td></tr></tbody>`;
+  // A detached table is serialised into the dialog (a style set here would become an inline attribute):
+  // it gets its styles once inserted.
+  if (el.isConnected) applyCss(el);
   if (focused) [...el.querySelectorAll('[data-key]')].find((b) => b.dataset.key === focused)?.focus();
 }
 
@@ -226,8 +240,9 @@ function lineChart(series, interval) {
     `by registry, ${esc(summary)}" data-first="${new Date(t0).toISOString()}" ` +
     `data-last="${new Date(t1).toISOString()}">${grid}${xLabels}${lines}</svg>`;
   $('trend-legend').innerHTML = series
-    .map((s, k) => `<span><i style="background:${COLORS[k % COLORS.length]}"></i>${esc(s.name)}</span>`)
+    .map((s, k) => `<span><i data-css="background:${COLORS[k % COLORS.length]}"></i>${esc(s.name)}</span>`)
     .join('');
+  applyCss($('trend-legend'));
   const rangeStart = Date.parse(series[0].buckets[0].ts);
   $('trend-note').textContent =
     first > 0
@@ -401,7 +416,7 @@ async function refresh() {
       hotspots.hotspots.map((h) => [
         `<th scope="row">${trunc(h.registry)}</th>`,
         td(trunc(h.cluster)),
-        `<td class="num heat" style="--heat:${Math.round((h.failures / maxHot) * 100)}%">${h.failures}</td>`,
+        `<td class="num heat" data-css="--heat:${Math.round((h.failures / maxHot) * 100)}%">${h.failures}</td>`,
       ]),
       'no rate limiting in this view',
     );
@@ -710,6 +725,7 @@ async function openDetail(key, from) {
           stuck.pods.filter((p) => p.registry === id),
           failures.nextCursor ? 'Clusters, workloads and hints from the newest 1000 failure records.' : '',
         );
+      applyCss($('detail-body'));
     } else {
       let inc = last.incidents.find((i) => i.id === id);
       if (!inc) {
@@ -741,6 +757,7 @@ async function openDetail(key, from) {
           stuck.pods.filter((p) => inc.images.includes(p.image) && inc.clusters.includes(p.cluster)),
           failures.nextCursor ? 'Clusters, workloads and hints from the newest 1000 failure records.' : '',
         );
+      applyCss($('detail-body'));
     }
   } catch (err) {
     $('detail-body').innerHTML = `<p class="note error">error: ${esc(err.message)}</p>`;

@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -207,12 +208,17 @@ export class LocalKafka {
     }
     progress('kafka: fetching Apache Kafka jars from Maven Central (first run only)');
     rmSync(libs, { recursive: true, force: true });
+    // Maven 3.8 writes colour resets even in batch mode with colours off: its output is kept, and shown
+    // (without escape codes) only when it failed.
     const r = spawnSync(
       'mvn',
       ['-B', '-q', '-Dstyle.color=never', '-f', pom, 'dependency:copy-dependencies', `-DoutputDirectory=${libs}`],
-      { stdio: ['ignore', 'inherit', 'inherit'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
     );
-    if (r.status !== 0) throw new Error(`mvn could not fetch the Kafka jars (exit ${r.status}); see its output above`);
+    if (r.status !== 0) {
+      const output = stripVTControlCharacters(`${r.stdout ?? ''}${r.stderr ?? ''}`).trim();
+      throw new Error(`mvn could not fetch the Kafka jars (exit ${r.status}):\n${output}`);
+    }
     writeFileSync(stamp, `${want}\n`);
     return libs;
   }

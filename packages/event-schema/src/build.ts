@@ -7,6 +7,7 @@ import {
   type PodWaitingEnvelope,
   type Source,
 } from './envelope.ts';
+import { boundPodContext } from './bounds.ts';
 import { normalizeEvent, type K8sEvent, type NormalizedEvent } from './k8s-event.ts';
 import type { Workload } from './workload.ts';
 
@@ -42,6 +43,8 @@ export function eventEnvelope(
     pod?: PodContext | null;
     receivedAt?: Date;
     normalized?: NormalizedEvent;
+    /** From boundEvent: the message was cut. */
+    messageTruncated?: boolean;
   },
 ): { key: string; envelope: EventEnvelope } {
   const n = args.normalized ?? normalizeEvent(args.event);
@@ -58,9 +61,10 @@ export function eventEnvelope(
       key: `${args.cluster}/${n.uid}/${n.count}`,
     },
     event: trimEvent(args.event),
-    ...(args.pod ? { pod: args.pod } : {}),
+    ...(args.pod ? { pod: boundPodContext(args.pod) } : {}),
     ...extras(args),
     ...(args.watchType ? { watchType: args.watchType } : {}),
+    ...(args.messageTruncated ? { messageTruncated: true } : {}),
   };
   return { key: partitionKey(args.cluster, n.object.namespace, n.object.name), envelope };
 }
@@ -71,6 +75,8 @@ export function podWaitingEnvelope(
     source: Source;
     podWaiting: PodWaiting;
     receivedAt?: Date;
+    /** From boundPodWaiting: the message was cut. */
+    messageTruncated?: boolean;
   },
 ): { key: string; envelope: PodWaitingEnvelope } {
   const w = args.podWaiting;
@@ -92,6 +98,7 @@ export function podWaitingEnvelope(
       },
       podWaiting: w,
       ...extras(args),
+      ...(args.messageTruncated ? { messageTruncated: true } : {}),
     },
   };
 }

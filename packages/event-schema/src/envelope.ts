@@ -76,6 +76,11 @@ const base = {
    * MODIFIED.
    */
   watchType: z.enum(['ADDED', 'MODIFIED']).optional(),
+  /**
+   * True when the collector cut the message (an Event's message or note, a Pod status report's message) to
+   * MAX_MESSAGE_CHARS; absent otherwise (and from older collectors).
+   */
+  messageTruncated: z.boolean().optional(),
 };
 
 export const EnvelopeSchema = z.discriminatedUnion('kind', [

@@ -29,6 +29,21 @@ export {
 } from './envelope.ts';
 export { eventEnvelope, podWaitingEnvelope, trimEvent, type PodExtras } from './build.ts';
 export {
+  boundEvent,
+  boundPodWaiting,
+  boundPodContext,
+  truncate,
+  MAX_NAME_CHARS,
+  MAX_NAMESPACE_CHARS,
+  MAX_FIELD_PATH_CHARS,
+  MAX_IMAGE_CHARS,
+  MAX_MESSAGE_CHARS,
+  MAX_REASON_CHARS,
+  MAX_EVENT_COUNT,
+  type BoundedEvent,
+  type BoundedPodWaiting,
+} from './bounds.ts';
+export {
   WorkloadSchema,
   WORKLOAD_KINDS,
   AMBIGUOUS_KIND,

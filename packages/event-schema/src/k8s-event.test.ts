@@ -101,3 +101,58 @@ describe('eventEnvelope', () => {
     expect(EnvelopeSchema.parse(JSON.parse(JSON.stringify(envelope)))).toEqual(envelope);
   });
 });
+
+describe('hostile fieldPaths and messages (1 MiB each, every one well within a second)', () => {
+  const MiB = 1 << 20;
+  const within = <T>(f: () => T): T => {
+    const start = performance.now();
+    const r = f();
+    expect(performance.now() - start).toBeLessThan(1000);
+    return r;
+  };
+  const fill = (unit: string) => unit.repeat(Math.ceil(MiB / unit.length));
+
+  it('containerOf', () => {
+    expect(within(() => containerOf(fill('spec.containers{')))).toBeNull();
+    expect(within(() => containerOf(`${fill('spec.containers{')}}`))).toBe(`spec.containers{`.repeat(MiB / 16 - 1));
+    expect(within(() => containerOf(`spec.containers{${'a'.repeat(MiB)}`))).toBeNull();
+    expect(within(() => containerOf(`${fill('spec.containers{}')}spec.initContainers{x}`))).toBe('x');
+    expect(within(() => containerOf(fill('spec.')))).toBeNull();
+    expect(within(() => containerOf(fill('{}')))).toBeNull();
+  });
+
+  it('isImageEvent', () => {
+    for (const unit of ['image', 'Back-off restarting failed container', 'a', ' '])
+      expect(within(() => isImageEvent({ reason: 'Failed', message: fill(unit) }))).toBe(unit === 'image');
+  });
+
+  it('containerOf finds what the original pattern found, on many short fieldPaths', () => {
+    const original = /spec\.(?:initContainers|containers|ephemeralContainers)\{([^}]+)\}/;
+    const pieces = [
+      'spec.containers{',
+      'spec.initContainers{',
+      'spec.ephemeralContainers{',
+      '}',
+      '{',
+      'a',
+      'spec.',
+      '.',
+    ];
+    let seed = 7;
+    let matched = 0;
+    for (let i = 0; i < 20_000; i++) {
+      let s = '';
+      for (let j = 0; j < 8; j++) {
+        seed ^= seed << 13;
+        seed ^= seed >>> 17;
+        seed ^= seed << 5;
+        if ((seed >>> 0) % 4 === 0) break;
+        s += pieces[(seed >>> 0) % pieces.length];
+      }
+      const want = original.exec(s)?.[1] ?? null;
+      if (want !== null) matched++;
+      expect(containerOf(s), s).toBe(want);
+    }
+    expect(matched).toBeGreaterThan(1000);
+  });
+});

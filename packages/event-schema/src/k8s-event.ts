@@ -80,12 +80,25 @@ export interface NormalizedEvent {
   node: string | null;
 }
 
-const CONTAINER_FIELD = /spec\.(?:initContainers|containers|ephemeralContainers)\{([^}]+)\}/;
+const CONTAINER_FIELD = /spec\.(?:initContainers|containers|ephemeralContainers)\{/g;
 
-/** The container name kubelet puts in `involvedObject.fieldPath` (`spec.containers{app}`). */
+/**
+ * The container name kubelet puts in `involvedObject.fieldPath` (`spec.containers{app}`): what
+ * `/spec\.(?:initContainers|containers|ephemeralContainers)\{([^}]+)\}/` captured, but found with one
+ * scan: that pattern ran from every `spec.containers{` to the next `}` again (quadratic in a hostile
+ * fieldPath that repeats it).
+ */
 export function containerOf(fieldPath: string | null | undefined): string | null {
   if (!fieldPath) return null;
-  return CONTAINER_FIELD.exec(fieldPath)?.[1] ?? null;
+  CONTAINER_FIELD.lastIndex = 0;
+  for (let m = CONTAINER_FIELD.exec(fieldPath); m; m = CONTAINER_FIELD.exec(fieldPath)) {
+    const open = CONTAINER_FIELD.lastIndex;
+    const close = fieldPath.indexOf('}', open);
+    if (close === -1) return null;
+    if (close > open) return fieldPath.slice(open, close);
+    CONTAINER_FIELD.lastIndex = close + 1;
+  }
+  return null;
 }
 
 export function normalizeEvent(e: K8sEvent): NormalizedEvent {

@@ -107,3 +107,18 @@ describe('workloadFromOwners', () => {
     ).toBeNull();
   });
 });
+
+describe('hostile Pod and owner names (1 MiB, each well within a second)', () => {
+  const MiB = 1 << 20;
+  it('inferWorkloadFromPodName and workloadFromOwners', () => {
+    for (const unit of ['a-', '-', 'a', '-bcdfgh', '-12345678', '-0', 'x-bcdfg']) {
+      const name = unit.repeat(Math.ceil(MiB / unit.length));
+      let start = performance.now();
+      inferWorkloadFromPodName(name);
+      expect(performance.now() - start, unit).toBeLessThan(1000);
+      start = performance.now();
+      workloadFromOwners({ ownerReferences: [{ kind: 'Job', name, controller: true }] });
+      expect(performance.now() - start, unit).toBeLessThan(1000);
+    }
+  });
+});

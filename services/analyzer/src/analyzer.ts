@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import { BackoffPolicy } from '@pullwatch/backoff';
 import type { ClickHouseClient } from '@pullwatch/clickhouse';
 import {
   type BatchControl,
@@ -13,11 +14,20 @@ import {
 } from '@pullwatch/kafka';
 import type { Logger } from '@pullwatch/telemetry';
 import type { AnalyzerConfig } from './config.ts';
-import { AnalyzerState } from './core/process.ts';
-import { AnalyzerStore } from './store.ts';
-import { BlockAbandoned, InsertCoalescer, type SliceControl } from './insert-coalescer.ts';
+import { insertVerdict, rejectionReason } from './core/insert-verdict.ts';
+import { AnalyzerState, timeWindow } from './core/process.ts';
+import { AnalyzerStore, type WriteStep } from './store.ts';
+import { InsertCoalescer, type SliceControl } from './insert-coalescer.ts';
 import { createAnalyzerMetrics } from './metrics.ts';
-import { type DeadLetter, processSlice, restoreState, SliceSpans, type SliceRows } from './stages.ts';
+import {
+  type DeadLetter,
+  partitionsOf,
+  processSlice,
+  restoreState,
+  SliceSpans,
+  type SliceRows,
+  sliceRows,
+} from './stages.ts';
 
 export interface AnalyzerDeps {
   logger: Logger;
@@ -25,6 +35,8 @@ export interface AnalyzerDeps {
   /** Where Kafka is; the analyzer opens its own consumer, dead-letter producer and admin connections. */
   kafka: KafkaConnection;
   clickhouse: ClickHouseClient;
+  /** The waits between ClickHouse retries (tests shorten them); CLICKHOUSE_RETRY by default. */
+  backoff?: BackoffPolicy;
 }
 
 export interface AnalyzerStats {
@@ -35,15 +47,27 @@ export interface AnalyzerStats {
   skippedAlreadyStored: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** ClickHouse writes and reads retried: 200 ms doubling to 10 s, full jitter, until stored or given up. */
+export const CLICKHOUSE_RETRY = { baseMs: 200, maxMs: 10_000 } as const;
+
+/** Logged at the first failure, then at the 2nd, 4th, 8th… so a long outage keeps saying so, sparsely. */
+const worthLogging = (attempt: number) => (attempt & (attempt + 1)) === 0;
 
 export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
   const log = deps.logger;
+  const retryPolicy = deps.backoff ?? new BackoffPolicy(CLICKHOUSE_RETRY);
   const store = new AnalyzerStore(deps.clickhouse, cfg.database, cfg.clickhouseCluster);
   const state = new AnalyzerState({ forgetAfterMs: cfg.stateTtlMs });
   const stats: AnalyzerStats = { consumed: 0, failures: 0, successes: 0, deadLettered: 0, skippedAlreadyStored: 0 };
   /** Per partition: offsets at or below this are already in ClickHouse (from before a crash). */
   const storedUpTo = new Map<number, number>();
+  /**
+   * Bumped when the in-memory state is forgotten: a slice processed before then must not mark its
+   * partition restored once stored (its partition is restored from ClickHouse instead).
+   */
+  let generation = 0;
+  /** The messages of each partition's slice being stored, for dead-lettering rows ClickHouse refuses. */
+  const inFlight = new Map<number, PartitionBatch['messages']>();
   const metrics = createAnalyzerMetrics(deps.metrics, async () => {
     if (!storedUpTo.size) return new Map();
     // The partition ends from Kafka against what this instance stored.
@@ -69,7 +93,19 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
     maxRows: cfg.batch.maxRows,
     lingerMs: cfg.batch.maxWaitMs,
     stopping: () => stopping,
-    async write(token, slices) {
+    backoff: retryPolicy,
+    verdict: (err, slices) => insertVerdict(err, partitionsOf(slices.map((s) => s.rows))),
+    units: (rows) => rows.units.length,
+    take: sliceRows,
+    async reject(slice, err) {
+      const unit = slice.rows.units[0]!;
+      const message = inFlight.get(slice.partition)?.find((m) => m.offset === unit.offset);
+      const { code, text } = rejectionReason(err);
+      await deadLetter(cfg.topics.events.topic, slice.partition, [
+        { offset: unit.offset, value: message?.value ?? null, reason: 'clickhouse_rejected', error: text, code },
+      ]);
+    },
+    async write(token, slices, done) {
       if (log.isLevelEnabled('debug'))
         log.debug(
           { partitions: slices.map((s) => s.partition), events: slices.reduce((n, s) => n + s.rows.raws.rows, 0) },
@@ -81,33 +117,52 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
         slices.map((s) => s.rows.pulls),
         slices.map((s) => s.rows.raws),
         slices.flatMap((s) => s.rows.states),
+        done as Set<WriteStep>,
       );
       end();
     },
-    onRetry(err, attempt, slices) {
-      if (attempt === 0)
+    onSplit(err, units, verdict, depth) {
+      // Once per block: its halves may be split again, down to single rows.
+      if (depth === 0)
         log.warn(
-          { err: err instanceof Error ? err.message : String(err), slices },
-          'analyzer: ClickHouse write failed; paused, retrying',
+          { err: err instanceof Error ? err.message.slice(0, 500) : String(err), ...codeOf(err), units, verdict },
+          'analyzer: ClickHouse refused the block; writing it in halves',
+        );
+    },
+    onRetry(err, attempt, slices, waitMs) {
+      if (worthLogging(attempt))
+        log.warn(
+          { err: err instanceof Error ? err.message : String(err), ...codeOf(err), slices, attempt, waitMs },
+          'analyzer: ClickHouse write failed; these partitions paused, retrying (the others go on)',
         );
     },
   });
 
   /** Waits for ClickHouse at a (re)assignment like a failed write does: the partition's state must be known first. */
   async function ensureRestored(partition: number, control: BatchControl) {
-    for (let attempt = 0; !storedUpTo.has(partition); attempt++) {
+    const b = retryPolicy.start();
+    while (!storedUpTo.has(partition)) {
       try {
         await restore([partition]);
       } catch (err) {
         if (stopping || !control.isCurrent()) throw err;
-        if (attempt === 0)
+        const attempt = b.attempts;
+        const wait = b.next() ?? retryPolicy.ceiling(attempt);
+        if (worthLogging(attempt))
           log.warn(
-            { err: err instanceof Error ? err.message : String(err), partition },
+            { err: err instanceof Error ? err.message : String(err), partition, attempt, waitMs: wait },
             'analyzer: could not read the stored state from ClickHouse; retrying',
           );
-        await sleep(Math.min(10_000, 200 * 2 ** attempt));
+        await retryPolicy.sleep(wait);
       }
     }
+  }
+
+  /** What was processed but not stored has already moved the counts in memory: forget them. */
+  function forgetState() {
+    generation += 1;
+    state.clear();
+    storedUpTo.clear();
   }
 
   /** One partition's share of a fetch: stored and committed in bounded slices, in order. */
@@ -117,10 +172,11 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
     if (!control.isCurrent()) return;
     coalescer.enter();
     try {
-      await ensureRestored(partition, control);
       // A fetch can hold more than one insert should.
       for (let i = 0; i < batch.messages.length; i += cfg.batch.maxRows) {
         if (!control.isCurrent()) return;
+        // Also between slices: another partition's failure may have made the state be forgotten.
+        await ensureRestored(partition, control);
         const slice = batch.messages.slice(i, i + cfg.batch.maxRows);
         const spans = new SliceSpans(slice, { partition });
         try {
@@ -132,12 +188,9 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
         }
       }
     } catch (err) {
-      // What was processed but not stored has already moved the counts in memory: forget them and
-      // restore every partition from ClickHouse before its next batch.
-      if (err instanceof BlockAbandoned) {
-        state.clear();
-        storedUpTo.clear();
-      }
+      // Given up (or the dead-letter topic failed) after processing: restore every partition from
+      // ClickHouse before its next slice.
+      forgetState();
       throw err;
     } finally {
       coalescer.leave();
@@ -154,20 +207,29 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
     const first = messages[0];
     const last = messages[messages.length - 1];
     if (!first || !last) return;
+    const processedIn = generation;
     const processed = processSlice(messages, storedUpTo.get(partition) ?? -1, partition, state, {
       stuckAfterMs: cfg.stuckAfterMs,
+      window: timeWindow(Date.now(), cfg.ttlDays),
     });
     stats.skippedAlreadyStored += processed.skipped;
     await deadLetter(topic, partition, processed.dead);
-    await storeSlice(partition, first.offset, last.offset, processed.rows, control);
+    inFlight.set(partition, messages);
+    let refused: number;
+    try {
+      refused = await storeSlice(partition, first.offset, last.offset, processed.rows, control);
+    } finally {
+      inFlight.delete(partition);
+    }
     stats.failures += processed.failures;
     stats.successes += processed.successes;
     for (const [cause, n] of processed.failuresByCause) metrics.failuresByCause.inc({ cause }, n);
     stats.consumed += messages.length;
-    metrics.consumedTotal.inc({ outcome: 'stored' }, processed.rows.raws.rows);
-    // Committed only now that ClickHouse has it all: a restart resumes after it.
+    metrics.consumedTotal.inc({ outcome: 'stored' }, processed.rows.raws.rows - refused);
+    // Committed only now that ClickHouse has it all (and the dead-letter topic what it refused): a
+    // restart resumes after it.
     await control.commit(last.offset);
-    storedUpTo.set(partition, last.offset);
+    if (processedIn === generation) storedUpTo.set(partition, last.offset);
   }
 
   /** Poison messages go to the dead-letter topic first: never lost, never blocking the partition. */
@@ -180,6 +242,8 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
         value: d.value,
         headers: {
           'pullwatch-error': d.error,
+          'pullwatch-reason': d.reason,
+          ...(d.code ? { 'pullwatch-clickhouse-code': d.code } : {}),
           'pullwatch-topic': topic,
           'pullwatch-partition': String(partition),
           'pullwatch-offset': String(d.offset),
@@ -188,14 +252,26 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
     );
     stats.deadLettered += dead.length;
     metrics.consumedTotal.inc({ outcome: 'dead_lettered' }, dead.length);
-    log.warn({ count: dead.length, partition }, 'analyzer: messages sent to the dead-letter topic');
+    const byReason = new Map<string, number>();
+    for (const d of dead) byReason.set(d.reason, (byReason.get(d.reason) ?? 0) + 1);
+    for (const [reason, n] of byReason) metrics.deadLettered.inc({ reason }, n);
+    log.warn(
+      { count: dead.length, partition, reasons: Object.fromEntries(byReason), first: dead[0]?.error.slice(0, 300) },
+      'analyzer: messages sent to the dead-letter topic',
+    );
   }
 
   /**
    * Stored together with the slices of the other partitions in progress; ClickHouse down: retried
    * (inside the coalescer) while the partition stays this instance's.
    */
-  async function storeSlice(partition: number, first: number, last: number, rows: SliceRows, control: BatchControl) {
+  async function storeSlice(
+    partition: number,
+    first: number,
+    last: number,
+    rows: SliceRows,
+    control: BatchControl,
+  ): Promise<number> {
     const sliceControl: SliceControl = {
       // The Kafka client heartbeats by itself, and fetches nothing while a batch is being handled.
       heartbeat: async () => undefined,
@@ -203,7 +279,7 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
       isRunning: () => control.isCurrent(),
       isStale: () => false,
     };
-    await coalescer.submit({
+    return coalescer.submit({
       partition,
       firstOffset: String(first),
       lastOffset: String(last),
@@ -279,3 +355,8 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
 }
 
 export type Analyzer = ReturnType<typeof createAnalyzer>;
+
+function codeOf(err: unknown): { code?: string } {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code ? { code } : {};
+}

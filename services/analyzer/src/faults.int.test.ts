@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import type { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BackoffPolicy } from '@pullwatch/backoff';
 import { eventEnvelope, K8sEventSchema } from '@pullwatch/event-schema';
 import { createClickHouse, migrate } from '@pullwatch/clickhouse';
 import { repoRoot } from '@pullwatch/engines';
@@ -267,7 +268,7 @@ describe('analyzer faults', () => {
         lingerMs: 10,
         stopping: () => false,
         onRetry: () => undefined,
-        sleep: async () => undefined,
+        backoff: new BackoffPolicy({ baseMs: 1, maxMs: 1, sleep: async () => undefined }),
         async write(token, slices) {
           tokens.push(token);
           await store.writeBatch(

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { BackoffPolicy } from '@pullwatch/backoff';
 import { BlockAbandoned, InsertCoalescer, type Slice, type SliceControl } from './insert-coalescer.ts';
+
+/** Waits recorded, not slept. */
+function noWait(slept: number[] = []) {
+  return new BackoffPolicy({ baseMs: 200, maxMs: 10_000, random: () => 0.5, sleep: async (ms) => void slept.push(ms) });
+}
 
 function control(over: Partial<SliceControl> = {}): SliceControl & { paused: number } {
   const c = {
@@ -36,7 +42,7 @@ function coalescer(over: { maxRows?: number; lingerMs?: number; fail?: number; s
       if (failures-- > 0) throw new Error('ClickHouse unreachable');
     },
     onRetry: () => undefined,
-    sleep: async () => undefined,
+    backoff: noWait(),
   });
   return { c, writes };
 }
@@ -109,6 +115,7 @@ describe('InsertCoalescer', () => {
         lingerMs: 10,
         stopping: () => true,
         onRetry: () => undefined,
+        backoff: noWait(),
         write: (token) => {
           tokens.push(token);
           return new Promise<void>((_, reject) => {
@@ -145,5 +152,152 @@ describe('InsertCoalescer', () => {
     const second = c.submit(slice(1, 0, 9));
     await Promise.all([first, second]);
     expect(writes.map((w) => w.token)).toEqual(['t:0:0-9', 't:1:0-9']);
+  });
+});
+
+/** Slices of numbers (one unit each): what the split tests write. */
+const units = (partition: number, rows: number[], ctl = control()): Slice<number[]> => ({
+  partition,
+  firstOffset: String(rows[0]),
+  lastOffset: String(rows[rows.length - 1]),
+  rowCount: rows.length,
+  rows,
+  control: ctl,
+});
+
+class Refused extends Error {}
+
+/**
+ * A coalescer over number rows whose `write` refuses blocks as `refuse` says (a verdict, or nothing
+ * to store them), recording every write, what was stored and what was rejected.
+ */
+function splitting(
+  refuse: (rows: number[]) => 'split' | 'reject' | 'retry' | null,
+  slept: number[] = [],
+  backoff = noWait(slept),
+) {
+  const writes: string[] = [];
+  const stored: number[] = [];
+  const rejected: { partition: number; rows: number[] }[] = [];
+  const dones: string[][] = [];
+  const c = new InsertCoalescer<number[]>('t', {
+    maxRows: 1000,
+    lingerMs: 10,
+    stopping: () => false,
+    backoff,
+    onRetry: () => undefined,
+    units: (rows) => rows.length,
+    take: (rows, from, to) => rows.slice(from, to),
+    verdict: (err) => (err instanceof Refused ? (err.message as 'split' | 'reject') : 'retry'),
+    async reject(slice) {
+      rejected.push({ partition: slice.partition, rows: slice.rows });
+    },
+    async write(token, slices, done) {
+      writes.push(token);
+      dones.push([...done].sort());
+      const rows = slices.flatMap((s) => s.rows);
+      const verdict = refuse(rows);
+      if (verdict === 'retry') throw new Error('ClickHouse unreachable');
+      if (verdict) throw new Refused(verdict);
+      stored.push(...rows);
+    },
+  });
+  return { c, writes, stored, rejected, dones };
+}
+
+describe('InsertCoalescer, refused blocks', () => {
+  it('halves a block whose rows are refused until the refused row is alone, dead-letters it and stores the rest', async () => {
+    const { c, writes, stored, rejected } = splitting((rows) => (rows.includes(13) ? 'reject' : null));
+    c.enter();
+    c.enter();
+    const [a, b] = await Promise.all([c.submit(units(0, [10, 11, 12, 13, 14])), c.submit(units(1, [20, 21, 22]))]);
+    expect([a, b]).toEqual([1, 0]);
+    expect(rejected).toEqual([{ partition: 0, rows: [13] }]);
+    expect(stored.sort((x, y) => x - y)).toEqual([10, 11, 12, 14, 20, 21, 22]);
+    // 8 units: 4 | 4 → the first half refused again: 2 | 2 → 1 | 1; each sub-block under a token of its own.
+    expect(writes).toEqual([
+      't:0:10-14,1:20-22',
+      't:0:10-14,1:20-22/0',
+      't:0:10-14,1:20-22/0/0',
+      't:0:10-14,1:20-22/0/1',
+      't:0:10-14,1:20-22/0/1/0',
+      't:0:10-14,1:20-22/0/1/1',
+      't:0:10-14,1:20-22/1',
+    ]);
+  });
+
+  it('isolates every refused row, however many, in one pass', async () => {
+    const bad = new Set([1, 4, 5, 9]);
+    const { c, stored, rejected } = splitting((rows) => (rows.some((r) => bad.has(r)) ? 'reject' : null));
+    c.enter();
+    expect(await c.submit(units(0, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]))).toBe(4);
+    expect(rejected.map((r) => r.rows[0])).toEqual([1, 4, 5, 9]);
+    expect(stored).toEqual([0, 2, 3, 6, 7, 8]);
+  });
+
+  it('stores every row of a block refused as a whole (too many partitions) by splitting it, dead-lettering none', async () => {
+    // More than 3 rows in one insert are refused, like rows of more than max_partitions_per_insert_block months.
+    const { c, writes, stored, rejected } = splitting((rows) => (rows.length > 3 ? 'split' : null));
+    c.enter();
+    expect(await c.submit(units(0, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]))).toBe(0);
+    expect(rejected).toEqual([]);
+    expect(stored).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(writes).toHaveLength(7); // 11 → 5 | 6 → 2 | 3 | 3 | 3
+  });
+
+  it('retries a single row the block-wide refusal still hits (a merge backlog), never dead-lettering it', async () => {
+    let refusals = 3;
+    const slept: number[] = [];
+    const { c, writes, stored, rejected } = splitting(() => (refusals-- > 0 ? 'split' : null), slept);
+    c.enter();
+    expect(await c.submit(units(0, [7]))).toBe(0);
+    expect(rejected).toEqual([]);
+    expect(stored).toEqual([7]);
+    expect(writes).toEqual(['t:0:7-7', 't:0:7-7', 't:0:7-7', 't:0:7-7']);
+    // Full jitter at 0.5 of the ceilings 200, 400, 800.
+    expect(slept).toEqual([100, 200, 400]);
+  });
+
+  it('does not repeat in the halves a step the refused block had already stored', async () => {
+    const dones: string[][] = [];
+    const c = new InsertCoalescer<number[]>('t', {
+      maxRows: 1000,
+      lingerMs: 10,
+      stopping: () => false,
+      backoff: noWait(),
+      onRetry: () => undefined,
+      units: (rows) => rows.length,
+      take: (rows, from, to) => rows.slice(from, to),
+      verdict: () => 'reject',
+      reject: async () => undefined,
+      async write(_token, slices, done) {
+        dones.push([...done]);
+        done.add('pull_events');
+        if (slices.flatMap((s) => s.rows).includes(2)) throw new Refused('reject');
+        done.add('raw_events');
+      },
+    });
+    c.enter();
+    expect(await c.submit(units(0, [1, 2]))).toBe(1);
+    expect(dones).toEqual([[], ['pull_events'], ['pull_events']]);
+  });
+
+  it('lets the blocks of other partitions through while one is retried', async () => {
+    let down = true;
+    // Real (short) waits: the retried block must leave the event loop to the others.
+    const { c, writes } = splitting(
+      (rows) => (rows.includes(1) && down ? 'retry' : null),
+      [],
+      new BackoffPolicy({ baseMs: 5, maxMs: 5 }),
+    );
+    c.enter();
+    const first = c.submit(units(0, [1, 2]));
+    await new Promise((r) => setTimeout(r, 20)); // partition 0's block failed and is waiting to retry
+    c.enter();
+    await c.submit(units(1, [5, 6]));
+    expect(writes).toContain('t:1:5-6');
+    down = false;
+    expect(await first).toBe(0);
+    expect(writes.filter((w) => w === 't:0:1-2').length).toBeGreaterThanOrEqual(2);
   });
 });

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { DEAD_LETTER_REASONS } from './stages.ts';
 
 /** The analyzer's Prometheus metrics; `lag` is read at scrape time (messages behind, per partition held). */
 export function createAnalyzerMetrics(registry: Registry, lag: () => Promise<Map<number, number>>) {
@@ -14,7 +15,16 @@ export function createAnalyzerMetrics(registry: Registry, lag: () => Promise<Map
       for (const [p, n] of behind) this.set({ partition: String(p) }, n);
     },
   });
+  const deadLettered = new Counter({
+    name: 'pullwatch_analyzer_dead_lettered_total',
+    help: 'Messages sent to the dead-letter topic, by reason (decode, schema, processing, clickhouse_rejected)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  // Every reason from zero: rate() and increase() see the first one.
+  for (const reason of DEAD_LETTER_REASONS) deadLettered.inc({ reason }, 0);
   return {
+    deadLettered,
     consumedTotal: new Counter({
       name: 'pullwatch_analyzer_messages_total',
       help: 'Messages consumed by outcome',

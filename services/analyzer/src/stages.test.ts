@@ -3,7 +3,7 @@ import { eventEnvelope, K8sEventSchema } from '@pullwatch/event-schema';
 import type { ConsumedMessage } from '@pullwatch/kafka';
 import { AnalyzerState, processEnvelope } from './core/process.ts';
 import { PULL_EVENT_FORMAT, RAW_EVENT_FORMAT } from './core/table-formats.ts';
-import { processSlice } from './stages.ts';
+import { partitionsOf, processSlice, sliceRows } from './stages.ts';
 
 const at = (s: number) => new Date(Date.UTC(2026, 10, 24, 10, 0, 0) + s * 1000).toISOString();
 const FAILED =
@@ -71,5 +71,77 @@ describe('processSlice', () => {
       1,
       [['not_found', 1]],
     ]);
+  });
+});
+
+describe("sliceRows (a run of a slice's messages, for splitting a refused insert)", () => {
+  const envs = [
+    envelope(0, 'Failed', FAILED),
+    envelope(1, 'Scheduled', 'Successfully assigned shop/web-1 to node-a'), // no pull row
+    envelope(2, 'Failed', FAILED),
+    envelope(3, 'Pulled', 'Successfully pulled image "ghcr.io/acme/web:1.2" in 2s (2s including waiting)'),
+  ];
+  const messages = [
+    message(20, JSON.stringify(envs[0])),
+    message(21, JSON.stringify(envs[1])),
+    message(22, '[1, 2]'), // JSON, not an envelope
+    message(23, JSON.stringify(envs[2])),
+    message(24, JSON.stringify(envs[3])),
+  ];
+
+  it('holds exactly the rows of those messages, and the Pod states they made', () => {
+    const processed = processSlice(messages, -1, 3, new AnalyzerState(), { stuckAfterMs: 600_000 });
+    expect(processed.dead.map((d) => [d.offset, d.reason])).toEqual([[22, 'schema']]);
+    const rows = processed.rows;
+    expect(rows.units.map((u) => u.offset)).toEqual([20, 21, 23, 24]);
+    // Each run, encoded on its own, is the same bytes as the view into the whole slice.
+    const state = new AnalyzerState();
+    const alone = [0, 1, 3, 4].map((i, n) =>
+      processEnvelope(envs[n]!, { partition: 3, offset: 20 + i }, state, {
+        stuckAfterMs: 600_000,
+        payload: messages[i]!.value!.toString(),
+      }),
+    );
+    for (const [from, to] of [
+      [0, 4],
+      [0, 2],
+      [1, 3],
+      [2, 4],
+      [1, 2],
+      [3, 4],
+    ] as const) {
+      const run = sliceRows(rows, from, to);
+      const want = alone.slice(from, to);
+      expect(run.raws.rows, `${from}-${to}`).toBe(to - from);
+      expect(run.raws.bytes, `${from}-${to}`).toEqual(RAW_EVENT_FORMAT.block(want.map((e) => e.raw)).bytes);
+      expect(run.pulls.rows, `${from}-${to}`).toBe(want.filter((e) => e.pull).length);
+      expect(run.pulls.bytes, `${from}-${to}`).toEqual(
+        PULL_EVENT_FORMAT.block(want.flatMap((e) => (e.pull ? [e.pull] : []))).bytes,
+      );
+    }
+    // The Pod's state is the last one, made by the Pulled message (the 4th unit): only runs holding it carry it.
+    expect(rows.states.map((s) => s.status)).toEqual(['recovered']);
+    expect(sliceRows(rows, 0, 3).states).toEqual([]);
+    expect(sliceRows(rows, 3, 4).states.map((s) => s.status)).toEqual(['recovered']);
+    // A run of a run: positions still point into the whole slice.
+    const inner = sliceRows(sliceRows(rows, 1, 4), 1, 3);
+    expect(inner.units.map((u) => u.offset)).toEqual([23, 24]);
+    expect(inner.raws.bytes).toEqual(RAW_EVENT_FORMAT.block(alone.slice(2, 4).map((e) => e.raw)).bytes);
+    expect(inner.states.map((s) => s.status)).toEqual(['recovered']);
+  });
+
+  it('counts the monthly partitions of the units', () => {
+    const feb = envelope(0, 'Failed', FAILED);
+    (feb.event as { lastTimestamp: string }).lastTimestamp = '2026-02-03T00:00:00Z';
+    const processed = processSlice(
+      [message(1, JSON.stringify(feb)), ...messages.slice(0, 2)],
+      -1,
+      3,
+      new AnalyzerState(),
+      { stuckAfterMs: 600_000 },
+    );
+    expect(processed.rows.units.map((u) => u.month)).toEqual([202602, 202611, 202611]);
+    expect(partitionsOf([processed.rows])).toBe(2);
+    expect(partitionsOf([sliceRows(processed.rows, 1, 3)])).toBe(1);
   });
 });

@@ -5,10 +5,11 @@
  */
 import { type Context, context, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
 import { type Envelope, EnvelopeSchema } from '@pullwatch/event-schema';
-import { type RowBlock, RowBlockWriter } from '@pullwatch/clickhouse';
+import { RowBlock, RowBlockWriter } from '@pullwatch/clickhouse';
 import type { ConsumedMessage } from '@pullwatch/kafka';
 import { extractTraceContext } from '@pullwatch/telemetry';
-import { type AnalyzerState, processEnvelope } from './core/process.ts';
+import { monthOf } from './core/insert-verdict.ts';
+import { type AnalyzerState, processEnvelope, type TimeWindow } from './core/process.ts';
 import { containerKey, podKey } from './core/state.ts';
 import {
   type PodStateRow,
@@ -45,10 +46,17 @@ export async function restoreState(
   return offsets;
 }
 
+/** Why a message was dead-lettered: a closed set (the `reason` label of pullwatch_analyzer_dead_lettered_total). */
+export const DEAD_LETTER_REASONS = ['decode', 'schema', 'processing', 'clickhouse_rejected'] as const;
+export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
+
 export interface DeadLetter {
   offset: number;
   value: Buffer | null;
+  reason: DeadLetterReason;
   error: string;
+  /** ClickHouse's error code, for rows it refused. */
+  code?: string;
 }
 
 export interface Decoded {
@@ -60,18 +68,75 @@ export interface Decoded {
 /** Stage 1, decode: parses and validates one message; what does not parse is a dead letter. */
 export function decodeMessage(m: ConsumedMessage): Decoded | DeadLetter {
   const text = m.value?.toString('utf8') ?? '';
+  let json: unknown;
   try {
-    return { envelope: EnvelopeSchema.parse(JSON.parse(text)), text };
+    json = JSON.parse(text);
   } catch (err) {
-    return { offset: m.offset, value: m.value, error: err instanceof Error ? err.message.slice(0, 2000) : String(err) };
+    return { offset: m.offset, value: m.value, reason: 'decode', error: errorText(err) };
   }
+  const r = EnvelopeSchema.safeParse(json);
+  if (!r.success) return { offset: m.offset, value: m.value, reason: 'schema', error: errorText(r.error) };
+  return { envelope: r.data, text };
 }
 
-/** What a slice hands to the insert: its event rows already encoded, and the last state of each Pod it changed. */
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 2000);
+
+/**
+ * One message's rows in a slice's encoded blocks: the indivisible unit a refused insert is split down
+ * to. Positions are byte offsets into the slice's whole blocks.
+ */
+export interface RowUnit {
+  offset: number;
+  pullFrom: number;
+  pullTo: number;
+  rawFrom: number;
+  rawTo: number;
+  /** The monthly partition of its event time (the tables are partitioned by it). */
+  month: number;
+}
+
+/**
+ * What a slice hands to the insert: its event rows already encoded, and the last state of each Pod it
+ * changed; or a run of its messages (`sliceRows`), when a refused insert is split.
+ */
 export interface SliceRows {
   pulls: RowBlock<PullEventRow>;
   raws: RowBlock<RawEventRow>;
   states: PodStateRow[];
+  units: RowUnit[];
+  /** The whole slice's rows, which the units point into; a state belongs to the unit that made it. */
+  whole: { pulls: Buffer; raws: Buffer; states: { unit: number; row: PodStateRow }[]; firstUnit: number };
+}
+
+/** The rows of units [from, to) of `rows` (a contiguous run: each block is a view of the slice's bytes). */
+export function sliceRows(rows: SliceRows, from: number, to: number): SliceRows {
+  const units = rows.units.slice(from, to);
+  const first = units[0];
+  const last = units[units.length - 1];
+  const base = rows.whole.firstUnit + from;
+  const pullRows = units.reduce((n, u) => n + (u.pullTo > u.pullFrom ? 1 : 0), 0);
+  return {
+    pulls: new RowBlock(
+      PULL_EVENT_FORMAT,
+      pullRows,
+      first && last ? rows.whole.pulls.subarray(first.pullFrom, last.pullTo) : Buffer.alloc(0),
+    ),
+    raws: new RowBlock(
+      RAW_EVENT_FORMAT,
+      units.length,
+      first && last ? rows.whole.raws.subarray(first.rawFrom, last.rawTo) : Buffer.alloc(0),
+    ),
+    states: rows.whole.states.filter((s) => s.unit >= base && s.unit < base + units.length).map((s) => s.row),
+    units,
+    whole: { ...rows.whole, firstUnit: base },
+  };
+}
+
+/** How many monthly partitions the units fall in. */
+export function partitionsOf(rows: readonly SliceRows[]): number {
+  const months = new Set<number>();
+  for (const r of rows) for (const u of r.units) months.add(u.month);
+  return months.size;
 }
 
 export interface ProcessedSlice {
@@ -96,11 +161,12 @@ export function processSlice(
   storedUpTo: number,
   partition: number,
   state: AnalyzerState,
-  opts: { stuckAfterMs: number },
+  opts: { stuckAfterMs: number; window?: TimeWindow },
 ): ProcessedSlice {
   const pulls = new RowBlockWriter(PULL_EVENT_FORMAT, messages.length);
   const raws = new RowBlockWriter(RAW_EVENT_FORMAT, messages.length);
-  const states = new Map<string, PodStateRow>();
+  const states = new Map<string, { unit: number; row: PodStateRow }>();
+  const units: RowUnit[] = [];
   const out: Omit<ProcessedSlice, 'rows'> = {
     dead: [],
     skipped: 0,
@@ -123,16 +189,29 @@ export function processSlice(
       const r = processEnvelope(decoded.envelope, { partition, offset: message.offset }, state, {
         stuckAfterMs: opts.stuckAfterMs,
         payload: decoded.text,
+        ...(opts.window ? { window: opts.window } : {}),
       });
       if (r.pull) pulls.add(r.pull);
       raws.add(r.raw);
+      const [pullEnd, rawEnd] = [pulls.mark(), raws.mark()];
+      units.push({
+        offset: message.offset,
+        pullFrom: marks[0].pos,
+        pullTo: pullEnd.pos,
+        rawFrom: marks[1].pos,
+        rawTo: rawEnd.pos,
+        month: monthOf(r.raw.event_time),
+      });
       if (r.pull?.outcome === 'failure') {
         out.failures += r.pull.occurrences;
         out.failuresByCause.set(r.pull.cause, (out.failuresByCause.get(r.pull.cause) ?? 0) + r.pull.occurrences);
       } else if (r.pull?.outcome === 'success') out.successes += r.pull.occurrences;
       if (r.podState) {
         const s = r.podState;
-        states.set(podKey(containerKey(s.cluster, s.namespace, s.pod, s.container), s.image), s);
+        states.set(podKey(containerKey(s.cluster, s.namespace, s.pod, s.container), s.image), {
+          unit: units.length - 1,
+          row: s,
+        });
       }
     } catch (err) {
       pulls.undo(marks[0]);
@@ -140,11 +219,24 @@ export function processSlice(
       out.dead.push({
         offset: message.offset,
         value: message.value,
-        error: `processing failed: ${err instanceof Error ? err.message : String(err)}`,
+        reason: 'processing',
+        error: `processing failed: ${errorText(err)}`,
       });
     }
   }
-  return { ...out, rows: { pulls: pulls.finish(), raws: raws.finish(), states: [...states.values()] } };
+  const pullBlock = pulls.finish();
+  const rawBlock = raws.finish();
+  const tagged = [...states.values()];
+  return {
+    ...out,
+    rows: {
+      pulls: pullBlock,
+      raws: rawBlock,
+      states: tagged.map((s) => s.row),
+      units,
+      whole: { pulls: pullBlock.bytes, raws: rawBlock.bytes, states: tagged, firstUnit: 0 },
+    },
+  };
 }
 
 const tracer = trace.getTracer('pullwatch-analyzer');

@@ -1,4 +1,10 @@
-import { FleetTables, insertRowBinary, type ClickHouseClient, type RowBlock } from '@pullwatch/clickhouse';
+import {
+  FleetTables,
+  insertRowBinary,
+  toClickHouseError,
+  type ClickHouseClient,
+  type RowBlock,
+} from '@pullwatch/clickhouse';
 import {
   chTime,
   POD_STATE_FORMAT,
@@ -19,6 +25,9 @@ import {
 } from './core/incidents.ts';
 
 const MINUTE_MS = 60_000;
+
+/** The tables one batch is written to, each a step a retried or split write does not repeat once done. */
+export type WriteStep = 'pull_events' | 'pod_pull_state' | 'raw_events';
 
 /**
  * Inserts through a Distributed `_all` table are acknowledged only once every shard stored its rows.
@@ -50,41 +59,62 @@ export class AnalyzerStore {
    * One Kafka batch, written idempotently: the same offsets always form the same block with the
    * same deduplication token, so a retried insert (or a redelivery with the same boundaries) is
    * dropped by ClickHouse, materialized views included. Event rows come encoded (RowBinary blocks, one
-   * per slice), sent after one header each.
+   * per slice), sent after one header each. `done` holds the steps already stored (an earlier attempt,
+   * or the block this one was split from) and gains each that succeeds; failures are typed
+   * (`toClickHouseError`).
    */
   async writeBatch(
     token: string,
     pulls: readonly RowBlock<PullEventRow>[],
     raws: readonly RowBlock<RawEventRow>[],
     states: PodStateRow[],
+    done: Set<WriteStep> = new Set(),
   ): Promise<void> {
     const settings = {
       async_insert: 0 as const,
       insert_deduplicate: 1 as const,
       deduplicate_blocks_in_dependent_materialized_views: 1 as const,
     };
+    /** Runs a step not already done (by an earlier attempt, or the block this one was split from). */
+    const step = async (name: WriteStep, insert: () => Promise<void>) => {
+      if (done.has(name)) return;
+      try {
+        await insert();
+      } catch (err) {
+        // Typed by ClickHouse's code: the caller decides retry, split or dead-letter on it.
+        throw toClickHouseError(err);
+      }
+      done.add(name);
+    };
     // Order matters: raw_events last, so a stored raw row means the whole batch is stored (restarts
     // skip up to the highest raw offset, and re-derive counts from pull_events).
-    await Promise.all([
-      insertRowBinary(this.ch, {
-        table: this.tables.local('pull_events'),
-        format: PULL_EVENT_FORMAT,
-        blocks: pulls,
-        clickhouse_settings: { ...settings, insert_deduplication_token: `${token}:pull` },
-      }),
-      insertRowBinary(this.ch, {
-        table: this.tables.read('pod_pull_state'),
-        format: POD_STATE_FORMAT,
-        rows: states,
-        clickhouse_settings: { async_insert: 0, ...FOREGROUND },
-      }),
+    const first = await Promise.allSettled([
+      step('pull_events', () =>
+        insertRowBinary(this.ch, {
+          table: this.tables.local('pull_events'),
+          format: PULL_EVENT_FORMAT,
+          blocks: pulls,
+          clickhouse_settings: { ...settings, insert_deduplication_token: `${token}:pull` },
+        }),
+      ),
+      step('pod_pull_state', () =>
+        insertRowBinary(this.ch, {
+          table: this.tables.read('pod_pull_state'),
+          format: POD_STATE_FORMAT,
+          rows: states,
+          clickhouse_settings: { async_insert: 0, ...FOREGROUND },
+        }),
+      ),
     ]);
-    await insertRowBinary(this.ch, {
-      table: this.tables.local('raw_events'),
-      format: RAW_EVENT_FORMAT,
-      blocks: raws,
-      clickhouse_settings: { ...settings, insert_deduplication_token: `${token}:raw` },
-    });
+    for (const r of first) if (r.status === 'rejected') throw r.reason;
+    await step('raw_events', () =>
+      insertRowBinary(this.ch, {
+        table: this.tables.local('raw_events'),
+        format: RAW_EVENT_FORMAT,
+        blocks: raws,
+        clickhouse_settings: { ...settings, insert_deduplication_token: `${token}:raw` },
+      }),
+    );
   }
 
   /** The highest offset already stored per partition: what a restart must not process again. */

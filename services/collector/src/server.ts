@@ -1,14 +1,14 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
-import { eventEnvelope, isImageEvent, normalizeEvent, type Source } from '@pullwatch/event-schema';
+import { boundEvent, eventEnvelope, isImageEvent, type Source } from '@pullwatch/event-schema';
 import { bearerTokens } from '@pullwatch/http-listener';
 import { KafkaAuthorizationError, KafkaMessageTooLargeError, KafkaPermanentError } from '@pullwatch/kafka';
 import type { Logger } from '@pullwatch/telemetry';
 import type { CollectorConfig, IngestAuth } from './config.ts';
 import { BodyError, eventsOfBody, parseEventsBody, type ParsedEvent } from './ingest/parse-body.ts';
 import { otlpLogRecords } from './ingest/otlp-logs.ts';
-import { decodeOtlpLogsProtobuf, EMPTY_LOGS_RESPONSE } from './ingest/otlp-protobuf.ts';
+import { decodeOtlpLogsProtobuf, EMPTY_LOGS_RESPONSE, partialSuccessLogsResponse } from './ingest/otlp-protobuf.ts';
 import { allows, type ClusterGrant } from './ingest/tokens.ts';
 import { BackPressureError, encodeEnvelope, type Encoded, type EnvelopeProducer } from './producer.ts';
 
@@ -17,6 +17,11 @@ export interface IngestStats {
   forwarded: number;
   filtered: number;
   rejected: number;
+  /**
+   * Events refused one by one (a name, namespace or uid longer than Kubernetes allows): the rest of their
+   * request was taken.
+   */
+  invalid: number;
   /** Requests refused before their body was read: no or an unknown token (401). */
   unauthorized: number;
   /** Requests whose token may not send for a cluster they name (403); nothing of them was produced. */
@@ -53,7 +58,14 @@ interface Normalised {
    */
   forwarded: Map<string, number>;
   filtered: Map<string, number>;
+  /** Events refused by the field limits (boundEvent), per cluster. */
+  rejected: Map<string, number>;
+  /** The first few refusals, `where: why`, for the response. */
+  rejections: string[];
 }
+
+/** How many refusals a response names (it counts them all). */
+const MAX_REJECTIONS_NAMED = 10;
 
 function sendError(res: Response, status: number, code: string, message: string, retryAfter?: number): void {
   if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
@@ -122,20 +134,34 @@ function parseLogs(bytes: Buffer, protobuf: boolean, queryCluster: string | unde
 }
 
 /**
- * Stage 3, normalise: drops what is not about images (unless allEvents) and wraps the rest into envelopes,
- * encoded at once: of each Event only its encoded envelope outlives this loop.
+ * Stage 3, normalise: bounds each Event's fields (refusing it alone when a name is longer than Kubernetes
+ * allows), drops what is not about images (unless allEvents) and wraps the rest into envelopes, encoded at
+ * once: of each Event only its encoded envelope outlives this loop.
  */
 function normalise(items: Iterable<Item>, source: Source, allEvents: boolean): Normalised {
-  const n: Normalised = { out: [], received: 0, forwarded: new Map(), filtered: new Map() };
+  const n: Normalised = {
+    out: [],
+    received: 0,
+    forwarded: new Map(),
+    filtered: new Map(),
+    rejected: new Map(),
+    rejections: [],
+  };
   for (const { cluster, parsed } of items) {
     n.received += 1;
-    const normalized = normalizeEvent(parsed.event);
+    const bounded = boundEvent(parsed.event);
+    if (!bounded.ok) {
+      n.rejected.set(cluster, (n.rejected.get(cluster) ?? 0) + 1);
+      if (n.rejections.length < MAX_REJECTIONS_NAMED) n.rejections.push(`${parsed.where}: ${bounded.reason}`);
+      continue;
+    }
+    const { event, normalized, messageTruncated } = bounded;
     if (!allEvents && !isImageEvent(normalized)) {
       n.filtered.set(cluster, (n.filtered.get(cluster) ?? 0) + 1);
       continue;
     }
     const watchType = parsed.watchType === 'ADDED' || parsed.watchType === 'MODIFIED' ? parsed.watchType : undefined;
-    n.out.push(encodeEnvelope(eventEnvelope({ cluster, source, event: parsed.event, normalized, watchType })));
+    n.out.push(encodeEnvelope(eventEnvelope({ cluster, source, event, normalized, watchType, messageTruncated })));
     n.forwarded.set(cluster, (n.forwarded.get(cluster) ?? 0) + 1);
   }
   return n;
@@ -151,7 +177,15 @@ export function createIngestApp(
   cfg: CollectorConfig,
   deps: { producer: EnvelopeProducer; logger: Logger; metrics: Registry },
 ) {
-  const stats: IngestStats = { received: 0, forwarded: 0, filtered: 0, rejected: 0, unauthorized: 0, forbidden: 0 };
+  const stats: IngestStats = {
+    received: 0,
+    forwarded: 0,
+    filtered: 0,
+    rejected: 0,
+    invalid: 0,
+    unauthorized: 0,
+    forbidden: 0,
+  };
   const events = new Counter({
     name: 'pullwatch_collector_events_total',
     help: 'Events by outcome',
@@ -209,9 +243,24 @@ export function createIngestApp(
     await deps.producer.send(n.out);
     for (const [cluster, k] of n.filtered) events.inc({ source, cluster, outcome: 'filtered' }, k);
     for (const [cluster, k] of n.forwarded) events.inc({ source, cluster, outcome: 'forwarded' }, k);
+    let rejected = 0;
+    for (const [cluster, k] of n.rejected) {
+      events.inc({ source, cluster, outcome: 'rejected' }, k);
+      rejected += k;
+    }
+    const filtered = n.received - n.out.length - rejected;
     stats.forwarded += n.out.length;
-    stats.filtered += n.received - n.out.length;
-    return { accepted: n.out.length, filtered: n.received - n.out.length, received: n.received };
+    stats.filtered += filtered;
+    stats.invalid += rejected;
+    if (rejected > 0)
+      deps.logger.warn({ source, rejected, first: n.rejections[0] }, 'ingest: refused events over the field limits');
+    // `rejected` and what it was are added only when there were any (the documented answer stays as it was).
+    return {
+      accepted: n.out.length,
+      filtered,
+      received: n.received,
+      ...(rejected > 0 ? { rejected, rejections: n.rejections } : {}),
+    };
   };
   const forward = (n: Normalised, source: Source) =>
     tracer.startActiveSpan(
@@ -287,11 +336,21 @@ export function createIngestApp(
       const n = normalise(items, 'otlp', cfg.allEvents);
       req.body = undefined;
       stats.received += n.received;
-      await forward(n, 'otlp');
+      const result = await forward(n, 'otlp');
       requests.inc({ route: 'logs', status: 200 });
-      // OTLP/HTTP: an empty ExportLogsServiceResponse, in the request's encoding, means all accepted.
-      if (protobufBody) res.status(200).type('application/x-protobuf').send(EMPTY_LOGS_RESPONSE);
-      else res.status(200).json({});
+      // OTLP/HTTP: an empty ExportLogsServiceResponse, in the request's encoding, means all accepted; records
+      // refused by the field limits are a partial success (not retried by the exporter).
+      const rejected = result.rejected ?? 0;
+      const errorMessage = `${rejected} log records refused: ${result.rejections?.join('; ') ?? ''}`;
+      if (protobufBody)
+        res
+          .status(200)
+          .type('application/x-protobuf')
+          .send(rejected > 0 ? partialSuccessLogsResponse(rejected, errorMessage) : EMPTY_LOGS_RESPONSE);
+      else
+        res
+          .status(200)
+          .json(rejected > 0 ? { partialSuccess: { rejectedLogRecords: String(rejected), errorMessage } } : {});
     } catch (err) {
       handleError(err, res, 'logs');
     }

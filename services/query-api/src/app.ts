@@ -3,7 +3,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { z } from 'zod';
 import { Counter, type Registry } from 'prom-client';
 import { ClickHouseUnavailableError } from '@pullwatch/clickhouse';
-import { dashboardRoutes } from '@pullwatch/dashboard';
+import { dashboardCsp, dashboardRoutes } from '@pullwatch/dashboard';
 import { bearerTokens } from '@pullwatch/http-listener';
 import type { Logger } from '@pullwatch/telemetry';
 import type { QueryApiConfig } from './config.ts';
@@ -26,11 +26,13 @@ import { NOW_LOOKBACK_MS } from './core/teams.ts';
 import type { TeamResolver } from './teams/resolver.ts';
 import type { Alerter } from './alerts/alerter.ts';
 import type { DiagnosisQueries } from './diagnosis/queries.ts';
+import { Diagnoser } from './diagnosis/diagnoser.ts';
 import { DiagnosisFields, diagnosisRoutes, incidentsWithDiagnosis, withDiagnosis } from './diagnosis/routes.ts';
 import { routeClass } from './core/query-class.ts';
+import { ClickHouseAccessError } from './limits/access.ts';
 import { limitError, QueryLimitError, TooManyRequestsError } from './limits/errors.ts';
 import { Isolation } from './limits/isolation.ts';
-import type { ReportQueries } from './reports/queries.ts';
+import { type ReportQueries, ReportTooLargeError } from './reports/queries.ts';
 import { CsvBody, reportRoutes } from './reports/routes.ts';
 
 /** The Pod's workload and team on failure and stuck-Pod items (stored since migration 0006). */
@@ -74,6 +76,16 @@ interface Route {
   csv?: boolean;
 }
 
+/**
+ * Sent with every answer: the dashboard's policy (its own script and stylesheet only, no inline code, no
+ * framing), and no MIME sniffing or framing of the JSON either.
+ */
+const SECURITY_HEADERS = {
+  'Content-Security-Policy': dashboardCsp,
+  'X-Frame-Options': 'DENY',
+  'X-Content-Type-Options': 'nosniff',
+};
+
 function fail(res: Response, status: number, code: string, message: string) {
   res.status(status).json({ error: { code, message } });
 }
@@ -100,6 +112,8 @@ export function buildApp(
   const teamPairs = (team: string | undefined, w: { from: Date; to: Date }) =>
     team === undefined ? Promise.resolve(undefined) : deps.teams.pairs(team, w);
   const isolation = deps.isolation ?? new Isolation(cfg.limits);
+  // One per API: its name indexes outlive a request, so "did you mean" searches once per fleet change.
+  const diagnoser = new Diagnoser(diagnosis);
   // Constant-time comparison against every token (shared with the collector's ingest).
   const matchToken = bearerTokens(cfg.tokens.map((token) => ({ token, grant: true })));
   const authorized = (header: string | undefined) => matchToken(header) === true;
@@ -145,7 +159,7 @@ export function buildApp(
         return {
           from: w.from.toISOString(),
           to: w.to.toISOString(),
-          incidents: await incidentsWithDiagnosis(diagnosis, incidents, now),
+          incidents: await incidentsWithDiagnosis(diagnoser, incidents, now),
         };
       },
     },
@@ -176,7 +190,7 @@ export function buildApp(
       handle: async (q: z.infer<typeof FailuresQuery>, now) => {
         const w = window(q, now, cfg.maxRangeDays);
         const page = await queries.failures({ ...q, ...w, teamPairs: await teamPairs(q.team, w) });
-        return { ...page, failures: await withDiagnosis(diagnosis, page.failures, now) };
+        return { ...page, failures: await withDiagnosis(diagnoser, page.failures, now) };
       },
     },
     {
@@ -186,7 +200,7 @@ export function buildApp(
       response: z.object({ pods: z.array(DiagnosisFields.extend(WorkloadTeamFields).loose()) }),
       handle: async (q: z.infer<typeof StuckQuery>, now) => {
         const pairs = await teamPairs(q.team, { from: new Date(now.getTime() - NOW_LOOKBACK_MS), to: now });
-        return { pods: await withDiagnosis(diagnosis, await queries.stuck({ ...q, teamPairs: pairs }, now), now) };
+        return { pods: await withDiagnosis(diagnoser, await queries.stuck({ ...q, teamPairs: pairs }, now), now) };
       },
     },
     {
@@ -232,13 +246,18 @@ export function buildApp(
 
   const app = express();
   app.disable('x-powered-by');
+  app.use((_req, res, next) => {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+    next();
+  });
   app.get('/healthz', (_req, res) => res.json({ status: 'ok' }));
   app.get('/readyz', async (_req, res) => {
     try {
       return (await queries.ping())
         ? res.json({ status: 'ready' })
         : fail(res, 503, 'unavailable', 'ClickHouse did not answer');
-    } catch {
+    } catch (err) {
+      if (err instanceof ClickHouseAccessError) return fail(res, 503, 'clickhouse_access', err.message);
       return fail(res, 503, 'unavailable', 'ClickHouse is unavailable');
     }
   });
@@ -248,14 +267,18 @@ export function buildApp(
   });
   app.get('/openapi.json', (_req, res) => res.json(openApi(routes)));
 
-  app.use('/v1', (req, res, next) => {
+  /**
+   * Bearer auth; a refusal is counted under `route`, a route's template or `unmatched`, never the path
+   * asked for: a label per path would let anyone grow /metrics without bound.
+   */
+  const auth = (route: string) => (req: Request, res: Response, next: NextFunction) => {
     if (authorized(req.headers.authorization)) return next();
     res.setHeader('WWW-Authenticate', 'Bearer realm="pullwatch"');
-    requests.inc({ route: req.path, status: 401 });
+    requests.inc({ route, status: 401 });
     return fail(res, 401, 'unauthorized', 'a valid "Authorization: Bearer <token>" header is required');
-  });
+  };
   for (const r of routes) {
-    app.get(r.path, async (req: Request, res: Response) => {
+    app.get(r.path, auth(r.path), async (req: Request, res: Response) => {
       try {
         const q = parseQuery(r.query, req.query);
         const now = deps.now();
@@ -275,6 +298,8 @@ export function buildApp(
       }
     });
   }
+  // Anything else under /v1 asks for a token too (as before: 401, not 404, without one).
+  app.use('/v1', auth('unmatched'));
   for (const { path, dir } of dashboardRoutes) app.use(path, express.static(dir));
   app.use((req: Request, res: Response) => fail(res, 404, 'not_found', `no route ${req.method} ${req.path}`));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => handleError(err, res, 'unknown'));
@@ -283,6 +308,10 @@ export function buildApp(
     if (err instanceof ParamError) {
       requests.inc({ route, status: 400 });
       return fail(res, 400, 'bad_parameter', err.message);
+    }
+    if (err instanceof ReportTooLargeError) {
+      requests.inc({ route, status: 422 });
+      return fail(res, 422, 'report_too_large', err.message);
     }
     if (err instanceof TooManyRequestsError) {
       requests.inc({ route, status: 429 });
@@ -294,6 +323,11 @@ export function buildApp(
       requests.inc({ route, status: limited.status });
       if (limited.status === 503) res.setHeader('Retry-After', String(cfg.limits.retryAfterSeconds));
       return fail(res, limited.status, limited.code, limited.message);
+    }
+    // The user's profile refuses the API's limits: a setup problem, named (limits/access.ts).
+    if (err instanceof ClickHouseAccessError) {
+      requests.inc({ route, status: 503 });
+      return fail(res, 503, 'clickhouse_access', err.message);
     }
     // The class decides (packages/clickhouse/src/errors.ts): unavailable is 503, anything else 500.
     if (err instanceof ClickHouseUnavailableError) {
@@ -348,6 +382,7 @@ function openApi(routes: Route[]) {
           },
           '400': { $ref: '#/components/responses/Error' },
           '401': { $ref: '#/components/responses/Error' },
+          ...(r.path.startsWith('/v1/reports/') ? { '422': { $ref: '#/components/responses/Error' } } : {}),
           '429': { $ref: '#/components/responses/Error' },
           '503': { $ref: '#/components/responses/Error' },
           '504': { $ref: '#/components/responses/Error' },

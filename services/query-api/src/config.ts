@@ -22,6 +22,8 @@ const EnvSchema = z.object({
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a ClickHouse identifier')
     .optional(),
   PULLWATCH_API_MAX_RANGE_DAYS: z.coerce.number().int().min(1).default(90),
+  // Groups one /v1/reports/failures answer may hold (bounded in SQL); past it 422 report_too_large.
+  PULLWATCH_REPORT_MAX_GROUPS: z.coerce.number().int().min(1).max(10_000_000).default(50_000),
   PULLWATCH_ALERT_RULES: z.string().min(1).optional(),
   PULLWATCH_ALERT_WEBHOOKS: z.string().optional(),
   PULLWATCH_ALERT_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(30),
@@ -41,6 +43,8 @@ export interface QueryApiConfig {
   database: string;
   clickhouseCluster: string | undefined;
   maxRangeDays: number;
+  /** Groups a report may have (PULLWATCH_REPORT_MAX_GROUPS). */
+  reportMaxGroups: number;
   alerts: { rules: Rule[]; webhooks: Webhook[]; intervalMs: number };
   dockerHubEgress: EgressSettings;
   /** Query classes, their pools and ClickHouse limits (limits/config.ts). */
@@ -48,6 +52,27 @@ export interface QueryApiConfig {
   teams: Teams;
   /** The read-only ClickHouse user the API queries as, when one is configured. */
   readOnlyUser: { user: string; password: string } | null;
+}
+
+/** The shortest token a tokens file may hold: anything shorter is guessable. */
+export const MIN_TOKEN_CHARS = 16;
+
+/**
+ * The tokens of a tokens file: one a line, surrounding spaces ignored, blank lines and `#` comments
+ * skipped. A token shorter than MIN_TOKEN_CHARS is refused (by line number: the token is a secret).
+ */
+export function parseTokensFile(text: string, source: string): string[] {
+  const out: string[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) return;
+    if (line.length < MIN_TOKEN_CHARS)
+      throw new Error(
+        `${source}: line ${i + 1}: a token must have at least ${MIN_TOKEN_CHARS} characters (it has ${line.length})`,
+      );
+    out.push(line);
+  });
+  return out;
 }
 
 export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env): QueryApiConfig {
@@ -59,14 +84,16 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env): QueryA
   const e = r.data;
   const tokens = [...(e.PULLWATCH_API_TOKENS?.split(',') ?? [])];
   if (e.PULLWATCH_API_TOKENS_FILE) {
+    let text: string;
     try {
-      tokens.push(...readFileSync(e.PULLWATCH_API_TOKENS_FILE, 'utf8').split('\n'));
+      text = readFileSync(e.PULLWATCH_API_TOKENS_FILE, 'utf8');
     } catch (err) {
       throw new Error(
         `PULLWATCH_API_TOKENS_FILE: cannot ` +
           `read ${e.PULLWATCH_API_TOKENS_FILE}: ${err instanceof Error ? err.message : String(err)}`,
       );
     }
+    tokens.push(...parseTokensFile(text, `PULLWATCH_API_TOKENS_FILE ${e.PULLWATCH_API_TOKENS_FILE}`));
   }
   if (e.PULLWATCH_CLICKHOUSE_RO_PASSWORD && !e.PULLWATCH_CLICKHOUSE_RO_USER)
     throw new Error(
@@ -84,6 +111,7 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env): QueryA
     database: e.PULLWATCH_CLICKHOUSE_DATABASE,
     clickhouseCluster: e.PULLWATCH_CLICKHOUSE_CLUSTER,
     maxRangeDays: e.PULLWATCH_API_MAX_RANGE_DAYS,
+    reportMaxGroups: e.PULLWATCH_REPORT_MAX_GROUPS,
     alerts: {
       rules: loadRules(e.PULLWATCH_ALERT_RULES ?? defaultRulesPath),
       webhooks: parseWebhooks(e.PULLWATCH_ALERT_WEBHOOKS),

@@ -1,6 +1,6 @@
 import { FleetTables, queryRows, type ClickHouseClient } from '@pullwatch/clickhouse';
 import { RATE_LIMITED } from './causes.ts';
-import { chTime, isoOf, ParamError } from './params.ts';
+import { chTime, encodeFailuresCursor, failuresCursor, isoOf, ParamError } from './params.ts';
 import type { Pair } from './core/teams.ts';
 import { TEAM_PAIRS_SQL, teamIncidentsSql, teamPairsParam } from './teams/sql.ts';
 
@@ -313,22 +313,10 @@ export class Queries {
       .add('image = {image:String}', 'image', q.image)
       .team(q.teamPairs);
     if (q.cursor) {
-      let c: [string, string, number];
-      try {
-        c = JSON.parse(Buffer.from(q.cursor, 'base64url').toString('utf8')) as [string, string, number];
-        if (
-          !Array.isArray(c) ||
-          c.length !== 3 ||
-          typeof c[0] !== 'string' ||
-          typeof c[1] !== 'string' ||
-          typeof c[2] !== 'number'
-        )
-          throw new Error('shape');
-      } catch {
-        throw new ParamError('cursor', 'not a cursor this API returned');
-      }
+      const c = failuresCursor(q.cursor);
+      if (!c) throw new ParamError('cursor', 'not a cursor this API returned');
       w.parts.push('(event_time, event_uid, event_count) < ({ct:DateTime64(3)}, {cu:String}, {cc:UInt32})');
-      Object.assign(w.params, { ct: c[0], cu: c[1], cc: c[2] });
+      Object.assign(w.params, { ct: c.time, cu: c.uid, cc: c.count });
     }
     const rows = await this.rows<Record<string, unknown>>(
       `SELECT event_time, first_time, cluster, namespace, pod, container, node, image, registry, provider, ` +
@@ -342,9 +330,11 @@ export class Queries {
     const last = page[page.length - 1];
     const nextCursor =
       rows.length > q.limit && last
-        ? Buffer.from(JSON.stringify([String(last.event_time), String(last.event_uid), n(last.event_count)])).toString(
-            'base64url',
-          )
+        ? encodeFailuresCursor({
+            time: String(last.event_time),
+            uid: String(last.event_uid),
+            count: n(last.event_count),
+          })
         : null;
     return {
       failures: page.map((r) => ({

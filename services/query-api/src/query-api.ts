@@ -8,7 +8,9 @@ import { Queries } from './queries.ts';
 import { DiagnosisQueries } from './diagnosis/queries.ts';
 import { FleetTables } from '@pullwatch/clickhouse';
 import { createAlerter } from './alerts/alerter.ts';
-import { Isolation, limitedClickHouse } from './limits/isolation.ts';
+import { ClickHouseAccessError, ReadOnlyMode, readOnlyClickHouse } from './limits/access.ts';
+import { QUERY_CLASSES } from './limits/config.ts';
+import { classSettings, Isolation, limitedClickHouse } from './limits/isolation.ts';
 import { ReportQueries } from './reports/queries.ts';
 import { TeamResolver } from './teams/resolver.ts';
 
@@ -25,9 +27,15 @@ export function createQueryApi(cfg: QueryApiConfig, deps: QueryApiDeps) {
   let url = `http://${cfg.host}:${cfg.port}`;
   // Every query carries its class's limits and priority; the evaluator's always the alerts class.
   const isolation = new Isolation(cfg.limits);
-  const clickhouse = limitedClickHouse(deps.clickhouse, cfg.limits);
+  // The `readonly` the user's profile accepts, with the limits of every class tried against it (limits/access.ts).
+  const readOnly = new ReadOnlyMode(
+    deps.clickhouse,
+    QUERY_CLASSES.map((c) => classSettings(cfg.limits, c)),
+  );
+  const reader = readOnlyClickHouse(deps.clickhouse, readOnly);
+  const clickhouse = limitedClickHouse(reader, cfg.limits);
   const alerter = createAlerter({
-    clickhouse: limitedClickHouse(deps.clickhouse, cfg.limits, 'alerts', isolation),
+    clickhouse: limitedClickHouse(reader, cfg.limits, 'alerts', isolation),
     database: cfg.database,
     clickhouseCluster: cfg.clickhouseCluster,
     rules: cfg.alerts.rules,
@@ -43,7 +51,7 @@ export function createQueryApi(cfg: QueryApiConfig, deps: QueryApiDeps) {
   const app = buildApp(cfg, {
     queries: new Queries(clickhouse, cfg.database, cfg.clickhouseCluster),
     diagnosis: new DiagnosisQueries(clickhouse, tables),
-    reports: new ReportQueries(clickhouse, tables, teams),
+    reports: new ReportQueries(clickhouse, tables, teams, cfg.reportMaxGroups),
     teams,
     isolation,
     alerter,
@@ -62,6 +70,14 @@ export function createQueryApi(cfg: QueryApiConfig, deps: QueryApiDeps) {
       listener = await startListener(app, cfg.host, cfg.port);
       url = listener.url;
       deps.logger.info({ url }, 'query API listening');
+      // Says at once when the ClickHouse user's profile refuses the API's limits (every query would).
+      readOnly.setting().then(
+        (value) => deps.logger.info({ readonly: value }, 'ClickHouse accepts the query limits'),
+        (err: unknown) =>
+          err instanceof ClickHouseAccessError
+            ? deps.logger.error({ err }, err.message)
+            : deps.logger.warn({ err }, 'ClickHouse not reached at start; its profile is checked on the first query'),
+      );
       alerter.start(cfg.alerts.intervalMs);
     },
     async stop(): Promise<void> {

@@ -119,20 +119,22 @@ PULLWATCH_CLICKHOUSE_CA_FILE: /etc/pullwatch/clickhouse-ca/{{ .Values.clickhouse
 
 {{/* CA bundles mounted from Secrets: volumes, then mounts. Every container gets both, as the shared
      settings (ConfigMap) name their paths for every service. The Kafka client certificate
-     ("kafkaClient") only goes to the services that connect to Kafka (collector, analyzer). */}}
+     ("kafkaClient") only goes to the services that connect to Kafka (collector, analyzer).
+     Every Secret volume (these and the token files) has defaultMode 288 (0440, written in decimal so every
+     YAML reader agrees): root and the pod's fsGroup (10001, podSecurityContext) read it, nobody else. */}}
 {{- define "pullwatch.caVolumes" -}}
 {{- $v := .root.Values -}}
 {{- if and .kafka $v.kafka.tls.enabled $v.kafka.tls.caSecret }}
 - name: kafka-ca
-  secret: { secretName: {{ $v.kafka.tls.caSecret | quote }}, items: [{ key: {{ $v.kafka.tls.caKey | quote }}, path: {{ $v.kafka.tls.caKey | quote }} }] }
+  secret: { secretName: {{ $v.kafka.tls.caSecret | quote }}, items: [{ key: {{ $v.kafka.tls.caKey | quote }}, path: {{ $v.kafka.tls.caKey | quote }} }], defaultMode: 288 }
 {{- end }}
 {{- if and .kafkaClient $v.kafka.tls.enabled $v.kafka.tls.clientSecret }}
 - name: kafka-client
-  secret: { secretName: {{ $v.kafka.tls.clientSecret | quote }}, items: [{ key: tls.crt, path: tls.crt }, { key: tls.key, path: tls.key }] }
+  secret: { secretName: {{ $v.kafka.tls.clientSecret | quote }}, items: [{ key: tls.crt, path: tls.crt }, { key: tls.key, path: tls.key }], defaultMode: 288 }
 {{- end }}
 {{- if and .clickhouse $v.clickhouse.caSecret }}
 - name: clickhouse-ca
-  secret: { secretName: {{ $v.clickhouse.caSecret | quote }}, items: [{ key: {{ $v.clickhouse.caKey | quote }}, path: {{ $v.clickhouse.caKey | quote }} }] }
+  secret: { secretName: {{ $v.clickhouse.caSecret | quote }}, items: [{ key: {{ $v.clickhouse.caKey | quote }}, path: {{ $v.clickhouse.caKey | quote }} }], defaultMode: 288 }
 {{- end }}
 {{- end -}}
 

@@ -6,6 +6,7 @@ import {
   probeEndpoints,
   resolveEndpoints,
   startContainers,
+  type EnginesConfig,
   type EnginesStatus,
 } from '@pullwatch/engines';
 import type { Command } from '../command.ts';
@@ -26,12 +27,13 @@ const engines: Command = async (args) => {
   const progress = (line: string) => process.stderr.write(`${line}\n`);
 
   if (action === 'status') {
+    const topologyChosen = values.topology !== undefined || process.env.PULLWATCH_TOPOLOGY !== undefined;
     const status =
       cfg.mode !== 'local'
         ? await externalStatus(cfg.mode)
         : cfg.topology === 'cluster'
           ? await new LocalCluster(cfg).status()
-          : await new LocalEngines(cfg).status();
+          : await localStatus(cfg, topologyChosen);
     process.stdout.write(values.json ? `${JSON.stringify(status)}\n` : describe(status));
     return status.kafka.up && status.clickhouse.up ? 0 : 3;
   }
@@ -92,6 +94,17 @@ const engines: Command = async (args) => {
   process.stderr.write(`${USAGE}\n`);
   return 2;
 };
+
+/**
+ * The single node's status; unless a topology was asked for, the cluster's when the single node is down and
+ * the cluster is the one running (so `engines status` never reports "down" while `--topology cluster` runs).
+ */
+async function localStatus(cfg: EnginesConfig, topologyChosen: boolean): Promise<EnginesStatus> {
+  const single = await new LocalEngines(cfg).status();
+  if (topologyChosen || single.kafka.up || single.clickhouse.up) return single;
+  const cluster = await new LocalCluster({ ...cfg, topology: 'cluster' }).status();
+  return cluster.kafka.up || cluster.clickhouse.up ? cluster : single;
+}
 
 async function externalStatus(mode: string): Promise<EnginesStatus> {
   try {

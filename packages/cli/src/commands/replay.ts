@@ -1,14 +1,21 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.ts';
+import { createProgress } from '../progress.ts';
 import { clientIngestToken } from '../start/api-token.ts';
 
 const CHUNK = 5000;
 
+/** A chunk of Events and how far into the file it ends (0..1). */
+interface Chunk {
+  items: unknown[];
+  fraction: number;
+}
+
 /** Reads a kubectl dump / JSON array (one document) or NDJSON (streamed) into chunks of Events. */
-async function* chunks(path: string): AsyncGenerator<unknown[]> {
+async function* chunks(path: string): AsyncGenerator<Chunk> {
   const fd = await open(path);
   const { buffer, bytesRead } = await fd.read(Buffer.alloc(256), 0, 256, 0);
   await fd.close();
@@ -28,13 +35,18 @@ async function* chunks(path: string): AsyncGenerator<unknown[]> {
         : Array.isArray((doc as { items?: unknown }).items)
           ? (doc as { items: unknown[] }).items
           : [doc];
-      for (let i = 0; i < items.length; i += CHUNK) yield items.slice(i, i + CHUNK);
+      for (let i = 0; i < items.length; i += CHUNK)
+        yield { items: items.slice(i, i + CHUNK), fraction: Math.min(1, (i + CHUNK) / items.length) };
       return;
     }
   }
   let batch: unknown[] = [];
   let n = 0;
-  for await (const line of createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity })) {
+  const size = (await stat(path)).size || 1;
+  const input = createReadStream(path, 'utf8');
+  // NDJSON is not counted up front: how far along is the share of the file's bytes read.
+  const fraction = () => Math.min(1, input.bytesRead / size);
+  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
     n += 1;
     if (!line.trim()) continue;
     try {
@@ -43,11 +55,11 @@ async function* chunks(path: string): AsyncGenerator<unknown[]> {
       throw new Error(`${path}:${n}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
     }
     if (batch.length >= CHUNK) {
-      yield batch;
+      yield { items: batch, fraction: fraction() };
       batch = [];
     }
   }
-  if (batch.length) yield batch;
+  if (batch.length) yield { items: batch, fraction: 1 };
 }
 
 async function post(url: string, items: unknown[], token: string | undefined): Promise<number> {
@@ -71,7 +83,12 @@ async function post(url: string, items: unknown[], token: string | undefined): P
     }
     const text = await res.text();
     if (res.ok) return (JSON.parse(text) as { accepted: number }).accepted;
-    if (res.status === 503 && attempt < 30) {
+    // A collector with a smaller cap than this chunk, in events or bytes: send it in halves.
+    if (res.status === 413 && items.length > 1) {
+      const half = Math.ceil(items.length / 2);
+      return (await post(url, items.slice(0, half), token)) + (await post(url, items.slice(half), token));
+    }
+    if ((res.status === 503 || res.status === 429) && attempt < 30) {
       const after = Number(res.headers.get('retry-after')) || 2;
       process.stderr.write(`collector busy, retrying in ${after} s\n`);
       await new Promise((r) => setTimeout(r, after * 1000));
@@ -108,11 +125,13 @@ const replay: Command = async (args) => {
   const token = clientIngestToken(values.token, process.env);
   let sent = 0;
   let accepted = 0;
-  for await (const items of chunks(values.file)) {
+  const progress = createProgress({ unit: 'events', stream: process.stderr });
+  for await (const { items, fraction } of chunks(values.file)) {
     accepted += await post(url, items, token);
     sent += items.length;
-    if (sent > CHUNK) process.stderr.write(`sent ${sent} events…\n`);
+    progress.update(sent, fraction);
   }
+  progress.finish(sent);
   process.stdout.write(`accepted ${accepted} events (${sent - accepted} not image-related, filtered)\n`);
   return 0;
 };

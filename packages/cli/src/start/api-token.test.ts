@@ -31,22 +31,22 @@ describe('the API token file and the query API', () => {
     const { token } = ensureApiToken(file);
     expect(loadQueryApiConfig({ PULLWATCH_API_TOKENS_FILE: file }).tokens).toEqual([token]);
     // An operator adds tokens, one a line (a blank line and spaces are ignored).
-    writeFileSync(file, `${token}\n\n  pw_second-token-for-grafana  \npw_third\n`, { mode: 0o600 });
+    writeFileSync(file, `${token}\n\n  pw_second-token-for-grafana  \npw_third-token-for-ci\n`, { mode: 0o600 });
     expect(loadQueryApiConfig({ PULLWATCH_API_TOKENS_FILE: file }).tokens).toEqual([
       token,
       'pw_second-token-for-grafana',
-      'pw_third',
+      'pw_third-token-for-ci',
     ]);
     expect(loadQueryApiConfig({ PULLWATCH_API_TOKENS: 'a,b', PULLWATCH_API_TOKENS_FILE: file }).tokens).toEqual([
       'a',
       'b',
       token,
       'pw_second-token-for-grafana',
-      'pw_third',
+      'pw_third-token-for-ci',
     ]);
     // npm start keeps them all and prints the first, a token the query API accepts.
     expect(ensureApiToken(file)).toEqual({ token, created: false });
-    expect(readFileSync(file, 'utf8')).toContain('pw_third');
+    expect(readFileSync(file, 'utf8')).toContain('pw_third-token-for-ci');
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { eventEnvelope, K8sEventSchema } from '@pullwatch/event-schema';
-import { AnalyzerState, backoffFor, processEnvelope, tagKind } from './process.ts';
+import { AnalyzerState, backoffFor, clampTime, processEnvelope, tagKind, timeWindow } from './process.ts';
 
 const t = (s: number) => new Date(Date.UTC(2026, 10, 24, 10, 0, 0) + s * 1000).toISOString();
 function ev(uid: string, reason: string, message: string, count: number, at: number, pod = 'web-1') {
@@ -237,4 +237,69 @@ describe('processEnvelope', () => {
       expect(recovered.podState).toMatchObject({ ...known, status: 'recovered' });
     },
   );
+});
+
+describe('the event time window', () => {
+  const now = Date.parse(t(0));
+  const window = timeWindow(now, 90);
+  const received = new Date(now - 5_000);
+  const at = (iso: string, kind: 'last' | 'first' = 'last') =>
+    eventEnvelope({
+      cluster: 'eu-1',
+      source: 'http',
+      receivedAt: received,
+      event: K8sEventSchema.parse({
+        metadata: { uid: `u-${iso}-${kind}`, name: 'web-1.x', namespace: 'shop' },
+        involvedObject: { kind: 'Pod', name: 'web-1', namespace: 'shop', fieldPath: 'spec.containers{web}' },
+        reason: 'Failed',
+        message: FAILED,
+        count: 1,
+        firstTimestamp: kind === 'first' ? iso : t(-60),
+        lastTimestamp: kind === 'last' ? iso : t(-30),
+      }),
+    }).envelope;
+  const run = (env: ReturnType<typeof at>) =>
+    processEnvelope(env, pos, new AnalyzerState(), { ...opts, window, receivedAt: now });
+
+  it('keeps times within the retention and up to an hour ahead as they are', () => {
+    for (const iso of [t(-89 * 86_400), t(-30), t(3_599)]) {
+      const r = run(at(iso));
+      expect([r.raw.event_time, r.raw.time_clamped, r.pull!.event_time, r.pull!.time_clamped], iso).toEqual([
+        Date.parse(iso),
+        0,
+        Date.parse(iso),
+        0,
+      ]);
+    }
+  });
+
+  it('stores the received time, flagged, for an Event older than the retention or over an hour ahead', () => {
+    for (const iso of [t(-91 * 86_400), '2016-03-01T00:00:00Z', t(3_601), '2099-01-01T00:00:00Z']) {
+      const r = run(at(iso));
+      expect([r.raw.event_time, r.raw.time_clamped, r.pull!.event_time, r.pull!.time_clamped], iso).toEqual([
+        received.getTime(),
+        1,
+        received.getTime(),
+        1,
+      ]);
+      // Its first time (a minute ago) was inside the window: kept.
+      expect(r.pull!.first_time, iso).toBe(Date.parse(t(-60)));
+      expect(r.podState!.last_failure, iso).toBe(received.getTime());
+    }
+  });
+
+  it('flags a first time outside the window, which then is the (kept) last time', () => {
+    const r = run(at('2001-01-01T00:00:00Z', 'first'));
+    expect([r.pull!.first_time, r.pull!.event_time, r.pull!.time_clamped]).toEqual([
+      Date.parse(t(-30)),
+      Date.parse(t(-30)),
+      1,
+    ]);
+  });
+
+  it("uses the analyzer's clock when the received time is outside the window too", () => {
+    expect(clampTime(Date.UTC(2000, 0), Date.UTC(2001, 0), window)).toEqual({ ms: now, clamped: true });
+    expect(clampTime(Date.UTC(2000, 0), now - 1, window)).toEqual({ ms: now - 1, clamped: true });
+    expect(clampTime(Date.UTC(2000, 0), now, undefined)).toEqual({ ms: Date.UTC(2000, 0), clamped: false });
+  });
 });

@@ -10,8 +10,10 @@ import {
 import {
   containerOf,
   inferWorkloadFromPodName,
+  MAX_IMAGE_CHARS,
   normalizeEvent,
   RECOVERY_REASONS,
+  truncate,
   type Envelope,
   type EventEnvelope,
   type NormalizedEvent,
@@ -26,9 +28,42 @@ export interface Position {
 
 export { AnalyzerState, type AnalyzerStateOptions, type CauseMemory } from './state.ts';
 
+/**
+ * The event times stored as they are: from `maxAgeMs` before `nowMs` to `maxAheadMs` after it. Outside
+ * it (an honest replay of an old dump, a node with a wrong clock, a hostile sender) the received time is
+ * stored instead and the row flagged `time_clamped`, so one insert spans no more monthly partitions than
+ * the retention does.
+ */
+export interface TimeWindow {
+  nowMs: number;
+  /** The retention: older rows would only be dropped by the table's TTL. */
+  maxAgeMs: number;
+  maxAheadMs: number;
+}
+
+/** More than an hour ahead of the analyzer's clock is a wrong clock, not an Event from the future. */
+export const MAX_AHEAD_MS = 3_600_000;
+
+export function timeWindow(nowMs: number, retentionDays: number): TimeWindow {
+  return { nowMs, maxAgeMs: retentionDays * 86_400_000, maxAheadMs: MAX_AHEAD_MS };
+}
+
+const inWindow = (ms: number, w: TimeWindow) => ms >= w.nowMs - w.maxAgeMs && ms <= w.nowMs + w.maxAheadMs;
+
+/**
+ * `ms` if it is inside the window, else the received time (the analyzer's clock when that is outside
+ * it too); `clamped` says which.
+ */
+export function clampTime(ms: number, receivedMs: number, w: TimeWindow | undefined): { ms: number; clamped: boolean } {
+  if (!w || inWindow(ms, w)) return { ms, clamped: false };
+  return { ms: inWindow(receivedMs, w) ? receivedMs : w.nowMs, clamped: true };
+}
+
 export interface ProcessOptions {
   /** A Pod failing for longer than this is `stuck`. */
   stuckAfterMs: number;
+  /** Event times outside it are clamped (see TimeWindow); absent: stored as they are. */
+  window?: TimeWindow;
   receivedAt?: number;
   /** The envelope as received (JSON text), kept in raw_events; serialised again only when absent. */
   payload?: string;
@@ -76,7 +111,7 @@ export function processEnvelope(env: Envelope, pos: Position, state: AnalyzerSta
   const receivedMs = toMs(env.receivedAt, opts.receivedAt ?? Date.now());
   if (env.kind === 'pod-waiting') return processWaiting(env, pos, state, opts, receivedMs);
 
-  const seen = readEvent(env, receivedMs);
+  const seen = readEvent(env, receivedMs, opts.window);
   const classified = classifyEvent(env, seen, state);
   const delta = countGrowth(state, env.cluster, seen.n);
   const cause = attributeCause(state, classified, seen.kind);
@@ -87,7 +122,7 @@ export function processEnvelope(env: Envelope, pos: Position, state: AnalyzerSta
       : null;
   const podState = nextPodState(env, state, seen, classified, cause, outcome, delta, opts);
   if (podState) state.setPod(classified.podKey, podState);
-  return { raw: rawRow(env, pos, seen.n, seen.timeMs, receivedMs, opts), pull, podState };
+  return { raw: rawRow(env, pos, seen, receivedMs, opts), pull, podState };
 }
 
 /** Stage 1: the Event's times, container and kind (the classifier's messageKind, the one source of it). */
@@ -99,16 +134,21 @@ interface SeenEvent {
   /** cluster/namespace/pod/container: the image is added once known. */
   podKeyBase: string;
   kind: MessageKind;
+  /** 1: timeMs (or firstMs) is the received time, the Event's own was outside the window. */
+  clamped: number;
 }
 
-function readEvent(env: EventEnvelope, receivedMs: number): SeenEvent {
+function readEvent(env: EventEnvelope, receivedMs: number, window: TimeWindow | undefined): SeenEvent {
   const n = normalizeEvent(env.event);
-  const timeMs = toMs(n.lastTime, receivedMs);
+  const time = clampTime(toMs(n.lastTime, receivedMs), receivedMs, window);
+  // A first time outside the window is the (clamped) last time: the Event's span is unknown.
+  const first = clampTime(toMs(n.firstTime, time.ms), time.ms, window);
   const container = containerOf(n.object.fieldPath) ?? '';
   return {
     n,
-    timeMs,
-    firstMs: toMs(n.firstTime, timeMs),
+    timeMs: time.ms,
+    firstMs: first.clamped ? time.ms : first.ms,
+    clamped: time.clamped || first.clamped ? 1 : 0,
     container,
     podKeyBase: containerKey(env.cluster, n.object.namespace, n.object.name, container),
     kind: messageKind(n.message),
@@ -130,7 +170,8 @@ function classifyEvent(env: EventEnvelope, seen: SeenEvent, state: AnalyzerState
     reason: seen.n.reason,
     image: env.pod?.image ?? state.image(seen.podKeyBase) ?? null,
   });
-  const image = c.image ?? '';
+  // An image read from the message is bounded by it (MAX_MESSAGE_CHARS); stored no longer than one from a Pod spec.
+  const image = truncate(c.image ?? '', MAX_IMAGE_CHARS);
   if (image) state.setImage(seen.podKeyBase, image);
   // classify() parsed c.image already: its reference, or null when it did not parse.
   return { c, image, podKey: podKey(seen.podKeyBase, image), tagKind: image ? tagKindOf(c.reference) : '' };
@@ -214,6 +255,7 @@ function pullRow(
     kafka_partition: pos.partition,
     kafka_offset: pos.offset,
     ...workloadColumns(env, n.object.name),
+    time_clamped: seen.clamped,
   };
 }
 
@@ -319,13 +361,13 @@ function nextPodState(
 function rawRow(
   env: EventEnvelope,
   pos: Position,
-  n: NormalizedEvent,
-  timeMs: number,
+  seen: SeenEvent,
   receivedMs: number,
   opts: ProcessOptions,
 ): RawEventRow {
+  const { n } = seen;
   return {
-    event_time: timeMs,
+    event_time: seen.timeMs,
     received_at: receivedMs,
     cluster: env.cluster,
     source: env.source,
@@ -339,6 +381,8 @@ function rawRow(
     payload: opts.payload ?? JSON.stringify(env),
     kafka_partition: pos.partition,
     kafka_offset: pos.offset,
+    message_truncated: env.messageTruncated ? 1 : 0,
+    time_clamped: seen.clamped,
   };
 }
 
@@ -350,7 +394,8 @@ function processWaiting(
   receivedMs: number,
 ): Processed {
   const w = env.podWaiting;
-  const timeMs = toMs(w.observedAt, receivedMs);
+  const time = clampTime(toMs(w.observedAt, receivedMs), receivedMs, opts.window);
+  const timeMs = time.ms;
   const ofContainer = containerKey(env.cluster, w.namespace, w.pod, w.container);
   const key = podKey(ofContainer, w.image);
   state.setImage(ofContainer, w.image);
@@ -417,6 +462,8 @@ function processWaiting(
     payload: opts.payload ?? JSON.stringify(env),
     kafka_partition: pos.partition,
     kafka_offset: pos.offset,
+    message_truncated: env.messageTruncated ? 1 : 0,
+    time_clamped: time.clamped ? 1 : 0,
   };
   return { raw, pull: null, podState };
 }

@@ -46,6 +46,8 @@ export const PULL_EVENT_COLUMNS = [
   ['workload_name', 'String'],
   ['workload_inferred', 'Bool'],
   ['team', 'LowCardinality(String)'],
+  // 1: the Event's time was outside the window (older than the retention, over an hour ahead): received time.
+  ['time_clamped', 'UInt8'],
 ] as const satisfies TableColumns;
 
 /** A pull_events row; `outcome` narrowed to what the analyzer writes. */
@@ -71,6 +73,10 @@ export const RAW_EVENT_COLUMNS = [
   ['payload', 'String'],
   ['kafka_partition', 'UInt32'],
   ['kafka_offset', 'UInt64'],
+  // stored_at: the server's default. 0008: 1 when the collector cut the message (the envelope's messageTruncated).
+  ['message_truncated', 'UInt8'],
+  // 0009: 1 when the Event's time was outside the window and the received time was stored.
+  ['time_clamped', 'UInt8'],
 ] as const satisfies TableColumns;
 
 export type RawEventRow = RowOf<typeof RAW_EVENT_COLUMNS>;

@@ -30,3 +30,10 @@ export function encodeOtlpLogsProtobuf(request: object): Uint8Array {
 
 /** The empty ExportLogsServiceResponse: everything accepted. */
 export const EMPTY_LOGS_RESPONSE = Buffer.from(Response.encode(Response.create({})).finish());
+
+/** An ExportLogsServiceResponse saying how many records were refused, and why (OTLP partial success). */
+export function partialSuccessLogsResponse(rejectedLogRecords: number, errorMessage: string): Buffer {
+  return Buffer.from(
+    Response.encode(Response.fromObject({ partialSuccess: { rejectedLogRecords, errorMessage } })).finish(),
+  );
+}

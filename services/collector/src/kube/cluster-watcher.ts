@@ -1,10 +1,13 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import {
+  boundEvent,
+  boundPodWaiting,
   containerOf,
   eventEnvelope,
   isImageEvent,
   K8sEventSchema,
-  normalizeEvent,
+  MAX_NAME_CHARS,
+  MAX_NAMESPACE_CHARS,
   podWaitingEnvelope,
   workloadFromOwners,
   type PodExtras,
@@ -20,7 +23,10 @@ export interface ClusterWatcherStats {
   forwarded: number;
   skippedAlreadySent: number;
   filtered: number;
-  /** Watched objects that were not a valid Event or Pod: skipped, counted. */
+  /**
+   * Watched objects that were not a valid Event or Pod, or named one longer than Kubernetes allows (the
+   * field limits of @pullwatch/event-schema): skipped, counted.
+   */
   invalid: number;
   /** Pods currently known (for the Events' Pod context): grows with ADDED, shrinks with DELETED and relists. */
   podsTracked: number;
@@ -44,6 +50,9 @@ const podKey = (o: KubeObject): string | null => {
   const { namespace, name } = o?.metadata ?? {};
   return typeof namespace === 'string' && typeof name === 'string' && namespace && name ? `${namespace}/${name}` : null;
 };
+
+/** How much of a name a log line repeats (a hostile one can be any length). */
+const forLog = (v: unknown) => (typeof v === 'string' ? v.slice(0, MAX_NAME_CHARS) : undefined);
 
 /**
  * One cluster's Events and Pods, watched and produced to Kafka. What was produced is remembered by
@@ -178,7 +187,12 @@ export class ClusterWatcher {
         this.invalid('Event', item, parsed.error.issues[0]?.message ?? 'invalid');
         continue;
       }
-      const n = normalizeEvent(parsed.data);
+      const bounded = boundEvent(parsed.data);
+      if (!bounded.ok) {
+        this.invalid('Event', item, bounded.reason);
+        continue;
+      }
+      const n = bounded.normalized;
       if (!this.opts.allEvents && !isImageEvent(n)) {
         this.counts.filtered += 1;
         continue;
@@ -187,8 +201,9 @@ export class ClusterWatcher {
       const o = eventEnvelope({
         cluster: this.cluster,
         source: 'watch',
-        event: parsed.data,
+        event: bounded.event,
         normalized: n,
+        messageTruncated: bounded.messageTruncated,
         pod: pod ? podContext(pod, containerOf(n.object.fieldPath)) : null,
         ...this.extras(n.object.namespace, pod),
       });
@@ -214,13 +229,28 @@ export class ClusterWatcher {
         this.invalid('Pod', item, 'no metadata.namespace and metadata.name');
         continue;
       }
+      const { name, namespace } = item.metadata as { name: string; namespace: string };
+      if (name.length > MAX_NAME_CHARS || namespace.length > MAX_NAMESPACE_CHARS) {
+        this.invalid(
+          'Pod',
+          item,
+          `a name over ${MAX_NAME_CHARS} or a namespace over ${MAX_NAMESPACE_CHARS} characters`,
+        );
+        continue;
+      }
       const pod = item as KubePod;
       this.pods.set(key, pod);
       for (const w of waitingContainers(pod, now)) {
+        const bounded = boundPodWaiting(w);
+        if (!bounded.ok) {
+          this.invalid('Pod', item, bounded.reason);
+          continue;
+        }
         const o = podWaitingEnvelope({
           cluster: this.cluster,
           source: 'watch',
-          podWaiting: w,
+          podWaiting: bounded.podWaiting,
+          messageTruncated: bounded.messageTruncated,
           ...this.extras(w.namespace, pod),
         });
         if (this.sent.has(o.envelope.identity.key)) continue;
@@ -285,7 +315,13 @@ export class ClusterWatcher {
   private invalid(kind: string, item: KubeObject, why: string): void {
     this.counts.invalid += 1;
     this.log.warn(
-      { cluster: this.cluster, kind, name: item?.metadata?.name, namespace: item?.metadata?.namespace, why },
+      {
+        cluster: this.cluster,
+        kind,
+        name: forLog(item?.metadata?.name),
+        namespace: forLog(item?.metadata?.namespace),
+        why,
+      },
       'watch: skipping an invalid object',
     );
   }

@@ -6,20 +6,37 @@ export interface Webhook {
   url: string;
 }
 
+/**
+ * A webhook URL as logs may show it: scheme and host only. The path and query of a webhook are often its
+ * secret (a Slack incoming webhook's path is its credential), and so is any user:password.
+ */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return '(not a URL)';
+  }
+}
+
 /** `generic=http://…,slack=http://…,alertmanager=http://…` (a bare URL is generic). */
 export function parseWebhooks(spec: string | undefined): Webhook[] {
   if (!spec?.trim()) return [];
-  return spec.split(',').map((part) => {
+  return spec.split(',').map((part, i) => {
     const m = /^(generic|alertmanager|slack)=(.+)$/.exec(part.trim());
     const format = (m?.[1] ?? 'generic') as WebhookFormat;
     const url = (m?.[2] ?? part).trim();
+    let parsed: URL;
     try {
-      new URL(url);
+      parsed = new URL(url);
     } catch {
+      // The entry is not echoed: it may be a secret URL with a typo.
       throw new Error(
-        `PULLWATCH_ALERT_WEBHOOKS: '${part}' is not FORMAT=URL with FORMAT generic, alertmanager or slack`,
+        `PULLWATCH_ALERT_WEBHOOKS: entry ${i + 1} is not FORMAT=URL with FORMAT generic, alertmanager or slack`,
       );
     }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+      throw new Error(`PULLWATCH_ALERT_WEBHOOKS: entry ${i + 1}: only http and https URLs are delivered to`);
     return { format, url };
   });
 }
@@ -99,7 +116,9 @@ export async function deliver(
           throw new Error(`HTTP ${res.status}`);
         } catch (err) {
           if (attempt >= (opts.retries ?? 2)) {
-            failures.push(`${h.format} ${h.url}: ${err instanceof Error ? err.message : String(err)}`);
+            // Never the whole URL: a message may quote it (and a Slack URL is a credential).
+            const why = (err instanceof Error ? err.message : String(err)).replaceAll(h.url, redactUrl(h.url));
+            failures.push(`${h.format} ${redactUrl(h.url)}: ${why}`);
             return;
           }
           await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));

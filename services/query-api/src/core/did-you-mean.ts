@@ -90,17 +90,357 @@ export function repositoryDistance(registry: string, wrote: string, candidate: s
   if (wrote === candidate) return null;
   const a = shortName(registry, wrote);
   const b = shortName(registry, candidate);
-  const d = editDistance(a, b);
-  if (d <= maxDistanceFor(lastOf(a))) return d;
+  const max = maxDistanceFor(lastOf(a));
+  const d = boundedEditDistance(a, b, max);
+  if (d <= max) return d;
   // A missing or extra org prefix (or Docker Hub's `library/`): one name is the other's tail.
   if (a.endsWith(`/${b}`) || b.endsWith(`/${a}`)) return 1;
   return null;
 }
 
-/** `nginx:1.27` for docker.io/library/nginx with tag 1.27 — the form people write. */
-export function familiar(registry: string, repository: string, tag: string): string {
-  const name = registry === DOCKER_HUB ? shortName(registry, repository) : `${registry}/${repository}`;
-  return tag ? `${name}:${tag}` : name;
+/**
+ * editDistance(a, b) when it is at most `max`, else max + 1, in O(max · length): only the diagonal band
+ * |i - j| <= max can hold a distance within max, and the work stops once a whole row exceeds it.
+ */
+export function boundedEditDistance(a: string, b: string, max: number): number {
+  if (a === b) return 0;
+  const over = max + 1;
+  if (Math.abs(a.length - b.length) > max) return over;
+  // A common prefix and suffix cost nothing: only the middles are compared.
+  let start = 0;
+  while (start < a.length && start < b.length && a.charCodeAt(start) === b.charCodeAt(start)) start++;
+  let endA = a.length;
+  let endB = b.length;
+  while (endA > start && endB > start && a.charCodeAt(endA - 1) === b.charCodeAt(endB - 1)) {
+    endA--;
+    endB--;
+  }
+  if (start > 0 || endA < a.length) {
+    a = a.slice(start, endA);
+    b = b.slice(start, endB);
+  }
+  if (!a.length || !b.length) return Math.max(a.length, b.length);
+  const w = b.length + 1;
+  let prev2 = new Array<number>(w).fill(over);
+  let prev = new Array<number>(w).fill(over);
+  let cur = new Array<number>(w).fill(over);
+  for (let j = 0; j <= Math.min(max, b.length); j++) prev[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    const lo = Math.max(1, i - max);
+    const hi = Math.min(b.length, i + max);
+    // The cells just outside the band read as "too far" (they may hold an older row's values).
+    cur[lo - 1] = lo === 1 && i <= max ? i : over;
+    if (hi < b.length) cur[hi + 1] = over;
+    let rowMin = cur[lo - 1]!;
+    const ai = a.charCodeAt(i - 1);
+    for (let j = lo; j <= hi; j++) {
+      const bj = b.charCodeAt(j - 1);
+      let d = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (ai === bj ? 0 : 1));
+      if (i > 1 && j > 1 && ai === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === bj)
+        d = Math.min(d, prev2[j - 2]! + 1);
+      cur[j] = Math.min(d, over);
+      if (d < rowMin) rowMin = d;
+    }
+    if (rowMin > max) return over;
+    [prev2, prev, cur] = [prev, cur, prev2];
+  }
+  return Math.min(prev[b.length]!, over);
+}
+
+/**
+ * A name's characters in 64 bits: bit c of the first word when a character of bucket c (its code mod 32)
+ * appears, of the second when it appears twice or more. An edit changes the counts of at most two
+ * characters by one, so flips at most two bits: differing bits / 2 is a lower bound of the distance.
+ */
+function signature(s: string): [number, number] {
+  let once = 0;
+  let twice = 0;
+  for (let i = 0; i < s.length; i++) {
+    const bit = 1 << (s.charCodeAt(i) & 31);
+    twice |= once & bit;
+    once |= bit;
+  }
+  return [once, twice];
+}
+
+function popcount(x: number): number {
+  let v = x - ((x >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
+
+/**
+ * At most this many edit distances per name looked up: only a fleet of thousands of names of the same
+ * length and letters passes the cheaper filters that often, and the lookup then stays bounded (the
+ * candidates are tried closest length first, then in name order; a missing org prefix is always found).
+ */
+export const MAX_DISTANCE_CHECKS = 1_000;
+/** Lookups a RepositoryIndex remembers (its names do not change, so neither do their answers). */
+const NEAR_MEMO = 20_000;
+
+interface Entry {
+  repository: string;
+  short: string;
+}
+
+/** A repository close to a written name, and how far (repositoryDistance). */
+export interface Near {
+  repository: string;
+  d: number;
+}
+
+/**
+ * The repositories of one registry, indexed for "which are close to this name": sorted by the length of
+ * the name as typed (a typo changes it by at most maxDistanceFor), with a character signature per name in
+ * one typed array (scanning it costs nanoseconds a name), and by every tail after a `/` (the missing or
+ * extra org prefix). Answers are exactly repositoryDistance's, and remembered.
+ */
+export class RepositoryIndex {
+  /** Entries by short-name length, and where each length starts in them. */
+  private readonly entries: Entry[];
+  /** Each entry's signature: words 2i and 2i + 1. */
+  private readonly sigs: Int32Array;
+  private readonly starts = new Map<number, [number, number]>();
+  private readonly byShort = new Map<string, Entry[]>();
+  private readonly byTail = new Map<string, Entry[]>();
+  private readonly memo = new Map<string, readonly Near[]>();
+  readonly repositories: ReadonlySet<string>;
+
+  constructor(
+    readonly registry: string,
+    repositories: Iterable<string>,
+  ) {
+    this.repositories = new Set(repositories);
+    this.entries = [...this.repositories]
+      .map((repository) => ({ repository, short: shortName(registry, repository) }))
+      .sort((x, y) => x.short.length - y.short.length || (x.repository < y.repository ? -1 : 1));
+    this.sigs = Int32Array.from(this.entries.flatMap((e) => signature(e.short)));
+    const push = (m: Map<string, Entry[]>, k: string, e: Entry) => {
+      const list = m.get(k);
+      if (list) list.push(e);
+      else m.set(k, [e]);
+    };
+    this.entries.forEach((e, i) => {
+      const range = this.starts.get(e.short.length);
+      if (range) range[1] = i + 1;
+      else this.starts.set(e.short.length, [i, i + 1]);
+      push(this.byShort, e.short, e);
+      for (let k = e.short.indexOf('/'); k >= 0; k = e.short.indexOf('/', k + 1))
+        push(this.byTail, e.short.slice(k + 1), e);
+    });
+  }
+
+  /** Whether this index holds exactly these repositories (a set, or a map's keys). */
+  holds(repositories: ReadonlySet<string> | ReadonlyMap<string, unknown>): boolean {
+    if (repositories.size !== this.repositories.size) return false;
+    for (const r of repositories.keys()) if (!this.repositories.has(r)) return false;
+    return true;
+  }
+
+  /** The repositories within repositoryDistance of `wrote`, with their distances. */
+  near(wrote: string): readonly Near[] {
+    let out = this.memo.get(wrote);
+    if (out) return out;
+    out = this.find(wrote);
+    if (this.memo.size >= NEAR_MEMO) this.memo.clear();
+    this.memo.set(wrote, out);
+    return out;
+  }
+
+  private find(wrote: string): Near[] {
+    const a = shortName(this.registry, wrote);
+    const max = maxDistanceFor(lastOf(a));
+    const [once, twice] = signature(a);
+    const bits = 2 * max;
+    const found = new Map<string, number>();
+    let checks = 0;
+    for (let delta = 0; delta <= max; delta++)
+      for (const len of delta ? [a.length - delta, a.length + delta] : [a.length]) {
+        const range = this.starts.get(len);
+        if (!range) continue;
+        for (let i = range[0]; i < range[1] && checks < MAX_DISTANCE_CHECKS; i++) {
+          if (popcount(once ^ this.sigs[2 * i]!) + popcount(twice ^ this.sigs[2 * i + 1]!) > bits) continue;
+          const e = this.entries[i]!;
+          if (e.repository === wrote) continue;
+          checks++;
+          const d = boundedEditDistance(a, e.short, max);
+          if (d <= max) found.set(e.repository, d);
+        }
+      }
+    // A missing org prefix (the candidate ends with /NAME) or an extra one (NAME ends with /CANDIDATE).
+    const tails = [...(this.byTail.get(a) ?? [])];
+    for (let i = a.indexOf('/'); i >= 0; i = a.indexOf('/', i + 1))
+      tails.push(...(this.byShort.get(a.slice(i + 1)) ?? []));
+    for (const e of tails)
+      if (e.repository !== wrote && !found.has(e.repository)) {
+        const d = boundedEditDistance(a, e.short, max);
+        found.set(e.repository, d <= max ? d : 1);
+      }
+    return [...found].map(([repository, d]) => ({ repository, d }));
+  }
+}
+
+/**
+ * RepositoryIndexes kept across requests, one per registry, rebuilt only when the registry's set of
+ * repositories changes (pull counts change all the time; the names rarely do). At most `max` registries.
+ */
+export class RepositoryIndexCache {
+  private readonly indexes = new Map<string, RepositoryIndex>();
+
+  constructor(private readonly max = 64) {}
+
+  get(registry: string, repositories: ReadonlySet<string> | ReadonlyMap<string, unknown>): RepositoryIndex {
+    const hit = this.indexes.get(registry);
+    if (hit?.holds(repositories)) return hit;
+    const index = new RepositoryIndex(registry, repositories.keys());
+    this.indexes.delete(registry);
+    this.indexes.set(registry, index);
+    for (const k of this.indexes.keys()) {
+      if (this.indexes.size <= this.max) break;
+      this.indexes.delete(k);
+    }
+    return index;
+  }
+}
+
+/** Docker Hub's official images: the names, and an index of their `library/` repositories. */
+export class OfficialImages {
+  readonly repositories: ReadonlySet<string>;
+  readonly index: RepositoryIndex;
+
+  constructor(names: readonly string[]) {
+    this.repositories = new Set(names.map((n) => `library/${n}`));
+    this.index = new RepositoryIndex(DOCKER_HUB, this.repositories);
+  }
+}
+
+interface Repo {
+  pulls: FleetPull[];
+  total: number;
+}
+
+/**
+ * One request's view of the fleet's successful pulls, for diagnosing many failing images: the pulls by
+ * registry and repository, and each registry's RepositoryIndex (from `cache` when given, so a page of
+ * failures costs a lookup per distinct image, and the name search runs once per fleet change).
+ */
+export class FleetView {
+  private readonly repos = new Map<string, Map<string, Repo>>();
+  private readonly indexes = new Map<string, RepositoryIndex>();
+  private readonly memo = new Map<string, Diagnosis>();
+
+  constructor(
+    fleet: readonly FleetPull[],
+    readonly official: OfficialImages,
+    private readonly cache: RepositoryIndexCache = new RepositoryIndexCache(),
+  ) {
+    for (const p of fleet) {
+      let byRepo = this.repos.get(p.registry);
+      if (!byRepo) {
+        byRepo = new Map();
+        this.repos.set(p.registry, byRepo);
+      }
+      const r = byRepo.get(p.repository);
+      if (r) {
+        r.pulls.push(p);
+        r.total += p.pulls;
+      } else byRepo.set(p.repository, { pulls: [p], total: p.pulls });
+    }
+  }
+
+  /** The fleet's pulls of this repository (empty when none). */
+  pulls(registry: string, repository: string): readonly FleetPull[] {
+    return this.repos.get(registry)?.get(repository)?.pulls ?? [];
+  }
+
+  private index(registry: string): RepositoryIndex | null {
+    const byRepo = this.repos.get(registry);
+    if (!byRepo) return null;
+    let index = this.indexes.get(registry);
+    if (!index) {
+      index = this.cache.get(registry, byRepo);
+      this.indexes.set(registry, index);
+    }
+    return index;
+  }
+
+  /** diagnose(f) against this fleet, remembered for the view's lifetime. */
+  diagnose(f: FailingImage): Diagnosis {
+    const key = `${f.cause}\u0000${f.registry}\u0000${f.repository}\u0000${f.tag}`;
+    let d = this.memo.get(key);
+    if (!d) {
+      d = this.diagnoseOnce(f);
+      this.memo.set(key, d);
+    }
+    return d;
+  }
+
+  private diagnoseOnce(f: FailingImage): Diagnosis {
+    if (!SUGGESTIBLE_CAUSES.includes(f.cause)) return NONE(f.cause);
+    if (f.cause === 'unauthorized' && f.registry !== DOCKER_HUB) return NONE(f.cause);
+    if (!f.repository || !f.registry) return NONE(f.cause);
+
+    const same = this.pulls(f.registry, f.repository);
+    if (same.length) {
+      const anonymousOnly = same.every((p) => p.withoutSecrets === p.pulls);
+      const ambiguous = f.cause === 'not_found_or_unauthorized' || f.cause === 'unauthorized';
+      if (ambiguous && !anonymousOnly)
+        return { cause: 'unauthorized', suggestion: null, evidence: 'fleet_pulls_same_repository' };
+      // The repository exists (and here is public, or not found was plain): the tag is what is wrong.
+      if (same.some((p) => p.tag === f.tag)) return NONE(f.cause);
+      const max = maxDistanceFor(f.tag);
+      const tags = same
+        .map((p) => ({ p, d: boundedEditDistance(f.tag, p.tag, max) }))
+        .filter((x) => f.tag && x.d <= max)
+        .sort((x, y) => x.d - y.d || y.p.pulls - x.p.pulls || x.p.tag.localeCompare(y.p.tag));
+      const best = tags[0];
+      return best
+        ? { cause: f.cause, suggestion: best.p.image, evidence: 'fleet_pulls_same_repository' }
+        : NONE(f.cause);
+    }
+
+    // An official image's name is right as written (its tag may not be): no other name is suggested.
+    if (f.registry === DOCKER_HUB && this.official.repositories.has(f.repository)) return NONE(f.cause);
+
+    // The fleet repository closest to the one written, then the most pulled, then by name.
+    const byRepo = this.repos.get(f.registry);
+    let fleetBest: { repo: Repo; repository: string; d: number } | null = null;
+    for (const c of this.index(f.registry)?.near(f.repository) ?? []) {
+      const repo = byRepo!.get(c.repository)!;
+      if (
+        !fleetBest ||
+        c.d < fleetBest.d ||
+        (c.d === fleetBest.d &&
+          (repo.total > fleetBest.repo.total ||
+            (repo.total === fleetBest.repo.total && c.repository.localeCompare(fleetBest.repository) < 0)))
+      )
+        fleetBest = { repo, repository: c.repository, d: c.d };
+    }
+    let officialBest: Near | null = null;
+    if (f.registry === DOCKER_HUB)
+      for (const c of this.official.index.near(f.repository))
+        if (
+          !officialBest ||
+          c.d < officialBest.d ||
+          (c.d === officialBest.d && c.repository.localeCompare(officialBest.repository) < 0)
+        )
+          officialBest = c;
+
+    // The fleet's own images win ties: they are what this fleet runs.
+    if (fleetBest && (!officialBest || fleetBest.d <= officialBest.d)) {
+      const pulls = fleetBest.repo.pulls;
+      const sameTag = pulls.find((p) => p.tag === f.tag);
+      const mostPulled = [...pulls].sort((x, y) => y.pulls - x.pulls || x.tag.localeCompare(y.tag))[0]!;
+      return { cause: f.cause, suggestion: (sameTag ?? mostPulled).image, evidence: 'similar_fleet_image' };
+    }
+    if (officialBest)
+      return {
+        cause: f.cause,
+        suggestion: familiar(f.registry, officialBest.repository, f.tag),
+        evidence: 'docker_official_image',
+      };
+    return NONE(f.cause);
+  }
 }
 
 /**
@@ -113,72 +453,16 @@ export function familiar(registry: string, repository: string, tag: string): str
  *   images; with the same tag where the fleet pulled that, else the fleet's most pulled tag of it
  *   (official images keep the tag written);
  * - else nothing: a suggestion is never invented.
+ * For many images against one fleet, use a FleetView: this builds one per call.
  */
 export function diagnose(f: FailingImage, fleet: readonly FleetPull[], officialImages: readonly string[]): Diagnosis {
-  if (!SUGGESTIBLE_CAUSES.includes(f.cause)) return NONE(f.cause);
-  if (f.cause === 'unauthorized' && f.registry !== DOCKER_HUB) return NONE(f.cause);
-  if (!f.repository || !f.registry) return NONE(f.cause);
-  const sameRegistry = fleet.filter((p) => p.registry === f.registry);
+  return new FleetView(fleet, new OfficialImages(officialImages)).diagnose(f);
+}
 
-  const same = sameRegistry.filter((p) => p.repository === f.repository);
-  if (same.length) {
-    const anonymousOnly = same.every((p) => p.withoutSecrets === p.pulls);
-    const ambiguous = f.cause === 'not_found_or_unauthorized' || f.cause === 'unauthorized';
-    if (ambiguous && !anonymousOnly)
-      return { cause: 'unauthorized', suggestion: null, evidence: 'fleet_pulls_same_repository' };
-    // The repository exists (and here is public, or not found was plain): the tag is what is wrong.
-    if (same.some((p) => p.tag === f.tag)) return NONE(f.cause);
-    const tags = same
-      .map((p) => ({ p, d: editDistance(f.tag, p.tag) }))
-      .filter((x) => f.tag && x.d <= maxDistanceFor(f.tag))
-      .sort((x, y) => x.d - y.d || y.p.pulls - x.p.pulls || x.p.tag.localeCompare(y.p.tag));
-    const best = tags[0];
-    return best ? { cause: f.cause, suggestion: best.p.image, evidence: 'fleet_pulls_same_repository' } : NONE(f.cause);
-  }
-
-  // An official image's name is right as written (its tag may not be): no other name is suggested.
-  if (f.registry === DOCKER_HUB && officialImages.some((name) => `library/${name}` === f.repository))
-    return NONE(f.cause);
-
-  // Fleet repositories close to the one written, by distance, then most pulled.
-  const byRepo = new Map<string, FleetPull[]>();
-  for (const p of sameRegistry) byRepo.set(p.repository, [...(byRepo.get(p.repository) ?? []), p]);
-  const close = [...byRepo.entries()]
-    .map(([repository, pulls]) => ({
-      repository,
-      pulls,
-      total: pulls.reduce((n, p) => n + p.pulls, 0),
-      d: repositoryDistance(f.registry, f.repository, repository),
-    }))
-    .filter((c): c is typeof c & { d: number } => c.d !== null)
-    .sort((x, y) => x.d - y.d || y.total - x.total || x.repository.localeCompare(y.repository));
-
-  const official =
-    f.registry === DOCKER_HUB
-      ? officialImages
-          .map((name) => ({
-            repository: `library/${name}`,
-            d: repositoryDistance(f.registry, f.repository, `library/${name}`),
-          }))
-          .filter((c): c is { repository: string; d: number } => c.d !== null)
-          .sort((x, y) => x.d - y.d || x.repository.localeCompare(y.repository))
-      : [];
-
-  const fleetBest = close[0];
-  const officialBest = official[0];
-  // The fleet's own images win ties: they are what this fleet runs.
-  if (fleetBest && (!officialBest || fleetBest.d <= officialBest.d)) {
-    const sameTag = fleetBest.pulls.find((p) => p.tag === f.tag);
-    const mostPulled = [...fleetBest.pulls].sort((x, y) => y.pulls - x.pulls || x.tag.localeCompare(y.tag))[0]!;
-    return { cause: f.cause, suggestion: (sameTag ?? mostPulled).image, evidence: 'similar_fleet_image' };
-  }
-  if (officialBest)
-    return {
-      cause: f.cause,
-      suggestion: familiar(f.registry, officialBest.repository, f.tag),
-      evidence: 'docker_official_image',
-    };
-  return NONE(f.cause);
+/** `nginx:1.27` for docker.io/library/nginx with tag 1.27 — the form people write. */
+export function familiar(registry: string, repository: string, tag: string): string {
+  const name = registry === DOCKER_HUB ? shortName(registry, repository) : `${registry}/${repository}`;
+  return tag ? `${name}:${tag}` : name;
 }
 
 /**

@@ -57,6 +57,22 @@ describe('report core', () => {
     );
   });
 
+  it('prefixes text cells a spreadsheet would run as a formula with a quote (OWASP), never numbers', () => {
+    expect(['=1+1', '+1', '-1', '@SUM(A1)', '\tx', '\rx', 'a=b', ' =1', ''].map(csvField)).toEqual([
+      "'=1+1",
+      "'+1",
+      "'-1",
+      "'@SUM(A1)",
+      "'\tx",
+      '"\'\rx"',
+      'a=b',
+      ' =1',
+      '',
+    ]);
+    expect(csvField('=HYPERLINK("http://x","y")')).toBe('"\'=HYPERLINK(""http://x"",""y"")"');
+    expect(csvField(-1)).toBe('-1');
+  });
+
   it('takes the median of an even count as the mean of the middle two', () => {
     expect(median([])).toBeNull();
     expect(median([3, 1, 2])).toBe(2);

@@ -164,8 +164,9 @@ export const encodeCursor = (g: Pick<Group, 'failures' | 'key'>) =>
 
 export function decodeCursor(cursor: string): { failures: number; key: string } {
   try {
+    if (!/^[A-Za-z0-9_-]*$/.test(cursor)) throw new CursorError('not base64url');
     const c = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(c) && c.length === 2 && Number.isSafeInteger(c[0]) && typeof c[1] === 'string')
+    if (Array.isArray(c) && c.length === 2 && Number.isSafeInteger(c[0]) && c[0] >= 0 && typeof c[1] === 'string')
       return { failures: c[0] as number, key: c[1] };
   } catch {
     // falls through
@@ -208,10 +209,14 @@ export function keyColumns(dims: readonly Dimension[]): string[] {
   return [...new Set(cols)];
 }
 
-/** RFC 4180: fields with a comma, quote, CR or LF are quoted, quotes doubled; null is empty; CRLF lines. */
+/**
+ * RFC 4180: fields with a comma, quote, CR or LF are quoted, quotes doubled; null is empty; CRLF lines.
+ * Text that a spreadsheet would run as a formula (starting with =, +, -, @, tab or CR: OWASP's CSV
+ * injection list) gets a leading `'`; numbers are the API's own and stay as they are.
+ */
 export function csvField(v: unknown): string {
   if (v === null || v === undefined) return '';
-  const s = String(v);
+  const s = typeof v === 'string' && /^[=+\-@\t\r]/.test(v) ? `'${v}` : String(v);
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 

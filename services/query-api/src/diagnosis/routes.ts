@@ -4,7 +4,7 @@ import { quotaByEgress } from '../core/quota.ts';
 import { team, Window, window } from '../params.ts';
 import type { TeamResolver } from '../teams/resolver.ts';
 import { NOW_LOOKBACK_MS } from '../core/teams.ts';
-import { diagnoseAll } from './diagnoser.ts';
+import type { Diagnosed, Diagnoser } from './diagnoser.ts';
 import type { DiagnosisQueries } from './queries.ts';
 
 const name = z.string().min(1).max(512);
@@ -72,12 +72,11 @@ export const RecoveryResponse = z.object({
 
 /** Adds suggestion, evidence and the diagnosed cause and hint to each item (one fleet read per request). */
 export async function withDiagnosis<T extends { image: unknown; cause: unknown; hint: unknown }>(
-  queries: DiagnosisQueries,
+  diagnoser: Diagnoser,
   items: T[],
   now: Date,
 ): Promise<(T & { cause: string; suggestion: string | null; evidence: string | null; hint: string })[]> {
-  const diagnosed = await diagnoseAll(
-    queries,
+  const diagnosed = await diagnoser.diagnoseAll(
     items.map((i) => ({ image: String(i.image ?? ''), cause: String(i.cause ?? ''), hint: String(i.hint ?? '') })),
     now,
   );
@@ -89,14 +88,19 @@ export async function withDiagnosis<T extends { image: unknown; cause: unknown; 
 
 /** Incidents name several images: the first one with a suggestion (or changed cause) speaks for the incident. */
 export async function incidentsWithDiagnosis<T extends { images: string[]; cause: string }>(
-  queries: DiagnosisQueries,
+  diagnoser: Diagnoser,
   incidents: T[],
   now: Date,
 ) {
   const flat = incidents.flatMap((inc, i) => inc.images.map((image) => ({ i, image, cause: inc.cause, hint: '' })));
-  const diagnosed = await diagnoseAll(queries, flat, now);
+  const diagnosed = await diagnoser.diagnoseAll(flat, now);
+  // Each incident's diagnoses, in order (one pass, not a scan of all of them per incident).
+  const byIncident = incidents.map((): Diagnosed[] => []);
+  diagnosed.forEach((d, k) => {
+    byIncident[flat[k]!.i]!.push(d);
+  });
   return incidents.map((inc, i) => {
-    const mine = diagnosed.filter((_, k) => flat[k]!.i === i);
+    const mine = byIncident[i]!;
     const best = mine.find((d) => d.suggestion) ?? mine.find((d) => d.evidence);
     return {
       ...inc,

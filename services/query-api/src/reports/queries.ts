@@ -10,6 +10,16 @@ import {
 } from '../core/report.ts';
 import { chTime } from '../params.ts';
 
+/** A report with more groups than the API holds for one answer (PULLWATCH_REPORT_MAX_GROUPS): 422. */
+export class ReportTooLargeError extends Error {
+  constructor(readonly maxGroups: number) {
+    super(
+      `the report has more than ${maxGroups} groups (PULLWATCH_REPORT_MAX_GROUPS); narrow the window or group by ` +
+        'fewer keys',
+    );
+  }
+}
+
 /** Where a report's teams come from (teams/resolver.ts: the mapping file, else the stored labels). */
 export interface TeamLookup {
   lookup(w: { from: Date; to: Date }): Promise<TeamOf>;
@@ -37,7 +47,8 @@ const MINUTE = 60_000;
 const sec = (d: Date) => chTime(d).slice(0, 19);
 
 /**
- * The reads behind GET /v1/reports/failures. Failures and successes are counted as /v1/registries
+ * The reads behind GET /v1/reports/failures. Each read returns one row per group of the stored columns
+ * the grouping needs (per Pod when grouped by workload, per namespace by team), bounded by maxGroups. Failures and successes are counted as /v1/registries
  * counts them: `sum(failures)`, `sum(successes)` of pull_stats_1m rows whose minute is in
  * [from, to) (seconds), failing Pods by `uniqCombinedMergeIf(pods, cause != '')`. When the grouping
  * needs the Pod or the image, the same numbers come from pull_failures and pull_successes (the same
@@ -48,16 +59,24 @@ export class ReportQueries {
     private readonly ch: ClickHouseClient,
     private readonly t: FleetTables,
     private readonly teams: TeamLookup,
+    /** At most this many rows per grouped read (PULLWATCH_REPORT_MAX_GROUPS), else ReportTooLargeError. */
+    private readonly maxGroups: number,
   ) {}
 
+  /**
+   * The rows of a grouped read, at most maxGroups of them: ClickHouse stops at maxGroups + 1 (LIMIT),
+   * so a report never holds more than that in memory, and one row more means too large.
+   */
   private async rows<T>(query: string, params: Params): Promise<T[]> {
     const rs = await this.ch.query({
-      query,
-      query_params: params,
+      query: `${query}\n       LIMIT {report_max_rows:UInt64}`,
+      query_params: { ...params, report_max_rows: this.maxGroups + 1 },
       format: 'JSONEachRow',
       clickhouse_settings: { readonly: '1' },
     });
-    return rs.json<T>();
+    const rows = await rs.json<T>();
+    if (rows.length > this.maxGroups) throw new ReportTooLargeError(this.maxGroups);
+    return rows;
   }
 
   /** Every group of the report (unsorted), and the totals over the same rows. */

@@ -385,7 +385,7 @@ describe('GET /v1/reports/failures', () => {
     expect(op.parameters.map((p) => p.name).sort()).toEqual(
       ['cluster', 'cursor', 'format', 'from', 'groupBy', 'limit', 'namespace', 'registry', 'team', 'to'].sort(),
     );
-    expect(Object.keys(op.responses)).toEqual(['200', '400', '401', '429', '503', '504']);
+    expect(Object.keys(op.responses)).toEqual(['200', '400', '401', '422', '429', '503', '504']);
   });
 });
 

@@ -1,9 +1,19 @@
 import { z } from 'zod';
-import { CursorError, DIMENSIONS, type Dimension, page, toCsv } from '../core/report.ts';
+import { CursorError, DIMENSIONS, type Dimension, decodeCursor, page, toCsv } from '../core/report.ts';
 import { ParamError, Window, window } from '../params.ts';
 import type { ReportQueries } from './queries.ts';
 
 const name = z.string().min(1).max(512);
+
+/** Refused before any read: a cursor is checked when the request is, not after the report ran. */
+function isCursor(cursor: string): boolean {
+  try {
+    decodeCursor(cursor);
+    return true;
+  } catch {
+    return false;
+  }
+}
 const DIMENSION_LIST = new RegExp(`^(${DIMENSIONS.join('|')})(,(${DIMENSIONS.join('|')}))*$`);
 
 export const ReportQuery = Window.extend({
@@ -18,7 +28,12 @@ export const ReportQuery = Window.extend({
   team: name.optional().describe('Namespaces mapped to this team in PULLWATCH_TEAMS_FILE'),
   registry: name.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: z.string().max(2000).optional().describe('nextCursor of the previous page'),
+  cursor: z
+    .string()
+    .max(2000)
+    .refine(isCursor, 'not a cursor this API returned')
+    .optional()
+    .describe('nextCursor of the previous page'),
   format: z.enum(['json', 'csv']).optional().describe('csv, or send Accept: text/csv'),
 }).strict();
 
