@@ -109,6 +109,9 @@ export class ApiProxy {
       (up) => {
         seen.status = up.statusCode ?? 0;
         res.writeHead(up.statusCode ?? 502, up.headers);
+        // As the server does for a watch: the headers go out now, not with the first event (an Event watch
+        // may carry none for minutes; it gets no BOOKMARKs).
+        res.flushHeaders();
         if (seen.url.searchParams.get('watch') === 'true') this.tap(seen.url.pathname, up);
         up.pipe(res);
         up.on('error', () => res.destroy());

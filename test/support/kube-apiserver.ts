@@ -196,7 +196,10 @@ export class KubeApiServer {
     return Number(((await r.json()) as { header: { revision: string } }).header.revision);
   }
 
-  /** Compacts etcd up to its current revision: every older resourceVersion is gone from then on. */
+  /**
+   * Compacts etcd up to its current revision R: every version before R is gone from then on (a watch from
+   * R-1 still works, as it starts at R).
+   */
   async compactEtcd(): Promise<number> {
     const revision = await this.etcdRevision();
     const r = await fetch(`${this.etcdUrl}/v3/kv/compaction`, {
@@ -223,7 +226,14 @@ export class KubeApiServer {
           headers: {
             authorization: `Bearer ${opts.token ?? this.adminToken}`,
             accept: 'application/json',
-            ...(payload ? { 'content-type': opts.contentType ?? 'application/json' } : {}),
+            // A length, not chunks: Node sends a DELETE's body with neither unless told, and the server
+            // then reads that body as the start of the connection's next request (400 Bad Request).
+            ...(payload
+              ? {
+                  'content-type': opts.contentType ?? 'application/json',
+                  'content-length': String(Buffer.byteLength(payload)),
+                }
+              : {}),
           },
           timeout: 30_000,
         },
