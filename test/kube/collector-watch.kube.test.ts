@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messageKind } from '@pullwatch/classifier';
-import type { EventEnvelope, PodWaitingEnvelope } from '@pullwatch/event-schema';
+import { type EventEnvelope, normalizeEvent, type PodWaitingEnvelope } from '@pullwatch/event-schema';
 import { KubeApiServer, type KubeStatus } from '../support/kube-apiserver.ts';
 import { until } from '../support/until.ts';
 import { ApiProxy } from './api-proxy.ts';
 import {
   bumpEvent,
+  bumpSeries,
   createEvent,
+  createEventsV1,
   createNamespace,
   createWaitingPod,
   failedPull,
@@ -134,6 +136,32 @@ describe('the collector against a real kube-apiserver', () => {
     expect(envelope).toMatchObject({ team: 'payments', pod: { image: 'ghcr.io/acme/web:9' } });
     expect(messageKind(message)).toBe('failed_pull');
     expect(messageKind('(combined from similar events): Back-off pulling image "ghcr.io/acme/web:11"')).toBe('backoff');
+  });
+
+  it('counts an Event written through events.k8s.io/v1 once: one store, read through core/v1 only', async () => {
+    const note = failedPull('ghcr.io/acme/web:14');
+    const ev = await createEventsV1(api, web, 'Failed', note);
+    await bumpSeries(api, ev, 2, new Date(Date.now() + 2000));
+    await bumpSeries(api, ev, 3, new Date(Date.now() + 4000));
+    await until(hasKey(`prod-a/${ev.uid}/3`), 'the series count 3');
+    await w.allConsumed();
+    expect(keysOf(ev.uid)).toEqual([1, 2, 3]);
+    // Both APIs serve the same object: watching both would have counted every Event twice.
+    const core = await api.ok<{ items: { metadata: { uid: string } }[] }>('GET', '/api/v1/namespaces/shop/events');
+    const v1 = await api.ok<{ items: { metadata: { uid: string } }[] }>(
+      'GET',
+      '/apis/events.k8s.io/v1/namespaces/shop/events',
+    );
+    expect(v1.items.map((e) => e.metadata.uid).sort()).toEqual(core.items.map((e) => e.metadata.uid).sort());
+    expect(core.items.map((e) => e.metadata.uid)).toContain(ev.uid);
+    expect(proxy.requests.filter((r) => r.url.pathname.startsWith('/apis/events.k8s.io'))).toEqual([]);
+    // As the analyzer reads it: core/v1 serves `note` as `message` and `reportingController` as
+    // `reportingComponent` (with an empty `source`), and the node must still come out.
+    const last = w.events().find((e) => e.identity.key === `prod-a/${ev.uid}/3`)!;
+    expect(last).toMatchObject({ team: 'payments', pod: { image: 'ghcr.io/acme/web:9' } });
+    expect(last.event).toMatchObject({ apiVersion: 'v1', message: note, reportingComponent: 'kubelet', source: {} });
+    expect(normalizeEvent(last.event)).toMatchObject({ count: 3, node: 'node-a', reason: 'Failed', message: note });
+    expect(new Set(w.keys()).size).toBe(w.received.length);
   });
 
   it('ends exact after missing changes while cut off, an etcd compaction and an apiserver restart', async () => {

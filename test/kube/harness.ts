@@ -200,3 +200,54 @@ export async function bumpEvent(api: KubeApiServer, ev: EventRef, count: number,
     'application/strategic-merge-patch+json',
   );
 }
+
+/**
+ * An events.k8s.io/v1 Event as client-go's new recorder (k8s.io/client-go/tools/events) creates it: no
+ * count, an eventTime in microseconds, the reporting controller and instance.
+ */
+export async function createEventsV1(
+  api: KubeApiServer,
+  pod: PodRef,
+  reason: string,
+  note: string,
+  opts: { type?: string; action?: string } = {},
+): Promise<EventRef> {
+  const name = `${pod.name}.${hex(8)}`;
+  const ev = await api.ok<{ metadata: { uid: string } }>(
+    'POST',
+    `/apis/events.k8s.io/v1/namespaces/${pod.namespace}/events`,
+    {
+      apiVersion: 'events.k8s.io/v1',
+      kind: 'Event',
+      metadata: { name, namespace: pod.namespace },
+      eventTime: microTime(new Date()),
+      reportingController: 'kubelet',
+      reportingInstance: 'node-a',
+      action: opts.action ?? 'Pulling',
+      reason,
+      type: opts.type ?? 'Warning',
+      note,
+      regarding: {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        namespace: pod.namespace,
+        name: pod.name,
+        uid: pod.uid,
+        fieldPath: 'spec.containers{app}',
+      },
+    },
+  );
+  return { namespace: pod.namespace, name, uid: ev.metadata.uid };
+}
+
+/** What the new recorder sends when the same Event happens again: its `series` (count, last time). */
+export async function bumpSeries(api: KubeApiServer, ev: EventRef, count: number, at = new Date()): Promise<void> {
+  await api.ok(
+    'PATCH',
+    `/apis/events.k8s.io/v1/namespaces/${ev.namespace}/events/${ev.name}`,
+    { series: { count, lastObservedTime: microTime(at) } },
+    'application/merge-patch+json',
+  );
+}
+
+const microTime = (d: Date) => d.toISOString().replace(/Z$/, '000Z');
