@@ -26,7 +26,14 @@ export interface ListWatchStats {
   listRestartsAfterExpiredContinue: number;
   /** Watch lines that were not a watch event with an object (skipped; the watch goes on). */
   invalidWatchEvents: number;
+  /**
+   * Watches given up because they outlived their timeoutSeconds (the server ends them then): a dead
+   * connection or a stalled proxy; each was reopened from its resourceVersion.
+   */
+  watchesAbandoned: number;
 }
+
+class WatchDeadline extends Error {}
 
 class GoneError extends Error {}
 
@@ -110,6 +117,7 @@ export class ListWatch {
     bookmarks: 0,
     listRestartsAfterExpiredContinue: 0,
     invalidWatchEvents: 0,
+    watchesAbandoned: 0,
   };
   /** Why the last list or watch failed, until one succeeds again (e.g. `cannot watch pods: HTTP 403 Forbidden …`). */
   lastError: string | null = null;
@@ -121,7 +129,13 @@ export class ListWatch {
     private readonly path: string,
     private readonly handlers: ListWatchHandlers,
     private readonly log: Logger,
-    private readonly opts: { pageSize?: number; watchTimeoutSeconds?: number; maxBackoffMs?: number } = {},
+    private readonly opts: {
+      pageSize?: number;
+      watchTimeoutSeconds?: number;
+      /** How long past its timeoutSeconds a watch may stay open before it is given up (default 30 s). */
+      watchDeadlineSlackMs?: number;
+      maxBackoffMs?: number;
+    } = {},
   ) {}
 
   start(): void {
@@ -141,9 +155,9 @@ export class ListWatch {
     return u.toString();
   }
 
-  private async request(params: Record<string, string>) {
+  private async request(params: Record<string, string>, signal: AbortSignal = this.abort.signal) {
     const init = (await this.kc.applyToFetchOptions({ method: 'GET' })) as Parameters<typeof fetch>[1] & object;
-    return fetch(this.url(params), { ...init, signal: this.abort.signal as never });
+    return fetch(this.url(params), { ...init, signal: signal as never });
   }
 
   private async list(): Promise<string> {
@@ -186,12 +200,45 @@ export class ListWatch {
    * reconnect after a dropped stream resumes from the last one seen, not from where this watch started.
    */
   private async watch(rv: string, seen: (rv: string) => void, connected: () => void): Promise<void> {
-    const res = await this.request({
-      watch: 'true',
-      resourceVersion: rv,
-      allowWatchBookmarks: 'true',
-      timeoutSeconds: String(this.opts.watchTimeoutSeconds ?? 300),
-    });
+    // The server ends a watch after timeoutSeconds. One still open well past that is a dead connection
+    // (a NAT or load balancer that dropped it without a reset) or a stalled proxy: nothing tells it apart
+    // from a quiet one, since Event watches carry no BOOKMARKs (Events are not in the watch cache).
+    const timeoutSeconds = this.opts.watchTimeoutSeconds ?? 300;
+    const deadline = new AbortController();
+    const timer = setTimeout(
+      () => deadline.abort(new WatchDeadline()),
+      timeoutSeconds * 1000 + (this.opts.watchDeadlineSlackMs ?? 30_000),
+    );
+    try {
+      await this.watchUntil(rv, timeoutSeconds, AbortSignal.any([this.abort.signal, deadline.signal]), seen, connected);
+    } catch (err) {
+      if (!deadline.signal.aborted || this.abort.signal.aborted) throw err;
+      this.stats.watchesAbandoned += 1;
+      this.log.warn(
+        { path: this.path, timeoutSeconds },
+        'watch: still open past its timeout (a dead connection?); reopening it from its resourceVersion',
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async watchUntil(
+    rv: string,
+    timeoutSeconds: number,
+    signal: AbortSignal,
+    seen: (rv: string) => void,
+    connected: () => void,
+  ): Promise<void> {
+    const res = await this.request(
+      {
+        watch: 'true',
+        resourceVersion: rv,
+        allowWatchBookmarks: 'true',
+        timeoutSeconds: String(timeoutSeconds),
+      },
+      signal,
+    );
     if (res.status === 410) {
       await refusal(res);
       throw new GoneError('410 Gone');
