@@ -288,6 +288,11 @@ describe('the Helm chart against a real kube-apiserver', () => {
       // The cut dropped the Event watch too; it comes back, the Pod watch does not.
       await until(() => w.collector.stats().watch[0]!.errors.events === null, 'the Event watch back');
       expect(w.collector.stats().watch[0]!.errors.pods).toBe(expected);
+      // Every failure, the network's too, names its verb and resource.
+      const failures = lines.filter((l) => l.msg === 'watch: reconnecting').map((l) => l.err);
+      expect(failures.length).toBeGreaterThanOrEqual(3);
+      for (const err of failures) expect(err).toMatch(/^cannot watch (events|pods|namespaces): ./);
+      expect(failures.filter((e) => e?.startsWith('cannot watch events: '))).not.toEqual([]);
 
       await api.ok('PATCH', path, { rules }, 'application/merge-patch+json');
       await until(() => w.collector.stats().watch[0]!.errors.pods === null, 'the Pod watch to work again', 90_000);

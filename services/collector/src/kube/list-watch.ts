@@ -315,7 +315,11 @@ export class ListWatch {
         failures += 1;
         this.stats.reconnects += 1;
         const backoff = Math.min(this.opts.maxBackoffMs ?? 30_000, 250 * 2 ** Math.min(failures, 10));
-        this.lastError = err instanceof Error ? err.message : String(err);
+        // A refusal names its verb and resource itself; a network failure gets them here.
+        this.lastError =
+          err instanceof KubeApiError
+            ? err.message
+            : `cannot ${rv === null ? 'list' : 'watch'} ${resourceOfPath(this.path)}: ${err instanceof Error ? err.message : String(err)}`;
         this.log.warn(
           {
             path: this.path,
