@@ -15,6 +15,7 @@ export default defineConfig({
             '**/*.e2e.test.ts',
             '**/*.rel.test.ts',
             '**/*.otelcol.test.ts',
+            '**/*.kube.test.ts',
           ],
         },
       },
@@ -39,6 +40,18 @@ export default defineConfig({
           globalSetup: ['test/setup/engines.global.ts'],
           testTimeout: 300_000,
           hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        // A real kube-apiserver on etcd (built from the Go module proxy by scripts/kube-binaries.mjs, cached
+        // under ~/.cache/pullwatch/kube) with the real Kafka: the collector's watch and the Helm chart's objects.
+        test: {
+          name: 'kube',
+          include: ['test/kube/**/*.kube.test.ts'],
+          globalSetup: ['test/kube/binaries.global.ts', 'test/setup/engines.global.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
           fileParallelism: false,
         },
       },

@@ -63,6 +63,44 @@ describe('normalizeEvent', () => {
     expect(containerOf(n.object.fieldPath)).toBe('init');
   });
 
+  it('reads an events.k8s.io/v1 Event as core/v1 serves it (one store: the collector watches core/v1 only)', () => {
+    // What a real kube-apiserver (v1.37) returns from /api/v1 for an Event written through events.k8s.io/v1:
+    // `note` is `message`, `regarding` is `involvedObject`, `reportingController` is `reportingComponent`,
+    // `source` is empty and `count` absent.
+    const n = normalizeEvent(
+      K8sEventSchema.parse({
+        kind: 'Event',
+        apiVersion: 'v1',
+        metadata: { name: 'e1', namespace: 'shop', uid: 'u-3', resourceVersion: '211' },
+        involvedObject: {
+          kind: 'Pod',
+          namespace: 'shop',
+          name: 'web-1',
+          uid: 'p-1',
+          fieldPath: 'spec.containers{app}',
+        },
+        reason: 'Failed',
+        message: 'Failed to pull image "nginx:1.99": not found',
+        source: {},
+        firstTimestamp: null,
+        lastTimestamp: null,
+        type: 'Warning',
+        eventTime: '2026-12-07T11:33:52.539000Z',
+        series: { count: 2, lastObservedTime: '2026-12-07T11:34:10.000000Z' },
+        action: 'Pulling',
+        reportingComponent: 'kubelet',
+        reportingInstance: 'node-a',
+      }),
+    );
+    expect(n).toMatchObject({
+      count: 2,
+      firstTime: '2026-12-07T11:33:52.539000Z',
+      lastTime: '2026-12-07T11:34:10.000000Z',
+      node: 'node-a',
+      message: 'Failed to pull image "nginx:1.99": not found',
+    });
+  });
+
   it('rejects objects that are not Events', () => {
     expect(K8sEventSchema.safeParse({ metadata: {}, reason: 'x' }).success).toBe(false);
     expect(K8sEventSchema.safeParse({ kind: 'Pod', metadata: {}, involvedObject: {} }).success).toBe(false);

@@ -3,7 +3,9 @@ import { z } from 'zod';
 /**
  * The parts of a Kubernetes Event that pullwatch reads, in either API: core/v1 (`message`, `count`,
  * `firstTimestamp`/`lastTimestamp`, `involvedObject`, `source.host`) or events.k8s.io/v1 (`note`,
- * `series.count`, `eventTime`, `regarding`, `reportingInstance`). Unknown fields pass through.
+ * `series.count`, `eventTime`, `regarding`, `reportingInstance`). The API server keeps both in one store
+ * and serves each Event in either shape: one written through events.k8s.io/v1 comes out of /api/v1 with
+ * `message`, `involvedObject`, `series`, `reportingComponent` and an empty `source`. Unknown fields pass through.
  */
 const ObjectRef = z
   .object({
@@ -49,6 +51,8 @@ export const K8sEventSchema = z
     note: z.string().optional(),
     regarding: ObjectRef.optional(),
     reportingController: z.string().optional(),
+    // core/v1's name for reportingController (what /api/v1 serves for an Event written through events.k8s.io/v1)
+    reportingComponent: z.string().optional(),
     reportingInstance: z.string().optional(),
     deprecatedCount: z.number().int().nonnegative().optional(),
     deprecatedFirstTimestamp: nullableTime,
@@ -134,7 +138,7 @@ export function normalizeEvent(e: K8sEvent): NormalizedEvent {
     node:
       e.source?.host ??
       e.deprecatedSource?.host ??
-      (e.reportingController === 'kubelet' ? (e.reportingInstance ?? null) : null),
+      ((e.reportingController ?? e.reportingComponent) === 'kubelet' ? (e.reportingInstance ?? null) : null),
   };
 }
 

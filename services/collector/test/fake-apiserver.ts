@@ -44,6 +44,7 @@ export class FakeApiServer {
   private readonly live = new Set<{ res: Resource; from: number; out: ServerResponse }>();
   private server: Server | null = null;
   private compactBeforeNextContinue = false;
+  private stalledWatches = 0;
   readonly requests: {
     path: string;
     watch: boolean;
@@ -114,6 +115,14 @@ export class FakeApiServer {
    */
   expireNextContinueToken(): void {
     this.compactBeforeNextContinue = true;
+  }
+
+  /**
+   * The next `n` watch requests get no answer at all, not even headers, and stay open: what a client sees
+   * of a connection that died without a reset, or of a stalled proxy.
+   */
+  stallNextWatches(n: number): void {
+    this.stalledWatches = n;
   }
 
   private record(res: Resource, change: Change): void {
@@ -211,6 +220,10 @@ export class FakeApiServer {
           items: page,
         }),
       );
+      return;
+    }
+    if (this.stalledWatches > 0) {
+      this.stalledWatches -= 1;
       return;
     }
     const from = Number(u.searchParams.get('resourceVersion') ?? 0);

@@ -34,10 +34,17 @@ export interface ClusterWatcherStats {
   pods: ListWatch['stats'];
   /** Null when no team label is configured (no Namespace watch). */
   namespaces: ListWatch['stats'] | null;
+  /** Why each resource's list or watch last failed, until it works again (null: working). */
+  errors: { events: string | null; pods: string | null; namespaces: string | null };
 }
 
 /** How long the first Pods and Events wait for the first Namespace list (when a team label is set). */
 const NAMESPACE_WAIT_MS = 10_000;
+/**
+ * How long a Pod or Event in a Namespace the Namespace watch has not shown yet waits for it: a new
+ * Namespace and its first Pods come through separate watches, in either order.
+ */
+const NEW_NAMESPACE_WAIT_MS = 3_000;
 
 const podKey = (o: KubeObject): string | null => {
   const { namespace, name } = o?.metadata ?? {};
@@ -59,6 +66,10 @@ export class ClusterWatcher {
   private readonly podWatch: ListWatch;
   /** Namespace → its team label's value (only Namespaces that have one). */
   private readonly teams = new Map<string, string>();
+  /** Every Namespace the Namespace watch has shown (with a team or not), once it has listed them. */
+  private readonly knownNamespaces = new Set<string>();
+  private namespacesKnown = false;
+  private readonly namespaceListeners = new Set<() => void>();
   private readonly namespaceWatch: ListWatch | null;
   /**
    * Settles after the first Namespace list, or after NAMESPACE_WAIT_MS when it does not come (Pods and Events then go
@@ -84,12 +95,17 @@ export class ClusterWatcher {
           {
             onList: async (items) => {
               this.teams.clear();
+              this.knownNamespaces.clear();
               for (const ns of items) this.onNamespace(ns, teamLabel);
+              this.namespacesKnown = true;
               this.markNamespacesListed();
             },
             onObject: async (ns) => this.onNamespace(ns, teamLabel),
             onDeleted: (ns) => {
-              if (ns?.metadata?.name) this.teams.delete(ns.metadata.name);
+              if (ns?.metadata?.name) {
+                this.teams.delete(ns.metadata.name);
+                this.knownNamespaces.delete(ns.metadata.name);
+              }
             },
           },
           log,
@@ -141,6 +157,7 @@ export class ClusterWatcher {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const l of this.namespaceListeners) l();
     await Promise.all([this.events.stop(), this.podWatch.stop(), this.namespaceWatch?.stop()]);
   }
 
@@ -152,11 +169,17 @@ export class ClusterWatcher {
       events: { ...this.events.stats },
       pods: { ...this.podWatch.stats },
       namespaces: this.namespaceWatch ? { ...this.namespaceWatch.stats } : null,
+      errors: {
+        events: this.events.lastError,
+        pods: this.podWatch.lastError,
+        namespaces: this.namespaceWatch?.lastError ?? null,
+      },
     };
   }
 
   private async onEvents(items: KubeObject[]): Promise<void> {
     await this.namespacesListed;
+    await this.namespacesOf(items);
     const out: Outgoing[] = [];
     for (const item of items) {
       const parsed = K8sEventSchema.safeParse({ kind: 'Event', ...item });
@@ -196,6 +219,7 @@ export class ClusterWatcher {
   /** A list (`relist`) replaces the known Pods, so Pods deleted while the watch was away are forgotten too. */
   private async onPods(items: KubeObject[], opts: { relist?: boolean } = {}): Promise<void> {
     await this.namespacesListed;
+    await this.namespacesOf(items);
     const out: Outgoing[] = [];
     const now = new Date();
     if (opts.relist) this.pods.clear();
@@ -243,6 +267,39 @@ export class ClusterWatcher {
     const team = labels?.[teamLabel];
     if (typeof team === 'string' && team) this.teams.set(name, team);
     else this.teams.delete(name);
+    this.knownNamespaces.add(name);
+    for (const l of this.namespaceListeners) l();
+  }
+
+  /**
+   * With a team label, waits (at most NEW_NAMESPACE_WAIT_MS, once per Namespace) until the Namespace watch has
+   * shown every Namespace these objects are in, so the first Pods of a new Namespace carry its team.
+   */
+  private async namespacesOf(items: KubeObject[]): Promise<void> {
+    if (!this.namespaceWatch || !this.namespacesKnown) return;
+    const names = new Set<string>();
+    for (const item of items) {
+      const ns = item?.metadata?.namespace;
+      if (typeof ns === 'string' && ns && !this.knownNamespaces.has(ns)) names.add(ns);
+    }
+    if (names.size === 0) return;
+    const missing = () => [...names].filter((n) => !this.knownNamespaces.has(n));
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.namespaceListeners.delete(check);
+        resolve();
+      };
+      const check = () => {
+        if (this.stopped || missing().length === 0) done();
+      };
+      const timer = setTimeout(() => {
+        // Not shown in time (a lagging or failing Namespace watch): go on without a team, and do not wait again.
+        for (const n of missing()) this.knownNamespaces.add(n);
+        done();
+      }, NEW_NAMESPACE_WAIT_MS);
+      this.namespaceListeners.add(check);
+    });
   }
 
   /**

@@ -23,7 +23,7 @@ async function waitFor(cond: () => boolean, what: string, timeoutMs = 20_000): P
 }
 
 /** A ListWatch of Pods against a fresh fake API server, recording what it hands over. */
-async function setup(opts: { pageSize?: number } = {}) {
+async function setup(opts: { pageSize?: number; watchTimeoutSeconds?: number; watchDeadlineSlackMs?: number } = {}) {
   const api = new FakeApiServer();
   await api.start();
   const kubeconfig = join(mkdtempSync(join(tmpdir(), 'pw-kube-')), 'config');
@@ -45,7 +45,7 @@ async function setup(opts: { pageSize?: number } = {}) {
       onDeleted: (o) => void seen.deleted.push(names(o)),
     },
     logger,
-    { pageSize: opts.pageSize, maxBackoffMs: 200 },
+    { ...opts, maxBackoffMs: 200 },
   );
   const stop = async () => {
     await lw.stop();
@@ -127,6 +127,22 @@ describe('ListWatch against the fake API server', () => {
     expect(lw.stats.invalidWatchEvents).toBe(5);
     expect(lw.stats.reconnects).toBe(0);
     expect(api.requests.filter((r) => r.watch)).toHaveLength(1);
+  });
+
+  it('gives up a watch still open past its timeoutSeconds (no answer at all) and reopens it from its version', async () => {
+    // A real Event watch carries no BOOKMARKs, so a quiet one and a dead connection look the same; only
+    // the server's own timeout tells them apart.
+    const { api, lw, seen } = await setup({ watchTimeoutSeconds: 1, watchDeadlineSlackMs: 300 });
+    api.put('pods', pod('p1'));
+    api.stallNextWatches(2);
+    lw.start();
+    await waitFor(() => seen.lists.length === 1, 'the list');
+    api.put('pods', pod('p2'));
+    await waitFor(() => seen.objects.length === 1, 'p2 from the third watch', 10_000);
+    expect(seen.objects).toEqual(['p2']);
+    expect(lw.stats).toMatchObject({ lists: 1, watchesAbandoned: 2, reconnects: 0, relistsAfterGone: 0 });
+    expect(lw.lastError).toBeNull();
+    expect(api.requests.filter((r) => r.watch).map((r) => r.resourceVersion)).toEqual(['101', '101', '101']);
   });
 
   it('hands DELETED objects to onDeleted', async () => {

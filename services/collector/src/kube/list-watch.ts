@@ -26,9 +26,70 @@ export interface ListWatchStats {
   listRestartsAfterExpiredContinue: number;
   /** Watch lines that were not a watch event with an object (skipped; the watch goes on). */
   invalidWatchEvents: number;
+  /**
+   * Watches given up because they outlived their timeoutSeconds (the server ends them then): a dead
+   * connection or a stalled proxy; each was reopened from its resourceVersion.
+   */
+  watchesAbandoned: number;
 }
 
+class WatchDeadline extends Error {}
+
 class GoneError extends Error {}
+
+/** `/api/v1/pods` → `pods`; `/apis/events.k8s.io/v1/events` → `events.events.k8s.io` (as RBAC and kubectl name it). */
+export function resourceOfPath(path: string): string {
+  const parts = path.split('?')[0]!.split('/').filter(Boolean);
+  const resource = parts.at(-1) ?? path;
+  return parts[0] === 'apis' && parts[1] ? `${resource}.${parts[1]}` : resource;
+}
+
+/**
+ * The API server refused a list or a watch: the message names the verb and the resource (and what the
+ * server said), so a missing RBAC permission reads as one.
+ */
+export class KubeApiError extends Error {
+  readonly resource: string;
+  constructor(
+    readonly verb: 'list' | 'watch',
+    path: string,
+    readonly status: number,
+    readonly reason: string | null,
+    serverMessage: string,
+  ) {
+    const resource = resourceOfPath(path);
+    super(
+      `cannot ${verb} ${resource}: HTTP ${status}${reason ? ` ${reason}` : ''}` +
+        (serverMessage ? ` (the API server says: ${serverMessage})` : ''),
+    );
+    this.resource = resource;
+  }
+}
+
+/** The server's own answer to a failed request, bounded: a Status object's reason and message, or the text. */
+async function refusal(res: {
+  body: NodeJS.ReadableStream | null;
+}): Promise<{ reason: string | null; message: string }> {
+  const limit = 16 * 1024;
+  let text = '';
+  if (res.body) {
+    for await (const chunk of res.body) {
+      text += chunk.toString();
+      if (text.length >= limit) break;
+    }
+  }
+  try {
+    const status = JSON.parse(text) as { kind?: unknown; reason?: unknown; message?: unknown };
+    if (status && status.kind === 'Status')
+      return {
+        reason: typeof status.reason === 'string' ? status.reason.slice(0, 100) : null,
+        message: typeof status.message === 'string' ? status.message.slice(0, 500) : '',
+      };
+  } catch {
+    // not a Status object
+  }
+  return { reason: null, message: text.slice(0, 200) };
+}
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -56,7 +117,10 @@ export class ListWatch {
     bookmarks: 0,
     listRestartsAfterExpiredContinue: 0,
     invalidWatchEvents: 0,
+    watchesAbandoned: 0,
   };
+  /** Why the last list or watch failed, until one succeeds again (e.g. `cannot watch pods: HTTP 403 Forbidden …`). */
+  lastError: string | null = null;
   private readonly abort = new AbortController();
   private running: Promise<void> | null = null;
 
@@ -65,7 +129,13 @@ export class ListWatch {
     private readonly path: string,
     private readonly handlers: ListWatchHandlers,
     private readonly log: Logger,
-    private readonly opts: { pageSize?: number; watchTimeoutSeconds?: number; maxBackoffMs?: number } = {},
+    private readonly opts: {
+      pageSize?: number;
+      watchTimeoutSeconds?: number;
+      /** How long past its timeoutSeconds a watch may stay open before it is given up (default 30 s). */
+      watchDeadlineSlackMs?: number;
+      maxBackoffMs?: number;
+    } = {},
   ) {}
 
   start(): void {
@@ -85,9 +155,9 @@ export class ListWatch {
     return u.toString();
   }
 
-  private async request(params: Record<string, string>) {
+  private async request(params: Record<string, string>, signal: AbortSignal = this.abort.signal) {
     const init = (await this.kc.applyToFetchOptions({ method: 'GET' })) as Parameters<typeof fetch>[1] & object;
-    return fetch(this.url(params), { ...init, signal: this.abort.signal as never });
+    return fetch(this.url(params), { ...init, signal: signal as never });
   }
 
   private async list(): Promise<string> {
@@ -98,14 +168,18 @@ export class ListWatch {
       const res = await this.request({ limit: String(this.opts.pageSize ?? 500), ...(cont ? { continue: cont } : {}) });
       if (res.status === 410 && cont) {
         // The continue token expired mid-list (the server compacted past the list's version): start the list over.
-        await res.text();
+        // The real server offers a fallback token in the Status that would go on inconsistently; not taken.
+        await refusal(res);
         this.stats.listRestartsAfterExpiredContinue += 1;
         this.log.info({ path: this.path }, 'list: continue token expired (410), starting the list over');
         cont = undefined;
         items.length = 0;
         continue;
       }
-      if (!res.ok) throw new Error(`list ${this.path}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+      if (!res.ok) {
+        const r = await refusal(res);
+        throw new KubeApiError('list', this.path, res.status, r.reason, r.message);
+      }
       const body = (await res.json()) as {
         items?: KubeObject[];
         metadata?: { resourceVersion?: string; continue?: string };
@@ -116,6 +190,7 @@ export class ListWatch {
       if (!cont) break;
     }
     this.stats.lists += 1;
+    this.lastError = null;
     await this.handlers.onList(items);
     return rv;
   }
@@ -124,15 +199,56 @@ export class ListWatch {
    * Watches from `rv` until the stream ends or fails; `seen` gets every resourceVersion as it goes, so a
    * reconnect after a dropped stream resumes from the last one seen, not from where this watch started.
    */
-  private async watch(rv: string, seen: (rv: string) => void): Promise<void> {
-    const res = await this.request({
-      watch: 'true',
-      resourceVersion: rv,
-      allowWatchBookmarks: 'true',
-      timeoutSeconds: String(this.opts.watchTimeoutSeconds ?? 300),
-    });
-    if (res.status === 410) throw new GoneError('410 Gone');
-    if (!res.ok) throw new Error(`watch ${this.path}: HTTP ${res.status}`);
+  private async watch(rv: string, seen: (rv: string) => void, connected: () => void): Promise<void> {
+    // The server ends a watch after timeoutSeconds. One still open well past that is a dead connection
+    // (a NAT or load balancer that dropped it without a reset) or a stalled proxy: nothing tells it apart
+    // from a quiet one, since Event watches carry no BOOKMARKs (Events are not in the watch cache).
+    const timeoutSeconds = this.opts.watchTimeoutSeconds ?? 300;
+    const deadline = new AbortController();
+    const timer = setTimeout(
+      () => deadline.abort(new WatchDeadline()),
+      timeoutSeconds * 1000 + (this.opts.watchDeadlineSlackMs ?? 30_000),
+    );
+    try {
+      await this.watchUntil(rv, timeoutSeconds, AbortSignal.any([this.abort.signal, deadline.signal]), seen, connected);
+    } catch (err) {
+      if (!deadline.signal.aborted || this.abort.signal.aborted) throw err;
+      this.stats.watchesAbandoned += 1;
+      this.log.warn(
+        { path: this.path, timeoutSeconds },
+        'watch: still open past its timeout (a dead connection?); reopening it from its resourceVersion',
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async watchUntil(
+    rv: string,
+    timeoutSeconds: number,
+    signal: AbortSignal,
+    seen: (rv: string) => void,
+    connected: () => void,
+  ): Promise<void> {
+    const res = await this.request(
+      {
+        watch: 'true',
+        resourceVersion: rv,
+        allowWatchBookmarks: 'true',
+        timeoutSeconds: String(timeoutSeconds),
+      },
+      signal,
+    );
+    if (res.status === 410) {
+      await refusal(res);
+      throw new GoneError('410 Gone');
+    }
+    if (!res.ok) {
+      const r = await refusal(res);
+      throw new KubeApiError('watch', this.path, res.status, r.reason, r.message);
+    }
+    this.lastError = null;
+    connected();
     const lines = createInterface({ input: res.body as NodeJS.ReadableStream, crlfDelay: Infinity });
     try {
       for await (const line of lines) {
@@ -177,9 +293,16 @@ export class ListWatch {
     while (!signal.aborted) {
       try {
         if (rv === null) rv = await this.list();
-        await this.watch(rv, (next) => {
-          rv = next;
-        });
+        // The back-off starts over once a watch is open again, not only after one that ended cleanly.
+        await this.watch(
+          rv,
+          (next) => {
+            rv = next;
+          },
+          () => {
+            failures = 0;
+          },
+        );
         failures = 0;
       } catch (err) {
         if (signal.aborted) break;
@@ -192,8 +315,18 @@ export class ListWatch {
         failures += 1;
         this.stats.reconnects += 1;
         const backoff = Math.min(this.opts.maxBackoffMs ?? 30_000, 250 * 2 ** Math.min(failures, 10));
+        // A refusal names its verb and resource itself; a network failure gets them here.
+        this.lastError =
+          err instanceof KubeApiError
+            ? err.message
+            : `cannot ${rv === null ? 'list' : 'watch'} ${resourceOfPath(this.path)}: ${err instanceof Error ? err.message : String(err)}`;
         this.log.warn(
-          { path: this.path, err: err instanceof Error ? err.message : String(err), retryInMs: backoff },
+          {
+            path: this.path,
+            err: this.lastError,
+            ...(err instanceof KubeApiError ? { verb: err.verb, resource: err.resource, status: err.status } : {}),
+            retryInMs: backoff,
+          },
           'watch: reconnecting',
         );
         await sleep(backoff * (0.5 + Math.random() / 2), signal);
