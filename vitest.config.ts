@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['packages/**/*.test.ts', 'services/**/*.test.ts', 'test/**/*.test.ts'],
+          include: ['apps/**/*.test.ts', 'packages/**/*.test.ts', 'services/**/*.test.ts', 'test/**/*.test.ts'],
           exclude: [
             '**/node_modules/**',
             '**/*.int.test.ts',
@@ -22,7 +22,12 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['packages/**/*.int.test.ts', 'services/**/*.int.test.ts', 'test/**/*.int.test.ts'],
+          include: [
+            'apps/**/*.int.test.ts',
+            'packages/**/*.int.test.ts',
+            'services/**/*.int.test.ts',
+            'test/**/*.int.test.ts',
+          ],
           exclude: ['**/node_modules/**'],
           globalSetup: ['test/setup/engines.global.ts'],
           testTimeout: 120_000,

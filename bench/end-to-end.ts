@@ -7,7 +7,7 @@ import { Kafka, logLevel, Partitioners, type EachBatchPayload } from 'kafkajs';
 import { createGroupConsumer, createProducer, ensureTopics } from '@pullwatch/kafka';
 import { createLogger } from '@pullwatch/telemetry';
 import type { BenchContext, BenchFigure, BenchSection } from './types.ts';
-import { serviceEnv, serviceNodeFlags } from '../packages/cli/src/start/runtime-tuning.ts';
+import { serviceEnv, serviceNodeFlags } from '@pullwatch/service-runtime';
 import { cpuMeter, cpuSeconds, freePort, peakRss, serviceEntry, sleep, spawnService, stop } from './support.ts';
 import {
   BATCH_EVENTS,
@@ -426,7 +426,7 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
         `across ${Math.min(ctx.scale.clusters, 50)} clusters, posted in JSON arrays of 2000 by 4 concurrent ` +
         `clients (each request body made as it is sent); collector and analyzer run as separate processes, ` +
         `${serviceEntry().how}, with the Node flags and environment \`pullwatch start\` gives them ` +
-        `(${flags}; packages/cli/src/start/runtime-tuning.ts) and their default settings (the collector's ` +
+        `(${flags}; packages/service-runtime/src/runtime-tuning.ts) and their default settings (the collector's ` +
         `buffer: 50 000 events, 32 MiB). The Helm chart adds a heap cap (nodeOptions), which costs CPU: ` +
         `docs/deploy.md, section 8.`,
       'Latency is per event: ClickHouse stored_at (server clock at insert) minus the collector received_at.',

@@ -70,7 +70,7 @@ async function runNpmStart(e: EngineEndpoints, admin: ClickHouseClient, events: 
   const database = `bench_start_${id}`;
   const token = `bench-${id}`;
   const [ingestPort, apiPort] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, [join(repoRoot, 'packages/cli/bin/pullwatch.js'), 'start', '--no-simulate'], {
+  const child = spawn(process.execPath, [join(repoRoot, 'apps/cli/bin/pullwatch.js'), 'start', '--no-simulate'], {
     env: {
       ...process.env,
       PULLWATCH_ENGINES: 'external',

@@ -16,15 +16,16 @@ import { parseArgs } from 'node:util';
 import { createClickHouse, migrate } from '@pullwatch/clickhouse';
 import { loadEnginesConfig, resolveEndpoints } from '@pullwatch/engines';
 import { eventEnvelope, K8sEventSchema } from '@pullwatch/event-schema';
-import { AnalyzerState, processEnvelope } from '../services/analyzer/src/core/process.ts';
 import {
+  AnalyzerState,
+  AnalyzerStore,
   type PodStateRow,
   PULL_EVENT_FORMAT,
   type PullEventRow,
+  processEnvelope,
   RAW_EVENT_FORMAT,
   type RawEventRow,
-} from '../services/analyzer/src/core/table-formats.ts';
-import { AnalyzerStore } from '../services/analyzer/src/store.ts';
+} from '@pullwatch/analyzer';
 import { makeEvents } from './ingest.ts';
 import { cpuSeconds, sleep } from './support.ts';
 

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, type EngineEndpoints } from '@pullwatch/engines';
-import { serviceEnv, serviceNodeFlags } from '../packages/cli/src/start/runtime-tuning.ts';
+import { serviceEnv, serviceNodeFlags } from '@pullwatch/service-runtime';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -33,8 +33,7 @@ let entry: { path: string; how: string } | null = null;
 export function serviceEntry(): { path: string; how: string } {
   if (entry) return entry;
   const mode = process.env.PULLWATCH_BENCH_SERVICES ?? 'built';
-  if (mode === 'source')
-    entry = { path: join(repoRoot, 'packages/cli/bin/pullwatch.js'), how: 'from source through tsx' };
+  if (mode === 'source') entry = { path: join(repoRoot, 'apps/cli/bin/pullwatch.js'), how: 'from source through tsx' };
   else if (mode === 'built') {
     const outdir = mkdtempSync(join(tmpdir(), 'pw-bench-dist-'));
     process.once('exit', () => rmSync(outdir, { recursive: true, force: true }));
@@ -50,7 +49,7 @@ export function serviceEntry(): { path: string; how: string } {
 /**
  * A pullwatch service as its own process (as deployed), so its memory can be measured alone: from
  * serviceEntry(), with the Node flags and environment defaults `pullwatch start` gives it
- * (packages/cli/src/start/runtime-tuning.ts).
+ * (packages/service-runtime/src/runtime-tuning.ts).
  */
 export function spawnService(
   name: 'collector' | 'analyzer',

@@ -123,9 +123,9 @@ export async function buildCli({ outdir = dist, quiet = false } = {}) {
   const result = await build({
     absWorkingDir: root,
     stdin: {
-      // The same as packages/cli/bin/pullwatch.js, without tsx.
+      // The same as apps/cli/bin/pullwatch.js, without tsx.
       contents: [
-        "import { main } from './packages/cli/src/main.ts';",
+        "import { main } from './apps/cli/src/main.ts';",
         'process.exitCode = await main(process.argv.slice(2));',
         '// A client library idle socket or timer must not keep the finished command alive.',
         'setTimeout(() => process.exit(), 2000).unref();',
@@ -135,7 +135,7 @@ export async function buildCli({ outdir = dist, quiet = false } = {}) {
       loader: 'ts',
     },
     bundle: true,
-    // Subcommands are loaded lazily (packages/cli/src/main.ts): one chunk each, so `pullwatch collector`
+    // Subcommands are loaded lazily (apps/cli/src/main.ts): one chunk each, so `pullwatch collector`
     // does not load the query API or the engines.
     splitting: true,
     format: 'esm',

@@ -235,7 +235,7 @@ describe('the built pullwatch command (node dist/pullwatch.mjs)', () => {
 
   it('idles in less memory than the same services run through tsx (same run)', async () => {
     const vars = await env();
-    const tsx = [join(repo, 'packages/cli/bin/pullwatch.js')];
+    const tsx = [join(repo, 'apps/cli/bin/pullwatch.js')];
     for (const [name, ready] of [
       ['collector', /collector: ingest on/],
       ['analyzer', /analyzer: \S+ → /],

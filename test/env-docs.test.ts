@@ -30,7 +30,7 @@ function names(paths: string[]): Map<string, string> {
 
 const isTest = (p: string) => /\.(test|int\.test|rel\.test|kube\.test|otelcol\.test)\.ts$/.test(p);
 const productCode = names([
-  ...['packages', 'services'].flatMap((d) =>
+  ...['apps', 'packages', 'services'].flatMap((d) =>
     files(join(root, d), (p) => /\/(src|scripts|bin)\//.test(p) && /\.(ts|mjs|js)$/.test(p) && !isTest(p)),
   ),
   ...files(join(root, 'scripts'), (p) => /\.(mjs|sh)$/.test(p)),
@@ -38,7 +38,7 @@ const productCode = names([
 const docFiles = [
   'README.md',
   ...files(join(root, 'docs'), (p) => p.endsWith('.md')),
-  ...['packages', 'services', 'infra'].flatMap((d) => files(join(root, d), (p) => p.endsWith('README.md'))),
+  ...['apps', 'packages', 'services', 'infra'].flatMap((d) => files(join(root, d), (p) => p.endsWith('README.md'))),
 ].map((p) => (p.startsWith('/') ? p : join(root, p)));
 const docs = names(docFiles);
 const docText = docFiles.map((p) => readFileSync(p, 'utf8')).join('\n');
@@ -47,7 +47,7 @@ const elsewhere = names([
   ...files(join(root, 'infra'), (p) => /\.(ya?ml|json|xml|sh)$/.test(p)),
   ...files(join(root, 'test'), (p) => p.endsWith('.ts')),
   ...files(join(root, 'bench'), (p) => p.endsWith('.ts')),
-  ...['packages', 'services'].flatMap((d) => files(join(root, d), (p) => isTest(p))),
+  ...['apps', 'packages', 'services'].flatMap((d) => files(join(root, d), (p) => isTest(p))),
   join(root, '.ci/run'),
   join(root, 'docker-compose.yml'),
 ]);

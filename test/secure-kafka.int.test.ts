@@ -163,7 +163,7 @@ describe('Kafka over SASL_SSL and mTLS, from the PULLWATCH_KAFKA_* settings', ()
     const status = (env: NodeJS.ProcessEnv) => {
       const r = spawnSync(
         process.execPath,
-        [join(repoRoot, 'packages/cli/bin/pullwatch.js'), 'engines', 'status', '--json'],
+        [join(repoRoot, 'apps/cli/bin/pullwatch.js'), 'engines', 'status', '--json'],
         { env: { ...process.env, ...env }, encoding: 'utf8', cwd: repoRoot, timeout: 60_000 },
       );
       return { code: r.status, kafka: (JSON.parse(r.stdout) as { kafka: { up: boolean; brokers: string[] } }).kafka };
@@ -314,7 +314,7 @@ describe('the `pullwatch collector` command over SASL_SSL', () => {
 
   /** The command as a process of its own, with its log (stderr) collected. */
   function collectorProcess(env: NodeJS.ProcessEnv, port: number) {
-    const child = spawn(process.execPath, [join(repoRoot, 'packages/cli/bin/pullwatch.js'), 'collector'], {
+    const child = spawn(process.execPath, [join(repoRoot, 'apps/cli/bin/pullwatch.js'), 'collector'], {
       env: {
         ...process.env,
         ...env,

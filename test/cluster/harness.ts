@@ -115,7 +115,7 @@ export class Pipeline {
     service: 'collector' | 'analyzer' | 'query-api',
     extra: Record<string, string> = {},
   ): ChildProcess {
-    const child = spawn(process.execPath, [join(repoRoot, 'packages/cli/bin/pullwatch.js'), service], {
+    const child = spawn(process.execPath, [join(repoRoot, 'apps/cli/bin/pullwatch.js'), service], {
       env: this.env(extra),
       stdio: ['ignore', 'ignore', 'inherit'],
     });

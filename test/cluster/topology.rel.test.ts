@@ -17,7 +17,7 @@ function enginesWith(
   runEnv: NodeJS.ProcessEnv,
   ...args: string[]
 ): { code: number | null; json: unknown; stderr: string } {
-  const r = spawnSync(process.execPath, [join(repoRoot, 'packages/cli/bin/pullwatch.js'), 'engines', ...args], {
+  const r = spawnSync(process.execPath, [join(repoRoot, 'apps/cli/bin/pullwatch.js'), 'engines', ...args], {
     env: runEnv,
     encoding: 'utf8',
     timeout: 180_000,

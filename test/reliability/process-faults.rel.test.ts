@@ -25,7 +25,7 @@ const INGEST_TOKEN = 'process-faults-ingest-token';
  * ClickHouse.
  */
 function service(name: 'collector' | 'analyzer'): ChildProcess {
-  const child = spawn(process.execPath, [join(repoRoot, 'packages/cli/bin/pullwatch.js'), name], {
+  const child = spawn(process.execPath, [join(repoRoot, 'apps/cli/bin/pullwatch.js'), name], {
     env: {
       ...process.env,
       PULLWATCH_ENGINES: 'external',

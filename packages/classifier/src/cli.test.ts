@@ -6,7 +6,7 @@ const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 function run(args: string[], stdin: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['packages/cli/bin/pullwatch.js', 'classify', ...args], { cwd: repoRoot });
+    const child = spawn(process.execPath, ['apps/cli/bin/pullwatch.js', 'classify', ...args], { cwd: repoRoot });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -116,7 +116,7 @@ describe('analyzer faults', () => {
     };
     const children: ChildProcess[] = [];
     const run = (): ChildProcess => {
-      const child = spawn(process.execPath, [join(repoRoot, 'packages/cli/bin/pullwatch.js'), 'analyzer'], {
+      const child = spawn(process.execPath, [join(repoRoot, 'apps/cli/bin/pullwatch.js'), 'analyzer'], {
         env,
         stdio: 'ignore',
       });

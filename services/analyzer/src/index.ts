@@ -2,4 +2,12 @@ export { loadAnalyzerConfig, type AnalyzerConfig } from './config.ts';
 export { analyzerHttpHandler, startAnalyzerHttp } from './http.ts';
 export { createAnalyzer, type Analyzer, type AnalyzerDeps, type AnalyzerStats } from './analyzer.ts';
 export { processEnvelope, AnalyzerState, tagKind, backoffFor } from './core/process.ts';
+export {
+  PULL_EVENT_FORMAT,
+  RAW_EVENT_FORMAT,
+  type PodStateRow,
+  type PullEventRow,
+  type RawEventRow,
+} from './core/table-formats.ts';
+export { AnalyzerStore } from './store.ts';
 export { formIncidents, type Incident, type FailureBucket } from './core/incidents.ts';

@@ -88,7 +88,7 @@ interface Collector {
  * own, not the test's (which builds and sends bodies of megabytes), and the probe measures only it.
  */
 async function startCollector(topic: string, env: Record<string, string> = {}): Promise<Collector> {
-  const child = spawn(process.execPath, [join(repoRoot, 'packages/cli/bin/pullwatch.js'), 'collector'], {
+  const child = spawn(process.execPath, [join(repoRoot, 'apps/cli/bin/pullwatch.js'), 'collector'], {
     env: {
       ...process.env,
       PULLWATCH_INGEST_TOKEN: TOKEN,

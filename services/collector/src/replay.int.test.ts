@@ -38,7 +38,7 @@ function replay(
   env: NodeJS.ProcessEnv = { ...process.env, PULLWATCH_HOME: home },
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'packages/cli/bin/pullwatch.js'), 'replay', ...args], {
+    const child = spawn(process.execPath, [join(repoRoot, 'apps/cli/bin/pullwatch.js'), 'replay', ...args], {
       env,
     });
     let stdout = '';

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { stopTimeoutMs } from '../stop-signal.ts';
-import { serviceEnv, serviceNodeFlags } from './runtime-tuning.ts';
+import { serviceEnv, serviceNodeFlags } from '@pullwatch/service-runtime';
 
 /** What a service process tells the command that started it once it serves (sent over the IPC channel). */
 export interface ReadyMessage {

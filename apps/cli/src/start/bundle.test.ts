@@ -3,7 +3,7 @@ import { staleReason } from './bundle.ts';
 
 describe('staleReason', () => {
   const inputs = [
-    { path: 'packages/cli/src/main.ts', mtimeMs: 1_000 },
+    { path: 'apps/cli/src/main.ts', mtimeMs: 1_000 },
     { path: 'services/collector/src/server.ts', mtimeMs: 2_000 },
   ];
 

@@ -1,0 +1,1 @@
+export { serviceEnv, serviceNodeFlags } from './runtime-tuning.ts';
