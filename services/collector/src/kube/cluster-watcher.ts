@@ -17,6 +17,10 @@ import { BackPressureError, encodeEnvelope, type EnvelopeProducer, type Outgoing
 import { ListWatch, type KubeObject } from './list-watch.ts';
 import { podContext, waitingContainers, type KubePod } from './pod-waiting.ts';
 import { SentIdentities } from './sent-identities.ts';
+import { BackoffPolicy } from '@pullwatch/backoff';
+
+// While Kafka pushes back: 250 ms doubling to 10 s, full jitter; the watch waits, nothing is dropped.
+const PUSHBACK_BACKOFF = new BackoffPolicy({ baseMs: 250, maxMs: 10_000 });
 
 export interface ClusterWatcherStats {
   cluster: string;
@@ -337,7 +341,7 @@ export class ClusterWatcher {
         if (!(err instanceof BackPressureError)) throw err;
         if (attempt === 0)
           this.log.warn({ cluster: this.cluster, err: err.message }, 'watch: Kafka pushing back; pausing the watch');
-        await new Promise((r) => setTimeout(r, Math.min(10_000, 250 * 2 ** attempt)));
+        await PUSHBACK_BACKOFF.sleep(PUSHBACK_BACKOFF.delay(attempt));
       }
     }
   }

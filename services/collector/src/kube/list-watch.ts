@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline';
 import fetch from 'node-fetch';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '@pullwatch/telemetry';
+import { BackoffPolicy } from '@pullwatch/backoff';
 
 export interface KubeObject {
   metadata?: { resourceVersion?: string; uid?: string; name?: string; namespace?: string };
@@ -136,7 +137,13 @@ export class ListWatch {
       watchDeadlineSlackMs?: number;
       maxBackoffMs?: number;
     } = {},
-  ) {}
+  ) {
+    const maxMs = opts.maxBackoffMs ?? 30_000;
+    // Reconnects: 250 ms doubling to maxBackoffMs (30 s), full jitter, for as long as the watch runs.
+    this.reconnectBackoff = new BackoffPolicy({ baseMs: Math.min(250, maxMs), maxMs });
+  }
+
+  private readonly reconnectBackoff: BackoffPolicy;
 
   start(): void {
     this.running = this.loop();
@@ -314,7 +321,7 @@ export class ListWatch {
         }
         failures += 1;
         this.stats.reconnects += 1;
-        const backoff = Math.min(this.opts.maxBackoffMs ?? 30_000, 250 * 2 ** Math.min(failures, 10));
+        const backoff = this.reconnectBackoff.delay(failures - 1);
         // A refusal names its verb and resource itself; a network failure gets them here.
         this.lastError =
           err instanceof KubeApiError
@@ -329,7 +336,7 @@ export class ListWatch {
           },
           'watch: reconnecting',
         );
-        await sleep(backoff * (0.5 + Math.random() / 2), signal);
+        await sleep(backoff, signal);
       }
     }
   }

@@ -1,4 +1,8 @@
 import type { AlertState, Transition } from './evaluate.ts';
+import { BackoffPolicy } from '@pullwatch/backoff';
+
+// Between a webhook's attempts (PULLWATCH_ALERT_WEBHOOKS): 500 ms doubling, full jitter.
+const NOTIFY_BACKOFF = new BackoffPolicy({ baseMs: 500, maxMs: 4_000 });
 
 /**
  * `alertmanager` posts the payload Alertmanager sends to its own webhook receivers; `alertmanager-v2` posts
@@ -214,7 +218,7 @@ async function post(
             failures.push(`${h.format} ${redactUrl(h.url)}: ${why}`);
             return;
           }
-          await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+          await NOTIFY_BACKOFF.sleep(NOTIFY_BACKOFF.delay(attempt));
         }
       }
     }),
