@@ -118,16 +118,8 @@ export class AnalyzerStore {
   }
 
   /** The highest offset already stored per partition: what a restart must not process again. */
-  async storedOffsets(partitions: number[]): Promise<Map<number, number>> {
-    if (!partitions.length) return new Map();
-    const rs = await this.ch.query({
-      query:
-        `SELECT kafka_partition AS p, max(kafka_offset) AS o FROM ${this.tables.read('raw_events')} WHERE ` +
-        `kafka_partition IN {parts:Array(UInt32)} GROUP BY p`,
-      query_params: { parts: partitions },
-      format: 'JSONEachRow',
-    });
-    return new Map((await rs.json<{ p: number; o: number | string }>()).map((r) => [Number(r.p), Number(r.o)]));
+  storedOffsets(partitions: number[]): Promise<Map<number, number>> {
+    return this.maxOffsets('raw_events', partitions);
   }
 
   /**
@@ -135,11 +127,15 @@ export class AnalyzerStore {
    * batch's pull rows were stored and its raw rows were not (a crash between the two): those messages
    * are processed again for their raw rows, but their pull rows are not written twice.
    */
-  async storedPullOffsets(partitions: number[]): Promise<Map<number, number>> {
-    if (!partitions.length) return new Map();
+  storedPullOffsets(partitions: number[]): Promise<Map<number, number>> {
+    return this.maxOffsets('pull_events', partitions);
+  }
+
+  private async maxOffsets(table: 'raw_events' | 'pull_events', partitions: number[]) {
+    if (!partitions.length) return new Map<number, number>();
     const rs = await this.ch.query({
       query:
-        `SELECT kafka_partition AS p, max(kafka_offset) AS o FROM ${this.tables.read('pull_events')} WHERE ` +
+        `SELECT kafka_partition AS p, max(kafka_offset) AS o FROM ${this.tables.read(table)} WHERE ` +
         `kafka_partition IN {parts:Array(UInt32)} GROUP BY p`,
       query_params: { parts: partitions },
       format: 'JSONEachRow',
