@@ -122,7 +122,7 @@ describe('faults on the cluster topology', () => {
         analyzerBStored: mb.stored,
         outageAnswers: outage.map((o) => o.status).join(','),
         shardsRestarted: restarted.join(','),
-        survivingShardDied: shard1PidBeforeUp !== shard1Pid,
+        survivingShardDied: shard1PidBeforeUp === shard1Pid ? 0 : 1,
       });
       // The surviving shard either lived through the outage (only shard 2 restarted), or died of the
       // engine's known fatal error and nothing else; any other death of shard 1 fails here.
