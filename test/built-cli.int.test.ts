@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouse } from '@pullwatch/clickhouse';
 import { testEndpoints, uniqueName } from './support/endpoints.ts';
+import { untilValue } from './support/until.ts';
 
 // The built command (`npm run build`) run by plain node, as the container image runs it: each service
 // its own process against the real engines. The build goes to a folder outside the repository, so
@@ -103,16 +104,6 @@ async function stop(s: Service): Promise<{ code: number | null; signal: NodeJS.S
   return e;
 }
 
-async function until<T>(probe: () => Promise<T | null>, what: string, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => null);
-    if (v !== null) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 function rssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m![1]) * 1024;
@@ -121,7 +112,7 @@ function rssBytes(pid: number): number {
 /** Resident memory once it has settled: eight samples 250 ms apart within 1 % of each other (bounded). */
 async function idleRss(pid: number): Promise<number> {
   const window: number[] = [];
-  return until(async () => {
+  return untilValue(async () => {
     window.push(rssBytes(pid));
     if (window.length > 8) window.shift();
     if (window.length < 8) return null;
@@ -129,6 +120,27 @@ async function idleRss(pid: number): Promise<number> {
     const hi = Math.max(...window);
     return hi - lo <= hi * 0.01 ? hi : null;
   }, `pid ${pid} to settle`);
+}
+
+/**
+ * What a built service may hold at idle beyond a bare `node` process in the same run: measured 70–80 MiB
+ * over it on Node 24.22 x64 in two runs (collector 121–122, analyzer 119–120, query API 112–121 MiB; bare
+ * node 42 MiB; the same services through tsx 142–169 MiB), so 100 MiB leaves a quarter for noise, and a
+ * service that grows by 20–30 MiB at idle, or loads what tsx loads, fails. Relative to a bare node so a
+ * Node upgrade moves the baseline, not the verdict.
+ */
+const IDLE_OVER_BARE_NODE = 100 * MiB;
+
+/** Idle RSS of a bare `node` that does nothing, on this machine and Node, now. */
+async function bareNodeRss(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  try {
+    return await idleRss(child.pid!);
+  } finally {
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await gone;
+  }
 }
 
 beforeAll(() => {
@@ -150,6 +162,7 @@ afterAll(async () => {
 describe('the built pullwatch command (node dist/pullwatch.mjs)', () => {
   // Idle RSS in bytes of each service, built and through tsx.
   const figures: Record<string, { built?: number; tsx?: number }> = {};
+  let bare = 0;
 
   it('migrates, runs the three services, carries one failure from ingest to the query API, stops cleanly', async () => {
     const vars = await env();
@@ -178,7 +191,7 @@ describe('the built pullwatch command (node dist/pullwatch.mjs)', () => {
       expect(await r.json()).toEqual({ status: 'ok' });
     }
     for (const base of [ingest, api])
-      await until(async () => ((await fetch(`${base}/readyz`)).status === 200 ? true : null), `${base}/readyz`);
+      await untilValue(async () => (await fetch(`${base}/readyz`).catch(() => null))?.status === 200, `${base}/readyz`);
     expect((await fetch(`${metrics}/metrics`)).status).toBe(200);
     // The dashboard page and the OpenAPI document come from the copied files, not node_modules.
     const page = await fetch(`${api}/`);
@@ -209,7 +222,7 @@ describe('the built pullwatch command (node dist/pullwatch.mjs)', () => {
     expect(await posted.json()).toEqual({ accepted: 1, filtered: 0, received: 1 });
     expect(posted.status).toBe(200);
 
-    const failures = await until(async () => {
+    const failures = await untilValue(async () => {
       const r = await fetch(`${api}/v1/failures?cluster=${cluster}`, { headers: { authorization: `Bearer ${TOKEN}` } });
       const body = (await r.json()) as { failures: Record<string, unknown>[] };
       return r.status === 200 && body.failures.length ? body.failures : null;
@@ -228,9 +241,15 @@ describe('the built pullwatch command (node dist/pullwatch.mjs)', () => {
 
     for (const s of [collector, analyzer, queryApi]) figures[s.name] = { built: await idleRss(s.child.pid!) };
     expect(Object.keys(figures).sort()).toEqual(['analyzer', 'collector', 'query-api']);
+    bare = await bareNodeRss();
+    for (const [name, v] of Object.entries(figures))
+      expect(
+        v.built! - bare,
+        `${name}: ${(v.built! / MiB).toFixed(1)} MiB idle, bare node ${(bare / MiB).toFixed(1)} MiB`,
+      ).toBeLessThanOrEqual(IDLE_OVER_BARE_NODE);
     for (const s of [queryApi, analyzer, collector]) expect(await stop(s), s.name).toEqual({ code: 0, signal: null });
-    // The idle figures are written to test-output/idle-rss.json; the memory target itself is checked by the
-    // bench (a noisy, shared machine is no place for a fixed limit in a test).
+    // The idle figures are written to test-output/idle-rss.json; the product's memory target (collector
+    // ≤ 100 MiB idle, docs/deploy.md) is the bench's to report: here only a bound with room for noise.
   });
 
   it('idles in less memory than the same services run through tsx (same run)', async () => {
@@ -245,12 +264,15 @@ describe('the built pullwatch command (node dist/pullwatch.mjs)', () => {
       figures[name] = { ...figures[name], tsx: await idleRss(s.child.pid!) };
       expect(await stop(s), name).toEqual({ code: 0, signal: null });
     }
-    const out = Object.fromEntries(
-      Object.entries(figures).map(([k, v]) => [
-        k,
-        { builtMiB: v.built === undefined ? null : +(v.built / MiB).toFixed(1), tsxMiB: +(v.tsx! / MiB).toFixed(1) },
-      ]),
-    );
+    const out = {
+      ...Object.fromEntries(
+        Object.entries(figures).map(([k, v]) => [
+          k,
+          { builtMiB: v.built === undefined ? null : +(v.built / MiB).toFixed(1), tsxMiB: +(v.tsx! / MiB).toFixed(1) },
+        ]),
+      ),
+      bareNodeMiB: +(bare / MiB).toFixed(1),
+    };
     mkdirSync(join(repo, 'test-output'), { recursive: true });
     writeFileSync(join(repo, 'test-output/idle-rss.json'), `${JSON.stringify(out, null, 2)}\n`);
     process.stdout.write(`idle RSS (MiB), built vs tsx: ${JSON.stringify(out)}\n`);

@@ -189,22 +189,40 @@ export class Pipeline {
 
   /**
    * Posts until the collector accepts (honouring 503 + Retry-After): nothing sent is lost, a resend
-   * may repeat. Returns the 503 answers it got.
+   * may repeat. Returns the 503 answers it got. Only a 503 or a failed connection is retried, and only
+   * for `withinMs`: any other status, or a collector that never accepts, fails the test with what it saw.
    */
-  async send(cluster: string, events: unknown[]): Promise<{ pushedBack: number; retryAfter: string[] }> {
+  async send(
+    cluster: string,
+    events: unknown[],
+    withinMs = 120_000,
+  ): Promise<{ pushedBack: number; retryAfter: string[] }> {
     const seen = { pushedBack: 0, retryAfter: [] as string[] };
-    for (;;) {
+    const deadline = Date.now() + withinMs;
+    let last = '';
+    for (let attempt = 1; ; attempt++) {
       const res = await fetch(`http://127.0.0.1:${this.ingestPort}/v1/k8s-events?cluster=${cluster}`, {
         method: 'POST',
         headers: { authorization: `Bearer ${this.ingestToken}` },
         body: JSON.stringify(events),
         signal: AbortSignal.timeout(20_000),
-      }).catch(() => null);
+      }).catch((err: unknown) => {
+        last = `no answer (${String(err)})`;
+        return null;
+      });
       if (res?.ok) return seen;
-      if (res?.status === 503) {
+      if (res) {
+        const body = await res.text();
+        last = `${res.status} ${body.slice(0, 300)}`;
+        if (res.status !== 503) throw new Error(`the collector refused ${events.length} events of ${cluster}: ${last}`);
         seen.pushedBack += 1;
         seen.retryAfter.push(res.headers.get('retry-after') ?? '');
       }
+      if (Date.now() > deadline)
+        throw new Error(
+          `the collector did not accept ${events.length} events of ${cluster} within ${withinMs} ms ` +
+            `(${attempt} attempts); last: ${last}`,
+        );
       await sleep(Math.min(2000, Number(res?.headers.get('retry-after') ?? 1) * 300));
     }
   }

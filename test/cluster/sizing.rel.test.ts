@@ -74,5 +74,42 @@ describe('sizing figures on the cluster topology', () => {
     }
     report('cluster: sizing', figures);
     expect(await p.scalar(`SELECT sum(occurrences) FROM ${db}.pull_failures_all`)).toBe(events);
+    // What the table in docs/scaling.md is made of, exactly: one row per event in each MergeTree table
+    // (merges keep every row), parts for each table the stream writes, none for successes.
+    const rowsOf = Object.fromEntries(tables.map((t) => [t.table, Number(t.rows)]));
+    // (Bookkeeping tables such as migrations and incidents may have parts too; they are not in the table.)
+    expect(Object.keys(rowsOf)).toEqual(
+      expect.arrayContaining([
+        'pod_pull_state',
+        'pull_events',
+        'pull_failures',
+        'pull_stats_1h',
+        'pull_stats_1m',
+        'raw_events',
+      ]),
+    );
+    expect(rowsOf.pull_successes).toBeUndefined();
+    expect([rowsOf.raw_events, rowsOf.pull_events, rowsOf.pull_failures]).toEqual([events, events, events]);
+    for (const t of tables) expect(Number(t.compressed), t.table).toBeGreaterThan(0);
+    // Pod states: several versions before merges, one per Pod (one container, one image each) after FINAL;
+    // written through the Distributed table, so possibly a moment after the analyzers count them stored.
+    await until(
+      'one pod state per Pod',
+      () => p.scalar(`SELECT count() FROM ${db}.pod_pull_state_all FINAL`),
+      (n) => n === clusters.length * pods,
+      60_000,
+    );
+    expect(rowsOf.pod_pull_state).toBeGreaterThanOrEqual(clusters.length * pods);
+    expect(rowsOf.pod_pull_state).toBeLessThanOrEqual(events);
+    // Every event is a failure of one minute (lastTimestamp within 10 s of a whole minute), one registry,
+    // cause and namespace: after aggregation, one group per cluster, summing to every occurrence.
+    expect(await p.scalar(`SELECT sum(failures) FROM ${db}.pull_stats_1m_all`)).toBe(events);
+    expect(await p.scalar(`SELECT sum(successes) FROM ${db}.pull_stats_1m_all`)).toBe(0);
+    expect(
+      await p.scalar(
+        `SELECT count() FROM (SELECT 1 FROM ${db}.pull_stats_1m_all ` +
+          'GROUP BY minute, registry, cluster, namespace, cause, provider)',
+      ),
+    ).toBe(clusters.length);
   });
 });

@@ -35,13 +35,21 @@ function nested(depth: number): string {
   return `${'['.repeat(depth)}${']'.repeat(depth)}`;
 }
 
-/** Bodies no ingest path may accept, and no ingest path may answer with a 5xx. */
-function badBodies(seed: number): { path: string; body: Buffer | string; type: string }[] {
+/** Bodies no ingest path may accept, each with the exact 4xx answer it gets (never a 5xx). */
+function badBodies(
+  seed: number,
+): { path: string; body: Buffer | string; type: string; status: 400 | 404 | 413; code: string }[] {
   const rnd = (n: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7919 + seed * 104729) % 256));
   return [
-    { path: '/v1/k8s-events?cluster=c', body: '{"kind":', type: 'application/json' },
-    { path: '/v1/k8s-events?cluster=c', body: nested(50_000), type: 'application/json' },
-    { path: '/v1/k8s-events?cluster=c', body: rnd(4096), type: 'application/json' },
+    { path: '/v1/k8s-events?cluster=c', body: '{"kind":', type: 'application/json', status: 400, code: 'bad_request' },
+    {
+      path: '/v1/k8s-events?cluster=c',
+      body: nested(50_000),
+      type: 'application/json',
+      status: 400,
+      code: 'bad_request',
+    },
+    { path: '/v1/k8s-events?cluster=c', body: rnd(4096), type: 'application/json', status: 400, code: 'bad_request' },
     {
       path: '/v1/k8s-events?cluster=c',
       body: Buffer.concat([
@@ -50,26 +58,50 @@ function badBodies(seed: number): { path: string; body: Buffer | string; type: s
         Buffer.from('"}}]'),
       ]),
       type: 'application/json',
+      status: 400,
+      code: 'bad_request',
     },
     {
       path: '/v1/k8s-events?cluster=c',
       body: JSON.stringify([{ kind: 'Event', metadata: {} }]),
       type: 'application/json',
+      status: 400,
+      code: 'bad_request',
     },
-    { path: '/v1/k8s-events?cluster=c', body: 'x'.repeat(3 * 1024 * 1024), type: 'application/json' },
-    { path: '/v1/k8s-events?cluster=%00', body: '[]', type: 'application/json' },
-    { path: '/v1/k8s-events', body: JSON.stringify([good(0)]), type: 'application/json' },
-    { path: '/v1/logs', body: rnd(2048), type: 'application/x-protobuf' },
-    { path: '/v1/logs', body: '{"resourceLogs": 5}', type: 'application/json' },
-    { path: '/v1/logs', body: `{"resourceLogs":${nested(20_000)}}`, type: 'application/json' },
+    {
+      path: '/v1/k8s-events?cluster=c',
+      body: 'x'.repeat(3 * 1024 * 1024),
+      type: 'application/json',
+      status: 413,
+      code: 'payload_too_large',
+    },
+    { path: '/v1/k8s-events?cluster=%00', body: '[]', type: 'application/json', status: 400, code: 'bad_parameter' },
+    {
+      path: '/v1/k8s-events',
+      body: JSON.stringify([good(0)]),
+      type: 'application/json',
+      status: 400,
+      code: 'bad_parameter',
+    },
+    { path: '/v1/logs', body: rnd(2048), type: 'application/x-protobuf', status: 400, code: 'bad_request' },
+    { path: '/v1/logs', body: '{"resourceLogs": 5}', type: 'application/json', status: 400, code: 'bad_request' },
+    {
+      path: '/v1/logs',
+      body: `{"resourceLogs":${nested(20_000)}}`,
+      type: 'application/json',
+      status: 400,
+      code: 'bad_request',
+    },
     {
       path: '/v1/logs',
       body: JSON.stringify({
         resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: 'not json' } }] }] }],
       }),
       type: 'application/json',
+      status: 400,
+      code: 'bad_request',
     },
-    { path: '/v1/nope', body: 'x', type: 'text/plain' },
+    { path: '/v1/nope', body: 'x', type: 'text/plain', status: 404, code: 'not_found' },
   ];
 }
 
@@ -141,12 +173,12 @@ describe('a flood of malformed, oversized, deeply nested and non-UTF-8 input', (
             body: b.body,
             headers: { ...bearer(TOKEN_ALL), 'content-type': b.type },
           });
-          const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
+          const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
           tried += 1;
           statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-          expect(res.status, `${b.path} ${String(b.body).slice(0, 40)}`).toBeGreaterThanOrEqual(400);
-          expect(res.status).toBeLessThan(500);
-          expect(body?.error?.message, b.path).toBeTruthy();
+          const what = `${b.path} ${String(b.body).slice(0, 40)}`;
+          expect([res.status, body?.error?.code], what).toEqual([b.status, b.code]);
+          expect(body?.error?.message, what).toBeTruthy();
         }
         for (const c of refused(r)) {
           const res = await fetch(`${collector.ingestUrl}${c.path}`, {
@@ -189,6 +221,15 @@ describe('a flood of malformed, oversized, deeply nested and non-UTF-8 input', (
     // Two floods of `rounds` rounds, each with four 401 and three 403 cases.
     expect(statuses.get(401)).toBe(2 * rounds * 4);
     expect(statuses.get(403)).toBe(2 * rounds * 3);
+    // Every answer was one of the statuses the cases name, as many times as the cases name it.
+    const per = (s: number) => 2 * rounds * badBodies(0).filter((b) => b.status === s).length;
+    expect(Object.fromEntries(statuses)).toEqual({
+      400: per(400),
+      401: 2 * rounds * 4,
+      403: 2 * rounds * 3,
+      404: per(404),
+      413: per(413),
+    });
     expect(collector.stats()).toMatchObject({ unauthorized: 2 * rounds * 4, forbidden: 2 * rounds * 3 });
     expect((await fetch(`${collector.ingestUrl}/healthz`)).status).toBe(200);
     report('ingest flood', {

@@ -7,10 +7,11 @@ import { BackoffPolicy } from '@pullwatch/backoff';
 import { eventEnvelope, K8sEventSchema } from '@pullwatch/event-schema';
 import { createClickHouse, migrate } from '@pullwatch/clickhouse';
 import { repoRoot } from '@pullwatch/engines';
-import { createProducer, ensureTopics } from '@pullwatch/kafka';
+import { createProducer, ensureTopics, topicOffsets } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
 import { TcpProxy } from '../../../test/support/tcp-proxy.ts';
+import { until as waitUntil } from '../../../test/support/until.ts';
 import { loadAnalyzerConfig } from './config.ts';
 import { createAnalyzer } from './analyzer.ts';
 import { PULL_EVENT_FORMAT, type PullEventRow, RAW_EVENT_FORMAT, type RawEventRow } from './core/table-formats.ts';
@@ -71,12 +72,18 @@ async function scalar(sql: string): Promise<number> {
   return Number(Object.values(row ?? { n: 0 })[0]);
 }
 
-async function until(check: () => Promise<boolean>, what: string, ms = 180_000, everyMs = 300) {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+const until = (check: () => Promise<boolean>, what: string, ms = 180_000, everyMs = 300) =>
+  waitUntil(check, what, ms, everyMs);
+
+/** Whether the last message of every partition of `topic` has its raw_events row: nothing is left to process. */
+async function lastOffsetsStored(database: string, topic: string): Promise<boolean> {
+  const ends = await topicOffsets(kafka, topic);
+  const rs = await admin.query({
+    query: `SELECT kafka_partition AS p, max(kafka_offset) + 1 AS end FROM ${database}.raw_events GROUP BY p`,
+    format: 'JSONEachRow',
+  });
+  const stored = new Map((await rs.json<{ p: number; end: string }>()).map((r) => [Number(r.p), Number(r.end)]));
+  return ends.every((end, p) => end === 0 || stored.get(p) === end);
 }
 
 /** The analyzer's messages counter for one outcome, as its /metrics would show it. */
@@ -146,11 +153,13 @@ describe('analyzer faults', () => {
       }
       await produce(topic, messages.slice(2 * third));
       run();
+      // Done once the last message of every partition is stored: a replay (a double count) would be in by then.
       await until(
-        async () => (await scalar(`SELECT count() FROM ${database}.raw_events`)) >= messages.length,
-        'all messages stored',
+        async () =>
+          (await scalar(`SELECT count() FROM ${database}.raw_events`)) >= messages.length &&
+          (await lastOffsetsStored(database, topic)),
+        'all messages stored, to the last offset of every partition',
       );
-      await new Promise((r) => setTimeout(r, 1500));
       expect(await scalar(`SELECT count() FROM ${database}.raw_events`)).toBe(messages.length);
       expect(await scalar(`SELECT sum(occurrences) FROM ${database}.pull_failures`)).toBe(2000);
       expect(await scalar(`SELECT sum(failures) FROM ${database}.pull_stats_1m`)).toBe(2000);

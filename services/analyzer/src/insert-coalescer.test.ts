@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BackoffPolicy } from '@pullwatch/backoff';
+import { until } from '../../../test/support/until.ts';
 import { BlockAbandoned, InsertCoalescer, type Slice, type SliceControl } from './insert-coalescer.ts';
 
 /** Waits recorded, not slept. */
@@ -292,7 +293,8 @@ describe('InsertCoalescer, refused blocks', () => {
     );
     c.enter();
     const first = c.submit(units(0, [1, 2]));
-    await new Promise((r) => setTimeout(r, 20)); // partition 0's block failed and is waiting to retry
+    // Partition 0's block failed once and is waiting to retry.
+    await until(() => writes.includes('t:0:1-2'), "partition 0's first attempt", 5000, 1);
     c.enter();
     await c.submit(units(1, [5, 6]));
     expect(writes).toContain('t:1:5-6');

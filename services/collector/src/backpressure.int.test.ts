@@ -4,6 +4,8 @@ import { readTopic } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { dedicatedKafka } from '../../../test/support/dedicated-kafka.ts';
 import { freePort } from '../../../test/support/free-port.ts';
+import { freeze, thaw } from '../../../test/support/freeze.ts';
+import { until } from '../../../test/support/until.ts';
 import { uniqueName } from '../../../test/support/endpoints.ts';
 import { loadCollectorConfig } from './config.ts';
 import { createCollector, type Collector } from './collector.ts';
@@ -61,19 +63,14 @@ describe('back-pressure when the broker stops', () => {
     await broker.kafka.down();
     const down = await post(100, 10);
     expect(down.status).toBe(503);
-    expect(Number(down.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(down.headers.get('retry-after')).toBe('5');
     expect(((await down.json()) as { error: { message: string } }).error.message).toMatch(
       /nothing of this request was accepted/,
     );
 
     await broker.kafka.up(() => undefined);
-    // A client honouring Retry-After: the same request again until it is accepted.
-    let status = 0;
-    for (let i = 0; i < 40 && status !== 200; i++) {
-      status = (await post(100, 10)).status;
-      if (status !== 200) await new Promise((r) => setTimeout(r, 1000));
-    }
-    expect(status).toBe(200);
+    // A client honouring Retry-After: the same request again, a second apart, until it is accepted.
+    await until(async () => (await post(100, 10)).status === 200, 'the resent request accepted', 40_000, 1000);
 
     const uids = new Set(
       (await readTopic(kafka, topic, { timeoutMs: 60_000 })).map(
@@ -90,13 +87,6 @@ describe('back-pressure when the broker stops', () => {
     );
   });
 
-  /** Polls until `check` holds (a condition, not a fixed sleep). */
-  async function until(check: () => boolean | Promise<boolean>, what: string) {
-    for (const end = Date.now() + 10_000; !(await check()); ) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
   /** A metric's value from /metrics: the series of `name` whose labels include `label`. */
   const metric = async (name: string, label = '') => {
     const text = await (await fetch(`${collector.ingestUrl}/metrics`)).text();
@@ -109,12 +99,19 @@ describe('back-pressure when the broker stops', () => {
       'admitted when an acknowledgement frees it, else 503 with Retry-After',
     async () => {
       const { pid } = await broker.kafka.status();
-      process.kill(pid!, 'SIGSTOP');
+      expect(pid).not.toBeNull();
+      // Every thread stopped before the first request: otherwise the broker may still acknowledge it.
+      await freeze(pid!, 'the broker');
       let resumed = false;
       try {
         // 40 events wait for the frozen broker; 20 more do not fit beside them (limit 50).
         const first = post(300, 40);
-        await until(async () => (await metric('pullwatch_collector_buffered_events')) === 40, '40 events in flight');
+        await until(
+          async () => (await metric('pullwatch_collector_buffered_events')) === 40,
+          '40 events in flight',
+          10_000,
+          20,
+        );
         const received = collector.stats().received;
         const t0 = Date.now();
         const refused = await post(340, 20);
@@ -133,15 +130,20 @@ describe('back-pressure when the broker stops', () => {
 
         // Again, and this time the broker comes back while the request waits: admitted, acknowledged.
         const again = post(340, 20);
-        await until(() => collector.stats().received === received + 40, 'the second request to wait for room');
-        process.kill(pid!, 'SIGCONT');
+        await until(
+          () => collector.stats().received === received + 40,
+          'the second request to wait for room',
+          10_000,
+          20,
+        );
+        await thaw(pid!, 'the broker');
         resumed = true;
         expect((await again).status).toBe(200);
         expect((await first).status).toBe(200);
         expect(await metric('pullwatch_collector_buffer_waits_total', 'outcome="admitted"')).toBe(1);
         expect(await metric('pullwatch_collector_buffered_events')).toBe(0);
       } finally {
-        if (!resumed) process.kill(pid!, 'SIGCONT');
+        if (!resumed) await thaw(pid!, 'the broker');
       }
       const uids = new Set(
         (await readTopic(kafka, topic, { timeoutMs: 60_000 })).map(
@@ -158,26 +160,22 @@ describe('back-pressure when the broker stops', () => {
     async () => {
       const { pid } = await broker.kafka.status();
       expect(pid).not.toBeNull();
-      // Frozen, not stopped: connections stay open and nothing answers, so only the produce timeout can end the wait.
-      process.kill(pid!, 'SIGSTOP');
+      // Frozen, not stopped: connections stay open and nothing answers, so only the produce timeout can end the
+      // wait. Every thread stopped before the request: `kill` returns while the broker's threads may still run.
+      await freeze(pid!, 'the broker');
       try {
         const t0 = Date.now();
         const hung = await post(200, 5);
         const waited = Date.now() - t0;
         expect(hung.status).toBe(503);
-        expect(Number(hung.headers.get('retry-after'))).toBeGreaterThan(0);
+        expect(hung.headers.get('retry-after')).toBe('5');
         expect(((await hung.json()) as { error: { message: string } }).error.message).toMatch(/within 3000 ms/);
         expect(waited).toBeGreaterThanOrEqual(3000);
         expect(waited).toBeLessThan(6000);
       } finally {
-        process.kill(pid!, 'SIGCONT');
+        await thaw(pid!, 'the broker');
       }
-      let status = 0;
-      for (let i = 0; i < 40 && status !== 200; i++) {
-        status = (await post(200, 5)).status;
-        if (status !== 200) await new Promise((r) => setTimeout(r, 1000));
-      }
-      expect(status).toBe(200);
+      await until(async () => (await post(200, 5)).status === 200, 'the retried request accepted', 40_000, 1000);
       const uids = new Set(
         (await readTopic(kafka, topic, { timeoutMs: 60_000 })).map(
           (m) => (JSON.parse(m.value!.toString()) as Envelope).identity.uid,

@@ -106,6 +106,8 @@ export function buildApp(
     teams: TeamResolver;
     /** Per-class and per-token concurrency (limits/); one from cfg.limits when absent. */
     isolation?: Isolation;
+    /** How long "did you mean" reuses the fleet's pulls (diagnosis/diagnoser.ts); its default when absent. */
+    fleetPullsTtlMs?: number;
   },
 ) {
   const { queries, diagnosis } = deps;
@@ -114,7 +116,7 @@ export function buildApp(
     team === undefined ? Promise.resolve(undefined) : deps.teams.pairs(team, w);
   const isolation = deps.isolation ?? new Isolation(cfg.limits);
   // One per API: its name indexes outlive a request, so "did you mean" searches once per fleet change.
-  const diagnoser = new Diagnoser(diagnosis);
+  const diagnoser = new Diagnoser(diagnosis, undefined, undefined, deps.fleetPullsTtlMs);
   // Constant-time comparison against every token (shared with the collector's ingest).
   const matchToken = bearerTokens(cfg.tokens.map((token) => ({ token, grant: true })));
   const authorized = (header: string | undefined) => matchToken(header) === true;

@@ -123,18 +123,21 @@ export class Queries {
       .add('namespace = {namespace:String}', 'namespace', q.namespace)
       .team(q.teamPairs);
     if (q.cause) w.add("(cause = {cause:String} OR cause = '')", 'cause', q.cause);
-    const rows = await this.rows<Record<string, unknown>>(
-      `SELECT registry, any(provider) AS provider, sum(failures) AS failures, sum(successes) AS successes,
+    // Independent reads of the same minutes: at once, not one after the other.
+    const [rows, causes] = await Promise.all([
+      this.rows<Record<string, unknown>>(
+        `SELECT registry, any(provider) AS provider, sum(failures) AS failures, sum(successes) AS successes,
               uniqExactIf(cluster, cause != '') AS clusters, uniqCombinedMergeIf(pods, cause != '') AS pods
        FROM ${this.t.read('pull_stats_1m')} ${w.sql()} GROUP BY registry ORDER BY failures DESC, registry LIMIT 1000`,
-      w.params,
-    );
-    const causes = await this.rows<{ registry: string; cause: string; failures: number }>(
-      `SELECT registry, cause, sum(failures) AS failures ` +
-        `FROM ${this.t.read('pull_stats_1m')} ${w.sql()}${w.parts.length ? ' AND' : ' WHERE'} cause != '' GROUP ` +
-        `BY registry, cause`,
-      w.params,
-    );
+        w.params,
+      ),
+      this.rows<{ registry: string; cause: string; failures: number }>(
+        `SELECT registry, cause, sum(failures) AS failures ` +
+          `FROM ${this.t.read('pull_stats_1m')} ${w.sql()}${w.parts.length ? ' AND' : ' WHERE'} cause != '' GROUP ` +
+          `BY registry, cause`,
+        w.params,
+      ),
+    ]);
     const byCause = new Map<string, Record<string, number>>();
     for (const c of causes) {
       const m = byCause.get(c.registry) ?? {};

@@ -19,6 +19,8 @@ export interface QueryApiDeps {
   metrics: Registry;
   clickhouse: ClickHouseClient;
   now?: () => Date;
+  /** How long "did you mean" reuses the fleet's pulls (diagnosis/diagnoser.ts); 0 reads them per request. */
+  fleetPullsTtlMs?: number;
 }
 
 export function createQueryApi(cfg: QueryApiConfig, deps: QueryApiDeps) {
@@ -44,6 +46,7 @@ export function createQueryApi(cfg: QueryApiConfig, deps: QueryApiDeps) {
     logger: deps.logger,
     metrics: deps.metrics,
     now,
+    ...(deps.fleetPullsTtlMs === undefined ? {} : { fleetPullsTtlMs: deps.fleetPullsTtlMs }),
     externalUrl: () => url,
     dockerHubEgress: cfg.dockerHubEgress,
   });

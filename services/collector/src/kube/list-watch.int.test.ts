@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '@pullwatch/telemetry';
+import { until } from '../../../../test/support/until.ts';
 import { FakeApiServer } from '../../test/fake-apiserver.ts';
 import { type KubeObject, ListWatch } from './list-watch.ts';
 
@@ -14,13 +15,7 @@ const pod = (name: string) => ({
   spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] },
 });
 
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const waitFor = (cond: () => boolean, what: string, timeoutMs = 20_000) => until(cond, what, timeoutMs, 20);
 
 /** A ListWatch of Pods against a fresh fake API server, recording what it hands over. */
 async function setup(opts: { pageSize?: number; watchTimeoutSeconds?: number; watchDeadlineSlackMs?: number } = {}) {

@@ -6,6 +6,7 @@ import type { Envelope } from '@pullwatch/event-schema';
 import { createGroupConsumer, topicOffsets } from '@pullwatch/kafka';
 import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { testEndpoints, uniqueName } from '../../../../test/support/endpoints.ts';
+import { until } from '../../../../test/support/until.ts';
 import { FakeApiServer } from '../../test/fake-apiserver.ts';
 import { loadCollectorConfig } from '../config.ts';
 import { createCollector, type Collector } from '../collector.ts';
@@ -43,14 +44,9 @@ const consumer = createGroupConsumer(kafka, {
   maxBytesPerPartition: 1 << 20,
 });
 
-async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000) {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-const until = (n: number, what: string) => waitFor(() => received.length >= n, `${what}: ${received.length} of ${n}`);
+const waitFor = (cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000) =>
+  until(cond, what, timeoutMs, 50);
+const untilReceived = (n: number, what: string) => waitFor(() => received.length >= n, `${what} (${n} messages)`);
 
 /** Messages in the topic (the sum of its partitions' high watermarks): all the collector produced. */
 async function producedSoFar(): Promise<number> {
@@ -120,7 +116,7 @@ afterAll(async () => {
 
 describe('Kubernetes watch (fake API server speaking the real protocol)', () => {
   it('lists, then watches; survives dropped connections and 410 Gone relists without repeats', async () => {
-    await until(4, 'the initial list');
+    await untilReceived(4, 'the initial list');
     expect(received.filter((e) => e.kind === 'pod-waiting')).toHaveLength(1);
     const waiting = received.find((e) => e.kind === 'pod-waiting');
     expect(waiting).toMatchObject({
@@ -136,16 +132,16 @@ describe('Kubernetes watch (fake API server speaking the real protocol)', () => 
     });
 
     api.put('events', event('e1', 'web-1', 'Failed', failed('ghcr.io/acme/web:9'), 2));
-    await until(5, 'the watched update');
+    await untilReceived(5, 'the watched update');
 
     api.dropConnections();
     api.put('events', event('e4', 'web-1', 'Failed', 'Error: ErrImagePull'));
-    await until(6, 'the event put while disconnected');
+    await untilReceived(6, 'the event put while disconnected');
 
     api.dropConnections();
     api.put('events', event('e5', 'web-1', 'BackOff', 'Back-off pulling image "ghcr.io/acme/web:9"', 2));
     api.compact();
-    await until(7, 'the event after a 410 relist');
+    await untilReceived(7, 'the event after a 410 relist');
     await waitFor(() => api.watching('events') === 1, 'the watch after the relist');
     api.bookmark();
     await waitFor(() => collector.stats().watch[0]!.events.bookmarks >= 1, 'the bookmark');

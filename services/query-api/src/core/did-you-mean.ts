@@ -422,6 +422,8 @@ export class FleetView {
     let d = this.memo.get(key);
     if (!d) {
       d = this.diagnoseOnce(f);
+      // A view may be kept across requests (diagnosis/diagnoser.ts): its memory stays bounded.
+      if (this.memo.size >= NEAR_MEMO) this.memo.clear();
       this.memo.set(key, d);
     }
     return d;

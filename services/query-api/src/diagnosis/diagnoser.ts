@@ -6,6 +6,7 @@ import {
   diagnosedHint,
   type Evidence,
   type FailingImage,
+  type FleetPull,
   FleetView,
   type Move,
   movesAt,
@@ -64,33 +65,108 @@ export interface Diagnosed {
   hint: string;
 }
 
+/** How long the fleet's successful pulls read for "did you mean" are reused: new names show within this. */
+export const FLEET_PULLS_TTL_MS = 60_000;
+
+interface FleetEntry {
+  /** The request time the pulls were read for, and when (wall clock). */
+  now: number;
+  readAt: number;
+  pulls: readonly FleetPull[];
+  /** A read under way for this key (single-flight), if any. */
+  refreshing: Promise<readonly FleetPull[]> | null;
+}
+
+/** Registry sets whose fleet pulls are kept (each set is one key; a page names a handful of registries). */
+const FLEET_KEYS = 64;
+
 /**
- * "Did you mean" for the items of a request: reads the fleet's successful pulls once per request (for the
- * registries the suggestible items name), then diagnoses each distinct item from memory. The name
- * indexes behind it are kept across requests (core/did-you-mean.ts RepositoryIndexCache) and rebuilt
- * only when a registry's set of repositories changes.
+ * "Did you mean" for the items of a request: diagnoses each distinct item from memory against the fleet's
+ * successful pulls (for the registries the suggestible items name). Those pulls are a 30-day aggregate that
+ * changes slowly: they are read once per `ttlMs` per set of registries (one read at a time per set, the
+ * next one started in the background once half the time has passed), not once per request. The name
+ * indexes behind them are kept too (core/did-you-mean.ts RepositoryIndexCache) and rebuilt only when a
+ * registry's set of repositories changes. `ttlMs` 0 reads them on every request.
  */
 export class Diagnoser {
   private readonly cache = new RepositoryIndexCache();
   private readonly official: OfficialImages;
+  private readonly fleet = new Map<string, FleetEntry>();
+  private readonly views = new WeakMap<readonly FleetPull[], { day: string; view: FleetView }>();
 
   constructor(
     private readonly queries: Pick<DiagnosisQueries, 'fleetPulls'>,
     official: readonly string[] = officialImages(),
     private readonly moves: readonly Move[] = movedImages(),
+    private readonly ttlMs = FLEET_PULLS_TTL_MS,
+    private readonly clock: () => number = Date.now,
   ) {
     this.official = new OfficialImages(official);
+  }
+
+  /** The fleet's pulls for these registries at `now`: from the cache while fresh, else read (single-flight). */
+  private async fleetPulls(registries: string[], now: Date): Promise<readonly FleetPull[]> {
+    if (!registries.length || this.ttlMs <= 0) return this.queries.fleetPulls(registries, now);
+    const key = registries.join('\u0000');
+    const entry = this.fleet.get(key);
+    const t = now.getTime();
+    const wall = this.clock();
+    // Valid for requests within ttl after the time read for (a request asking about an earlier time reads).
+    const fresh = (e: FleetEntry) => t >= e.now && t - e.now < this.ttlMs && wall - e.readAt < this.ttlMs;
+    if (entry && fresh(entry)) {
+      if (wall - entry.readAt >= this.ttlMs / 2 && !entry.refreshing)
+        void this.read(key, registries, now).catch(() => {});
+      return entry.pulls;
+    }
+    if (entry?.refreshing) {
+      const pulls = await entry.refreshing;
+      const e = this.fleet.get(key);
+      if (e && fresh(e)) return pulls;
+    }
+    return this.read(key, registries, now);
+  }
+
+  /**
+   * The FleetView of a read's pulls: kept with them while they are reused (its maps and remembered
+   * diagnoses then cost nothing per request), rebuilt when the day (the moves in effect) changes.
+   */
+  private view(pulls: readonly FleetPull[], now: Date): FleetView {
+    const day = now.toISOString().slice(0, 10);
+    const held = this.views.get(pulls);
+    if (held?.day === day) return held.view;
+    const view = new FleetView(pulls, this.official, this.cache, movesAt(this.moves, now));
+    this.views.set(pulls, { day, view });
+    return view;
+  }
+
+  private read(key: string, registries: string[], now: Date): Promise<readonly FleetPull[]> {
+    const readAt = this.clock();
+    const p = this.queries.fleetPulls(registries, now);
+    const held = this.fleet.get(key);
+    if (held) held.refreshing = p;
+    else this.fleet.set(key, { now: now.getTime(), readAt: Number.NEGATIVE_INFINITY, pulls: [], refreshing: p });
+    return p.then(
+      (pulls) => {
+        this.fleet.delete(key);
+        this.fleet.set(key, { now: now.getTime(), readAt, pulls, refreshing: null });
+        for (const k of this.fleet.keys()) {
+          if (this.fleet.size <= FLEET_KEYS) break;
+          this.fleet.delete(k);
+        }
+        return pulls;
+      },
+      (err: unknown) => {
+        const e = this.fleet.get(key);
+        if (e?.refreshing === p) e.refreshing = null;
+        throw err;
+      },
+    );
   }
 
   async diagnoseAll(items: readonly { image: string; cause: string; hint: string }[], now: Date): Promise<Diagnosed[]> {
     const refs = items.map((i) => (SUGGESTIBLE_CAUSES.includes(i.cause) && i.image ? referenceOf(i.image) : null));
     const registries = [...new Set(refs.flatMap((r) => (r ? [r.registry] : [])))].sort();
-    const fleet = new FleetView(
-      await this.queries.fleetPulls(registries, now),
-      this.official,
-      this.cache,
-      movesAt(this.moves, now),
-    );
+    const fleet = this.view(await this.fleetPulls(registries, now), now);
     const cache = new Map<string, Diagnosis>();
     return items.map((item, i) => {
       const ref = refs[i];
