@@ -229,9 +229,11 @@ describe('security headers', () => {
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
   it('sends CSP, X-Frame-Options and nosniff with the dashboard, and the latter two with every API answer', async () => {
-    for (const path of ['/', '/index.html', '/dashboard.js', '/dashboard.css']) {
+    for (const path of ['/', '/index.html', '/dashboard.js', '/dashboard.css', '/core.js', '/panels/registries.js']) {
       const res = await fetch(`${api.url}${path}`);
       expect(res.status, path).toBe(200);
+      if (path.endsWith('.js'))
+        expect(res.headers.get('content-type'), path).toMatch(/^(text|application)\/javascript/);
       expect(res.headers.get('content-security-policy'), path).toBe(CSP);
       expect(res.headers.get('x-frame-options'), path).toBe('DENY');
       expect(res.headers.get('x-content-type-options'), path).toBe('nosniff');
