@@ -45,6 +45,7 @@ export class FakeApiServer {
   private server: Server | null = null;
   private compactBeforeNextContinue = false;
   private stalledWatches = 0;
+  private readonly listDelays = new Map<string, number>();
   readonly requests: {
     path: string;
     watch: boolean;
@@ -55,7 +56,7 @@ export class FakeApiServer {
   url = '';
 
   async start(): Promise<void> {
-    this.server = createServer(TLS, (req, res) => this.handle(req, res));
+    this.server = createServer(TLS, (req, res) => void this.handle(req, res));
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
     this.url = `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
@@ -125,6 +126,11 @@ export class FakeApiServer {
     this.stalledWatches = n;
   }
 
+  /** The next list of `resource` is answered `ms` later: the watches of one cluster answer in any order. */
+  delayNextList(resource: Resource, ms: number): void {
+    this.listDelays.set(resource, ms);
+  }
+
   private record(res: Resource, change: Change): void {
     this.history[res].push(change);
     for (const w of this.live)
@@ -152,7 +158,7 @@ export class FakeApiServer {
     }
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const u = new URL(req.url ?? '/', 'http://x');
     const m = /^\/api\/v1\/(events|pods|namespaces)$/.exec(u.pathname);
     if (req.headers.authorization !== 'Bearer test-token') {
@@ -206,6 +212,11 @@ export class FakeApiServer {
           );
           return;
         }
+      }
+      const delay = this.listDelays.get(resource);
+      if (delay !== undefined) {
+        this.listDelays.delete(resource);
+        await new Promise((r) => setTimeout(r, delay));
       }
       const all = [...this.objects[resource].values()];
       const limit = Number(u.searchParams.get('limit') ?? all.length) || all.length;

@@ -44,6 +44,8 @@ export interface ClusterWatcherStats {
 
 /** How long the first Pods and Events wait for the first Namespace list (when a team label is set). */
 const NAMESPACE_WAIT_MS = 10_000;
+/** How long Events wait for the first Pod list (their Pod context) before they go without it. */
+const POD_WAIT_MS = 10_000;
 /**
  * How long a Pod or Event in a Namespace the Namespace watch has not shown yet waits for it: a new
  * Namespace and its first Pods come through separate watches, in either order.
@@ -81,6 +83,12 @@ export class ClusterWatcher {
    */
   private namespacesListed: Promise<void> = Promise.resolve();
   private markNamespacesListed: () => void = () => {};
+  /**
+   * Settles after the first Pod list, or after POD_WAIT_MS when it does not come: the Events of the first
+   * list then find their Pod's image and pull policy (the two watches answer in any order).
+   */
+  private podsListed: Promise<void> = Promise.resolve();
+  private markPodsListed: () => void = () => {};
   private stopped = false;
   private counts = { forwarded: 0, skippedAlreadySent: 0, filtered: 0, invalid: 0 };
 
@@ -119,7 +127,10 @@ export class ClusterWatcher {
       kc,
       '/api/v1/pods',
       {
-        onList: (items) => this.onPods(items, { relist: true }),
+        onList: async (items) => {
+          await this.onPods(items, { relist: true });
+          this.markPodsListed();
+        },
         onObject: (o) => this.onPods([o]),
         onDeleted: (o) => {
           const key = podKey(o);
@@ -155,6 +166,17 @@ export class ClusterWatcher {
       });
       this.namespaceWatch.start();
     }
+    this.podsListed = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.log.warn({ cluster: this.cluster }, 'watch: no Pod list yet; sending Events without their Pod meanwhile');
+        resolve();
+      }, POD_WAIT_MS);
+      timer.unref();
+      this.markPodsListed = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
     this.podWatch.start();
     this.events.start();
   }
@@ -183,6 +205,7 @@ export class ClusterWatcher {
 
   private async onEvents(items: KubeObject[]): Promise<void> {
     await this.namespacesListed;
+    await this.podsListed;
     await this.namespacesOf(items);
     const out: Outgoing[] = [];
     for (const item of items) {
