@@ -121,7 +121,9 @@ describe('npm start: the pipeline on a simulated fleet', () => {
   it(
     'recovers a failing Pod when its container starts: ' + 'collector filter → Kafka → analyzer → ClickHouse',
     async () => {
-      const at = (s: number) => new Date(Date.now() - 10 * 60_000 + s * 1000).toISOString();
+      // One base for every time (whole seconds, as Kubernetes writes them): each call to Date.now() could move it.
+      const base = Math.floor(Date.now() / 1000) * 1000 - 10 * 60_000;
+      const at = (s: number) => new Date(base + s * 1000).toISOString();
       const ev = (uid: string, reason: string, message: string, count: number, s: number) => ({
         apiVersion: 'v1',
         kind: 'Event',

@@ -194,74 +194,136 @@ async function normalise(items: Iterable<Item>, source: Source, allEvents: boole
  * its cluster, and the token's clusters checked) → normalise (filter and wrap into envelopes) →
  * produce (to Kafka, all or nothing) → respond. Typed errors from any stage decide the status code.
  */
-export function createIngestApp(
-  cfg: CollectorConfig,
-  deps: { producer: EnvelopeProducer; logger: Logger; metrics: Registry },
-) {
-  const stats: IngestStats = {
-    received: 0,
-    forwarded: 0,
-    filtered: 0,
-    rejected: 0,
-    invalid: 0,
-    unauthorized: 0,
-    forbidden: 0,
-  };
+/** The ingest's Prometheus metrics (the buffer gauges read the producer at scrape time). */
+function ingestMetrics(registry: Registry, producer: EnvelopeProducer) {
   const events = new Counter({
     name: 'pullwatch_collector_events_total',
     help: 'Events by outcome',
     labelNames: ['source', 'cluster', 'outcome'],
-    registers: [deps.metrics],
+    registers: [registry],
   });
   const requests = new Counter({
     name: 'pullwatch_collector_requests_total',
     help: 'Ingest requests by route and status',
     labelNames: ['route', 'status'],
-    registers: [deps.metrics],
+    registers: [registry],
   });
   new Gauge({
     name: 'pullwatch_collector_buffered_events',
     help: 'Events accepted and waiting for Kafka',
-    registers: [deps.metrics],
+    registers: [registry],
     collect() {
-      this.set(deps.producer.pending);
+      this.set(producer.pending);
     },
   });
   new Gauge({
     name: 'pullwatch_collector_buffered_bytes',
     help: 'Bytes of encoded envelopes accepted and waiting for Kafka',
-    registers: [deps.metrics],
+    registers: [registry],
     collect() {
-      this.set(deps.producer.pendingBytes);
+      this.set(producer.pendingBytes);
     },
   });
   new Counter({
     name: 'pullwatch_collector_buffer_waits_total',
     help: 'Requests that waited for room in the buffer, by outcome: admitted, or pushed back (503) after the wait',
     labelNames: ['outcome'],
-    registers: [deps.metrics],
+    registers: [registry],
     collect() {
       this.reset();
-      this.inc({ outcome: 'admitted' }, deps.producer.admissions.waited);
-      this.inc({ outcome: 'pushed_back' }, deps.producer.admissions.timedOut);
+      this.inc({ outcome: 'admitted' }, producer.admissions.waited);
+      this.inc({ outcome: 'pushed_back' }, producer.admissions.timedOut);
     },
   });
+  return { events, requests };
+}
+
+type IngestMetrics = ReturnType<typeof ingestMetrics>;
+
+/** What the stages of one ingest app share. */
+interface IngestContext {
+  cfg: CollectorConfig;
+  producer: EnvelopeProducer;
+  logger: Logger;
+  stats: IngestStats;
+  metrics: IngestMetrics;
+  limits: BodyLimits;
+}
+
+/** Stage 5 for failures: the error's type decides the status. */
+function answerError(ctx: IngestContext, err: unknown, res: Response, route: Route): void {
+  const { stats, logger } = ctx;
+  const { requests } = ctx.metrics;
+  if (err instanceof UnauthorizedError) {
+    stats.unauthorized += 1;
+    requests.inc({ route, status: 401 });
+    res.setHeader('WWW-Authenticate', err.challenge);
+    return sendError(res, 401, 'unauthorized', err.message);
+  }
+  if (err instanceof ForbiddenError) {
+    stats.forbidden += 1;
+    requests.inc({ route, status: 403 });
+    return sendError(res, 403, 'forbidden', `${err.message}; nothing of this request was accepted`);
+  }
+  if (err instanceof ParameterError) {
+    requests.inc({ route, status: 400 });
+    return sendError(res, 400, 'bad_parameter', err.message);
+  }
+  if (err instanceof TooManyEventsError) {
+    stats.rejected += 1;
+    requests.inc({ route, status: 413 });
+    return sendError(res, 413, 'too_many_events', `${err.message}; nothing of this request was accepted`);
+  }
+  if (err instanceof BodyError) {
+    stats.rejected += 1;
+    requests.inc({ route, status: 400 });
+    return sendError(res, 400, 'bad_request', `${err.message}; nothing of this request was accepted`);
+  }
+  if (err instanceof BackPressureError) {
+    requests.inc({ route, status: 503 });
+    logger.warn({ err: err.message }, 'pushing back on ingest');
+    return sendError(
+      res,
+      503,
+      'unavailable',
+      `${err.message}; nothing of this request was accepted, retry later`,
+      err.retryAfterSeconds,
+    );
+  }
+  // Permanent Kafka failures: retrying the same request cannot succeed, so no 503 and no Retry-After.
+  if (err instanceof KafkaMessageTooLargeError) {
+    stats.rejected += 1;
+    requests.inc({ route, status: 413 });
+    return sendError(
+      res,
+      413,
+      'event_too_large',
+      `Kafka refused the events as too large (${err.reason}); nothing of this request was accepted, send ` +
+        `fewer or smaller events`,
+    );
+  }
+  if (err instanceof KafkaPermanentError) {
+    requests.inc({ route, status: 500 });
+    logger.error({ err: err.message, reason: err.reason }, 'Kafka refused the events permanently');
+    return sendError(
+      res,
+      500,
+      err instanceof KafkaAuthorizationError ? 'kafka_not_authorized' : 'kafka_rejected',
+      `Kafka refused the events (${err.reason}); the collector's Kafka settings need fixing, retrying will not help`,
+    );
+  }
+  requests.inc({ route, status: 500 });
+  logger.error({ err }, 'ingest failed');
+  return sendError(res, 500, 'internal', 'internal error');
+}
+
+/** Stage 4: produce, all or nothing, in a span whose context rides in the Kafka headers. */
+function forwarder(ctx: IngestContext) {
+  const { stats, logger, producer } = ctx;
+  const { events } = ctx.metrics;
   const tracer = trace.getTracer('pullwatch-collector');
-
-  // Stage 1: authenticate, as express middleware: before the body is read; the grant is kept for later stages.
-  const authenticate = authenticator(cfg.ingestAuth);
-  const authStage = (route: Route) => (req: Request, res: Response, next: NextFunction) => {
-    try {
-      res.locals.grant = authenticate(req.headers.authorization);
-      next();
-    } catch (err) {
-      handleError(err, res, route);
-    }
-  };
-
-  // Stage 4: produce, all or nothing, in a span whose context rides in the Kafka headers.
   const produce = async (n: Normalised, source: Source) => {
-    await deps.producer.send(n.out);
+    await producer.send(n.out);
     for (const [cluster, k] of n.filtered) events.inc({ source, cluster, outcome: 'filtered' }, k);
     for (const [cluster, k] of n.forwarded) events.inc({ source, cluster, outcome: 'forwarded' }, k);
     let rejected = 0;
@@ -274,7 +336,7 @@ export function createIngestApp(
     stats.filtered += filtered;
     stats.invalid += rejected;
     if (rejected > 0)
-      deps.logger.warn({ source, rejected, first: n.rejections[0] }, 'ingest: refused events over the field limits');
+      logger.warn({ source, rejected, first: n.rejections[0] }, 'ingest: refused events over the field limits');
     // `rejected` and what it was are added only when there were any (the documented answer stays as it was).
     return {
       accepted: n.out.length,
@@ -283,7 +345,7 @@ export function createIngestApp(
       ...(rejected > 0 ? { rejected, rejections: n.rejections } : {}),
     };
   };
-  const forward = (n: Normalised, source: Source) =>
+  return (n: Normalised, source: Source) =>
     tracer.startActiveSpan(
       'collector.forward',
       { attributes: { 'pullwatch.source': source, 'pullwatch.events': n.received } },
@@ -298,21 +360,21 @@ export function createIngestApp(
         }
       },
     );
+}
 
-  const app = express();
-  app.disable('x-powered-by');
-  const limits: BodyLimits = { maxEvents: cfg.maxEventsPerRequest, maxDepth: cfg.maxJsonDepth };
+type Forward = ReturnType<typeof forwarder>;
 
-  // Ingest requests being read or processed: past the cap a request is answered 429 before its body is read.
+/** Ingest requests being read or processed: past the cap a request is answered 429 before its body is read. */
+function inFlightGate(ctx: IngestContext) {
   let inFlight = 0;
-  const inFlightCap = (route: Route) => (_req: Request, res: Response, next: NextFunction) => {
-    if (inFlight >= cfg.maxRequestsInFlight) {
-      requests.inc({ route, status: 429 });
+  return (route: Route) => (_req: Request, res: Response, next: NextFunction) => {
+    if (inFlight >= ctx.cfg.maxRequestsInFlight) {
+      ctx.metrics.requests.inc({ route, status: 429 });
       return sendError(
         res,
         429,
         'too_many_requests',
-        `${cfg.maxRequestsInFlight} ingest requests are being processed (PULLWATCH_MAX_REQUESTS_IN_FLIGHT); ` +
+        `${ctx.cfg.maxRequestsInFlight} ingest requests are being processed (PULLWATCH_MAX_REQUESTS_IN_FLIGHT); ` +
           'nothing of this request was accepted, retry later',
         1,
       );
@@ -324,54 +386,37 @@ export function createIngestApp(
     });
     next();
   };
+}
 
-  // POST /v1/k8s-events?cluster=NAME: the cluster is known before the body, so it is checked first.
-  const queryCluster = (route: Route) => (req: Request, res: Response, next: NextFunction) => {
-    const cluster = typeof req.query.cluster === 'string' ? req.query.cluster : '';
+/** POST /v1/k8s-events, after its gates: parse, normalise, forward. */
+function k8sEventsHandler(ctx: IngestContext, forward: Forward) {
+  return async (req: Request, res: Response) => {
+    const cluster = res.locals.cluster as string;
+    const source: Source =
+      req.query.source === 'replay' ? 'replay' : req.query.source === 'simulator' ? 'simulator' : 'http';
     try {
-      if (!CLUSTER.test(cluster))
-        throw new ParameterError('cluster: required, letters, digits, ".", "_" or "-" (e.g. ?cluster=prod-eu-1)');
-      authorize(res.locals.grant as ClusterGrant, [cluster]);
-      res.locals.cluster = cluster;
-      next();
+      const slice = slicer();
+      const n = await normalise(
+        await parseK8sEvents(typeof req.body === 'string' ? req.body : '', cluster, ctx.limits, slice),
+        source,
+        ctx.cfg.allEvents,
+        slice,
+      );
+      // The text is parsed and encoded: not kept while Kafka acknowledges.
+      req.body = undefined;
+      ctx.stats.received += n.received;
+      const result = await forward(n, source);
+      ctx.metrics.requests.inc({ route: 'k8s-events', status: 200 });
+      res.status(200).json(result);
     } catch (err) {
-      handleError(err, res, route);
+      answerError(ctx, err, res, 'k8s-events');
     }
   };
-  const text = express.text({ type: () => true, limit: cfg.maxBodyBytes });
-  app.post(
-    '/v1/k8s-events',
-    authStage('k8s-events'),
-    queryCluster('k8s-events'),
-    inFlightCap('k8s-events'),
-    text,
-    async (req: Request, res: Response) => {
-      const cluster = res.locals.cluster as string;
-      const source: Source =
-        req.query.source === 'replay' ? 'replay' : req.query.source === 'simulator' ? 'simulator' : 'http';
-      try {
-        const slice = slicer();
-        const n = await normalise(
-          await parseK8sEvents(typeof req.body === 'string' ? req.body : '', cluster, limits, slice),
-          source,
-          cfg.allEvents,
-          slice,
-        );
-        // The text is parsed and encoded: not kept while Kafka acknowledges.
-        req.body = undefined;
-        stats.received += n.received;
-        const result = await forward(n, source);
-        requests.inc({ route: 'k8s-events', status: 200 });
-        res.status(200).json(result);
-      } catch (err) {
-        handleError(err, res, 'k8s-events');
-      }
-    },
-  );
+}
 
-  // POST /v1/logs: OTLP/HTTP, JSON or protobuf; each record's cluster is checked against the token.
-  const raw = express.raw({ type: () => true, limit: cfg.maxBodyBytes });
-  app.post('/v1/logs', authStage('logs'), inFlightCap('logs'), raw, async (req: Request, res: Response) => {
+/** POST /v1/logs (OTLP/HTTP, JSON or protobuf), after its gates: each record's cluster is checked against the token. */
+function logsHandler(ctx: IngestContext, forward: Forward) {
+  return async (req: Request, res: Response) => {
     const protobufBody = String(req.headers['content-type'] ?? '').includes('protobuf');
     try {
       const slice = slicer();
@@ -379,15 +424,15 @@ export function createIngestApp(
         Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
         protobufBody,
         typeof req.query.cluster === 'string' ? req.query.cluster : undefined,
-        limits,
+        ctx.limits,
         slice,
       );
       authorize(res.locals.grant as ClusterGrant, new Set(items.map((i) => i.cluster)));
-      const n = await normalise(items, 'otlp', cfg.allEvents, slice);
+      const n = await normalise(items, 'otlp', ctx.cfg.allEvents, slice);
       req.body = undefined;
-      stats.received += n.received;
+      ctx.stats.received += n.received;
       const result = await forward(n, 'otlp');
-      requests.inc({ route: 'logs', status: 200 });
+      ctx.metrics.requests.inc({ route: 'logs', status: 200 });
       // OTLP/HTTP: an empty ExportLogsServiceResponse, in the request's encoding, means all accepted; records
       // refused by the field limits are a partial success (not retried by the exporter).
       const rejected = result.rejected ?? 0;
@@ -402,9 +447,81 @@ export function createIngestApp(
           .status(200)
           .json(rejected > 0 ? { partialSuccess: { rejectedLogRecords: String(rejected), errorMessage } } : {});
     } catch (err) {
-      handleError(err, res, 'logs');
+      answerError(ctx, err, res, 'logs');
     }
-  });
+  };
+}
+
+/**
+ * The ingest app: stage 1 authenticates (before the body is read), then the cluster and in-flight gates,
+ * the body parser within its limit, and the route's handler (parse → normalise → forward); health,
+ * readiness and metrics need no token.
+ */
+export function createIngestApp(
+  cfg: CollectorConfig,
+  deps: { producer: EnvelopeProducer; logger: Logger; metrics: Registry },
+) {
+  const stats: IngestStats = {
+    received: 0,
+    forwarded: 0,
+    filtered: 0,
+    rejected: 0,
+    invalid: 0,
+    unauthorized: 0,
+    forbidden: 0,
+  };
+  const ctx: IngestContext = {
+    cfg,
+    producer: deps.producer,
+    logger: deps.logger,
+    stats,
+    metrics: ingestMetrics(deps.metrics, deps.producer),
+    limits: { maxEvents: cfg.maxEventsPerRequest, maxDepth: cfg.maxJsonDepth },
+  };
+  const forward = forwarder(ctx);
+  const inFlightCap = inFlightGate(ctx);
+
+  // Stage 1: authenticate, as express middleware: before the body is read; the grant is kept for later stages.
+  const authenticate = authenticator(cfg.ingestAuth);
+  const authStage = (route: Route) => (req: Request, res: Response, next: NextFunction) => {
+    try {
+      res.locals.grant = authenticate(req.headers.authorization);
+      next();
+    } catch (err) {
+      answerError(ctx, err, res, route);
+    }
+  };
+  // POST /v1/k8s-events?cluster=NAME: the cluster is known before the body, so it is checked first.
+  const queryCluster = (route: Route) => (req: Request, res: Response, next: NextFunction) => {
+    const cluster = typeof req.query.cluster === 'string' ? req.query.cluster : '';
+    try {
+      if (!CLUSTER.test(cluster))
+        throw new ParameterError('cluster: required, letters, digits, ".", "_" or "-" (e.g. ?cluster=prod-eu-1)');
+      authorize(res.locals.grant as ClusterGrant, [cluster]);
+      res.locals.cluster = cluster;
+      next();
+    } catch (err) {
+      answerError(ctx, err, res, route);
+    }
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.post(
+    '/v1/k8s-events',
+    authStage('k8s-events'),
+    queryCluster('k8s-events'),
+    inFlightCap('k8s-events'),
+    express.text({ type: () => true, limit: cfg.maxBodyBytes }),
+    k8sEventsHandler(ctx, forward),
+  );
+  app.post(
+    '/v1/logs',
+    authStage('logs'),
+    inFlightCap('logs'),
+    express.raw({ type: () => true, limit: cfg.maxBodyBytes }),
+    logsHandler(ctx, forward),
+  );
 
   // Health and metrics: no token (kubelet probes, Prometheus scrapes; see the README).
   app.get('/healthz', (_req, res) => res.json({ status: 'ok' }));
@@ -437,71 +554,6 @@ export function createIngestApp(
       return sendError(res, 500, 'internal', 'internal error');
     },
   );
-
-  // Stage 5 for failures: the error's type decides the status.
-  function handleError(err: unknown, res: Response, route: Route) {
-    if (err instanceof UnauthorizedError) {
-      stats.unauthorized += 1;
-      requests.inc({ route, status: 401 });
-      res.setHeader('WWW-Authenticate', err.challenge);
-      return sendError(res, 401, 'unauthorized', err.message);
-    }
-    if (err instanceof ForbiddenError) {
-      stats.forbidden += 1;
-      requests.inc({ route, status: 403 });
-      return sendError(res, 403, 'forbidden', `${err.message}; nothing of this request was accepted`);
-    }
-    if (err instanceof ParameterError) {
-      requests.inc({ route, status: 400 });
-      return sendError(res, 400, 'bad_parameter', err.message);
-    }
-    if (err instanceof TooManyEventsError) {
-      stats.rejected += 1;
-      requests.inc({ route, status: 413 });
-      return sendError(res, 413, 'too_many_events', `${err.message}; nothing of this request was accepted`);
-    }
-    if (err instanceof BodyError) {
-      stats.rejected += 1;
-      requests.inc({ route, status: 400 });
-      return sendError(res, 400, 'bad_request', `${err.message}; nothing of this request was accepted`);
-    }
-    if (err instanceof BackPressureError) {
-      requests.inc({ route, status: 503 });
-      deps.logger.warn({ err: err.message }, 'pushing back on ingest');
-      return sendError(
-        res,
-        503,
-        'unavailable',
-        `${err.message}; nothing of this request was accepted, retry later`,
-        err.retryAfterSeconds,
-      );
-    }
-    // Permanent Kafka failures: retrying the same request cannot succeed, so no 503 and no Retry-After.
-    if (err instanceof KafkaMessageTooLargeError) {
-      stats.rejected += 1;
-      requests.inc({ route, status: 413 });
-      return sendError(
-        res,
-        413,
-        'event_too_large',
-        `Kafka refused the events as too large (${err.reason}); nothing of this request was accepted, send ` +
-          `fewer or smaller events`,
-      );
-    }
-    if (err instanceof KafkaPermanentError) {
-      requests.inc({ route, status: 500 });
-      deps.logger.error({ err: err.message, reason: err.reason }, 'Kafka refused the events permanently');
-      return sendError(
-        res,
-        500,
-        err instanceof KafkaAuthorizationError ? 'kafka_not_authorized' : 'kafka_rejected',
-        `Kafka refused the events (${err.reason}); the collector's Kafka settings need fixing, retrying will not help`,
-      );
-    }
-    requests.inc({ route, status: 500 });
-    deps.logger.error({ err }, 'ingest failed');
-    return sendError(res, 500, 'internal', 'internal error');
-  }
 
   return { app, stats };
 }
