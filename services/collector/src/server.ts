@@ -251,7 +251,7 @@ interface IngestContext {
 }
 
 /** Stage 5 for failures: the error's type decides the status. */
-function answerError(ctx: IngestContext, err: unknown, res: Response, route: Route): void {
+function answerError(ctx: IngestContext, err: unknown, res: Response, route: Route) {
   const { stats, logger } = ctx;
   const { requests } = ctx.metrics;
   if (err instanceof UnauthorizedError) {
