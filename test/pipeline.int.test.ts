@@ -35,15 +35,15 @@ describe('npm start: the pipeline on a simulated fleet', () => {
       );
       return r.incidents.some((i) => i.scope === 'fleet') ? r.incidents : null;
     }, 'a fleet incident');
-    // The scenario's quay.io outage hits three clusters at once.
-    expect(incidents).toContainEqual(
-      expect.objectContaining({
-        scope: 'fleet',
-        registry: 'quay.io',
-        cause: 'registry_unavailable',
-        clusters: ['prod-eu-west', 'prod-us-east', 'staging-eu'],
-      }),
-    );
+    // The scenario's quay.io outage hits three clusters at once: fleet-wide, and exactly those clusters. (The
+    // simulated pulls are random: a quiet gap longer than the incident window can split it in two.)
+    const quay = incidents.filter((i) => i.registry === 'quay.io' && i.cause === 'registry_unavailable');
+    expect(quay.some((i) => i.scope === 'fleet')).toBe(true);
+    expect([...new Set(quay.flatMap((i) => i.clusters))].sort()).toEqual([
+      'prod-eu-west',
+      'prod-us-east',
+      'staging-eu',
+    ]);
     expect(incidents).toContainEqual(
       expect.objectContaining({
         scope: 'cluster',
