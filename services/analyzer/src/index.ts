@@ -1,7 +1,7 @@
 export { loadAnalyzerConfig, type AnalyzerConfig } from './config.ts';
 export { analyzerHttpHandler, startAnalyzerHttp } from './http.ts';
 export { createAnalyzer, type Analyzer, type AnalyzerDeps, type AnalyzerStats } from './analyzer.ts';
-export { processEnvelope, AnalyzerState, tagKind, backoffFor } from './core/process.ts';
+export { processEnvelope, AnalyzerState, tagKind } from './core/process.ts';
 export {
   PULL_EVENT_FORMAT,
   RAW_EVENT_FORMAT,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { eventEnvelope, K8sEventSchema } from '@pullwatch/event-schema';
-import { AnalyzerState, backoffFor, clampTime, processEnvelope, tagKind, timeWindow } from './process.ts';
+import { AnalyzerState, clampTime, processEnvelope, tagKind, timeWindow } from './process.ts';
 
 const t = (s: number) => new Date(Date.UTC(2026, 10, 24, 10, 0, 0) + s * 1000).toISOString();
 function ev(uid: string, reason: string, message: string, count: number, at: number, pod = 'web-1') {
@@ -236,8 +236,6 @@ describe('processEnvelope', () => {
       'digest',
       'invalid',
     ]);
-    expect(backoffFor(1)).toEqual({ stage: 0, seconds: 5 });
-    expect(backoffFor(12)).toEqual({ stage: 6, seconds: 300 });
   });
 
   it('infers the workload from the Pod name when the envelope names none, and leaves the team unknown', () => {

@@ -98,9 +98,6 @@ const toMs = (t: string | null | undefined, fallback: number) => {
   return Number.isFinite(ms) ? ms : fallback;
 };
 
-/** kubelet's back-off after `attempts` failures (one source: `kubeletBackoff` of @pullwatch/event-schema). */
-export const backoffFor = kubeletBackoff;
-
 /**
  * One envelope → its rows and the state change it causes. Pure apart from `state`. The stages, in
  * order: read the Event, classify it, count its growth, attribute a cause, then the pull row, the
@@ -304,7 +301,7 @@ function nextPodState(
   if (outcome === 'failure' && delta > 0) {
     const attempts = (open?.attempts ?? 0) + delta;
     const firstFailure = open?.first_failure ?? firstMs;
-    const { stage, seconds } = backoffFor(attempts);
+    const { stage, seconds } = kubeletBackoff(attempts);
     return {
       cluster: env.cluster,
       namespace: n.object.namespace,
