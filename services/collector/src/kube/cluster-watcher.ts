@@ -153,32 +153,33 @@ export class ClusterWatcher {
    */
   start(): void {
     if (this.namespaceWatch) {
-      this.namespacesListed = new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          this.log.warn({ cluster: this.cluster }, 'watch: no Namespace list yet; sending without teams meanwhile');
-          resolve();
-        }, NAMESPACE_WAIT_MS);
-        timer.unref();
-        this.markNamespacesListed = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      [this.namespacesListed, this.markNamespacesListed] = this.firstList(NAMESPACE_WAIT_MS, () =>
+        this.log.warn({ cluster: this.cluster }, 'watch: no Namespace list yet; sending without teams meanwhile'),
+      );
       this.namespaceWatch.start();
     }
-    this.podsListed = new Promise<void>((resolve) => {
+    [this.podsListed, this.markPodsListed] = this.firstList(POD_WAIT_MS, () =>
+      this.log.warn({ cluster: this.cluster }, 'watch: no Pod list yet; sending Events without their Pod meanwhile'),
+    );
+    this.podWatch.start();
+    this.events.start();
+  }
+
+  /** A wait for a watch's first list: settled by the returned mark, or after `ms` (then `late` says so). */
+  private firstList(ms: number, late: () => void): [Promise<void>, () => void] {
+    let mark = () => {};
+    const listed = new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
-        this.log.warn({ cluster: this.cluster }, 'watch: no Pod list yet; sending Events without their Pod meanwhile');
+        late();
         resolve();
-      }, POD_WAIT_MS);
+      }, ms);
       timer.unref();
-      this.markPodsListed = () => {
+      mark = () => {
         clearTimeout(timer);
         resolve();
       };
     });
-    this.podWatch.start();
-    this.events.start();
+    return [listed, mark];
   }
 
   async stop(): Promise<void> {
