@@ -11,6 +11,18 @@ describe('toClickHouseError', () => {
       new ClickHouseError({ message: 'busy', code: '202', type: 'TOO_MANY_SIMULTANEOUS_QUERIES' }),
     );
     expect(busy).toBeInstanceOf(ClickHouseUnavailableError);
+    // A shard shutting down after a fatal error (seen in the cluster tier) is unavailable, not a bad query.
+    const shuttingDown = toClickHouseError(
+      new ClickHouseError({
+        message: 'The server is shutting down due to a fatal error. ',
+        code: '236',
+        type: 'ABORTED',
+      }),
+    );
+    expect(shuttingDown).toBeInstanceOf(ClickHouseUnavailableError);
+    expect(toClickHouseError(new ClickHouseError({ message: 'x', code: '236', type: '' }))).toBeInstanceOf(
+      ClickHouseUnavailableError,
+    );
   });
 
   it('decides socket failures by their code, also when wrapped, and never by the text', () => {

@@ -98,7 +98,10 @@ const TRANSIENT_SERVER_ERRORS = new Set([
   'ALL_CONNECTION_TRIES_FAILED',
   'ALL_REPLICAS_ARE_STALE',
   'NO_AVAILABLE_REPLICA',
+  // "The server is shutting down": a supervisor starts it again; the query itself was fine.
+  'ABORTED',
 ]);
+const ABORTED_CODE = '236';
 
 function systemCode(err: unknown): string | undefined {
   for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 4; depth++) {
@@ -130,7 +133,7 @@ export function toClickHouseError(
   if (timedOut) return new ClickHouseUnavailableError(`ClickHouse did not answer in time: ${message}`, { cause: err });
   if (err instanceof ClickHouseError) {
     const type = err.type ?? '';
-    if (TRANSIENT_SERVER_ERRORS.has(type))
+    if (TRANSIENT_SERVER_ERRORS.has(type) || err.code === ABORTED_CODE)
       return new ClickHouseUnavailableError(`ClickHouse is overloaded or unreachable (${type})`, { cause: err });
     return new ClickHouseQueryError(message, { code: err.code, type }, { cause: err });
   }

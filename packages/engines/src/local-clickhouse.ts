@@ -67,10 +67,13 @@ export class LocalClickHouse {
         () => this.daemon.pid() === null,
       );
       if (r.ok) return { reused: true, readyMs: Date.now() - t0 };
-      throw new Error(
-        `a ClickHouse process is running but not answering ` +
-          `on ${this.url}: ${String(r.lastError)}\n${this.daemon.tail()}`,
-      );
+      // A process that exits while we wait (an engine shutting down after a fatal error) is started
+      // again below, as a supervisor would; one that lives on without answering is an error.
+      if (this.daemon.pid() !== null)
+        throw new Error(
+          `a ClickHouse process is running but not answering ` +
+            `on ${this.url}: ${String(r.lastError)}\n${this.daemon.tail()}`,
+        );
     }
     const library = findLibrary();
     const launcher = this.ensureLauncher(progress);
