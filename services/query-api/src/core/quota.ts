@@ -1,5 +1,6 @@
-// Docker Hub's pull quota per egress address: which Pods share one, how much of it they used, and
-// when the current rate would exhaust it. Pure: usage rows and the egress settings come in.
+// Docker Hub's pull quota per egress address (anonymous pulls) and per account (authenticated pulls):
+// which Pods share one, how much of it they used, and when the current rate would exhaust it. Pure: usage
+// rows and the egress settings come in.
 
 /** The egress settings, parsed (see diagnosis/egress-config.ts for the file). */
 export interface EgressSettings {
@@ -13,9 +14,28 @@ export interface EgressSettings {
     name: string;
     clusters: string[];
     nodes: { cluster: string; node: string }[];
+    /** The address prefixes the group pulls from (documentation of the bucket: addresses are not in the data). */
+    prefixes?: string[] | undefined;
     limit?: number | undefined;
     window?: Duration | undefined;
   }[];
+  /** Default authenticated pulls per window and account (Docker Hub Personal: 200 per 6 h). */
+  accountLimit?: number | undefined;
+  accountWindow?: Duration | undefined;
+  /** Docker Hub accounts and the clusters and namespaces that pull with their credentials. */
+  accounts?: AccountSettings[] | undefined;
+  /** `host` or `host/project` prefixes of pull-through caches of Docker Hub. */
+  proxyCaches?: string[] | undefined;
+}
+
+export interface AccountSettings {
+  name: string;
+  limit?: number | undefined;
+  window?: Duration | undefined;
+  clusters: string[];
+  namespaces: { cluster: string; namespace: string }[];
+  /** pull-secrets: only Pods with imagePullSecrets pull as the account; all: every pull there (node credentials). */
+  pulls: 'pull-secrets' | 'all';
 }
 
 export interface Duration {
@@ -44,9 +64,38 @@ export function egressOf(s: EgressSettings, cluster: string, node: string): Egre
   return { egress: `cluster:${cluster}`, limit, window };
 }
 
+/** Docker Hub Personal's authenticated limit: 200 pulls per 6 h and account. */
+export const DEFAULT_ACCOUNT_LIMIT = 200;
+const SIX_HOURS: Duration = { text: '6h', ms: 6 * 3_600_000 };
+
+const accountLimit = (s: EgressSettings, a?: AccountSettings) => a?.limit ?? s.accountLimit ?? DEFAULT_ACCOUNT_LIMIT;
+const accountWindow = (s: EgressSettings, a?: AccountSettings) => a?.window ?? s.accountWindow ?? SIX_HOURS;
+
+/**
+ * The configured account a pull in `namespace` of `cluster` is made as, if any: a namespace's account before
+ * its cluster's; with `pulls: pull-secrets`, only for Pods known to have imagePullSecrets.
+ */
+export function accountOf(
+  s: EgressSettings,
+  cluster: string,
+  namespace: string,
+  withPullSecrets: boolean,
+): AccountSettings | null {
+  const accounts = s.accounts ?? [];
+  const a =
+    accounts.find((x) => x.namespaces.some((n) => n.cluster === cluster && n.namespace === namespace)) ??
+    accounts.find((x) => x.clusters.includes(cluster));
+  return a && (a.pulls === 'all' || withPullSecrets) ? a : null;
+}
+
 /** Every distinct window the settings use (the usage query sums each). */
 export function windowsOf(s: EgressSettings): Duration[] {
-  const all = [s.window, ...Object.values(s.clusters).map((c) => c.window), ...s.groups.map((g) => g.window)];
+  const all = [
+    s.window,
+    ...Object.values(s.clusters).map((c) => c.window),
+    ...s.groups.map((g) => g.window),
+    ...(s.accounts?.length ? [accountWindow(s), ...s.accounts.map((a) => a.window)] : []),
+  ];
   const byMs = new Map<number, Duration>();
   for (const w of all) if (w && !byMs.has(w.ms)) byMs.set(w.ms, w);
   return [...byMs.values()];
@@ -64,6 +113,73 @@ export interface NodeUsage {
   rateLimited: Map<number, number>;
 }
 
+/**
+ * Docker Hub activity of one (cluster, node, namespace, credentials, account) as the usage query returns it:
+ * `namespace` is '' unless an account names namespaces; `account` is the Docker ID a 429 names (`… pull
+ * rate limit as 'ID'`), '' for every other row.
+ */
+export interface PullUsage extends NodeUsage {
+  namespace: string;
+  withPullSecrets: boolean;
+  account: string;
+  /** The last 429 of the row (epoch ms), null when none. */
+  lastRateLimited: number | null;
+}
+
+/** Authenticated Docker Hub activity of one account in one cluster. */
+export interface AccountUsage {
+  account: string;
+  cluster: string;
+  used: Map<number, number>;
+  lastHour: number;
+  rateLimited: Map<number, number>;
+  lastRateLimited: number | null;
+}
+
+const addInto = (into: Map<number, number>, from: Map<number, number>) => {
+  for (const [k, v] of from) into.set(k, (into.get(k) ?? 0) + v);
+};
+
+/**
+ * Each usage row to its bucket: a 429 naming an account to that account; pulls the settings say are made
+ * with an account's credentials to the account; the rest (anonymous pulls, anonymous 429s) to the node's
+ * egress, as before accounts.
+ */
+export function splitUsage(
+  s: EgressSettings,
+  rows: readonly PullUsage[],
+): { nodes: NodeUsage[]; accounts: AccountUsage[] } {
+  const nodes = new Map<string, NodeUsage>();
+  const accounts = new Map<string, AccountUsage>();
+  for (const r of rows) {
+    // The node is listed whoever's bucket its pulls go to: it shares the egress address either way.
+    const key = `${r.cluster}\u0000${r.node}`;
+    let n = nodes.get(key);
+    if (!n) {
+      n = { cluster: r.cluster, node: r.node, used: new Map(), lastHour: 0, rateLimited: new Map() };
+      nodes.set(key, n);
+    }
+    const account = r.account || accountOf(s, r.cluster, r.namespace, r.withPullSecrets)?.name;
+    if (!account) {
+      addInto(n.used, r.used);
+      n.lastHour += r.lastHour;
+      addInto(n.rateLimited, r.rateLimited);
+      continue;
+    }
+    const akey = `${account}\u0000${r.cluster}`;
+    let a = accounts.get(akey);
+    if (!a) {
+      a = { account, cluster: r.cluster, used: new Map(), lastHour: 0, rateLimited: new Map(), lastRateLimited: null };
+      accounts.set(akey, a);
+    }
+    addInto(a.used, r.used);
+    a.lastHour += r.lastHour;
+    addInto(a.rateLimited, r.rateLimited);
+    if (r.lastRateLimited !== null) a.lastRateLimited = Math.max(a.lastRateLimited ?? 0, r.lastRateLimited);
+  }
+  return { nodes: [...nodes.values()], accounts: [...accounts.values()] };
+}
+
 export interface EgressQuota {
   egress: string;
   clusters: string[];
@@ -75,6 +191,24 @@ export interface EgressQuota {
   rateLimitedFailures: number;
   /** Only when it differs from the default window. */
   window?: string;
+  /** Only for a group with prefixes: the address prefixes Docker Hub counts as this bucket. */
+  prefixes?: string[];
+}
+
+export interface AccountQuota {
+  account: string;
+  /** false: named only by Docker Hub's 429s (its pulls are not attributed: used counts none of them). */
+  configured: boolean;
+  clusters: string[];
+  limit: number;
+  window: string;
+  used: number;
+  remaining: number;
+  ratePerHour: number;
+  exhaustedAt: string | null;
+  rateLimitedFailures: number;
+  /** The last 429 naming the account in the window. */
+  lastRateLimitedAt: string | null;
 }
 
 const HOUR = 3_600_000;
@@ -88,6 +222,18 @@ export type QuotaLevel = 'ok' | 'near' | 'full';
 export function quotaLevel(q: { used: number; limit: number }, nearShare: number): QuotaLevel {
   const share = q.used / q.limit;
   return share >= 1 ? 'full' : share >= nearShare ? 'near' : 'ok';
+}
+
+/** A refusal this recent says an account is out of pulls now, whatever the fleet's own count says. */
+export const RECENT_REFUSAL_MS = 3_600_000;
+
+/**
+ * An account's level: as an egress's, except `full` when Docker Hub refused it within the last hour — an
+ * account's pulls outside the fleet (CI, laptops) use its quota too, and the fleet cannot count those.
+ */
+export function accountLevel(q: AccountQuota, nearShare: number, now: number): QuotaLevel {
+  if (q.lastRateLimitedAt !== null && now - Date.parse(q.lastRateLimitedAt) <= RECENT_REFUSAL_MS) return 'full';
+  return quotaLevel(q, nearShare);
 }
 
 /**
@@ -149,9 +295,73 @@ export function quotaByEgress(s: EgressSettings, nodes: readonly NodeUsage[], no
         rateLimitedFailures: limited,
       };
       if (e.window.ms !== s.window.ms) q.window = e.window.text;
+      const prefixes = e.egress.startsWith('group:')
+        ? s.groups.find((g) => `group:${g.name}` === e.egress)?.prefixes
+        : undefined;
+      if (prefixes?.length) q.prefixes = prefixes;
       return q;
     })
     .sort((x, y) => y.used / y.limit - x.used / x.limit || x.egress.localeCompare(y.egress));
+}
+
+const rateOf = (used: number, lastHour: number, windowMs: number) =>
+  // The rate over the last hour, or over the whole window when that is shorter.
+  windowMs < HOUR ? (used * HOUR) / windowMs : lastHour;
+
+/**
+ * Quota per Docker Hub account: the configured accounts (idle or not) and every account a 429 named, one
+ * bucket each however many clusters share its credentials; most used first (share of the limit, then name).
+ */
+export function quotaByAccount(s: EgressSettings, usage: readonly AccountUsage[], now: number): AccountQuota[] {
+  const acc = new Map<
+    string,
+    { a?: AccountSettings; clusters: Set<string>; used: number; lastHour: number; limited: number; last: number | null }
+  >();
+  const touch = (account: string) => {
+    let x = acc.get(account);
+    if (!x) {
+      x = { clusters: new Set(), used: 0, lastHour: 0, limited: 0, last: null };
+      acc.set(account, x);
+    }
+    return x;
+  };
+  for (const a of s.accounts ?? []) {
+    const x = touch(a.name);
+    x.a = a;
+    for (const c of [...a.clusters, ...a.namespaces.map((n) => n.cluster)]) x.clusters.add(c);
+  }
+  for (const u of usage) {
+    const x = touch(u.account);
+    const w = accountWindow(s, x.a).ms;
+    x.clusters.add(u.cluster);
+    x.used += u.used.get(w) ?? 0;
+    x.lastHour += u.lastHour;
+    const limited = u.rateLimited.get(w) ?? 0;
+    x.limited += limited;
+    if (limited && u.lastRateLimited !== null) x.last = Math.max(x.last ?? 0, u.lastRateLimited);
+  }
+  return [...acc.entries()]
+    .map(([account, x]): AccountQuota => {
+      const limit = accountLimit(s, x.a);
+      const window = accountWindow(s, x.a);
+      const ratePerHour = rateOf(x.used, x.lastHour, window.ms);
+      const remaining = Math.max(0, limit - x.used);
+      const at = exhaustionTime(remaining, ratePerHour, window.ms, now);
+      return {
+        account,
+        configured: x.a !== undefined,
+        clusters: [...x.clusters].sort(),
+        limit,
+        window: window.text,
+        used: x.used,
+        remaining,
+        ratePerHour: Math.round(ratePerHour * 100) / 100,
+        exhaustedAt: at === null ? null : new Date(at).toISOString(),
+        rateLimitedFailures: x.limited,
+        lastRateLimitedAt: x.last === null ? null : new Date(x.last).toISOString(),
+      };
+    })
+    .sort((x, y) => y.used / y.limit - x.used / x.limit || x.account.localeCompare(y.account));
 }
 
 /**

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIPv4, isIPv6 } from 'node:net';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import type { Duration, EgressSettings } from '../core/quota.ts';
@@ -22,6 +23,59 @@ const Limit = z.number().int().min(1);
 const name = z.string().min(1).max(256);
 
 /**
+ * An address prefix an egress group pulls from, `ADDRESS/LENGTH`. Docker Hub counts anonymous IPv6 pulls per
+ * /64 at least, and per a wider provider prefix when it says so in `docker-ratelimit-source`: an IPv6 prefix
+ * longer than /64 would split what Docker Hub counts as one.
+ */
+const Prefix = z
+  .string()
+  .max(64)
+  .superRefine((v, ctx) => {
+    const [address = '', length, ...rest] = v.split('/');
+    const bits = Number(length);
+    const v6 = isIPv6(address);
+    if (rest.length || length === undefined || !/^\d{1,3}$/.test(length) || !(v6 || isIPv4(address)))
+      ctx.addIssue({
+        code: 'custom',
+        message: `'${v}' is not an address prefix like 2600:1f18::/48 or 203.0.113.0/24`,
+      });
+    else if (v6 && bits > 64)
+      ctx.addIssue({
+        code: 'custom',
+        message: `'${v}': Docker Hub counts IPv6 pulls per /64 or a wider prefix, so a prefix longer than /64 cannot be a bucket`,
+      });
+    else if (!v6 && bits > 32) ctx.addIssue({ code: 'custom', message: `'${v}': an IPv4 prefix is at most /32` });
+  })
+  .transform((v) => v.toLowerCase());
+
+/** `host` or `host/project`: a pull-through cache of Docker Hub (a Harbor proxy-cache project, a mirror). */
+const ProxyCache = z
+  .string()
+  .max(512)
+  .regex(
+    /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/,
+    'a registry host, optionally with a project path, like harbor.example.com/dockerhub-proxy',
+  );
+
+/** A Docker Hub account whose credentials some clusters or namespaces pull with. */
+const Account = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,255}$/, "the account's Docker ID (letters, digits, . _ - @)"),
+    limit: Limit.optional(),
+    window: DurationText.optional(),
+    clusters: z.array(name).default([]),
+    namespaces: z.array(z.object({ cluster: name, namespace: name }).strict()).default([]),
+    /**
+     * pull-secrets: only Pods with imagePullSecrets pull as the account (the others pull anonymously, through
+     * their egress); all: every pull there does (node-level credentials: a kubelet credential provider, the
+     * runtime's own registry auth).
+     */
+    pulls: z.enum(['pull-secrets', 'all']).default('pull-secrets'),
+  })
+  .strict()
+  .refine((a) => a.clusters.length + a.namespaces.length > 0, 'an account needs clusters or namespaces');
+
+/**
  * PULLWATCH_DOCKERHUB_EGRESS_FILE: who shares which egress address. By default every cluster is one
  * egress (one NAT address) with Docker Hub's anonymous limit, 100 pulls per 6 h.
  *
@@ -31,9 +85,17 @@ const name = z.string().min(1).max(256);
  * clusters:
  *   prod-us-east: { egress: node }   # each node has its own address
  *   prod-eu-west: { limit: 200 }     # authenticated pulls
- * groups:                            # several clusters or nodes behind one address
+ * groups:                            # several clusters or nodes behind one address (or prefix)
  *   - { name: eu-nat, clusters: [staging-eu, dev-eu], limit: 200 }
  *   - { name: gpu-pool, nodes: [{ cluster: prod-eu-west, node: gpu-1 }] }
+ *   - { name: aws-v6, clusters: [prod-us-east], prefixes: ['2600:1f18::/48'] }  # docker-ratelimit-source
+ * accountLimit: 200                  # authenticated pulls per window and account (Docker Hub Personal)
+ * accountWindow: 6h
+ * accounts:                          # authenticated pulls count per Docker Hub account, across the fleet
+ *   - { name: ci-bot, clusters: [prod-eu-west, prod-us-east] }            # Pods with imagePullSecrets
+ *   - { name: acme-team, namespaces: [{ cluster: dev, namespace: ml }], limit: 5000, window: 24h }
+ *   - { name: edge-nodes, clusters: [edge], pulls: all }                  # node-level credentials
+ * proxyCaches: [harbor.example.com/dockerhub-proxy]   # pull-through caches of Docker Hub
  * ```
  */
 export const EgressFileSchema = z
@@ -59,6 +121,7 @@ export const EgressFileSchema = z
             name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, . _ -'),
             clusters: z.array(name).default([]),
             nodes: z.array(z.object({ cluster: name, node: name }).strict()).default([]),
+            prefixes: z.array(Prefix).max(64).optional(),
             limit: Limit.optional(),
             window: DurationText.optional(),
           })
@@ -66,6 +129,10 @@ export const EgressFileSchema = z
           .refine((g) => g.clusters.length + g.nodes.length > 0, 'a group needs clusters or nodes'),
       )
       .default([]),
+    accountLimit: Limit.default(200),
+    accountWindow: DurationText.prefault('6h'),
+    accounts: z.array(Account).max(1000).default([]),
+    proxyCaches: z.array(ProxyCache).max(1000).default([]),
   })
   .strict();
 
@@ -88,6 +155,30 @@ export function parseEgressSettings(text: string, path = 'egress settings'): Egr
   for (const g of r.data.groups) {
     if (names.has(g.name)) throw new EgressConfigError(path, `group name '${g.name}' is used twice`);
     names.add(g.name);
+  }
+  const prefixes = new Map<string, string>();
+  for (const g of r.data.groups)
+    for (const p of g.prefixes ?? []) {
+      const other = prefixes.get(p);
+      if (other !== undefined)
+        throw new EgressConfigError(path, `prefix ${p} is in two groups ('${other}' and '${g.name}')`);
+      prefixes.set(p, g.name);
+    }
+  // Each cluster and namespace pulls as one account: two would make the bucket of a pull a guess.
+  const owner = new Map<string, string>();
+  const claim = (key: string, what: string, account: string) => {
+    const other = owner.get(key);
+    if (other !== undefined)
+      throw new EgressConfigError(path, `${what} is in two accounts ('${other}' and '${account}')`);
+    owner.set(key, account);
+  };
+  const accounts = new Set<string>();
+  for (const a of r.data.accounts) {
+    if (accounts.has(a.name)) throw new EgressConfigError(path, `account '${a.name}' is listed twice`);
+    accounts.add(a.name);
+    for (const c of a.clusters) claim(`${c}\u0000`, `cluster '${c}'`, a.name);
+    for (const n of a.namespaces)
+      claim(`${n.cluster}\u0000${n.namespace}`, `namespace ${n.cluster}/${n.namespace}`, a.name);
   }
   return r.data;
 }

@@ -1,7 +1,14 @@
 import { QUOTA_COUNTED_CAUSES, QUOTA_UNCOUNTED_SUBCAUSES } from '@pullwatch/classifier';
 import type { ClickHouseClient, FleetTables } from '@pullwatch/clickhouse';
 import type { FleetPull } from '../core/did-you-mean.ts';
-import { type EgressSettings, type NodeUsage, windowsOf } from '../core/quota.ts';
+import {
+  type AccountUsage,
+  type EgressSettings,
+  type NodeUsage,
+  type PullUsage,
+  splitUsage,
+  windowsOf,
+} from '../core/quota.ts';
 import { chTime } from '../params.ts';
 import { readRows } from '../read.ts';
 import type { Pair } from '../core/teams.ts';
@@ -9,6 +16,12 @@ import { TEAM_PAIRS_SQL, teamIncidentsSql, teamPairsParam } from '../teams/sql.t
 
 type Params = Record<string, unknown>;
 const n = (v: unknown) => Number(v ?? 0);
+
+/**
+ * The account of Docker Hub's per-account refusal: `pull rate limit as 'ID'` (Docker IDs are short; the bound
+ * keeps a hostile message from naming a bucket of any length). re2 syntax, the first group is the account.
+ */
+export const ACCOUNT_RE = "pull rate limit as '([^'\\s]{1,256})'";
 
 /** How far back "pulled successfully anywhere in the fleet" looks. */
 export const FLEET_PULLS_DAYS = 30;
@@ -71,20 +84,43 @@ export class DiagnosisQueries {
     }));
   }
 
-  /**
-   * Docker Hub activity per cluster and node over each window the settings use: counted pulls
-   * (successful pulls, plus QUOTA_COUNTED_CAUSES), the last hour's, and 429 refusals. Nodes with
-   * only "already present" starts are listed with zero: they share the egress but cost nothing.
-   */
+  /** Docker Hub activity per egress node (accounts' pulls left out): see dockerHubActivity. */
   async dockerHubUsage(settings: EgressSettings, now: Date): Promise<NodeUsage[]> {
+    return (await this.dockerHubActivity(settings, now)).nodes;
+  }
+
+  /**
+   * Docker Hub activity over each window the settings use, split into egress nodes and accounts
+   * (core/quota.ts splitUsage): counted pulls (successful pulls, plus QUOTA_COUNTED_CAUSES), the last hour's,
+   * and 429 refusals. Nodes with only "already present" starts are listed with zero: they share the egress
+   * but cost nothing.
+   */
+  async dockerHubActivity(
+    settings: EgressSettings,
+    now: Date,
+  ): Promise<{ nodes: NodeUsage[]; accounts: AccountUsage[] }> {
+    return splitUsage(settings, await this.dockerHubPullUsage(settings, now));
+  }
+
+  /**
+   * The usage rows behind dockerHubActivity, per cluster and node — and per namespace and pull secrets only
+   * when accounts need them (they multiply the rows) — and per account a 429 names. Docker Hub names the
+   * account in its per-account refusal (`… pull rate limit as 'ID': dckr_jti_<redacted> …`): read from the
+   * stored message here, for the few 429 rows, rather than stored twice.
+   */
+  async dockerHubPullUsage(settings: EgressSettings, now: Date): Promise<PullUsage[]> {
     const windows = windowsOf(settings);
     const longest = Math.max(3_600_000, ...windows.map((w) => w.ms));
+    const accounts = settings.accounts ?? [];
+    const byNamespace = accounts.some((a) => a.namespaces.length > 0);
+    const bySecrets = accounts.some((a) => a.pulls === 'pull-secrets');
     const params: Params = {
       now: chTime(now),
       from: chTime(new Date(now.getTime() - longest)),
       hour: chTime(new Date(now.getTime() - 3_600_000)),
       counted: QUOTA_COUNTED_CAUSES,
       uncounted: QUOTA_UNCOUNTED_SUBCAUSES,
+      accountRe: ACCOUNT_RE,
     };
     windows.forEach((w, i) => {
       params[`w${i}`] = chTime(new Date(now.getTime() - w.ms));
@@ -92,32 +128,55 @@ export class DiagnosisQueries {
     const countedRow =
       `(outcome = 'success' OR (outcome = 'failure' AND cause IN {counted:Array(String)} ` +
       `AND subcause NOT IN {uncounted:Array(String)}))`;
+    const limitedRow = `outcome = 'failure' AND cause = 'rate_limited'`;
     const rows = await this.rows<Record<string, unknown>>(
-      `SELECT cluster, node,
+      `SELECT cluster, node, ${byNamespace ? 'namespace' : "''"} AS ns,
+              ${bySecrets ? 'has_pull_secrets = 1' : '0'} AS secrets,
+              if(${limitedRow}, extract(message, {accountRe:String}), '') AS account,
               ${windows
                 .map((_, i) => `sumIf(occurrences, ${countedRow} AND event_time > {w${i}:DateTime64(3)}) AS used${i}`)
                 .join(', ')},
               ${windows
                 .map(
-                  (_, i) =>
-                    `sumIf(occurrences, outcome = 'failure' AND cause = 'rate_limited' AND ` +
-                    `event_time > {w${i}:DateTime64(3)}) AS limited${i}`,
+                  (_, i) => `sumIf(occurrences, ${limitedRow} AND event_time > {w${i}:DateTime64(3)}) AS limited${i}`,
                 )
                 .join(', ')},
-              sumIf(occurrences, ${countedRow} AND event_time > {hour:DateTime64(3)}) AS lastHour
+              sumIf(occurrences, ${countedRow} AND event_time > {hour:DateTime64(3)}) AS lastHour,
+              toUnixTimestamp64Milli(maxIf(event_time, ${limitedRow})) AS lastLimited,
+              countIf(${limitedRow}) AS limitedRows
        FROM ${this.t.read('pull_events')}
        WHERE registry = 'docker.io' AND outcome IN ('success', 'failure', 'present')
          AND event_time > {from:DateTime64(3)} AND event_time <= {now:DateTime64(3)}
-       GROUP BY cluster, node ORDER BY cluster, node LIMIT 100000`,
+       GROUP BY cluster, node, ns, secrets, account ORDER BY cluster, node, ns, secrets, account LIMIT 100000`,
       params,
     );
     return rows.map((r) => ({
       cluster: String(r.cluster),
       node: String(r.node),
+      namespace: String(r.ns),
+      withPullSecrets: n(r.secrets) === 1,
+      account: String(r.account),
       used: new Map(windows.map((w, i) => [w.ms, n(r[`used${i}`])])),
       lastHour: n(r.lastHour),
       rateLimited: new Map(windows.map((w, i) => [w.ms, n(r[`limited${i}`])])),
+      lastRateLimited: n(r.limitedRows) > 0 ? n(r.lastLimited) : null,
     }));
+  }
+
+  /** Docker Hub 429s in the fleet between `from` and `to`: how many, and the last one's time. */
+  async dockerHubRefusals(from: Date, to: Date): Promise<{ count: number; last: string | null }> {
+    const [r] = await this.rows<Record<string, unknown>>(
+      `SELECT sum(occurrences) AS count, toUnixTimestamp64Milli(max(event_time)) AS last, count() AS rows
+       FROM ${this.t.read('pull_events')}
+       WHERE registry = 'docker.io' AND outcome = 'failure' AND cause = 'rate_limited'
+         AND event_time > {from:DateTime64(3)} AND event_time <= {to:DateTime64(3)}`,
+      { from: chTime(from), to: chTime(to) },
+    );
+    const rows = n(r?.rows);
+    return {
+      count: n(r?.count),
+      last: rows ? new Date(n(r!.last)).toISOString() : null,
+    };
   }
 
   /**

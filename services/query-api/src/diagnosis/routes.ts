@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { EgressSettings } from '../core/quota.ts';
-import { quotaByEgress, quotaLevel } from '../core/quota.ts';
+import { accountLevel, quotaByAccount, quotaByEgress, quotaLevel } from '../core/quota.ts';
 import { team, Window, window } from '../params.ts';
 import type { TeamResolver } from '../teams/resolver.ts';
 import { NOW_LOOKBACK_MS } from '../core/teams.ts';
@@ -17,7 +17,13 @@ export const RecoveryQuery = Window.extend({
 }).strict();
 
 const Evidence = z
-  .enum(['fleet_pulls_same_repository', 'similar_fleet_image', 'docker_official_image', 'moved_image'])
+  .enum([
+    'fleet_pulls_same_repository',
+    'similar_fleet_image',
+    'docker_official_image',
+    'moved_image',
+    'upstream_rate_limited',
+  ])
   .nullable()
   .describe('What the suggestion or the changed cause rests on');
 
@@ -35,7 +41,14 @@ export const DiagnosisFields = z.object({
     ),
   suggestion: z.string().nullable().describe('The image the user most likely meant, or null'),
   evidence: Evidence,
-  hint: z.string().nullable().describe('Starts with "Did you mean IMAGE?" when there is a suggestion'),
+  hint: z
+    .string()
+    .nullable()
+    .describe(
+      'Starts with "Did you mean IMAGE?" when there is a suggestion; with evidence upstream_rate_limited (a ' +
+        'not found from a Docker Hub pull-through cache while Docker Hub rate-limits the fleet), says the proxy ' +
+        "cache may be masking Docker Hub's rate limit",
+    ),
 });
 
 const Seconds = z.number().nullable();
@@ -55,8 +68,34 @@ export const QuotaResponse = z.object({
         .enum(['ok', 'near', 'full'])
         .describe("full: used up; near: past the dockerhub_quota alert rule's threshold (0.8 by default)"),
       window: z.string().optional().describe('Only when this egress has its own window'),
+      prefixes: z
+        .array(z.string())
+        .optional()
+        .describe('Only for a group with prefixes: the address prefixes (docker-ratelimit-source) of this bucket'),
     }),
   ),
+  accounts: z
+    .array(
+      z.object({
+        account: z.string().describe('Docker ID: authenticated pulls count per account, whatever the address'),
+        configured: z
+          .boolean()
+          .describe("false: named only by Docker Hub's 429s (`as 'ID'`); none of its pulls are attributed to it"),
+        clusters: z.array(z.string()),
+        limit: z.number().int(),
+        window: z.string(),
+        used: z.number().int().describe('Pulls the settings attribute to this account (its credentials)'),
+        remaining: z.number().int(),
+        ratePerHour: z.number(),
+        exhaustedAt: z.string().nullable(),
+        rateLimitedFailures: z.number().int().describe("Docker Hub's 429s naming this account in the window"),
+        lastRateLimitedAt: z.string().nullable(),
+        level: z
+          .enum(['ok', 'near', 'full'])
+          .describe('As an egress, and full when Docker Hub refused the account within the last hour'),
+      }),
+    )
+    .describe('Authenticated pulls, one bucket per Docker Hub account across clusters'),
 });
 export const RecoveryResponse = z.object({
   from: z.string(),
@@ -129,16 +168,25 @@ export function diagnosisRoutes(deps: {
     {
       path: '/v1/quota/docker-hub',
       summary:
-        'Docker Hub pull quota per egress address (default one per cluster): used, remaining, rate and ' +
-        'forecast exhaustion',
+        'Docker Hub pull quota per egress address (anonymous pulls; default one per cluster) and per account ' +
+        '(authenticated pulls): used, remaining, rate and forecast exhaustion',
       query: QuotaQuery,
       response: QuotaResponse,
-      handle: async (_q: z.infer<typeof QuotaQuery>, now: Date) => ({
-        window: deps.egress.window.text,
-        egresses: quotaByEgress(deps.egress, await deps.queries.dockerHubUsage(deps.egress, now), now.getTime()).map(
-          (q) => ({ ...q, level: quotaLevel(q, deps.nearShare) }),
-        ),
-      }),
+      handle: async (_q: z.infer<typeof QuotaQuery>, now: Date) => {
+        const usage = await deps.queries.dockerHubActivity(deps.egress, now);
+        const t = now.getTime();
+        return {
+          window: deps.egress.window.text,
+          egresses: quotaByEgress(deps.egress, usage.nodes, t).map((q) => ({
+            ...q,
+            level: quotaLevel(q, deps.nearShare),
+          })),
+          accounts: quotaByAccount(deps.egress, usage.accounts, t).map((q) => ({
+            ...q,
+            level: accountLevel(q, deps.nearShare, t),
+          })),
+        };
+      },
     },
     {
       path: '/v1/recovery',
