@@ -116,7 +116,14 @@ export function buildApp(
     team === undefined ? Promise.resolve(undefined) : deps.teams.pairs(team, w);
   const isolation = deps.isolation ?? new Isolation(cfg.limits);
   // One per API: its name indexes outlive a request, so "did you mean" searches once per fleet change.
-  const diagnoser = new Diagnoser(diagnosis, undefined, undefined, deps.fleetPullsTtlMs);
+  const diagnoser = new Diagnoser(
+    diagnosis,
+    undefined,
+    undefined,
+    deps.fleetPullsTtlMs,
+    undefined,
+    cfg.dockerHubEgress.proxyCaches,
+  );
   // Constant-time comparison against every token (shared with the collector's ingest).
   const matchToken = bearerTokens(cfg.tokens.map((token) => ({ token, grant: true })));
   const authorized = (header: string | undefined) => matchToken(header) === true;

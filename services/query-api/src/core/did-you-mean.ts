@@ -37,7 +37,12 @@ export const SUGGESTIBLE_CAUSES = ['not_found', 'not_found_or_unauthorized', 'in
 export const DOCKER_HUB = 'docker.io';
 
 /** The evidence a diagnosis used. */
-export type Evidence = 'fleet_pulls_same_repository' | 'similar_fleet_image' | 'docker_official_image' | 'moved_image';
+export type Evidence =
+  | 'fleet_pulls_same_repository'
+  | 'similar_fleet_image'
+  | 'docker_official_image'
+  | 'moved_image'
+  | 'upstream_rate_limited';
 
 /** A repository and tag the fleet pulled successfully (in the last 30 days). */
 export interface FleetPull {
@@ -576,4 +581,55 @@ export function parseOfficialImages(text: string): string[] {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'));
+}
+
+/** Causes a pull-through cache gives when its upstream refuses it: Harbor answers 404 (goharbor/harbor#23750). */
+export const PROXY_MASKABLE_CAUSES = ['not_found', 'not_found_or_unauthorized'];
+
+/**
+ * The pull-through cache of Docker Hub serving `registry/repository`, if it is one: the longest configured
+ * `host` or `host/project` prefix, else — on a host other than Docker Hub — the shape of a proxy project
+ * mirroring an official image, `PROJECT/library/NAME` (Harbor's proxy-cache projects keep Docker Hub's
+ * paths). Null otherwise.
+ */
+export function dockerHubProxyOf(registry: string, repository: string, proxyCaches: readonly string[]): string | null {
+  if (registry === DOCKER_HUB || !registry || !repository) return null;
+  const path = `${registry}/${repository}`;
+  let best: string | null = null;
+  for (const p of proxyCaches)
+    if ((path.startsWith(`${p}/`) || path === p) && (!best || p.length > best.length)) best = p;
+  if (best) return best;
+  const parts = repository.split('/');
+  return parts.length === 3 && parts[1] === 'library' ? `${registry}/${parts[0]}` : null;
+}
+
+/** Docker Hub's refusals in the fleet, as the diagnosis weighs them. */
+export interface DockerHubRefusals {
+  count: number;
+  last: string | null;
+}
+
+/** How far back a Docker Hub 429 in the fleet makes a pull-through cache's not found suspect. */
+export const PROXY_MASK_WINDOW_MS = 3_600_000;
+
+/**
+ * A not found from a pull-through cache of Docker Hub while Docker Hub rate-limits the fleet: no typo is
+ * suggested (the name may be right), and the hint says what may be going on.
+ */
+export function proxyMaskedDiagnosis(
+  cause: string,
+  proxy: string,
+  refusals: DockerHubRefusals,
+): Diagnosis & { hint: string } {
+  return {
+    cause,
+    suggestion: null,
+    evidence: 'upstream_rate_limited',
+    hint:
+      `The proxy cache may be masking Docker Hub's rate limit: ${proxy} is a pull-through cache of Docker Hub, ` +
+      `and a proxy cache answers "not found" for an image it has not cached when Docker Hub refuses it ` +
+      `(goharbor/harbor#23750). Docker Hub refused ${refusals.count} pull${refusals.count === 1 ? '' : 's'} in ` +
+      `the fleet in the last hour (last at ${refusals.last}). Check the proxy's upstream (its Docker Hub ` +
+      `account and rate limit) before the image name; pulls recover when the limit does.`,
+  };
 }

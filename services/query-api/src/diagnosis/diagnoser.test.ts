@@ -80,3 +80,84 @@ describe('Diagnoser fleet pulls', () => {
     expect(f.state.reads).toBe(1);
   });
 });
+
+describe('Diagnoser: a Docker Hub pull-through cache answering not found', () => {
+  const NOW = new Date('2026-12-07T12:00:00Z');
+  const proxied = (repository: string, tag: string): FleetPull => ({
+    registry: 'harbor.example.com',
+    repository,
+    tag,
+    image: `harbor.example.com/${repository}:${tag}`,
+    pulls: 40,
+    withSecrets: 0,
+    withoutSecrets: 40,
+  });
+  const fleetPulls = async () => [proxied('dockerhub-proxy/library/nginx', '1.27.3'), proxied('cache/acme/web', '2')];
+  const refused = (count: number) => {
+    const asked: [string, string][] = [];
+    return {
+      asked,
+      queries: {
+        fleetPulls,
+        dockerHubRefusals: async (from: Date, to: Date) => {
+          asked.push([from.toISOString(), to.toISOString()]);
+          return { count, last: count ? '2026-12-07T11:52:00.000Z' : null };
+        },
+      },
+    };
+  };
+  const typo = { image: 'harbor.example.com/dockerhub-proxy/library/ngnix:1.27.3', cause: 'not_found', hint: 'stored' };
+
+  it('says the proxy may be masking the rate limit, not "Did you mean", while Docker Hub refuses the fleet', async () => {
+    const r = refused(7);
+    const [d] = await new Diagnoser(r.queries, [], [], 0).diagnoseAll([typo], NOW);
+    expect(d).toEqual({
+      cause: 'not_found',
+      suggestion: null,
+      evidence: 'upstream_rate_limited',
+      hint:
+        "The proxy cache may be masking Docker Hub's rate limit: harbor.example.com/dockerhub-proxy is a " +
+        'pull-through cache of Docker Hub, and a proxy cache answers "not found" for an image it has not cached ' +
+        'when Docker Hub refuses it (goharbor/harbor#23750). Docker Hub refused 7 pulls in the fleet in the ' +
+        "last hour (last at 2026-12-07T11:52:00.000Z). Check the proxy's upstream (its Docker Hub account and " +
+        'rate limit) before the image name; pulls recover when the limit does.',
+    });
+    expect(r.asked).toEqual([['2026-12-07T11:00:00.000Z', '2026-12-07T12:00:00.000Z']]);
+  });
+
+  it('still suggests the typo through the proxy when Docker Hub refuses nothing', async () => {
+    const r = refused(0);
+    const [d] = await new Diagnoser(r.queries, [], [], 0).diagnoseAll([typo], NOW);
+    expect(d).toEqual({
+      cause: 'not_found',
+      suggestion: 'harbor.example.com/dockerhub-proxy/library/nginx:1.27.3',
+      evidence: 'similar_fleet_image',
+      hint: 'Did you mean harbor.example.com/dockerhub-proxy/library/nginx:1.27.3? stored',
+    });
+  });
+
+  it('knows configured proxies beyond the library/ shape, and leaves other hosts and causes alone', async () => {
+    const r = refused(2);
+    const items = [
+      { image: 'harbor.example.com/cache/acme/wbe:2', cause: 'not_found', hint: 'h' },
+      { image: 'ghcr.io/acme/wbe:2', cause: 'not_found', hint: 'h' },
+      { image: 'harbor.example.com/dockerhub-proxy/library/nginx:1.27.3', cause: 'unauthorized', hint: 'h' },
+    ];
+    const unconfigured = await new Diagnoser(r.queries, [], [], 0).diagnoseAll(items, NOW);
+    expect(unconfigured.map((d) => d.evidence)).toEqual(['similar_fleet_image', null, null]);
+    // No item is a proxy's not found: Docker Hub's refusals are not even read.
+    expect(r.asked).toEqual([]);
+    const configured = await new Diagnoser(r.queries, [], [], 0, Date.now, ['harbor.example.com/cache']).diagnoseAll(
+      items,
+      NOW,
+    );
+    expect(configured.map((d) => [d.evidence, d.suggestion])).toEqual([
+      ['upstream_rate_limited', null],
+      [null, null],
+      [null, null],
+    ]);
+    expect(configured[0]!.hint).toMatch(
+      /^The proxy cache may be masking Docker Hub's rate limit: harbor\.example\.com\/cache is/,
+    );
+  });
+});

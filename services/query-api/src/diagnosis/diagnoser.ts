@@ -4,6 +4,8 @@ import {
   type Diagnosis,
   DOCKER_HUB,
   diagnosedHint,
+  type DockerHubRefusals,
+  dockerHubProxyOf,
   type Evidence,
   type FailingImage,
   type FleetPull,
@@ -13,6 +15,9 @@ import {
   OfficialImages,
   parseMovedImages,
   parseOfficialImages,
+  PROXY_MASK_WINDOW_MS,
+  PROXY_MASKABLE_CAUSES,
+  proxyMaskedDiagnosis,
   RepositoryIndexCache,
   SUGGESTIBLE_CAUSES,
 } from '../core/did-you-mean.ts';
@@ -95,11 +100,14 @@ export class Diagnoser {
   private readonly views = new WeakMap<readonly FleetPull[], { day: string; view: FleetView }>();
 
   constructor(
-    private readonly queries: Pick<DiagnosisQueries, 'fleetPulls'>,
+    private readonly queries: Pick<DiagnosisQueries, 'fleetPulls'> &
+      Partial<Pick<DiagnosisQueries, 'dockerHubRefusals'>>,
     official: readonly string[] = officialImages(),
     private readonly moves: readonly Move[] = movedImages(),
     private readonly ttlMs = FLEET_PULLS_TTL_MS,
     private readonly clock: () => number = Date.now,
+    /** Pull-through caches of Docker Hub (`host` or `host/project`), besides the `PROJECT/library/NAME` shape. */
+    private readonly proxyCaches: readonly string[] = [],
   ) {
     this.official = new OfficialImages(official);
   }
@@ -167,10 +175,24 @@ export class Diagnoser {
     const refs = items.map((i) => (SUGGESTIBLE_CAUSES.includes(i.cause) && i.image ? referenceOf(i.image) : null));
     const registries = [...new Set(refs.flatMap((r) => (r ? [r.registry] : [])))].sort();
     const fleet = this.view(await this.fleetPulls(registries, now), now);
+    // A not found from a pull-through cache of Docker Hub: asked once whether Docker Hub refuses the fleet.
+    const proxies = items.map((item, i) => {
+      const ref = refs[i];
+      return ref && PROXY_MASKABLE_CAUSES.includes(item.cause)
+        ? dockerHubProxyOf(ref.registry, ref.repository, this.proxyCaches)
+        : null;
+    });
+    let refusals: DockerHubRefusals | null = null;
+    if (this.queries.dockerHubRefusals && proxies.some((p) => p !== null)) {
+      const r = await this.queries.dockerHubRefusals(new Date(now.getTime() - PROXY_MASK_WINDOW_MS), now);
+      if (r.count > 0) refusals = r;
+    }
     const cache = new Map<string, Diagnosis>();
     return items.map((item, i) => {
       const ref = refs[i];
       if (!ref) return { cause: item.cause, suggestion: null, evidence: null, hint: item.hint };
+      const proxy = proxies[i];
+      if (proxy && refusals) return proxyMaskedDiagnosis(item.cause, proxy, refusals);
       const key = `${item.cause}\u0000${item.image}`;
       let d = cache.get(key);
       if (!d) {
