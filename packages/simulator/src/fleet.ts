@@ -1,4 +1,4 @@
-import type { Scenario, ScenarioCluster, ScenarioIncident } from './scenario.ts';
+import { POD_SCOPED_KINDS, type Scenario, type ScenarioCluster, type ScenarioIncident } from './scenario.ts';
 import { kubeletMessages, pullErrorDetail, splitImage, type Runtime } from './messages.ts';
 import { kubeletBackoff } from '@pullwatch/event-schema';
 
@@ -57,13 +57,7 @@ function rng(seed: number): () => number {
   };
 }
 
-const POD_SCOPED = new Set<ScenarioIncident['kind']>([
-  'typo',
-  'tag_removed',
-  'missing_pull_secret',
-  'arch_mismatch',
-  'disk_full',
-]);
+const POD_SCOPED = new Set<ScenarioIncident['kind']>(POD_SCOPED_KINDS);
 
 /**
  * The fleet as a discrete-event simulation in scenario time. `advance(t)` runs everything due up
@@ -98,7 +92,8 @@ export class FleetSimulation {
       if (cluster.podsPerMinute > 0) this.schedule(from + this.random() * 10_000, () => this.backgroundPod(cluster));
     }
     for (const incident of scenario.incidents) {
-      if (!POD_SCOPED.has(incident.kind)) continue;
+      // Registry-wide kinds break every pull from their registry; with an image, they also start its Pods.
+      if (!POD_SCOPED.has(incident.kind) && !incident.image) continue;
       const at = Math.max(from, originMs + incident.start * 1000);
       for (const name of incident.clusters) {
         const cluster = scenario.clusters.find((c) => c.name === name)!;
@@ -219,7 +214,14 @@ export class FleetSimulation {
         pod,
         'Failed',
         'Warning',
-        kubeletMessages.failed(pod.image, pullErrorDetail(incident.kind, pod.image, runtime)),
+        kubeletMessages.failed(
+          pod.image,
+          pullErrorDetail(incident.kind, pod.image, runtime, {
+            account: incident.account,
+            // A token id per attempt, as Docker Hub's are (the collector redacts it).
+            tokenId: incident.kind === 'dockerhub_account_rate_limit' ? `dckr_jti_${this.id(27)}=` : undefined,
+          }),
+        ),
       );
       this.emit(pod, 'Failed', 'Warning', kubeletMessages.errImagePull());
       const wait = backoffSeconds(pod.failures) * 1000;

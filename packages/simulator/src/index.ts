@@ -4,6 +4,7 @@ export {
   defaultScenarioPath,
   ScenarioSchema,
   INCIDENT_KINDS,
+  POD_SCOPED_KINDS,
   type Scenario,
   type ScenarioIncident,
 } from './scenario.ts';

@@ -24,15 +24,81 @@ const digest = (seed: string) => {
   return h.toString(16).padStart(8, '0').repeat(8);
 };
 
+/** What the incident adds to its message: the Docker Hub account a per-account 429 names, and its token id. */
+export interface DetailOptions {
+  account?: string | undefined;
+  /** `dckr_jti_…`: redacted by the collector before anything is stored or logged. */
+  tokenId?: string | undefined;
+}
+
+/**
+ * The registry's own words for the 2026 message families (each as in
+ * packages/classifier/test-fixtures/registries-2026-messages.jsonl, with its source there).
+ */
+function registryWords(
+  kind: ScenarioIncident['kind'],
+  r: ReturnType<typeof splitImage>,
+  o: DetailOptions,
+): string | null {
+  switch (kind) {
+    case 'dockerhub_account_rate_limit':
+      return (
+        `toomanyrequests: You have reached your pull rate limit as '${o.account ?? 'ci-bot'}': ` +
+        `${o.tokenId ?? 'dckr_jti_AAAAAAAAAAAAAAAAAAAAAAAAAAA='}. You may increase the limit by upgrading. ` +
+        `https://www.docker.com/increase-rate-limit`
+      );
+    case 'dockerhub_abuse_limit':
+      return `error parsing HTTP 429 response body: invalid character 'T' looking for beginning of value: "Too Many Requests (HAP429)"`;
+    case 'registry_rate_limit':
+      if (r.host === 'ghcr.io') return 'toomanyrequests: retry-after: 880.092µs, allowed: 44000/minute';
+      if (r.host.endsWith('docker.pkg.dev') || r.host === 'gcr.io' || r.host.endsWith('.gcr.io'))
+        return (
+          `TOOMANYREQUESTS: Quota exceeded for quota metric 'Requests per project per region' and limit ` +
+          `'Requests per project per region per minute per region' of service 'artifactregistry.googleapis.com' ` +
+          `for consumer 'project_number:388270116193'.`
+        );
+      if (r.host.endsWith('.azurecr.io') || r.host === 'mcr.microsoft.com')
+        return (
+          'toomanyrequests: Too many requests. Please visit https://aka.ms/acr/skus#sku-feature-matrix to view ' +
+          'limits of all service tiers.'
+        );
+      return 'unexpected status code 429 Too Many Requests';
+    case 'ecr_expired_token':
+      return 'denied: Your authorization token has expired. Reauthenticate and try again.';
+    case 'registry_unauthorized':
+      return r.host === 'quay.io'
+        ? 'unauthorized: access to the requested resource is not authorized'
+        : `unauthorized: unauthorized to access repository: ${r.path}, action: pull: unauthorized to access ` +
+            `repository: ${r.path}, action: pull`;
+    case 'proxy_not_found':
+      // Harbor's proxy cache, its upstream refused: "not found" for what it has not cached (goharbor/harbor#23750).
+      return `unknown: repository ${r.path} not found`;
+    default:
+      return null;
+  }
+}
+
 /**
  * What kubelet prints after `Failed to pull image "X": ` for each kind of incident, per runtime —
  * modelled on the messages real runtimes print (see the shared corpus), with Docker Hub's 2025 wording of
- * the anonymous limit.
+ * the anonymous limit and the registries' 2026 words.
  */
-export function pullErrorDetail(kind: ScenarioIncident['kind'], image: string, runtime: Runtime): string {
+export function pullErrorDetail(
+  kind: ScenarioIncident['kind'],
+  image: string,
+  runtime: Runtime,
+  opts: DetailOptions = {},
+): string {
   const r = splitImage(image);
   const ref = r.full;
   const manifestUrl = `https://${apiHost(r.host)}/v2/${r.path}/manifests/${r.tag}`;
+  const words = registryWords(kind, r, opts);
+  if (words !== null)
+    return runtime === 'cri-o'
+      ? `rpc error: code = Unknown desc = initializing source docker://${ref}: reading manifest ${r.tag} in ` +
+          `${r.host}/${r.path}: ${words}`
+      : `rpc error: code = Unknown desc = failed to pull and unpack image "${ref}": failed to resolve reference ` +
+          `"${ref}": ${words}`;
   if (runtime === 'cri-o') {
     switch (kind) {
       case 'typo':

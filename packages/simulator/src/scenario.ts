@@ -37,7 +37,25 @@ export const INCIDENT_KINDS = [
   'dns_failure',
   'arch_mismatch',
   'disk_full',
+  // The registries' 2026 message families (issue 23).
+  'dockerhub_account_rate_limit',
+  'dockerhub_abuse_limit',
+  'registry_rate_limit',
+  'ecr_expired_token',
+  'registry_unauthorized',
+  'proxy_not_found',
 ] as const;
+
+/** Kinds that break the Pods of one image; the others break every pull from their registry. */
+export const POD_SCOPED_KINDS: readonly (typeof INCIDENT_KINDS)[number][] = [
+  'typo',
+  'tag_removed',
+  'missing_pull_secret',
+  'arch_mismatch',
+  'disk_full',
+  'ecr_expired_token',
+  'registry_unauthorized',
+];
 
 const Incident = z.object({
   kind: z.enum(INCIDENT_KINDS),
@@ -49,10 +67,18 @@ const Incident = z.object({
   heal: Duration.optional(),
   /** Someone fixes it after this long (permanent causes); without heal or fix it stays stuck. */
   fix: Duration.optional(),
-  /** The image the broken Pods use (typo, tag_removed, missing_pull_secret, arch_mismatch, disk_full). */
+  /**
+   * The image the broken Pods use (Pod-scoped kinds); for a registry-wide kind, Pods of this image are started
+   * too (`pods` per cluster), so a scenario can show a registry's message without background pulls from it.
+   */
   image: z.string().optional(),
-  /** The registry that fails (dockerhub_rate_limit, registry_outage, dns_failure). */
+  /** The registry that fails (the kinds that are not Pod-scoped: rate limits, outages, a proxy's not found). */
   registry: z.string().optional(),
+  /** dockerhub_account_rate_limit: the Docker ID Docker Hub names (`as 'ID'`). */
+  account: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a Docker ID')
+    .optional(),
   /** How many Pods a Pod-scoped incident breaks, per cluster. */
   pods: z.number().int().positive().default(2),
   namespace: z.string().optional(),
@@ -76,13 +102,17 @@ export const ScenarioSchema = z
       for (const c of inc.clusters)
         if (!names.has(c))
           ctx.addIssue({ code: 'custom', path: ['incidents', i, 'clusters'], message: `unknown cluster '${c}'` });
-      const needsImage = ['typo', 'tag_removed', 'missing_pull_secret', 'arch_mismatch', 'disk_full'].includes(
-        inc.kind,
-      );
+      const needsImage = POD_SCOPED_KINDS.includes(inc.kind);
       if (needsImage && !inc.image)
         ctx.addIssue({ code: 'custom', path: ['incidents', i, 'image'], message: `${inc.kind} needs an image` });
-      if (!needsImage && !inc.registry)
-        ctx.addIssue({ code: 'custom', path: ['incidents', i, 'registry'], message: `${inc.kind} needs a registry` });
+      if (!needsImage && !inc.registry && !inc.image)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['incidents', i, 'registry'],
+          message: `${inc.kind} needs a registry (or an image)`,
+        });
+      if (inc.kind === 'dockerhub_account_rate_limit' && !inc.account)
+        ctx.addIssue({ code: 'custom', path: ['incidents', i, 'account'], message: `${inc.kind} needs an account` });
     });
   });
 
