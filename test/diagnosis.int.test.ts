@@ -416,6 +416,8 @@ describe('diagnosis through Kafka, the analyzer and the query API', () => {
           level: 'ok',
         },
       ],
+      // No accounts configured, and the 429 is Docker Hub's anonymous wording: no account bucket.
+      accounts: [],
     });
   });
 
