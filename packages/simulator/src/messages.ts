@@ -191,6 +191,8 @@ export function pullErrorDetail(
         `space left on device: unknown`
       );
   }
+  // The 2026 families returned their registry's words above.
+  throw new Error(`no message for incident kind ${kind}`);
 }
 
 export const kubeletMessages = {
