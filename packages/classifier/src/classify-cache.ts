@@ -31,7 +31,10 @@ export class ClassifyCache {
     this.maxKeyChars = opts.maxKeyChars ?? 4096;
     // Each entry costs its message's characters and about 100 more for the answer's own fields.
     const maxSize = opts.maxChars ?? 4_000_000;
-    this.lru = maxSize > 0 ? new LRUCache({ maxSize, sizeCalculation: (v, message) => message.length + (v.image?.length ?? 0) + 100 }) : null;
+    this.lru =
+      maxSize > 0
+        ? new LRUCache({ maxSize, sizeCalculation: (v, message) => message.length + (v.image?.length ?? 0) + 100 })
+        : null;
   }
 
   classify(input: ClassifyInput): Classification {
