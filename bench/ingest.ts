@@ -43,16 +43,24 @@ export interface BenchEvent {
 export interface EventSeries {
   t0: number;
   run: string;
+  /** Failures name one of this many images (as a fleet's Pods share images); absent: each its own. */
+  images?: number;
 }
 
-export const newSeries = (): EventSeries => ({ t0: Date.now() - 30 * 60_000, run: randomBytes(4).toString('hex') });
+export const newSeries = (images?: number): EventSeries => ({
+  t0: Date.now() - 30 * 60_000,
+  run: randomBytes(4).toString('hex'),
+  ...(images ? { images } : {}),
+});
 
 /**
  * Event `i` of the mix: mostly successful pulls, failures of several causes, back-off states; every
  * Event a new one (its own uid, count 1), 1 ms after the previous.
  */
 export function makeEvent(i: number, clusters: number, s: EventSeries): BenchEvent {
-  const img = `${REGISTRIES[i % REGISTRIES.length]}/team-${i % 17}/app-${i % 101}:1.${i % 7}`;
+  // Without `images` every failure names an image no other Event names: nothing repeats.
+  const k = s.images ? i % s.images : i;
+  const img = `${REGISTRIES[k % REGISTRIES.length]}/team-${k % 17}/app-${k % 101}:1.${k % 7}`;
   const kind = i % 10;
   const reason = kind < 6 ? 'Pulled' : kind < 9 ? 'Failed' : 'BackOff';
   const message =

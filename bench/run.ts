@@ -7,6 +7,7 @@ import type { BenchContext, BenchSection } from './types.ts';
 /** Every bench suite, in the order they run. Each measures its figures beside a same-run baseline. */
 const suites: Record<string, () => Promise<{ run: (ctx: BenchContext) => Promise<BenchSection> }>> = {
   classifier: () => import('./classifier.ts'),
+  'analyzer-steps': () => import('./analyzer-steps.ts'),
   'end-to-end': () => import('./end-to-end.ts'),
   cluster: () => import('./cluster.ts'),
   'otel-peer': () => import('./otel-peer.ts'),

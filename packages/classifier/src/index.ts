@@ -1,4 +1,5 @@
 export { classify } from './classify.ts';
+export { ClassifyCache, type ClassifyCacheOptions } from './classify-cache.ts';
 export {
   parseReference,
   formatReference,

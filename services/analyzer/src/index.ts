@@ -10,4 +10,5 @@ export {
   type RawEventRow,
 } from './core/table-formats.ts';
 export { AnalyzerStore } from './store.ts';
+export { decodeMessage, processSlice } from './stages.ts';
 export { formIncidents, type Incident, type FailureBucket } from './core/incidents.ts';

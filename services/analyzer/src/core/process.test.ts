@@ -26,6 +26,21 @@ const opts = { stuckAfterMs: 600_000 };
 const pos = { partition: 0, offset: 0 };
 
 describe('processEnvelope', () => {
+  it('classifies a failure message once and reuses the answer for the next Pods; a success every time', () => {
+    const s = new AnalyzerState();
+    const pulls = ['web-1', 'web-2', 'web-3'].map(
+      (pod, i) => processEnvelope(ev(`u${i}`, 'Failed', FAILED, 1, i, pod), pos, s, opts).pull!,
+    );
+    expect(pulls.map((p) => [p.pod, p.cause, p.image])).toEqual([
+      ['web-1', 'not_found', 'ghcr.io/acme/web:1.2'],
+      ['web-2', 'not_found', 'ghcr.io/acme/web:1.2'],
+      ['web-3', 'not_found', 'ghcr.io/acme/web:1.2'],
+    ]);
+    const pulled = 'Successfully pulled image "ghcr.io/acme/web:1.3" in 1.2s (1.2s including waiting)';
+    processEnvelope(ev('u9', 'Pulled', pulled, 1, 9), pos, s, opts);
+    expect(s.classifyStats()).toEqual({ hits: 2, misses: 1 });
+  });
+
   it('adds only the growth of an aggregated Event, and nothing for a replay', () => {
     const s = new AnalyzerState();
     const occ = [1, 2, 5, 5, 2].map(

@@ -77,6 +77,18 @@ export interface Processed {
   podState: PodStateRow | null;
 }
 
+// Messages that repeat word for word across Pods and attempts, so their classification is worth
+// remembering; a success names its duration and size, different every time.
+const REPEATING_KINDS: ReadonlySet<MessageKind> = new Set<MessageKind>([
+  'failed_pull',
+  'inspect_failed',
+  'never_pull',
+  'status',
+  'backoff',
+  'pulling',
+  'already_present',
+]);
+
 const FAILURE_KINDS: ReadonlySet<MessageKind> = new Set<MessageKind>(['failed_pull', 'inspect_failed', 'never_pull']);
 
 export function tagKind(image: string): string {
@@ -161,11 +173,12 @@ interface ClassifiedEvent {
 }
 
 function classifyEvent(env: EventEnvelope, seen: SeenEvent, state: AnalyzerState): ClassifiedEvent {
-  const c = classify({
+  const input = {
     message: seen.n.message,
     reason: seen.n.reason,
     image: env.pod?.image ?? state.image(seen.podKeyBase) ?? null,
-  });
+  };
+  const c = REPEATING_KINDS.has(seen.kind) ? state.classify(input) : classify(input);
   // An image read from the message is bounded by it (MAX_MESSAGE_CHARS); stored no longer than one from a Pod spec.
   const image = truncate(c.image ?? '', MAX_IMAGE_CHARS);
   if (image) state.setImage(seen.podKeyBase, image);
@@ -395,7 +408,7 @@ function processWaiting(
   const ofContainer = containerKey(env.cluster, w.namespace, w.pod, w.container);
   const key = podKey(ofContainer, w.image);
   state.setImage(ofContainer, w.image);
-  const c = classify({ message: w.message ?? `Error: ${w.reason}`, reason: w.reason, image: w.image });
+  const c = state.classify({ message: w.message ?? `Error: ${w.reason}`, reason: w.reason, image: w.image });
   const known = state.cause(key);
   const cause = isConcreteCause(c.cause) ? c.cause : (known?.cause ?? c.cause);
   if (isConcreteCause(c.cause)) state.setCause(key, { cause: c.cause, subcause: c.subcause ?? '', hint: c.hint });

@@ -1,3 +1,4 @@
+import { type Classification, type ClassifyInput, ClassifyCache } from '@pullwatch/classifier';
 import type { PodStateRow } from './table-formats.ts';
 
 export interface CauseMemory {
@@ -84,6 +85,8 @@ export interface AnalyzerStateOptions {
    */
   forgetAfterMs?: number;
   now?: () => number;
+  /** Characters of recent classifier inputs whose answers are kept (default 4 000 000, about 8 MB). */
+  classifyCacheChars?: number;
 }
 
 /** Two days, as far back as a restart restores the counts from ClickHouse. */
@@ -108,12 +111,24 @@ export class AnalyzerState {
   private readonly causePool = new Map<string, CauseMemory>();
   private readonly images: AgingMap<string, string>;
   private readonly pods = new Map<string, PodStateRow>();
+  private readonly classifications: ClassifyCache;
 
   constructor(opts: AnalyzerStateOptions = {}) {
+    this.classifications = new ClassifyCache({ maxChars: opts.classifyCacheChars ?? 4_000_000 });
     this.forgetAfterMs = opts.forgetAfterMs ?? FORGET_AFTER_MS;
     this.now = opts.now ?? Date.now;
     this.causes = new AgingMap(this.forgetAfterMs, this.now);
     this.images = new AgingMap(this.forgetAfterMs, this.now);
+  }
+
+  /** The classifier's answer, reused when the same message, reason and image were seen recently. */
+  classify(input: ClassifyInput): Classification {
+    return this.classifications.classify(input);
+  }
+
+  /** Classifications answered from memory and computed, since the start. */
+  classifyStats(): { hits: number; misses: number } {
+    return { hits: this.classifications.hits, misses: this.classifications.misses };
   }
 
   /** The last count seen of an Event (0: not seen, or forgotten). */
