@@ -237,4 +237,20 @@ describe('the 2026 registry messages through the pipeline', () => {
       ],
     });
   });
+
+  it('fires DockerHubQuotaNearlyExhausted for ci-bot, refused by Docker Hub within the hour', async () => {
+    await api.alerter.evaluate();
+    const { alerts } = await get<{ alerts: { rule: string; labels: Record<string, string>; summary: string }[] }>(
+      '/v1/alerts',
+    );
+    // edge's egress (13 of 100, forecast past its window) stays quiet.
+    expect(alerts.filter((a) => a.rule === 'DockerHubQuotaNearlyExhausted')).toEqual([
+      expect.objectContaining({
+        labels: { account: 'ci-bot' },
+        summary:
+          'account ci-bot (prod, stg): 18 of 200 Docker Hub pulls used; Docker Hub refused 80 pulls as ci-bot in ' +
+          `6h, last at ${new Date(NOW - 2000).toISOString()}`,
+      }),
+    ]);
+  });
 });

@@ -1,4 +1,4 @@
-import { type EgressQuota, nearlyExhausted } from '../core/quota.ts';
+import { type AccountQuota, type EgressQuota, nearlyExhausted, refusedRecently } from '../core/quota.ts';
 import type { Rule } from './rules.ts';
 
 /** What the evaluator reads from ClickHouse each round (see signals.ts). */
@@ -10,8 +10,8 @@ export interface Signals {
   openFleetIncidents: { id: string; registry: string; cause: string; clusters: string[] }[];
   /** Per stuckFor duration: how many Pods are failing for at least that long. */
   stuckPods: Map<number, number>;
-  /** Docker Hub quota per egress at `now` (read only when a dockerhub_quota rule exists). */
-  dockerHubQuota?: { now: number; egresses: EgressQuota[] } | undefined;
+  /** Docker Hub quota per egress and per account at `now` (read only when a dockerhub_quota rule exists). */
+  dockerHubQuota?: { now: number; egresses: EgressQuota[]; accounts: AccountQuota[] } | undefined;
 }
 
 export interface AlertInstance {
@@ -117,10 +117,37 @@ export function activeInstances(rules: Rule[], s: Signals): AlertInstance[] {
               }`,
           });
         }
+        for (const q of s.dockerHubQuota?.accounts ?? []) {
+          const now = s.dockerHubQuota!.now;
+          // Docker Hub's refusal within the hour says the account is out now: its pulls outside the fleet
+          // (CI, laptops) count too, and only Docker Hub sees those.
+          const refused = refusedRecently(q, now);
+          if (!refused && !nearlyExhausted(q, r.threshold, r.forecast, now)) continue;
+          out.push({
+            rule: r.name,
+            severity: r.severity,
+            labels: { account: q.account },
+            value: refused ? 1 : q.used / q.limit,
+            summary: accountSummary(q),
+          });
+        }
         break;
     }
   }
   return out;
+}
+
+function accountSummary(q: AccountQuota): string {
+  const clusters = q.clusters.length ? ` (${q.clusters.join(', ')})` : '';
+  // An account known only from 429s has none of its pulls attributed: its `used` says nothing.
+  const used = q.configured
+    ? `${q.used} of ${q.limit} Docker Hub pulls used` +
+      (q.exhaustedAt ? `, exhausted ${q.remaining ? 'by' : 'since'} ${q.exhaustedAt}` : '')
+    : 'known from 429s only, its pulls not counted';
+  const refused = q.lastRateLimitedAt
+    ? `; Docker Hub refused ${q.rateLimitedFailures} pulls as ${q.account} in ${q.window}, last at ${q.lastRateLimitedAt}`
+    : '';
+  return `account ${q.account}${clusters}: ${used}${refused}`;
 }
 
 /**

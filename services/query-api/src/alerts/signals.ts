@@ -1,6 +1,6 @@
 import { type ClickHouseClient, type FleetTables, queryRows } from '@pullwatch/clickhouse';
 import { RATE_LIMITED } from '../causes.ts';
-import { type EgressSettings, quotaByEgress } from '../core/quota.ts';
+import { type EgressSettings, quotaByAccount, quotaByEgress } from '../core/quota.ts';
 import { DEFAULT_EGRESS } from '../diagnosis/egress-config.ts';
 import { DiagnosisQueries } from '../diagnosis/queries.ts';
 import type { Rule } from './rules.ts';
@@ -66,8 +66,12 @@ export async function readSignals(
       );
       s.stuckPods.set(r.stuckFor, Number(got?.n ?? 0));
     } else if (r.kind === 'dockerhub_quota' && !s.dockerHubQuota) {
-      const usage = await new DiagnosisQueries(ch, t).dockerHubUsage(egress, new Date(now));
-      s.dockerHubQuota = { now, egresses: quotaByEgress(egress, usage, now) };
+      const usage = await new DiagnosisQueries(ch, t).dockerHubActivity(egress, new Date(now));
+      s.dockerHubQuota = {
+        now,
+        egresses: quotaByEgress(egress, usage.nodes, now),
+        accounts: quotaByAccount(egress, usage.accounts, now),
+      };
     }
   }
   return s;

@@ -232,8 +232,12 @@ export const RECENT_REFUSAL_MS = 3_600_000;
  * account's pulls outside the fleet (CI, laptops) use its quota too, and the fleet cannot count those.
  */
 export function accountLevel(q: AccountQuota, nearShare: number, now: number): QuotaLevel {
-  if (q.lastRateLimitedAt !== null && now - Date.parse(q.lastRateLimitedAt) <= RECENT_REFUSAL_MS) return 'full';
-  return quotaLevel(q, nearShare);
+  return refusedRecently(q, now) ? 'full' : quotaLevel(q, nearShare);
+}
+
+/** Docker Hub refused the account within RECENT_REFUSAL_MS of `now`. */
+export function refusedRecently(q: Pick<AccountQuota, 'lastRateLimitedAt'>, now: number): boolean {
+  return q.lastRateLimitedAt !== null && now - Date.parse(q.lastRateLimitedAt) <= RECENT_REFUSAL_MS;
 }
 
 /**
@@ -365,10 +369,15 @@ export function quotaByAccount(s: EgressSettings, usage: readonly AccountUsage[]
 }
 
 /**
- * An egress the alert rule flags: at least `threshold` of its limit used, or exhaustion forecast within
- * `forecastMs`.
+ * An egress or account the alert rule flags: at least `threshold` of its limit used, or exhaustion forecast
+ * within `forecastMs`.
  */
-export function nearlyExhausted(q: EgressQuota, threshold: number, forecastMs: number, now: number): boolean {
+export function nearlyExhausted(
+  q: Pick<EgressQuota, 'used' | 'limit' | 'exhaustedAt'>,
+  threshold: number,
+  forecastMs: number,
+  now: number,
+): boolean {
   if (q.used >= threshold * q.limit) return true;
   return q.exhaustedAt !== null && Date.parse(q.exhaustedAt) - now <= forecastMs;
 }
