@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { pullErrorDetail } from '@pullwatch/simulator';
 import type { RunningStack } from 'pullwatch';
 import { type SimulatedStack, simulatedStack } from './support/simulated-stack.ts';
 import { untilValue } from './support/until.ts';
@@ -60,6 +61,7 @@ interface Registry {
 }
 interface Quota {
   egresses: { egress: string; clusters: string[] }[];
+  accounts: { account: string; clusters: string[] }[];
 }
 interface Bucket {
   ts: string;
@@ -72,13 +74,46 @@ const api = <T>(path: string) => sim.api<T>(path);
 // Teams from a mapping file (the simulated fleet's Namespaces carry no team label): every cluster's `shop`
 // is storefront's, every `payments` payments', and prod-us-east's `search` search's.
 const TEAMS = 'namespaces:\n  shop: storefront\n  payments: payments\nclusters:\n  prod-us-east:\n    search: search\n';
+// A Docker Hub account for staging-eu's `ci` namespace (none there: idle, its whole quota left).
+const EGRESS = 'accounts:\n  - { name: ci-bot, namespaces: [{ cluster: staging-eu, namespace: ci }] }\n';
 
 beforeAll(async () => {
   mkdirSync(OUT, { recursive: true });
   const teamsFile = join(mkdtempSync(join(tmpdir(), 'dashboard-teams-')), 'teams.yaml');
   writeFileSync(teamsFile, TEAMS);
-  sim = await simulatedStack('dashboard_e2e', TOKEN, { PULLWATCH_TEAMS_FILE: teamsFile });
+  const egressFile = join(mkdtempSync(join(tmpdir(), 'dashboard-egress-')), 'egress.yaml');
+  writeFileSync(egressFile, EGRESS);
+  sim = await simulatedStack('dashboard_e2e', TOKEN, {
+    PULLWATCH_TEAMS_FILE: teamsFile,
+    PULLWATCH_DOCKERHUB_EGRESS_FILE: egressFile,
+  });
   stack = sim.stack;
+  // Docker Hub refusing an account the settings do not know (dev-ap-south's `builds`, no team's), sent as a
+  // cluster sends it: the account is known from its 429 only.
+  const at = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
+  const sent = await fetch(`${stack.ingestUrl}/v1/k8s-events?cluster=dev-ap-south`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${stack.ingestToken}` },
+    body: JSON.stringify([
+      {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name: 'builder-1.g1', namespace: 'builds', uid: 'ghost-bot-429' },
+        involvedObject: { kind: 'Pod', name: 'builder-1', namespace: 'builds', fieldPath: 'spec.containers{builder}' },
+        source: { component: 'kubelet', host: 'dev-ap-1' },
+        reason: 'Failed',
+        message: `Failed to pull image "busybox:1.36": ${pullErrorDetail('dockerhub_account_rate_limit', 'busybox:1.36', 'containerd', { account: 'ghost-bot' })}`,
+        count: 1,
+        firstTimestamp: at,
+        lastTimestamp: at,
+      },
+    ]),
+  });
+  expect(await sent.json()).toEqual({ accepted: 1, filtered: 0, received: 1 });
+  await until(async () => {
+    const q = await api<Quota>('/v1/quota/docker-hub');
+    return q.accounts.some((a) => a.account === 'ghost-bot') ? true : null;
+  }, "ghost-bot's 429 in the quota");
   // The scenario's history is in: the quay.io fleet incident, and the typo'd ngnix Pods stuck.
   await until(async () => {
     const r = await api<{ incidents: Incident[] }>('/v1/incidents?status=all');
@@ -429,13 +464,15 @@ describe('the dashboard in a real browser', () => {
       );
       expect(stuckNow.length).toBeGreaterThan(0);
       for (const pod of stuckNow) expect(pod).toMatch(/^(prod-eu-west|staging-eu)\/payments\//);
-      // The quota panel: the egresses of the team's clusters, whole.
+      // The quota panel: the egresses and accounts of the team's clusters, whole (ci-bot pulls in staging-eu).
       const quota = await api<Quota>('/v1/quota/docker-hub');
-      expect(await firstColumn(page, 'quota')).toEqual(
-        quota.egresses
-          .filter((q) => q.clusters.some((c) => c === 'prod-eu-west' || c === 'staging-eu'))
-          .map((q) => q.egress),
-      );
+      const payments = (q: { clusters: string[] }) =>
+        q.clusters.some((c) => c === 'prod-eu-west' || c === 'staging-eu');
+      expect(await firstColumn(page, 'quota')).toEqual([
+        ...quota.egresses.filter(payments).map((q) => q.egress),
+        ...quota.accounts.filter(payments).map((q) => `account: ${q.account}`),
+      ]);
+      expect(await firstColumn(page, 'quota')).toContain('account: ci-bot');
       expect(await firstColumn(page, 'quota')).not.toContain('cluster:prod-us-east');
 
       // The team filter selects exactly what the namespace filter selects for the file's fleet-wide entry
@@ -615,8 +652,14 @@ describe('the dashboard in a real browser', () => {
           )
         ).map(([c, n]) => [c, Number(n)]);
         expect(clusterRows).toEqual([...byCluster.entries()].sort((a, b) => b[1] - a[1]));
-        // The scenario: rate limits in prod-us-east, the typo'd ngnix in staging-eu, a full disk in prod-eu-west.
-        expect(clusterRows.map((r) => r[0]).sort()).toEqual(['prod-eu-west', 'prod-us-east', 'staging-eu']);
+        // The scenario: rate limits in prod-us-east, the typo'd ngnix in staging-eu, a full disk in prod-eu-west;
+        // and ghost-bot's 429 in dev-ap-south (beforeAll).
+        expect(clusterRows.map((r) => r[0]).sort()).toEqual([
+          'dev-ap-south',
+          'prod-eu-west',
+          'prod-us-east',
+          'staging-eu',
+        ]);
         const causes = await page.evaluate(() =>
           [...document.querySelectorAll('#detail section[aria-labelledby="d-causes"] tbody th')].map(
             (c) => c.textContent,
@@ -699,6 +742,46 @@ describe('the dashboard in a real browser', () => {
       });
     },
   );
+
+  it('shows Docker Hub accounts below the egresses, with their level, filtered by cluster and team', async () => {
+    await withPage({ width: 1280, height: 800 }, async ({ page, errors }) => {
+      await rendered(page);
+      // Idle: 0 of Docker Hub Personal's 200 per 6 h. Known from its 429 only: no count, refused within the
+      // hour, so empty now.
+      const CI_BOT = ['account: ci-bot', '0 / 200', '0', '', ''];
+      const GHOST = ['account: ghost-bot', 'known from 429s only', '', 'now', '1'];
+      const all = await rows(page, 'quota');
+      expect(all.slice(-2)).toEqual([CI_BOT, GHOST]);
+      expect(all.slice(0, -2).map((r) => r[0]?.split(':')[0])).toEqual(all.slice(0, -2).map(() => 'cluster'));
+      const levels = () =>
+        page.evaluate(() =>
+          [...document.querySelectorAll('#quota tbody tr')]
+            .filter((tr) => tr.querySelector('th')?.textContent?.startsWith('account: '))
+            .map((tr) => [tr.querySelector('th')?.textContent, tr.querySelector('.quota')?.className]),
+        );
+      expect(await levels()).toEqual([
+        ['account: ci-bot', 'quota quota-ok'],
+        ['account: ghost-bot', 'quota quota-full quota-note'],
+      ]);
+      expect(await page.getAttribute('#quota tbody tr:last-child td:last-child span', 'title')).toMatch(
+        /^last at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/,
+      );
+
+      await page.selectOption('#f-cluster', 'dev-ap-south');
+      await rendered(page, { cluster: 'dev-ap-south' });
+      expect(await firstColumn(page, 'quota')).toEqual(['cluster:dev-ap-south', 'account: ghost-bot']);
+      expect((await rows(page, 'quota'))[1]).toEqual(GHOST);
+      await page.selectOption('#f-cluster', 'staging-eu');
+      await rendered(page, { cluster: 'staging-eu' });
+      expect(await firstColumn(page, 'quota')).toEqual(['cluster:staging-eu', 'account: ci-bot']);
+      // payments' clusters hold ci-bot, not dev-ap-south's ghost-bot.
+      await page.selectOption('#f-cluster', '');
+      await page.selectOption('#f-team', 'payments');
+      await rendered(page, { team: 'payments' });
+      expect((await rows(page, 'quota')).filter((r) => r[0]?.startsWith('account: '))).toEqual([CI_BOT]);
+      expect(errors).toEqual([]);
+    });
+  });
 
   it('is accessible: labelled controls, header scopes, a live status, text contrast of at least 4.5:1', async () => {
     await withPage({ width: 1280, height: 800 }, async ({ page, errors }) => {

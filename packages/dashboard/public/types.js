@@ -62,7 +62,21 @@
  * @property {string | null} exhaustedAt
  * @property {number} rateLimitedFailures
  */
-/** @typedef {{ window: string, egresses: Egress[] }} QuotaAnswer */
+/**
+ * @typedef {object} Account A Docker Hub account's bucket in `/v1/quota/docker-hub` (authenticated pulls).
+ * @property {string} account
+ * @property {boolean} configured false: named only by Docker Hub's 429s, none of its pulls attributed
+ * @property {string[]} clusters
+ * @property {number} used
+ * @property {number} limit
+ * @property {string} window
+ * @property {number} ratePerHour
+ * @property {string} level `ok`, `near` or `full` (also `full` when Docker Hub refused it within the hour)
+ * @property {string | null} exhaustedAt
+ * @property {number} rateLimitedFailures
+ * @property {string | null} lastRateLimitedAt
+ */
+/** @typedef {{ window: string, egresses: Egress[], accounts: Account[] }} QuotaAnswer */
 
 /**
  * @typedef {object} RecoveryGroup A row of `/v1/recovery` (by `registry` or by `cause`).

@@ -15,11 +15,7 @@ const quota = (egress: string, used: number, exhaustedAt: string | null): Egress
   exhaustedAt,
   rateLimitedFailures: 0,
 });
-const account = (
-  name: string,
-  used: number,
-  over: Partial<AccountQuota> = {},
-): AccountQuota => ({
+const account = (name: string, used: number, over: Partial<AccountQuota> = {}): AccountQuota => ({
   account: name,
   configured: true,
   clusters: ['prod', 'stg'],
@@ -140,7 +136,8 @@ describe('the DockerHubQuotaNearlyExhausted rule', () => {
     const states = new Map<string, AlertState>();
     const egress = quota('cluster:prod', 90, null);
     const refused = account('ci-bot', 18, { rateLimitedFailures: 1, lastRateLimitedAt: '2026-11-24T12:00:00.000Z' });
-    const round = (now: number) => step([rule], states, activeInstances([rule], signals([egress], [refused], now)), now);
+    const round = (now: number) =>
+      step([rule], states, activeInstances([rule], signals([egress], [refused], now)), now);
     expect(round(NOW).map((t) => [t.kind, t.alert.instance.labels])).toEqual([
       ['firing', { egress: 'cluster:prod' }],
       ['firing', { account: 'ci-bot' }],
