@@ -1,6 +1,7 @@
 import {
   classify,
   isConcreteCause,
+  MESSAGE_KINDS,
   messageKind,
   parsePulled,
   parseReference,
@@ -79,15 +80,7 @@ export interface Processed {
 
 // Messages that repeat word for word across Pods and attempts, so their classification is worth
 // remembering; a success names its duration and size, different every time.
-const REPEATING_KINDS: ReadonlySet<MessageKind> = new Set<MessageKind>([
-  'failed_pull',
-  'inspect_failed',
-  'never_pull',
-  'status',
-  'backoff',
-  'pulling',
-  'already_present',
-]);
+const REPEATING_KINDS: ReadonlySet<MessageKind> = new Set(MESSAGE_KINDS.filter((k) => k !== 'pulled' && k !== 'other'));
 
 const FAILURE_KINDS: ReadonlySet<MessageKind> = new Set<MessageKind>(['failed_pull', 'inspect_failed', 'never_pull']);
 
