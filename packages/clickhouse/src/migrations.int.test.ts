@@ -36,7 +36,7 @@ describe('migrate', () => {
     const all = loadMigrations({ database, ttlDays: 90 }).map((m) => m.version);
     const first = await migrate(client, { database, ttlDays: 90 });
     expect(first.applied).toEqual(all);
-    expect(all).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(all).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     const second = await migrate(client, { database, ttlDays: 90 });
     expect(second).toEqual({ applied: [], alreadyApplied: all });
     const rs = await client.query({
@@ -54,6 +54,7 @@ describe('migrate', () => {
         'pull_stats_1m',
         'pull_stats_1h',
         'pull_stats_1h_since',
+        'pull_stats_1h_pods_since',
         'pod_pull_state',
         'incidents',
         'schema_migrations',
@@ -138,7 +139,7 @@ describe('migrate', () => {
         migrate(client, { database: db, ttlDays: 90 }),
         migrate(other, { database: db, ttlDays: 90 }),
       ]);
-      const all = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+      const all = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
       const sorted = (v: number[]) => [...v].sort((x, y) => x - y);
       // Every version applied by exactly one of them, and known to the other as already applied.
       expect(sorted([...a.applied, ...b.applied])).toEqual(all);
@@ -183,7 +184,7 @@ describe('migrate', () => {
         });
       await failures(60_000, "now64(3, 'UTC') - toIntervalSecond(number * 7919 % (3 * 86400))");
       await failures(1_000, "now64(3, 'UTC') - toIntervalDay(70) - toIntervalSecond(number)");
-      expect((await migrate(client, { database: db, ttlDays: 90 })).applied).toEqual([10]);
+      expect((await migrate(client, { database: db, ttlDays: 90 })).applied).toEqual([10, 11]);
       await until(async () => {
         const rs = await client.query({
           query: `SELECT count() AS n FROM system.mutations WHERE database = {db:String} AND NOT is_done`,
@@ -349,6 +350,8 @@ describe('migrate', () => {
             since: '1970-01-01 00:00:00',
           });
         }
+        // Hourly namespaces and Pods (0011) only from after the upgrade: the rows above are read from minutes.
+        expect(await one(`SELECT since > now() AS later FROM ${db}.pull_stats_1h_pods_since`)).toEqual({ later: 1 });
         // Rows from before 0006 have no workload and an unknown team; new failures carry theirs into pull_failures.
         expect(
           await one(`SELECT workload_kind, workload_name, workload_inferred, team FROM ${db}.pull_failures`),
