@@ -82,6 +82,12 @@ export class Queries {
   private since: number | null = null;
   private hourlyPods: HourlyPodsSince | null = null;
 
+  /** From when pull_stats_1h holds namespaces and Pods (migration 0011); null: minutes only. */
+  private hourlyPodsSince(): Promise<number | null> {
+    this.hourlyPods ??= new HourlyPodsSince(this.ch, this.t);
+    return this.hourlyPods.get();
+  }
+
   /**
    * From when pull_stats_1h holds every count (epoch ms); fixed once migrated, so read once. Null
    * (minutes only) on a database without it, not yet migrated to 0005.
@@ -124,12 +130,7 @@ export class Queries {
       .team(q.teamPairs);
     if (q.cause) w.add("(cause = {cause:String} OR cause = '')", 'cause', q.cause);
     // Whole hours from the hourly table, the minutes around them from the minutes (stats-source.ts).
-    const stats = statsSource(
-      this.t,
-      await (this.hourlyPods ??= new HourlyPodsSince(this.ch, this.t)).get(),
-      q,
-      w.parts.join(' AND '),
-    );
+    const stats = statsSource(this.t, await this.hourlyPodsSince(), q, w.parts.join(' AND '));
     const params = { ...w.params, ...stats.params };
     // Independent reads of the same minutes: at once, not one after the other.
     const [rows, causes] = await Promise.all([
