@@ -24,6 +24,7 @@ describe('migrations for a sharded cluster without Keeper (replicated: false)', 
       'incidents: ReplacingMergeTree',
       'pull_stats_1h: AggregatingMergeTree',
       'pull_stats_1h_since: MergeTree',
+      'pull_stats_1h_pods_since: MergeTree',
     ]);
     // One Distributed `_all` table per table, sharded by Pod (incidents by id); the gap is where ON CLUSTER was.
     expect(all.find((m) => m.name === 'distributed')!.statements).toEqual([

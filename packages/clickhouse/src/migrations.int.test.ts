@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
+import { until } from '../../../test/support/until.ts';
 import { createClickHouse } from './client.ts';
 import { loadMigrations, MIGRATIONS_DIR, migrate } from './migrations.ts';
 
@@ -35,7 +36,7 @@ describe('migrate', () => {
     const all = loadMigrations({ database, ttlDays: 90 }).map((m) => m.version);
     const first = await migrate(client, { database, ttlDays: 90 });
     expect(first.applied).toEqual(all);
-    expect(all).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(all).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     const second = await migrate(client, { database, ttlDays: 90 });
     expect(second).toEqual({ applied: [], alreadyApplied: all });
     const rs = await client.query({
@@ -53,6 +54,7 @@ describe('migrate', () => {
         'pull_stats_1m',
         'pull_stats_1h',
         'pull_stats_1h_since',
+        'pull_stats_1h_pods_since',
         'pod_pull_state',
         'incidents',
         'schema_migrations',
@@ -137,10 +139,11 @@ describe('migrate', () => {
         migrate(client, { database: db, ttlDays: 90 }),
         migrate(other, { database: db, ttlDays: 90 }),
       ]);
-      const all = [1, 2, 3, 4, 5, 6, 7, 8, 9];
+      const all = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+      const sorted = (v: number[]) => [...v].sort((x, y) => x - y);
       // Every version applied by exactly one of them, and known to the other as already applied.
-      expect([...a.applied, ...b.applied].sort()).toEqual(all);
-      expect([...a.alreadyApplied, ...b.alreadyApplied].sort()).toEqual(all);
+      expect(sorted([...a.applied, ...b.applied])).toEqual(all);
+      expect(sorted([...a.alreadyApplied, ...b.alreadyApplied])).toEqual(all);
       const rs = await client.query({
         query: `SELECT version, count() AS n FROM ${db}.schema_migrations GROUP BY version ORDER BY version`,
         format: 'JSONEachRow',
@@ -157,6 +160,73 @@ describe('migrate', () => {
     } finally {
       await client.command({ query: `DROP DATABASE IF EXISTS ${db}` });
       await other.close();
+    }
+  });
+
+  it('0010: the newest-first failure listing reads the time-ordered projection, the same rows, rows stored before it included', async () => {
+    const db = uniqueName('migrate_by_time');
+    const dir = mkdtempSync(join(tmpdir(), 'pw-migrations-'));
+    try {
+      for (const f of readdirSync(MIGRATIONS_DIR).filter((f) => /^000\d_.*\.sql$/.test(f)))
+        copyFileSync(join(MIGRATIONS_DIR, f), join(dir, f));
+      await migrate(client, { database: db, ttlDays: 90 }, dir);
+      // 60,000 failures over the last 3 days (this month's or last month's partition, which 0010 builds the
+      // projection for) and 1,000 from 70 days ago (older: read from the table's own order).
+      const failures = (count: number, sql: string) =>
+        client.command({
+          query:
+            `INSERT INTO ${db}.pull_events (event_time, cluster, namespace, pod, outcome, occurrences, registry, ` +
+            `cause, event_uid, event_count) SELECT ${sql}, concat('c', toString(number % 7)), 'ns', ` +
+            `concat('p', toString(number)), 'failure', 1, ['quay.io', 'ghcr.io'][number % 2 + 1], ` +
+            `['not_found', 'rate_limited', 'unauthorized'][number % 3 + 1], toString(number), 1 + number % 2 ` +
+            `FROM numbers(${count})`,
+          clickhouse_settings: { async_insert: 0 },
+        });
+      await failures(60_000, "now64(3, 'UTC') - toIntervalSecond(number * 7919 % (3 * 86400))");
+      await failures(1_000, "now64(3, 'UTC') - toIntervalDay(70) - toIntervalSecond(number)");
+      expect((await migrate(client, { database: db, ttlDays: 90 })).applied).toEqual([10, 11]);
+      await until(async () => {
+        const rs = await client.query({
+          query: `SELECT count() AS n FROM system.mutations WHERE database = {db:String} AND NOT is_done`,
+          query_params: { db },
+          format: 'JSONEachRow',
+        });
+        return Number((await rs.json<{ n: number | string }>())[0]?.n) === 0;
+      }, 'the projection built for existing parts');
+      // The query API's listing (services/query-api: failures), a day's window and 90 days.
+      const listing = (days: number) =>
+        `SELECT event_time, cluster, pod, registry, cause, event_uid, event_count FROM ${db}.pull_failures ` +
+        `WHERE event_time >= now64(3, 'UTC') - toIntervalDay(${days}) AND event_time < now64(3, 'UTC') ` +
+        'ORDER BY event_time DESC, event_uid DESC, event_count DESC LIMIT 101';
+      const read = async (query: string, projections: 0 | 1) => {
+        const rs = await client.query({
+          query,
+          format: 'JSONEachRow',
+          clickhouse_settings: { optimize_use_projections: projections },
+        });
+        const rows = await rs.json<Record<string, unknown>>();
+        const summary = JSON.parse(String(rs.response_headers['x-clickhouse-summary'])) as { read_rows: string };
+        return { rows, readRows: Number(summary.read_rows) };
+      };
+      const plan = await client.query({ query: `EXPLAIN indexes = 1 ${listing(1)}`, format: 'TabSeparatedRaw' });
+      const explained = await plan.text();
+      expect(explained).toContain('ReadFromMergeTree (by_time)');
+      expect(explained).toContain('Read type: InReverseOrder');
+      for (const days of [1, 90]) {
+        const withIt = await read(listing(days), 1);
+        const without = await read(listing(days), 0);
+        expect(withIt.rows).toHaveLength(101);
+        expect(withIt.rows).toEqual(without.rows);
+        // Without it, every row of the window's partitions; with it, the granules holding the page.
+        expect(without.readRows).toBeGreaterThanOrEqual(20_000);
+        expect(withIt.readRows).toBeLessThan(without.readRows / 2);
+      }
+      // The oldest page of a 90-day window comes from the part the projection was not built for.
+      const oldest = `SELECT count() AS n FROM ${db}.pull_failures WHERE event_time < now64(3, 'UTC') - toIntervalDay(60)`;
+      expect((await read(oldest, 1)).rows).toEqual([{ n: 1000 }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await client.command({ query: `DROP DATABASE IF EXISTS ${db}` });
     }
   });
 
@@ -280,6 +350,8 @@ describe('migrate', () => {
             since: '1970-01-01 00:00:00',
           });
         }
+        // Hourly namespaces and Pods (0011) only from after the upgrade: the rows above are read from minutes.
+        expect(await one(`SELECT since > now() AS later FROM ${db}.pull_stats_1h_pods_since`)).toEqual({ later: 1 });
         // Rows from before 0006 have no workload and an unknown team; new failures carry theirs into pull_failures.
         expect(
           await one(`SELECT workload_kind, workload_name, workload_inferred, team FROM ${db}.pull_failures`),

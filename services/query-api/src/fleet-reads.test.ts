@@ -14,7 +14,7 @@ function recording() {
       // Answers that lead each read down its longest path: the hourly table exists and is complete.
       const rows = query.includes('system.tables')
         ? [{ n: 1 }]
-        : query.includes('pull_stats_1h_since')
+        : /pull_stats_1h_(pods_)?since/.test(query)
           ? [{ since: 0 }]
           : [];
       return { json: async () => rows };
@@ -56,6 +56,7 @@ describe('query API reads', () => {
         'pw.pod_pull_state_all',
         'system.tables',
         "cluster('fleet', pw, pull_stats_1h_since)",
+        "cluster('fleet', pw, pull_stats_1h_pods_since)",
       ]),
     );
   });
@@ -74,6 +75,7 @@ describe('query API reads', () => {
         'pw.pod_pull_state',
         'system.tables',
         'pw.pull_stats_1h_since',
+        'pw.pull_stats_1h_pods_since',
       ]),
     );
   });

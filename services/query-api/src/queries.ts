@@ -1,5 +1,6 @@
 import type { ClickHouseClient, FleetTables } from '@pullwatch/clickhouse';
 import { readRows } from './read.ts';
+import { HourlyPodsSince, statsSource } from './stats-source.ts';
 import { RATE_LIMITED } from './causes.ts';
 import type { z } from 'zod';
 import { chTime, encodeFailuresCursor, type Filters, failuresCursor, isoOf, ParamError } from './params.ts';
@@ -79,6 +80,13 @@ export class Queries {
   ) {}
 
   private since: number | null = null;
+  private hourlyPods: HourlyPodsSince | null = null;
+
+  /** From when pull_stats_1h holds namespaces and Pods (migration 0011); null: minutes only. */
+  private hourlyPodsSince(): Promise<number | null> {
+    this.hourlyPods ??= new HourlyPodsSince(this.ch, this.t);
+    return this.hourlyPods.get();
+  }
 
   /**
    * From when pull_stats_1h holds every count (epoch ms); fixed once migrated, so read once. Null
@@ -117,25 +125,24 @@ export class Queries {
     teamPairs?: readonly Pair[] | undefined;
   }) {
     const w = new Where()
-      .add('minute >= {from:DateTime}', 'from', chTime(q.from).slice(0, 19))
-      .add('minute < {to:DateTime}', 'to', chTime(q.to).slice(0, 19))
       .add('cluster = {cluster:String}', 'cluster', q.cluster)
       .add('namespace = {namespace:String}', 'namespace', q.namespace)
       .team(q.teamPairs);
     if (q.cause) w.add("(cause = {cause:String} OR cause = '')", 'cause', q.cause);
+    // Whole hours from the hourly table, the minutes around them from the minutes (stats-source.ts).
+    const stats = statsSource(this.t, await this.hourlyPodsSince(), q, w.parts.join(' AND '));
+    const params = { ...w.params, ...stats.params };
     // Independent reads of the same minutes: at once, not one after the other.
     const [rows, causes] = await Promise.all([
       this.rows<Record<string, unknown>>(
         `SELECT registry, any(provider) AS provider, sum(failures) AS failures, sum(successes) AS successes,
               uniqExactIf(cluster, cause != '') AS clusters, uniqCombinedMergeIf(pods, cause != '') AS pods
-       FROM ${this.t.read('pull_stats_1m')} ${w.sql()} GROUP BY registry ORDER BY failures DESC, registry LIMIT 1000`,
-        w.params,
+       FROM (${stats.sql}) GROUP BY registry ORDER BY failures DESC, registry LIMIT 1000`,
+        params,
       ),
       this.rows<{ registry: string; cause: string; failures: number }>(
-        `SELECT registry, cause, sum(failures) AS failures ` +
-          `FROM ${this.t.read('pull_stats_1m')} ${w.sql()}${w.parts.length ? ' AND' : ' WHERE'} cause != '' GROUP ` +
-          `BY registry, cause`,
-        w.params,
+        `SELECT registry, cause, sum(failures) AS failures FROM (${stats.sql}) WHERE cause != '' GROUP BY registry, cause`,
+        params,
       ),
     ]);
     const byCause = new Map<string, Record<string, number>>();

@@ -72,6 +72,10 @@ export class Isolation {
     return this.pools[c].active;
   }
 
+  queued(c: QueryClass): number {
+    return this.pools[c].queued;
+  }
+
   /** Runs `fn` in a slot of class `c` (its queries carry the class's settings), or throws TooManyRequestsError. */
   async run<T>(c: QueryClass, token: string, fn: () => Promise<T>): Promise<T> {
     const retry = this.limits.retryAfterSeconds;

@@ -13,6 +13,11 @@ export class Pool {
     return this.running;
   }
 
+  /** Requests waiting for a slot. */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
   /** Resolves true with a slot (call release once), false when refused: queue full or waited too long. */
   acquire(): Promise<boolean> {
     if (this.running < this.size) {

@@ -16,6 +16,7 @@ import {
   pullEventRow,
 } from '../test-support/rows.ts';
 import { startTestApi } from '../test-support/api.ts';
+import { until } from '../../../../test/support/until.ts';
 
 const endpoints = testEndpoints();
 const database = uniqueName('reports_it');
@@ -407,6 +408,56 @@ describe('load isolation', () => {
     release();
     await Promise.all(holders);
     expect((await get('/v1/reports/failures?groupBy=cluster')).status).toBe(200);
+  });
+
+  it('queues reports behind a busy slot and serves each in turn; refuses only past the queue or a token’s share', async () => {
+    const tokens = ['queue-a', 'queue-b', 'queue-c', 'queue-d', 'queue-e'];
+    const queued = await startTestApi(
+      'reports-queue',
+      {
+        PULLWATCH_API_TOKENS: tokens.join(','),
+        PULLWATCH_CLICKHOUSE_DATABASE: database,
+        PULLWATCH_ALERT_INTERVAL_SECONDS: '3600',
+        PULLWATCH_API_REPORT_QUEUE: '3',
+        PULLWATCH_API_REPORT_QUEUE_TIMEOUT_MS: '600000',
+        PULLWATCH_API_REPORT_PER_TOKEN: '1',
+      },
+      () => NOW,
+    );
+    try {
+      const path = '/v1/reports/failures?groupBy=registry,cause';
+      const ask = (token: string) =>
+        fetch(`${queued.url}${path}`, { headers: { authorization: `Bearer ${token}` } }).then(async (r) => ({
+          status: r.status,
+          retryAfter: r.headers.get('retry-after'),
+          body: (await r.json()) as unknown,
+        }));
+      const alone = await ask(tokens[0]!);
+      expect(alone.status).toBe(200);
+      let release!: () => void;
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      const holder = queued.isolation.run('report', 'holder', () => held);
+      // Three tokens wait for the one slot, in arrival order.
+      const waiting = tokens.slice(0, 3).map((t) => ask(t));
+      await until(() => queued.isolation.queued('report') === 3, 'three reports queued');
+      // The queue is full: the fourth token is refused, and so is a token's second report (its share is 1).
+      expect(await ask(tokens[3]!)).toMatchObject({ status: 429, retryAfter: '2' });
+      expect(await ask(tokens[0]!)).toMatchObject({ status: 429, retryAfter: '2' });
+      expect(queued.isolation.queued('report')).toBe(3);
+      release();
+      await holder;
+      // Each waiting report is served, the same report as asked alone.
+      expect(await Promise.all(waiting)).toEqual(
+        tokens.slice(0, 3).map(() => ({ status: 200, retryAfter: null, body: alone.body })),
+      );
+      expect(queued.isolation.queued('report')).toBe(0);
+      expect(queued.isolation.active('report')).toBe(0);
+      expect((await ask(tokens[4]!)).status).toBe(200);
+    } finally {
+      await queued.stop();
+    }
   });
 
   it('maps ClickHouse limit errors by code: rows 503, memory 503, time 504', async () => {
