@@ -1,0 +1,61 @@
+import type { Pair } from '../core/teams.ts';
+import { chTime } from '../params.ts';
+import { FleetReader, n } from '../read.ts';
+import { Where } from '../where.ts';
+
+/** The reads behind GET /v1/registries: per-registry counts from pull_stats_1m. */
+export class RegistryQueries extends FleetReader {
+  async registries(q: {
+    from: Date;
+    to: Date;
+    cluster?: string | undefined;
+    namespace?: string | undefined;
+    cause?: string | undefined;
+    teamPairs?: readonly Pair[] | undefined;
+  }) {
+    const w = new Where()
+      .add('minute >= {from:DateTime}', 'from', chTime(q.from).slice(0, 19))
+      .add('minute < {to:DateTime}', 'to', chTime(q.to).slice(0, 19))
+      .add('cluster = {cluster:String}', 'cluster', q.cluster)
+      .add('namespace = {namespace:String}', 'namespace', q.namespace)
+      .team(q.teamPairs);
+    if (q.cause) w.add("(cause = {cause:String} OR cause = '')", 'cause', q.cause);
+    // Independent reads of the same minutes: at once, not one after the other.
+    const [rows, causes] = await Promise.all([
+      this.rows<Record<string, unknown>>(
+        `SELECT registry, any(provider) AS provider, sum(failures) AS failures, sum(successes) AS successes,
+              uniqExactIf(cluster, cause != '') AS clusters, uniqCombinedMergeIf(pods, cause != '') AS pods
+       FROM ${this.t.read('pull_stats_1m')} ${w.sql()} GROUP BY registry ORDER BY failures DESC, registry LIMIT 1000`,
+        w.params,
+      ),
+      this.rows<{ registry: string; cause: string; failures: number }>(
+        `SELECT registry, cause, sum(failures) AS failures ` +
+          `FROM ${this.t.read('pull_stats_1m')} ${w.sql()}${w.parts.length ? ' AND' : ' WHERE'} cause != '' GROUP ` +
+          `BY registry, cause`,
+        w.params,
+      ),
+    ]);
+    const byCause = new Map<string, Record<string, number>>();
+    for (const c of causes) {
+      const m = byCause.get(c.registry) ?? {};
+      m[c.cause] = n(c.failures);
+      byCause.set(c.registry, m);
+    }
+    return rows
+      .filter((r) => n(r.failures) + n(r.successes) > 0)
+      .map((r) => {
+        const failures = n(r.failures);
+        const successes = n(r.successes);
+        return {
+          registry: String(r.registry),
+          provider: String(r.provider),
+          failures,
+          successes,
+          failureRate: failures + successes ? failures / (failures + successes) : 0,
+          clusters: n(r.clusters),
+          pods: n(r.pods),
+          byCause: byCause.get(String(r.registry)) ?? {},
+        };
+      });
+  }
+}
