@@ -1,4 +1,7 @@
 import type { z } from 'zod';
+import type { Pair } from './core/teams.ts';
+import { window } from './params.ts';
+import type { TeamResolver } from './teams/resolver.ts';
 
 /**
  * One GET route of a family: its parameters (a strict zod schema, also its OpenAPI parameters), what it
@@ -22,4 +25,23 @@ export class CsvBody {
     readonly text: string,
     readonly nextCursor: string | null,
   ) {}
+}
+
+/** What a windowed route needs to read its window: the bound on its length and the team filter. */
+export interface WindowDeps {
+  teams: Pick<TeamResolver, 'filter'>;
+  maxRangeDays: number;
+}
+
+/**
+ * A route's time window (the last 24 h by default, at most maxRangeDays) and its team filter's
+ * (cluster, namespace) pairs for that window (undefined without a filter).
+ */
+export async function windowed(
+  deps: WindowDeps,
+  q: { from?: string | undefined; to?: string | undefined; team?: string | undefined },
+  now: Date,
+): Promise<{ from: Date; to: Date; teamPairs: Pair[] | undefined }> {
+  const w = window(q, now, deps.maxRangeDays);
+  return { ...w, teamPairs: await deps.teams.filter(q.team, w) };
 }

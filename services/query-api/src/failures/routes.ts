@@ -2,9 +2,8 @@ import { z } from 'zod';
 import { failuresCursor } from '../core/failures-cursor.ts';
 import type { Diagnoser } from '../diagnosis/diagnoser.ts';
 import { DiagnosisFields, withDiagnosis } from '../diagnosis/routes.ts';
-import { Filters, window, Window } from '../params.ts';
-import type { Route } from '../route.ts';
-import type { TeamResolver } from '../teams/resolver.ts';
+import { Filters, Window } from '../params.ts';
+import { type Route, type WindowDeps, windowed } from '../route.ts';
 import { WorkloadTeamFields } from '../workload-fields.ts';
 import type { FailureQueries } from './queries.ts';
 
@@ -22,12 +21,7 @@ export const FailuresQuery = Window.extend(Filters.shape)
   .strict();
 
 /** GET /v1/failures, each failure with "did you mean". */
-export function failureRoutes(deps: {
-  queries: FailureQueries;
-  diagnoser: Diagnoser;
-  teams: TeamResolver;
-  maxRangeDays: number;
-}): Route[] {
+export function failureRoutes(deps: WindowDeps & { queries: FailureQueries; diagnoser: Diagnoser }): Route[] {
   return [
     {
       path: '/v1/failures',
@@ -38,8 +32,7 @@ export function failureRoutes(deps: {
         nextCursor: z.string().nullable(),
       }),
       handle: async (q: z.infer<typeof FailuresQuery>, now) => {
-        const w = window(q, now, deps.maxRangeDays);
-        const page = await deps.queries.failures({ ...q, ...w, teamPairs: await deps.teams.filter(q.team, w) });
+        const page = await deps.queries.failures({ ...q, ...(await windowed(deps, q, now)) });
         return { ...page, failures: await withDiagnosis(deps.diagnoser, page.failures, now) };
       },
     },

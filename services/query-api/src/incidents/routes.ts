@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import type { Diagnoser } from '../diagnosis/diagnoser.ts';
 import { DiagnosisFields, incidentsWithDiagnosis } from '../diagnosis/routes.ts';
-import { team, window, Window } from '../params.ts';
-import type { Route } from '../route.ts';
-import type { TeamResolver } from '../teams/resolver.ts';
+import { team, Window } from '../params.ts';
+import { type Route, type WindowDeps, windowed } from '../route.ts';
 import type { IncidentQueries } from './queries.ts';
 
 export const IncidentsQuery = Window.extend({
@@ -14,12 +13,7 @@ export const IncidentsQuery = Window.extend({
 }).strict();
 
 /** GET /v1/incidents, each with "did you mean" from its images. */
-export function incidentRoutes(deps: {
-  queries: IncidentQueries;
-  diagnoser: Diagnoser;
-  teams: TeamResolver;
-  maxRangeDays: number;
-}): Route[] {
+export function incidentRoutes(deps: WindowDeps & { queries: IncidentQueries; diagnoser: Diagnoser }): Route[] {
   return [
     {
       path: '/v1/incidents',
@@ -27,8 +21,8 @@ export function incidentRoutes(deps: {
       query: IncidentsQuery,
       response: z.object({ from: z.string(), to: z.string(), incidents: z.array(DiagnosisFields.loose()) }),
       handle: async (q: z.infer<typeof IncidentsQuery>, now) => {
-        const w = window(q, now, deps.maxRangeDays);
-        const incidents = await deps.queries.incidents({ ...q, ...w, teamPairs: await deps.teams.filter(q.team, w) });
+        const w = await windowed(deps, q, now);
+        const incidents = await deps.queries.incidents({ ...q, ...w });
         return {
           from: w.from.toISOString(),
           to: w.to.toISOString(),

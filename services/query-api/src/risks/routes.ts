@@ -1,13 +1,12 @@
 import type { z } from 'zod';
-import { name, team, window, Window } from '../params.ts';
-import type { Route } from '../route.ts';
-import type { TeamResolver } from '../teams/resolver.ts';
+import { name, team, Window } from '../params.ts';
+import { type Route, type WindowDeps, windowed } from '../route.ts';
 import type { RiskQueries } from './queries.ts';
 
 export const RisksQuery = Window.extend({ cluster: name.optional(), team }).strict();
 
 /** GET /v1/risks (a report route: it runs in the report pool whatever its window). */
-export function riskRoutes(deps: { queries: RiskQueries; teams: TeamResolver; maxRangeDays: number }): Route[] {
+export function riskRoutes(deps: WindowDeps & { queries: RiskQueries }): Route[] {
   return [
     {
       path: '/v1/risks',
@@ -16,8 +15,8 @@ export function riskRoutes(deps: { queries: RiskQueries; teams: TeamResolver; ma
         'without pull secrets',
       query: RisksQuery,
       handle: async (q: z.infer<typeof RisksQuery>, now) => {
-        const w = window(q, now, deps.maxRangeDays);
-        const risks = await deps.queries.risks({ ...q, ...w, teamPairs: await deps.teams.filter(q.team, w) });
+        const w = await windowed(deps, q, now);
+        const risks = await deps.queries.risks({ ...q, ...w });
         return { from: w.from.toISOString(), to: w.to.toISOString(), ...risks };
       },
     },

@@ -2,8 +2,7 @@ import { z } from 'zod';
 import { CAUSES } from '@pullwatch/classifier';
 import { bucketStart } from '../core/trend-buckets.ts';
 import { name, team, window, Window } from '../params.ts';
-import type { Route } from '../route.ts';
-import type { TeamResolver } from '../teams/resolver.ts';
+import type { Route, WindowDeps } from '../route.ts';
 import type { TrendQueries } from './queries.ts';
 
 export const TrendsQuery = Window.extend({
@@ -15,7 +14,7 @@ export const TrendsQuery = Window.extend({
 }).strict();
 
 /** GET /v1/trends. */
-export function trendRoutes(deps: { queries: TrendQueries; teams: TeamResolver; maxRangeDays: number }): Route[] {
+export function trendRoutes(deps: WindowDeps & { queries: TrendQueries }): Route[] {
   return [
     {
       path: '/v1/trends',
