@@ -1,7 +1,6 @@
 import type { z } from 'zod';
 import type { Pair } from './core/teams.ts';
 import { window } from './params.ts';
-import type { TeamResolver } from './teams/resolver.ts';
 
 /**
  * One GET route of a family: its parameters (a strict zod schema, also its OpenAPI parameters), what it
@@ -29,7 +28,8 @@ export class CsvBody {
 
 /** What a windowed route needs to read its window: the bound on its length and the team filter. */
 export interface WindowDeps {
-  teams: Pick<TeamResolver, 'filter'>;
+  /** The team filter's pairs for a window (teams/resolver.ts). */
+  teams: { filter(team: string | undefined, w: { from: Date; to: Date }): Promise<Pair[] | undefined> };
   maxRangeDays: number;
 }
 
