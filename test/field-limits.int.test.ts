@@ -2,29 +2,22 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClickHouse, migrate } from '@pullwatch/clickhouse';
-import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
-import { createAnalyzer, loadAnalyzerConfig, type Analyzer } from '../services/analyzer/src/index.ts';
-import { createCollector, loadCollectorConfig, type Collector } from '../services/collector/src/index.ts';
+import type { Collector } from '@pullwatch/collector';
 import { FakeApiServer } from '../services/collector/test/fake-apiserver.ts';
-import { testEndpoints, uniqueName } from './support/endpoints.ts';
+import { ServiceStack } from './support/service-stack.ts';
 import { untilValue } from './support/until.ts';
 
 // Issue 21: every field from outside is bounded where the collector builds the normalised Event, on the
 // ingest routes and the Kubernetes watch alike: a 1 MiB message is stored as its first 8192 characters with
 // raw_events.message_truncated = 1; an Event naming a namespace or Pod longer than Kubernetes allows is
 // refused alone (counted), and the rest of its request is stored.
-const endpoints = testEndpoints();
-const logger = createLogger('field-limits-test', (process.env.TEST_LOG_LEVEL as 'warn' | undefined) ?? 'silent');
-const kafka = { brokers: endpoints.kafka.brokers, clientId: 'field-limits-test', logger };
-const database = uniqueName('field_limits_it');
-const topic = uniqueName('field_limits_it');
-const admin = createClickHouse({ ...endpoints.clickhouse });
+const stack = new ServiceStack('field_limits_it', { env: { PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600' } });
+const { database } = stack;
+const admin = ServiceStack.clickhouse();
 const api = new FakeApiServer();
 const INGEST_TOKEN = 'field-limits-test-ingest-token';
 const MiB = 1 << 20;
 let collector: Collector;
-let analyzer: Analyzer;
 
 const T0 = Date.now() - 10 * 60_000;
 const IMAGE = 'ghcr.io/acme/api:1';
@@ -81,42 +74,20 @@ beforeAll(async () => {
   api.put('events', event('w-long-name', 'p'.repeat(254), FAILED));
   api.put('events', event('w-ok', 'web-2', FAILED));
 
-  await migrate(admin, { database, ttlDays: 90 });
-  analyzer = createAnalyzer(
-    loadAnalyzerConfig({
-      PULLWATCH_TOPIC: topic,
-      PULLWATCH_DLQ_TOPIC: `${topic}_dlq`,
-      PULLWATCH_ANALYZER_GROUP: `${topic}_g`,
-      PULLWATCH_CLICKHOUSE_DATABASE: database,
-      PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600',
-    }),
-    {
-      logger,
-      metrics: createMetricsRegistry('field-limits-a'),
-      kafka,
-      clickhouse: createClickHouse(endpoints.clickhouse),
-    },
-  );
-  collector = createCollector(
-    loadCollectorConfig({
-      PULLWATCH_INGEST_PORT: '0',
+  await stack.migrate(admin);
+  await stack.analyzer();
+  collector = await stack.collector({
+    env: {
       PULLWATCH_INGEST_TOKEN: INGEST_TOKEN,
-      PULLWATCH_TOPIC: topic,
-      PULLWATCH_DLQ_TOPIC: `${topic}_dlq`,
       PULLWATCH_KUBECONFIG: kubeconfig,
       PULLWATCH_KUBE_CONTEXTS: 'ctx-a=watched',
-    }),
-    { logger, metrics: createMetricsRegistry('field-limits-c'), kafka },
-  );
-  await collector.start();
-  await analyzer.start();
+    },
+  });
 });
 
 afterAll(async () => {
-  await collector?.stop();
-  await analyzer?.stop();
+  await stack.stop();
   await api.stop();
-  await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` });
   await admin.close();
 });
 

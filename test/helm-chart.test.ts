@@ -272,7 +272,7 @@ describe('helm chart infra/helm/pullwatch', { timeout: 60_000 }, () => {
     expect(c.volumeMounts).toContainEqual({ name: 'teams', mountPath: '/etc/pullwatch/teams', readOnly: true });
     expect(podSpec(api).volumes).toContainEqual({ name: 'teams', configMap: { name: 'pw-pullwatch-teams' } });
     const cm = named(objs, 'ConfigMap', 'pw-pullwatch-teams');
-    // The file the query API reads (reports/teams.ts), exactly as given.
+    // The file the query API reads (teams/file.ts), exactly as given.
     expect(parseYaml(String((cm.data as Record<string, string>)['teams.yaml']))).toEqual({
       namespaces: { shop: 'web-team' },
       clusters: { 'prod-eu': { shop: 'eu-web-team' } },

@@ -5,15 +5,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { type Analyzer, createAnalyzer, loadAnalyzerConfig } from '@pullwatch/analyzer';
-import { createClickHouse, migrate } from '@pullwatch/clickhouse';
-import { type Collector, createCollector, loadCollectorConfig } from '@pullwatch/collector';
+import type { Collector } from '@pullwatch/collector';
 import { type Listener, startListener } from '@pullwatch/http-listener';
 import { createProducer } from '@pullwatch/kafka';
-import { createQueryApi, loadQueryApiConfig, type QueryApi } from '@pullwatch/query-api';
-import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
-import { testEndpoints, uniqueName } from './support/endpoints.ts';
+import type { QueryApi } from '@pullwatch/query-api';
 import { freePort } from './support/free-port.ts';
+import { ServiceStack, type StackAnalyzer } from './support/service-stack.ts';
 import { untilValue } from './support/until.ts';
 
 // The real Prometheus and Alertmanager (built from the Go module proxy by scripts/prom-tools.sh, cached
@@ -28,20 +25,22 @@ const CRD = parse(readFileSync(join(ROOT, 'infra/prometheus/pullwatch-prometheus
 /** Every `for` of the shipped rules becomes this, so a test sees an alert fire in seconds, not minutes. */
 const FOR = '4s';
 
-const endpoints = testEndpoints();
-const logger = createLogger('prom-am-test', 'silent');
-const kafka = { brokers: endpoints.kafka.brokers, clientId: 'prom-am-test', logger };
-const database = uniqueName('promam');
-const topic = uniqueName('promam');
 const INGEST_TOKEN = 'prom-am-ingest-token';
 const API_TOKEN = 'prom-am-api-token';
-const admin = createClickHouse({ ...endpoints.clickhouse });
+const stack = new ServiceStack('promam', {
+  env: {
+    PULLWATCH_TOPIC_PARTITIONS: '1',
+    PULLWATCH_INGEST_TOKEN: INGEST_TOKEN,
+    PULLWATCH_API_TOKENS: API_TOKEN,
+    PULLWATCH_ALERT_INTERVAL_SECONDS: '1',
+  },
+});
+const { topic, kafka } = stack;
+const admin = ServiceStack.clickhouse();
 const work = mkdtempSync(join(tmpdir(), 'pw-prom-am-'));
 
 let collector: Collector;
-let analyzer: Analyzer | null = null;
-const analyzerRegistry = createMetricsRegistry('analyzer');
-let analyzerMetrics: Listener | null = null;
+let analyzer: StackAnalyzer;
 let queryApi: QueryApi;
 /** Alertmanager's own webhook receiver: what Alertmanager notifies, as it would page someone. */
 let receiver: Listener;
@@ -154,7 +153,7 @@ const pulled = (name: string) =>
 
 beforeAll(async () => {
   const tools = await promTools();
-  await migrate(admin, { database, ttlDays: 90 });
+  await stack.migrate(admin);
   const rules = join(work, 'pullwatch-alert-rules.yaml');
   // pullwatch's own rule: docker.io failing in more than half of at least 2 pulls in the last hour.
   writeFileSync(
@@ -209,51 +208,11 @@ beforeAll(async () => {
     '--log.level=warn',
   ]);
 
-  const env = {
-    PULLWATCH_TOPIC: topic,
-    PULLWATCH_TOPIC_PARTITIONS: '1',
-    PULLWATCH_DLQ_TOPIC: `${topic}_dlq`,
-    PULLWATCH_ANALYZER_GROUP: `${topic}_g`,
-    PULLWATCH_CLICKHOUSE_DATABASE: database,
-    PULLWATCH_INGEST_PORT: '0',
-    PULLWATCH_INGEST_TOKEN: INGEST_TOKEN,
-    PULLWATCH_API_PORT: '0',
-    PULLWATCH_API_TOKENS: API_TOKEN,
-    PULLWATCH_ALERT_INTERVAL_SECONDS: '1',
-    PULLWATCH_ALERT_RULES: rules,
-    PULLWATCH_ALERT_WEBHOOKS: `alertmanager-v2=${alertmanagerUrl}`,
-  };
-  analyzer = createAnalyzer(loadAnalyzerConfig(env), {
-    logger,
-    metrics: analyzerRegistry,
-    kafka,
-    clickhouse: createClickHouse({ ...endpoints.clickhouse }),
+  analyzer = await stack.analyzer({ http: true });
+  collector = await stack.collector();
+  queryApi = await stack.queryApi({
+    env: { PULLWATCH_ALERT_RULES: rules, PULLWATCH_ALERT_WEBHOOKS: `alertmanager-v2=${alertmanagerUrl}` },
   });
-  // As `pullwatch analyzer` serves it on PULLWATCH_ANALYZER_METRICS_PORT.
-  analyzerMetrics = await startListener(
-    (req, res) => {
-      if (req.url !== '/metrics') return void res.writeHead(404).end();
-      analyzerRegistry.metrics().then(
-        (body) => res.writeHead(200, { 'content-type': analyzerRegistry.contentType }).end(body),
-        () => res.writeHead(500).end(),
-      );
-    },
-    '127.0.0.1',
-    0,
-  );
-  await analyzer.start();
-  collector = createCollector(loadCollectorConfig(env), {
-    logger,
-    metrics: createMetricsRegistry('collector'),
-    kafka,
-  });
-  await collector.start();
-  queryApi = createQueryApi(loadQueryApiConfig(env), {
-    logger,
-    metrics: createMetricsRegistry('query-api'),
-    clickhouse: createClickHouse({ ...endpoints.clickhouse }),
-  });
-  await queryApi.start();
 
   // The shipped PrometheusRule's groups as a Prometheus rule file: the expressions as they are, `for`
   // shortened, evaluated every second.
@@ -274,7 +233,7 @@ beforeAll(async () => {
       alerting: { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${amPort}`] }] }] },
       scrape_configs: [
         { job_name: 'collector', static_configs: [{ targets: [hostPort(collector.ingestUrl)] }] },
-        { job_name: 'analyzer', static_configs: [{ targets: [hostPort(analyzerMetrics.url)] }] },
+        { job_name: 'analyzer', static_configs: [{ targets: [hostPort(analyzer.metricsUrl!)] }] },
         { job_name: 'query-api', static_configs: [{ targets: [hostPort(queryApi.url)] }] },
       ],
     }),
@@ -297,12 +256,8 @@ afterAll(async () => {
       await exited;
     }
   }
-  await queryApi?.stop();
-  await collector?.stop();
-  await analyzer?.stop();
-  await analyzerMetrics?.close();
+  await stack.stop();
   await receiver?.close();
-  await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` });
   await admin.close();
   rmSync(work, { recursive: true, force: true });
 });
@@ -425,10 +380,7 @@ describe('real Prometheus on the services’ /metrics, with the shipped Promethe
       before.filter((a) => a.labels.alertname === 'PullwatchRegistryFailureRateHigh').map((a) => a.labels.registry),
     ).toEqual(['docker.io']);
 
-    await analyzer!.stop();
-    await analyzerMetrics!.close();
-    analyzer = null;
-    analyzerMetrics = null;
+    await analyzer.stop();
     const firing = await untilValue(
       async () => (await promAlerts()).find((a) => down(a) && a.state === 'firing'),
       'PullwatchAnalyzerDown firing in Prometheus',

@@ -4,16 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { createAnalyzer, loadAnalyzerConfig, type Analyzer } from '@pullwatch/analyzer';
 import { type ClickHouseClient, createClickHouse, migrate } from '@pullwatch/clickhouse';
-import { startListener, type Listener } from '@pullwatch/http-listener';
+import { startListener } from '@pullwatch/http-listener';
 import { createProducer } from '@pullwatch/kafka';
-import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
-import { createCollector, loadCollectorConfig, type Collector } from '@pullwatch/collector';
-import { createQueryApi, loadQueryApiConfig, type QueryApi } from '@pullwatch/query-api';
+import type { Collector } from '@pullwatch/collector';
+import type { QueryApi } from '@pullwatch/query-api';
 import { FakeApiServer } from '../services/collector/test/fake-apiserver.ts';
-import { testEndpoints, uniqueName } from './support/endpoints.ts';
 import { type ProfiledClickHouse, READ_ONLY_DATABASE, startProfiledClickHouse } from './support/readonly-clickhouse.ts';
+import { ServiceStack } from './support/service-stack.ts';
 import { untilValue as until } from './support/until.ts';
 
 // The alert rules in infra/prometheus may use only metrics the services really export: this starts the
@@ -113,24 +111,29 @@ function parseExposition(text: string): Map<string, Record<string, string>[]> {
 
 // ---------------------------------------------------------------- the services
 
-const endpoints = testEndpoints();
-const logger = createLogger('rules-test', 'silent');
-const kafka = { brokers: endpoints.kafka.brokers, clientId: 'rules-test', logger };
-// A ClickHouse of the test's own with the users file we ship: the analyzer writes as its admin, the query
-// API reads as the production read-only user (its profile, not a per-request setting), in `pullwatch`.
-const database = READ_ONLY_DATABASE;
-let profiled: ProfiledClickHouse;
-let admin: ClickHouseClient;
-const topic = uniqueName('rules');
 const INGEST_TOKEN = 'rules-ingest-token';
 const API_TOKEN = 'rules-api-token';
+// A ClickHouse of the test's own with the users file we ship: the analyzer writes as its admin, the query
+// API reads as the production read-only user (its profile, not a per-request setting), in `pullwatch`.
+const stack = new ServiceStack('rules', {
+  database: READ_ONLY_DATABASE,
+  env: {
+    PULLWATCH_TOPIC_PARTITIONS: '2',
+    PULLWATCH_INGEST_TOKEN: INGEST_TOKEN,
+    PULLWATCH_API_TOKENS: API_TOKEN,
+    PULLWATCH_ALERT_INTERVAL_SECONDS: '1',
+    PULLWATCH_INCIDENT_INTERVAL_SECONDS: '1',
+  },
+});
+const { topic, kafka } = stack;
+let profiled: ProfiledClickHouse;
+let admin: ClickHouseClient;
 const fakeApi = new FakeApiServer();
 let collector: Collector;
 /** A second collector with a buffer of one Event: a request of two is pushed back with 503. */
 let tinyCollector: Collector;
-let analyzer: Analyzer;
-const analyzerRegistry = createMetricsRegistry('analyzer');
-let analyzerMetrics: Listener;
+/** The analyzer's /metrics, as PULLWATCH_ANALYZER_METRICS_PORT serves it. */
+let analyzerMetricsUrl: string;
 let queryApi: QueryApi;
 /** A second query API whose ClickHouse is unreachable: its routes answer 503. */
 let orphanApi: QueryApi;
@@ -175,20 +178,7 @@ async function closedPort(): Promise<number> {
 beforeAll(async () => {
   profiled = await startProfiledClickHouse();
   admin = createClickHouse({ url: profiled.url, ...profiled.admin });
-  await migrate(admin, { database, ttlDays: 90 });
-  const env = {
-    PULLWATCH_TOPIC: topic,
-    PULLWATCH_TOPIC_PARTITIONS: '2',
-    PULLWATCH_DLQ_TOPIC: `${topic}_dlq`,
-    PULLWATCH_ANALYZER_GROUP: `${topic}_g`,
-    PULLWATCH_CLICKHOUSE_DATABASE: database,
-    PULLWATCH_INGEST_PORT: '0',
-    PULLWATCH_INGEST_TOKEN: INGEST_TOKEN,
-    PULLWATCH_API_PORT: '0',
-    PULLWATCH_API_TOKENS: API_TOKEN,
-    PULLWATCH_ALERT_INTERVAL_SECONDS: '1',
-    PULLWATCH_INCIDENT_INTERVAL_SECONDS: '1',
-  };
+  await migrate(admin, { database: stack.database, ttlDays: 90 });
 
   await fakeApi.start();
   fakeApi.put('pods', {
@@ -201,59 +191,24 @@ beforeAll(async () => {
   const kubeconfig = join(mkdtempSync(join(tmpdir(), 'pw-rules-')), 'config');
   fakeApi.writeKubeconfig(kubeconfig, ['ctx-a']);
 
-  analyzer = createAnalyzer(loadAnalyzerConfig(env), {
-    logger,
-    metrics: analyzerRegistry,
-    kafka,
+  const analyzer = await stack.analyzer({
     clickhouse: createClickHouse({ url: profiled.url, ...profiled.admin }),
+    http: true,
   });
-  // As `pullwatch analyzer` serves it on PULLWATCH_ANALYZER_METRICS_PORT: the registry's text on /metrics.
-  analyzerMetrics = await startListener(
-    (req, res) => {
-      if (req.url !== '/metrics') return void res.writeHead(404).end();
-      analyzerRegistry.metrics().then(
-        (body) => res.writeHead(200, { 'content-type': analyzerRegistry.contentType }).end(body),
-        () => res.writeHead(500).end(),
-      );
-    },
-    '127.0.0.1',
-    0,
-  );
-  await analyzer.start();
-
-  collector = createCollector(
-    loadCollectorConfig({ ...env, PULLWATCH_KUBECONFIG: kubeconfig, PULLWATCH_KUBE_CONTEXTS: 'ctx-a=watched-1' }),
-    { logger, metrics: createMetricsRegistry('collector'), kafka },
-  );
-  await collector.start();
-  tinyCollector = createCollector(loadCollectorConfig({ ...env, PULLWATCH_BUFFER_MAX_EVENTS: '1' }), {
-    logger,
-    metrics: createMetricsRegistry('collector'),
-    kafka,
+  analyzerMetricsUrl = analyzer.metricsUrl!;
+  collector = await stack.collector({
+    env: { PULLWATCH_KUBECONFIG: kubeconfig, PULLWATCH_KUBE_CONTEXTS: 'ctx-a=watched-1' },
   });
-  await tinyCollector.start();
-
-  queryApi = createQueryApi(loadQueryApiConfig(env), {
-    logger,
-    metrics: createMetricsRegistry('query-api'),
-    clickhouse: createClickHouse({ url: profiled.url, ...profiled.readOnly }),
-  });
-  await queryApi.start();
-  orphanApi = createQueryApi(loadQueryApiConfig({ ...env, PULLWATCH_ALERT_INTERVAL_SECONDS: '3600' }), {
-    logger,
-    metrics: createMetricsRegistry('query-api'),
+  tinyCollector = await stack.collector({ env: { PULLWATCH_BUFFER_MAX_EVENTS: '1' } });
+  queryApi = await stack.queryApi({ clickhouse: createClickHouse({ url: profiled.url, ...profiled.readOnly }) });
+  orphanApi = await stack.queryApi({
+    env: { PULLWATCH_ALERT_INTERVAL_SECONDS: '3600' },
     clickhouse: createClickHouse({ ...profiled.readOnly, url: `http://127.0.0.1:${await closedPort()}` }),
   });
-  await orphanApi.start();
 }, 180_000);
 
 afterAll(async () => {
-  await orphanApi?.stop();
-  await queryApi?.stop();
-  await tinyCollector?.stop();
-  await collector?.stop();
-  await analyzer?.stop();
-  await analyzerMetrics?.close();
+  await stack.stop();
   await fakeApi.stop();
   await admin?.close();
   await profiled?.stop();
@@ -364,7 +319,7 @@ describe('infra/prometheus: every metric a rule uses is exported by the running 
 
     // Stored: the watched Event, the ingested one; dead-lettered: the poison message.
     const analyzerText = await until(async () => {
-      const t = await text(analyzerMetrics.url);
+      const t = await text(analyzerMetricsUrl);
       return value(t, 'pullwatch_analyzer_messages_total', 'outcome="stored"') >= 2 &&
         value(t, 'pullwatch_analyzer_messages_total', 'outcome="dead_lettered"') === 1 &&
         // The lag gauge is set after the stored slice's offsets are committed, a moment after the count.

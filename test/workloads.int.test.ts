@@ -2,12 +2,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClickHouse, migrate } from '@pullwatch/clickhouse';
-import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
-import { createAnalyzer, loadAnalyzerConfig, type Analyzer } from '../services/analyzer/src/index.ts';
-import { createCollector, loadCollectorConfig, type Collector } from '../services/collector/src/index.ts';
+import type { Collector } from '@pullwatch/collector';
 import { FakeApiServer } from '../services/collector/test/fake-apiserver.ts';
-import { testEndpoints, uniqueName } from './support/endpoints.ts';
+import { ServiceStack } from './support/service-stack.ts';
 import { until as waitUntil } from './support/until.ts';
 
 const until = (check: () => boolean | Promise<boolean>, what: string, ms = 90_000) => waitUntil(check, what, ms);
@@ -15,16 +12,12 @@ const until = (check: () => boolean | Promise<boolean>, what: string, ms = 90_00
 // Issue 17 end to end: a cluster (the fake API server: Namespaces with a team label, Pods with
 // ownerReferences, their Events) → the collector's watch → Kafka → the analyzer → ClickHouse rows with
 // each Pod's workload and team; Events posted to the ingest without a Pod get an inferred workload.
-const endpoints = testEndpoints();
-const logger = createLogger('workloads-test', (process.env.TEST_LOG_LEVEL as 'warn' | undefined) ?? 'silent');
-const kafka = { brokers: endpoints.kafka.brokers, clientId: 'workloads-test', logger };
-const database = uniqueName('workloads_it');
-const topic = uniqueName('workloads_it');
-const admin = createClickHouse({ ...endpoints.clickhouse });
+const stack = new ServiceStack('workloads_it', { env: { PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600' } });
+const { database } = stack;
+const admin = ServiceStack.clickhouse();
 const api = new FakeApiServer();
 const INGEST_TOKEN = 'workloads-test-ingest-token';
 let collector: Collector;
-let analyzer: Analyzer;
 
 const T0 = Date.now() - 10 * 60_000;
 const failed = (img: string) =>
@@ -104,43 +97,21 @@ beforeAll(async () => {
   const kubeconfig = join(mkdtempSync(join(tmpdir(), 'pw-kube-')), 'config');
   api.writeKubeconfig(kubeconfig, ['ctx-a']);
 
-  await migrate(admin, { database, ttlDays: 90 });
-  analyzer = createAnalyzer(
-    loadAnalyzerConfig({
-      PULLWATCH_TOPIC: topic,
-      PULLWATCH_DLQ_TOPIC: `${topic}_dlq`,
-      PULLWATCH_ANALYZER_GROUP: `${topic}_g`,
-      PULLWATCH_CLICKHOUSE_DATABASE: database,
-      PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600',
-    }),
-    {
-      logger,
-      metrics: createMetricsRegistry('workloads-a'),
-      kafka,
-      clickhouse: createClickHouse(endpoints.clickhouse),
-    },
-  );
-  collector = createCollector(
-    loadCollectorConfig({
-      PULLWATCH_INGEST_PORT: '0',
+  await stack.migrate(admin);
+  await stack.analyzer();
+  collector = await stack.collector({
+    env: {
       PULLWATCH_INGEST_TOKEN: INGEST_TOKEN,
-      PULLWATCH_TOPIC: topic,
-      PULLWATCH_DLQ_TOPIC: `${topic}_dlq`,
       PULLWATCH_KUBECONFIG: kubeconfig,
       PULLWATCH_KUBE_CONTEXTS: 'ctx-a=prod-a',
       PULLWATCH_TEAM_LABEL: 'team',
-    }),
-    { logger, metrics: createMetricsRegistry('workloads-c'), kafka },
-  );
-  await collector.start();
-  await analyzer.start();
+    },
+  });
 });
 
 afterAll(async () => {
-  await collector?.stop();
-  await analyzer?.stop();
+  await stack.stop();
   await api.stop();
-  await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` });
   await admin.close();
 });
 

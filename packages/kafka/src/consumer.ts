@@ -90,6 +90,157 @@ export type ConsumerFactory = (options: ConsumerOptions) => Consumer<Buffer, Buf
 
 const newConsumer: ConsumerFactory = (options) => new Consumer(options);
 
+type Stream = MessagesStream<Buffer, Buffer, Buffer, Buffer>;
+type Handler = (batch: PartitionBatch, control: BatchControl) => Promise<void>;
+
+/** The client's group settings: members rejoin at once on a rebalance; the group waits this long for the slow ones. */
+const groupTimings = (opts: GroupConsumerOptions) => ({
+  sessionTimeout: opts.sessionTimeoutMs,
+  rebalanceTimeout: Math.max(opts.sessionTimeoutMs, 10_000),
+  heartbeatInterval: Math.min(3000, Math.floor(opts.sessionTimeoutMs / 3)),
+});
+
+/** Which partitions are this instance's, and how far the current stream handed each over. */
+class Assignment {
+  private current = new Set<number>();
+  /**
+   * Per partition: the highest offset handed to the handler by the current stream (a rejoin refetches from the commit).
+   */
+  private readonly delivered = new Map<number, number>();
+
+  /** The group (re)assigned `partitions`: the others are no longer this instance's. */
+  joined(partitions: number[]): void {
+    this.current = new Set(partitions);
+    for (const p of [...this.delivered.keys()]) if (!this.current.has(p)) this.delivered.delete(p);
+  }
+
+  /** A new stream, from the committed offsets: nothing of it handed over yet. */
+  restarted(partitions: number[]): void {
+    this.delivered.clear();
+    this.current = new Set(partitions);
+  }
+
+  holds(partition: number): boolean {
+    return this.current.has(partition);
+  }
+
+  /** Whether a fetched message is to be handed over: not when no longer ours, or refetched after a rejoin. */
+  take(partition: number, offset: number): boolean {
+    if (!this.current.has(partition) || offset <= (this.delivered.get(partition) ?? -1)) return false;
+    this.delivered.set(partition, offset);
+    return true;
+  }
+
+  list(): number[] {
+    return [...this.current].sort((a, b) => a - b);
+  }
+}
+
+/** What a pump reads of its consumer. */
+interface PumpContext {
+  opts: GroupConsumerOptions;
+  assignment: Assignment;
+  /** The consumer is stopping. */
+  stopping(): boolean;
+  /** `s` is still the consumer's stream (not replaced after a failure). */
+  isStream(s: Stream): boolean;
+  /** Commits a partition's position: a restart resumes after `lastOffset`. */
+  commit(partition: number, lastOffset: number): Promise<void>;
+}
+
+/**
+ * One stream's life: fetch → hand over per partition → next fetch, until it fails or the consumer
+ * stops (`done` settles then).
+ */
+class StreamPump {
+  readonly done: Promise<void>;
+  private resolve!: () => void;
+  private reject!: (err: unknown) => void;
+  private readonly pending = new Map<number, ConsumedMessage[]>();
+  private draining = false;
+  private failed = false;
+
+  constructor(
+    private readonly s: Stream,
+    private readonly handle: Handler,
+    private readonly ctx: PumpContext,
+  ) {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    s.on('data', (m: Message<Buffer, Buffer, Buffer, Buffer>) => this.receive(m));
+    s.once('error', (err: unknown) => this.fail(err));
+    s.once('close', () => (ctx.stopping() ? this.resolve() : this.fail(new Error('the Kafka message stream closed'))));
+  }
+
+  /** Ends the pump with an error (consumption then restarts). */
+  fail(err: unknown): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.reject(err);
+  }
+
+  /** The consumer stops: ends now, or when the batches in progress are done. */
+  stop(): void {
+    if (!this.draining) this.resolve();
+  }
+
+  private control(partition: number): BatchControl {
+    const { ctx, s } = this;
+    return {
+      isCurrent: () => !ctx.stopping() && !this.failed && ctx.isStream(s) && ctx.assignment.holds(partition),
+      commit: async (lastOffset) => {
+        if (this.failed || !ctx.isStream(s) || !ctx.assignment.holds(partition)) return false;
+        await ctx.commit(partition, lastOffset);
+        return true;
+      },
+    };
+  }
+
+  private receive(m: Message<Buffer, Buffer, Buffer, Buffer>): void {
+    // Not ours any more, or refetched after a rejoin although already handed over.
+    if (!this.ctx.assignment.take(m.partition, Number(m.offset))) return;
+    const list = this.pending.get(m.partition);
+    if (list) list.push(toMessage(m));
+    else this.pending.set(m.partition, [toMessage(m)]);
+    if (!this.draining) {
+      this.draining = true;
+      setImmediate(() => void this.drain());
+    }
+  }
+
+  /**
+   * A fetch's messages arrive in one go; they are handed over once that tick is done, with the stream
+   * paused so that the next fetch waits for the handlers.
+   */
+  private async drain(): Promise<void> {
+    const { pending, s } = this;
+    const { topic, partitionsConcurrently } = this.ctx.opts;
+    s.pause();
+    try {
+      while (pending.size && !this.failed) {
+        const batches = [...pending.entries()];
+        pending.clear();
+        const width = partitionsConcurrently ?? batches.length;
+        for (let i = 0; i < batches.length && !this.failed; i += width)
+          await Promise.all(
+            batches
+              .slice(i, i + width)
+              .map(([partition, messages]) => this.handle({ topic, partition, messages }, this.control(partition))),
+          );
+      }
+    } catch (err) {
+      this.fail(err);
+      return;
+    } finally {
+      this.draining = false;
+    }
+    if (this.ctx.stopping()) return this.resolve();
+    s.resume();
+  }
+}
+
 export function createGroupConsumer(
   conn: KafkaConnection,
   opts: GroupConsumerOptions,
@@ -97,44 +248,44 @@ export function createGroupConsumer(
   factory: ConsumerFactory = newConsumer,
 ): GroupConsumer {
   const log = conn.logger.child({ component: 'kafka-consumer', group: opts.groupId });
-  const consumer = factory({
-    ...baseOptions(conn),
-    groupId: opts.groupId,
-    sessionTimeout: opts.sessionTimeoutMs,
-    // Members rejoin at once on a rebalance; the group waits this long for the slow ones.
-    rebalanceTimeout: Math.max(opts.sessionTimeoutMs, 10_000),
-    heartbeatInterval: Math.min(3000, Math.floor(opts.sessionTimeoutMs / 3)),
-  });
+  const consumer = factory({ ...baseOptions(conn), groupId: opts.groupId, ...groupTimings(opts) });
+  const assignment = new Assignment();
   let stopping = false;
-  let stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | null = null;
+  let stream: Stream | null = null;
   let loop: Promise<void> | null = null;
-  /**
-   * Per partition: the highest offset handed to the handler by the current stream (a rejoin refetches from the commit).
-   */
-  const delivered = new Map<number, number>();
-  let current = new Set<number>();
+  /** The running stream's pump; null between streams. */
+  let pump: StreamPump | null = null;
 
-  /** Ends the running stream's pump with an error (consumption then restarts); null between streams. */
-  let failStream: ((err: unknown) => void) | null = null;
   // The client emits 'error' when a rejoin after a failed heartbeat ran out of retries (every broker
   // unreachable for a few seconds). Unhandled, that event would end the process; it is a lost group
   // membership like any other, so consumption restarts and rejoins from the committed offsets.
   consumer.on('error', (err: unknown) => {
     if (stopping) return;
-    if (failStream) failStream(err);
+    if (pump) pump.fail(err);
     else log.warn({ err: err instanceof Error ? err.message : String(err) }, 'kafka: group membership lost');
   });
 
   consumer.on('consumer:group:join', (e) => {
     const mine = e.assignments?.find((a) => a.topic === opts.topic)?.partitions ?? [];
-    current = new Set(mine);
-    for (const p of [...delivered.keys()]) if (!current.has(p)) delivered.delete(p);
+    assignment.joined(mine);
     log.info({ partitions: mine, generation: e.generationId }, 'kafka: partitions assigned');
     on.assigned?.(mine);
   });
 
+  const ctx: PumpContext = {
+    opts,
+    assignment,
+    stopping: () => stopping,
+    isStream: (s) => stream === s,
+    commit: async (partition, lastOffset) => {
+      await consumer.commit({
+        offsets: [{ topic: opts.topic, partition, offset: BigInt(lastOffset + 1), leaderEpoch: -1 }],
+      });
+    },
+  };
+
   /** Joins the group and opens a stream from the committed offsets (the beginning for a new group). */
-  async function open(): Promise<MessagesStream<Buffer, Buffer, Buffer, Buffer>> {
+  async function open(): Promise<Stream> {
     const s = await consumer.consume({
       topics: [opts.topic],
       mode: 'committed',
@@ -144,90 +295,12 @@ export function createGroupConsumer(
       maxBytesPerPartition: opts.maxBytesPerPartition,
       maxWaitTime: opts.maxWaitMs,
       highWaterMark: opts.highWaterMark ?? 4096,
-      sessionTimeout: opts.sessionTimeoutMs,
-      rebalanceTimeout: Math.max(opts.sessionTimeoutMs, 10_000),
-      heartbeatInterval: Math.min(3000, Math.floor(opts.sessionTimeoutMs / 3)),
+      ...groupTimings(opts),
     });
     stream = s;
-    delivered.clear();
-    current = new Set(consumer.assignments?.find((a) => a.topic === opts.topic)?.partitions ?? []);
+    assignment.restarted(consumer.assignments?.find((a) => a.topic === opts.topic)?.partitions ?? []);
     return s;
   }
-
-  /** One stream's life: fetch → hand over per partition → next fetch, until it fails or we stop. */
-  function pump(
-    s: MessagesStream<Buffer, Buffer, Buffer, Buffer>,
-    handle: (batch: PartitionBatch, control: BatchControl) => Promise<void>,
-  ): Promise<void> {
-    const pending = new Map<number, ConsumedMessage[]>();
-    return new Promise<void>((resolve, reject) => {
-      let draining = false;
-      let failed = false;
-      const fail = (err: unknown) => {
-        if (failed) return;
-        failed = true;
-        reject(err);
-      };
-      failStream = fail;
-      const control = (partition: number): BatchControl => ({
-        isCurrent: () => !stopping && !failed && stream === s && current.has(partition),
-        async commit(lastOffset) {
-          if (failed || stream !== s || !current.has(partition)) return false;
-          await consumer.commit({
-            offsets: [{ topic: opts.topic, partition, offset: BigInt(lastOffset + 1), leaderEpoch: -1 }],
-          });
-          return true;
-        },
-      });
-      // A fetch's messages arrive in one go; they are handed over once that tick is done, with the
-      // stream paused so that the next fetch waits for the handlers.
-      const drain = async () => {
-        s.pause();
-        try {
-          while (pending.size && !failed) {
-            const batches = [...pending.entries()];
-            pending.clear();
-            const width = opts.partitionsConcurrently ?? batches.length;
-            for (let i = 0; i < batches.length && !failed; i += width)
-              await Promise.all(
-                batches
-                  .slice(i, i + width)
-                  .map(([partition, messages]) =>
-                    handle({ topic: opts.topic, partition, messages }, control(partition)),
-                  ),
-              );
-          }
-        } catch (err) {
-          fail(err);
-          return;
-        } finally {
-          draining = false;
-        }
-        if (stopping) return resolve();
-        s.resume();
-      };
-      s.on('data', (m: Message<Buffer, Buffer, Buffer, Buffer>) => {
-        const offset = Number(m.offset);
-        // Not ours any more, or refetched after a rejoin although already handed over.
-        if (!current.has(m.partition) || offset <= (delivered.get(m.partition) ?? -1)) return;
-        delivered.set(m.partition, offset);
-        const list = pending.get(m.partition);
-        if (list) list.push(toMessage(m));
-        else pending.set(m.partition, [toMessage(m)]);
-        if (!draining) {
-          draining = true;
-          setImmediate(() => void drain());
-        }
-      });
-      s.once('error', fail);
-      s.once('close', () => (stopping ? resolve() : fail(new Error('the Kafka message stream closed'))));
-      onStop = () => {
-        if (!draining) resolve();
-      };
-    });
-  }
-
-  let onStop: (() => void) | null = null;
 
   async function closeStream() {
     try {
@@ -237,42 +310,47 @@ export function createGroupConsumer(
     }
   }
 
+  /** Streams one after another: a failed one is closed and, after a back-off, replaced from the commits. */
+  async function consumeWithRestarts(first: Stream, handle: Handler): Promise<void> {
+    let s: Stream | null = first;
+    const backoff = RESTART_BACKOFF.start();
+    while (!stopping) {
+      try {
+        s ??= await open();
+        pump = new StreamPump(s, handle, ctx);
+        await pump.done;
+        backoff.reset();
+      } catch (err) {
+        pump = null;
+        if (stopping) break;
+        const e = classifyKafkaError(err);
+        log.warn(
+          { err: err instanceof Error ? err.message : String(err), reason: e.reason, attempt: backoff.attempts },
+          'kafka: consumption failed; restarting from the committed offsets',
+        );
+        on.restarting?.(err);
+        await closeStream();
+        stream = null;
+        await RESTART_BACKOFF.sleep(backoff.next() ?? RESTART_BACKOFF.maxMs);
+      }
+      s = null;
+    }
+  }
+
   return {
     async run(handle) {
-      let s: MessagesStream<Buffer, Buffer, Buffer, Buffer> | null;
+      let s: Stream;
       try {
         s = await open();
       } catch (err) {
         throw classifyKafkaError(err);
       }
-      loop = (async () => {
-        const backoff = RESTART_BACKOFF.start();
-        while (!stopping) {
-          try {
-            s ??= await open();
-            await pump(s, handle);
-            backoff.reset();
-          } catch (err) {
-            failStream = null;
-            if (stopping) break;
-            const e = classifyKafkaError(err);
-            log.warn(
-              { err: err instanceof Error ? err.message : String(err), reason: e.reason, attempt: backoff.attempts },
-              'kafka: consumption failed; restarting from the committed offsets',
-            );
-            on.restarting?.(err);
-            await closeStream();
-            stream = null;
-            await RESTART_BACKOFF.sleep(backoff.next() ?? RESTART_BACKOFF.maxMs);
-          }
-          s = null;
-        }
-      })();
+      loop = consumeWithRestarts(s, handle);
     },
-    assigned: () => [...current].sort((a, b) => a - b),
+    assigned: () => assignment.list(),
     async close() {
       stopping = true;
-      onStop?.();
+      pump?.stop();
       await loop;
       await closeStream();
       // Forced: the stream is already closed; leaves the group so the partitions move on at once.

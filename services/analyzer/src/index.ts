@@ -1,6 +1,7 @@
 export { loadAnalyzerConfig, type AnalyzerConfig } from './config.ts';
 export { analyzerHttpHandler, startAnalyzerHttp } from './http.ts';
-export { createAnalyzer, type Analyzer, type AnalyzerDeps, type AnalyzerStats } from './analyzer.ts';
+export { createAnalyzer, type Analyzer, type AnalyzerDeps } from './analyzer.ts';
+export type { AnalyzerStats } from './metrics.ts';
 export { processEnvelope, AnalyzerState, tagKind } from './core/process.ts';
 export {
   PULL_EVENT_FORMAT,

@@ -1,6 +1,15 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { DEAD_LETTER_REASONS } from './stages.ts';
 
+/** What an analyzer has done since it started (its `stats()`, for tests and the bench). */
+export interface AnalyzerStats {
+  consumed: number;
+  failures: number;
+  successes: number;
+  deadLettered: number;
+  skippedAlreadyStored: number;
+}
+
 /** The analyzer's Prometheus metrics; `lag` is read at scrape time (messages behind, per partition held). */
 export function createAnalyzerMetrics(registry: Registry, lag: () => Promise<Map<number, number>>) {
   new Gauge({
@@ -45,3 +54,5 @@ export function createAnalyzerMetrics(registry: Registry, lag: () => Promise<Map
     }),
   };
 }
+
+export type AnalyzerMetrics = ReturnType<typeof createAnalyzerMetrics>;

@@ -1,7 +1,7 @@
 /**
  * The analyzer's work on one partition, in named stages: restore (once per assignment) → decode →
- * process → encode, one message at a time → (dead-letter, store, commit: in analyzer.ts, where the Kafka
- * clients and the insert coalescer are). Decode, process and encode touch nothing but the in-memory state.
+ * process → encode, one message at a time → (dead-letter, store, commit: in
+ * pipeline/partition-pipeline.ts, with the dead-letter producer and the insert coalescer). Decode, process and encode touch nothing but the in-memory state.
  */
 import { type Context, context, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
 import { isConcreteCause } from '@pullwatch/classifier';

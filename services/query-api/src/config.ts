@@ -6,7 +6,8 @@ import { parseWebhooks, type Webhook } from './alerts/notify.ts';
 import type { EgressSettings } from './core/quota.ts';
 import { loadEgressSettings } from './diagnosis/egress-config.ts';
 import { type LimitsConfig, loadLimits } from './limits/config.ts';
-import { loadTeams, type Teams } from './reports/teams.ts';
+import type { Teams } from './core/teams.ts';
+import { loadTeams } from './teams/file.ts';
 
 const EnvSchema = z.object({
   PULLWATCH_API_HOST: z.string().min(1).default('127.0.0.1'),
@@ -22,7 +23,7 @@ const EnvSchema = z.object({
   PULLWATCH_ALERT_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(30),
   // Who shares which egress address for Docker Hub's per-IP pull quota (diagnosis/egress-config.ts).
   PULLWATCH_DOCKERHUB_EGRESS_FILE: z.string().min(1).optional(),
-  // namespace → team (optionally per cluster) for /v1/reports/failures (reports/teams.ts).
+  // namespace → team (optionally per cluster) for /v1/reports/failures (teams/file.ts).
   PULLWATCH_TEAMS_FILE: z.string().min(1).optional(),
   // A ClickHouse user allowed only to read, for the API's queries (PULLWATCH_CLICKHOUSE_USER otherwise).
   PULLWATCH_CLICKHOUSE_RO_USER: z.string().trim().min(1).optional(),

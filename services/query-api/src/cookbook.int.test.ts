@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClickHouse, migrate } from '@pullwatch/clickhouse';
-import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
+import { FixtureDatabase } from '../../../test/support/fixture-database.ts';
 
 /** The ```sql blocks of docs/sql.md, by their `-- name:` line. */
 function cookbook(): Map<string, string> {
@@ -14,8 +13,8 @@ function cookbook(): Map<string, string> {
   return out;
 }
 
-const database = uniqueName('cookbook');
-const admin = createClickHouse({ ...testEndpoints().clickhouse });
+const db = new FixtureDatabase('cookbook');
+const { admin, database } = db;
 const ago = (min: number) => new Date(Date.now() - min * 60_000).toISOString().replace('T', ' ').replace('Z', '');
 
 function row(o: Partial<Record<string, unknown>> & { uid: string }) {
@@ -67,34 +66,29 @@ async function run(name: string): Promise<Record<string, unknown>[]> {
 const web = { workload_kind: 'Deployment', workload_name: 'web', workload_inferred: false, team: 'payments' };
 
 beforeAll(async () => {
-  await migrate(admin, { database, ttlDays: 90 });
-  await admin.insert({
-    table: `${database}.pull_events`,
-    format: 'JSONEachRow',
-    clickhouse_settings: { async_insert: 0 },
-    values: [
-      row({ uid: 'a', occurrences: 5, node: 'n1', ...web }),
-      row({ uid: 'b', occurrences: 2, node: 'n2', pod: 'web-2', ...web }),
-      row({
-        uid: 'c',
-        occurrences: 4,
-        cluster: 'prod-us-east',
-        node: 'u1',
-        pod: 'api-1',
-        image: 'ghcr.io/acme/api:1.0',
-        registry: 'ghcr.io',
-        provider: 'ghcr',
-        tag: '1.0',
-        tag_kind: 'pinned',
-        cause: 'not_found',
-        subcause: '',
-        workload_kind: 'StatefulSet',
-        workload_name: 'api',
-        workload_inferred: true,
-      }),
-      row({ uid: 'd', outcome: 'success', event_kind: 'pulled', occurrences: 3, cause: '', pod: 'web-3' }),
-    ],
-  });
+  await db.migrate();
+  await db.insert('pull_events', [
+    row({ uid: 'a', occurrences: 5, node: 'n1', ...web }),
+    row({ uid: 'b', occurrences: 2, node: 'n2', pod: 'web-2', ...web }),
+    row({
+      uid: 'c',
+      occurrences: 4,
+      cluster: 'prod-us-east',
+      node: 'u1',
+      pod: 'api-1',
+      image: 'ghcr.io/acme/api:1.0',
+      registry: 'ghcr.io',
+      provider: 'ghcr',
+      tag: '1.0',
+      tag_kind: 'pinned',
+      cause: 'not_found',
+      subcause: '',
+      workload_kind: 'StatefulSet',
+      workload_name: 'api',
+      workload_inferred: true,
+    }),
+    row({ uid: 'd', outcome: 'success', event_kind: 'pulled', occurrences: 3, cause: '', pod: 'web-3' }),
+  ]);
   const state = (pod: string, cause: string, ttr: number) => ({
     cluster: 'c',
     namespace: 'n',
@@ -121,55 +115,44 @@ beforeAll(async () => {
     tag_kind: 'pinned',
     updated_at: ago(40),
   });
-  await admin.insert({
-    table: `${database}.pod_pull_state`,
-    format: 'JSONEachRow',
-    clickhouse_settings: { async_insert: 0 },
-    values: [
-      state('p1', 'rate_limited', 10_000),
-      state('p2', 'rate_limited', 30_000),
-      state('p3', 'rate_limited', 50_000),
-      {
-        ...state('web-7', 'not_found', 0),
-        cluster: 'prod-eu-west',
-        namespace: 'shop',
-        status: 'stuck',
-        first_failure: ago(45),
-        last_failure: ago(2),
-        attempts: 14,
-        recovered_at: null,
-        time_to_recover_ms: null,
-        updated_at: ago(2),
-        ...web,
-      },
-    ],
-  });
-  await admin.insert({
-    table: `${database}.incidents`,
-    format: 'JSONEachRow',
-    clickhouse_settings: { async_insert: 0 },
-    values: [
-      {
-        id: 'i1',
-        registry: 'docker.io',
-        cause: 'rate_limited',
-        scope: 'cluster',
-        clusters: ['prod-eu-west'],
-        images: [],
-        failures: 7,
-        start: ago(40),
-        last_seen: ago(30),
-        end: null,
-        status: 'open',
-        updated_at: ago(30),
-      },
-    ],
-  });
+  await db.insert('pod_pull_state', [
+    state('p1', 'rate_limited', 10_000),
+    state('p2', 'rate_limited', 30_000),
+    state('p3', 'rate_limited', 50_000),
+    {
+      ...state('web-7', 'not_found', 0),
+      cluster: 'prod-eu-west',
+      namespace: 'shop',
+      status: 'stuck',
+      first_failure: ago(45),
+      last_failure: ago(2),
+      attempts: 14,
+      recovered_at: null,
+      time_to_recover_ms: null,
+      updated_at: ago(2),
+      ...web,
+    },
+  ]);
+  await db.insert('incidents', [
+    {
+      id: 'i1',
+      registry: 'docker.io',
+      cause: 'rate_limited',
+      scope: 'cluster',
+      clusters: ['prod-eu-west'],
+      images: [],
+      failures: 7,
+      start: ago(40),
+      last_seen: ago(30),
+      end: null,
+      status: 'open',
+      updated_at: ago(30),
+    },
+  ]);
 });
 
 afterAll(async () => {
-  await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` });
-  await admin.close();
+  await db.drop();
 });
 
 describe('docs/sql.md cookbook, on real ClickHouse', () => {

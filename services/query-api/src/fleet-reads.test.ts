@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { FleetTables, type ClickHouseClient } from '@pullwatch/clickhouse';
 import { loadRules, defaultRulesPath } from './alerts/rules.ts';
 import { readSignals } from './alerts/signals.ts';
-import { Queries } from './queries.ts';
+import { FailureQueries } from './failures/queries.ts';
+import { HotspotQueries } from './hotspots/queries.ts';
+import { IncidentQueries } from './incidents/queries.ts';
+import { PodQueries } from './pods/queries.ts';
+import { RegistryQueries } from './registries/queries.ts';
+import { RiskQueries } from './risks/queries.ts';
+import { TrendQueries } from './trends/queries.ts';
 
 // A ClickHouse cluster cannot run here (one embedded server, no Keeper): record which tables the API
 // reads. The single-server path runs against the real ClickHouse in the integration tests.
@@ -27,16 +33,16 @@ const tablesIn = (sql: string) =>
   [...sql.matchAll(/\b(?:FROM|IN \(SELECT DISTINCT registry FROM)\s+([\w.]+(?:\([^)]*\))?)/g)].map((m) => m[1]!);
 
 async function everyRead(client: ClickHouseClient, cluster?: string) {
-  const q = new Queries(client, new FleetTables('pw', cluster));
+  const t = new FleetTables('pw', cluster);
   const from = new Date('2026-11-01T00:00:00Z');
   const to = new Date('2026-11-24T12:30:00Z');
-  await q.registries({ from, to });
-  await q.hotspots({ from, to, groupBy: 'node' });
-  await q.incidents({ from, to, status: 'all' });
-  await q.trends({ from, to, interval: '1d' });
-  await q.failures({ from, to, limit: 10 });
-  await q.stuck({ minutes: 10 }, to);
-  await q.risks({ from, to });
+  await new RegistryQueries(client, t).registries({ from, to });
+  await new HotspotQueries(client, t).hotspots({ from, to, groupBy: 'node' });
+  await new IncidentQueries(client, t).incidents({ from, to, status: 'all' });
+  await new TrendQueries(client, t).trends({ from, to, interval: '1d' });
+  await new FailureQueries(client, t).failures({ from, to, limit: 10 });
+  await new PodQueries(client, t).stuck({ minutes: 10 }, to);
+  await new RiskQueries(client, t).risks({ from, to });
   await readSignals(client, new FleetTables('pw', cluster), loadRules(defaultRulesPath), to.getTime());
 }
 

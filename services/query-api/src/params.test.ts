@@ -1,21 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { decodeCursor, encodeCursor } from './core/report.ts';
-import {
-  AlertsQuery,
-  encodeFailuresCursor,
-  FailuresQuery,
-  failuresCursor,
-  HotspotsQuery,
-  IncidentsQuery,
-  ParamError,
-  parseQuery,
-  RegistriesQuery,
-  RisksQuery,
-  StuckQuery,
-  TeamsQuery,
-  TrendsQuery,
-} from './params.ts';
+import { encodeFailuresCursor, failuresCursor } from './core/failures-cursor.ts';
+import { ParamError, parseQuery } from './params.ts';
+import { AlertsQuery } from './alerts/routes.ts';
+import { FailuresQuery } from './failures/routes.ts';
+import { HotspotsQuery } from './hotspots/routes.ts';
+import { IncidentsQuery } from './incidents/routes.ts';
+import { StuckQuery } from './pods/routes.ts';
+import { RegistriesQuery } from './registries/routes.ts';
+import { RisksQuery } from './risks/routes.ts';
+import { TeamsQuery } from './teams/routes.ts';
+import { TrendsQuery } from './trends/routes.ts';
 import { ReportQuery } from './reports/routes.ts';
 import { QuotaQuery, RecoveryQuery } from './diagnosis/routes.ts';
 

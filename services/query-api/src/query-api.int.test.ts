@@ -1,14 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClickHouse, migrate } from '@pullwatch/clickhouse';
+import { createClickHouse } from '@pullwatch/clickhouse';
 import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
-import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
+import { testEndpoints } from '../../../test/support/endpoints.ts';
+import { FixtureDatabase } from '../../../test/support/fixture-database.ts';
 import { loadQueryApiConfig } from './config.ts';
 import { createQueryApi, type QueryApi } from './query-api.ts';
 import { startTestApi } from './test-support/api.ts';
 
 const endpoints = testEndpoints();
-const database = uniqueName('query_api_it');
-const admin = createClickHouse({ ...endpoints.clickhouse });
+const db = new FixtureDatabase('query_api_it');
+const { database } = db;
 const NOW = new Date('2026-11-24T12:00:00Z');
 const at = (minAgo: number) =>
   new Date(NOW.getTime() - minAgo * 60_000).toISOString().replace('T', ' ').replace('Z', '');
@@ -76,162 +77,147 @@ const get = (path: string, token: string | null = TOKEN) =>
   fetch(`${api.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
 
 beforeAll(async () => {
-  await migrate(admin, { database, ttlDays: 90 });
-  await admin.insert({
-    table: `${database}.pull_events`,
-    format: 'JSONEachRow',
-    clickhouse_settings: { async_insert: 0 },
-    values: [
-      row({
-        cluster: 'us',
-        registry: 'docker.io',
-        outcome: 'failure',
-        cause: 'rate_limited',
-        occurrences: 7,
-        minAgo: 30,
-        node: 'n1',
-        uid: 'a',
-        tagKind: 'latest',
-        policy: 'Always',
-      }),
-      row({
-        cluster: 'us',
-        registry: 'docker.io',
-        outcome: 'failure',
-        cause: 'rate_limited',
-        occurrences: 3,
-        minAgo: 20,
-        node: 'n2',
-        pod: 'web-2',
-        uid: 'b',
-      }),
-      row({
-        cluster: 'eu',
-        registry: 'docker.io',
-        outcome: 'failure',
-        cause: 'rate_limited',
-        occurrences: 2,
-        minAgo: 10,
-        uid: 'c',
-      }),
-      row({ cluster: 'eu', registry: 'docker.io', outcome: 'success', occurrences: 10, minAgo: 10, uid: 'd' }),
-      row({
-        cluster: 'eu',
-        registry: 'ghcr.io',
-        outcome: 'failure',
-        cause: 'not_found',
-        occurrences: 4,
-        minAgo: 5,
-        uid: 'e',
-        workload: ['Deployment', 'web', false],
-        team: 'payments',
-      }),
-      row({
-        cluster: 'eu',
-        registry: 'reg.corp:5000',
-        outcome: 'failure',
-        cause: 'unauthorized',
-        occurrences: 1,
-        minAgo: 5,
-        uid: 'f',
-        secrets: 0,
-      }),
-      row({
-        cluster: 'eu',
-        registry: 'ghcr.io',
-        outcome: 'failure',
-        cause: 'not_found',
-        occurrences: 9,
-        minAgo: 60 * 30,
-        uid: 'old',
-      }),
-    ],
-  });
-  await admin.insert({
-    table: `${database}.incidents`,
-    format: 'JSONEachRow',
-    clickhouse_settings: { async_insert: 0 },
-    values: [
-      {
-        id: 'i1',
-        registry: 'docker.io',
-        cause: 'rate_limited',
-        scope: 'cluster',
-        clusters: ['us'],
-        images: ['docker.io/acme/web:1'],
-        failures: 10,
-        start: at(30),
-        last_seen: at(20),
-        end: null,
-        status: 'open',
-        updated_at: at(20),
-      },
-    ],
-  });
-  await admin.insert({
-    table: `${database}.pod_pull_state`,
-    format: 'JSONEachRow',
-    clickhouse_settings: { async_insert: 0 },
-    values: [
-      {
-        cluster: 'eu',
-        namespace: 'shop',
-        pod: 'web-9',
-        container: 'web',
-        image: 'ghcr.io/acme/web:9',
-        node: 'n1',
-        registry: 'ghcr.io',
-        provider: 'ghcr',
-        status: 'stuck',
-        cause: 'not_found',
-        subcause: '',
-        hint: 'check the tag',
-        message: 'm',
-        first_failure: at(40),
-        last_failure: at(1),
-        attempts: 12,
-        backoff_stage: 6,
-        backoff_seconds: 300,
-        recovered_at: null,
-        time_to_recover_ms: null,
-        image_pull_policy: '',
-        has_pull_secrets: -1,
-        tag_kind: 'pinned',
-        updated_at: at(1),
-        workload_kind: 'StatefulSet',
-        workload_name: 'web',
-        workload_inferred: true,
-        team: 'payments',
-      },
-      // Failed for hours, then nothing for two: fixed or deleted, no longer stuck.
-      {
-        cluster: 'eu',
-        namespace: 'shop',
-        pod: 'gone-1',
-        container: 'web',
-        image: 'ghcr.io/acme/web:9',
-        node: 'n1',
-        registry: 'ghcr.io',
-        provider: 'ghcr',
-        status: 'stuck',
-        cause: 'not_found',
-        subcause: '',
-        hint: '',
-        message: 'm',
-        first_failure: at(600),
-        last_failure: at(120),
-        attempts: 40,
-        backoff_stage: 6,
-        backoff_seconds: 300,
-        recovered_at: null,
-        time_to_recover_ms: null,
-        image_pull_policy: '',
-        has_pull_secrets: -1,
-        tag_kind: 'pinned',
-        updated_at: at(120),
-      },
-    ],
-  });
+  await db.migrate();
+  await db.insert('pull_events', [
+    row({
+      cluster: 'us',
+      registry: 'docker.io',
+      outcome: 'failure',
+      cause: 'rate_limited',
+      occurrences: 7,
+      minAgo: 30,
+      node: 'n1',
+      uid: 'a',
+      tagKind: 'latest',
+      policy: 'Always',
+    }),
+    row({
+      cluster: 'us',
+      registry: 'docker.io',
+      outcome: 'failure',
+      cause: 'rate_limited',
+      occurrences: 3,
+      minAgo: 20,
+      node: 'n2',
+      pod: 'web-2',
+      uid: 'b',
+    }),
+    row({
+      cluster: 'eu',
+      registry: 'docker.io',
+      outcome: 'failure',
+      cause: 'rate_limited',
+      occurrences: 2,
+      minAgo: 10,
+      uid: 'c',
+    }),
+    row({ cluster: 'eu', registry: 'docker.io', outcome: 'success', occurrences: 10, minAgo: 10, uid: 'd' }),
+    row({
+      cluster: 'eu',
+      registry: 'ghcr.io',
+      outcome: 'failure',
+      cause: 'not_found',
+      occurrences: 4,
+      minAgo: 5,
+      uid: 'e',
+      workload: ['Deployment', 'web', false],
+      team: 'payments',
+    }),
+    row({
+      cluster: 'eu',
+      registry: 'reg.corp:5000',
+      outcome: 'failure',
+      cause: 'unauthorized',
+      occurrences: 1,
+      minAgo: 5,
+      uid: 'f',
+      secrets: 0,
+    }),
+    row({
+      cluster: 'eu',
+      registry: 'ghcr.io',
+      outcome: 'failure',
+      cause: 'not_found',
+      occurrences: 9,
+      minAgo: 60 * 30,
+      uid: 'old',
+    }),
+  ]);
+  await db.insert('incidents', [
+    {
+      id: 'i1',
+      registry: 'docker.io',
+      cause: 'rate_limited',
+      scope: 'cluster',
+      clusters: ['us'],
+      images: ['docker.io/acme/web:1'],
+      failures: 10,
+      start: at(30),
+      last_seen: at(20),
+      end: null,
+      status: 'open',
+      updated_at: at(20),
+    },
+  ]);
+  await db.insert('pod_pull_state', [
+    {
+      cluster: 'eu',
+      namespace: 'shop',
+      pod: 'web-9',
+      container: 'web',
+      image: 'ghcr.io/acme/web:9',
+      node: 'n1',
+      registry: 'ghcr.io',
+      provider: 'ghcr',
+      status: 'stuck',
+      cause: 'not_found',
+      subcause: '',
+      hint: 'check the tag',
+      message: 'm',
+      first_failure: at(40),
+      last_failure: at(1),
+      attempts: 12,
+      backoff_stage: 6,
+      backoff_seconds: 300,
+      recovered_at: null,
+      time_to_recover_ms: null,
+      image_pull_policy: '',
+      has_pull_secrets: -1,
+      tag_kind: 'pinned',
+      updated_at: at(1),
+      workload_kind: 'StatefulSet',
+      workload_name: 'web',
+      workload_inferred: true,
+      team: 'payments',
+    },
+    // Failed for hours, then nothing for two: fixed or deleted, no longer stuck.
+    {
+      cluster: 'eu',
+      namespace: 'shop',
+      pod: 'gone-1',
+      container: 'web',
+      image: 'ghcr.io/acme/web:9',
+      node: 'n1',
+      registry: 'ghcr.io',
+      provider: 'ghcr',
+      status: 'stuck',
+      cause: 'not_found',
+      subcause: '',
+      hint: '',
+      message: 'm',
+      first_failure: at(600),
+      last_failure: at(120),
+      attempts: 40,
+      backoff_stage: 6,
+      backoff_seconds: 300,
+      recovered_at: null,
+      time_to_recover_ms: null,
+      image_pull_policy: '',
+      has_pull_secrets: -1,
+      tag_kind: 'pinned',
+      updated_at: at(120),
+    },
+  ]);
   api = await startTestApi(
     'api-test',
     { PULLWATCH_API_TOKENS: `${TOKEN},other`, PULLWATCH_CLICKHOUSE_DATABASE: database },
@@ -241,8 +227,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await api.stop();
-  await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` });
-  await admin.close();
+  await db.drop();
 });
 
 const ROUTES = [

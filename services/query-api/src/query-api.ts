@@ -4,14 +4,13 @@ import { startListener, type Listener } from '@pullwatch/http-listener';
 import type { Logger } from '@pullwatch/telemetry';
 import type { QueryApiConfig } from './config.ts';
 import { buildApp } from './app.ts';
-import { Queries } from './queries.ts';
-import { DiagnosisQueries } from './diagnosis/queries.ts';
 import { FleetTables } from '@pullwatch/clickhouse';
+import { routeFamilies } from './families.ts';
+import { ping } from './read.ts';
 import { createAlerter } from './alerts/alerter.ts';
 import { ClickHouseAccessError, ReadOnlyMode, readOnlyClickHouse } from './limits/access.ts';
 import { QUERY_CLASSES } from './limits/config.ts';
 import { classSettings, Isolation, limitedClickHouse } from './limits/isolation.ts';
-import { ReportQueries } from './reports/queries.ts';
 import { TeamResolver } from './teams/resolver.ts';
 
 export interface QueryApiDeps {
@@ -52,12 +51,9 @@ export function createQueryApi(cfg: QueryApiConfig, deps: QueryApiDeps) {
   });
   const teams = new TeamResolver(clickhouse, tables, cfg.teams);
   const app = buildApp(cfg, {
-    queries: new Queries(clickhouse, tables),
-    diagnosis: new DiagnosisQueries(clickhouse, tables),
-    reports: new ReportQueries(clickhouse, tables, teams, cfg.reportMaxGroups),
-    teams,
+    routes: routeFamilies(cfg, { clickhouse, tables, teams, alerter, fleetPullsTtlMs: deps.fleetPullsTtlMs }),
+    ping: () => ping(clickhouse),
     isolation,
-    alerter,
     logger: deps.logger,
     metrics: deps.metrics,
     now,

@@ -7,6 +7,7 @@ import {
   startProfiledClickHouse,
 } from '../../../test/support/readonly-clickhouse.ts';
 import { loadQueryApiConfig } from './config.ts';
+import { FixtureDatabase } from '../../../test/support/fixture-database.ts';
 import { createQueryApi, type QueryApi } from './query-api.ts';
 
 // Every route of the API as the production read-only user (infra/clickhouse/users.d/pullwatch.xml,
@@ -163,105 +164,91 @@ async function get(api: QueryApi, path: string, accept = 'application/json') {
 beforeAll(async () => {
   ch = await startProfiledClickHouse({ extraUsersXml: EXTRA_USERS });
   const admin = createClickHouse({ url: ch.url, ...ch.admin });
+  const db = new FixtureDatabase('read_only', { admin, database: READ_ONLY_DATABASE });
   try {
-    await migrate(admin, { database: READ_ONLY_DATABASE, ttlDays: 90 });
-    await admin.insert({
-      table: `${READ_ONLY_DATABASE}.pull_events`,
-      format: 'JSONEachRow',
-      clickhouse_settings: { async_insert: 0 },
-      values: [
-        event({
-          cluster: 'us',
-          registry: 'docker.io',
-          outcome: 'failure',
-          cause: 'rate_limited',
-          occurrences: 7,
-          minAgo: 30,
-          uid: 'a',
-        }),
-        event({
-          cluster: 'eu',
-          registry: 'docker.io',
-          outcome: 'failure',
-          cause: 'rate_limited',
-          occurrences: 2,
-          minAgo: 10,
-          uid: 'b',
-          node: 'n2',
-        }),
-        event({ cluster: 'eu', registry: 'docker.io', outcome: 'success', occurrences: 10, minAgo: 10, uid: 'c' }),
-        event({
-          cluster: 'eu',
-          registry: 'ghcr.io',
-          outcome: 'failure',
-          cause: 'not_found',
-          occurrences: 4,
-          minAgo: 5,
-          uid: 'd',
-          team: 'payments',
-        }),
-        event({
-          cluster: 'eu',
-          registry: 'ghcr.io',
-          outcome: 'failure',
-          cause: 'not_found',
-          occurrences: 9,
-          minAgo: 60 * 24 * 10,
-          uid: 'old',
-        }),
-      ],
-    });
-    await admin.insert({
-      table: `${READ_ONLY_DATABASE}.incidents`,
-      format: 'JSONEachRow',
-      clickhouse_settings: { async_insert: 0 },
-      values: [
-        {
-          id: 'i1',
-          registry: 'docker.io',
-          cause: 'rate_limited',
-          scope: 'cluster',
-          clusters: ['us'],
-          images: ['docker.io/acme/web:1'],
-          failures: 7,
-          start: at(30),
-          last_seen: at(30),
-          end: null,
-          status: 'open',
-          updated_at: at(30),
-        },
-      ],
-    });
-    await admin.insert({
-      table: `${READ_ONLY_DATABASE}.pod_pull_state`,
-      format: 'JSONEachRow',
-      clickhouse_settings: { async_insert: 0 },
-      values: [
-        {
-          cluster: 'eu',
-          namespace: 'shop',
-          pod: 'web-9',
-          container: 'web',
-          image: 'ghcr.io/acme/web:9',
-          node: 'n1',
-          registry: 'ghcr.io',
-          provider: 'ghcr',
-          status: 'stuck',
-          cause: 'not_found',
-          hint: 'check the tag',
-          message: 'm',
-          first_failure: at(40),
-          last_failure: at(1),
-          attempts: 12,
-          backoff_stage: 6,
-          backoff_seconds: 300,
-          has_pull_secrets: -1,
-          tag_kind: 'pinned',
-          updated_at: at(1),
-          team: 'payments',
-        },
-      ],
-    });
+    await db.migrate();
+    await db.insert('pull_events', [
+      event({
+        cluster: 'us',
+        registry: 'docker.io',
+        outcome: 'failure',
+        cause: 'rate_limited',
+        occurrences: 7,
+        minAgo: 30,
+        uid: 'a',
+      }),
+      event({
+        cluster: 'eu',
+        registry: 'docker.io',
+        outcome: 'failure',
+        cause: 'rate_limited',
+        occurrences: 2,
+        minAgo: 10,
+        uid: 'b',
+        node: 'n2',
+      }),
+      event({ cluster: 'eu', registry: 'docker.io', outcome: 'success', occurrences: 10, minAgo: 10, uid: 'c' }),
+      event({
+        cluster: 'eu',
+        registry: 'ghcr.io',
+        outcome: 'failure',
+        cause: 'not_found',
+        occurrences: 4,
+        minAgo: 5,
+        uid: 'd',
+        team: 'payments',
+      }),
+      event({
+        cluster: 'eu',
+        registry: 'ghcr.io',
+        outcome: 'failure',
+        cause: 'not_found',
+        occurrences: 9,
+        minAgo: 60 * 24 * 10,
+        uid: 'old',
+      }),
+    ]);
+    await db.insert('incidents', [
+      {
+        id: 'i1',
+        registry: 'docker.io',
+        cause: 'rate_limited',
+        scope: 'cluster',
+        clusters: ['us'],
+        images: ['docker.io/acme/web:1'],
+        failures: 7,
+        start: at(30),
+        last_seen: at(30),
+        end: null,
+        status: 'open',
+        updated_at: at(30),
+      },
+    ]);
+    await db.insert('pod_pull_state', [
+      {
+        cluster: 'eu',
+        namespace: 'shop',
+        pod: 'web-9',
+        container: 'web',
+        image: 'ghcr.io/acme/web:9',
+        node: 'n1',
+        registry: 'ghcr.io',
+        provider: 'ghcr',
+        status: 'stuck',
+        cause: 'not_found',
+        hint: 'check the tag',
+        message: 'm',
+        first_failure: at(40),
+        last_failure: at(1),
+        attempts: 12,
+        backoff_stage: 6,
+        backoff_seconds: 300,
+        has_pull_secrets: -1,
+        tag_kind: 'pinned',
+        updated_at: at(1),
+        team: 'payments',
+      },
+    ]);
   } finally {
     await admin.close();
   }

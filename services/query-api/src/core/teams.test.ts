@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { NO_TEAMS, teamsFrom } from '../reports/teams.ts';
-import { labelWindow, pairsOf, type SeenNamespace, teamLookup, teamOf, teamSummaries } from './teams.ts';
+import {
+  labelWindow,
+  NO_TEAMS,
+  pairsOf,
+  type SeenNamespace,
+  teamLookup,
+  teamOf,
+  teamSummaries,
+  teamsFrom,
+} from './teams.ts';
 
 const teams = teamsFrom({ namespaces: { shop: 'web', db: 'data' }, clusters: { eu: { shop: 'eu-web' } } });
 const seen: SeenNamespace[] = [

@@ -5,7 +5,25 @@
  * window); otherwise it has none. The aggregates the routes read have no team column (and the file
  * exists only in the API), so a team filter becomes the (cluster, namespace) pairs of that team.
  */
-import type { Teams } from '../reports/teams.ts';
+/** A team mapping (PULLWATCH_TEAMS_FILE, validated by teams/file.ts): fleet-wide, then per cluster. */
+export interface TeamMapping {
+  namespaces: Record<string, string>;
+  clusters: Record<string, Record<string, string>>;
+}
+
+export interface Teams {
+  /** The team of a namespace in a cluster, or null when the mapping does not say. */
+  of(cluster: string, namespace: string): string | null;
+}
+
+/** A cluster's entry wins over the fleet-wide one; a namespace in neither has no team. */
+export function teamsFrom(file: TeamMapping): Teams {
+  const fleet = new Map(Object.entries(file.namespaces));
+  const perCluster = new Map(Object.entries(file.clusters).map(([c, m]) => [c, new Map(Object.entries(m))]));
+  return { of: (cluster, namespace) => perCluster.get(cluster)?.get(namespace) ?? fleet.get(namespace) ?? null };
+}
+
+export const NO_TEAMS: Teams = { of: () => null };
 
 /** A namespace with pulls in a window, and the latest team label stored on them ('' = none). */
 export interface SeenNamespace {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { EgressSettings } from '../core/quota.ts';
 import { accountLevel, quotaByAccount, quotaByEgress, quotaLevel } from '../core/quota.ts';
 import { team, Window, window } from '../params.ts';
+import type { Route } from '../route.ts';
 import type { TeamResolver } from '../teams/resolver.ts';
 import { NOW_LOOKBACK_MS } from '../core/teams.ts';
 import type { Diagnosed, Diagnoser } from './diagnoser.ts';
@@ -163,7 +164,7 @@ export function diagnosisRoutes(deps: {
   /** The share of the quota from which an egress is `near` (the dockerhub_quota rule's threshold). */
   nearShare: number;
   maxRangeDays: number;
-}) {
+}): Route[] {
   return [
     {
       path: '/v1/quota/docker-hub',

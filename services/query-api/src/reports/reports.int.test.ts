@@ -2,8 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClickHouse, migrate } from '@pullwatch/clickhouse';
-import { testEndpoints, uniqueName } from '../../../../test/support/endpoints.ts';
+import { FixtureDatabase } from '../../../../test/support/fixture-database.ts';
 import type { QueryApi } from '../query-api.ts';
 import { DEFAULT_LIMITS } from '../limits/config.ts';
 import { limitError } from '../limits/errors.ts';
@@ -18,9 +17,8 @@ import {
 import { startTestApi } from '../test-support/api.ts';
 import { until } from '../../../../test/support/until.ts';
 
-const endpoints = testEndpoints();
-const database = uniqueName('reports_it');
-const admin = createClickHouse({ ...endpoints.clickhouse });
+const db = new FixtureDatabase('reports_it');
+const { admin, database } = db;
 const NOW = new Date('2026-11-24T12:00:00Z');
 const clock = fixtureClock(NOW);
 const { at } = clock;
@@ -47,165 +45,150 @@ const json = async (path: string) => {
 };
 
 beforeAll(async () => {
-  await migrate(admin, { database, ttlDays: 90 });
+  await db.migrate();
   const common = { registry: 'docker.io', image: WEB };
-  await admin.insert({
-    table: `${database}.pull_events`,
-    format: 'JSONEachRow',
-    clickhouse_settings: { async_insert: 0 },
-    values: [
-      ev({
-        ...common,
-        cluster: 'prod',
-        namespace: 'shop',
-        pod: 'web-7d9f8b6c5-x2k9p',
-        outcome: 'failure',
-        cause: 'rate_limited',
-        occurrences: 5,
-        minAgo: 30,
-        uid: 'a',
-      }),
-      ev({
-        ...common,
-        cluster: 'prod',
-        namespace: 'shop',
-        pod: 'web-7d9f8b6c5-b4m7q',
-        outcome: 'failure',
-        cause: 'rate_limited',
-        occurrences: 3,
-        minAgo: 20,
-        uid: 'b',
-      }),
-      ev({
-        ...common,
-        cluster: 'prod',
-        namespace: 'shop',
-        pod: 'web-7d9f8b6c5-x2k9p',
-        outcome: 'success',
-        occurrences: 10,
-        minAgo: 10,
-        uid: 'c',
-      }),
-      ev({
-        cluster: 'prod',
-        namespace: 'db',
-        pod: 'postgres-0',
-        registry: 'ghcr.io',
-        image: PG,
-        outcome: 'failure',
-        cause: 'not_found',
-        occurrences: 4,
-        minAgo: 15,
-        uid: 'd',
-      }),
-      ev({
-        cluster: 'prod',
-        namespace: 'db',
-        pod: 'postgres-0',
-        registry: 'ghcr.io',
-        image: PG,
-        outcome: 'success',
-        occurrences: 1,
-        minAgo: 5,
-        uid: 'e',
-      }),
-      ev({
-        ...common,
-        cluster: 'dev',
-        namespace: 'shop',
-        pod: 'web-5c6b7d8f9-zq4wm',
-        outcome: 'failure',
-        cause: 'unauthorized',
-        occurrences: 2,
-        minAgo: 40,
-        uid: 'f',
-      }),
-      ev({
-        cluster: 'dev',
-        namespace: 'batch',
-        pod: 'nightly-28919520-lk8vq',
-        registry: 'quay.io',
-        image: WEIRD,
-        outcome: 'failure',
-        cause: 'not_found',
-        occurrences: 7,
-        minAgo: 50,
-        uid: 'g',
-      }),
-      // Three days ago: outside the default window (the last 24 h).
-      ev({
-        ...common,
-        cluster: 'prod',
-        namespace: 'shop',
-        pod: 'web-7d9f8b6c5-x2k9p',
-        outcome: 'failure',
-        cause: 'rate_limited',
-        occurrences: 100,
-        minAgo: 3 * 1440,
-        uid: 'old',
-      }),
-    ],
-  });
-  await admin.insert({
-    table: `${database}.pod_pull_state`,
-    format: 'JSONEachRow',
-    clickhouse_settings: { async_insert: 0 },
-    values: [
-      state({
-        cluster: 'prod',
-        namespace: 'db',
-        pod: 'postgres-0',
-        registry: 'ghcr.io',
-        image: PG,
-        cause: 'not_found',
-        first: 15,
-        last: 6,
-        recovered: 5,
-      }),
-      state({
-        cluster: 'dev',
-        namespace: 'shop',
-        pod: 'web-5c6b7d8f9-zq4wm',
-        registry: 'docker.io',
-        image: WEB,
-        cause: 'unauthorized',
-        first: 40,
-        last: 1,
-      }),
-      state({
-        cluster: 'prod',
-        namespace: 'shop',
-        pod: 'web-7d9f8b6c5-x2k9p',
-        registry: 'docker.io',
-        image: WEB,
-        cause: 'rate_limited',
-        first: 30,
-        last: 12,
-        recovered: 10,
-      }),
-    ],
-  });
-  await admin.insert({
-    table: `${database}.incidents`,
-    format: 'JSONEachRow',
-    clickhouse_settings: { async_insert: 0 },
-    values: [
-      {
-        id: 'i1',
-        registry: 'docker.io',
-        cause: 'rate_limited',
-        scope: 'cluster',
-        clusters: ['prod'],
-        images: [WEB],
-        failures: 8,
-        start: at(30),
-        last_seen: at(20),
-        end: null,
-        status: 'open',
-        updated_at: at(20),
-      },
-    ],
-  });
+  await db.insert('pull_events', [
+    ev({
+      ...common,
+      cluster: 'prod',
+      namespace: 'shop',
+      pod: 'web-7d9f8b6c5-x2k9p',
+      outcome: 'failure',
+      cause: 'rate_limited',
+      occurrences: 5,
+      minAgo: 30,
+      uid: 'a',
+    }),
+    ev({
+      ...common,
+      cluster: 'prod',
+      namespace: 'shop',
+      pod: 'web-7d9f8b6c5-b4m7q',
+      outcome: 'failure',
+      cause: 'rate_limited',
+      occurrences: 3,
+      minAgo: 20,
+      uid: 'b',
+    }),
+    ev({
+      ...common,
+      cluster: 'prod',
+      namespace: 'shop',
+      pod: 'web-7d9f8b6c5-x2k9p',
+      outcome: 'success',
+      occurrences: 10,
+      minAgo: 10,
+      uid: 'c',
+    }),
+    ev({
+      cluster: 'prod',
+      namespace: 'db',
+      pod: 'postgres-0',
+      registry: 'ghcr.io',
+      image: PG,
+      outcome: 'failure',
+      cause: 'not_found',
+      occurrences: 4,
+      minAgo: 15,
+      uid: 'd',
+    }),
+    ev({
+      cluster: 'prod',
+      namespace: 'db',
+      pod: 'postgres-0',
+      registry: 'ghcr.io',
+      image: PG,
+      outcome: 'success',
+      occurrences: 1,
+      minAgo: 5,
+      uid: 'e',
+    }),
+    ev({
+      ...common,
+      cluster: 'dev',
+      namespace: 'shop',
+      pod: 'web-5c6b7d8f9-zq4wm',
+      outcome: 'failure',
+      cause: 'unauthorized',
+      occurrences: 2,
+      minAgo: 40,
+      uid: 'f',
+    }),
+    ev({
+      cluster: 'dev',
+      namespace: 'batch',
+      pod: 'nightly-28919520-lk8vq',
+      registry: 'quay.io',
+      image: WEIRD,
+      outcome: 'failure',
+      cause: 'not_found',
+      occurrences: 7,
+      minAgo: 50,
+      uid: 'g',
+    }),
+    // Three days ago: outside the default window (the last 24 h).
+    ev({
+      ...common,
+      cluster: 'prod',
+      namespace: 'shop',
+      pod: 'web-7d9f8b6c5-x2k9p',
+      outcome: 'failure',
+      cause: 'rate_limited',
+      occurrences: 100,
+      minAgo: 3 * 1440,
+      uid: 'old',
+    }),
+  ]);
+  await db.insert('pod_pull_state', [
+    state({
+      cluster: 'prod',
+      namespace: 'db',
+      pod: 'postgres-0',
+      registry: 'ghcr.io',
+      image: PG,
+      cause: 'not_found',
+      first: 15,
+      last: 6,
+      recovered: 5,
+    }),
+    state({
+      cluster: 'dev',
+      namespace: 'shop',
+      pod: 'web-5c6b7d8f9-zq4wm',
+      registry: 'docker.io',
+      image: WEB,
+      cause: 'unauthorized',
+      first: 40,
+      last: 1,
+    }),
+    state({
+      cluster: 'prod',
+      namespace: 'shop',
+      pod: 'web-7d9f8b6c5-x2k9p',
+      registry: 'docker.io',
+      image: WEB,
+      cause: 'rate_limited',
+      first: 30,
+      last: 12,
+      recovered: 10,
+    }),
+  ]);
+  await db.insert('incidents', [
+    {
+      id: 'i1',
+      registry: 'docker.io',
+      cause: 'rate_limited',
+      scope: 'cluster',
+      clusters: ['prod'],
+      images: [WEB],
+      failures: 8,
+      start: at(30),
+      last_seen: at(20),
+      end: null,
+      status: 'open',
+      updated_at: at(20),
+    },
+  ]);
   const dir = mkdtempSync(join(tmpdir(), 'teams-'));
   writeFileSync(join(dir, 'teams.yaml'), 'namespaces:\n  shop: web-team\nclusters:\n  dev:\n    batch: data-team\n');
   api = await startTestApi(
@@ -223,8 +206,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await api?.stop();
-  await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` });
-  await admin.close();
+  await db.drop();
 });
 
 const TOTALS = {

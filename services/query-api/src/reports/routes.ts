@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CursorError, DIMENSIONS, type Dimension, decodeCursor, page, toCsv } from '../core/report.ts';
 import { ParamError, Window, window } from '../params.ts';
+import { CsvBody, type Route } from '../route.ts';
 import type { ReportQueries } from './queries.ts';
 
 const name = z.string().min(1).max(512);
@@ -68,16 +69,8 @@ export const ReportResponse = z.object({
   nextCursor: z.string().nullable(),
 });
 
-/** A body the app sends as text/csv. */
-export class CsvBody {
-  constructor(
-    readonly text: string,
-    readonly nextCursor: string | null,
-  ) {}
-}
-
 /** The reporting routes (issue 17). */
-export function reportRoutes(deps: { queries: ReportQueries; maxRangeDays: number }) {
+export function reportRoutes(deps: { queries: ReportQueries; maxRangeDays: number }): Route[] {
   return [
     {
       path: '/v1/reports/failures',

@@ -6,13 +6,13 @@ import {
   pairsOf,
   type SeenNamespace,
   type TeamSummary,
+  type Teams,
   teamLookup,
   teamSummaries,
 } from '../core/teams.ts';
 import type { TeamOf } from '../core/report.ts';
 import { chTime } from '../params.ts';
 import { readRows } from '../read.ts';
-import type { Teams } from '../reports/teams.ts';
 
 /** The dashboard refreshes every 10 s and asks a dozen routes at once: they share one read of the labels. */
 const MEMO_TTL_MS = 10_000;
@@ -49,6 +49,11 @@ export class TeamResolver {
   /** The pairs a team filter selects for a read of [from, to); none for a team nobody has. */
   async pairs(team: string, w: { from: Date; to: Date }): Promise<Pair[]> {
     return pairsOf(team, await this.seen(w), this.teams);
+  }
+
+  /** A route's team filter for a read of [from, to): its pairs, or undefined without one (no filter). */
+  filter(team: string | undefined, w: { from: Date; to: Date }): Promise<Pair[] | undefined> {
+    return team === undefined ? Promise.resolve(undefined) : this.pairs(team, w);
   }
 
   /** Every namespace's team for a read of [from, to) (the reports' grouping and filter). */

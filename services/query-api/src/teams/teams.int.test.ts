@@ -2,8 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClickHouse, migrate } from '@pullwatch/clickhouse';
-import { testEndpoints, uniqueName } from '../../../../test/support/endpoints.ts';
+import { FixtureDatabase } from '../../../../test/support/fixture-database.ts';
 import type { QueryApi } from '../query-api.ts';
 import {
   fixtureClock,
@@ -17,9 +16,8 @@ import { startTestApi } from '../test-support/api.ts';
 // The `team` filter of the dashboard's routes and GET /v1/teams, on the real ClickHouse. A namespace's
 // team: the mapping file's (a cluster's entry first), else the latest team label stored on its pulls in
 // the window, else none.
-const endpoints = testEndpoints();
-const database = uniqueName('teams_it');
-const admin = createClickHouse({ ...endpoints.clickhouse });
+const db = new FixtureDatabase('teams_it');
+const { database } = db;
 const NOW = new Date('2026-11-24T12:00:00Z');
 const clock = fixtureClock(NOW);
 const { at, iso } = clock;
@@ -57,14 +55,8 @@ async function get<T = Record<string, unknown>>(path: string): Promise<T> {
 }
 
 beforeAll(async () => {
-  await migrate(admin, { database, ttlDays: 90 });
-  const insert = (table: string, values: Record<string, unknown>[]) =>
-    admin.insert({
-      table: `${database}.${table}`,
-      format: 'JSONEachRow',
-      values,
-      clickhouse_settings: { async_insert: 0 },
-    });
+  await db.migrate();
+  const insert = (table: string, values: Record<string, unknown>[]) => db.insert(table, values);
   // web: eu/shop by its label, us/shop by the file's us entry. data: eu/db by the file (its label, ops, loses).
   // pay: us/pay, labelled pay-old 50 minutes ago and pay 10 minutes ago. eu/tmp: no team.
   await insert('pull_events', [
@@ -197,8 +189,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await api?.stop();
-  await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` });
-  await admin.close();
+  await db.drop();
 });
 
 type Registries = { registries: { registry: string; failures: number; successes: number; clusters: number }[] };

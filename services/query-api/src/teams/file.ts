@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { NO_TEAMS, type Teams, teamsFrom } from '../core/teams.ts';
 
 /** A team mapping file that cannot be used: names the file and what is wrong. */
 export class TeamsConfigError extends Error {
@@ -34,19 +35,6 @@ export const TeamsFileSchema = z
   })
   .strict();
 export type TeamsFile = z.infer<typeof TeamsFileSchema>;
-
-export interface Teams {
-  /** The team of a namespace in a cluster, or null when the mapping does not say. */
-  of(cluster: string, namespace: string): string | null;
-}
-
-export function teamsFrom(file: TeamsFile): Teams {
-  const fleet = new Map(Object.entries(file.namespaces));
-  const perCluster = new Map(Object.entries(file.clusters).map(([c, m]) => [c, new Map(Object.entries(m))]));
-  return { of: (cluster, namespace) => perCluster.get(cluster)?.get(namespace) ?? fleet.get(namespace) ?? null };
-}
-
-export const NO_TEAMS: Teams = { of: () => null };
 
 /** Reads and validates the file; no path, no mapping (every team null). */
 export function loadTeams(path: string | undefined): Teams {

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createClickHouse, FleetTables, migrate, MIGRATIONS_DIR } from '@pullwatch/clickhouse';
-import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
-import { Queries } from './queries.ts';
+import { testEndpoints, uniqueName } from '../../../../test/support/endpoints.ts';
+import { TrendQueries } from './queries.ts';
 
 const admin = createClickHouse({ ...testEndpoints().clickhouse });
 const databases: string[] = [];
@@ -88,7 +88,7 @@ async function check(
   database: string,
   q: { interval: '1h' | '1d' | '5m'; seconds: number; from: number; to: number; registry?: string },
 ) {
-  const series = await new Queries(admin, new FleetTables(database)).trends({
+  const series = await new TrendQueries(admin, new FleetTables(database)).trends({
     from: new Date(q.from),
     to: new Date(q.to),
     interval: q.interval,

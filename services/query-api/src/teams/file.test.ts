@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadTeams } from './teams.ts';
+import { loadTeams } from './file.ts';
 
 const file = (text: string) => {
   const p = join(mkdtempSync(join(tmpdir(), 'teams-')), 'teams.yaml');
