@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClickHouse, migrate } from '@pullwatch/clickhouse';
+import { createClickHouse } from '@pullwatch/clickhouse';
 import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import {
   type ProfiledClickHouse,
