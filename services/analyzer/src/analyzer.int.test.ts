@@ -71,7 +71,9 @@ async function fixture(partitions: number) {
     { topic: topics.dlq, numPartitions: 1 },
   ]);
   const running: Analyzer[] = [];
+  const registries = new Map<Analyzer, ReturnType<typeof createMetricsRegistry>>();
   const analyzer = (): Analyzer => {
+    const registry = createMetricsRegistry('analyzer-test');
     const a = createAnalyzer(
       loadAnalyzerConfig({
         PULLWATCH_TOPIC: topics.topic,
@@ -88,15 +90,21 @@ async function fixture(partitions: number) {
       }),
       {
         logger,
-        metrics: createMetricsRegistry('analyzer-test'),
+        metrics: registry,
         kafka,
         clickhouse: createClickHouse({ ...endpoints.clickhouse }),
       },
     );
     running.push(a);
+    registries.set(a, registry);
     return a;
   };
-  return { ...topics, database, analyzer, running };
+  /** A counter's value per label value, as the analyzer's /metrics would show it. */
+  const counter = async (a: Analyzer, name: string, label: string) => {
+    const m = await registries.get(a)?.getSingleMetric(name)?.get();
+    return Object.fromEntries((m?.values ?? []).map((v) => [String(v.labels[label]), v.value]));
+  };
+  return { ...topics, database, analyzer, running, counter };
 }
 
 let current: Awaited<ReturnType<typeof fixture>> | null = null;
@@ -208,6 +216,13 @@ describe('analyzer against the real Kafka and ClickHouse', () => {
         `SELECT scope, clusters, failures, status FROM ${f.database}.incidents FINAL`,
       );
       expect(incidents).toEqual([{ scope: 'fleet', clusters: ['ap-1', 'eu-1', 'us-1'], failures: 15, status: 'open' }]);
+      // 33 failure, status and back-off messages, every one classified or reused, the success apart. Of 4 texts:
+      // each is classified once with its Pod's image unknown and once known (which comes first depends on how
+      // the partitions interleave), so 4 to 8 classified, the rest reused.
+      const answers = await f.counter(a, 'pullwatch_analyzer_classifications_total', 'answer');
+      expect((answers.reused ?? 0) + (answers.computed ?? 0)).toBe(33);
+      expect(answers.computed).toBeGreaterThanOrEqual(4);
+      expect(answers.computed).toBeLessThanOrEqual(8);
     },
   );
 

@@ -41,11 +41,15 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
   const state = new AnalyzerState({ forgetAfterMs: cfg.stateTtlMs });
   const progress = new StoredProgress();
   const stats: AnalyzerStats = { consumed: 0, failures: 0, successes: 0, deadLettered: 0, skippedAlreadyStored: 0 };
-  const metrics = createAnalyzerMetrics(deps.metrics, async () => {
-    if (!progress.size) return new Map();
-    // The partition ends from Kafka against what this instance stored.
-    return progress.behind(await topicOffsets(deps.kafka, cfg.topics.events.topic));
-  });
+  const metrics = createAnalyzerMetrics(
+    deps.metrics,
+    async () => {
+      if (!progress.size) return new Map();
+      // The partition ends from Kafka against what this instance stored.
+      return progress.behind(await topicOffsets(deps.kafka, cfg.topics.events.topic));
+    },
+    () => state.classifyStats(),
+  );
 
   let consumer: GroupConsumer | null = null;
   let dlq: KafkaProducer | null = null;

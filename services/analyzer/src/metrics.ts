@@ -11,7 +11,23 @@ export interface AnalyzerStats {
 }
 
 /** The analyzer's Prometheus metrics; `lag` is read at scrape time (messages behind, per partition held). */
-export function createAnalyzerMetrics(registry: Registry, lag: () => Promise<Map<number, number>>) {
+export function createAnalyzerMetrics(
+  registry: Registry,
+  lag: () => Promise<Map<number, number>>,
+  classifications: () => { hits: number; misses: number } = () => ({ hits: 0, misses: 0 }),
+) {
+  new Counter({
+    name: 'pullwatch_analyzer_classifications_total',
+    help: 'Messages classified (computed) or answered from recent identical messages (reused)',
+    labelNames: ['answer'],
+    registers: [registry],
+    collect() {
+      const { hits, misses } = classifications();
+      this.reset();
+      this.inc({ answer: 'reused' }, hits);
+      this.inc({ answer: 'computed' }, misses);
+    },
+  });
   new Gauge({
     name: 'pullwatch_analyzer_lag_messages',
     help: 'Messages behind the partition end after the last stored slice, per partition this instance holds',
