@@ -4,6 +4,7 @@ export { createAnalyzer, type Analyzer, type AnalyzerDeps } from './analyzer.ts'
 export type { AnalyzerStats } from './metrics.ts';
 export { processEnvelope, AnalyzerState, tagKind } from './core/process.ts';
 export {
+  POD_STATE_FORMAT,
   PULL_EVENT_FORMAT,
   RAW_EVENT_FORMAT,
   type PodStateRow,
