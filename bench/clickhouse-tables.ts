@@ -1,7 +1,8 @@
-// Where ClickHouse's CPU per event goes: the rows the analyzer makes for the end-to-end mix, inserted
-// table by table as the analyzer inserts them (RowBinary, one insert per slice), each measured by the
-// ClickHouse process's CPU time. pull_events is measured twice in the same run: with its materialized
-// views and the failures projection (as shipped), and as a bare copy of the table (the baseline).
+// Where ClickHouse's CPU per event goes: the rows the analyzer makes for the end-to-end mix, inserted as
+// the analyzer inserts them (RowBinary, one insert per slice), measured by the ClickHouse process's CPU
+// time around each insert. The variants of pull_events (as shipped; the hourly view as before 0011; no
+// view at all; each view left out in turn) live in databases of their own and take turns slice by slice,
+// so background merges and warm caches fall on all of them alike.
 import { randomUUID } from 'node:crypto';
 import {
   AnalyzerState,
@@ -9,9 +10,8 @@ import {
   PULL_EVENT_FORMAT,
   processSlice,
   RAW_EVENT_FORMAT,
-  type PodStateRow,
 } from '@pullwatch/analyzer';
-import { createClickHouse, insertRowBinary, migrate } from '@pullwatch/clickhouse';
+import { type ClickHouseClient, createClickHouse, insertRowBinary, migrate } from '@pullwatch/clickhouse';
 import { LocalEngines, loadEnginesConfig, resolveEndpoints } from '@pullwatch/engines';
 import { eventEnvelope, K8sEventSchema } from '@pullwatch/event-schema';
 import type { ConsumedMessage } from '@pullwatch/kafka';
@@ -20,6 +20,43 @@ import { cpuSeconds } from './support.ts';
 import type { BenchContext, BenchFigure, BenchSection } from './types.ts';
 
 const SLICE = 2000;
+const VIEWS = ['pull_failures_mv', 'pull_successes_mv', 'pull_stats_1m_mv', 'pull_stats_1h_mv'] as const;
+
+/** pull_stats_1h_mv as 0005 made it, before 0011 added the namespace, the provider and a Pods state. */
+const HOURLY_BEFORE_0011 = (db: string) =>
+  `ALTER TABLE ${db}.pull_stats_1h_mv MODIFY QUERY
+   SELECT toStartOfHour(event_time) AS hour, registry, cluster, if(outcome = 'failure', cause, '') AS cause,
+          sumIf(toUInt64(occurrences), outcome = 'failure') AS failures,
+          sumIf(toUInt64(occurrences), outcome = 'success') AS successes
+   FROM ${db}.pull_events WHERE outcome IN ('failure', 'success') AND occurrences > 0
+   GROUP BY hour, registry, cluster, cause`;
+
+interface Variant {
+  name: string;
+  database: string;
+  /** What makes it differ from a fresh migration. */
+  setup: (ch: ClickHouseClient, db: string) => Promise<void>;
+  cpuSeconds: number;
+}
+
+function makeSlices(n: number, clusters: number) {
+  const state = new AnalyzerState();
+  const messages: ConsumedMessage[] = makeEvents(n, clusters, newSeries()).map((ev, offset) => {
+    const o = eventEnvelope({ cluster: ev.cluster, source: 'http', event: K8sEventSchema.parse(ev.event) });
+    return {
+      topic: 'bench',
+      partition: 0,
+      offset,
+      key: o.key,
+      value: Buffer.from(JSON.stringify(o.envelope)),
+      headers: {},
+    };
+  });
+  const slices: ReturnType<typeof processSlice>['rows'][] = [];
+  for (let i = 0; i < n; i += SLICE)
+    slices.push(processSlice(messages.slice(i, i + SLICE), -1, 0, state, { stuckAfterMs: 600_000 }).rows);
+  return slices;
+}
 
 export async function run(ctx: BenchContext): Promise<BenchSection> {
   const engines = loadEnginesConfig();
@@ -27,147 +64,110 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
   const pid = (await new LocalEngines(engines).status()).clickhouse.pid;
   const ch = createClickHouse({ ...resolveEndpoints(engines).clickhouse, requestTimeoutMs: 600_000 });
   const n = Math.min(ctx.scale.events, 100_000);
-  const database = `bench_tables_${randomUUID().replaceAll('-', '').slice(0, 10)}`;
+  const id = randomUUID().replaceAll('-', '').slice(0, 8);
+  const dropViews = (views: readonly string[]) => async (c: ClickHouseClient, db: string) => {
+    for (const v of views) await c.command({ query: `DROP TABLE ${db}.${v}` });
+  };
+  const variants: Variant[] = [
+    { name: 'as shipped', setup: async () => {}, database: '', cpuSeconds: 0 },
+    {
+      name: 'the hourly view as before 0011',
+      setup: async (c, db) => void (await c.command({ query: HOURLY_BEFORE_0011(db) })),
+      database: '',
+      cpuSeconds: 0,
+    },
+    ...VIEWS.map((v) => ({ name: `without ${v}`, setup: dropViews([v]), database: '', cpuSeconds: 0 })),
+    { name: 'no view', setup: dropViews(VIEWS), database: '', cpuSeconds: 0 },
+  ];
+  variants.forEach((v, i) => {
+    v.database = `bench_tables_${id}_${i}`;
+  });
   try {
-    await migrate(ch, { database, ttlDays: 90 });
-    await ch.command({ query: `CREATE TABLE ${database}.pull_events_bare AS ${database}.pull_events` });
-    // The analyzer's own rows for the mix, one slice per insert.
-    const state = new AnalyzerState();
-    const messages: ConsumedMessage[] = makeEvents(n, Math.min(ctx.scale.clusters, 50), newSeries()).map(
-      (ev, offset) => {
-        const o = eventEnvelope({ cluster: ev.cluster, source: 'http', event: K8sEventSchema.parse(ev.event) });
-        return {
-          topic: 'bench',
-          partition: 0,
-          offset,
-          key: o.key,
-          value: Buffer.from(JSON.stringify(o.envelope)),
-          headers: {},
-        };
-      },
-    );
-    const slices: ReturnType<typeof processSlice>['rows'][] = [];
-    for (let i = 0; i < n; i += SLICE)
-      slices.push(processSlice(messages.slice(i, i + SLICE), -1, 0, state, { stuckAfterMs: 600_000 }).rows);
-    const states: PodStateRow[][] = slices.map((s) => s.states);
-    ctx.log(`${n} events → ${slices.length} slices of rows`);
-
-    const measure = async (name: string, insert: (i: number) => Promise<void>) => {
+    for (const v of variants) {
+      await migrate(ch, { database: v.database, ttlDays: 90 });
+      await v.setup(ch, v.database);
+    }
+    const slices = makeSlices(n, Math.min(ctx.scale.clusters, 50));
+    ctx.log(`${n} events → ${slices.length} slices of rows, ${variants.length} variants of pull_events`);
+    const timed = async (insert: () => Promise<void>) => {
       const cpu0 = cpuSeconds(pid);
-      const t0 = Date.now();
-      for (let i = 0; i < slices.length; i++) await insert(i);
-      const us = ((cpuSeconds(pid) - cpu0) * 1e6) / n;
-      ctx.log(`${name}: ${us.toFixed(1)} µs of ClickHouse CPU per event, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-      return us;
+      await insert();
+      return cpuSeconds(pid) - cpu0;
     };
     const settings = { async_insert: 0 } as const;
-    const bare = await measure('pull_events alone', (i) =>
-      insertRowBinary(ch, {
-        table: `${database}.pull_events_bare`,
-        format: PULL_EVENT_FORMAT,
-        blocks: [slices[i]!.pulls],
-        clickhouse_settings: settings,
-      }),
-    );
-    const shipped = await measure('pull_events with its views', (i) =>
-      insertRowBinary(ch, {
-        table: `${database}.pull_events`,
-        format: PULL_EVENT_FORMAT,
-        blocks: [slices[i]!.pulls],
-        clickhouse_settings: settings,
-      }),
-    );
-    const raw = await measure('raw_events', (i) =>
-      insertRowBinary(ch, {
-        table: `${database}.raw_events`,
-        format: RAW_EVENT_FORMAT,
-        blocks: [slices[i]!.raws],
-        clickhouse_settings: settings,
-      }),
-    );
-    const pods = await measure('pod_pull_state', (i) =>
-      insertRowBinary(ch, {
-        table: `${database}.pod_pull_state`,
-        format: POD_STATE_FORMAT,
-        rows: states[i]!,
-        clickhouse_settings: settings,
-      }),
-    );
-    // Each view's share: the same rows into pull_events again (plain inserts), first with the hourly view as it
-    // was before 0011 added the namespace, the provider and a Pods state for reports, then with the views
-    // dropped one at a time, the most recent first.
-    await ch.command({
-      query: `ALTER TABLE ${database}.pull_stats_1h_mv MODIFY QUERY
-        SELECT toStartOfHour(event_time) AS hour, registry, cluster, if(outcome = 'failure', cause, '') AS cause,
-               sumIf(toUInt64(occurrences), outcome = 'failure') AS failures,
-               sumIf(toUInt64(occurrences), outcome = 'success') AS successes
-        FROM ${database}.pull_events WHERE outcome IN ('failure', 'success') AND occurrences > 0
-        GROUP BY hour, registry, cluster, cause`,
-    });
-    const before0011 = await measure('pull_events with the hourly view as before 0011', (i) =>
-      insertRowBinary(ch, {
-        table: `${database}.pull_events`,
-        format: PULL_EVENT_FORMAT,
-        blocks: [slices[i]!.pulls],
-        clickhouse_settings: settings,
-      }),
-    );
-    const views = ['pull_stats_1h_mv', 'pull_stats_1m_mv', 'pull_successes_mv', 'pull_failures_mv'];
-    const withViews: number[] = [before0011];
-    for (const view of views) {
-      await ch.command({ query: `DROP TABLE ${database}.${view}` });
-      withViews.push(
-        await measure(`pull_events without ${views.slice(0, withViews.length).join(', ')}`, (i) =>
+    let raw = 0;
+    let pods = 0;
+    const shipped = variants[0]!.database;
+    for (const s of slices) {
+      for (const v of variants)
+        v.cpuSeconds += await timed(() =>
           insertRowBinary(ch, {
-            table: `${database}.pull_events`,
+            table: `${v.database}.pull_events`,
             format: PULL_EVENT_FORMAT,
-            blocks: [slices[i]!.pulls],
+            blocks: [s.pulls],
             clickhouse_settings: settings,
           }),
-        ),
+        );
+      raw += await timed(() =>
+        insertRowBinary(ch, {
+          table: `${shipped}.raw_events`,
+          format: RAW_EVENT_FORMAT,
+          blocks: [s.raws],
+          clickhouse_settings: settings,
+        }),
+      );
+      pods += await timed(() =>
+        insertRowBinary(ch, {
+          table: `${shipped}.pod_pull_state`,
+          format: POD_STATE_FORMAT,
+          rows: s.states,
+          clickhouse_settings: settings,
+        }),
       );
     }
-    const us = (v: number) => Math.round(v * 10) / 10;
-    const viewCosts: BenchFigure[] = [
-      {
-        metric:
-          'ClickHouse CPU per event: pull_events with its views as shipped (0011: hourly namespaces, providers, Pods)',
-        value: us(shipped),
-        unit: 'µs',
-        baseline: { name: 'the same with the hourly view as before 0011', value: us(before0011) },
-        ratio: shipped / before0011,
-      },
-    ];
-    viewCosts.push(
-      ...views.map((view, i) => ({
-        metric: `ClickHouse CPU per event: ${view} (pull_events with it minus without it)`,
-        value: us(withViews[i]! - withViews[i + 1]!),
-        unit: 'µs',
-      })),
-    );
+    const us = (seconds: number) => Math.round((seconds * 1e7) / n) / 10;
+    const [asShipped, before0011, ...rest] = variants;
+    const noView = rest[rest.length - 1]!;
+    for (const v of variants) ctx.log(`pull_events ${v.name}: ${us(v.cpuSeconds)} µs of ClickHouse CPU per event`);
     const figures: BenchFigure[] = [
       {
-        metric: 'ClickHouse CPU per event: pull_events with its 4 materialized views and the failures projection',
-        value: us(shipped),
+        metric: 'ClickHouse CPU per event: pull_events with its 4 views and the failures projection, as shipped',
+        value: us(asShipped!.cpuSeconds),
         unit: 'µs',
-        baseline: { name: 'the same rows into a bare copy of pull_events', value: us(bare) },
-        ratio: shipped / bare,
+        baseline: { name: 'the same rows into pull_events with no view', value: us(noView.cpuSeconds) },
+        ratio: asShipped!.cpuSeconds / noView.cpuSeconds,
       },
+      {
+        metric: 'ClickHouse CPU per event: pull_events as shipped (0011: hourly namespaces, providers, Pods)',
+        value: us(asShipped!.cpuSeconds),
+        unit: 'µs',
+        baseline: { name: 'the same with the hourly view as before 0011', value: us(before0011!.cpuSeconds) },
+        ratio: asShipped!.cpuSeconds / before0011!.cpuSeconds,
+      },
+      ...rest.slice(0, VIEWS.length).map((v, i) => ({
+        metric: `ClickHouse CPU per event: ${VIEWS[i]} (as shipped minus ${v.name})`,
+        value: us(asShipped!.cpuSeconds - v.cpuSeconds),
+        unit: 'µs',
+      })),
       { metric: 'ClickHouse CPU per event: raw_events (the envelope as received)', value: us(raw), unit: 'µs' },
       { metric: 'ClickHouse CPU per event: pod_pull_state', value: us(pods), unit: 'µs' },
-      { metric: 'ClickHouse CPU per event: all the analyzer writes', value: us(shipped + raw + pods), unit: 'µs' },
-      ...viewCosts,
+      {
+        metric:
+          'ClickHouse CPU per event: all the analyzer writes (pull_events as shipped, raw_events, pod_pull_state)',
+        value: us(asShipped!.cpuSeconds + raw + pods),
+        unit: 'µs',
+      },
     ];
     return {
       name: 'ClickHouse CPU per table',
       figures,
       notes: [
-        `${n} events of the end-to-end mix made into rows by the analyzer's own stages, inserted one slice of ${SLICE} per insert (RowBinary, synchronous), one table after the other; CPU time of the ClickHouse process over each table's inserts (includes its merges in that time).`,
-        "Each view's cost: the rows inserted into pull_events again, first with the hourly view as it was before 0011, then after dropping the views one at a time (pull_stats_1h_mv first, in its pre-0011 form); pull_failures_mv includes the failures table's by_time projection (0010). One pass each: ±2 µs between runs.",
+        `${n} events of the end-to-end mix made into rows by the analyzer's own stages, inserted one slice of ${SLICE} per insert (RowBinary, synchronous); CPU time of the ClickHouse process around each insert (with whatever merges run meanwhile).`,
+        `pull_events in ${variants.length} databases (${variants.map((v) => v.name).join('; ')}) taking turns slice by slice; a view's cost is the shipped variant minus the one without it; pull_failures_mv includes the failures table's by_time projection (0010).`,
       ],
     };
   } finally {
-    await ch.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+    for (const v of variants) await ch.command({ query: `DROP DATABASE IF EXISTS ${v.database}` });
     await ch.close();
   }
 }
