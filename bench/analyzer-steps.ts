@@ -5,9 +5,9 @@
 // (the worst case for reuse), and a fleet's, where failures name one of 500 images.
 import { classify } from '@pullwatch/classifier';
 import { AnalyzerState, decodeMessage, processEnvelope, processSlice } from '@pullwatch/analyzer';
-import { eventEnvelope, K8sEventSchema, type Envelope } from '@pullwatch/event-schema';
+import type { Envelope } from '@pullwatch/event-schema';
 import type { ConsumedMessage } from '@pullwatch/kafka';
-import { makeEvents, newSeries } from './ingest.ts';
+import { consumedMessages } from './ingest.ts';
 import type { BenchContext, BenchFigure, BenchSection } from './types.ts';
 
 const SLICE = 2000;
@@ -38,17 +38,7 @@ function consumed(
   clusters: number,
   images?: number,
 ): { messages: ConsumedMessage[]; envelopes: Envelope[] } {
-  const messages = makeEvents(n, clusters, newSeries(images)).map((ev, offset): ConsumedMessage => {
-    const o = eventEnvelope({ cluster: ev.cluster, source: 'http', event: K8sEventSchema.parse(ev.event) });
-    return {
-      topic: 'bench',
-      partition: 0,
-      offset,
-      key: o.key,
-      value: Buffer.from(JSON.stringify(o.envelope)),
-      headers: {},
-    };
-  });
+  const messages = consumedMessages(n, clusters, images);
   const envelopes = messages.map((m) => {
     const d = decodeMessage(m);
     if (!('envelope' in d)) throw new Error(`bench envelope ${m.offset} does not decode: ${d.error}`);

@@ -13,9 +13,7 @@ import {
 } from '@pullwatch/analyzer';
 import { type ClickHouseClient, createClickHouse, insertRowBinary, migrate } from '@pullwatch/clickhouse';
 import { LocalEngines, loadEnginesConfig, resolveEndpoints } from '@pullwatch/engines';
-import { eventEnvelope, K8sEventSchema } from '@pullwatch/event-schema';
-import type { ConsumedMessage } from '@pullwatch/kafka';
-import { makeEvents, newSeries } from './ingest.ts';
+import { consumedMessages } from './ingest.ts';
 import { cpuSeconds } from './support.ts';
 import type { BenchContext, BenchFigure, BenchSection } from './types.ts';
 
@@ -41,17 +39,7 @@ interface Variant {
 
 function makeSlices(n: number, clusters: number) {
   const state = new AnalyzerState();
-  const messages: ConsumedMessage[] = makeEvents(n, clusters, newSeries()).map((ev, offset) => {
-    const o = eventEnvelope({ cluster: ev.cluster, source: 'http', event: K8sEventSchema.parse(ev.event) });
-    return {
-      topic: 'bench',
-      partition: 0,
-      offset,
-      key: o.key,
-      value: Buffer.from(JSON.stringify(o.envelope)),
-      headers: {},
-    };
-  });
+  const messages = consumedMessages(n, clusters);
   const slices: ReturnType<typeof processSlice>['rows'][] = [];
   for (let i = 0; i < n; i += SLICE)
     slices.push(processSlice(messages.slice(i, i + SLICE), -1, 0, state, { stuckAfterMs: 600_000 }).rows);

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { eventEnvelope, K8sEventSchema } from '@pullwatch/event-schema';
+import type { ConsumedMessage } from '@pullwatch/kafka';
 import { sleep } from './support.ts';
 
 /**
@@ -198,4 +200,23 @@ export async function postBatches(url: string, batches: Iterable<IngestBatch>, o
   };
   await Promise.all(Array.from({ length: opts.senders ?? 4 }, sender));
   return stats;
+}
+
+/**
+ * Events `0 … n - 1` of a new series as the analyzer consumes them: envelopes as the collector makes them,
+ * one Kafka message each, offsets in order on partition 0 (for the suites that run the analyzer's stages
+ * without Kafka).
+ */
+export function consumedMessages(n: number, clusters: number, images?: number): ConsumedMessage[] {
+  return makeEvents(n, clusters, newSeries(images)).map((ev, offset) => {
+    const o = eventEnvelope({ cluster: ev.cluster, source: 'http', event: K8sEventSchema.parse(ev.event) });
+    return {
+      topic: 'bench',
+      partition: 0,
+      offset,
+      key: o.key,
+      value: Buffer.from(JSON.stringify(o.envelope)),
+      headers: {},
+    };
+  });
 }
