@@ -2,7 +2,9 @@ import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '@pullwatch/telemetry';
 import { until as waitUntil } from '../../../test/support/until.ts';
+import { MultipleErrors, NetworkError, ProtocolError } from '@platformatic/kafka';
 import { type ConsumerFactory, createGroupConsumer } from './consumer.ts';
+import { KafkaAuthorizationError } from './errors.ts';
 
 /** A message stream as the client hands it out: data events, pause/resume, close. */
 class FakeStream extends EventEmitter {
@@ -34,7 +36,48 @@ class FakeConsumer extends EventEmitter {
 
 const until = (ok: () => boolean, what: string) => waitUntil(ok, what, 5000, 5);
 
+/** A client whose first group joins fail with `failures` (in order), then succeed. */
+class FailingFirstConsumer extends FakeConsumer {
+  joins = 0;
+  constructor(private readonly failures: Error[]) {
+    super();
+  }
+  override async consume() {
+    const failure = this.failures[this.joins++];
+    if (failure) throw failure;
+    return super.consume();
+  }
+}
+
+const groupConsumer = (client: FakeConsumer) =>
+  createGroupConsumer(
+    { brokers: ['127.0.0.1:1'], clientId: 'c', logger: createLogger('t', 'silent') },
+    { groupId: 'g', topic: 't', sessionTimeoutMs: 6000, minBytes: 1, maxWaitMs: 100, maxBytesPerPartition: 1024 },
+    {},
+    (() => client) as unknown as ConsumerFactory,
+  );
+
 describe('createGroupConsumer', () => {
+  it('joins again when the first join fails for a reason that can pass (the coordinator broker down)', async () => {
+    // As seen in CI: a broker still starting after a restart held the group's coordinator, and the client's
+    // own retries ran out ("joinGroup failed 9 times"); the analyzer exited instead of waiting for it.
+    const down = () => new NetworkError('Connection to 127.0.0.1:28470 failed.');
+    const client = new FailingFirstConsumer([down(), down()]);
+    const gc = groupConsumer(client);
+    await gc.run(async () => {});
+    expect([client.joins, client.streams.length]).toEqual([3, 1]);
+    await gc.close();
+  });
+
+  it('ends the first join at once on an error no retry can fix (authorization)', async () => {
+    const denied = new MultipleErrors('joinGroup failed', [new ProtocolError('GROUP_AUTHORIZATION_FAILED')]);
+    const client = new FailingFirstConsumer([denied, denied]);
+    const gc = groupConsumer(client);
+    await expect(gc.run(async () => {})).rejects.toBeInstanceOf(KafkaAuthorizationError);
+    expect(client.joins).toBe(1);
+    await gc.close();
+  });
+
   it("restarts consumption when the client emits 'error' (a rejoin out of retries) instead of crashing", async () => {
     const client = new FakeConsumer();
     const factory = (() => client) as unknown as ConsumerFactory;

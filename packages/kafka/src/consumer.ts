@@ -310,6 +310,29 @@ export function createGroupConsumer(
     }
   }
 
+  /**
+   * The first group join and stream, tried again while the failure is one that can pass (the group's
+   * coordinator down, a broker restarting: seen when a broker was still starting after a restart); an
+   * error no retry can fix (authorization, TLS, an invalid request) ends it at once. Null when closed meanwhile.
+   */
+  async function firstJoin(): Promise<Stream | null> {
+    const backoff = RESTART_BACKOFF.start();
+    while (!stopping) {
+      try {
+        return await open();
+      } catch (err) {
+        const e = classifyKafkaError(err);
+        if (!e.retryable || stopping) throw e;
+        log.warn(
+          { err: e.message, reason: e.reason, attempt: backoff.attempts },
+          'kafka: joining the group failed; trying again',
+        );
+        await RESTART_BACKOFF.sleep(backoff.next() ?? RESTART_BACKOFF.maxMs);
+      }
+    }
+    return null;
+  }
+
   /** Streams one after another: a failed one is closed and, after a back-off, replaced from the commits. */
   async function consumeWithRestarts(first: Stream, handle: Handler): Promise<void> {
     let s: Stream | null = first;
@@ -339,13 +362,8 @@ export function createGroupConsumer(
 
   return {
     async run(handle) {
-      let s: Stream;
-      try {
-        s = await open();
-      } catch (err) {
-        throw classifyKafkaError(err);
-      }
-      loop = consumeWithRestarts(s, handle);
+      const s = await firstJoin();
+      if (s) loop = consumeWithRestarts(s, handle);
     },
     assigned: () => assignment.list(),
     async close() {
