@@ -6,71 +6,21 @@ import { FixtureDatabase } from '../../../test/support/fixture-database.ts';
 import { loadQueryApiConfig } from './config.ts';
 import { createQueryApi, type QueryApi } from './query-api.ts';
 import { startTestApi } from './test-support/api.ts';
+import {
+  fixtureClock,
+  openIncidentRow,
+  type ShopPullFixture,
+  shopPullRow,
+  shopStuckPodRow,
+} from './test-support/rows.ts';
 
 const endpoints = testEndpoints();
 const db = new FixtureDatabase('query_api_it');
 const { database } = db;
 const NOW = new Date('2026-11-24T12:00:00Z');
-const at = (minAgo: number) =>
-  new Date(NOW.getTime() - minAgo * 60_000).toISOString().replace('T', ' ').replace('Z', '');
+const clock = fixtureClock(NOW);
 const TOKEN = 'test-token-1';
-
-function row(o: {
-  cluster: string;
-  registry: string;
-  outcome: 'failure' | 'success';
-  cause?: string;
-  occurrences: number;
-  minAgo: number;
-  pod?: string;
-  node?: string;
-  image?: string;
-  uid: string;
-  tagKind?: string;
-  policy?: string;
-  secrets?: number;
-  workload?: [kind: string, name: string, inferred: boolean];
-  team?: string;
-}) {
-  return {
-    event_time: at(o.minAgo),
-    first_time: at(o.minAgo + 1),
-    received_at: at(o.minAgo),
-    cluster: o.cluster,
-    namespace: 'shop',
-    pod: o.pod ?? 'web-1',
-    container: 'web',
-    node: o.node ?? 'n1',
-    outcome: o.outcome,
-    event_kind: o.outcome === 'failure' ? 'failed_pull' : 'pulled',
-    occurrences: o.occurrences,
-    image: o.image ?? `${o.registry}/acme/web:1`,
-    registry: o.registry,
-    provider: o.registry === 'docker.io' ? 'docker_hub' : 'self_hosted',
-    repository: 'acme/web',
-    tag: '1',
-    digest: '',
-    tag_kind: o.tagKind ?? 'pinned',
-    cause: o.cause ?? '',
-    subcause: '',
-    attributed: 0,
-    retryable: 1,
-    hint: 'h',
-    message: 'm',
-    pull_duration_ms: 0,
-    image_size_bytes: 0,
-    image_pull_policy: o.policy ?? '',
-    has_pull_secrets: o.secrets ?? -1,
-    event_uid: o.uid,
-    event_count: o.occurrences,
-    kafka_partition: 0,
-    kafka_offset: 0,
-    workload_kind: o.workload?.[0] ?? '',
-    workload_name: o.workload?.[1] ?? '',
-    workload_inferred: o.workload?.[2] ?? false,
-    team: o.team ?? '',
-  };
-}
+const row = (o: ShopPullFixture) => shopPullRow(clock, o);
 
 let api: QueryApi;
 const get = (path: string, token: string | null = TOKEN) =>
@@ -144,79 +94,29 @@ beforeAll(async () => {
     }),
   ]);
   await db.insert('incidents', [
-    {
+    openIncidentRow(clock, {
       id: 'i1',
       registry: 'docker.io',
       cause: 'rate_limited',
-      scope: 'cluster',
       clusters: ['us'],
       images: ['docker.io/acme/web:1'],
       failures: 10,
-      start: at(30),
-      last_seen: at(20),
-      end: null,
-      status: 'open',
-      updated_at: at(20),
-    },
+      start: 30,
+      lastSeen: 20,
+    }),
   ]);
   await db.insert('pod_pull_state', [
-    {
-      cluster: 'eu',
-      namespace: 'shop',
+    shopStuckPodRow(clock, {
       pod: 'web-9',
-      container: 'web',
-      image: 'ghcr.io/acme/web:9',
-      node: 'n1',
-      registry: 'ghcr.io',
-      provider: 'ghcr',
-      status: 'stuck',
-      cause: 'not_found',
-      subcause: '',
-      hint: 'check the tag',
-      message: 'm',
-      first_failure: at(40),
-      last_failure: at(1),
+      first: 40,
+      last: 1,
       attempts: 12,
-      backoff_stage: 6,
-      backoff_seconds: 300,
-      recovered_at: null,
-      time_to_recover_ms: null,
-      image_pull_policy: '',
-      has_pull_secrets: -1,
-      tag_kind: 'pinned',
-      updated_at: at(1),
-      workload_kind: 'StatefulSet',
-      workload_name: 'web',
-      workload_inferred: true,
+      hint: 'check the tag',
+      workload: ['StatefulSet', 'web', true],
       team: 'payments',
-    },
+    }),
     // Failed for hours, then nothing for two: fixed or deleted, no longer stuck.
-    {
-      cluster: 'eu',
-      namespace: 'shop',
-      pod: 'gone-1',
-      container: 'web',
-      image: 'ghcr.io/acme/web:9',
-      node: 'n1',
-      registry: 'ghcr.io',
-      provider: 'ghcr',
-      status: 'stuck',
-      cause: 'not_found',
-      subcause: '',
-      hint: '',
-      message: 'm',
-      first_failure: at(600),
-      last_failure: at(120),
-      attempts: 40,
-      backoff_stage: 6,
-      backoff_seconds: 300,
-      recovered_at: null,
-      time_to_recover_ms: null,
-      image_pull_policy: '',
-      has_pull_secrets: -1,
-      tag_kind: 'pinned',
-      updated_at: at(120),
-    },
+    shopStuckPodRow(clock, { pod: 'gone-1', first: 600, last: 120, attempts: 40 }),
   ]);
   api = await startTestApi(
     'api-test',

@@ -9,6 +9,13 @@ import {
 import { loadQueryApiConfig } from './config.ts';
 import { FixtureDatabase } from '../../../test/support/fixture-database.ts';
 import { createQueryApi, type QueryApi } from './query-api.ts';
+import {
+  fixtureClock,
+  openIncidentRow,
+  type ShopPullFixture,
+  shopPullRow,
+  shopStuckPodRow,
+} from './test-support/rows.ts';
 
 // Every route of the API as the production read-only user (infra/clickhouse/users.d/pullwatch.xml,
 // loaded by a ClickHouse of this test's own): its profile, not a per-request setting, decides what the
@@ -17,8 +24,7 @@ import { createQueryApi, type QueryApi } from './query-api.ts';
 
 const NOW = new Date('2026-11-24T12:00:00Z');
 const TOKEN = 'read-only-test-token';
-const at = (minAgo: number) =>
-  new Date(NOW.getTime() - minAgo * 60_000).toISOString().replace('T', ' ').replace('Z', '');
+const clock = fixtureClock(NOW);
 const isoAgo = (minutes: number) => new Date(NOW.getTime() - minutes * 60_000).toISOString();
 
 // More users in the same ClickHouse: the profile as it was shipped (readonly=1 alone); a readonly=1
@@ -92,46 +98,13 @@ const REQUESTS: Record<string, string[]> = {
   '/v1/reports/failures': ['', '?groupBy=registry,cause,team', '?groupBy=cluster&format=csv'],
 };
 
-function event(o: {
-  cluster: string;
-  registry: string;
-  outcome: 'failure' | 'success';
-  cause?: string;
-  occurrences: number;
-  minAgo: number;
-  uid: string;
-  team?: string;
-  node?: string;
-}) {
-  return {
-    event_time: at(o.minAgo),
-    first_time: at(o.minAgo + 1),
-    received_at: at(o.minAgo),
-    cluster: o.cluster,
-    namespace: 'shop',
+const event = (o: ShopPullFixture) =>
+  shopPullRow(clock, {
     pod: `web-${o.uid}`,
-    container: 'web',
-    node: o.node ?? 'n1',
-    outcome: o.outcome,
-    event_kind: o.outcome === 'failure' ? 'failed_pull' : 'pulled',
-    occurrences: o.occurrences,
-    image: `${o.registry}/acme/web:1`,
-    registry: o.registry,
     provider: o.registry === 'docker.io' ? 'docker_hub' : 'ghcr',
-    repository: 'acme/web',
-    tag: '1',
-    tag_kind: 'pinned',
-    cause: o.cause ?? '',
-    retryable: 1,
-    hint: 'h',
-    message: 'm',
-    image_pull_policy: 'Always',
-    has_pull_secrets: -1,
-    event_uid: o.uid,
-    event_count: o.occurrences,
-    team: o.team ?? '',
-  };
-}
+    policy: 'Always',
+    ...o,
+  });
 
 let ch: ProfiledClickHouse;
 const apis: QueryApi[] = [];
@@ -209,45 +182,26 @@ beforeAll(async () => {
       }),
     ]);
     await db.insert('incidents', [
-      {
+      openIncidentRow(clock, {
         id: 'i1',
         registry: 'docker.io',
         cause: 'rate_limited',
-        scope: 'cluster',
         clusters: ['us'],
         images: ['docker.io/acme/web:1'],
         failures: 7,
-        start: at(30),
-        last_seen: at(30),
-        end: null,
-        status: 'open',
-        updated_at: at(30),
-      },
+        start: 30,
+        lastSeen: 30,
+      }),
     ]);
     await db.insert('pod_pull_state', [
-      {
-        cluster: 'eu',
-        namespace: 'shop',
+      shopStuckPodRow(clock, {
         pod: 'web-9',
-        container: 'web',
-        image: 'ghcr.io/acme/web:9',
-        node: 'n1',
-        registry: 'ghcr.io',
-        provider: 'ghcr',
-        status: 'stuck',
-        cause: 'not_found',
-        hint: 'check the tag',
-        message: 'm',
-        first_failure: at(40),
-        last_failure: at(1),
+        first: 40,
+        last: 1,
         attempts: 12,
-        backoff_stage: 6,
-        backoff_seconds: 300,
-        has_pull_secrets: -1,
-        tag_kind: 'pinned',
-        updated_at: at(1),
+        hint: 'check the tag',
         team: 'payments',
-      },
+      }),
     ]);
   } finally {
     await admin.close();
