@@ -5,7 +5,7 @@ import { testEndpoints } from '../../../test/support/endpoints.ts';
 import { FixtureDatabase } from '../../../test/support/fixture-database.ts';
 import { loadQueryApiConfig } from './config.ts';
 import { createQueryApi, type QueryApi } from './query-api.ts';
-import { startTestApi } from './test-support/api.ts';
+import { startTestApi, V1_ROUTES } from './test-support/api.ts';
 import {
   fixtureClock,
   openIncidentRow,
@@ -130,20 +130,7 @@ afterAll(async () => {
   await db.drop();
 });
 
-const ROUTES = [
-  '/v1/registries',
-  '/v1/hotspots/rate-limit',
-  '/v1/incidents',
-  '/v1/trends',
-  '/v1/failures',
-  '/v1/pods/stuck',
-  '/v1/risks',
-  '/v1/teams',
-  '/v1/alerts',
-  '/v1/quota/docker-hub',
-  '/v1/recovery',
-  '/v1/reports/failures',
-];
+const ROUTES = V1_ROUTES;
 
 describe('query API on the real ClickHouse', () => {
   it('reports per-registry failures, successes and rates from the aggregates', async () => {

@@ -3,6 +3,7 @@
  * contract gives them (/tmp/iss/CONTRACT-21.md, kept in docs as the collector's and the API's documented limits).
  * Nothing here talks to a server: the suite (../abuse.rel.test.ts) sends each case and checks its answer.
  */
+import { V1_ROUTES } from '../../../services/query-api/src/test-support/api.ts';
 import { encodeOtlpLogsProtobuf as encodeRaw } from '../../../services/collector/src/ingest/otlp-protobuf.ts';
 import {
   bytes,
@@ -940,20 +941,7 @@ export interface QueryCase {
   expect: Expected;
 }
 
-export const ROUTES = [
-  '/v1/registries',
-  '/v1/hotspots/rate-limit',
-  '/v1/incidents',
-  '/v1/trends',
-  '/v1/failures',
-  '/v1/pods/stuck',
-  '/v1/risks',
-  '/v1/teams',
-  '/v1/alerts',
-  '/v1/quota/docker-hub',
-  '/v1/recovery',
-  '/v1/reports/failures',
-] as const;
+export const ROUTES = V1_ROUTES;
 
 const badParam = (param?: string): Expected => ({
   status: 400,
