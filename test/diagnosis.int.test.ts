@@ -2,24 +2,19 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClickHouse, migrate } from '@pullwatch/clickhouse';
 import { eventEnvelope, K8sEventSchema, type PodContext } from '@pullwatch/event-schema';
-import { createProducer, ensureTopics } from '@pullwatch/kafka';
-import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
-import { createAnalyzer, loadAnalyzerConfig, type Analyzer } from '../services/analyzer/src/index.ts';
+import { createMetricsRegistry } from '@pullwatch/telemetry';
+import type { Analyzer } from '../services/analyzer/src/index.ts';
 import { TYPO_HINT } from '../services/query-api/src/core/did-you-mean.ts';
-import { createQueryApi, loadQueryApiConfig, type QueryApi } from '../services/query-api/src/index.ts';
-import { testEndpoints, uniqueName } from './support/endpoints.ts';
+import type { QueryApi } from '../services/query-api/src/index.ts';
+import { ServiceStack } from './support/service-stack.ts';
 import { until } from './support/until.ts';
 
 // The diagnosis issue end to end: envelopes through the real Kafka and the real analyzer into
 // ClickHouse, then "did you mean", the Docker Hub quota and recovery times from the query API.
-const endpoints = testEndpoints();
-const logger = createLogger('diagnosis-test', 'silent');
-const kafka = { brokers: endpoints.kafka.brokers, clientId: 'diagnosis-test', logger };
-const admin = createClickHouse({ ...endpoints.clickhouse });
-const database = uniqueName('diagnosis_it');
-const topic = uniqueName('diagnosis_it');
+const stack = new ServiceStack('diagnosis_it', { env: { PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600' } });
+const { database } = stack;
+const admin = ServiceStack.clickhouse();
 const TOKEN = 'diagnosis-token';
 // The query API's clock: whole minutes, so incident buckets start where the events do.
 const NOW = Math.floor(Date.now() / 60_000) * 60_000;
@@ -264,71 +259,34 @@ async function get<T>(path: string): Promise<T> {
 }
 
 beforeAll(async () => {
-  await migrate(admin, { database, ttlDays: 90 });
-  await ensureTopics(kafka, [
-    { topic, numPartitions: 2 },
-    { topic: `${topic}_dlq`, numPartitions: 1 },
-  ]);
-  analyzer = createAnalyzer(
-    loadAnalyzerConfig({
-      PULLWATCH_TOPIC: topic,
-      PULLWATCH_DLQ_TOPIC: `${topic}_dlq`,
-      PULLWATCH_ANALYZER_GROUP: `${topic}_g`,
-      PULLWATCH_CLICKHOUSE_DATABASE: database,
-      PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600',
+  await stack.migrate(admin);
+  await stack.topics(2);
+  ({ analyzer } = await stack.analyzer({
+    env: {
       // The scenario's open incidents last failed up to 15 minutes before NOW: a quiet period of an hour keeps
       // them open however long a slow machine takes to get here (15 minutes would close one at the edge).
       PULLWATCH_INCIDENT_QUIET_SECONDS: '3600',
-    }),
-    {
-      logger,
-      metrics: createMetricsRegistry('diagnosis-analyzer'),
-      kafka,
-      clickhouse: createClickHouse({ ...endpoints.clickhouse }),
     },
-  );
-  await analyzer.start();
+    metrics: createMetricsRegistry('diagnosis-analyzer'),
+  }));
 
-  const producer = await createProducer(kafka);
-  await producer.send(
-    topic,
-    events.map((e) => {
-      const m = envelope(e);
-      return { key: m.key, value: JSON.stringify(m.envelope) };
-    }),
-  );
-  await producer.close();
-  await until(async () => {
-    const rs = await admin.query({ query: `SELECT count() AS n FROM ${database}.raw_events`, format: 'JSONEachRow' });
-    return Number((await rs.json<{ n: number }>())[0]?.n) === events.length;
-  }, 'every envelope stored');
+  await stack.produce(events.map(envelope));
+  await until(async () => (await stack.count(admin, 'raw_events')) === events.length, 'every envelope stored');
   await analyzer.correlateNow();
 
   // stg's nodes each have their own address; prod is one NAT (the default).
   const dir = mkdtempSync(join(tmpdir(), 'pullwatch-egress-'));
   const egressFile = join(dir, 'egress.yaml');
   writeFileSync(egressFile, 'limit: 100\nwindow: 6h\nclusters:\n  stg: { egress: node }\n');
-  api = createQueryApi(
-    loadQueryApiConfig({
-      PULLWATCH_API_PORT: '0',
-      PULLWATCH_API_TOKENS: TOKEN,
-      PULLWATCH_CLICKHOUSE_DATABASE: database,
-      PULLWATCH_DOCKERHUB_EGRESS_FILE: egressFile,
-    }),
-    {
-      logger,
-      metrics: createMetricsRegistry('diagnosis-api'),
-      clickhouse: createClickHouse({ ...endpoints.clickhouse }),
-      now: () => new Date(NOW),
-    },
-  );
-  await api.start();
+  api = await stack.queryApi({
+    env: { PULLWATCH_API_TOKENS: TOKEN, PULLWATCH_DOCKERHUB_EGRESS_FILE: egressFile },
+    metrics: createMetricsRegistry('diagnosis-api'),
+    now: () => new Date(NOW),
+  });
 });
 
 afterAll(async () => {
-  await api?.stop();
-  await analyzer?.stop();
-  await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+  await stack.stop();
   await admin.close();
 });
 

@@ -2,14 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClickHouse, migrate } from '@pullwatch/clickhouse';
-import { ensureTopics } from '@pullwatch/kafka';
 import { defaultScenarioPath, FleetSimulation, loadScenario, sendEvents } from '@pullwatch/simulator';
-import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
-import { createAnalyzer, loadAnalyzerConfig, type Analyzer } from '../services/analyzer/src/index.ts';
-import { createCollector, loadCollectorConfig, type Collector } from '../services/collector/src/index.ts';
-import { createQueryApi, loadQueryApiConfig, type QueryApi } from '../services/query-api/src/index.ts';
-import { testEndpoints, uniqueName } from './support/endpoints.ts';
+import { createMetricsRegistry } from '@pullwatch/telemetry';
+import type { QueryApi } from '../services/query-api/src/index.ts';
+import { ServiceStack } from './support/service-stack.ts';
 import { until } from './support/until.ts';
 
 // Issue 23 end to end: scenarios/registries-2026.yaml — each 2026 registry message family from a Pod of its
@@ -17,12 +13,9 @@ import { until } from './support/until.ts';
 // ClickHouse, then read from the query API: the cause per message, Docker Hub's per-account bucket, and the
 // Harbor proxy cache's not found told apart from a typo. The simulation is seeded: the figures are exact
 // (packages/simulator/src/registries-2026-scenario.test.ts pins the same scenario).
-const endpoints = testEndpoints();
-const logger = createLogger('registries-2026-test', 'silent');
-const kafka = { brokers: endpoints.kafka.brokers, clientId: 'registries-2026-test', logger };
-const admin = createClickHouse({ ...endpoints.clickhouse });
-const database = uniqueName('registries_2026_it');
-const topic = uniqueName('registries_2026_it');
+const stack = new ServiceStack('registries_2026_it', { env: { PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600' } });
+const { database } = stack;
+const admin = ServiceStack.clickhouse();
 const TOKEN = 'registries-2026-token';
 const INGEST_TOKEN = 'registries-2026-ingest-token';
 // The scenario's "now" and the query API's clock: whole minutes.
@@ -31,8 +24,6 @@ const emitted = new FleetSimulation(loadScenario(join(defaultScenarioPath, '../r
   NOW,
 );
 
-let collector: Collector;
-let analyzer: Analyzer;
 let api: QueryApi;
 
 async function get<T>(path: string): Promise<T> {
@@ -47,70 +38,30 @@ const count = async (sql: string) => {
 };
 
 beforeAll(async () => {
-  await migrate(admin, { database, ttlDays: 90 });
-  await ensureTopics(kafka, [
-    { topic, numPartitions: 2 },
-    { topic: `${topic}_dlq`, numPartitions: 1 },
-  ]);
-  analyzer = createAnalyzer(
-    loadAnalyzerConfig({
-      PULLWATCH_TOPIC: topic,
-      PULLWATCH_DLQ_TOPIC: `${topic}_dlq`,
-      PULLWATCH_ANALYZER_GROUP: `${topic}_g`,
-      PULLWATCH_CLICKHOUSE_DATABASE: database,
-      PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600',
-    }),
-    {
-      logger,
-      metrics: createMetricsRegistry('registries-2026-analyzer'),
-      kafka,
-      clickhouse: createClickHouse({ ...endpoints.clickhouse }),
-    },
-  );
-  collector = createCollector(
-    loadCollectorConfig({
-      PULLWATCH_INGEST_PORT: '0',
-      PULLWATCH_INGEST_TOKEN: INGEST_TOKEN,
-      PULLWATCH_TOPIC: topic,
-      PULLWATCH_DLQ_TOPIC: `${topic}_dlq`,
-    }),
-    { logger, metrics: createMetricsRegistry('registries-2026-collector'), kafka },
-  );
-  await collector.start();
-  await analyzer.start();
+  await stack.migrate(admin);
+  await stack.topics(2);
+  await stack.analyzer({ metrics: createMetricsRegistry('registries-2026-analyzer') });
+  const collector = await stack.collector({
+    env: { PULLWATCH_INGEST_TOKEN: INGEST_TOKEN },
+    metrics: createMetricsRegistry('registries-2026-collector'),
+  });
   const { accepted } = await sendEvents(collector.ingestUrl, emitted, { token: INGEST_TOKEN });
-  await until(
-    async () => (await count(`SELECT count() AS n FROM ${database}.raw_events`)) === accepted,
-    'every accepted Event stored',
-  );
+  await until(async () => (await stack.count(admin, 'raw_events')) === accepted, 'every accepted Event stored');
 
   // ci-bot's credentials pull in prod and stg (node-level: every pull there is ci-bot's); edge pulls
   // anonymously through its NAT address; harbor.example.com/dockerhub-proxy is known by its library/ path.
   const dir = mkdtempSync(join(tmpdir(), 'pullwatch-egress-'));
   const egressFile = join(dir, 'egress.yaml');
   writeFileSync(egressFile, 'accounts:\n  - { name: ci-bot, clusters: [prod, stg], pulls: all }\n');
-  api = createQueryApi(
-    loadQueryApiConfig({
-      PULLWATCH_API_PORT: '0',
-      PULLWATCH_API_TOKENS: TOKEN,
-      PULLWATCH_CLICKHOUSE_DATABASE: database,
-      PULLWATCH_DOCKERHUB_EGRESS_FILE: egressFile,
-    }),
-    {
-      logger,
-      metrics: createMetricsRegistry('registries-2026-api'),
-      clickhouse: createClickHouse({ ...endpoints.clickhouse }),
-      now: () => new Date(NOW),
-    },
-  );
-  await api.start();
+  api = await stack.queryApi({
+    env: { PULLWATCH_API_TOKENS: TOKEN, PULLWATCH_DOCKERHUB_EGRESS_FILE: egressFile },
+    metrics: createMetricsRegistry('registries-2026-api'),
+    now: () => new Date(NOW),
+  });
 }, 120_000);
 
 afterAll(async () => {
-  await api?.stop();
-  await collector?.stop();
-  await analyzer?.stop();
-  await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+  await stack.stop();
   await admin.close();
 });
 

@@ -2,7 +2,8 @@ import type { Registry } from 'prom-client';
 import { type Analyzer, createAnalyzer, loadAnalyzerConfig, startAnalyzerHttp } from '@pullwatch/analyzer';
 import { type ClickHouseClient, createClickHouse, migrate } from '@pullwatch/clickhouse';
 import { type Collector, createCollector, loadCollectorConfig } from '@pullwatch/collector';
-import type { KafkaConnection } from '@pullwatch/kafka';
+import type { EventEnvelope } from '@pullwatch/event-schema';
+import { createProducer, ensureTopics, type KafkaConnection } from '@pullwatch/kafka';
 import { createQueryApi, loadQueryApiConfig, type QueryApi } from '@pullwatch/query-api';
 import { createLogger, createMetricsRegistry, type Logger } from '@pullwatch/telemetry';
 import { testEndpoints, uniqueName } from './endpoints.ts';
@@ -68,6 +69,36 @@ export class ServiceStack {
     this.onStop(() => admin.command({ query: `DROP DATABASE IF EXISTS ${this.database}` }).then(() => undefined));
   }
 
+  /** Creates the stack's topic with `partitions` partitions, and its dead-letter topic with one. */
+  async topics(partitions: number): Promise<void> {
+    await ensureTopics(this.kafka, [
+      { topic: this.topic, numPartitions: partitions },
+      { topic: `${this.topic}_dlq`, numPartitions: 1 },
+    ]);
+  }
+
+  /** Produces envelopes (as `eventEnvelope` builds them) to the stack's topic, as the collector does. */
+  async produce(messages: readonly { key: string; envelope: EventEnvelope }[]): Promise<void> {
+    const producer = await createProducer(this.kafka);
+    try {
+      await producer.send(
+        this.topic,
+        messages.map((m) => ({ key: m.key, value: JSON.stringify(m.envelope) })),
+      );
+    } finally {
+      await producer.close();
+    }
+  }
+
+  /** How many rows a table of the stack's database holds, read with `admin`. */
+  async count(admin: ClickHouseClient, table: string): Promise<number> {
+    const rs = await admin.query({
+      query: `SELECT count() AS n FROM ${this.database}.${table}`,
+      format: 'JSONEachRow',
+    });
+    return Number((await rs.json<{ n: number | string }>())[0]?.n);
+  }
+
   /** Adds `stop` to what the stack stops (before what was added earlier); returned to be called once, earlier. */
   onStop(stop: () => Promise<void>): () => Promise<void> {
     let done: Promise<void> | null = null;
@@ -109,12 +140,18 @@ export class ServiceStack {
     return collector;
   }
 
-  /** Starts a query API on a free port (on the test ClickHouse unless `clickhouse` is given). */
-  async queryApi(opts: { env?: Env; clickhouse?: ClickHouseClient; metrics?: Registry } = {}): Promise<QueryApi> {
+  /**
+   * Starts a query API on a free port (on the test ClickHouse unless `clickhouse` is given); `now` pins
+   * the clock its routes read.
+   */
+  async queryApi(
+    opts: { env?: Env; clickhouse?: ClickHouseClient; metrics?: Registry; now?: () => Date } = {},
+  ): Promise<QueryApi> {
     const api = createQueryApi(loadQueryApiConfig({ PULLWATCH_API_PORT: '0', ...this.env, ...opts.env }), {
       logger: this.logger,
       metrics: opts.metrics ?? createMetricsRegistry('query-api'),
       clickhouse: opts.clickhouse ?? ServiceStack.clickhouse(),
+      ...(opts.now ? { now: opts.now } : {}),
     });
     this.onStop(() => api.stop());
     await api.start();

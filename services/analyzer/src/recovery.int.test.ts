@@ -1,22 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventEnvelope, isImageEvent, K8sEventSchema, normalizeEvent } from '@pullwatch/event-schema';
-import { createClickHouse, migrate } from '@pullwatch/clickhouse';
-import { createProducer, ensureTopics } from '@pullwatch/kafka';
-import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
-import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
-import { loadAnalyzerConfig } from './config.ts';
-import { type Analyzer, createAnalyzer } from './analyzer.ts';
+import { createMetricsRegistry } from '@pullwatch/telemetry';
+import { ServiceStack } from '../../../test/support/service-stack.ts';
 import { until } from '../../../test/support/until.ts';
 
 // A Pod failing to pull recovers when its container starts (kubelet's `Started`), also without a
 // `Pulled` Event (the image came another way, or that Event expired). The envelopes are exactly those
 // the collector forwards: its filter (isImageEvent) decides, as in services/collector.
-const endpoints = testEndpoints();
-const logger = createLogger('recovery-test', 'silent');
-const kafka = { brokers: endpoints.kafka.brokers, clientId: 'recovery-test', logger };
-const database = uniqueName('recovery_it');
-const topic = uniqueName('recovery_it');
-const admin = createClickHouse({ ...endpoints.clickhouse });
+const stack = new ServiceStack('recovery_it', { env: { PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600' } });
+const { database } = stack;
+const admin = ServiceStack.clickhouse();
 const T0 = Date.now() - 20 * 60_000;
 const at = (minute: number) => new Date(T0 + minute * 60_000).toISOString();
 
@@ -34,33 +27,13 @@ function event(uid: string, reason: string, message: string, count: number, minu
 }
 
 describe('a failing Pod recovers on Started, end to end', () => {
-  let analyzer: Analyzer;
   beforeAll(async () => {
-    await migrate(admin, { database, ttlDays: 90 });
-    await ensureTopics(kafka, [
-      { topic, numPartitions: 1 },
-      { topic: `${topic}_dlq`, numPartitions: 1 },
-    ]);
-    analyzer = createAnalyzer(
-      loadAnalyzerConfig({
-        PULLWATCH_TOPIC: topic,
-        PULLWATCH_DLQ_TOPIC: `${topic}_dlq`,
-        PULLWATCH_ANALYZER_GROUP: `${topic}_g`,
-        PULLWATCH_CLICKHOUSE_DATABASE: database,
-        PULLWATCH_INCIDENT_INTERVAL_SECONDS: '3600',
-      }),
-      {
-        logger,
-        metrics: createMetricsRegistry('recovery-test'),
-        kafka,
-        clickhouse: createClickHouse({ ...endpoints.clickhouse }),
-      },
-    );
-    await analyzer.start();
+    await stack.migrate(admin);
+    await stack.topics(1);
+    await stack.analyzer({ metrics: createMetricsRegistry('recovery-test') });
   });
   afterAll(async () => {
-    await analyzer?.stop();
-    await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+    await stack.stop();
     await admin.close();
   });
 
@@ -79,20 +52,16 @@ describe('a failing Pod recovers on Started, end to end', () => {
     ];
     const forwarded = observed.filter((e) => isImageEvent(normalizeEvent(e)));
     expect(forwarded.map((e) => e.reason)).toEqual(['Failed', 'BackOff', 'Started']);
-    const p = await createProducer(kafka);
-    await p.send(
-      topic,
-      forwarded.map((e) => {
-        const { key, envelope } = eventEnvelope({
+    await stack.produce(
+      forwarded.map((e) =>
+        eventEnvelope({
           cluster: 'eu-1',
           source: 'http',
           event: e,
           pod: { image: img, imagePullPolicy: 'IfNotPresent', hasPullSecrets: false, node: 'node-a' },
-        });
-        return { key, value: JSON.stringify(envelope) };
-      }),
+        }),
+      ),
     );
-    await p.close();
 
     const states = async () => {
       const rs = await admin.query({
@@ -110,11 +79,7 @@ describe('a failing Pod recovers on Started, end to end', () => {
       }));
     };
     // raw_events is written last for a block: once it holds all three, everything of theirs is stored.
-    const raws = async () => {
-      const rs = await admin.query({ query: `SELECT count() AS n FROM ${database}.raw_events`, format: 'JSONEachRow' });
-      return Number((await rs.json<{ n: number | string }>())[0]?.n);
-    };
-    await until(async () => (await raws()) === 3, 'all three stored');
+    await until(async () => (await stack.count(admin, 'raw_events')) === 3, 'all three stored');
     expect(await states()).toEqual([
       { status: 'recovered', attempts: 3, first: T0, recovered: T0 + 9 * 60_000, ttr: 9 * 60_000 },
     ]);
