@@ -1,18 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnvelopeSchema, normalizeEvent, type Envelope } from '@pullwatch/event-schema';
 import { ensureTopics, readTopic, topicOffsets } from '@pullwatch/kafka';
-import { createLogger, createMetricsRegistry, startTracing } from '@pullwatch/telemetry';
-import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
-import { loadCollectorConfig } from './config.ts';
-import { createCollector, type Collector } from './collector.ts';
+import { startTracing } from '@pullwatch/telemetry';
+import { uniqueName } from '../../../test/support/endpoints.ts';
+import type { Collector } from './collector.ts';
+import { startIngestCollector, testKafka } from './test-support.ts';
 import { encodeOtlpLogsProtobuf } from './ingest/otlp-protobuf.ts';
 
-const logger = createLogger('collector-test', 'silent');
+const kafka = testKafka('collector-test');
 const TOKEN = 'collector-test-ingest-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
 // Spans without an exporter: their W3C context must still reach Kafka.
 startTracing({ serviceName: 'collector-test' });
-const kafka = { brokers: testEndpoints().kafka.brokers, clientId: 'collector-test', logger };
 
 function event(
   pod: string,
@@ -58,16 +57,7 @@ describe('collector HTTP ingest into the real Kafka', () => {
   const topic = uniqueName('collector_it');
   let collector: Collector;
   beforeAll(async () => {
-    collector = createCollector(
-      loadCollectorConfig({
-        PULLWATCH_INGEST_TOKEN: TOKEN,
-        PULLWATCH_INGEST_PORT: '0',
-        PULLWATCH_TOPIC: topic,
-        PULLWATCH_TOPIC_PARTITIONS: '3',
-      }),
-      { logger, metrics: createMetricsRegistry('collector-test'), kafka },
-    );
-    await collector.start();
+    collector = await startIngestCollector(kafka, { token: TOKEN, topic, partitions: 3, metrics: 'collector-test' });
   });
   afterAll(async () => {
     await collector.stop();
@@ -126,17 +116,13 @@ describe('collector HTTP ingest into the real Kafka', () => {
 
   it('rejects a bad request whole, naming the line, and produces nothing of it', async () => {
     const topic2 = uniqueName('collector_bad');
-    const c2 = createCollector(
-      loadCollectorConfig({
-        PULLWATCH_INGEST_TOKEN: TOKEN,
-        PULLWATCH_INGEST_PORT: '0',
-        PULLWATCH_TOPIC: topic2,
-        PULLWATCH_TOPIC_PARTITIONS: '1',
-        PULLWATCH_MAX_BODY_BYTES: '4096',
-      }),
-      { logger, metrics: createMetricsRegistry('c2'), kafka },
-    );
-    await c2.start();
+    const c2 = await startIngestCollector(kafka, {
+      token: TOKEN,
+      topic: topic2,
+      partitions: 1,
+      metrics: 'c2',
+      env: { PULLWATCH_MAX_BODY_BYTES: '4096' },
+    });
     try {
       const bad = `${JSON.stringify(event('web-9', 1))}\n{"kind":"Event"`;
       const r = await fetch(`${c2.ingestUrl}/v1/k8s-events?cluster=eu-1`, { method: 'POST', body: bad, headers: auth });
@@ -170,16 +156,7 @@ describe('collector HTTP ingest into the real Kafka', () => {
       const topic4 = uniqueName('collector_limit');
       // The topic takes produce batches of at most 2 KiB: one ordinary event fits, a request of many does not.
       await ensureTopics(kafka, [{ topic: topic4, numPartitions: 1, config: { 'max.message.bytes': '2048' } }]);
-      const c4 = createCollector(
-        loadCollectorConfig({
-          PULLWATCH_INGEST_TOKEN: TOKEN,
-          PULLWATCH_INGEST_PORT: '0',
-          PULLWATCH_TOPIC: topic4,
-          PULLWATCH_TOPIC_PARTITIONS: '1',
-        }),
-        { logger, metrics: createMetricsRegistry('c4'), kafka },
-      );
-      await c4.start();
+      const c4 = await startIngestCollector(kafka, { token: TOKEN, topic: topic4, partitions: 1, metrics: 'c4' });
       try {
         const tooBig = await fetch(`${c4.ingestUrl}/v1/k8s-events?cluster=eu-1`, {
           method: 'POST',
@@ -204,16 +181,7 @@ describe('collector HTTP ingest into the real Kafka', () => {
 
   it('takes OTLP/JSON logs from the k8sobjects receiver with the cluster from the resource', async () => {
     const topic3 = uniqueName('collector_otlp');
-    const c3 = createCollector(
-      loadCollectorConfig({
-        PULLWATCH_INGEST_TOKEN: TOKEN,
-        PULLWATCH_INGEST_PORT: '0',
-        PULLWATCH_TOPIC: topic3,
-        PULLWATCH_TOPIC_PARTITIONS: '1',
-      }),
-      { logger, metrics: createMetricsRegistry('c3'), kafka },
-    );
-    await c3.start();
+    const c3 = await startIngestCollector(kafka, { token: TOKEN, topic: topic3, partitions: 1, metrics: 'c3' });
     try {
       const kv = (o: Record<string, unknown>): unknown => ({
         kvlistValue: {

@@ -4,13 +4,11 @@ import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } f
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Envelope } from '@pullwatch/event-schema';
 import { readTopic } from '@pullwatch/kafka';
-import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
-import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
-import { createCollector, type Collector } from './collector.ts';
-import { loadCollectorConfig } from './config.ts';
+import { uniqueName } from '../../../test/support/endpoints.ts';
+import type { Collector } from './collector.ts';
+import { startIngestCollector, testKafka } from './test-support.ts';
 
-const logger = createLogger('otlp-official-test', 'silent');
-const kafka = { brokers: testEndpoints().kafka.brokers, clientId: 'otlp-official-test', logger };
+const kafka = testKafka('otlp-official-test');
 const TOKEN = 'otlp-official-test-ingest-token';
 const topic = uniqueName('otlp_official');
 let collector: Collector;
@@ -66,16 +64,7 @@ async function officialRequest(cluster: string, bodies: Record<string, unknown>[
 }
 
 beforeAll(async () => {
-  collector = createCollector(
-    loadCollectorConfig({
-      PULLWATCH_INGEST_TOKEN: TOKEN,
-      PULLWATCH_INGEST_PORT: '0',
-      PULLWATCH_TOPIC: topic,
-      PULLWATCH_TOPIC_PARTITIONS: '1',
-    }),
-    { logger, metrics: createMetricsRegistry('otlp-official'), kafka },
-  );
-  await collector.start();
+  collector = await startIngestCollector(kafka, { token: TOKEN, topic, partitions: 1, metrics: 'otlp-official' });
 });
 afterAll(async () => {
   await collector.stop();

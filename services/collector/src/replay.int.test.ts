@@ -4,14 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topicOffsets } from '@pullwatch/kafka';
-import { createLogger, createMetricsRegistry } from '@pullwatch/telemetry';
 import { repoRoot } from '@pullwatch/engines';
-import { testEndpoints, uniqueName } from '../../../test/support/endpoints.ts';
-import { loadCollectorConfig } from './config.ts';
-import { createCollector, type Collector } from './collector.ts';
+import { uniqueName } from '../../../test/support/endpoints.ts';
+import type { Collector } from './collector.ts';
+import { startIngestCollector, testKafka } from './test-support.ts';
 
-const logger = createLogger('replay-test', 'silent');
-const kafka = { brokers: testEndpoints().kafka.brokers, clientId: 'replay-test', logger };
+const kafka = testKafka('replay-test');
 const topic = uniqueName('replay');
 const dir = mkdtempSync(join(tmpdir(), 'pw-replay-'));
 const TOKEN = 'replay-test-ingest-token';
@@ -50,16 +48,7 @@ function replay(
 }
 
 beforeAll(async () => {
-  collector = createCollector(
-    loadCollectorConfig({
-      PULLWATCH_INGEST_TOKEN: TOKEN,
-      PULLWATCH_INGEST_PORT: '0',
-      PULLWATCH_TOPIC: topic,
-      PULLWATCH_TOPIC_PARTITIONS: '1',
-    }),
-    { logger, metrics: createMetricsRegistry('replay'), kafka },
-  );
-  await collector.start();
+  collector = await startIngestCollector(kafka, { token: TOKEN, topic, partitions: 1, metrics: 'replay' });
 });
 afterAll(async () => {
   await collector.stop();
