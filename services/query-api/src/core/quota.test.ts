@@ -30,6 +30,18 @@ const usage = (cluster: string, node: string, used: number, lastHour: number, li
   rateLimited: new Map([[H6, limited]]),
 });
 
+/** What the quota says of an egress no pull in the window counted against: its whole limit left. */
+const unused = (egress: string, cluster: string, limit = 100) => ({
+  egress,
+  clusters: [cluster],
+  limit,
+  used: 0,
+  remaining: limit,
+  ratePerHour: 0,
+  exhaustedAt: null,
+  rateLimitedFailures: 0,
+});
+
 describe('Docker Hub quota per egress', () => {
   it('defaults to one egress per cluster, 100 pulls per 6 h', () => {
     expect(egressOf(DEFAULT_EGRESS, 'prod', 'n1')).toEqual({
@@ -111,16 +123,7 @@ groups:
         exhaustedAt: null,
         rateLimitedFailures: 0,
       },
-      {
-        egress: 'cluster:idle',
-        clusters: ['idle'],
-        limit: 100,
-        used: 0,
-        remaining: 100,
-        ratePerHour: 0,
-        exhaustedAt: null,
-        rateLimitedFailures: 0,
-      },
+      unused('cluster:idle', 'idle'),
     ]);
   });
 
@@ -259,36 +262,9 @@ accounts:
         rateLimitedFailures: 2,
       },
       // Nodes whose pulls all went to accounts still share their address: listed, with nothing used.
-      {
-        egress: 'cluster:dev',
-        clusters: ['dev'],
-        limit: 100,
-        used: 0,
-        remaining: 100,
-        ratePerHour: 0,
-        exhaustedAt: null,
-        rateLimitedFailures: 0,
-      },
-      {
-        egress: 'cluster:stg',
-        clusters: ['stg'],
-        limit: 100,
-        used: 0,
-        remaining: 100,
-        ratePerHour: 0,
-        exhaustedAt: null,
-        rateLimitedFailures: 0,
-      },
-      {
-        egress: 'node:edge/e1',
-        clusters: ['edge'],
-        limit: 100,
-        used: 0,
-        remaining: 100,
-        ratePerHour: 0,
-        exhaustedAt: null,
-        rateLimitedFailures: 0,
-      },
+      unused('cluster:dev', 'dev'),
+      unused('cluster:stg', 'stg'),
+      unused('node:edge/e1', 'edge'),
     ]);
     const q = quotaByAccount(settings, accounts, NOW);
     expect(q).toEqual([
