@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
+import { grantsOf, type PolicyRule, readGrants } from './support/rbac.ts';
 
 type Doc = {
   kind: string;
   metadata: { name: string };
-  rules?: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+  rules?: PolicyRule[];
   spec?: Record<string, unknown>;
 } & Record<string, unknown>;
 const docs = parseAllDocuments(readFileSync(new URL('../infra/k8s/collector.yaml', import.meta.url), 'utf8')).map(
@@ -16,23 +17,9 @@ const byKind = (k: string) => docs.filter((d) => d.kind === k);
 describe('infra/k8s collector manifests', () => {
   it('grant only get/list/watch on events, pods and namespaces (for the team label)', () => {
     const [role] = byKind('ClusterRole');
-    const granted = role!.rules!.flatMap((r) =>
-      r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g || 'core'}/${res}:${v}`))),
+    expect(grantsOf(role!.rules!)).toEqual(
+      readGrants('core/events', 'core/namespaces', 'core/pods', 'events.k8s.io/events'),
     );
-    expect(granted.sort()).toEqual([
-      'core/events:get',
-      'core/events:list',
-      'core/events:watch',
-      'core/namespaces:get',
-      'core/namespaces:list',
-      'core/namespaces:watch',
-      'core/pods:get',
-      'core/pods:list',
-      'core/pods:watch',
-      'events.k8s.io/events:get',
-      'events.k8s.io/events:list',
-      'events.k8s.io/events:watch',
-    ]);
     expect(JSON.stringify(role)).not.toContain('*');
     const [binding] = byKind('ClusterRoleBinding') as unknown as {
       roleRef: { name: string };

@@ -4,6 +4,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { grantsOf, type PolicyRule, readGrants } from './support/rbac.ts';
 
 // The Helm chart infra/helm/pullwatch, rendered by a real helm (v3.22, installed by .ci/run with
 // `go install` into .pullwatch/bin) and every object checked against the Kubernetes API schemas.
@@ -195,20 +196,9 @@ describe('helm chart infra/helm/pullwatch', { timeout: 60_000 }, () => {
   it('grants the collector exactly get/list/watch on events (core and events.k8s.io) and pods', () => {
     for (const objs of [central, agent]) {
       const [role] = byKind(objs, 'ClusterRole');
-      const granted = (role!.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[]).flatMap((r) =>
-        r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g || 'core'}/${res}:${v}`))),
+      expect(grantsOf(role!.rules as PolicyRule[])).toEqual(
+        readGrants('core/events', 'core/pods', 'events.k8s.io/events'),
       );
-      expect(granted.sort()).toEqual([
-        'core/events:get',
-        'core/events:list',
-        'core/events:watch',
-        'core/pods:get',
-        'core/pods:list',
-        'core/pods:watch',
-        'events.k8s.io/events:get',
-        'events.k8s.io/events:list',
-        'events.k8s.io/events:watch',
-      ]);
       const [binding] = byKind(objs, 'ClusterRoleBinding');
       expect(binding!.roleRef).toEqual({
         apiGroup: 'rbac.authorization.k8s.io',
@@ -232,27 +222,11 @@ describe('helm chart infra/helm/pullwatch', { timeout: 60_000 }, () => {
   });
 
   it('grants get/list/watch on namespaces, and passes the label, only when a team label is set', () => {
-    const granted = (objs: K8sObject[]) =>
-      (byKind(objs, 'ClusterRole')[0]!.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[])
-        .flatMap((r) =>
-          r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g || 'core'}/${res}:${v}`))),
-        )
-        .sort();
+    const granted = (objs: K8sObject[]) => grantsOf(byKind(objs, 'ClusterRole')[0]!.rules as PolicyRule[]);
     const withTeams = render([ci('default-values.yaml')], ['--set', 'collector.teamLabel=example.com/team']);
-    expect(granted(withTeams)).toEqual([
-      'core/events:get',
-      'core/events:list',
-      'core/events:watch',
-      'core/namespaces:get',
-      'core/namespaces:list',
-      'core/namespaces:watch',
-      'core/pods:get',
-      'core/pods:list',
-      'core/pods:watch',
-      'events.k8s.io/events:get',
-      'events.k8s.io/events:list',
-      'events.k8s.io/events:watch',
-    ]);
+    expect(granted(withTeams)).toEqual(
+      readGrants('core/events', 'core/namespaces', 'core/pods', 'events.k8s.io/events'),
+    );
     expect(envOf(containerOf(withTeams, 'pw-pullwatch-collector')).PULLWATCH_TEAM_LABEL).toBe('example.com/team');
     expect(granted(central)).not.toContain('core/namespaces:list');
     expect(envOf(containerOf(central, 'pw-pullwatch-collector'))).not.toHaveProperty('PULLWATCH_TEAM_LABEL');
