@@ -67,8 +67,10 @@ enum C {
 /** Which arrays hold the request's events: those of the JSON ingest body, or OTLP's `logRecords`. */
 export type CountedShape = 'k8s-events' | 'otlp-logs';
 
-/** Characters scanned between checks of the slice's age. */
+/** Characters scanned between checks of the slice's age (a string's inside is crossed whole, natively). */
 const CHUNK = 64 * 1024;
+/** Past the end of any string (V8's longest is 2^29 - 24 characters), and still a small integer. */
+const NONE = 2 ** 30 - 1;
 
 /**
  * One linear pass over JSON text, before JSON.parse: the nesting depth of arrays and objects outside
@@ -107,29 +109,57 @@ function jsonScanner(text: string, limits: BodyLimits, shape: CountedShape): () 
   let events = 0;
   let topValues = 0;
   let inString = false;
-  // The last string closed at an object's key position, when it is short enough to be a key we look for.
+  // The last string closed at an object's key position (keyFrom … keyTo; none: -1), compared with the keys
+  // we look for only when an array opens: no string is made per key.
   let keyStart = -1;
-  let lastKey = '';
+  let keyFrom = -1;
+  let keyTo = -1;
+  const lastKeyIs = (key: string) => keyTo - keyFrom === key.length && text.startsWith(key, keyFrom);
   let expectKey = false;
   const what = shape === 'otlp-logs' ? 'log records' : 'events';
+  // Strings, most of the text, are crossed natively: the next quote and the next backslash after a position
+  // (NONE: no more), each searched again only once passed, so each character is searched over once.
+  let nextQuote = -1;
+  let nextBackslash = -1;
+  const at = (char: string, i: number) => {
+    const found = text.indexOf(char, i);
+    return found < 0 ? NONE : found;
+  };
   let from = 0;
   return () => {
     const to = Math.min(text.length, from + CHUNK);
     let i = from;
     for (; i < to; i++) {
-      const c = text.charCodeAt(i);
       if (inString) {
-        if (c === C.Backslash) i++;
-        else if (c === C.Quote) {
-          inString = false;
-          if (keyStart >= 0) {
-            lastKey = i - keyStart <= 12 ? text.slice(keyStart, i) : '';
-            keyStart = -1;
-          }
+        if (nextQuote < i) nextQuote = at('"', i);
+        // A quote after anything but a backslash ends the string, whatever escapes came before it.
+        let next = nextQuote;
+        if (next >= to || text.charCodeAt(next - 1) === C.Backslash) {
+          if (nextBackslash < i) nextBackslash = at('\\', i);
+          if (nextBackslash < next) next = nextBackslash;
+        }
+        // The string goes on past this chunk: the chunk ends where the character-by-character scan ended it,
+        // so the checks at its end (and which error a body gets first) stay as they were.
+        if (next >= to) {
+          i = to;
+          break;
+        }
+        // An escape: step over it and the character it escapes (the loop's i++).
+        if (next !== nextQuote) {
+          i = next + 1;
+          continue;
+        }
+        i = next;
+        inString = false;
+        if (keyStart >= 0) {
+          keyFrom = keyStart;
+          keyTo = i;
+          keyStart = -1;
         }
         continue;
       }
-      if (c === C.Space || c === C.Newline || c === C.Tab || c === C.Return) continue;
+      const c = text.charCodeAt(i);
+      if (c <= C.Space && (c === C.Space || c === C.Newline || c === C.Tab || c === C.Return)) continue;
       // A value starts in a counted array that had none yet: its first element.
       if (depth > 0 && empty[depth] && c !== C.CloseSquare && c !== C.CloseCurly) {
         empty[depth] = 0;
@@ -166,19 +196,19 @@ function jsonScanner(text: string, limits: BodyLimits, shape: CountedShape): () 
           counted[depth] = Number(
             isArray &&
               (shape === 'otlp-logs'
-                ? lastKey === 'logRecords'
-                : depth === 1 || (depth === 2 && kind[1] === 2 && lastKey === 'items')),
+                ? lastKeyIs('logRecords')
+                : depth === 1 || (depth === 2 && kind[1] === 2 && lastKeyIs('items'))),
           );
           empty[depth] = Number(isArray);
           expectKey = !isArray;
-          lastKey = '';
+          keyFrom = keyTo = -1;
           break;
         }
         case C.CloseSquare:
         case C.CloseCurly:
           if (depth > 0) depth--;
           expectKey = false;
-          lastKey = '';
+          keyFrom = keyTo = -1;
           break;
         case C.Comma:
           if (depth > 0) {
