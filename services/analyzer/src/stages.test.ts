@@ -1,10 +1,10 @@
 import { isUtf8 } from 'node:buffer';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { eventEnvelope, K8sEventSchema } from '@pullwatch/event-schema';
 import type { ConsumedMessage } from '@pullwatch/kafka';
 import { AnalyzerState, processEnvelope } from './core/process.ts';
-import { PULL_EVENT_FORMAT, RAW_EVENT_FORMAT } from './core/table-formats.ts';
-import { partitionsOf, processSlice, sliceRows } from './stages.ts';
+import { PULL_EVENT_FORMAT, RAW_EVENT_FORMAT, type RawEventRow, type Utf8Bytes } from './core/table-formats.ts';
+import { decodeMessage, partitionsOf, processSlice, sliceRows } from './stages.ts';
 
 const at = (s: number) => new Date(Date.UTC(2026, 10, 24, 10, 0, 0) + s * 1000).toISOString();
 const FAILED =
@@ -317,6 +317,8 @@ describe('processSlice: the raw row keeps the message as received', () => {
     expect(payload.toString('utf8')).toBe(want);
     expect(payload).toEqual(Buffer.from(want, 'utf8'));
     expect(isUtf8(payload)).toBe(true);
+    const decoded = decodeMessage(m);
+    expect('envelope' in decoded && decoded.payload).toBe(want);
   });
 
   it('stores a message of valid UTF-8 byte for byte', () => {
@@ -326,5 +328,16 @@ describe('processSlice: the raw row keeps the message as received', () => {
     expect(processed.dead).toEqual([]);
     expect(payloadOf(processed.rows.raws.bytes)).toEqual(m.value);
     expect(m.value).toEqual(Buffer.from(JSON.stringify(envelope(0, 'Failed', `${FAILED} é€🐳`))));
+    // Not decoded and encoded again: the row holds the message's own bytes, which the insert copies.
+    const decoded = decodeMessage(m);
+    expect('envelope' in decoded && decoded.payload).toBe(m.value);
+  });
+
+  it('types the payload as text or checked UTF-8 bytes, nothing wider', () => {
+    expectTypeOf<RawEventRow['payload']>().toEqualTypeOf<string | Utf8Bytes>();
+    // Bytes not checked to be UTF-8 are not a payload.
+    // @ts-expect-error: a Buffer is not Utf8Bytes
+    const unchecked: RawEventRow['payload'] = Buffer.from([0xff]);
+    expect(unchecked).toBeDefined();
   });
 });
