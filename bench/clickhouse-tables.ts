@@ -1,7 +1,7 @@
 // Where ClickHouse's CPU per event goes: the rows the analyzer makes for the end-to-end mix, inserted as
 // the analyzer inserts them (RowBinary, one insert per slice), measured by the ClickHouse process's CPU
-// time around each insert. The variants of pull_events (as shipped; the hourly view as before 0011; no
-// view at all; each view left out in turn) live in databases of their own and take turns slice by slice,
+// time around each insert. The variants of pull_events (as shipped; the hourly view as before 0012 and as
+// before 0011; no view at all; each view left out in turn) live in databases of their own and take turns slice by slice,
 // so background merges and warm caches fall on all of them alike.
 import { randomUUID } from 'node:crypto';
 import {
@@ -28,6 +28,17 @@ const HOURLY_BEFORE_0011 = (db: string) =>
           sumIf(toUInt64(occurrences), outcome = 'success') AS successes
    FROM ${db}.pull_events WHERE outcome IN ('failure', 'success') AND occurrences > 0
    GROUP BY hour, registry, cluster, cause`;
+
+/** pull_stats_1h_mv as 0011 left it: grouping every pull_events block again, before 0012 rolled it up from the minutes. */
+const HOURLY_BEFORE_0012 = (db: string) =>
+  `ALTER TABLE ${db}.pull_stats_1h_mv MODIFY QUERY
+   SELECT toStartOfHour(event_time) AS hour, registry, cluster, if(outcome = 'failure', cause, '') AS cause,
+          namespace, provider,
+          sumIf(toUInt64(occurrences), outcome = 'failure') AS failures,
+          sumIf(toUInt64(occurrences), outcome = 'success') AS successes,
+          uniqCombinedState(concat(cluster, '/', namespace, '/', pod)) AS pods
+   FROM ${db}.pull_events WHERE outcome IN ('failure', 'success') AND occurrences > 0
+   GROUP BY hour, registry, cluster, cause, namespace, provider`;
 
 interface Variant {
   name: string;
@@ -58,6 +69,12 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
   };
   const variants: Variant[] = [
     { name: 'as shipped', setup: async () => {}, database: '', cpuSeconds: 0 },
+    {
+      name: 'the hourly view as before 0012',
+      setup: async (c, db) => void (await c.command({ query: HOURLY_BEFORE_0012(db) })),
+      database: '',
+      cpuSeconds: 0,
+    },
     {
       name: 'the hourly view as before 0011',
       setup: async (c, db) => void (await c.command({ query: HOURLY_BEFORE_0011(db) })),
@@ -114,7 +131,7 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
       );
     }
     const us = (seconds: number) => Math.round((seconds * 1e7) / n) / 10;
-    const [asShipped, before0011, ...rest] = variants;
+    const [asShipped, before0012, before0011, ...rest] = variants;
     const noView = rest[rest.length - 1]!;
     for (const v of variants) ctx.log(`pull_events ${v.name}: ${us(v.cpuSeconds)} µs of ClickHouse CPU per event`);
     const figures: BenchFigure[] = [
@@ -126,11 +143,21 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
         ratio: asShipped!.cpuSeconds / noView.cpuSeconds,
       },
       {
-        metric: 'ClickHouse CPU per event: pull_events as shipped (0011: hourly namespaces, providers, Pods)',
+        metric: 'ClickHouse CPU per event: pull_events as shipped (0012: the hourly view rolled up from the minutes)',
         value: us(asShipped!.cpuSeconds),
         unit: 'µs',
+        baseline: {
+          name: 'the same with the hourly view grouping every pull_events row, as before 0012',
+          value: us(before0012!.cpuSeconds),
+        },
+        ratio: asShipped!.cpuSeconds / before0012!.cpuSeconds,
+      },
+      {
+        metric: 'ClickHouse CPU per event: the hourly view before 0012 (0011: hourly namespaces, providers, Pods)',
+        value: us(before0012!.cpuSeconds),
+        unit: 'µs',
         baseline: { name: 'the same with the hourly view as before 0011', value: us(before0011!.cpuSeconds) },
-        ratio: asShipped!.cpuSeconds / before0011!.cpuSeconds,
+        ratio: before0012!.cpuSeconds / before0011!.cpuSeconds,
       },
       ...rest.slice(0, VIEWS.length).map((v, i) => ({
         metric: `ClickHouse CPU per event: ${VIEWS[i]} (as shipped minus ${v.name})`,
@@ -151,7 +178,7 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
       figures,
       notes: [
         `${n} events of the end-to-end mix made into rows by the analyzer's own stages, inserted one slice of ${SLICE} per insert (RowBinary, synchronous); CPU time of the ClickHouse process around each insert (with whatever merges run meanwhile).`,
-        `pull_events in ${variants.length} databases (${variants.map((v) => v.name).join('; ')}) taking turns slice by slice; a view's cost is the shipped variant minus the one without it; pull_failures_mv includes the failures table's by_time projection (0010).`,
+        `pull_events in ${variants.length} databases (${variants.map((v) => v.name).join('; ')}) taking turns slice by slice; a view's cost is the shipped variant minus the one without it; pull_failures_mv includes the failures table's by_time projection (0010). Since 0012 the hourly view reads what pull_stats_1m_mv writes, so the variant without pull_stats_1m_mv has no hourly rows either: its figure is both views'.`,
       ],
     };
   } finally {

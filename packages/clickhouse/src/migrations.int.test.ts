@@ -36,7 +36,7 @@ describe('migrate', () => {
     const all = loadMigrations({ database, ttlDays: 90 }).map((m) => m.version);
     const first = await migrate(client, { database, ttlDays: 90 });
     expect(first.applied).toEqual(all);
-    expect(all).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(all).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     const second = await migrate(client, { database, ttlDays: 90 });
     expect(second).toEqual({ applied: [], alreadyApplied: all });
     const rs = await client.query({
@@ -139,7 +139,7 @@ describe('migrate', () => {
         migrate(client, { database: db, ttlDays: 90 }),
         migrate(other, { database: db, ttlDays: 90 }),
       ]);
-      const all = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+      const all = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
       const sorted = (v: number[]) => [...v].sort((x, y) => x - y);
       // Every version applied by exactly one of them, and known to the other as already applied.
       expect(sorted([...a.applied, ...b.applied])).toEqual(all);
@@ -184,7 +184,7 @@ describe('migrate', () => {
         });
       await failures(60_000, "now64(3, 'UTC') - toIntervalSecond(number * 7919 % (3 * 86400))");
       await failures(1_000, "now64(3, 'UTC') - toIntervalDay(70) - toIntervalSecond(number)");
-      expect((await migrate(client, { database: db, ttlDays: 90 })).applied).toEqual([10, 11]);
+      expect((await migrate(client, { database: db, ttlDays: 90 })).applied).toEqual([10, 11, 12]);
       await until(async () => {
         const rs = await client.query({
           query: `SELECT count() AS n FROM system.mutations WHERE database = {db:String} AND NOT is_done`,
@@ -226,6 +226,63 @@ describe('migrate', () => {
       expect((await read(oldest, 1)).rows).toEqual([{ n: 1000 }]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+      await client.command({ query: `DROP DATABASE IF EXISTS ${db}` });
+    }
+  });
+
+  it('0012: the hourly counts roll up the minutes (the same sums and Pods); a retried insert counts once', async () => {
+    const db = uniqueName('migrate_rollup');
+    try {
+      await migrate(client, { database: db, ttlDays: 90 });
+      // 3,000 pulls over 3 hours, 40 Pods of 4 namespaces, failures and successes, written as the analyzer
+      // writes them: one token per block, the second block sent twice (a retry after an unknown outcome).
+      const block = (from: number, token: string) =>
+        client.command({
+          query:
+            `INSERT INTO ${db}.pull_events (event_time, cluster, namespace, pod, outcome, occurrences, registry, ` +
+            `provider, cause, event_uid, event_count) SELECT toDateTime64('2026-11-24 09:00:00', 3, 'UTC') + ` +
+            `toIntervalSecond(number * 7), concat('c', toString(number % 3)), concat('ns', toString(number % 4)), ` +
+            `concat('p', toString(number % 40)), ['failure', 'success', 'failure'][number % 3 + 1], 1 + number % 2, ` +
+            `['quay.io', 'ghcr.io'][number % 2 + 1], 'quay', if(number % 3 = 1, '', ['not_found', 'rate_limited'][number % 2 + 1]), ` +
+            `toString(number), 1 FROM numbers(${from}, 1500)`,
+          clickhouse_settings: {
+            async_insert: 0,
+            insert_deduplicate: 1,
+            deduplicate_blocks_in_dependent_materialized_views: 1,
+            insert_deduplication_token: token,
+          },
+        });
+      await block(0, 'rollup:0-1499');
+      await block(1500, 'rollup:1500-2999');
+      await block(1500, 'rollup:1500-2999');
+      const rows = async (sql: string) => {
+        const rs = await client.query({ query: sql, format: 'JSONEachRow' });
+        return rs.json<Record<string, unknown>>();
+      };
+      const byHour = (table: string, time: string) =>
+        rows(
+          `SELECT toStartOfHour(${time}) AS hour, registry, cluster, cause, namespace, provider, sum(failures) AS f, ` +
+            `sum(successes) AS s, uniqCombinedMerge(pods) AS pods FROM ${db}.${table} ` +
+            'GROUP BY hour, registry, cluster, cause, namespace, provider ORDER BY hour, registry, cluster, cause, namespace',
+        );
+      const hourly = await byHour('pull_stats_1h', 'hour');
+      expect(hourly).toEqual(await byHour('pull_stats_1m', 'minute'));
+      // Exact against the rows themselves: each pull once, the retried block included once.
+      expect(
+        await rows(
+          `SELECT sum(failures) AS f, sum(successes) AS s, uniqCombinedMerge(pods) AS pods FROM ${db}.pull_stats_1h`,
+        ),
+      ).toEqual(
+        await rows(
+          `SELECT sumIf(occurrences, outcome = 'failure') AS f, sumIf(occurrences, outcome = 'success') AS s, ` +
+            `uniqCombined(concat(cluster, '/', namespace, '/', pod)) AS pods FROM ${db}.pull_events`,
+        ),
+      );
+      expect(await rows(`SELECT count() AS n, sum(occurrences) AS o FROM ${db}.pull_events`)).toEqual([
+        { n: 3000, o: 4500 },
+      ]);
+      expect(hourly.length).toBeGreaterThan(3);
+    } finally {
       await client.command({ query: `DROP DATABASE IF EXISTS ${db}` });
     }
   });
@@ -350,8 +407,11 @@ describe('migrate', () => {
             since: '1970-01-01 00:00:00',
           });
         }
-        // Hourly namespaces and Pods (0011) only from after the upgrade: the rows above are read from minutes.
-        expect(await one(`SELECT since > now() AS later FROM ${db}.pull_stats_1h_pods_since`)).toEqual({ later: 1 });
+        // Hourly namespaces and Pods (0011) only from after the upgrade to it: the rows above are read from
+        // minutes. A database made at 0011 had no rows then: complete from the beginning.
+        expect(await one(`SELECT since > now() AS later FROM ${db}.pull_stats_1h_pods_since`)).toEqual({
+          later: k < 11 ? 1 : 0,
+        });
         // Rows from before 0006 have no workload and an unknown team; new failures carry theirs into pull_failures.
         expect(
           await one(`SELECT workload_kind, workload_name, workload_inferred, team FROM ${db}.pull_failures`),
