@@ -8,6 +8,7 @@ import type { BenchContext, BenchSection } from './types.ts';
 const suites: Record<string, () => Promise<{ run: (ctx: BenchContext) => Promise<BenchSection> }>> = {
   classifier: () => import('./classifier.ts'),
   'analyzer-steps': () => import('./analyzer-steps.ts'),
+  'collector-steps': () => import('./collector-steps.ts'),
   'clickhouse-tables': () => import('./clickhouse-tables.ts'),
   'end-to-end': () => import('./end-to-end.ts'),
   cluster: () => import('./cluster.ts'),

@@ -110,7 +110,7 @@ function authorize(grant: ClusterGrant, clusters: Iterable<string>): void {
  * validated as normalise takes it (so each Event's objects die young; a bad one still rejects the whole body).
  * The text is checked first (depth, number of events) in slices: nothing of a body past the limits is parsed.
  */
-async function parseK8sEvents(body: string, cluster: string, limits: BodyLimits, slice: Slice) {
+export async function parseK8sEvents(body: string, cluster: string, limits: BodyLimits, slice: Slice) {
   await checkJsonText(body, limits, 'k8s-events', slice);
   return (function* (): Generator<Item> {
     for (const parsed of eventsOfBody(body)) yield { cluster, parsed };
@@ -158,7 +158,12 @@ async function parseLogs(
  * once: of each Event only its encoded envelope outlives this loop. In slices, so a request of thousands of
  * events leaves room for others and for /healthz.
  */
-async function normalise(items: Iterable<Item>, source: Source, allEvents: boolean, slice: Slice): Promise<Normalised> {
+export async function normalise(
+  items: Iterable<Item>,
+  source: Source,
+  allEvents: boolean,
+  slice: Slice,
+): Promise<Normalised> {
   const n: Normalised = {
     out: [],
     received: 0,
