@@ -99,27 +99,26 @@ export function boundEvent(event: K8sEvent): BoundedEvent {
 
   const messageTruncated =
     (event.message?.length ?? 0) > MAX_MESSAGE_CHARS || (event.note?.length ?? 0) > MAX_MESSAGE_CHARS;
-  const bounded: K8sEvent = {
-    ...event,
-    reason: cutOptional(event.reason, MAX_REASON_CHARS),
-    type: cutOptional(event.type, MAX_REASON_CHARS),
-    message: boundMessage(event.message),
-    note: boundMessage(event.note),
-    count: clampCount(event.count),
-    deprecatedCount: clampCount(event.deprecatedCount),
-    involvedObject: boundRef(event.involvedObject),
-    regarding: boundRef(event.regarding),
-    source: event.source && { ...event.source, host: cutOptional(event.source.host, MAX_NAME_CHARS) },
-    deprecatedSource: event.deprecatedSource && {
+  // Only the fields the Event has are bounded, in place in the copy: absent ones stay absent, and the copy keeps
+  // V8's fast properties (deleting the keys added as undefined made it a dictionary, several times slower to copy).
+  const bounded: K8sEvent = { ...event };
+  if ('reason' in event) bounded.reason = cutOptional(event.reason, MAX_REASON_CHARS);
+  if ('type' in event) bounded.type = cutOptional(event.type, MAX_REASON_CHARS);
+  if ('message' in event) bounded.message = boundMessage(event.message);
+  if ('note' in event) bounded.note = boundMessage(event.note);
+  if ('count' in event) bounded.count = clampCount(event.count);
+  if ('deprecatedCount' in event) bounded.deprecatedCount = clampCount(event.deprecatedCount);
+  if ('involvedObject' in event) bounded.involvedObject = boundRef(event.involvedObject);
+  if ('regarding' in event) bounded.regarding = boundRef(event.regarding);
+  if ('source' in event)
+    bounded.source = event.source && { ...event.source, host: cutOptional(event.source.host, MAX_NAME_CHARS) };
+  if ('deprecatedSource' in event)
+    bounded.deprecatedSource = event.deprecatedSource && {
       ...event.deprecatedSource,
       host: cutOptional(event.deprecatedSource.host, MAX_NAME_CHARS),
-    },
-    reportingInstance: cutOptional(event.reportingInstance, MAX_NAME_CHARS),
-    series: event.series && { ...event.series, count: clampCount(event.series.count) },
-  };
-  // Spreading keeps absent fields absent: drop the keys the bounds added as undefined.
-  for (const key of Object.keys(bounded) as (keyof K8sEvent)[])
-    if (bounded[key] === undefined && !(key in event)) delete bounded[key];
+    };
+  if ('reportingInstance' in event) bounded.reportingInstance = cutOptional(event.reportingInstance, MAX_NAME_CHARS);
+  if ('series' in event) bounded.series = event.series && { ...event.series, count: clampCount(event.series.count) };
   return { ok: true, event: bounded, normalized: normalizeEvent(bounded), messageTruncated };
 }
 
