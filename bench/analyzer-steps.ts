@@ -4,17 +4,7 @@
 // engines: only the pure stages. Two mixes: the end-to-end suite's, where no failure message repeats
 // (the worst case for reuse), and a fleet's, where failures name one of 500 images.
 import { classify } from '@pullwatch/classifier';
-import {
-  AnalyzerState,
-  decodeMessage,
-  PULL_EVENT_FORMAT,
-  type PullEventRow,
-  processEnvelope,
-  processSlice,
-  RAW_EVENT_FORMAT,
-  type RawEventRow,
-} from '@pullwatch/analyzer';
-import { RowBlockWriter } from '@pullwatch/clickhouse';
+import { AnalyzerState, decodeMessage, processEnvelope, processSlice } from '@pullwatch/analyzer';
 import type { Envelope } from '@pullwatch/event-schema';
 import type { ConsumedMessage } from '@pullwatch/kafka';
 import { consumedMessages } from './ingest.ts';
@@ -23,19 +13,17 @@ import type { BenchContext, BenchFigure, BenchSection } from './types.ts';
 const SLICE = 2000;
 const STUCK_AFTER_MS = 600_000;
 const ROUNDS = 5;
-/** Encoding alone is quick, and what it saves small beside the load of a shared machine: more rounds. */
-const ENCODE_ROUNDS = 15;
 const FLEET_IMAGES = 500;
 
 /**
- * µs per item of each pass, best of `rounds` after a warm-up; the passes take turns in every round, so
+ * µs per item of each pass, best of ROUNDS after a warm-up; the passes take turns in every round, so
  * load from elsewhere on the machine falls on all of them alike. Each `prepare()` (not timed) gives a pass
  * its fresh state.
  */
-function race(items: number, passes: (() => () => unknown)[], rounds = ROUNDS): number[] {
+function race(items: number, passes: (() => () => unknown)[]): number[] {
   for (const prepare of passes) prepare()();
   const best = passes.map(() => Infinity);
-  for (let r = 0; r < rounds; r++)
+  for (let r = 0; r < ROUNDS; r++)
     passes.forEach((prepare, i) => {
       const pass = prepare();
       const t0 = process.hrtime.bigint();
@@ -45,65 +33,24 @@ function race(items: number, passes: (() => () => unknown)[], rounds = ROUNDS): 
   return best;
 }
 
-/** What processSlice hands processEnvelope for each message: its envelope and its raw row's payload. */
-interface Decoded {
-  messages: ConsumedMessage[];
-  envelopes: Envelope[];
-  payloads: RawEventRow['payload'][];
-}
-
-function consumed(n: number, clusters: number, images?: number): Decoded {
+function consumed(
+  n: number,
+  clusters: number,
+  images?: number,
+): { messages: ConsumedMessage[]; envelopes: Envelope[] } {
   const messages = consumedMessages(n, clusters, images);
-  const envelopes: Envelope[] = [];
-  const payloads: RawEventRow['payload'][] = [];
-  for (const m of messages) {
+  const envelopes = messages.map((m) => {
     const d = decodeMessage(m);
     if (!('envelope' in d)) throw new Error(`bench envelope ${m.offset} does not decode: ${d.error}`);
-    envelopes.push(d.envelope);
-    payloads.push(d.payload);
-  }
-  return { messages, envelopes, payloads };
-}
-
-/** Every message's rows, as processSlice makes them (from an empty state). */
-function rowsOf({ envelopes, payloads }: Decoded): { pulls: (PullEventRow | null)[]; raws: RawEventRow[] } {
-  const state = new AnalyzerState();
-  const pulls: (PullEventRow | null)[] = [];
-  const raws: RawEventRow[] = [];
-  envelopes.forEach((e, i) => {
-    const r = processEnvelope(e, { partition: 0, offset: i }, state, {
-      stuckAfterMs: STUCK_AFTER_MS,
-      payload: payloads[i]!,
-    });
-    pulls.push(r.pull);
-    raws.push(r.raw);
+    return d.envelope;
   });
-  return { pulls, raws };
+  return { messages, envelopes };
 }
-
-/** Encodes the rows in slices as processSlice does: one block writer per table and slice (`pulls` null: raw rows only). */
-function encode(pulls: (PullEventRow | null)[] | null, raws: RawEventRow[]): void {
-  for (let i = 0; i < raws.length; i += SLICE) {
-    const p = new RowBlockWriter(PULL_EVENT_FORMAT, SLICE);
-    const r = new RowBlockWriter(RAW_EVENT_FORMAT, SLICE);
-    for (let j = i; j < Math.min(raws.length, i + SLICE); j++) {
-      const pull = pulls?.[j];
-      if (pull) p.add(pull);
-      r.add(raws[j]!);
-    }
-    p.finish();
-    r.finish();
-  }
-}
-
-const asText = (payload: RawEventRow['payload']): string =>
-  typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8');
 
 const reusing = () => new AnalyzerState();
 const classifyingAll = () => new AnalyzerState({ classifyCacheChars: 0 });
 
-function steps(mix: string, decoded: Decoded): BenchFigure[] {
-  const { messages, envelopes, payloads } = decoded;
+function steps(mix: string, messages: ConsumedMessage[], envelopes: Envelope[]): BenchFigure[] {
   const n = messages.length;
   const [parse, decode, classifyAll] = race(n, [
     () => () => messages.map((m) => JSON.parse(m.value?.toString('utf8') ?? '')),
@@ -115,10 +62,7 @@ function steps(mix: string, decoded: Decoded): BenchFigure[] {
   ]);
   const process = (state: AnalyzerState) => () => {
     for (let i = 0; i < n; i++)
-      processEnvelope(envelopes[i]!, { partition: 0, offset: i }, state, {
-        stuckAfterMs: STUCK_AFTER_MS,
-        payload: payloads[i]!,
-      });
+      processEnvelope(envelopes[i]!, { partition: 0, offset: i }, state, { stuckAfterMs: STUCK_AFTER_MS });
   };
   const slice = (state: AnalyzerState) => () => {
     for (let i = 0; i < n; i += SLICE)
@@ -130,18 +74,6 @@ function steps(mix: string, decoded: Decoded): BenchFigure[] {
     () => slice(reusing()),
     () => slice(classifyingAll()),
   ]) as [number, number, number, number];
-  const { pulls, raws } = rowsOf(decoded);
-  const rawsAsText = raws.map((r) => ({ ...r, payload: asText(r.payload) }));
-  const [encodeRows, encodeText, encodeRaws, encodeRawsText] = race(
-    n,
-    [
-      () => () => encode(pulls, raws),
-      () => () => encode(pulls, rawsAsText),
-      () => () => encode(null, raws),
-      () => () => encode(null, rawsAsText),
-    ],
-    ENCODE_ROUNDS,
-  );
   const probe = reusing();
   process(probe)();
   const { hits, misses } = probe.classifyStats();
@@ -162,20 +94,6 @@ function steps(mix: string, decoded: Decoded): BenchFigure[] {
       unit: 'µs',
       baseline: again(processEvery),
       ratio: processReusing / processEvery,
-    },
-    {
-      metric: `${mix}: encode rows (RowBinary, the pull and raw rows), per event`,
-      value: us(encodeRows!),
-      unit: 'µs',
-      baseline: { name: 'the same, the payload encoded from its text', value: us(encodeText!) },
-      ratio: encodeRows! / encodeText!,
-    },
-    {
-      metric: `${mix}: encode the raw rows alone, per event`,
-      value: us(encodeRaws!),
-      unit: 'µs',
-      baseline: { name: 'the same, the payload encoded from its text', value: us(encodeRawsText!) },
-      ratio: encodeRaws! / encodeRawsText!,
     },
     {
       metric: `${mix}: encode rows + bookkeeping (a slice minus decode and process), per event`,
@@ -205,16 +123,16 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     ['end-to-end mix', undefined],
     [`fleet mix (${FLEET_IMAGES} images)`, FLEET_IMAGES],
   ] as const) {
-    figures.push(...steps(mix, consumed(n, clusters, images)));
+    const { messages, envelopes } = consumed(n, clusters, images);
+    figures.push(...steps(mix, messages, envelopes));
     ctx.log(`${mix}: ${figures.length} figures`);
   }
   return {
     name: 'analyzer steps (one core, no engines)',
     figures,
     notes: [
-      `${n} envelopes (60 % successful pulls, 30 % failures, 10 % back-off; ${clusters} clusters), slices of ${SLICE}; best of ${ROUNDS} passes after a warm-up (encoding: ${ENCODE_ROUNDS}), each from an empty state.`,
+      `${n} envelopes (60 % successful pulls, 30 % failures, 10 % back-off; ${clusters} clusters), slices of ${SLICE}; best of ${ROUNDS} passes after a warm-up, each from an empty state.`,
       'Successful pulls are classified every time (their messages name a duration and a size, different for each pull); the other kinds are remembered (lru-cache, bounded by characters: 4 000 000 by default).',
-      "Process and encode get each raw row's payload as processSlice gives it: the message's own bytes when they are valid UTF-8 (copied into the insert as they are); the encode baseline gives the same rows their payload as text (encoded to UTF-8 again, as before).",
       'Beyond these steps the analyzer process spends its CPU in the Kafka client, the ClickHouse client and GC: the end-to-end suite measures the whole.',
     ],
   };

@@ -18,7 +18,6 @@ export {
   type RowBinaryType,
   type RowBinaryValue,
   type RowOf,
-  type StringColumnOf,
   type TableColumns,
 } from './row-binary.ts';
 export { waitForClickHouse } from './reachable.ts';

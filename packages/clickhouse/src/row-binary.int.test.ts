@@ -145,38 +145,6 @@ describe('RowBinary inserts against the real ClickHouse', () => {
     expect(await rs.json()).toEqual([0, 1, 2, 3].map((i) => ({ s: `block row ${i}`, u32: 1_000 + i })));
   });
 
-  it('stores a String given as bytes exactly as those bytes, the same as the text they encode', async () => {
-    const bytesFormat = new RowBinaryFormat<Omit<Row, 's'> & { s: string | Uint8Array }>(FORMAT.columns);
-    const texts = ['{"message":"镜像拉取失败 ü ✓ 🐳 \\"q\\""}', 'é'.repeat(100), ''];
-    const row = (i: number, s: string | Uint8Array) => ({
-      s,
-      lc: 'bytes',
-      u8: 0,
-      i8: 0,
-      u32: 2_000 + i,
-      u64: 0,
-      t: 0,
-      nt: null,
-      nu: null,
-      b: false,
-    });
-    await insertRowBinary(client, {
-      table: `${database}.t`,
-      format: bytesFormat,
-      rows: texts.flatMap((t, i) => [row(i, Buffer.from(t)), row(10 + i, t)]),
-      clickhouse_settings: { async_insert: 0 },
-    });
-    const rs = await client.query({
-      query: `SELECT u32, s, hex(s) AS h FROM ${database}.t WHERE lc = 'bytes' ORDER BY u32`,
-      format: 'JSONEachRow',
-    });
-    const want = (i: number) => ({ s: texts[i]!, h: Buffer.from(texts[i]!).toString('hex').toUpperCase() });
-    expect(await rs.json()).toEqual([
-      ...[0, 1, 2].map((i) => ({ u32: 2_000 + i, ...want(i) })),
-      ...[0, 1, 2].map((i) => ({ u32: 2_010 + i, ...want(i) })),
-    ]);
-  });
-
   it(
     'is refused by the server when a column type does not match the table, instead of writing shifted ' + 'bytes',
     async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { ByteWriter, RowBinaryFormat, RowBlockWriter, type RowOf, type TableColumns } from './row-binary.ts';
+import { RowBinaryFormat, RowBlockWriter, type RowOf, type TableColumns } from './row-binary.ts';
 
 const FORMAT = new RowBinaryFormat<{ s: string; n: number; t: number; nt: number | null }>([
   ['s', 'String'],
@@ -37,71 +37,6 @@ describe('RowBinaryFormat', () => {
     expect(() => FORMAT.encode([{ s: 'a', n: 1, t: Number.NaN, nt: null }])).toThrow(/column t: .*DateTime64/);
     expect(() => FORMAT.encode([{ s: 1 as unknown as string, n: 1, t: 1, nt: null }])).toThrow(
       /column s: 1 is not a valid String/,
-    );
-  });
-});
-
-describe('ByteWriter.bytes', () => {
-  const written = (write: (w: ByteWriter) => void): Buffer => {
-    const w = new ByteWriter(1);
-    write(w);
-    return Buffer.from(w.buf.subarray(0, w.pos));
-  };
-
-  it.each([
-    ['ASCII', 'ghcr.io/acme/web:1.2'],
-    ['multibyte', 'é € 🐳 日本'],
-    ['empty', ''],
-    ['long ASCII: a two-byte length', 'a'.repeat(200)],
-    ['long multibyte: a two-byte length', 'Fehler: Zugriff verweigert ü€🐳 '.repeat(10)],
-    ['a three-byte length, past the first buffer', '🐳'.repeat(5000)],
-  ])('writes %s exactly as the string writer writes the same text', (_, text) => {
-    const utf8 = Buffer.from(text, 'utf8');
-    const asBytes = written((w) => w.bytes(utf8));
-    expect(asBytes).toEqual(written((w) => w.string(text)));
-    // By hand: LEB128 length, then the bytes.
-    const length: number[] = [];
-    for (let n = utf8.length; ; n = Math.floor(n / 128)) {
-      if (n < 0x80) {
-        length.push(n);
-        break;
-      }
-      length.push((n & 0x7f) | 0x80);
-    }
-    expect(asBytes).toEqual(Buffer.concat([Buffer.from(length), utf8]));
-  });
-
-  it('copies only the view it is given (a message is often a slice of a larger fetch)', () => {
-    const fetched = Buffer.from('xx{"a":"é"}yy');
-    expect(written((w) => w.bytes(fetched.subarray(2, 12)))).toEqual(written((w) => w.string('{"a":"é"}')));
-    expect(written((w) => w.bytes(new Uint8Array([0xc3, 0xa9])))).toEqual(Buffer.from([2, 0xc3, 0xa9]));
-  });
-});
-
-describe('RowBinaryFormat with a String column given as bytes', () => {
-  const COLUMNS = [
-    ['id', 'UInt32'],
-    ['payload', 'String'],
-    ['name', 'LowCardinality(String)'],
-  ] as const satisfies TableColumns;
-  type Row = RowOf<typeof COLUMNS, 'payload'>;
-  const format = new RowBinaryFormat<Row>(COLUMNS);
-
-  it('encodes a row whose column holds bytes as the row holding the same text', () => {
-    const text = `{"message":"${'Zugriff verweigert ü€🐳 '.repeat(8)}"}`;
-    const rows = (payload: string | Uint8Array): Row[] => [
-      { id: 1, payload, name: 'a' },
-      { id: 2, payload: '', name: 'b' },
-    ];
-    expect(format.encode(rows(Buffer.from(text)))).toEqual(format.encode(rows(text)));
-  });
-
-  it('takes bytes only in the columns named, and refuses values that are neither text nor bytes', () => {
-    expectTypeOf<Row>().toEqualTypeOf<{ id: number; payload: string | Uint8Array; name: string }>();
-    // @ts-expect-error: only String columns may take bytes
-    type _NotString = RowOf<typeof COLUMNS, 'id'>;
-    expect(() => format.encode([{ id: 1, payload: [1, 2] as unknown as Uint8Array, name: 'a' }])).toThrow(
-      /column payload: \[1,2\] is not a valid String/,
     );
   });
 });

@@ -38,20 +38,8 @@ export interface RowBinaryValue {
 /** A table's columns as one typed definition: names and ClickHouse types, in the table's order. */
 export type TableColumns = readonly (readonly [name: string, type: RowBinaryType])[];
 
-/** The names of a definition's (LowCardinality) String columns. */
-export type StringColumnOf<C extends TableColumns> = Extract<
-  C[number],
-  readonly [string, 'String' | 'LowCardinality(String)']
->[0];
-
-/**
- * The row type a column definition implies: `RowOf<typeof COLUMNS>` (refine string unions with `&`).
- * The String columns named in `AsBytes` also take bytes (a Uint8Array, written as they are: text
- * already encoded, not encoded again); every other column keeps its one type.
- */
-export type RowOf<C extends TableColumns, AsBytes extends StringColumnOf<C> = never> = {
-  [E in C[number] as E[0]]: E[0] extends AsBytes ? RowBinaryValue[E[1]] | Uint8Array : RowBinaryValue[E[1]];
-};
+/** The row type a column definition implies: `RowOf<typeof COLUMNS>` (refine string unions with `&`). */
+export type RowOf<C extends TableColumns> = { [E in C[number] as E[0]]: RowBinaryValue[E[1]] };
 
 const TWO_32 = 2 ** 32;
 
@@ -106,15 +94,6 @@ export class ByteWriter {
     this.pos += this.buf.write(s, this.pos, len, 'utf8');
   }
 
-  /** A String from bytes as they are (text already encoded): its length, then a copy of them. */
-  bytes(b: Uint8Array): void {
-    const n = b.length;
-    this.varUInt(n);
-    this.ensure(n);
-    this.buf.set(b, this.pos);
-    this.pos += n;
-  }
-
   uint8(n: number): void {
     this.ensure(1);
     this.buf[this.pos++] = n & 0xff;
@@ -153,16 +132,9 @@ function fail(type: string, v: unknown): never {
 
 const num = (type: string, v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : fail(type, v));
 
-/** A String column: text (encoded to UTF-8 here) or bytes (see RowOf's `AsBytes`). */
-const string: Writer = (w, v) => {
-  if (typeof v === 'string') w.string(v);
-  else if (v instanceof Uint8Array) w.bytes(v);
-  else fail('String', v);
-};
-
 const WRITERS: Record<RowBinaryType, Writer> = {
-  String: string,
-  'LowCardinality(String)': string,
+  String: (w, v) => w.string(typeof v === 'string' ? v : fail('String', v)),
+  'LowCardinality(String)': (w, v) => w.string(typeof v === 'string' ? v : fail('String', v)),
   UInt8: (w, v) => w.uint8(num('UInt8', v)),
   Int8: (w, v) => w.uint8(num('Int8', v)),
   Bool: (w, v) => w.uint8(typeof v === 'boolean' ? (v ? 1 : 0) : fail('Bool', v)),

@@ -18,8 +18,6 @@ import {
   type PullEventRow,
   RAW_EVENT_FORMAT,
   type RawEventRow,
-  type RawPayload,
-  utf8Bytes,
 } from './core/table-formats.ts';
 import type { AnalyzerStore } from './store.ts';
 
@@ -64,8 +62,8 @@ export interface DeadLetter {
 
 export interface Decoded {
   envelope: Envelope;
-  /** The raw row's payload: the message's bytes when they are valid UTF-8, else its decoded text. */
-  payload: RawPayload;
+  /** The message as text: the raw row's payload. */
+  text: string;
 }
 
 /** Stage 1, decode: parses and validates one message; what does not parse is a dead letter. */
@@ -79,9 +77,7 @@ export function decodeMessage(m: ConsumedMessage): Decoded | DeadLetter {
   }
   const r = EnvelopeSchema.safeParse(json);
   if (!r.success) return { offset: m.offset, value: m.value, reason: 'schema', error: errorText(r.error) };
-  // Valid UTF-8 decodes to text whose UTF-8 is those very bytes: keep them, and the insert copies
-  // them instead of encoding the text again. Otherwise the text, its invalid sequences U+FFFD.
-  return { envelope: r.data, payload: (m.value && utf8Bytes(m.value)) ?? text };
+  return { envelope: r.data, text };
 }
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 2000);
@@ -198,7 +194,7 @@ export function processSlice(
     try {
       const r = processEnvelope(decoded.envelope, { partition, offset: message.offset }, state, {
         stuckAfterMs: opts.stuckAfterMs,
-        payload: decoded.payload,
+        payload: decoded.text,
         ...(opts.window ? { window: opts.window } : {}),
       });
       const pull = r.pull && message.offset > (opts.pullsStoredUpTo ?? -1) ? r.pull : null;

@@ -22,7 +22,7 @@ import {
   type NormalizedEvent,
 } from '@pullwatch/event-schema';
 import { type AnalyzerState, type CauseMemory, containerKey, podKey } from './state.ts';
-import type { PodStateRow, PullEventRow, RawEventRow, RawPayload } from './table-formats.ts';
+import type { PodStateRow, PullEventRow, RawEventRow } from './table-formats.ts';
 
 export interface Position {
   partition: number;
@@ -68,8 +68,8 @@ export interface ProcessOptions {
   /** Event times outside it are clamped (see TimeWindow); absent: stored as they are. */
   window?: TimeWindow;
   receivedAt?: number;
-  /** The envelope as received (JSON text or its checked UTF-8 bytes), kept in raw_events; serialised again only when absent. */
-  payload?: RawPayload;
+  /** The envelope as received (JSON text), kept in raw_events; serialised again only when absent. */
+  payload?: string;
 }
 
 export interface Processed {

@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 import { RowBinaryFormat, type RowOf, type TableColumns } from '@pullwatch/clickhouse';
 
 /**
@@ -80,27 +79,7 @@ export const RAW_EVENT_COLUMNS = [
   ['time_clamped', 'UInt8'],
 ] as const satisfies TableColumns;
 
-declare const utf8: unique symbol;
-/** Bytes known to be valid UTF-8: only `utf8Bytes` makes them. */
-export type Utf8Bytes = Uint8Array & { readonly [utf8]: true };
-
-/** `bytes` themselves when they are valid UTF-8 (checked natively), else null. */
-export function utf8Bytes(bytes: Uint8Array): Utf8Bytes | null {
-  return isUtf8(bytes) ? (bytes as Utf8Bytes) : null;
-}
-
-/**
- * The envelope as received, always valid UTF-8: the message's own bytes when they are (copied into
- * the insert, not decoded and encoded again), else its decoded text (invalid sequences as U+FFFD).
- */
-export type RawPayload = string | Utf8Bytes;
-
-type RawColumns = RowOf<typeof RAW_EVENT_COLUMNS, 'payload'>;
-
-/** A raw_events row; its payload text or checked UTF-8 bytes (both of which its String column takes). */
-export type RawEventRow = Omit<RawColumns, 'payload'> & {
-  payload: RawPayload extends RawColumns['payload'] ? RawPayload : never;
-};
+export type RawEventRow = RowOf<typeof RAW_EVENT_COLUMNS>;
 
 /**
  * raw_events in RowBinary (stored_at is the server's default). The payload, the envelope as
