@@ -4,7 +4,17 @@
 // engines: only the pure stages. Two mixes: the end-to-end suite's, where no failure message repeats
 // (the worst case for reuse), and a fleet's, where failures name one of 500 images.
 import { classify } from '@pullwatch/classifier';
-import { AnalyzerState, decodeMessage, processEnvelope, processSlice } from '@pullwatch/analyzer';
+import {
+  AnalyzerState,
+  decodeMessage,
+  PULL_EVENT_FORMAT,
+  type PullEventRow,
+  processEnvelope,
+  processSlice,
+  RAW_EVENT_FORMAT,
+  type RawEventRow,
+} from '@pullwatch/analyzer';
+import { RowBlockWriter } from '@pullwatch/clickhouse';
 import type { Envelope } from '@pullwatch/event-schema';
 import type { ConsumedMessage } from '@pullwatch/kafka';
 import { consumedMessages } from './ingest.ts';
@@ -33,24 +43,65 @@ function race(items: number, passes: (() => () => unknown)[]): number[] {
   return best;
 }
 
-function consumed(
-  n: number,
-  clusters: number,
-  images?: number,
-): { messages: ConsumedMessage[]; envelopes: Envelope[] } {
+/** What processSlice hands processEnvelope for each message: its envelope and its raw row's payload. */
+interface Decoded {
+  messages: ConsumedMessage[];
+  envelopes: Envelope[];
+  payloads: RawEventRow['payload'][];
+}
+
+function consumed(n: number, clusters: number, images?: number): Decoded {
   const messages = consumedMessages(n, clusters, images);
-  const envelopes = messages.map((m) => {
+  const envelopes: Envelope[] = [];
+  const payloads: RawEventRow['payload'][] = [];
+  for (const m of messages) {
     const d = decodeMessage(m);
     if (!('envelope' in d)) throw new Error(`bench envelope ${m.offset} does not decode: ${d.error}`);
-    return d.envelope;
-  });
-  return { messages, envelopes };
+    envelopes.push(d.envelope);
+    payloads.push(d.text);
+  }
+  return { messages, envelopes, payloads };
 }
+
+/** Every message's rows, as processSlice makes them (from an empty state). */
+function rowsOf({ envelopes, payloads }: Decoded): { pulls: (PullEventRow | null)[]; raws: RawEventRow[] } {
+  const state = new AnalyzerState();
+  const pulls: (PullEventRow | null)[] = [];
+  const raws: RawEventRow[] = [];
+  envelopes.forEach((e, i) => {
+    const r = processEnvelope(e, { partition: 0, offset: i }, state, {
+      stuckAfterMs: STUCK_AFTER_MS,
+      payload: payloads[i]!,
+    });
+    pulls.push(r.pull);
+    raws.push(r.raw);
+  });
+  return { pulls, raws };
+}
+
+/** Encodes the rows in slices as processSlice does: one block writer per table and slice. */
+function encode(pulls: (PullEventRow | null)[], raws: RawEventRow[]): void {
+  for (let i = 0; i < raws.length; i += SLICE) {
+    const p = new RowBlockWriter(PULL_EVENT_FORMAT, SLICE);
+    const r = new RowBlockWriter(RAW_EVENT_FORMAT, SLICE);
+    for (let j = i; j < Math.min(raws.length, i + SLICE); j++) {
+      const pull = pulls[j];
+      if (pull) p.add(pull);
+      r.add(raws[j]!);
+    }
+    p.finish();
+    r.finish();
+  }
+}
+
+const asText = (payload: RawEventRow['payload']): string =>
+  typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8');
 
 const reusing = () => new AnalyzerState();
 const classifyingAll = () => new AnalyzerState({ classifyCacheChars: 0 });
 
-function steps(mix: string, messages: ConsumedMessage[], envelopes: Envelope[]): BenchFigure[] {
+function steps(mix: string, decoded: Decoded): BenchFigure[] {
+  const { messages, envelopes, payloads } = decoded;
   const n = messages.length;
   const [parse, decode, classifyAll] = race(n, [
     () => () => messages.map((m) => JSON.parse(m.value?.toString('utf8') ?? '')),
@@ -62,7 +113,10 @@ function steps(mix: string, messages: ConsumedMessage[], envelopes: Envelope[]):
   ]);
   const process = (state: AnalyzerState) => () => {
     for (let i = 0; i < n; i++)
-      processEnvelope(envelopes[i]!, { partition: 0, offset: i }, state, { stuckAfterMs: STUCK_AFTER_MS });
+      processEnvelope(envelopes[i]!, { partition: 0, offset: i }, state, {
+        stuckAfterMs: STUCK_AFTER_MS,
+        payload: payloads[i]!,
+      });
   };
   const slice = (state: AnalyzerState) => () => {
     for (let i = 0; i < n; i += SLICE)
@@ -74,6 +128,9 @@ function steps(mix: string, messages: ConsumedMessage[], envelopes: Envelope[]):
     () => slice(reusing()),
     () => slice(classifyingAll()),
   ]) as [number, number, number, number];
+  const { pulls, raws } = rowsOf(decoded);
+  const rawsAsText = raws.map((r) => ({ ...r, payload: asText(r.payload) }));
+  const [encodeRows, encodeText] = race(n, [() => () => encode(pulls, raws), () => () => encode(pulls, rawsAsText)]);
   const probe = reusing();
   process(probe)();
   const { hits, misses } = probe.classifyStats();
@@ -94,6 +151,13 @@ function steps(mix: string, messages: ConsumedMessage[], envelopes: Envelope[]):
       unit: 'µs',
       baseline: again(processEvery),
       ratio: processReusing / processEvery,
+    },
+    {
+      metric: `${mix}: encode rows (RowBinary, the pull and raw rows), per event`,
+      value: us(encodeRows!),
+      unit: 'µs',
+      baseline: { name: 'the same, the payload encoded from its text', value: us(encodeText!) },
+      ratio: encodeRows! / encodeText!,
     },
     {
       metric: `${mix}: encode rows + bookkeeping (a slice minus decode and process), per event`,
@@ -123,8 +187,7 @@ export async function run(ctx: BenchContext): Promise<BenchSection> {
     ['end-to-end mix', undefined],
     [`fleet mix (${FLEET_IMAGES} images)`, FLEET_IMAGES],
   ] as const) {
-    const { messages, envelopes } = consumed(n, clusters, images);
-    figures.push(...steps(mix, messages, envelopes));
+    figures.push(...steps(mix, consumed(n, clusters, images)));
     ctx.log(`${mix}: ${figures.length} figures`);
   }
   return {

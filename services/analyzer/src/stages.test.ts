@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 import { eventEnvelope, K8sEventSchema } from '@pullwatch/event-schema';
 import type { ConsumedMessage } from '@pullwatch/kafka';
@@ -276,5 +277,54 @@ describe("sliceRows (a run of a slice's messages, for splitting a refused insert
     expect(processed.rows.units.map((u) => u.month)).toEqual([202602, 202611, 202611]);
     expect(partitionsOf([processed.rows])).toBe(2);
     expect(partitionsOf([sliceRows(processed.rows, 1, 3)])).toBe(1);
+  });
+});
+
+describe('processSlice: the raw row keeps the message as received', () => {
+  /** The message's JSON with `marker` inside the Event's message replaced by raw bytes. */
+  const withBytes = (offset: number, marker: string, bytes: number[]): ConsumedMessage => {
+    const json = JSON.stringify(envelope(0, 'Failed', `${FAILED} ${marker}`));
+    const [before, after] = json.split(marker) as [string, string];
+    return {
+      ...message(offset, ''),
+      value: Buffer.concat([Buffer.from(before), Buffer.from(bytes), Buffer.from(after)]),
+    };
+  };
+  /** The payload column of a slice's only raw row: its LEB128 length, then its bytes. */
+  const payloadOf = (raws: Buffer): Buffer => {
+    // Fixed columns before payload: 2 times, then 8 strings and event_count (see the first test's layout).
+    let p = 16;
+    for (let i = 0; i < 8; i++) p += 1 + raws[p]!;
+    p += 4;
+    let length = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = raws[p++]!;
+      length += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) break;
+    }
+    expect(raws.length - p - (4 + 8 + 1 + 1)).toBe(length);
+    return raws.subarray(p, p + length);
+  };
+
+  it('stores a message that is not valid UTF-8 as its text, invalid sequences as U+FFFD (valid UTF-8)', () => {
+    // 0xff never occurs in UTF-8; 0xc3 starts a two-byte sequence that a space cuts short.
+    const m = withBytes(5, 'MARK', [0x61, 0xff, 0x62, 0xc3, 0x20, 0x63]);
+    const processed = processSlice([m], -1, 3, new AnalyzerState(), { stuckAfterMs: 600_000 });
+    expect(processed.dead).toEqual([]);
+    expect(processed.failures).toBe(1);
+    const payload = payloadOf(processed.rows.raws.bytes);
+    const want = JSON.stringify(envelope(0, 'Failed', `${FAILED} a\ufffdb\ufffd c`));
+    expect(payload.toString('utf8')).toBe(want);
+    expect(payload).toEqual(Buffer.from(want, 'utf8'));
+    expect(isUtf8(payload)).toBe(true);
+  });
+
+  it('stores a message of valid UTF-8 byte for byte', () => {
+    // Two-, three- and four-byte sequences: é, €, 🐳.
+    const m = withBytes(6, 'MARK', [0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x90, 0xb3]);
+    const processed = processSlice([m], -1, 3, new AnalyzerState(), { stuckAfterMs: 600_000 });
+    expect(processed.dead).toEqual([]);
+    expect(payloadOf(processed.rows.raws.bytes)).toEqual(m.value);
+    expect(m.value).toEqual(Buffer.from(JSON.stringify(envelope(0, 'Failed', `${FAILED} é€🐳`))));
   });
 });
