@@ -1,7 +1,7 @@
 import { Consumer, type Message, type MessagesStream } from '@platformatic/kafka';
 import { baseOptions, type KafkaConnection } from './connection.ts';
-import { classifyKafkaError } from './errors.ts';
-import { BackoffPolicy } from '@pullwatch/backoff';
+import { classifyKafkaError, type KafkaError } from './errors.ts';
+import { BackoffPolicy, retry } from '@pullwatch/backoff';
 
 // Restarts of a failed consumption: 200 ms doubling to 10 s, full jitter, for as long as the consumer runs.
 const RESTART_BACKOFF = new BackoffPolicy({ baseMs: 200, maxMs: 10_000 });
@@ -315,22 +315,26 @@ export function createGroupConsumer(
    * coordinator down, a broker restarting: seen when a broker was still starting after a restart); an
    * error no retry can fix (authorization, TLS, an invalid request) ends it at once. Null when closed meanwhile.
    */
-  async function firstJoin(): Promise<Stream | null> {
-    const backoff = RESTART_BACKOFF.start();
-    while (!stopping) {
-      try {
-        return await open();
-      } catch (err) {
-        const e = classifyKafkaError(err);
-        if (!e.retryable || stopping) throw e;
-        log.warn(
-          { err: e.message, reason: e.reason, attempt: backoff.attempts },
-          'kafka: joining the group failed; trying again',
-        );
-        await RESTART_BACKOFF.sleep(backoff.next() ?? RESTART_BACKOFF.maxMs);
-      }
-    }
-    return null;
+  function firstJoin(): Promise<Stream | null> {
+    return retry(
+      async () => {
+        if (stopping) return null;
+        try {
+          return await open();
+        } catch (err) {
+          throw classifyKafkaError(err);
+        }
+      },
+      RESTART_BACKOFF,
+      {
+        isPermanent: (err) => stopping || !(err as KafkaError).retryable,
+        onRetry: (err, attempt) =>
+          log.warn(
+            { err: (err as KafkaError).message, reason: (err as KafkaError).reason, attempt },
+            'kafka: joining the group failed; trying again',
+          ),
+      },
+    );
   }
 
   /** Streams one after another: a failed one is closed and, after a back-off, replaced from the commits. */
