@@ -67,7 +67,7 @@ enum C {
 /** Which arrays hold the request's events: those of the JSON ingest body, or OTLP's `logRecords`. */
 export type CountedShape = 'k8s-events' | 'otlp-logs';
 
-/** Characters scanned between checks of the slice's age (a string's inside is crossed whole, natively). */
+/** Characters scanned between checks of the slice's age (inside strings, from quote or backslash to the next, natively). */
 const CHUNK = 64 * 1024;
 /** Past the end of any string (V8's longest is 2^29 - 24 characters), and still a small integer. */
 const NONE = 2 ** 30 - 1;
