@@ -15,7 +15,7 @@ import {
   type RawEventRow,
 } from '@pullwatch/analyzer';
 import { RowBlockWriter } from '@pullwatch/clickhouse';
-import type { Envelope } from '@pullwatch/event-schema';
+import { type Envelope, EnvelopeSchema } from '@pullwatch/event-schema';
 import type { ConsumedMessage } from '@pullwatch/kafka';
 import { consumedMessages } from './ingest.ts';
 import type { BenchContext, BenchFigure, BenchSection } from './types.ts';
@@ -100,9 +100,11 @@ const classifyingAll = () => new AnalyzerState({ classifyCacheChars: 0 });
 function steps(mix: string, decoded: Decoded): BenchFigure[] {
   const { messages, envelopes, payloads } = decoded;
   const n = messages.length;
-  const [parse, decode, classifyAll] = race(n, [
+  const [parse, decode, decodeZod, classifyAll] = race(n, [
     () => () => messages.map((m) => JSON.parse(m.value?.toString('utf8') ?? '')),
     () => () => messages.map(decodeMessage),
+    // decodeMessage as it was before the compiled check: zod's own safeParse of every envelope.
+    () => () => messages.map((m) => EnvelopeSchema.safeParse(JSON.parse(m.value?.toString('utf8') ?? ''))),
     () => () => {
       for (const e of envelopes)
         if (e.kind === 'event') classify({ message: e.event.message ?? '', reason: e.event.reason ?? null });
@@ -139,6 +141,13 @@ function steps(mix: string, decoded: Decoded): BenchFigure[] {
       unit: 'µs',
       baseline: { name: 'JSON.parse alone', value: us(parse!) },
       ratio: decode! / parse!,
+    },
+    {
+      metric: `${mix}: decode with the compiled check (ajv, from the zod schema), per event`,
+      value: us(decode!),
+      unit: 'µs',
+      baseline: { name: "the same with zod's EnvelopeSchema.safeParse (before)", value: us(decodeZod!) },
+      ratio: decode! / decodeZod!,
     },
     { metric: `${mix}: classify() of every message, per event`, value: us(classifyAll!), unit: 'µs' },
     {

@@ -56,3 +56,4 @@ export {
   type PodOwnership,
 } from './workload.ts';
 export { kubeletBackoff } from './kubelet.ts';
+export { compiledSafeParse, safeParseEnvelope, safeParseK8sEvent, type SafeParse } from './validate.ts';

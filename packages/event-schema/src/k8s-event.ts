@@ -19,6 +19,9 @@ const ObjectRef = z
 
 const nullableTime = z.string().nullable().optional();
 
+/** An Event names its object in one of these (core/v1, events.k8s.io/v1). */
+export const K8S_EVENT_NEEDS_ONE_OF = ['involvedObject', 'regarding'] as const;
+
 export const K8sEventSchema = z
   .object({
     apiVersion: z.string().optional(),
@@ -60,7 +63,7 @@ export const K8sEventSchema = z
     deprecatedSource: z.object({ component: z.string().optional(), host: z.string().optional() }).loose().optional(),
   })
   .loose()
-  .refine((e) => e.involvedObject !== undefined || e.regarding !== undefined, {
+  .refine((e) => K8S_EVENT_NEEDS_ONE_OF.some((key) => e[key] !== undefined), {
     message: 'an Event needs involvedObject (core/v1) or regarding (events.k8s.io/v1)',
   });
 

@@ -5,7 +5,7 @@
  */
 import { type Context, context, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
 import { isConcreteCause } from '@pullwatch/classifier';
-import { type Envelope, EnvelopeSchema } from '@pullwatch/event-schema';
+import { type Envelope, safeParseEnvelope } from '@pullwatch/event-schema';
 import { RowBlock, RowBlockWriter } from '@pullwatch/clickhouse';
 import type { ConsumedMessage } from '@pullwatch/kafka';
 import { extractTraceContext } from '@pullwatch/telemetry';
@@ -75,7 +75,7 @@ export function decodeMessage(m: ConsumedMessage): Decoded | DeadLetter {
   } catch (err) {
     return { offset: m.offset, value: m.value, reason: 'decode', error: errorText(err) };
   }
-  const r = EnvelopeSchema.safeParse(json);
+  const r = safeParseEnvelope(json);
   if (!r.success) return { offset: m.offset, value: m.value, reason: 'schema', error: errorText(r.error) };
   return { envelope: r.data, text };
 }

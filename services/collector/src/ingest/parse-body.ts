@@ -1,4 +1,4 @@
-import { K8sEventSchema, type K8sEvent } from '@pullwatch/event-schema';
+import { type K8sEvent, safeParseK8sEvent } from '@pullwatch/event-schema';
 
 export class BodyError extends Error {
   constructor(message: string) {
@@ -25,7 +25,7 @@ function toEvent(value: unknown, where: string): ParsedEvent | null {
     const inner = toEvent(w.object, where);
     return inner && { ...inner, watchType: String(w.type) };
   }
-  const r = K8sEventSchema.safeParse(value);
+  const r = safeParseK8sEvent(value);
   if (!r.success) {
     const issue = r.error.issues[0];
     throw new BodyError(

@@ -5,10 +5,10 @@ import {
   containerOf,
   eventEnvelope,
   isImageEvent,
-  K8sEventSchema,
   MAX_NAME_CHARS,
   MAX_NAMESPACE_CHARS,
   podWaitingEnvelope,
+  safeParseK8sEvent,
   workloadFromOwners,
   type PodExtras,
 } from '@pullwatch/event-schema';
@@ -210,7 +210,7 @@ export class ClusterWatcher {
     await this.namespacesOf(items);
     const out: Outgoing[] = [];
     for (const item of items) {
-      const parsed = K8sEventSchema.safeParse({ kind: 'Event', ...item });
+      const parsed = safeParseK8sEvent({ kind: 'Event', ...item });
       if (!parsed.success) {
         this.invalid('Event', item, parsed.error.issues[0]?.message ?? 'invalid');
         continue;
