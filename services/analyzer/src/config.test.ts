@@ -17,7 +17,7 @@ describe('loadAnalyzerConfig', () => {
       stateTtlMs: 48 * 3_600_000,
     });
     expect(c.batch).toEqual({
-      maxRows: 20_000,
+      maxRows: 50_000,
       maxBytes: 4 * 1024 * 1024,
       minBytes: 1024 * 1024,
       maxWaitMs: 1000,
