@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { eventEnvelope, podWaitingEnvelope } from './build.ts';
 import { EnvelopeSchema } from './envelope.ts';
 import { K8sEventSchema } from './k8s-event.ts';
-import { safeParseEnvelope, safeParseK8sEvent } from './validate.ts';
+import { z } from 'zod';
+import { compiledSafeParse, safeParseEnvelope, safeParseK8sEvent } from './validate.ts';
 
 const coreEvent = {
   apiVersion: 'v1',
@@ -165,8 +166,20 @@ function differential(
 
 describe('the compiled checks', () => {
   it('accept the envelopes and Events the collector makes, as they are', () => {
-    for (const e of envelopes) expect(safeParseEnvelope(e)).toEqual({ success: true, data: e });
-    for (const e of [coreEvent, eventsV1Event]) expect(safeParseK8sEvent(e)).toEqual({ success: true, data: e });
+    // The very object: the compiled check accepted it (zod returns a copy).
+    const dataOf = (r: { success: boolean; data?: unknown }) => r.data;
+    for (const e of envelopes) expect(dataOf(safeParseEnvelope(e))).toBe(e);
+    for (const e of [coreEvent, eventsV1Event]) expect(dataOf(safeParseK8sEvent(e))).toBe(e);
+    expect(EnvelopeSchema.safeParse(envelopes[0]).data).not.toBe(envelopes[0]);
+  });
+
+  it('leave a schema JSON Schema cannot express to zod alone', () => {
+    const parse = compiledSafeParse(z.object({ at: z.date() }));
+    const value = { at: new Date(0) };
+    const r = parse(value);
+    expect(r).toEqual({ success: true, data: { at: new Date(0) } });
+    expect(r.success && r.data).not.toBe(value);
+    expect(parse({ at: 'x' }).success).toBe(false);
   });
 
   it('refuse with zod’s own error, refinements included', () => {
