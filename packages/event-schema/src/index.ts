@@ -56,4 +56,10 @@ export {
   type PodOwnership,
 } from './workload.ts';
 export { kubeletBackoff } from './kubelet.ts';
-export { compiledSafeParse, safeParseEnvelope, safeParseK8sEvent, type SafeParse } from './validate.ts';
+export {
+  compiledSafeParse,
+  safeParseEnvelope,
+  safeParseK8sEvent,
+  type CompiledSafeParse,
+  type SafeParse,
+} from './validate.ts';

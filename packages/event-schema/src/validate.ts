@@ -42,19 +42,29 @@ function compile(schema: z.ZodType): (value: unknown) => boolean {
   }
 }
 
-/** `schema.safeParse`, with the compiled check first (compiled on first use). */
-export function compiledSafeParse<T>(schema: z.ZodType<T>): (value: unknown) => SafeParse<T> {
+/** `schema.safeParse`, with the compiled check first; `prepare()` compiles it now instead of on first use. */
+export interface CompiledSafeParse<T> {
+  (value: unknown): SafeParse<T>;
+  prepare(): void;
+}
+
+export function compiledSafeParse<T>(schema: z.ZodType<T>): CompiledSafeParse<T> {
   let check: ((value: unknown) => boolean) | null = null;
-  return (value) => {
+  const parse = (value: unknown): SafeParse<T> => {
     check ??= compile(schema);
     if (check(value)) return { success: true, data: value as T };
     const r = schema.safeParse(value);
     return r.success ? { success: true, data: r.data } : { success: false, error: r.error };
   };
+  return Object.assign(parse, {
+    prepare: () => {
+      check ??= compile(schema);
+    },
+  });
 }
 
 /** EnvelopeSchema.safeParse, compiled (the analyzer's check of every message). */
-export const safeParseEnvelope: (value: unknown) => SafeParse<Envelope> = compiledSafeParse(EnvelopeSchema);
+export const safeParseEnvelope: CompiledSafeParse<Envelope> = compiledSafeParse(EnvelopeSchema);
 
 /** K8sEventSchema.safeParse, compiled (the collector's check of every Event). */
-export const safeParseK8sEvent: (value: unknown) => SafeParse<K8sEvent> = compiledSafeParse(K8sEventSchema);
+export const safeParseK8sEvent: CompiledSafeParse<K8sEvent> = compiledSafeParse(K8sEventSchema);
