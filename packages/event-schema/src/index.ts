@@ -56,10 +56,4 @@ export {
   type PodOwnership,
 } from './workload.ts';
 export { kubeletBackoff } from './kubelet.ts';
-export {
-  compiledSafeParse,
-  safeParseEnvelope,
-  safeParseK8sEvent,
-  type CompiledSafeParse,
-  type SafeParse,
-} from './validate.ts';
+export { checkedSafeParse, safeParseEnvelope, safeParseK8sEvent, type SafeParse } from './validate.ts';

@@ -10,7 +10,6 @@ import {
   type KafkaProducer,
   topicOffsets,
 } from '@pullwatch/kafka';
-import { safeParseEnvelope } from '@pullwatch/event-schema';
 import type { Logger } from '@pullwatch/telemetry';
 import type { AnalyzerConfig } from './config.ts';
 import { AnalyzerState } from './core/process.ts';
@@ -101,8 +100,6 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
   return {
     metricsRegistry: deps.metrics,
     async start(): Promise<void> {
-      // Compiled now (≈ 100 ms), not while the first batch waits.
-      safeParseEnvelope.prepare();
       await ensureTopics(deps.kafka, [cfg.topics.events, cfg.topics.deadLetter]);
       dlq = await createProducer(deps.kafka);
       consumer = createGroupConsumer(

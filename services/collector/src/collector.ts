@@ -2,7 +2,6 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { Counter, type Registry } from 'prom-client';
 import { startListener, type Listener } from '@pullwatch/http-listener';
 import { classifyKafkaError, ensureTopics, type KafkaConnection } from '@pullwatch/kafka';
-import { safeParseK8sEvent } from '@pullwatch/event-schema';
 import type { Logger } from '@pullwatch/telemetry';
 import type { CollectorConfig } from './config.ts';
 import { EnvelopeProducer } from './producer.ts';
@@ -141,8 +140,6 @@ export function createCollector(cfg: CollectorConfig, deps: CollectorDeps): Coll
       return url;
     },
     async start() {
-      // Compiled now (≈ 40 ms), not in the first ingest request, where it would stall the event loop.
-      safeParseK8sEvent.prepare();
       for (const { cluster, kc } of await kubeConfigs(cfg))
         watchers.push(
           new ClusterWatcher(cluster, kc, producer, deps.logger.child({ cluster }), {
