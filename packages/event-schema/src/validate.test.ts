@@ -1,10 +1,11 @@
-import { describe, expect, it } from 'vitest';
-import { eventEnvelope, podWaitingEnvelope } from './build.ts';
-import { EnvelopeSchema } from './envelope.ts';
-import { K8sEventSchema } from './k8s-event.ts';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../../test/support/seeded.ts';
+import { eventEnvelope, podWaitingEnvelope } from './build.ts';
 import { checksSource } from './checks-source.ts';
+import { EnvelopeSchema } from './envelope.ts';
+import { K8sEventSchema } from './k8s-event.ts';
 import { safeParseEnvelope, safeParseK8sEvent } from './validate.ts';
 
 const coreEvent = {
@@ -75,17 +76,6 @@ const envelopes = [
   }).envelope,
 ];
 
-/** mulberry32: the same variants on every run. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // Values that sit on either side of the schemas' rules: types, nulls, empty strings, integers and not, bounds.
 const VALUES: unknown[] = [
   null,
@@ -121,8 +111,7 @@ function containers(v: unknown, out: Json[] = []): Json[] {
 }
 
 /** A deep copy of `base` with 1–3 random changes; `added` when one of them was a key no schema names. */
-function variant(base: unknown, next: () => number): { value: unknown; added: boolean } {
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
+function variant(base: unknown, { next, pick }: ReturnType<typeof seededRandom>): { value: unknown; added: boolean } {
   const value = structuredClone(base);
   let added = false;
   const changes = 1 + Math.floor(next() * 3);
@@ -147,10 +136,10 @@ function differential(
   fast: (v: unknown) => { success: boolean; data?: unknown },
 ) {
   it(`${name}: accepts and refuses exactly what zod does (4000 seeded variants)`, () => {
-    const next = random(20261207);
+    const random = seededRandom(20261207);
     const verdicts = { accepted: 0, refused: 0 };
     for (let i = 0; i < 4000; i++) {
-      const { value, added } = variant(bases[i % bases.length], next);
+      const { value, added } = variant(bases[i % bases.length], random);
       const z = zod.safeParse(value);
       const f = fast(value);
       if (f.success !== z.success) throw new Error(`disagree on ${JSON.stringify(value)}: zod ${z.success}`);

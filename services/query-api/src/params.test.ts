@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../../test/support/seeded.ts';
 import type { z } from 'zod';
 import { decodeCursor, encodeCursor } from './core/report.ts';
 import { encodeFailuresCursor, failuresCursor } from './core/failures-cursor.ts';
@@ -19,21 +20,7 @@ import { QuotaQuery, RecoveryQuery } from './diagnosis/routes.ts';
 // input either parses to values ClickHouse's parameter types accept, or is a ParamError (400). Seeded, so
 // a failure names an input that reproduces.
 
-/** mulberry32: a small seeded PRNG. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
-  return { next, int, pick };
-}
-type Rng = ReturnType<typeof rng>;
+type Rng = ReturnType<typeof seededRandom>;
 
 const b64 = (text: string) => Buffer.from(text).toString('base64url');
 const CH_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,3})?$/;
@@ -165,7 +152,7 @@ describe('the /v1/failures cursor', () => {
   });
 
   it('is, for 10,000 hostile inputs, either refused as a parameter or values ClickHouse accepts', () => {
-    const r = rng(21);
+    const r = seededRandom(21);
     let accepted = 0;
     const wrong: string[] = [];
     for (let i = 0; i < 10_000; i++) {
@@ -198,7 +185,7 @@ function thrown(f: () => unknown): unknown {
 
 describe('the report cursor', () => {
   it('is, for 10,000 hostile inputs, either a CursorError or a non-negative integer and a key', () => {
-    const r = rng(17);
+    const r = seededRandom(17);
     const valid = encodeCursor({ failures: 5, key: { cluster: 'a' } });
     expect(decodeCursor(valid)).toEqual({ failures: 5, key: '[["cluster","a"]]' });
     const wrong: string[] = [];
@@ -273,7 +260,7 @@ const VALUES = [
 
 describe('every parameter of every route', () => {
   it('is either parsed or a ParamError, never another error, for 10,000 random queries', () => {
-    const r = rng(4);
+    const r = seededRandom(4);
     const wrong: string[] = [];
     for (let i = 0; i < 10_000; i++) {
       const [name, schema] = r.pick(SCHEMAS);

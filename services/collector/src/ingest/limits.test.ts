@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../../../test/support/seeded.ts';
 import { type BodyLimits, type CountedShape, checkJsonText, TooDeepError, TooManyEventsError } from './limits.ts';
 
 /** A slicer whose every chunk is due: the number of yields is the number of chunks the scan took, less one. */
@@ -135,8 +136,7 @@ describe('checkJsonText', () => {
   });
 
   it('comes to exactly what the character-by-character scan came to, on random JSON-ish texts', async () => {
-    const random = mulberry32(25);
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+    const { next: random, pick } = seededRandom(25);
     const shapes: CountedShape[] = ['k8s-events', 'otlp-logs'];
     let compared = 0;
     for (let n = 0; n < 6000; n++) {
@@ -167,17 +167,6 @@ describe('checkJsonText', () => {
     expect(compared).toBe(6040);
   });
 });
-
-/** A seeded generator in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TOKENS = [
   '{',

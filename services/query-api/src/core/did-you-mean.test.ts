@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../../../test/support/seeded.ts';
 import { readFileSync } from 'node:fs';
 import { largeFleet } from '../test-support/fleet.ts';
 import {
@@ -382,20 +383,6 @@ describe('diagnosedHint and the official list', () => {
   });
 });
 
-/** mulberry32: a small seeded PRNG. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return { next, int, pick: <T>(xs: readonly T[]): T => xs[int(xs.length)]! };
-}
-
 /** The definition, by brute force: every fleet repository's repositoryDistance with the full edit distance. */
 function fullRepositoryDistance(registry: string, wrote: string, candidate: string): number | null {
   if (wrote === candidate) return null;
@@ -471,7 +458,7 @@ function referenceDiagnose(f: FailingImage, fleet: readonly FleetPull[], officia
 
 describe('boundedEditDistance', () => {
   it('is editDistance when that is within the bound, else bound + 1, for 30,000 random pairs', () => {
-    const r = rng(7);
+    const r = seededRandom(7);
     const word = (alphabet: string, n: number) => Array.from({ length: n }, () => r.pick([...alphabet])).join('');
     const wrong: string[] = [];
     for (let i = 0; i < 30_000; i++) {
@@ -509,7 +496,7 @@ describe('boundedEditDistance', () => {
 
 describe('RepositoryIndex', () => {
   it('finds exactly the repositories repositoryDistance accepts, in dense random fleets', () => {
-    const r = rng(11);
+    const r = seededRandom(11);
     const wrong: string[] = [];
     for (let fleetNo = 0; fleetNo < 25; fleetNo++) {
       const registry = r.pick(['docker.io', 'ghcr.io']);
@@ -552,7 +539,7 @@ describe('RepositoryIndex', () => {
 
   it(`stays bounded (${MAX_DISTANCE_CHECKS} distances a name) in a fleet of 20,000 names alike`, () => {
     // Every name of length 8 over four letters: the length and signature filters let them all through.
-    const r = rng(3);
+    const r = seededRandom(3);
     const repos = new Set<string>();
     while (repos.size < 20_000) repos.add(Array.from({ length: 8 }, () => r.pick(['a', 'b', 'c', 'd'])).join(''));
     const index = new RepositoryIndex('ghcr.io', repos);
@@ -567,7 +554,7 @@ describe('RepositoryIndex', () => {
 
 describe('FleetView', () => {
   it('diagnoses as the scan of every repository did, for random fleets and failing images', () => {
-    const r = rng(5);
+    const r = seededRandom(5);
     const wrong: string[] = [];
     const official = ['nginx', 'node', 'redis', 'abcd', 'abdc'];
     for (let round = 0; round < 30; round++) {
