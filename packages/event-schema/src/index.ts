@@ -56,4 +56,4 @@ export {
   type PodOwnership,
 } from './workload.ts';
 export { kubeletBackoff } from './kubelet.ts';
-export { checkedSafeParse, safeParseEnvelope, safeParseK8sEvent, type SafeParse } from './validate.ts';
+export { safeParseEnvelope, safeParseK8sEvent, type SafeParse } from './validate.ts';

@@ -21,7 +21,7 @@ import { type K8sEvent, K8sEventSchema } from './k8s-event.ts';
 export type SafeParse<T> = { success: true; data: T } | { success: false; error: z.ZodError };
 
 /** `schema.safeParse`, with `check` (generated from the same schema) first. */
-export function checkedSafeParse<T>(schema: z.ZodType<T>, check: (value: unknown) => boolean) {
+function checkedSafeParse<T>(schema: z.ZodType<T>, check: (value: unknown) => boolean) {
   return (value: unknown): SafeParse<T> => {
     if (check(value)) return { success: true, data: value as T };
     const r = schema.safeParse(value);
