@@ -1,4 +1,5 @@
 import type { Command } from './command.ts';
+import { nodeVersionProblem } from './node-version.ts';
 
 // Subcommands load lazily: `pullwatch classify` must not pay for Kafka or Kubernetes clients.
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
@@ -55,6 +56,11 @@ export async function main(argv: string[]): Promise<number> {
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
     return name ? 0 : 2;
+  }
+  const tooOld = nodeVersionProblem(process.version);
+  if (tooOld) {
+    process.stderr.write(`pullwatch: ${tooOld}\n`);
+    return 1;
   }
   const entry = commands[name];
   if (!entry) {
