@@ -16,6 +16,7 @@ const suites: Record<string, () => Promise<{ run: (ctx: BenchContext) => Promise
   'npm-start': () => import('./npm-start.ts'),
   'query-api': () => import('./query-api.ts'),
   'kafka-clients': () => import('./kafka-clients.ts'),
+  'events-per-message': () => import('./events-per-message.ts'),
 };
 
 export interface BenchOptions {
