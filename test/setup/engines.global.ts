@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import {
+  type EngineEndpoints,
   LocalCluster,
   LocalEngines,
   loadEnginesConfig,
@@ -6,16 +8,34 @@ import {
   resolveEndpoints,
   startContainers,
 } from '@pullwatch/engines';
+import { removeRunLeftovers } from '../support/leftovers.ts';
 
 /**
  * Brings up the real engines once for the integration project, then hands their addresses to the
  * test workers as `external` endpoints, so every test connects the same way whatever the mode.
  * Engines that were already running are reused and left running; engines this run started are stopped.
+ * Either way the topics and databases the run made are deleted first (PULLWATCH_TEST_KEEP=1 keeps them,
+ * to look at after a failure).
  */
 export default async function setup(): Promise<() => Promise<void>> {
   const cfg = loadEnginesConfig();
   const log = (line: string) => process.stderr.write(`[engines] ${line}\n`);
+  const run = randomUUID().slice(0, 4);
+  // The test workers inherit it: uniqueName (test/support/endpoints.ts) puts it in every name.
+  process.env.PULLWATCH_TEST_RUN = run;
   let teardown = async () => {};
+  let used: EngineEndpoints | null = null;
+  const stopEngines = () => teardown();
+  const cleanUp = async () => {
+    if (!used || process.env.PULLWATCH_TEST_KEEP === '1') return;
+    try {
+      const removed = await removeRunLeftovers(run, used);
+      log(`removed what run ${run} made: ${removed.topics} topics, ${removed.databases} databases`);
+    } catch (err) {
+      // Never fails the run: the leftovers only cost disk space.
+      log(`could not remove what run ${run} made: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
 
   if (cfg.mode === 'local' && cfg.topology === 'cluster') {
     // PULLWATCH_TOPOLOGY=cluster: the same tests against 3 brokers and (connected to its first) 2 shards.
@@ -25,7 +45,8 @@ export default async function setup(): Promise<() => Promise<void>> {
       `cluster: brokers started [${report.kafka.started.join(',')}], shards started ` +
         `[${report.clickhouse.started.join(',')}]`,
     );
-    exportEndpoints(cluster.endpoints());
+    used = cluster.endpoints();
+    exportEndpoints(used);
     if (report.kafka.started.length || report.clickhouse.started.length)
       teardown = async () => void (await cluster.down());
   } else if (cfg.mode === 'local') {
@@ -35,7 +56,8 @@ export default async function setup(): Promise<() => Promise<void>> {
       `kafka ${report.kafka.reused ? 'reused' : `ready in ${report.kafka.readyMs} ms`}, ` +
         `clickhouse ${report.clickhouse.reused ? 'reused' : `ready in ${report.clickhouse.readyMs} ms`}`,
     );
-    exportEndpoints(engines.endpoints());
+    used = engines.endpoints();
+    exportEndpoints(used);
     if (!report.kafka.reused || !report.clickhouse.reused) {
       teardown = async () => {
         if (!report.kafka.reused) await engines.kafka.down();
@@ -47,11 +69,15 @@ export default async function setup(): Promise<() => Promise<void>> {
     exportEndpoints(running.endpoints);
     teardown = () => running.stop();
   } else {
-    const status = await probeEndpoints('external', resolveEndpoints(cfg));
+    used = resolveEndpoints(cfg);
+    const status = await probeEndpoints('external', used);
     if (!status.kafka.up || !status.clickhouse.up)
       throw new Error(`external engines not reachable: ${JSON.stringify(status)}`);
   }
-  return teardown;
+  return async () => {
+    await cleanUp();
+    await stopEngines();
+  };
 }
 
 function exportEndpoints(e: {

@@ -6,7 +6,13 @@ export function testEndpoints(): EngineEndpoints {
   return resolveEndpoints(loadEnginesConfig());
 }
 
-/** A name no other test (or earlier run against the same engines) uses: topics, groups, databases. */
+/** Four hex digits naming this test run (set by the global setup), or a random one outside a run. */
+const run = process.env.PULLWATCH_TEST_RUN ?? randomUUID().slice(0, 4);
+
+/**
+ * A name no other test (or earlier run against the same engines) uses: topics, groups, databases. It
+ * carries the run's token, so the run removes what it made when it ends (test/support/leftovers.ts).
+ */
 export function uniqueName(prefix: string): string {
-  return `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  return `${prefix}_${run}${randomUUID().replaceAll('-', '').slice(0, 8)}`;
 }

@@ -39,6 +39,33 @@ export async function ensureTopics(conn: KafkaConnection, topics: TopicSpec[]): 
   }
 }
 
+/** The names of the cluster's topics (not the internal ones: consumer offsets, transactions). */
+export async function listTopics(conn: KafkaConnection): Promise<string[]> {
+  const admin = new Admin(baseOptions(conn));
+  try {
+    return await admin.listTopics();
+  } catch (err) {
+    throw classifyKafkaError(err);
+  } finally {
+    await admin.close();
+  }
+}
+
+/** Deletes those of `topics` that exist (their data with them); resolves with the ones deleted. */
+export async function deleteTopics(conn: KafkaConnection, topics: string[]): Promise<string[]> {
+  const admin = new Admin(baseOptions(conn));
+  try {
+    const wanted = new Set(topics);
+    const existing = (await admin.listTopics()).filter((t) => wanted.has(t));
+    if (existing.length) await admin.deleteTopics({ topics: existing });
+    return existing;
+  } catch (err) {
+    throw classifyKafkaError(err);
+  } finally {
+    await admin.close();
+  }
+}
+
 /** The partition count of a topic, or null when it does not exist. */
 export async function topicPartitions(conn: KafkaConnection, topic: string): Promise<number | null> {
   const admin = new Admin(baseOptions(conn));

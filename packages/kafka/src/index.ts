@@ -7,9 +7,11 @@ export {
 } from './security.ts';
 export { TopicsEnvShape, topicsConfig, type TopicsConfig, type TopicSpec } from './topics.ts';
 export {
+  deleteTopics,
   describeCluster,
   ensureTopics,
   groupCoordinator,
+  listTopics,
   partitionLeaders,
   topicOffsets,
   topicPartitions,

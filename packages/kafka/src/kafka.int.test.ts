@@ -5,11 +5,13 @@ import {
   classifyKafkaError,
   createGroupConsumer,
   createProducer,
+  deleteTopics,
   ensureTopics,
   type GroupConsumer,
   KafkaMessageTooLargeError,
   KafkaPermanentError,
   KafkaRetryableError,
+  listTopics,
   type PartitionBatch,
   readTopic,
   topicOffsets,
@@ -35,6 +37,26 @@ describe('@pullwatch/kafka against the real broker', () => {
     await ensureTopics(conn, [{ topic, numPartitions: 5 }]);
     expect(await topicPartitions(conn, topic)).toBe(3);
     expect(await topicOffsets(conn, topic)).toEqual([0, 0, 0]);
+  });
+
+  it('lists topics and deletes those asked for that exist, data and all', async () => {
+    const [a, b, never] = [uniqueName('kafka_del'), uniqueName('kafka_del'), uniqueName('kafka_del')];
+    await ensureTopics(conn, [
+      { topic: a, numPartitions: 2 },
+      { topic: b, numPartitions: 1 },
+    ]);
+    const producer = await createProducer(conn);
+    await producer.send(a, [{ key: 'k', value: 'v' }]);
+    await producer.close();
+    const before = await listTopics(conn);
+    expect(before).toEqual(expect.arrayContaining([a, b]));
+    expect(before).not.toContain('__consumer_offsets');
+    expect((await deleteTopics(conn, [a, never])).sort()).toEqual([a]);
+    await until(async () => !(await listTopics(conn)).includes(a), `${a} deleted`);
+    expect(await listTopics(conn)).toContain(b);
+    expect(await topicPartitions(conn, a)).toBeNull();
+    expect(await deleteTopics(conn, [a, never])).toEqual([]);
+    expect(await deleteTopics(conn, [b])).toEqual([b]);
   });
 
   it('produces keyed messages to kafkajs/Java partitions, in order, with headers', async () => {
