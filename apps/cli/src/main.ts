@@ -9,7 +9,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     load: async () => (await import('./commands/start.ts')).default,
   },
   engines: {
-    summary: 'engines up|down|status [--json]: the local Kafka and ClickHouse',
+    summary: 'engines up|down|status|reset [--json]: the local Kafka and ClickHouse (reset: stop, delete their data)',
     load: async () => (await import('./commands/engines.ts')).default,
   },
   migrate: {

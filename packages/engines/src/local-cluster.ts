@@ -94,6 +94,14 @@ export class LocalCluster {
     return { kafka: k.some(Boolean), clickhouse: c.some(Boolean) };
   }
 
+  /** Stops every node and deletes their data; the jars and the launcher stay. */
+  async reset(): Promise<{ kafka: boolean; clickhouse: boolean }> {
+    const stopped = await this.down();
+    for (const b of this.brokers) b.reset();
+    for (const s of this.shards) s.reset();
+    return stopped;
+  }
+
   async status(): Promise<EnginesStatus> {
     const [k, c] = await Promise.all([
       Promise.all(this.brokers.map((b) => b.status())),

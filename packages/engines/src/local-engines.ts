@@ -42,6 +42,14 @@ export class LocalEngines {
     return { kafka, clickhouse };
   }
 
+  /** Stops both and deletes their data (topics, offsets, databases); the jars and the launcher stay. */
+  async reset(): Promise<{ kafka: boolean; clickhouse: boolean }> {
+    const stopped = await this.down();
+    this.kafka.reset();
+    this.clickhouse.reset();
+    return stopped;
+  }
+
   async status(): Promise<EnginesStatus> {
     const [k, c] = await Promise.all([this.kafka.status(), this.clickhouse.status()]);
     return {

@@ -1,7 +1,7 @@
 import { stripVTControlCharacters } from 'node:util';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeCluster } from '@pullwatch/kafka';
 import { repoRoot, type EnginesConfig } from './config.ts';
@@ -36,6 +36,18 @@ export interface KafkaNodeSpec {
   nodes: { id: number; port: number; controllerPort: number }[];
   /** This node's folder (properties, data, log, pid); the jars stay in `<home>/kafka/libs`. */
   dir: string;
+}
+
+/**
+ * A broker loads every partition folder before it serves: thousands of them (topics left by earlier
+ * runs) can take longer than `up` waits. What to say about that, when there are that many ('' if not).
+ */
+export function dataFolderHint(dataDir: string): string {
+  const folders = existsSync(dataDir) ? readdirSync(dataDir).length : 0;
+  return folders > 1000
+    ? ` (${dataDir} holds ${folders} partition folders, which the broker loads before it serves; ` +
+        '`pullwatch engines reset` stops the local engines and deletes their data)'
+    : '';
 }
 
 /**
@@ -145,7 +157,8 @@ export class LocalKafka {
       const tail = this.daemon.tail();
       await this.daemon.stop(5000);
       throw new Error(
-        `kafka did not become ready: ${describe(r.lastError)}\n--- ${join(this.dir, 'kafka.log')} ---\n${tail}`,
+        `kafka did not become ready: ${describe(r.lastError)}${dataFolderHint(join(this.dir, 'data'))}\n` +
+          `--- ${join(this.dir, 'kafka.log')} ---\n${tail}`,
       );
     }
     return { reused: false, readyMs: Date.now() - t0 };

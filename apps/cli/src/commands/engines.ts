@@ -12,7 +12,7 @@ import {
 import type { Command } from '../command.ts';
 import { stopSignal } from '../stop-signal.ts';
 
-const USAGE = 'usage: pullwatch engines up|down|status [--json] [--topology single|cluster]';
+const USAGE = 'usage: pullwatch engines up|down|status|reset [--json] [--topology single|cluster]';
 
 const engines: Command = async (args) => {
   const { positionals, values } = parseArgs({
@@ -88,6 +88,17 @@ const engines: Command = async (args) => {
     const stopped = await (cfg.topology === 'cluster' ? new LocalCluster(cfg) : new LocalEngines(cfg)).down();
     for (const name of ['kafka', 'clickhouse'] as const)
       progress(`${name}: ${stopped[name] ? 'stopped' : 'was not running'}`);
+    return 0;
+  }
+
+  if (action === 'reset') {
+    if (cfg.mode !== 'local') {
+      process.stderr.write(`PULLWATCH_ENGINES=${cfg.mode}: pullwatch does not manage these engines; nothing deleted\n`);
+      return 2;
+    }
+    const stopped = await (cfg.topology === 'cluster' ? new LocalCluster(cfg) : new LocalEngines(cfg)).reset();
+    for (const name of ['kafka', 'clickhouse'] as const)
+      progress(`${name}: ${stopped[name] ? 'stopped' : 'was not running'}, its data deleted`);
     return 0;
   }
 
