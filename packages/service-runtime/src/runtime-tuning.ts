@@ -14,6 +14,10 @@
  * per event for both services. In a container it is what keeps the heap under the memory limit, so the
  * chart sets it (`nodeOptions`).
  *
+ * Not used: `--single-threaded-gc` (no GC helper threads, which compete with the other processes for two
+ * cores): two alternating pairs of runs gave 124 and 129 µs of CPU per event for all processes against
+ * 119 and 127 without it, and a collector peak RSS of 466–486 against 296–302 MiB.
+ *
  * glibc's mmap threshold (analyzer). glibc raises it, up to 32 MiB, each time a large block is freed, so
  * the analyzer's fetch buffers and encoded inserts soon come from the process heap, which returns
  * nothing to the system once fragmented: measured 95–109 MiB of it still resident after the run. With
