@@ -34,7 +34,7 @@ function pullEventsSql(database: string, clusters: number, from: number, count: 
       if(number % 10 = 0, 'latest', 'pinned') AS tag_kind,
       ${cause} AS cause, '' AS subcause, 0, 1, '' AS hint, '' AS message, 0, 0,
       if(number % 4 = 0, 'Always', 'IfNotPresent') AS image_pull_policy,
-      toInt8(number % 3) - 1 AS has_pull_secrets, toString(number) AS event_uid, 1, 0, number,
+      toInt8(number % 3) - 1 AS has_pull_secrets, toString(number) AS event_uid, 1, 0, number, '' AS kafka_topic_id,
       'Deployment' AS workload_kind, concat('app-', toString(number % 50)) AS workload_name,
       false AS workload_inferred, concat('team-', toString(number % 12)) AS team, 0 AS time_clamped
     FROM numbers(${from}, ${count})`;

@@ -66,6 +66,24 @@ export async function deleteTopics(conn: KafkaConnection, topics: string[]): Pro
   }
 }
 
+/**
+ * The topic's ID: a UUID the broker gives a topic when it is created, so a topic deleted and created
+ * again under the same name has a new one. '' when the topic does not exist or the broker has none.
+ */
+export async function topicId(conn: KafkaConnection, topic: string): Promise<string> {
+  const admin = new Admin(baseOptions(conn));
+  try {
+    if (!(await admin.listTopics()).includes(topic)) return '';
+    const id = (await admin.metadata({ topics: [topic], forceUpdate: true })).topics.get(topic)?.id ?? '';
+    // Brokers without topic IDs answer with the zero UUID.
+    return /^[0-]*$/.test(id) ? '' : id;
+  } catch (err) {
+    throw classifyKafkaError(err);
+  } finally {
+    await admin.close();
+  }
+}
+
 /** The partition count of a topic, or null when it does not exist. */
 export async function topicPartitions(conn: KafkaConnection, topic: string): Promise<number | null> {
   const admin = new Admin(baseOptions(conn));

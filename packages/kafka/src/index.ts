@@ -13,6 +13,7 @@ export {
   groupCoordinator,
   listTopics,
   partitionLeaders,
+  topicId,
   topicOffsets,
   topicPartitions,
 } from './admin.ts';

@@ -13,6 +13,7 @@ import {
   KafkaRetryableError,
   listTopics,
   type PartitionBatch,
+  topicId,
   readTopic,
   topicOffsets,
   topicPartitions,
@@ -39,7 +40,7 @@ describe('@pullwatch/kafka against the real broker', () => {
     expect(await topicOffsets(conn, topic)).toEqual([0, 0, 0]);
   });
 
-  it('lists topics and deletes those asked for that exist, data and all', async () => {
+  it('lists topics, tells a topic created again by its ID, and deletes those asked for that exist', async () => {
     const [a, b, never] = [uniqueName('kafka_del'), uniqueName('kafka_del'), uniqueName('kafka_del')];
     await ensureTopics(conn, [
       { topic: a, numPartitions: 2 },
@@ -51,8 +52,19 @@ describe('@pullwatch/kafka against the real broker', () => {
     const before = await listTopics(conn);
     expect(before).toEqual(expect.arrayContaining([a, b]));
     expect(before).not.toContain('__consumer_offsets');
+    const idBefore = await topicId(conn, a);
+    expect(idBefore).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(await topicId(conn, never)).toBe('');
     expect((await deleteTopics(conn, [a, never])).sort()).toEqual([a]);
     await until(async () => !(await listTopics(conn)).includes(a), `${a} deleted`);
+    expect(await topicId(conn, a)).toBe('');
+    // Created again under the same name: another ID.
+    await ensureTopics(conn, [{ topic: a, numPartitions: 1 }]);
+    const idAfter = await topicId(conn, a);
+    expect(idAfter).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(idAfter).not.toBe(idBefore);
+    expect(await deleteTopics(conn, [a])).toEqual([a]);
+    await until(async () => !(await listTopics(conn)).includes(a), `${a} deleted again`);
     expect(await listTopics(conn)).toContain(b);
     expect(await topicPartitions(conn, a)).toBeNull();
     expect(await deleteTopics(conn, [a, never])).toEqual([]);

@@ -8,6 +8,7 @@ import {
   type GroupConsumer,
   type KafkaConnection,
   type KafkaProducer,
+  topicId,
   topicOffsets,
 } from '@pullwatch/kafka';
 import type { Logger } from '@pullwatch/telemetry';
@@ -82,6 +83,13 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
     deadLetters,
     backoff,
     stopping: () => stopping,
+    topicNow: async () => {
+      const [id, ends] = await Promise.all([
+        topicId(deps.kafka, cfg.topics.events.topic),
+        topicOffsets(deps.kafka, cfg.topics.events.topic),
+      ]);
+      return { id, ends };
+    },
     stats,
     metrics,
     log,
@@ -113,7 +121,7 @@ export function createAnalyzer(cfg: AnalyzerConfig, deps: AnalyzerDeps) {
           maxWaitMs: cfg.batch.maxWaitMs,
           partitionsConcurrently: cfg.batch.partitionsConcurrently,
         },
-        { assigned: onAssigned },
+        { assigned: onAssigned, restarting: () => pipeline.recheckTopic() },
       );
       await consumer.run((batch, control) => pipeline.handleBatch(batch, control));
       correlation.start();

@@ -26,6 +26,8 @@ export interface SliceControl {
 
 export interface Slice<R> {
   partition: number;
+  /** The topic's ID, in the token: a topic created again under the same name reuses its offsets. */
+  topicId?: string;
   firstOffset: string;
   lastOffset: string;
   /** Rows this slice adds to the insert (bounds the block size). */
@@ -206,7 +208,9 @@ export class InsertCoalescer<R> {
 
   private writeBlock(slices: Slice<R>[], release: () => void, rejected: Map<Slice<R>, number>): Promise<void> {
     // Offsets make the token: the same slices always form the same block.
-    const token = `${this.topic}:${slices.map((s) => `${s.partition}:${s.firstOffset}-${s.lastOffset}`).join(',')}`;
+    const token = `${this.topic}:${slices
+      .map((s) => `${s.partition}${s.topicId ? `@${s.topicId}` : ''}:${s.firstOffset}-${s.lastOffset}`)
+      .join(',')}`;
     const parts = slices.map((s) => ({ slice: s, rows: s.rows }));
     return this.store(token, parts, new Set(), release, rejected, 0);
   }

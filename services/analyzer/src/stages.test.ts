@@ -54,7 +54,7 @@ describe('processSlice', () => {
   ];
 
   it('skips what is stored, dead-letters what does not decode, encodes the rest in RowBinary', () => {
-    const processed = processSlice(messages, 10, 3, new AnalyzerState(), { stuckAfterMs: 600_000 });
+    const processed = processSlice(messages, 10, 3, new AnalyzerState(), { stuckAfterMs: 600_000, topicId: 'Qx9' });
     expect(processed.skipped).toBe(1);
     expect(processed.dead.map((d) => [d.offset, d.value?.toString(), d.error.slice(0, 20)])).toEqual([
       [12, '{"not": "an envelope"', expect.stringMatching(/JSON|Expected|end/)],
@@ -83,6 +83,7 @@ describe('processSlice', () => {
         [text('89 05', payload(1)), 'payload: the message as received, 649 bytes'],
         ['03 00 00 00', 'kafka_partition 3'],
         ['0b 00 00 00 00 00 00 00', 'kafka_offset 11'],
+        [text('03', 'Qx9'), 'kafka_topic_id'],
         ['00', 'message_truncated 0'],
         ['00', 'time_clamped 0'],
         [t2, 'event_time'],
@@ -99,6 +100,7 @@ describe('processSlice', () => {
         [text('8e 04', payload(3)), 'payload, 526 bytes'],
         ['03 00 00 00', 'kafka_partition 3'],
         ['0d 00 00 00 00 00 00 00', 'kafka_offset 13'],
+        [text('03', 'Qx9'), 'kafka_topic_id'],
         ['00', 'message_truncated 0'],
         ['00', 'time_clamped 0'],
       ),
@@ -150,6 +152,7 @@ describe('processSlice', () => {
         ['01 00 00 00', 'event_count 1'],
         ['03 00 00 00', 'kafka_partition 3'],
         ['0b 00 00 00 00 00 00 00', 'kafka_offset 11'],
+        [text('03', 'Qx9'), 'kafka_topic_id'],
         [text('0b', 'StatefulSet'), 'workload_kind: web-1 is an ordinal name'],
         [text('03', 'web'), 'workload_name'],
         ['01', 'workload_inferred true'],
@@ -170,6 +173,7 @@ describe('processSlice', () => {
         ['01 00 00 00', 'event_count 1'],
         ['03 00 00 00', 'kafka_partition 3'],
         ['0d 00 00 00 00 00 00 00', 'kafka_offset 13'],
+        [text('03', 'Qx9'), 'kafka_topic_id'],
         [text('0b', 'StatefulSet'), 'workload_kind'],
         [text('03', 'web'), 'workload_name'],
         ['01', 'workload_inferred true'],
@@ -302,7 +306,8 @@ describe('processSlice: the raw row keeps the message as received', () => {
       length += (b & 0x7f) * 2 ** shift;
       if (b < 0x80) break;
     }
-    expect(raws.length - p - (4 + 8 + 1 + 1)).toBe(length);
+    // After it: kafka_partition, kafka_offset, kafka_topic_id (empty: one byte), message_truncated, time_clamped.
+    expect(raws.length - p - (4 + 8 + 1 + 1 + 1)).toBe(length);
     return raws.subarray(p, p + length);
   };
 

@@ -20,6 +20,7 @@ import {
   type RawEventRow,
 } from './core/table-formats.ts';
 import type { AnalyzerStore } from './store.ts';
+import type { TopicNow } from './core/stored-offsets.ts';
 
 /**
  * Stage 0, at a (re)assignment: the partitions' highest stored offsets, their Events' last counts and
@@ -29,10 +30,11 @@ export async function restoreState(
   store: AnalyzerStore,
   state: AnalyzerState,
   partitions: number[],
+  topic: TopicNow,
 ): Promise<{ offsets: Map<number, number>; pullOffsets: Map<number, number> }> {
   const [offsets, pullOffsets, counts, pods] = await Promise.all([
-    store.storedOffsets(partitions),
-    store.storedPullOffsets(partitions),
+    store.storedOffsets(partitions, topic),
+    store.storedPullOffsets(partitions, topic),
     store.lastCounts(partitions),
     store.openPodStates(),
   ]);
@@ -167,6 +169,8 @@ export function processSlice(
     window?: TimeWindow;
     /** Offsets at or below this have their pull rows stored already (their raw rows not): no pull row again. */
     pullsStoredUpTo?: number;
+    /** The topic's ID, stored with each row. */
+    topicId?: string;
   },
 ): ProcessedSlice {
   const pulls = new RowBlockWriter(PULL_EVENT_FORMAT, messages.length);
@@ -192,7 +196,7 @@ export function processSlice(
     }
     const marks = [pulls.mark(), raws.mark()] as const;
     try {
-      const r = processEnvelope(decoded.envelope, { partition, offset: message.offset }, state, {
+      const r = processEnvelope(decoded.envelope, { partition, offset: message.offset, topicId: opts.topicId }, state, {
         stuckAfterMs: opts.stuckAfterMs,
         payload: decoded.text,
         ...(opts.window ? { window: opts.window } : {}),

@@ -29,8 +29,8 @@ const blank = <T>(format: { columns: readonly (readonly [keyof T & string, strin
   ) as T;
 
 async function exercise(store: AnalyzerStore) {
-  await store.storedOffsets([0]);
-  await store.storedPullOffsets([0]);
+  await store.storedOffsets([0], { id: 'id', ends: [0] });
+  await store.storedPullOffsets([0], { id: 'id', ends: [0] });
   await store.lastCounts([0]);
   await store.openPodStates();
   await store.failureBuckets(24);

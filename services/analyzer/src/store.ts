@@ -1,3 +1,4 @@
+import { storedOffsetOfTopic, type TopicNow } from './core/stored-offsets.ts';
 import {
   FleetTables,
   insertRowBinary,
@@ -118,8 +119,8 @@ export class AnalyzerStore {
   }
 
   /** The highest offset already stored per partition: what a restart must not process again. */
-  storedOffsets(partitions: number[]): Promise<Map<number, number>> {
-    return this.maxOffsets('raw_events', partitions);
+  storedOffsets(partitions: number[], topic: TopicNow): Promise<Map<number, number>> {
+    return this.maxOffsets('raw_events', partitions, topic);
   }
 
   /**
@@ -127,20 +128,28 @@ export class AnalyzerStore {
    * batch's pull rows were stored and its raw rows were not (a crash between the two): those messages
    * are processed again for their raw rows, but their pull rows are not written twice.
    */
-  storedPullOffsets(partitions: number[]): Promise<Map<number, number>> {
-    return this.maxOffsets('pull_events', partitions);
+  storedPullOffsets(partitions: number[], topic: TopicNow): Promise<Map<number, number>> {
+    return this.maxOffsets('pull_events', partitions, topic);
   }
 
-  private async maxOffsets(table: 'raw_events' | 'pull_events', partitions: number[]) {
+  private async maxOffsets(table: 'raw_events' | 'pull_events', partitions: number[], topic: TopicNow) {
     if (!partitions.length) return new Map<number, number>();
     const rs = await this.ch.query({
       query:
-        `SELECT kafka_partition AS p, max(kafka_offset) AS o FROM ${this.tables.read(table)} WHERE ` +
+        `SELECT kafka_partition AS p, maxOrNullIf(kafka_offset, kafka_topic_id = {id:String}) AS mine, ` +
+        `maxOrNullIf(kafka_offset, kafka_topic_id = '') AS unknown FROM ${this.tables.read(table)} WHERE ` +
         `kafka_partition IN {parts:Array(UInt32)} GROUP BY p`,
-      query_params: { parts: partitions },
+      query_params: { parts: partitions, id: topic.id },
       format: 'JSONEachRow',
     });
-    return new Map((await rs.json<{ p: number; o: number | string }>()).map((r) => [Number(r.p), Number(r.o)]));
+    const rows = await rs.json<{ p: number; mine: number | string | null; unknown: number | string | null }>();
+    const of = (v: number | string | null) => (v === null ? -1 : Number(v));
+    return new Map(
+      rows.map((r) => [
+        Number(r.p),
+        storedOffsetOfTopic({ mine: of(r.mine), unknown: of(r.unknown) }, topic.ends[Number(r.p)] ?? 0),
+      ]),
+    );
   }
 
   /** The last count seen per Event of these partitions (recent ones: Events live about an hour). */

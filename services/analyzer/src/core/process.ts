@@ -27,6 +27,8 @@ import type { PodStateRow, PullEventRow, RawEventRow } from './table-formats.ts'
 export interface Position {
   partition: number;
   offset: number;
+  /** The topic's ID (`topicId` of @pullwatch/kafka); '' when not known. */
+  topicId?: string;
 }
 
 export { AnalyzerState, type AnalyzerStateOptions, type CauseMemory } from './state.ts';
@@ -256,6 +258,7 @@ function pullRow(
     event_count: n.count,
     kafka_partition: pos.partition,
     kafka_offset: pos.offset,
+    kafka_topic_id: pos.topicId ?? '',
     ...workloadColumns(env, n.object.name),
     time_clamped: seen.clamped,
   };
@@ -383,6 +386,7 @@ function rawRow(
     payload: opts.payload ?? JSON.stringify(env),
     kafka_partition: pos.partition,
     kafka_offset: pos.offset,
+    kafka_topic_id: pos.topicId ?? '',
     message_truncated: env.messageTruncated ? 1 : 0,
     time_clamped: seen.clamped,
   };
@@ -463,6 +467,7 @@ function processWaiting(
     payload: opts.payload ?? JSON.stringify(env),
     kafka_partition: pos.partition,
     kafka_offset: pos.offset,
+    kafka_topic_id: pos.topicId ?? '',
     message_truncated: env.messageTruncated ? 1 : 0,
     time_clamped: time.clamped ? 1 : 0,
   };

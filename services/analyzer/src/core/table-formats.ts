@@ -42,6 +42,8 @@ export const PULL_EVENT_COLUMNS = [
   // identity: an ALIAS since 0007 (cluster/event_uid/event_count), not sent.
   ['kafka_partition', 'UInt32'],
   ['kafka_offset', 'UInt64'],
+  // 0013: the topic's ID, so the offsets of a topic created again under the same name are told apart.
+  ['kafka_topic_id', 'LowCardinality(String)'],
   ['workload_kind', 'LowCardinality(String)'],
   ['workload_name', 'String'],
   ['workload_inferred', 'Bool'],
@@ -73,6 +75,8 @@ export const RAW_EVENT_COLUMNS = [
   ['payload', 'String'],
   ['kafka_partition', 'UInt32'],
   ['kafka_offset', 'UInt64'],
+  // 0013: the topic's ID, so the offsets of a topic created again under the same name are told apart.
+  ['kafka_topic_id', 'LowCardinality(String)'],
   // stored_at: the server's default. 0008: 1 when the collector cut the message (the envelope's messageTruncated).
   ['message_truncated', 'UInt8'],
   // 0009: 1 when the Event's time was outside the window and the received time was stored.

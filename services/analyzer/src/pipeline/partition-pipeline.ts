@@ -8,6 +8,7 @@ import { processSlice, restoreState, SliceSpans } from '../stages.ts';
 import type { AnalyzerStore } from '../store.ts';
 import type { DeadLetters } from './dead-letters.ts';
 import type { StoredProgress } from './progress.ts';
+import type { TopicNow } from '../core/stored-offsets.ts';
 import { type SliceWriter, worthLogging } from './slice-writer.ts';
 
 /**
@@ -15,6 +16,11 @@ import { type SliceWriter, worthLogging } from './slice-writer.ts';
  * restore (once per assignment) → decode and process (stages.ts) → dead-letter → store → commit.
  */
 export class PartitionPipeline {
+  /** The ID of the topic the restored progress belongs to ('' before the first restore). */
+  private topicId = '';
+  /** False after the consumer restarted: the topic may have been deleted and created again meanwhile. */
+  private topicChecked = true;
+
   constructor(
     private readonly cfg: Pick<AnalyzerConfig, 'batch' | 'stuckAfterMs' | 'ttlDays'>,
     private readonly deps: {
@@ -27,6 +33,8 @@ export class PartitionPipeline {
       backoff: BackoffPolicy;
       /** The analyzer is stopping: give up instead of retrying. */
       stopping: () => boolean;
+      /** The events topic's ID and partition ends, from Kafka (read at each restore). */
+      topicNow: () => Promise<TopicNow>;
       stats: AnalyzerStats;
       metrics: AnalyzerMetrics;
       log: Logger;
@@ -80,10 +88,11 @@ export class PartitionPipeline {
       stuckAfterMs: this.cfg.stuckAfterMs,
       window: timeWindow(Date.now(), this.cfg.ttlDays),
       pullsStoredUpTo: progress.pullsStoredUpTo(partition),
+      topicId: this.topicId,
     });
     stats.skippedAlreadyStored += processed.skipped;
     await this.deps.deadLetters.send(topic, partition, processed.dead);
-    const refused = await this.deps.writer.store(partition, messages, processed.rows, control);
+    const refused = await this.deps.writer.store(partition, messages, processed.rows, control, this.topicId);
     stats.failures += processed.failures;
     stats.successes += processed.successes;
     for (const [cause, n] of processed.failuresByCause) metrics.failuresByCause.inc({ cause }, n);
@@ -97,7 +106,14 @@ export class PartitionPipeline {
 
   /** Stage 0: the partitions' stored offsets and state, read back from ClickHouse. */
   private async restore(partitions: number[]): Promise<void> {
-    const { offsets, pullOffsets } = await restoreState(this.deps.store, this.deps.state, partitions);
+    const topic = await this.deps.topicNow();
+    if (this.topicId && topic.id !== this.topicId) {
+      // The topic was created again: what the other partitions restored belongs to the old one.
+      this.deps.log.warn({ was: this.topicId, now: topic.id }, 'analyzer: the events topic has a new ID; restoring');
+      this.forgetState();
+    }
+    this.topicId = topic.id;
+    const { offsets, pullOffsets } = await restoreState(this.deps.store, this.deps.state, partitions, topic);
     this.deps.progress.restore(partitions, offsets, pullOffsets);
     this.deps.log.info(
       { partitions, storedUpTo: this.deps.progress.snapshot() },
@@ -105,13 +121,32 @@ export class PartitionPipeline {
     );
   }
 
+  /**
+   * The consumer restarted (a lost connection, a rebalance, the topic gone): before the next slice, check
+   * the topic is still the one the progress was restored for. A topic created again under the same name
+   * starts at offset 0, and the progress kept in memory would skip its messages.
+   */
+  recheckTopic(): void {
+    this.topicChecked = false;
+  }
+
+  private async checkTopic(): Promise<void> {
+    const { id } = await this.deps.topicNow();
+    if (this.topicId && id !== this.topicId) {
+      this.deps.log.warn({ was: this.topicId, now: id }, 'analyzer: the events topic has a new ID; restoring');
+      this.forgetState();
+    }
+    this.topicChecked = true;
+  }
+
   /** Waits for ClickHouse at a (re)assignment like a failed write does: the partition's state must be known first. */
   private async ensureRestored(partition: number, control: BatchControl): Promise<void> {
     const retryPolicy = this.deps.backoff;
     const b = retryPolicy.start();
-    while (!this.deps.progress.restored(partition)) {
+    while (!this.topicChecked || !this.deps.progress.restored(partition)) {
       try {
-        await this.restore([partition]);
+        if (!this.topicChecked) await this.checkTopic();
+        else await this.restore([partition]);
       } catch (err) {
         if (this.deps.stopping() || !control.isCurrent()) throw err;
         const attempt = b.attempts;
@@ -119,7 +154,7 @@ export class PartitionPipeline {
         if (worthLogging(attempt))
           this.deps.log.warn(
             { err: err instanceof Error ? err.message : String(err), partition, attempt, waitMs: wait },
-            'analyzer: could not read the stored state from ClickHouse; retrying',
+            'analyzer: could not read the stored state (ClickHouse) or the topic (Kafka); retrying',
           );
         await retryPolicy.sleep(wait);
       }

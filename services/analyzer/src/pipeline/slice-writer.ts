@@ -110,6 +110,7 @@ export class SliceWriter {
     messages: PartitionBatch['messages'],
     rows: SliceRows,
     control: BatchControl,
+    topicId = '',
   ): Promise<number> {
     const first = messages[0]!.offset;
     const last = messages[messages.length - 1]!.offset;
@@ -124,6 +125,7 @@ export class SliceWriter {
     try {
       return await this.coalescer.submit({
         partition,
+        topicId,
         firstOffset: String(first),
         lastOffset: String(last),
         rowCount: rows.pulls.rows + rows.raws.rows,

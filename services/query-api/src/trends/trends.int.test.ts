@@ -153,12 +153,12 @@ describe('trends over hours and days', () => {
     await insert(database, 2);
     // …then upgraded: the hourly table is empty for those hours, and marked complete only from later on.
     // (0005 and every later migration, such as 0006's workload columns, 0007's codecs and ALIAS columns, 0008
-    // and 0009's flags, 0010's projection, 0011's hourly Pods, 0012's roll-up from the minutes.)
+    // and 0009's flags, 0010's projection, 0011's hourly Pods, 0012's roll-up from the minutes, 0013's topic ID.)
     const later = readdirSync(MIGRATIONS_DIR)
       .filter((f) => /^\d{4}_.*\.sql$/.test(f) && f >= '0005')
       .sort()
       .map((f) => Number(f.slice(0, 4)));
-    expect(later).toEqual([5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(later).toEqual([5, 6, 7, 8, 9, 10, 11, 12, 13]);
     expect((await migrate(admin, { database, ttlDays: 3650 })).applied).toEqual(later);
     const rs = await admin.query({
       query:
