@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '@pullwatch/telemetry';
 import { until as waitUntil } from '../../../test/support/until.ts';
 import { MultipleErrors, NetworkError, ProtocolError } from '@platformatic/kafka';
+import { BackoffPolicy } from '@pullwatch/backoff';
 import { type ConsumerFactory, createGroupConsumer } from './consumer.ts';
 import { KafkaAuthorizationError } from './errors.ts';
 
@@ -35,6 +36,30 @@ class FakeConsumer extends EventEmitter {
 }
 
 const until = (ok: () => boolean, what: string) => waitUntil(ok, what, 5000, 5);
+
+/** A back-off of a minute between attempts whose waits can be counted (and cut short by an abort). */
+function minuteBackoff() {
+  const waits = { begun: 0 };
+  const policy = new BackoffPolicy({
+    baseMs: 60_000,
+    maxMs: 60_000,
+    random: () => 1,
+    sleep: (ms, signal) =>
+      new Promise<void>((resolve) => {
+        waits.begun += 1;
+        const timer = setTimeout(resolve, ms);
+        signal?.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          { once: true },
+        );
+      }),
+  });
+  return { policy, waits };
+}
 
 /** A client whose first group joins fail with `failures` (in order), then succeed. */
 class FailingFirstConsumer extends FakeConsumer {
@@ -126,5 +151,76 @@ describe('createGroupConsumer', () => {
     await gc.run(async () => undefined);
     expect(client.streams).toHaveLength(1);
     await gc.close();
+  });
+
+  it('closes at once while waiting to restart, not after the back-off', async () => {
+    // After its first stream, every group join fails: the consumer waits a minute between attempts.
+    class DownAfterFirst extends FakeConsumer {
+      override async consume() {
+        if (this.streams.length) throw new NetworkError('Connection to 127.0.0.1:1 failed.');
+        return super.consume();
+      }
+    }
+    const client = new DownAfterFirst();
+    const minute = minuteBackoff();
+    const gc = createGroupConsumer(
+      { brokers: ['127.0.0.1:1'], clientId: 'c', logger: createLogger('t', 'silent') },
+      {
+        groupId: 'g',
+        topic: 't',
+        sessionTimeoutMs: 6000,
+        minBytes: 1,
+        maxWaitMs: 100,
+        maxBytesPerPartition: 1024,
+        restartBackoff: minute.policy,
+      },
+      {},
+      (() => client) as unknown as ConsumerFactory,
+    );
+    await gc.run(async () => undefined);
+    client.streams[0]!.emit('error', new Error('lost'));
+    await until(() => client.streams[0]!.closed && minute.waits.begun === 1, 'the stream closed, the back-off begun');
+    const t0 = Date.now();
+    let closed = false;
+    const closing = gc.close().then(() => {
+      closed = true;
+    });
+    await until(() => closed, 'close() to resolve');
+    await closing;
+    // Far from the minute the back-off would have taken.
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+
+  it('closes at once while the first join waits to try again, and run() ends without a stream', async () => {
+    const down = () => new NetworkError('Connection to 127.0.0.1:1 failed.');
+    const client = new FailingFirstConsumer([down(), down(), down()]);
+    const minute = minuteBackoff();
+    const gc = createGroupConsumer(
+      { brokers: ['127.0.0.1:1'], clientId: 'c', logger: createLogger('t', 'silent') },
+      {
+        groupId: 'g',
+        topic: 't',
+        sessionTimeoutMs: 6000,
+        minBytes: 1,
+        maxWaitMs: 100,
+        maxBytesPerPartition: 1024,
+        restartBackoff: minute.policy,
+      },
+      {},
+      (() => client) as unknown as ConsumerFactory,
+    );
+    let ran = false;
+    const running = gc
+      .run(async () => undefined)
+      .then(() => {
+        ran = true;
+      });
+    await until(() => client.joins === 1 && minute.waits.begun === 1, 'the first join failed, the back-off begun');
+    const t0 = Date.now();
+    await gc.close();
+    await until(() => ran, 'run() to end');
+    await running;
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect([client.joins, client.streams.length]).toEqual([1, 0]);
   });
 });

@@ -47,6 +47,8 @@ export interface GroupConsumerOptions {
   highWaterMark?: number;
   /** Partitions whose batches are handled at the same time at most (default: all of a fetch). */
   partitionsConcurrently?: number;
+  /** The waits before joining again after a failure (default: 200 ms doubling to 10 s, full jitter). */
+  restartBackoff?: BackoffPolicy;
 }
 
 export interface GroupConsumerEvents {
@@ -248,6 +250,9 @@ export function createGroupConsumer(
   factory: ConsumerFactory = newConsumer,
 ): GroupConsumer {
   const log = conn.logger.child({ component: 'kafka-consumer', group: opts.groupId });
+  const restartBackoff = opts.restartBackoff ?? RESTART_BACKOFF;
+  // Aborted by close(): a wait between attempts to join ends at once instead of delaying the shutdown.
+  const closing = new AbortController();
   const consumer = factory({ ...baseOptions(conn), groupId: opts.groupId, ...groupTimings(opts) });
   const assignment = new Assignment();
   let stopping = false;
@@ -315,7 +320,17 @@ export function createGroupConsumer(
    * coordinator down, a broker restarting: seen when a broker was still starting after a restart); an
    * error no retry can fix (authorization, TLS, an invalid request) ends it at once. Null when closed meanwhile.
    */
-  function firstJoin(): Promise<Stream | null> {
+  async function firstJoin(): Promise<Stream | null> {
+    try {
+      return await joinWithRetries();
+    } catch (err) {
+      // Closed while waiting to try again: not a failure.
+      if (stopping) return null;
+      throw err;
+    }
+  }
+
+  function joinWithRetries(): Promise<Stream | null> {
     return retry(
       async () => {
         if (stopping) return null;
@@ -325,7 +340,7 @@ export function createGroupConsumer(
           throw classifyKafkaError(err);
         }
       },
-      RESTART_BACKOFF,
+      restartBackoff,
       {
         isPermanent: (err) => stopping || !(err as KafkaError).retryable,
         onRetry: (err, attempt) =>
@@ -333,6 +348,7 @@ export function createGroupConsumer(
             { err: (err as KafkaError).message, reason: (err as KafkaError).reason, attempt },
             'kafka: joining the group failed; trying again',
           ),
+        signal: closing.signal,
       },
     );
   }
@@ -340,7 +356,7 @@ export function createGroupConsumer(
   /** Streams one after another: a failed one is closed and, after a back-off, replaced from the commits. */
   async function consumeWithRestarts(first: Stream, handle: Handler): Promise<void> {
     let s: Stream | null = first;
-    const backoff = RESTART_BACKOFF.start();
+    const backoff = restartBackoff.start();
     while (!stopping) {
       try {
         s ??= await open();
@@ -358,7 +374,7 @@ export function createGroupConsumer(
         on.restarting?.(err);
         await closeStream();
         stream = null;
-        await RESTART_BACKOFF.sleep(backoff.next() ?? RESTART_BACKOFF.maxMs);
+        await restartBackoff.sleep(backoff.next() ?? restartBackoff.maxMs, closing.signal);
       }
       s = null;
     }
@@ -372,6 +388,7 @@ export function createGroupConsumer(
     assigned: () => assignment.list(),
     async close() {
       stopping = true;
+      closing.abort();
       pump?.stop();
       await loop;
       await closeStream();
