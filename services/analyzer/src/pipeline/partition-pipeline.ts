@@ -107,12 +107,7 @@ export class PartitionPipeline {
   /** Stage 0: the partitions' stored offsets and state, read back from ClickHouse. */
   private async restore(partitions: number[]): Promise<void> {
     const topic = await this.deps.topicNow();
-    if (this.topicId && topic.id !== this.topicId) {
-      // The topic was created again: what the other partitions restored belongs to the old one.
-      this.deps.log.warn({ was: this.topicId, now: topic.id }, 'analyzer: the events topic has a new ID; restoring');
-      this.forgetState();
-    }
-    this.topicId = topic.id;
+    this.followTopic(topic.id);
     const { offsets, pullOffsets } = await restoreState(this.deps.store, this.deps.state, partitions, topic);
     this.deps.progress.restore(partitions, offsets, pullOffsets);
     this.deps.log.info(
@@ -131,12 +126,20 @@ export class PartitionPipeline {
   }
 
   private async checkTopic(): Promise<void> {
-    const { id } = await this.deps.topicNow();
+    this.followTopic((await this.deps.topicNow()).id);
+    this.topicChecked = true;
+  }
+
+  /**
+   * The topic's ID as Kafka has it now. A new one means the topic was created again: what any partition
+   * restored belongs to the old topic, so every partition is restored again.
+   */
+  private followTopic(id: string): void {
     if (this.topicId && id !== this.topicId) {
       this.deps.log.warn({ was: this.topicId, now: id }, 'analyzer: the events topic has a new ID; restoring');
       this.forgetState();
     }
-    this.topicChecked = true;
+    this.topicId = id;
   }
 
   /** Waits for ClickHouse at a (re)assignment like a failed write does: the partition's state must be known first. */
