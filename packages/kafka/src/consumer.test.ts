@@ -37,26 +37,18 @@ class FakeConsumer extends EventEmitter {
 
 const until = (ok: () => boolean, what: string) => waitUntil(ok, what, 5000, 5);
 
-/** A back-off of a minute between attempts whose waits can be counted (and cut short by an abort). */
+/** A back-off of a minute between attempts whose waits are counted (the package's own sleep, which an abort cuts short). */
 function minuteBackoff() {
   const waits = { begun: 0 };
+  const { sleep } = new BackoffPolicy({ baseMs: 1, maxMs: 1 });
   const policy = new BackoffPolicy({
     baseMs: 60_000,
     maxMs: 60_000,
     random: () => 1,
-    sleep: (ms, signal) =>
-      new Promise<void>((resolve) => {
-        waits.begun += 1;
-        const timer = setTimeout(resolve, ms);
-        signal?.addEventListener(
-          'abort',
-          () => {
-            clearTimeout(timer);
-            resolve();
-          },
-          { once: true },
-        );
-      }),
+    sleep: (ms, signal) => {
+      waits.begun += 1;
+      return sleep(ms, signal);
+    },
   });
   return { policy, waits };
 }
@@ -74,10 +66,18 @@ class FailingFirstConsumer extends FakeConsumer {
   }
 }
 
-const groupConsumer = (client: FakeConsumer) =>
+const groupConsumer = (client: FakeConsumer, restartBackoff?: BackoffPolicy) =>
   createGroupConsumer(
     { brokers: ['127.0.0.1:1'], clientId: 'c', logger: createLogger('t', 'silent') },
-    { groupId: 'g', topic: 't', sessionTimeoutMs: 6000, minBytes: 1, maxWaitMs: 100, maxBytesPerPartition: 1024 },
+    {
+      groupId: 'g',
+      topic: 't',
+      sessionTimeoutMs: 6000,
+      minBytes: 1,
+      maxWaitMs: 100,
+      maxBytesPerPartition: 1024,
+      ...(restartBackoff ? { restartBackoff } : {}),
+    },
     {},
     (() => client) as unknown as ConsumerFactory,
   );
@@ -163,20 +163,7 @@ describe('createGroupConsumer', () => {
     }
     const client = new DownAfterFirst();
     const minute = minuteBackoff();
-    const gc = createGroupConsumer(
-      { brokers: ['127.0.0.1:1'], clientId: 'c', logger: createLogger('t', 'silent') },
-      {
-        groupId: 'g',
-        topic: 't',
-        sessionTimeoutMs: 6000,
-        minBytes: 1,
-        maxWaitMs: 100,
-        maxBytesPerPartition: 1024,
-        restartBackoff: minute.policy,
-      },
-      {},
-      (() => client) as unknown as ConsumerFactory,
-    );
+    const gc = groupConsumer(client, minute.policy);
     await gc.run(async () => undefined);
     client.streams[0]!.emit('error', new Error('lost'));
     await until(() => client.streams[0]!.closed && minute.waits.begun === 1, 'the stream closed, the back-off begun');
@@ -195,20 +182,7 @@ describe('createGroupConsumer', () => {
     const down = () => new NetworkError('Connection to 127.0.0.1:1 failed.');
     const client = new FailingFirstConsumer([down(), down(), down()]);
     const minute = minuteBackoff();
-    const gc = createGroupConsumer(
-      { brokers: ['127.0.0.1:1'], clientId: 'c', logger: createLogger('t', 'silent') },
-      {
-        groupId: 'g',
-        topic: 't',
-        sessionTimeoutMs: 6000,
-        minBytes: 1,
-        maxWaitMs: 100,
-        maxBytesPerPartition: 1024,
-        restartBackoff: minute.policy,
-      },
-      {},
-      (() => client) as unknown as ConsumerFactory,
-    );
+    const gc = groupConsumer(client, minute.policy);
     let ran = false;
     const running = gc
       .run(async () => undefined)
